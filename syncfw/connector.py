@@ -1,0 +1,155 @@
+"""The contract between the engine and a source connector.
+
+A connector is a class registered through the ``register_connectors`` hook. The engine builds it
+from the ``config`` block of a recipe source (validated by :attr:`Connector.config_model`), calls
+:meth:`Connector.check` before a run, and pulls records with :meth:`Connector.read`.
+
+``read`` yields :class:`Record` objects and, from time to time, a :class:`Checkpoint`. A
+checkpoint means: every record yielded before it has been delivered, and a later
+``read(stream, checkpoint.cursor, ...)`` resumes right after them. The engine persists a checkpoint
+only once every record before it is committed to Notion and the state store, so a connector must
+never yield a checkpoint ahead of records it has not yet yielded. A read that reaches the end of
+the stream always ends with a checkpoint, even when it yielded no record.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from syncfw.sandbox.server import TLSFiles
+
+Maturity = Literal["stable", "beta", "alpha"]
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """A stream a connector can read.
+
+    Attributes:
+        name: the stream name used in mappings (a Salesforce sObject such as ``Account``).
+        primary_key: the field holding each record's unique, non-null key (``Id``).
+        cursor_field: the field incremental reads order by (``SystemModstamp``), or None for
+            streams that are always read in full.
+        fields: the fields the source declares for the stream (may be empty when unknown).
+    """
+
+    name: str
+    primary_key: str
+    cursor_field: str | None
+    fields: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Record:
+    """One source record.
+
+    Attributes:
+        stream: the stream it was read from.
+        key: the value of the stream's primary key, as a string.
+        data: the record in the source API's own shape (nested objects for relationship fields,
+            e.g. ``{"Owner": {"Name": "Ada"}}``).
+        deleted: True when the source reports the record as deleted (Salesforce ``IsDeleted``).
+    """
+
+    stream: str
+    key: str
+    data: Mapping[str, Any]
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A resumable position in a stream. ``cursor`` is opaque to the engine."""
+
+    stream: str
+    cursor: str
+
+
+class Connector(ABC):
+    """Base class of every source connector.
+
+    Subclasses set :attr:`name` (the value recipes put in ``connector:``), :attr:`config_model`
+    (a pydantic model of the ``config`` block; secrets as ``SecretStr``) and :attr:`maturity`.
+    """
+
+    name: ClassVar[str]
+    config_model: ClassVar[type[BaseModel]]
+    maturity: ClassVar[Maturity] = "beta"
+
+    def __init__(self, config: BaseModel) -> None:
+        self.config = config
+
+    @abstractmethod
+    def check(self) -> None:
+        """Verify that the source answers and accepts the credentials.
+
+        Raises:
+            syncfw.errors.SourceAuthError: credentials refused.
+            syncfw.errors.SourceError: any other failure, with a message saying what to try.
+        """
+
+    @abstractmethod
+    def stream(self, name: str) -> StreamSpec:
+        """Describe one stream (may call the source, e.g. Salesforce ``describe``).
+
+        Raises:
+            syncfw.errors.SourceError: the stream does not exist at the source.
+        """
+
+    @abstractmethod
+    def read(
+        self, stream: str, cursor: str | None, fields: Sequence[str]
+    ) -> Iterator[Record | Checkpoint]:
+        """Yield records changed after ``cursor`` (all records when None), then a checkpoint.
+
+        Args:
+            stream: a stream name.
+            cursor: a cursor from an earlier :class:`Checkpoint`, or None for a full read.
+            fields: the field paths the mappings need (dotted for nested fields, e.g.
+                ``Owner.Name``); the primary key and cursor field are always read.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
+        """Release connections. Called once when the run ends."""
+
+
+class SourceEmulator(ABC):
+    """A local emulator of a connector's source API, started by ``syncfw sandbox serve``.
+
+    Shipped by a connector through the ``register_emulators`` hook. ``start`` serves the API on
+    127.0.0.1 and returns the environment variables a recipe needs to reach it (URLs, tokens).
+    """
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def start(self, context: EmulatorContext) -> dict[str, str]:
+        """Start serving; return environment variables for the sandbox env file."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+
+
+@dataclass(frozen=True)
+class EmulatorContext:
+    """What the sandbox gives an emulator when it starts.
+
+    Attributes:
+        data_dir: ``DIR/<connector name>`` holding seed files, or None for no seed data.
+        state_dir: a directory the emulator may persist into.
+        tls: certificate files for serving HTTPS (see :class:`syncfw.sandbox.server.TLSFiles`).
+        options: free-form sandbox options (for example ``{"bulk": "2000"}``).
+    """
+
+    data_dir: Path | None
+    state_dir: Path
+    tls: TLSFiles
+    options: Mapping[str, str] = field(default_factory=dict)
