@@ -104,9 +104,7 @@ class Connector(ABC):
         """
 
     @abstractmethod
-    def read(
-        self, stream: str, cursor: str | None, fields: Sequence[str]
-    ) -> Iterator[Record | Checkpoint]:
+    def read(self, stream: str, cursor: str | None, fields: Sequence[str]) -> Iterator[Record | Checkpoint]:
         """Yield records changed after ``cursor`` (all records when None), then a checkpoint.
 
         Args:

@@ -9,6 +9,7 @@
     │   ├── SourceLimitExceeded      the source's own quota is spent (e.g. REQUEST_LIMIT_EXCEEDED): wait
     │   └── SourceUnavailable        transient (5xx, connection) after retries
     ├── NotionError (1)              the Notion API failed in a way retries did not fix
+    │   ├── NotionRejected           400: Notion refused one write as invalid (skippable)
     │   ├── NotionAuthError          401: token invalid or revoked
     │   └── NotionNotFound           404: not found, or not shared with the integration
     ├── GuardStop (4)                schema preflight, mass-change guard: stopped before writing
@@ -77,6 +78,10 @@ class SourceUnavailable(SourceError):
 
 class NotionError(SyncfwError):
     """The Notion API failed in a way that retries did not fix."""
+
+
+class NotionRejected(NotionError):
+    """Notion refused one write as invalid (400 ``validation_error``): the record is reported, the run goes on."""
 
 
 class NotionAuthError(NotionError):

@@ -1,0 +1,239 @@
+"""The Salesforce source connector: any sObject as a stream, read incrementally through ``queryAll``.
+
+Every read is one SOQL query through the REST ``queryAll`` resource (so deleted records still
+in the Recycle Bin come back with ``IsDeleted = true``), following ``nextRecordsUrl`` page by page
+(REST API Developer Guide, "QueryAll" and "Execute a SOQL Query",
+https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_queryall.htm).
+See :mod:`syncfw_salesforce.incremental` for the cursor.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
+
+import requests
+from pydantic import BaseModel
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceError, SalesforceResourceNotFound
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity.wait import wait_base
+
+from syncfw.connector import Checkpoint, Connector, Record, StreamSpec
+from syncfw.errors import ConfigError, SourceError
+
+from syncfw_salesforce.config import SalesforceConfig
+from syncfw_salesforce.datetimes import parse_datetime
+from syncfw_salesforce.errors import is_transient, translate
+from syncfw_salesforce.incremental import (
+    CURSOR_FIELD,
+    DELETED_FIELD,
+    PRIMARY_KEY,
+    CursorBuilder,
+    ModstampCursor,
+    check_sobject_name,
+    incremental_soql,
+)
+from syncfw_salesforce.usage import ApiUsage
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class _TimeoutSession(requests.Session):
+    """A requests session with a default timeout: simple-salesforce sets none."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self._timeout = timeout
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs.setdefault("timeout", self._timeout)
+        return super().request(*args, **kwargs)
+
+
+def _plain(value: Any) -> Any:
+    """A record value without Salesforce's ``attributes`` objects, as plain dicts and lists."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items() if key != "attributes"}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+class SalesforceConnector(Connector):
+    """Reads sObjects from one Salesforce org with simple-salesforce.
+
+    Streams are sObject API names (``Account``, ``Invoice__c``). Records are the REST API's
+    records without ``attributes``: ``{"Id": "001...", "SystemModstamp": "2026-05-01T07:25:37.000+0000",
+    "IsDeleted": false, "Name": "Edge Communications", "Owner": {"Name": "Ada Admin"}}``.
+
+    Transient failures (connection errors, timeouts, HTTP 5xx) are retried
+    :attr:`retry_attempts` times in all with exponential backoff, then raised as
+    :class:`~syncfw.errors.SourceUnavailable`.
+    """
+
+    name = "salesforce"
+    config_model = SalesforceConfig
+    maturity = "beta"
+
+    retry_attempts: ClassVar[int] = 4
+    retry_wait: ClassVar[wait_base] = wait_exponential(multiplier=1, min=1, max=30)
+
+    def __init__(self, config: BaseModel) -> None:
+        if not isinstance(config, SalesforceConfig):
+            raise TypeError(f"SalesforceConnector needs a SalesforceConfig, got {type(config).__name__}")
+        super().__init__(config)
+        self.settings = config
+        self._sf: Salesforce | None = None
+        self._limits_usage: ApiUsage | None = None
+
+    @property
+    def api_usage(self) -> ApiUsage | None:
+        """The daily API usage last reported by Salesforce (header or ``/limits/``), if any."""
+        if self._sf is not None:
+            from_header = ApiUsage.from_header_usage(self._sf.api_usage)
+            if from_header is not None:
+                return from_header
+        return self._limits_usage
+
+    def check(self) -> None:
+        """Log in if needed and read ``/limits/``; logs the daily API usage.
+
+        Raises:
+            syncfw.errors.SourceAuthError: login refused or session expired.
+            syncfw.errors.SourceLimitExceeded: the daily API allowance is spent.
+            syncfw.errors.SourceError: any other failure.
+        """
+        limits = self._call(lambda sf: sf.limits(), "limits request")
+        self._limits_usage = ApiUsage.from_limits(limits)
+        if self._limits_usage is not None:
+            log.info("Salesforce: %s", self._limits_usage)
+
+    def stream(self, name: str) -> StreamSpec:
+        """Describe the sObject ``name`` (one ``describe`` request).
+
+        Raises:
+            syncfw.errors.SourceError: the org has no such sObject, or the user cannot see it.
+        """
+        check_sobject_name(name)
+        describe = self._call(
+            lambda sf: sf.restful(f"sobjects/{name}/describe/"),
+            f"describe of {name}",
+            not_found=f"Salesforce has no sObject named {name!r}, or the user cannot see it: check the "
+            "stream name (custom objects end in '__c') and the user's object permissions",
+        )
+        fields = tuple(str(f["name"]) for f in describe.get("fields", []))
+        return StreamSpec(name=name, primary_key=PRIMARY_KEY, cursor_field=CURSOR_FIELD, fields=fields)
+
+    def read(self, stream: str, cursor: str | None, fields: Sequence[str]) -> Iterator[Record | Checkpoint]:
+        """Yield the records of sObject ``stream`` changed at or after the cursor, oldest first.
+
+        Sends ``SELECT Id, SystemModstamp, IsDeleted, <fields> FROM <stream> [WHERE SystemModstamp
+        >= <cursor>] ORDER BY SystemModstamp ASC, Id ASC`` to ``queryAll``; records already
+        delivered at the cursor's stamp are skipped. A checkpoint follows each page of results
+        (``batch_size`` records at most), the last one after the last page.
+
+        Raises:
+            syncfw.errors.ConfigError: a field path or the stream name cannot be put into SOQL.
+            syncfw.errors.SourceError: the query failed (an unknown field is named in the message);
+                subclasses as described in :func:`syncfw_salesforce.errors.translate`.
+        """
+        try:
+            start = ModstampCursor.decode(cursor)
+        except ValueError as exc:
+            raise SourceError(
+                f"the saved cursor of Salesforce stream {stream!r} is not one this connector wrote "
+                f"({exc}); reset the stream's cursor to read it in full again"
+            ) from None
+        soql = incremental_soql(stream, fields, start.modstamp)
+        builder = CursorBuilder(start)
+        for page in self._pages(soql, f"query of {stream}"):
+            for raw in page:
+                record_id = str(raw[PRIMARY_KEY])
+                modstamp = parse_datetime(raw[CURSOR_FIELD])
+                if start.delivered(record_id, modstamp):
+                    continue
+                builder.add(record_id, modstamp)
+                yield Record(stream, record_id, _plain(raw), deleted=bool(raw.get(DELETED_FIELD)))
+            yield Checkpoint(stream, builder.cursor().encode())
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        if self._sf is not None:
+            self._sf.session.close()
+            self._sf = None
+
+    def _pages(self, soql: str, what: str) -> Iterator[list[dict[str, Any]]]:
+        headers = {"Sforce-Query-Options": f"batchSize={self.settings.batch_size}"}
+        result = self._call(lambda sf: sf.query(soql, include_deleted=True, headers=headers), what)
+        while True:
+            yield list(result["records"])
+            if result.get("done", True):
+                return
+            next_url = str(result["nextRecordsUrl"])
+            result = self._call(
+                lambda sf: sf.query_more(next_url, identifier_is_url=True, headers=headers), what
+            )
+
+    def _call(self, request: Callable[[Salesforce], T], what: str, *, not_found: str | None = None) -> T:
+        """Run one API call with retries of transient failures; raise syncfw errors.
+
+        ``not_found`` replaces the message of a 404 answer.
+        """
+        retrying = Retrying(
+            reraise=True,
+            stop=stop_after_attempt(self.retry_attempts),
+            wait=self.retry_wait,
+            retry=retry_if_exception(is_transient),
+            before_sleep=lambda state: log.warning(
+                "Salesforce %s failed (attempt %d), retrying", what, state.attempt_number
+            ),
+        )
+        try:
+            return retrying(lambda: request(self._client()))
+        except SalesforceResourceNotFound as exc:
+            if not_found is None:
+                raise translate(exc, what=what, usage=self.api_usage) from None
+            raise SourceError(not_found) from None
+        except (SalesforceError, requests.RequestException) as exc:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            raise translate(exc, what=what, usage=self.api_usage, attempts=attempts) from None
+
+    def _client(self) -> Salesforce:
+        if self._sf is None:
+            self._sf = self._connect()
+        return self._sf
+
+    def _connect(self) -> Salesforce:
+        cfg = self.settings
+        common: dict[str, Any] = {
+            "version": cfg.api_version,
+            "session": _TimeoutSession(cfg.timeout_seconds),
+            "object_pairs_hook": dict,
+        }
+        mode = cfg.auth_mode
+        if mode == "session":
+            assert cfg.session_id is not None
+            return Salesforce(
+                session_id=cfg.session_id.get_secret_value(), instance_url=cfg.instance_url, **common
+            )
+        if mode == "jwt":
+            assert cfg.private_key_file is not None
+            if not cfg.private_key_file.is_file():
+                raise ConfigError(f"Salesforce private_key_file {str(cfg.private_key_file)!r} does not exist")
+            login: dict[str, Any] = {
+                "username": cfg.username,
+                "consumer_key": cfg.consumer_key,
+                "privatekey_file": str(cfg.private_key_file),
+            }
+        else:
+            assert cfg.password is not None and cfg.security_token is not None
+            login = {
+                "username": cfg.username,
+                "password": cfg.password.get_secret_value(),
+                "security_token": cfg.security_token.get_secret_value(),
+            }
+        return Salesforce(domain=cfg.domain, **login, **common)

@@ -1,0 +1,424 @@
+"""The ``syncfw`` command line: parse options, call the engine, render the outcome.
+
+Exit codes (DESIGN.md): 0 success; 1 run failed (state consistent); 2 usage or configuration
+error; 3 completed with records that could not be synced; 4 stopped by a guard; 75 another run
+of the recipe holds its lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from dotenv import dotenv_values
+from rich.table import Table
+
+from syncfw import __version__
+from syncfw.engine.run import RunOptions, execute, notion_client_for
+from syncfw.errors import ConfigError, SyncfwError
+from syncfw.plugins import PluginWarning, Registry, load_plugins
+from syncfw.render import err, out, progress_bar, render_plan, render_summary
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _registry() -> Registry:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PluginWarning)
+        registry = load_plugins()
+    for w in caught:
+        err.print(f"[yellow]warning:[/] plugin: {w.message}")
+    return registry
+
+
+def _load_env(env_file: Path | None) -> None:
+    if env_file is None:
+        return
+    if not env_file.exists():
+        raise ConfigError(f"{env_file}: env file not found (start the sandbox with `syncfw sandbox serve`)")
+    for key, value in dotenv_values(env_file).items():
+        if value is not None:
+            os.environ[key] = value
+
+
+def env_file_option(fn: F) -> F:
+    return click.option(
+        "--env-file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Read NAME=value lines into the environment first (e.g. the sandbox's env file).",
+    )(fn)
+
+
+def _load_recipe(path: Path, registry: Registry) -> Any:
+    from syncfw.recipe import load_recipe
+
+    return load_recipe(path, registry=registry)
+
+
+def _finish(code: int) -> None:
+    sys.exit(code)
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="syncfw")
+def cli() -> None:
+    """syncfw: keep Notion data sources fed from the systems that own the data."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@env_file_option
+def validate(paths: tuple[Path, ...], env_file: Path | None) -> None:
+    """Load and check recipes and mappings offline (nothing is read or written)."""
+    from syncfw.recipe import load_mapping
+
+    _load_env(env_file)
+    registry = _registry()
+    problems: list[str] = []
+    for path in paths:
+        files = sorted(path.rglob("*.yaml")) + sorted(path.rglob("*.yml")) if path.is_dir() else [path]
+        for file in files:
+            try:
+                head = file.read_text(encoding="utf-8", errors="replace")
+                if any(line.startswith("mapping:") for line in head.splitlines()):
+                    load_mapping(file)
+                    out.print(f"ok  mapping {file}")
+                else:
+                    recipe = _load_recipe(file, registry)
+                    out.print(f"ok  recipe {file}: {recipe.name}, targets {', '.join(recipe.targets)}")
+            except ConfigError as exc:
+                problems.append(str(exc))
+    if problems:
+        for problem in problems:
+            err.print(problem, markup=False)
+        _finish(2)
+
+
+def _run_common(fn: F) -> F:
+    fn = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")(fn)
+    fn = click.option(
+        "--notion-rate-limit",
+        type=float,
+        help="Notion requests per second (overrides the recipe's notion.rate_limit).",
+    )(fn)
+    fn = click.option("--full-refresh", is_flag=True, help="Ignore stored cursors and read every record.")(fn)
+    fn = env_file_option(fn)
+    return click.argument("recipe", type=click.Path(path_type=Path, exists=True, dir_okay=False))(fn)
+
+
+@cli.command()
+@_run_common
+@click.option(
+    "--out", "out_file", type=click.Path(path_type=Path, dir_okay=False), help="Write the plan as JSON."
+)
+def plan(
+    recipe: Path,
+    env_file: Path | None,
+    full_refresh: bool,
+    notion_rate_limit: float | None,
+    as_json: bool,
+    out_file: Path | None,
+) -> None:
+    """Read the sources and Notion and show the property-level diff; write nothing."""
+    _load_env(env_file)
+    registry = _registry()
+    loaded = _load_recipe(recipe, registry)
+    options = RunOptions(apply=False, rate_limit=notion_rate_limit, full_refresh=full_refresh)
+    with progress_bar(not as_json) as progress:
+        report = execute(loaded, registry, options, progress)
+    if out_file is not None:
+        out_file.write_text(json.dumps(report.as_dict(), indent=2))
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        render_plan(report)
+    _finish(report.exit_code)
+
+
+@cli.command()
+@_run_common
+@click.option(
+    "--allow-mass-change", is_flag=True, help="Let this run archive or update more than the guard allows."
+)
+def run(
+    recipe: Path,
+    env_file: Path | None,
+    full_refresh: bool,
+    notion_rate_limit: float | None,
+    as_json: bool,
+    allow_mass_change: bool,
+) -> None:
+    """Plan and apply: write the changes to Notion."""
+    _load_env(env_file)
+    registry = _registry()
+    loaded = _load_recipe(recipe, registry)
+    options = RunOptions(
+        apply=True,
+        rate_limit=notion_rate_limit,
+        full_refresh=full_refresh,
+        allow_mass_change=allow_mass_change,
+    )
+    with progress_bar(not as_json) as progress:
+        report = execute(loaded, registry, options, progress)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        render_summary(report)
+    _finish(report.exit_code)
+
+
+@cli.command()
+@click.argument("recipe", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@env_file_option
+@click.option("--json", "as_json", is_flag=True)
+def status(recipe: Path, env_file: Path | None, as_json: bool) -> None:
+    """Recent runs of a recipe and the cursor of each stream."""
+    from syncfw.state import StateStore
+
+    _load_env(env_file)
+    loaded = _load_recipe(recipe, _registry())
+    store = StateStore(loaded.state_path)
+    runs = store.runs(10)
+    cursors = store.cursors()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "recipe": loaded.name,
+                    "runs": [
+                        {
+                            k: getattr(r, k)
+                            for k in (
+                                "run_id",
+                                "command",
+                                "started_at",
+                                "finished_at",
+                                "status",
+                                "exit_code",
+                                "error",
+                            )
+                        }
+                        for r in runs
+                    ],
+                    "cursors": [
+                        {"target": c[0], "source": c[1], "stream": c[2], "updated_at": c[4]} for c in cursors
+                    ],
+                },
+                indent=2,
+            )
+        )
+        return
+    table = Table(title=f"runs of {loaded.name}", title_justify="left")
+    for col in ("run", "started", "finished", "status", "exit"):
+        table.add_column(col)
+    for r in runs:
+        table.add_row(r.run_id, r.started_at, r.finished_at or "", r.status, str(r.exit_code))
+    out.print(table)
+    for target, source, stream, _, updated in cursors:
+        out.print(f"cursor {target} ← {source}/{stream}: advanced {updated}")
+
+
+@cli.group()
+def notion() -> None:
+    """Set up the Notion side of a recipe."""
+
+
+@notion.command("init")
+@click.argument("recipe", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@env_file_option
+def notion_init(recipe: Path, env_file: Path | None) -> None:
+    """Create the target databases with the mapped property types, or add missing properties."""
+    from syncfw.notion.schema import init_target
+    from syncfw.state import StateStore
+
+    _load_env(env_file)
+    loaded = _load_recipe(recipe, _registry())
+    client = notion_client_for(loaded)
+    store = StateStore(loaded.state_path)
+    data_sources: dict[str, str] = {}
+    problems = []
+    try:
+        for target in loaded.targets_in_order():
+            result = init_target(client, store, target, data_sources)
+            data_sources[target.name] = result.data_source_id
+            if result.created:
+                out.print(
+                    f"created  {target.name}: data source {result.data_source_id} ({len(result.added)} properties)"
+                )
+            elif result.added:
+                out.print(f"extended {target.name}: added {', '.join(result.added)}")
+            else:
+                out.print(f"ok       {target.name}: data source {result.data_source_id} already fits")
+            problems += result.problems
+    finally:
+        client.close()
+        store.close()
+    for problem in problems:
+        err.print(f"[red]schema:[/] {problem}")
+    if problems:
+        _finish(4)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+def plugins(as_json: bool) -> None:
+    """Installed plugins: connectors, emulators and transforms, with versions."""
+    registry = _registry()
+    rows = [
+        {
+            "name": p.name,
+            "distribution": p.distribution,
+            "version": p.version,
+            "connectors": p.connectors,
+            "emulators": p.emulators,
+            "transforms": p.transforms,
+            "maturity": {c: registry.connectors[c].maturity for c in p.connectors},
+        }
+        for p in registry.plugins
+    ]
+    if as_json:
+        click.echo(json.dumps({"plugins": rows, "problems": registry.problems}, indent=2))
+        return
+    table = Table(title="syncfw plugins", title_justify="left")
+    for col in ("plugin", "distribution", "version", "provides"):
+        table.add_column(col)
+    for row in rows:
+        provides = [f"connector {c} ({row['maturity'][c]})" for c in row["connectors"]]
+        provides += [f"emulator {e}" for e in row["emulators"]]
+        if row["transforms"]:
+            provides.append(f"transforms: {', '.join(row['transforms'])}")
+        table.add_row(row["name"], row["distribution"], row["version"], "\n".join(provides))
+    out.print(table)
+
+
+@cli.group()
+def sandbox() -> None:
+    """Local emulators of Notion and of every installed connector's source."""
+
+
+@sandbox.command("serve")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Seed data root: DIR/<connector>/<Object>.json.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path(".syncfw/sandbox"),
+    show_default=True,
+)
+@click.option(
+    "--env-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path(".syncfw/sandbox.env"),
+    show_default=True,
+)
+@click.option("--notion-rate-limit", type=float, help="Answer 429 above this many requests per second.")
+@click.option("--notion-latency", type=float, default=0.0, help="Seconds added to every Notion response.")
+@click.option("--bulk", type=int, help="Add this many generated records per source object (e.g. 3000).")
+def sandbox_serve(
+    data_dir: Path | None,
+    state_dir: Path,
+    env_file: Path,
+    notion_rate_limit: float | None,
+    notion_latency: float,
+    bulk: int | None,
+) -> None:
+    """Start the emulators on 127.0.0.1 and run until stopped (Ctrl-C or SIGTERM)."""
+    from syncfw.sandbox.runner import Sandbox
+
+    box = Sandbox(
+        state_dir,
+        _registry(),
+        data_dir=data_dir,
+        notion_rate_limit=notion_rate_limit,
+        notion_latency=notion_latency,
+        options={"bulk": str(bulk)} if bulk else {},
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    box.start()
+    box.write_env(env_file)
+    out.print(f"sandbox running; env file: {env_file}")
+    for key, value in sorted(box.env.items()):
+        shown = value if "TOKEN" not in key and "SESSION" not in key else value[:12] + "…"
+        out.print(f"  {key}={shown}")
+    out.print("stop with Ctrl-C")
+    try:
+        while not stop.is_set():
+            stop.wait(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        box.stop()
+
+
+@sandbox.command("dump")
+@click.option(
+    "--env-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path(".syncfw/sandbox.env"),
+    show_default=True,
+)
+def sandbox_dump(env_file: Path) -> None:
+    """Print every Notion data source with its pages as JSON (Notion API response shapes)."""
+    from syncfw.sandbox.dump import dump_workspace
+
+    _load_env(env_file)
+    click.echo(json.dumps(dump_workspace(), indent=2, ensure_ascii=False))
+
+
+@cli.command()
+@click.option("--rate-limit", type=float, default=3.0, show_default=True, help="Notion requests per second.")
+@click.option(
+    "--keep", type=click.Path(path_type=Path, file_okay=False), help="Keep the sandbox in this directory."
+)
+def demo(rate_limit: float, keep: Path | None) -> None:
+    """Run the main job end to end in the sandbox: Salesforce accounts and contacts into Notion."""
+    from syncfw.sandbox.demo import run_demo
+
+    workdir = keep or Path(tempfile.mkdtemp(prefix="syncfw-demo-"))
+    started = time.monotonic()
+    code = run_demo(workdir, _registry(), rate_limit=rate_limit, console=out, progress=progress_bar)
+    out.print(f"demo finished in {time.monotonic() - started:.0f} s")
+    _finish(code)
+
+
+def main() -> None:
+    """Entry point: run the CLI; expected failures print a message (no traceback) and exit."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ConfigError as exc:
+        for line in str(exc).splitlines():
+            err.print(line, markup=False, highlight=False)
+        sys.exit(exc.exit_code)
+    except SyncfwError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
+
+
+if __name__ == "__main__":
+    main()

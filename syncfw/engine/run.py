@@ -1,0 +1,295 @@
+"""One run of a recipe: preflight, then plan (and apply) each target in dependency order.
+
+:func:`execute` is what ``syncfw plan`` (``apply=False``) and ``syncfw run`` call. It returns a
+:class:`RunReport` whose :meth:`RunReport.as_dict` is the JSON both commands print with ``--json``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from syncfw import __version__
+from syncfw.connector import Connector
+from syncfw.engine.apply import Applier
+from syncfw.engine.plan import TargetPlan, _jsonable, plan_target, read_stream
+from syncfw.errors import GuardStop, SyncfwError
+from syncfw.mapping import compile_mapping
+from syncfw.notion.budget import RateBudget
+from syncfw.notion.client import NotionClient
+from syncfw.notion.schema import preflight
+from syncfw.plugins import Registry
+from syncfw.recipe import BoundMapping, Recipe, Target
+from syncfw.state import StateStore
+
+DEFAULT_MAX_CHANGE = 0.2
+GUARD_MIN_PAGES = 10
+
+
+@dataclass
+class RunOptions:
+    """Options of one run.
+
+    Attributes:
+        apply: False for a plan (dry run): read everything, write nothing.
+        rate_limit: Notion requests per second, overriding the recipe's ``notion.rate_limit``.
+        full_refresh: ignore stored cursors and read every source record.
+        allow_mass_change: let a run archive or update more than the target's guard allows.
+    """
+
+    apply: bool = True
+    rate_limit: float | None = None
+    full_refresh: bool = False
+    allow_mass_change: bool = False
+
+
+class Progress:
+    """Receives progress events; the CLI draws them, the default ignores them."""
+
+    def phase(self, target: str, text: str) -> None:
+        """A new step of a target began (reading, planning, writing)."""
+
+    def writes(self, target: str, total: int) -> None:
+        """``total`` writes are about to be sent for ``target``."""
+
+    def advance(self, target: str) -> None:
+        """One write finished."""
+
+
+@dataclass
+class TargetReport:
+    """The outcome of one target in a run or plan."""
+
+    plan: TargetPlan
+    done: dict[str, int]
+    notion_requests: dict[str, int]
+    applied: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        p = self.plan
+        counts = (
+            self.done
+            if self.applied
+            else {"create": p.count("create"), "update": p.count("update"), "archive": p.count("archive")}
+        )
+        return {
+            "data_source_id": p.data_source_id,
+            "created": counts["create"],
+            "updated": counts["update"],
+            "unchanged": p.unchanged,
+            "archived": counts["archive"],
+            "failed": len(p.problems),
+            "drift": len(p.drift),
+            "pending_relations": p.pending_relations,
+            "drift_findings": [d.as_dict() for d in p.drift],
+            "problems": [
+                {
+                    "source": x.source,
+                    "stream": x.stream,
+                    "key": x.key,
+                    "property": x.property,
+                    "reason": x.reason,
+                }
+                for x in p.problems
+            ],
+            "warnings": list(p.warnings),
+            "operations": [
+                {
+                    "action": op.action,
+                    "sync_key": op.sync_key,
+                    "page_id": op.page_id,
+                    "before": {k: _jsonable(v) for k, v in op.before.items()},
+                    "after": {k: _jsonable(v) for k, v in op.after.items()},
+                }
+                for op in p.operations
+            ],
+            "notion_requests": self.notion_requests,
+        }
+
+
+@dataclass
+class RunReport:
+    """What a run did. ``exit_code`` follows DESIGN.md: 0, 1, 3 (quarantined records) or 4 (guard)."""
+
+    run_id: str
+    recipe: str
+    command: str
+    started_at: str
+    finished_at: str = ""
+    status: str = "running"
+    exit_code: int = 0
+    error: str | None = None
+    targets: dict[str, TargetReport] = field(default_factory=dict)
+    notion_requests: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "recipe": self.recipe,
+            "command": self.command,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "error": self.error,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "syncfw_version": __version__,
+            "targets": {name: t.as_dict() for name, t in self.targets.items()},
+            "notion_requests": self.notion_requests,
+        }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id such as ``20261121T210501Z-3f9a``."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
+
+
+def primary_mapping(target: Target) -> BoundMapping:
+    """The mapping that writes the target's sync key: it creates the target's pages."""
+    for mapping in target.mappings:
+        if target.sync_key in mapping.properties:
+            return mapping
+    return target.mappings[0]
+
+
+def notion_client_for(recipe: Recipe, rate_limit: float | None = None) -> NotionClient:
+    """A Notion client for the recipe's token, paced at its rate limit (requests per second)."""
+    budget = RateBudget(rate_limit or recipe.notion.rate_limit, burst=3)
+    return NotionClient(recipe.notion.token, budget)
+
+
+def execute(
+    recipe: Recipe,
+    registry: Registry,
+    options: RunOptions,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Plan, and with ``options.apply`` also apply, every target of ``recipe``.
+
+    Expected failures do not raise: they end up in the report (``status``, ``exit_code``,
+    ``error``). A :class:`~syncfw.errors.StateError` still ends the run (exit 1).
+    """
+    progress = progress or Progress()
+    command = "run" if options.apply else "plan"
+    report = RunReport(new_run_id(), recipe.name, command, _now())
+    store = StateStore(recipe.state_path)
+    client = notion_client_for(recipe, options.rate_limit)
+    connectors: dict[str, Connector] = {}
+    if options.apply:
+        with store.transaction() as tx:
+            tx.start_run(report.run_id, recipe.name, command, report.started_at)
+    try:
+        _execute(recipe, registry, options, progress, report, store, client, connectors)
+    except SyncfwError as exc:
+        report.error = str(exc)
+        report.exit_code = exc.exit_code
+        report.status = "stopped" if isinstance(exc, GuardStop) else "failed"
+    finally:
+        for connector in connectors.values():
+            connector.close()
+        client.close()
+        report.finished_at = _now()
+        report.notion_requests = client.stats.as_dict()
+        if options.apply:
+            with store.transaction() as tx:
+                tx.finish_run(
+                    report.run_id,
+                    finished_at=report.finished_at,
+                    status=report.status,
+                    exit_code=report.exit_code,
+                    summary=report.as_dict(),
+                    error=report.error,
+                )
+        store.close()
+    return report
+
+
+def _execute(
+    recipe: Recipe,
+    registry: Registry,
+    options: RunOptions,
+    progress: Progress,
+    report: RunReport,
+    store: StateStore,
+    client: NotionClient,
+    connectors: dict[str, Connector],
+) -> None:
+    for name, source in recipe.sources.items():
+        connector = registry.connector(source.connector)(source.config)
+        connectors[name] = connector
+        connector.check()
+    resolved = preflight(client, store, recipe)
+
+    @cache
+    def user_name(user_id: str) -> str | None:
+        try:
+            return client.retrieve_user(user_id).get("name")
+        except SyncfwError:
+            return None
+
+    for target in recipe.targets_in_order():
+        before = client.stats.copy()
+        _, data_source_id, _ = resolved[target.name]
+        mapping = primary_mapping(target)
+        compiled = compile_mapping(mapping, registry.transforms)
+        identity = store.pages(target.name)
+        cursor = None
+        if not options.full_refresh and identity:
+            cursor = store.cursor(target.name, mapping.source, mapping.stream)
+        progress.phase(target.name, f"reading {mapping.source} {mapping.stream}")
+        read = read_stream(
+            connectors[mapping.source], mapping.source, mapping.stream, cursor, compiled.fields
+        )
+        progress.phase(target.name, "reading Notion")
+        live = list(client.query_pages(data_source_id))
+        plan = plan_target(
+            target=target,
+            mapping=mapping,
+            compiled=compiled,
+            data_source_id=data_source_id,
+            live_pages=live,
+            read=read,
+            store=store,
+            related_pages=store.pages,
+            user_name=user_name,
+        )
+        plan.read = read
+        target_report = TargetReport(plan, {"create": 0, "update": 0, "archive": 0}, {}, options.apply)
+        report.targets[target.name] = target_report
+        if options.apply:
+            _guard(target, plan, len(live), options)
+            applier = Applier(client, store, target, mapping, plan, lambda t=target.name: progress.advance(t))
+            progress.writes(target.name, len(plan.operations))
+            try:
+                applier.apply()
+            finally:
+                target_report.done = applier.done
+            first_failed = min(plan.failed_records) if plan.failed_records else None
+            cursor_after = read.cursor_before(first_failed)
+            if cursor_after is not None:
+                with store.transaction() as tx:
+                    tx.set_cursor(target.name, mapping.source, mapping.stream, cursor_after, _now())
+        target_report.notion_requests = client.stats.minus(before)
+    problems = sum(len(t.plan.problems) for t in report.targets.values())
+    report.status = "success" if problems == 0 else "partial"
+    report.exit_code = 0 if problems == 0 else 3
+
+
+def _guard(target: Target, plan: TargetPlan, live_pages: int, options: RunOptions) -> None:
+    """Stop before writing when a run would archive or overwrite too much of a target."""
+    if options.allow_mass_change or live_pages < GUARD_MIN_PAGES:
+        return
+    limit = getattr(target, "max_change", None) or DEFAULT_MAX_CHANGE
+    changes = plan.count("archive") + plan.count("update")
+    if changes > limit * live_pages:
+        raise GuardStop(
+            f"target {target.name}: this run would archive or update {changes} of {live_pages} pages "
+            f"(more than {limit:.0%}); nothing was written. Review it with `syncfw plan`, then rerun "
+            "with --allow-mass-change if it is intended."
+        )

@@ -1,0 +1,338 @@
+"""The Notion API as syncfw uses it: notion-client 3.x behind the rate budget, with retries.
+
+Every HTTP request passes through :class:`~syncfw.notion.budget.RateBudget` (an httpx request
+hook), so retries and pagination are paced too. Errors become :mod:`syncfw.errors` types with a
+message that says what to do:
+
+* 401 ``unauthorized`` → :class:`NotionAuthError` (invalid or revoked token);
+* 404 ``object_not_found`` → :class:`NotionNotFound` (not found, or not shared with the
+  integration, with the step to share it);
+* 429 ``rate_limited`` → the whole budget pauses for ``Retry-After``, then the request is retried;
+* 409, 500, 502, 503, 504, 529, timeouts and dropped connections → retried with exponential
+  backoff when re-sending cannot duplicate anything (reads, and updates that set absolute
+  values); a create that fails this way raises :class:`AmbiguousWrite`, because Notion may have
+  committed it (Notion has no idempotency keys): the caller looks the sync key up before re-sending.
+
+Sources: https://developers.notion.com/reference/request-limits,
+https://developers.notion.com/reference/status-codes, notion-client 3.1.0 ``errors.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+import notion_client
+from notion_client.errors import APIResponseError, HTTPResponseError, RequestTimeoutError
+from pydantic import SecretStr
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from syncfw.errors import NotionAuthError, NotionError, NotionNotFound, NotionRejected
+from syncfw.notion.budget import RateBudget
+
+DEFAULT_BASE_URL = "https://api.notion.com"
+NOTION_VERSION = "2025-09-03"
+TRANSIENT_STATUS = {409, 500, 502, 503, 504, 529}
+MAX_ATTEMPTS = 8
+
+T = TypeVar("T")
+
+
+class AmbiguousWrite(NotionError):
+    """A create may or may not have been committed (timeout, reset, 5xx after sending)."""
+
+
+@dataclass
+class RequestStats:
+    """Counts of Notion HTTP requests (each retry is a request of its own)."""
+
+    reads: int = 0
+    writes: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    by_endpoint: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "reads": self.reads,
+            "writes": self.writes,
+            "retries": self.retries,
+            "rate_limited": self.rate_limited,
+        }
+
+    def minus(self, other: RequestStats) -> dict[str, int]:
+        return {k: v - other.as_dict()[k] for k, v in self.as_dict().items()}
+
+    def copy(self) -> RequestStats:
+        return RequestStats(self.reads, self.writes, self.retries, self.rate_limited, dict(self.by_endpoint))
+
+
+def _is_read(request: httpx.Request) -> bool:
+    path = request.url.path
+    return request.method == "GET" or path.endswith("/query") or path.endswith("/search")
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _status(exc: BaseException) -> int | None:
+    if isinstance(exc, HTTPResponseError):
+        return int(exc.status)
+    return None
+
+
+def _transient(exc: BaseException) -> bool:
+    status = _status(exc)
+    if status is not None:
+        return status in TRANSIENT_STATUS
+    return isinstance(exc, RequestTimeoutError | httpx.TransportError)
+
+
+class NotionClient:
+    """A Notion API client paced by a :class:`RateBudget`.
+
+    Args:
+        token: the integration token (never logged).
+        budget: the rate budget of this token.
+        base_url: the API root without ``/v1``; default ``NOTION_BASE_URL`` from the environment,
+            else ``https://api.notion.com``.
+        timeout: seconds to wait for one response.
+    """
+
+    def __init__(
+        self,
+        token: SecretStr,
+        budget: RateBudget,
+        *,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        on_request: Callable[[], None] | None = None,
+    ) -> None:
+        self.budget = budget
+        self.stats = RequestStats()
+        self.base_url = (base_url or os.environ.get("NOTION_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self._on_request = on_request
+        http = httpx.Client(event_hooks={"request": [self._before], "response": [self._after]})
+        self._api = notion_client.Client(
+            client=http,
+            auth=token.get_secret_value(),
+            base_url=self.base_url,
+            timeout_ms=int(timeout * 1000),
+            retry=False,
+            notion_version=NOTION_VERSION,
+            log_level=50,
+        )
+
+    def _before(self, request: httpx.Request) -> None:
+        self.budget.acquire()
+        if self._on_request is not None:
+            self._on_request()
+
+    def _after(self, response: httpx.Response) -> None:
+        request = response.request
+        if _is_read(request):
+            self.stats.reads += 1
+        else:
+            self.stats.writes += 1
+        if response.status_code == 429:
+            self.stats.rate_limited += 1
+            after = _retry_after(response.headers)
+            self.budget.pause(after if after is not None else 1.0)
+
+    def close(self) -> None:
+        self._api.close()
+
+    # -- retries ---------------------------------------------------------------------------
+
+    def _call(self, what: str, fn: Callable[[], T], *, resend_safe: bool) -> T:
+        def retryable(exc: BaseException) -> bool:
+            if _status(exc) == 429:
+                return True  # nothing was done; the budget already paused for Retry-After
+            return resend_safe and _transient(exc)
+
+        def count(state: RetryCallState) -> None:
+            self.stats.retries += 1
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if exc is not None and _status(exc) == 429:
+                return 0.0
+            return float(wait_exponential_jitter(initial=0.5, max=30)(state))
+
+        retrying = Retrying(
+            stop=stop_after_attempt(MAX_ATTEMPTS),
+            wait=wait,
+            retry=retry_if_exception(retryable),
+            before_sleep=count,
+            reraise=True,
+        )
+        try:
+            return retrying(fn)
+        except (APIResponseError, HTTPResponseError, RequestTimeoutError, httpx.TransportError) as exc:
+            raise self._explain(what, exc, resend_safe=resend_safe) from None
+
+    def _explain(self, what: str, exc: Exception, *, resend_safe: bool) -> NotionError:
+        status = _status(exc)
+        if status == 401:
+            return NotionAuthError(
+                f"Notion refused the integration token while trying to {what} (401 unauthorized): the "
+                "token is invalid or has been revoked. Create or copy the token at "
+                "https://www.notion.so/profile/integrations and set it where the recipe's notion.token "
+                "points."
+            )
+        if status == 404:
+            return NotionNotFound(
+                f"Notion could not {what}: not found, or not shared with this integration. Open the page "
+                "or database in Notion, choose ••• → Connections, and add the integration; then check "
+                "the id in the recipe."
+            )
+        if not resend_safe and _transient(exc):
+            return AmbiguousWrite(f"Notion may or may not have completed the request to {what}: {exc}")
+        if isinstance(exc, APIResponseError) and status == 400:
+            return NotionRejected(f"Notion refused the request to {what}: {exc}")
+        if isinstance(exc, APIResponseError):
+            return NotionError(f"Notion refused the request to {what} ({status} {exc.code}): {exc}")
+        if status is not None:
+            return NotionError(f"Notion failed the request to {what} (HTTP {status}) after retries")
+        return NotionError(f"could not reach Notion at {self.base_url} to {what}: {exc}")
+
+    # -- endpoints -------------------------------------------------------------------------
+
+    def retrieve_data_source(self, data_source_id: str) -> dict[str, Any]:
+        """``GET /v1/data_sources/{id}``: the data source with its property schema."""
+        return self._call(
+            f"retrieve data source {data_source_id}",
+            lambda: self._api.data_sources.retrieve(data_source_id=data_source_id),
+            resend_safe=True,
+        )
+
+    def retrieve_database(self, database_id: str) -> dict[str, Any]:
+        """``GET /v1/databases/{id}``: the container with its ``data_sources`` list."""
+        return self._call(
+            f"retrieve database {database_id}",
+            lambda: self._api.databases.retrieve(database_id=database_id),
+            resend_safe=True,
+        )
+
+    def retrieve_page(self, page_id: str) -> dict[str, Any]:
+        """``GET /v1/pages/{id}``."""
+        return self._call(
+            f"retrieve page {page_id}", lambda: self._api.pages.retrieve(page_id=page_id), resend_safe=True
+        )
+
+    def retrieve_user(self, user_id: str) -> dict[str, Any]:
+        """``GET /v1/users/{id}``."""
+        return self._call(
+            f"retrieve user {user_id}", lambda: self._api.users.retrieve(user_id=user_id), resend_safe=True
+        )
+
+    def create_database(self, parent_page_id: str, title: str, properties: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v1/databases`` with an initial data source holding ``properties``."""
+        body = {
+            "parent": {"type": "page_id", "page_id": parent_page_id},
+            "title": [{"type": "text", "text": {"content": title}}],
+            "initial_data_source": {"properties": properties},
+        }
+        return self._call(
+            f"create database {title!r} under page {parent_page_id}",
+            lambda: self._api.databases.create(**body),
+            resend_safe=False,
+        )
+
+    def update_data_source(self, data_source_id: str, properties: dict[str, Any]) -> dict[str, Any]:
+        """``PATCH /v1/data_sources/{id}`` adding or changing properties (absolute, safe to resend)."""
+        return self._call(
+            f"update the schema of data source {data_source_id}",
+            lambda: self._api.data_sources.update(data_source_id=data_source_id, properties=properties),
+            resend_safe=True,
+        )
+
+    def search_data_sources(self, query: str) -> Iterator[dict[str, Any]]:
+        """``POST /v1/search`` for data sources whose database title matches ``query``."""
+        cursor: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "query": query,
+                "filter": {"property": "object", "value": "data_source"},
+                "page_size": 100,
+            }
+            if cursor:
+                kwargs["start_cursor"] = cursor
+            page = self._call(
+                f"search for {query!r}", lambda kw=kwargs: self._api.search(**kw), resend_safe=True
+            )
+            yield from page["results"]
+            if not page.get("has_more") or not page.get("next_cursor"):
+                return
+            cursor = page["next_cursor"]
+
+    def query_pages(
+        self, data_source_id: str, *, filter: dict[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """``POST /v1/data_sources/{id}/query``, every page of results (100 per request)."""
+        cursor: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"data_source_id": data_source_id, "page_size": 100}
+            if filter is not None:
+                kwargs["filter"] = filter
+            if cursor:
+                kwargs["start_cursor"] = cursor
+            page = self._call(
+                f"query data source {data_source_id}",
+                lambda kw=kwargs: self._api.data_sources.query(**kw),
+                resend_safe=True,
+            )
+            yield from page["results"]
+            if not page.get("has_more") or not page.get("next_cursor"):
+                return
+            cursor = page["next_cursor"]
+
+    def find_pages(self, data_source_id: str, prop: str, prop_type: str, value: str) -> list[dict[str, Any]]:
+        """Pages of a data source whose ``prop`` equals ``value`` (a sync-key lookup)."""
+        condition = {"property": prop, prop_type: {"equals": value}}
+        return list(self.query_pages(data_source_id, filter=condition))
+
+    def create_page(self, data_source_id: str, properties: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v1/pages`` in a data source.
+
+        Raises:
+            AmbiguousWrite: the outcome is unknown; look the sync key up before re-sending.
+        """
+        body = {
+            "parent": {"type": "data_source_id", "data_source_id": data_source_id},
+            "properties": properties,
+        }
+        return self._call(
+            f"create a page in data source {data_source_id}",
+            lambda: self._api.pages.create(**body),
+            resend_safe=False,
+        )
+
+    def update_page(
+        self, page_id: str, *, properties: dict[str, Any] | None = None, in_trash: bool | None = None
+    ) -> dict[str, Any]:
+        """``PATCH /v1/pages/{id}``: set properties (absolute values) and/or move to or from trash."""
+        kwargs: dict[str, Any] = {"page_id": page_id}
+        if properties is not None:
+            kwargs["properties"] = properties
+        if in_trash is not None:
+            kwargs["in_trash"] = in_trash
+        return self._call(
+            f"update page {page_id}", lambda: self._api.pages.update(**kwargs), resend_safe=True
+        )

@@ -1,0 +1,124 @@
+"""The sandbox: the Notion emulator plus every installed connector's emulator, on 127.0.0.1.
+
+``syncfw sandbox serve`` and ``syncfw demo`` use :class:`Sandbox`. It seeds each connector's
+emulator from ``DATA_DIR/<connector>/`` (the built-in sample data by default), keeps Notion's
+content in ``STATE_DIR`` across restarts, and writes an env file with everything a recipe needs
+to reach the emulators unchanged: ``NOTION_TOKEN``, ``NOTION_BASE_URL``, ``NOTION_PARENT_PAGE_ID``,
+``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE`` (the sandbox CA, for HTTPS emulators) and each
+connector's own variables (e.g. ``SALESFORCE_INSTANCE_URL``, ``SALESFORCE_SESSION_ID``).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from syncfw.connector import EmulatorContext, SourceEmulator
+from syncfw.plugins import Registry
+from syncfw.sandbox.notion import NotionEmulator
+from syncfw.sandbox.server import ServedApp, TLSFiles
+
+BUILTIN_DATA = Path(__file__).parent / "data"
+
+
+class Sandbox:
+    """Emulators started together.
+
+    Args:
+        state_dir: where Notion content, the CA and the sandbox token are kept.
+        data_dir: seed data root (``<connector>/<Object>.json``); the built-in sample by default.
+        registry: the loaded plugins (their ``register_emulators`` provide source emulators).
+        notion_rate_limit: the Notion emulator's limit in requests per second (None: unlimited).
+        notion_latency: seconds added to every Notion emulator response.
+        options: passed to every source emulator (e.g. ``{"bulk": "3000"}``).
+    """
+
+    def __init__(
+        self,
+        state_dir: Path,
+        registry: Registry,
+        *,
+        data_dir: Path | None = None,
+        notion_rate_limit: float | None = None,
+        notion_latency: float = 0.0,
+        options: Mapping[str, str] | None = None,
+    ) -> None:
+        self.state_dir = state_dir
+        self.data_dir = data_dir or BUILTIN_DATA
+        self.registry = registry
+        self.notion_rate_limit = notion_rate_limit
+        self.notion_latency = notion_latency
+        self.options = dict(options or {})
+        self.env: dict[str, str] = {}
+        self.notion: NotionEmulator | None = None
+        self._served: list[ServedApp] = []
+        self._emulators: list[SourceEmulator] = []
+
+    def _token(self) -> str:
+        path = self.state_dir / "sandbox.json"
+        if path.exists():
+            return str(json.loads(path.read_text())["notion_token"])
+        token = "ntn_sandbox_" + secrets.token_hex(16)
+        path.write_text(json.dumps({"notion_token": token}))
+        return token
+
+    def start(self) -> dict[str, str]:
+        """Start every emulator; return the environment a recipe needs (also kept in ``env``)."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        tls = TLSFiles.in_dir(self.state_dir / "tls")
+        token = self._token()
+        self.notion = NotionEmulator(
+            self.state_dir / "notion",
+            token=token,
+            rate_limit=self.notion_rate_limit,
+            latency=self.notion_latency,
+        )
+        served = ServedApp(self.notion.app)
+        self._served.append(served)
+        env = {
+            "NOTION_TOKEN": token,
+            "NOTION_BASE_URL": served.url,
+            "NOTION_PARENT_PAGE_ID": self.notion.parent_page_id,
+            "REQUESTS_CA_BUNDLE": str(tls.ca_file),
+            "SSL_CERT_FILE": str(tls.ca_file),
+        }
+        for name, cls in sorted(self.registry.emulators.items()):
+            emulator = cls()
+            seed = self.data_dir / name
+            context = EmulatorContext(
+                data_dir=seed if seed.is_dir() else None,
+                state_dir=self.state_dir / name,
+                tls=tls,
+                options=self.options,
+            )
+            context.state_dir.mkdir(parents=True, exist_ok=True)
+            env.update(emulator.start(context))
+            self._emulators.append(emulator)
+        self.env = env
+        return env
+
+    def write_env(self, path: Path) -> None:
+        """Write ``env`` as ``NAME=value`` lines (readable by ``--env-file`` and by shells)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lines = [f"{key}={value}" for key, value in sorted(self.env.items())]
+        path.write_text("\n".join(lines) + "\n")
+
+    def stop(self) -> None:
+        """Stop every emulator."""
+        for emulator in self._emulators:
+            emulator.stop()
+        for served in self._served:
+            served.stop()
+        if self.notion is not None:
+            self.notion.close()
+        self._emulators.clear()
+        self._served.clear()
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,279 @@
+"""SQLite implementation of the state store, with ordered, versioned migrations."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from syncfw.errors import StateError
+
+# Each entry moves the schema one version forward; never edit a released entry, append a new one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE pages (
+        target TEXT NOT NULL,
+        sync_key TEXT NOT NULL,
+        page_id TEXT NOT NULL,
+        created_by_syncfw INTEGER NOT NULL,
+        archived INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (target, sync_key)
+    );
+    CREATE INDEX pages_by_id ON pages (page_id);
+    CREATE TABLE written (
+        target TEXT NOT NULL,
+        sync_key TEXT NOT NULL,
+        property TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (target, sync_key, property)
+    );
+    CREATE TABLE cursors (
+        target TEXT NOT NULL,
+        source TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        cursor TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (target, source, stream)
+    );
+    CREATE TABLE targets (
+        target TEXT PRIMARY KEY,
+        database_id TEXT,
+        data_source_id TEXT NOT NULL
+    );
+    CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        recipe TEXT NOT NULL,
+        command TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL,
+        exit_code INTEGER,
+        summary TEXT,
+        error TEXT
+    );
+    """,
+]
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    """The identity map entry of one sync key in one target."""
+
+    target: str
+    sync_key: str
+    page_id: str
+    created_by_syncfw: bool
+    archived: bool
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run in the history (times are ISO 8601 UTC strings)."""
+
+    run_id: str
+    recipe: str
+    command: str
+    started_at: str
+    finished_at: str | None
+    status: str
+    exit_code: int | None
+    summary: dict[str, Any] | None
+    error: str | None
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _load(text: str) -> Any:
+    value = json.loads(text)
+    return tuple(value) if isinstance(value, list) else value
+
+
+class StateStore:
+    """A recipe's state in one SQLite file. Safe to share between threads of one process.
+
+    Raises:
+        StateError: the file cannot be opened, migrated, read or written.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            raise StateError(f"cannot open the state store {path}: {exc}") from exc
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise StateError(
+                f"the state store {self.path} was written by a newer syncfw (schema {version}); "
+                "upgrade syncfw to use it"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            self._db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Group writes; everything inside commits together or not at all.
+
+        Raises:
+            StateError: the commit failed (the caller must stop: nothing more may be written).
+        """
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StateError(f"cannot write the state store {self.path}: {exc}") from exc
+            try:
+                yield Transaction(self._db)
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._db.execute("ROLLBACK")
+                raise StateError(f"cannot write the state store {self.path}: {exc}") from exc
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                cur = self._db.execute(sql, params)
+                return list(cur.fetchall())
+            except sqlite3.Error as exc:
+                raise StateError(f"cannot read the state store {self.path}: {exc}") from exc
+
+    def pages(self, target: str) -> dict[str, PageEntry]:
+        """The identity map of ``target``: sync key → page entry."""
+        rows = self._query(
+            "SELECT sync_key, page_id, created_by_syncfw, archived FROM pages WHERE target = ?", (target,)
+        )
+        return {r[0]: PageEntry(target, r[0], r[1], bool(r[2]), bool(r[3])) for r in rows}
+
+    def written(self, target: str) -> dict[str, dict[str, Any]]:
+        """The last values syncfw wrote in ``target``: sync key → {property: canonical value}."""
+        out: dict[str, dict[str, Any]] = {}
+        for key, prop, value in self._query(
+            "SELECT sync_key, property, value FROM written WHERE target = ?", (target,)
+        ):
+            out.setdefault(key, {})[prop] = _load(value)
+        return out
+
+    def cursor(self, target: str, source: str, stream: str) -> str | None:
+        rows = self._query(
+            "SELECT cursor FROM cursors WHERE target = ? AND source = ? AND stream = ?",
+            (target, source, stream),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def cursors(self) -> list[tuple[str, str, str, str, str]]:
+        """Every cursor as (target, source, stream, cursor, updated_at)."""
+        rows = self._query("SELECT target, source, stream, cursor, updated_at FROM cursors ORDER BY 1, 2, 3")
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def target_ids(self, target: str) -> tuple[str | None, str] | None:
+        """The (database id, data source id) resolved for ``target`` by an earlier run."""
+        rows = self._query("SELECT database_id, data_source_id FROM targets WHERE target = ?", (target,))
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def runs(self, limit: int = 20) -> list[RunRecord]:
+        """The most recent runs, newest first."""
+        rows = self._query(
+            "SELECT run_id, recipe, command, started_at, finished_at, status, exit_code, summary, error "
+            "FROM runs ORDER BY started_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]) if r[7] else None, r[8])
+            for r in rows
+        ]
+
+
+class Transaction:
+    """Writes inside :meth:`StateStore.transaction`."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def set_page(self, target: str, sync_key: str, page_id: str, *, created_by_syncfw: bool) -> None:
+        self._db.execute(
+            "INSERT INTO pages (target, sync_key, page_id, created_by_syncfw, archived) VALUES (?, ?, ?, ?, 0) "
+            "ON CONFLICT (target, sync_key) DO UPDATE SET page_id = excluded.page_id, archived = 0, "
+            "created_by_syncfw = CASE WHEN pages.page_id = excluded.page_id "
+            "THEN pages.created_by_syncfw ELSE excluded.created_by_syncfw END",
+            (target, sync_key, page_id, int(created_by_syncfw)),
+        )
+
+    def set_archived(self, target: str, sync_key: str, archived: bool) -> None:
+        self._db.execute(
+            "UPDATE pages SET archived = ? WHERE target = ? AND sync_key = ?",
+            (int(archived), target, sync_key),
+        )
+
+    def forget_page(self, target: str, sync_key: str) -> None:
+        self._db.execute("DELETE FROM pages WHERE target = ? AND sync_key = ?", (target, sync_key))
+        self._db.execute("DELETE FROM written WHERE target = ? AND sync_key = ?", (target, sync_key))
+
+    def set_written(self, target: str, sync_key: str, values: dict[str, Any]) -> None:
+        self._db.executemany(
+            "INSERT INTO written (target, sync_key, property, value) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (target, sync_key, property) DO UPDATE SET value = excluded.value",
+            [(target, sync_key, prop, _dump(value)) for prop, value in values.items()],
+        )
+
+    def set_cursor(self, target: str, source: str, stream: str, cursor: str, now: str) -> None:
+        self._db.execute(
+            "INSERT INTO cursors (target, source, stream, cursor, updated_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (target, source, stream) DO UPDATE SET cursor = excluded.cursor, "
+            "updated_at = excluded.updated_at",
+            (target, source, stream, cursor, now),
+        )
+
+    def set_target_ids(self, target: str, database_id: str | None, data_source_id: str) -> None:
+        self._db.execute(
+            "INSERT INTO targets (target, database_id, data_source_id) VALUES (?, ?, ?) "
+            "ON CONFLICT (target) DO UPDATE SET database_id = excluded.database_id, "
+            "data_source_id = excluded.data_source_id",
+            (target, database_id, data_source_id),
+        )
+
+    def start_run(self, run_id: str, recipe: str, command: str, started_at: str) -> None:
+        self._db.execute(
+            "INSERT INTO runs (run_id, recipe, command, started_at, status) VALUES (?, ?, ?, ?, 'running')",
+            (run_id, recipe, command, started_at),
+        )
+
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        finished_at: str,
+        status: str,
+        exit_code: int,
+        summary: dict[str, Any],
+        error: str | None,
+    ) -> None:
+        self._db.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, summary = ?, error = ? WHERE run_id = ?",
+            (finished_at, status, exit_code, json.dumps(summary), error, run_id),
+        )
