@@ -103,7 +103,7 @@ def validate(paths: tuple[Path, ...], env_file: Path | None) -> None:
                 problems.append(str(exc))
     if problems:
         for problem in problems:
-            err.print(problem, markup=False)
+            err.print(problem, markup=False, soft_wrap=True)
         _finish(2)
 
 
@@ -277,7 +277,7 @@ def notion_init(recipe: Path, env_file: Path | None) -> None:
 def plugins(as_json: bool) -> None:
     """Installed plugins: connectors, emulators and transforms, with versions."""
     registry = _registry()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": p.name,
             "distribution": p.distribution,
@@ -411,10 +411,10 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except ConfigError as exc:
         for line in str(exc).splitlines():
-            err.print(line, markup=False, highlight=False)
+            err.print(line, markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except SyncfwError as exc:
-        err.print(f"error: {exc}", markup=False)
+        err.print(f"error: {exc}", markup=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except SystemExit:
         raise

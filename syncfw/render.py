@@ -65,11 +65,11 @@ def render_summary(report: RunReport) -> None:
     )
     for name, target in report.targets.items():
         p = target.plan
-        for d in p.drift:
-            who = f" by {d.editor}" if d.editor else ""
+        for finding in p.drift:
+            who = f" by {finding.editor}" if finding.editor else ""
             out.print(
-                f"[yellow]drift[/] {name} {p.sync_key_property} {d.sync_key}: {d.property!r} edited{who} "
-                f"({_fmt(d.synced)} → {_fmt(d.live)}), {d.action}"
+                f"[yellow]drift[/] {name} {p.sync_key_property} {finding.sync_key}: {finding.property!r} "
+                f"edited{who} ({_fmt(finding.synced)} → {_fmt(finding.live)}), {finding.action}"
             )
         for problem in p.problems:
             out.print(f"[red]failed[/] {name}: {problem}")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from syncfw.connector import Checkpoint, Connector, Record
 from syncfw.engine.diff import Drift, diff_page
 from syncfw.errors import RecordProblem
-from syncfw.mapping import CompiledMapping, decode, normalize
+from syncfw.mapping import CompiledMapping, decode, encode, normalize
 from syncfw.recipe import BoundMapping, Target
 from syncfw.state import PageEntry, StateStore
 
@@ -162,12 +162,11 @@ def plan_target(
     plan = TargetPlan(target.name, data_source_id, key_prop)
     identity = store.pages(target.name)
     written = store.written(target.name)
-    bot_ids: set[str] = set()
 
     live_by_key: dict[str, dict[str, Any]] = {}
     duplicates: dict[str, int] = {}
-    for page in live_pages:
-        raw = page.get("properties", {}).get(key_prop)
+    for live_page in live_pages:
+        raw = live_page.get("properties", {}).get(key_prop)
         if raw is None:
             continue
         key = decode(types[key_prop], raw)
@@ -177,10 +176,10 @@ def plan_target(
         if key in live_by_key:
             duplicates[key] = duplicates.get(key, 1) + 1
             known = identity.get(key)
-            if known is not None and known.page_id == page["id"]:
-                live_by_key[key] = page
+            if known is not None and known.page_id == live_page["id"]:
+                live_by_key[key] = live_page
             continue
-        live_by_key[key] = page
+        live_by_key[key] = live_page
     for key, n in sorted(duplicates.items()):
         plan.warnings.append(
             f"{n} pages in Notion carry {key_prop} = {key!r}; syncfw keeps writing one and leaves the others alone"
@@ -229,12 +228,17 @@ def plan_target(
                 plan.problems.append(RecordProblem(read.source, read.stream, key, err.property, err.reason))
             plan.failed_records.add(position)
             continue
-        desired = resolve(dict(desired))
+        for name, value in desired.items():
+            if types[name] != "relation":
+                plan.warnings += [
+                    f"{key_prop} {key} property {name!r}: {w}" for w in encode(types[name], value)[1]
+                ]
+        desired = resolve(
+            {n: v if types[n] == "relation" else normalize(types[n], v) for n, v in desired.items()}
+        )
         if page is None:
             plan.operations.append(Operation("create", key, None, after=desired, record=position))
             continue
-        if page.get("last_edited_by", {}).get("type") == "bot":
-            bot_ids.add(page["last_edited_by"].get("id", ""))
         plan_update(
             plan, key, page, desired, live_values(page), written.get(key), target, user_name, position
         )
@@ -243,11 +247,11 @@ def plan_target(
     for key, last in written.items():
         if key in seen:
             continue
-        page = live_by_key.get(key)
+        unread = live_by_key.get(key)
         entry = identity.get(key)
-        if page is None or entry is None or entry.archived:
+        if unread is None or entry is None or entry.archived:
             continue
-        plan_update(plan, key, page, dict(last), live_values(page), last, target, user_name, None)
+        plan_update(plan, key, unread, dict(last), live_values(unread), last, target, user_name, None)
     return plan
 
 

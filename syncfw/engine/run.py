@@ -6,11 +6,14 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
+
+from pydantic import BaseModel
 
 from syncfw import __version__
 from syncfw.connector import Connector
@@ -221,6 +224,7 @@ def _execute(
     connectors: dict[str, Connector],
 ) -> None:
     for name, source in recipe.sources.items():
+        assert isinstance(source.config, BaseModel), "recipes are loaded with the plugin registry"
         connector = registry.connector(source.connector)(source.config)
         connectors[name] = connector
         connector.check()
@@ -264,7 +268,9 @@ def _execute(
         report.targets[target.name] = target_report
         if options.apply:
             _guard(target, plan, len(live), options)
-            applier = Applier(client, store, target, mapping, plan, lambda t=target.name: progress.advance(t))
+            applier = Applier(
+                client, store, target, mapping, plan, functools.partial(progress.advance, target.name)
+            )
             progress.writes(target.name, len(plan.operations))
             try:
                 applier.apply()

@@ -58,8 +58,8 @@ class RateBudget:
                     wait = self._paused_until - now
                 else:
                     self._refill(now)
-                    if self._tokens >= 1:
-                        self._tokens -= 1
+                    if self._tokens >= 1 - 1e-9:  # tolerate float rounding of the refill
+                        self._tokens = max(0.0, self._tokens - 1)
                         return
                     wait = (1 - self._tokens) / self.rate
             self.waited += wait

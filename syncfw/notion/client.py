@@ -19,6 +19,7 @@ https://developers.notion.com/reference/status-codes, notion-client 3.1.0 ``erro
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -129,7 +130,7 @@ class NotionClient:
         self.base_url = (base_url or os.environ.get("NOTION_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self._on_request = on_request
         http = httpx.Client(event_hooks={"request": [self._before], "response": [self._after]})
-        self._api = notion_client.Client(
+        self._api: Any = notion_client.Client(
             client=http,
             auth=token.get_secret_value(),
             base_url=self.base_url,
@@ -274,8 +275,8 @@ class NotionClient:
             }
             if cursor:
                 kwargs["start_cursor"] = cursor
-            page = self._call(
-                f"search for {query!r}", lambda kw=kwargs: self._api.search(**kw), resend_safe=True
+            page: dict[str, Any] = self._call(
+                f"search for {query!r}", functools.partial(self._api.search, **kwargs), resend_safe=True
             )
             yield from page["results"]
             if not page.get("has_more") or not page.get("next_cursor"):
@@ -293,9 +294,9 @@ class NotionClient:
                 kwargs["filter"] = filter
             if cursor:
                 kwargs["start_cursor"] = cursor
-            page = self._call(
+            page: dict[str, Any] = self._call(
                 f"query data source {data_source_id}",
-                lambda kw=kwargs: self._api.data_sources.query(**kw),
+                functools.partial(self._api.data_sources.query, **kwargs),
                 resend_safe=True,
             )
             yield from page["results"]

@@ -67,11 +67,10 @@ def find_data_source(
     known = store.target_ids(target.name)
     if known is not None:
         try:
-            ds = client.retrieve_data_source(known[1])
+            if not client.retrieve_data_source(known[1]).get("in_trash"):
+                return known
         except NotionNotFound:
-            ds = None
-        if ds is not None and not ds.get("in_trash"):
-            return known
+            pass
     title, parent = target.database.title, target.database.parent_page
     matches = [
         ds

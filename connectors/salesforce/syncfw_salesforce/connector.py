@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 import requests
 from pydantic import BaseModel
-from simple_salesforce import Salesforce
+from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceResourceNotFound
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 from tenacity.wait import wait_base
 
 from syncfw.connector import Checkpoint, Connector, Record, StreamSpec
 from syncfw.errors import ConfigError, SourceError
-
 from syncfw_salesforce.config import SalesforceConfig
 from syncfw_salesforce.datetimes import parse_datetime
 from syncfw_salesforce.errors import is_transient, translate
@@ -42,16 +42,25 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class _TimeoutSession(requests.Session):
-    """A requests session with a default timeout: simple-salesforce sets none."""
+class _ApiSession(requests.Session):
+    """A requests session with a default timeout (simple-salesforce sets none) that keeps the
+    last ``Sforce-Limit-Info`` header, error answers included (simple-salesforce parses it from
+    successful answers only)."""
 
     def __init__(self, timeout: float) -> None:
         super().__init__()
         self._timeout = timeout
+        self.limit_info: str | None = None
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self._timeout)
-        return super().request(*args, **kwargs)
+        response = super().request(*args, **kwargs)
+        self.limit_info = response.headers.get("Sforce-Limit-Info", self.limit_info)
+        return response
+
+
+def _query_more(sf: Salesforce, *, url: str, headers: dict[str, str]) -> Any:
+    return sf.query_more(url, identifier_is_url=True, headers=headers)
 
 
 def _plain(value: Any) -> Any:
@@ -89,12 +98,14 @@ class SalesforceConnector(Connector):
         self.settings = config
         self._sf: Salesforce | None = None
         self._limits_usage: ApiUsage | None = None
+        self._streams: dict[str, StreamSpec] = {}
 
     @property
     def api_usage(self) -> ApiUsage | None:
         """The daily API usage last reported by Salesforce (header or ``/limits/``), if any."""
-        if self._sf is not None:
-            from_header = ApiUsage.from_header_usage(self._sf.api_usage)
+        session = self._sf.session if self._sf is not None else None
+        if isinstance(session, _ApiSession) and session.limit_info:
+            from_header = ApiUsage.from_header_usage(Salesforce.parse_api_usage(session.limit_info))
             if from_header is not None:
                 return from_header
         return self._limits_usage
@@ -113,11 +124,14 @@ class SalesforceConnector(Connector):
             log.info("Salesforce: %s", self._limits_usage)
 
     def stream(self, name: str) -> StreamSpec:
-        """Describe the sObject ``name`` (one ``describe`` request).
+        """Describe the sObject ``name`` (one ``describe`` request, then cached).
 
         Raises:
-            syncfw.errors.SourceError: the org has no such sObject, or the user cannot see it.
+            syncfw.errors.SourceError: the org has no such sObject, or the user cannot see it, or
+                it has no ``SystemModstamp`` to read it incrementally by.
         """
+        if name in self._streams:
+            return self._streams[name]
         check_sobject_name(name)
         describe = self._call(
             lambda sf: sf.restful(f"sobjects/{name}/describe/"),
@@ -125,16 +139,24 @@ class SalesforceConnector(Connector):
             not_found=f"Salesforce has no sObject named {name!r}, or the user cannot see it: check the "
             "stream name (custom objects end in '__c') and the user's object permissions",
         )
-        fields = tuple(str(f["name"]) for f in describe.get("fields", []))
-        return StreamSpec(name=name, primary_key=PRIMARY_KEY, cursor_field=CURSOR_FIELD, fields=fields)
+        fields = tuple(str(f["name"]) for f in (describe or {}).get("fields", []))
+        if CURSOR_FIELD not in fields:
+            raise SourceError(
+                f"Salesforce sObject {name!r} has no {CURSOR_FIELD} field, so it cannot be read "
+                "incrementally; the connector does not support it"
+            )
+        spec = StreamSpec(name=name, primary_key=PRIMARY_KEY, cursor_field=CURSOR_FIELD, fields=fields)
+        self._streams[name] = spec
+        return spec
 
     def read(self, stream: str, cursor: str | None, fields: Sequence[str]) -> Iterator[Record | Checkpoint]:
         """Yield the records of sObject ``stream`` changed at or after the cursor, oldest first.
 
-        Sends ``SELECT Id, SystemModstamp, IsDeleted, <fields> FROM <stream> [WHERE SystemModstamp
+        Describes the sObject first (once per connector; see :meth:`stream`), then sends ``SELECT Id, SystemModstamp, IsDeleted, <fields> FROM <stream> [WHERE SystemModstamp
         >= <cursor>] ORDER BY SystemModstamp ASC, Id ASC`` to ``queryAll``; records already
-        delivered at the cursor's stamp are skipped. A checkpoint follows each page of results
-        (``batch_size`` records at most), the last one after the last page.
+        delivered at the cursor's stamp are skipped. ``IsDeleted`` is left out for sObjects
+        without it (``User``). A checkpoint follows each page of results (``batch_size``
+        records at most), the last one after the last page.
 
         Raises:
             syncfw.errors.ConfigError: a field path or the stream name cannot be put into SOQL.
@@ -148,7 +170,8 @@ class SalesforceConnector(Connector):
                 f"the saved cursor of Salesforce stream {stream!r} is not one this connector wrote "
                 f"({exc}); reset the stream's cursor to read it in full again"
             ) from None
-        soql = incremental_soql(stream, fields, start.modstamp)
+        deletable = DELETED_FIELD in self.stream(stream).fields
+        soql = incremental_soql(stream, fields, start.modstamp, deletable=deletable)
         builder = CursorBuilder(start)
         for page in self._pages(soql, f"query of {stream}"):
             for raw in page:
@@ -173,9 +196,8 @@ class SalesforceConnector(Connector):
             yield list(result["records"])
             if result.get("done", True):
                 return
-            next_url = str(result["nextRecordsUrl"])
             result = self._call(
-                lambda sf: sf.query_more(next_url, identifier_is_url=True, headers=headers), what
+                partial(_query_more, url=str(result["nextRecordsUrl"]), headers=headers), what
             )
 
     def _call(self, request: Callable[[Salesforce], T], what: str, *, not_found: str | None = None) -> T:
@@ -211,7 +233,7 @@ class SalesforceConnector(Connector):
         cfg = self.settings
         common: dict[str, Any] = {
             "version": cfg.api_version,
-            "session": _TimeoutSession(cfg.timeout_seconds),
+            "session": _ApiSession(cfg.timeout_seconds),
             "object_pairs_hook": dict,
         }
         mode = cfg.auth_mode

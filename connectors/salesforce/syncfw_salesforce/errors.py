@@ -24,7 +24,6 @@ from simple_salesforce.exceptions import (
 )
 
 from syncfw.errors import SourceAuthError, SourceError, SourceLimitExceeded, SourceUnavailable
-
 from syncfw_salesforce.usage import ApiUsage
 
 

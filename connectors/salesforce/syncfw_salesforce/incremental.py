@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from syncfw.errors import ConfigError
-
 from syncfw_salesforce.datetimes import soql_datetime_literal
 
 PRIMARY_KEY = "Id"
@@ -101,20 +100,23 @@ def check_sobject_name(name: str) -> str:
         ConfigError: it cannot, so it must not be put into SOQL.
     """
     if not _NAME.fullmatch(name):
-        raise ConfigError(f"{name!r} is not a Salesforce sObject name (expected e.g. 'Account' or 'Invoice__c')")
+        raise ConfigError(
+            f"{name!r} is not a Salesforce sObject name (expected e.g. 'Account' or 'Invoice__c')"
+        )
     return name
 
 
-def select_list(fields: Iterable[str]) -> list[str]:
+def select_list(fields: Iterable[str], *, deletable: bool = True) -> list[str]:
     """``Id, SystemModstamp, IsDeleted`` then ``fields`` in order, each once (SOQL rejects a
-    field selected twice, ignoring case).
+    field selected twice, ignoring case). ``IsDeleted`` only when ``deletable``.
 
     Raises:
         ConfigError: a field path is not of the form ``Name`` or ``Owner.Name``.
     """
     selected: list[str] = []
     seen: set[str] = set()
-    for path in (PRIMARY_KEY, CURSOR_FIELD, DELETED_FIELD, *fields):
+    always = (PRIMARY_KEY, CURSOR_FIELD, DELETED_FIELD) if deletable else (PRIMARY_KEY, CURSOR_FIELD)
+    for path in (*always, *fields):
         if not all(_NAME.fullmatch(part) for part in path.split(".")):
             raise ConfigError(
                 f"{path!r} is not a Salesforce field path (expected e.g. 'Name' or 'Owner.Name')"
@@ -125,14 +127,17 @@ def select_list(fields: Iterable[str]) -> list[str]:
     return selected
 
 
-def incremental_soql(sobject: str, fields: Sequence[str], since: datetime | None) -> str:
+def incremental_soql(
+    sobject: str, fields: Sequence[str], since: datetime | None, *, deletable: bool = True
+) -> str:
     """The SOQL of one incremental read, oldest change first.
 
     ``SELECT Id, SystemModstamp, IsDeleted, <fields> FROM <sObject>
-    [WHERE SystemModstamp >= <since>] ORDER BY SystemModstamp ASC, Id ASC``.
+    [WHERE SystemModstamp >= <since>] ORDER BY SystemModstamp ASC, Id ASC``; without
+    ``IsDeleted`` for sObjects that have no such field (``deletable=False``, e.g. ``User``).
     """
     where = f" WHERE {CURSOR_FIELD} >= {soql_datetime_literal(since)}" if since else ""
     return (
-        f"SELECT {', '.join(select_list(fields))} FROM {check_sobject_name(sobject)}{where} "
+        f"SELECT {', '.join(select_list(fields, deletable=deletable))} FROM {check_sobject_name(sobject)}{where} "
         f"ORDER BY {CURSOR_FIELD} ASC, {PRIMARY_KEY} ASC"
     )

@@ -9,7 +9,6 @@ from collections.abc import Callable
 
 from syncfw import hookimpl
 from syncfw.connector import Connector, SourceEmulator
-
 from syncfw_salesforce.connector import SalesforceConnector
 from syncfw_salesforce.emulator import SalesforceEmulator
 

@@ -71,7 +71,6 @@ def shown(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-
 def invalid_request_url() -> NotionAPIError:
     """400 for an unknown path or a wrong method on a known path (OBSERVED)."""
     return NotionAPIError(400, "invalid_request_url", "Invalid request URL.")
@@ -90,7 +89,9 @@ def missing_version() -> NotionAPIError:
 def unauthorized(*, malformed_header: bool) -> NotionAPIError:
     """401: a wrong token, or a missing/ill-formed ``Authorization`` header (both OBSERVED)."""
     if malformed_header:
-        return NotionAPIError(401, "unauthorized", 'Authorization header must use the format "Bearer <token>".')
+        return NotionAPIError(
+            401, "unauthorized", 'Authorization header must use the format "Bearer <token>".'
+        )
     return NotionAPIError(401, "unauthorized", "API token is invalid.")
 
 
@@ -119,13 +120,17 @@ def invalid_request(message: str) -> NotionAPIError:
     return NotionAPIError(400, "invalid_request", message)
 
 
-def body_invalid(path: str, expectation: str, value: Any = UNDEFINED, *, part: str = "body") -> NotionAPIError:
+def body_invalid(
+    path: str, expectation: str, value: Any = UNDEFINED, *, part: str = "body"
+) -> NotionAPIError:
     """400 in the schema validator's style (API-FACTS §2.4).
 
     ``body_invalid("body.page_size", "a number or `undefined`", "ten")`` gives
     ``body failed validation: body.page_size should be a number or `undefined`, instead was `"ten"`.``
     """
-    return validation(f"{part} failed validation: {path} should be {expectation}, instead was `{shown(value)}`.")
+    return validation(
+        f"{part} failed validation: {path} should be {expectation}, instead was `{shown(value)}`."
+    )
 
 
 def too_long(path: str, limit: int, actual: int) -> NotionAPIError:

@@ -78,7 +78,9 @@ def _parse_item(item: Any, path: str, mention_text: MentionText) -> dict[str, An
     return _item("mention", mention, annotations, plain, href)
 
 
-def _item(kind: str, body: dict[str, Any], annotations: dict[str, Any], plain: str, href: str | None) -> dict[str, Any]:
+def _item(
+    kind: str, body: dict[str, Any], annotations: dict[str, Any], plain: str, href: str | None
+) -> dict[str, Any]:
     return {"type": kind, kind: body, "annotations": annotations, "plain_text": plain, "href": href}
 
 
@@ -119,15 +121,23 @@ def _annotations(given: Any, path: str) -> dict[str, Any]:
     return result
 
 
-def _mention(mention: dict[str, Any], path: str, mention_text: MentionText) -> tuple[dict[str, Any], str, str | None]:
-    kind = mention.get("type") or next((key for key in ("user", "page", "database", "date") if key in mention), None)
+def _mention(
+    mention: dict[str, Any], path: str, mention_text: MentionText
+) -> tuple[dict[str, Any], str, str | None]:
+    kind = mention.get("type") or next(
+        (key for key in ("user", "page", "database", "date") if key in mention), None
+    )
     body = mention.get(kind) if kind else None
     if kind in ("user", "page", "database") and isinstance(body, dict):
         target = parse_id(body.get("id"))
         if target is None:
             raise errors.body_invalid(f"{path}.{kind}.id", "a valid uuid", body.get("id", errors.UNDEFINED))
         if kind == "user":
-            return {"type": "user", "user": {"object": "user", "id": target}}, mention_text("user", target), None
+            return (
+                {"type": "user", "user": {"object": "user", "id": target}},
+                mention_text("user", target),
+                None,
+            )
         href = f"https://www.notion.so/{compact(target)}"
         return {"type": kind, kind: {"id": target}}, mention_text(kind, target), href
     if kind == "date" and isinstance(body, dict) and parse_iso(body.get("start")) is not None:

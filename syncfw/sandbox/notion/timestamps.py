@@ -49,14 +49,12 @@ class IsoValue:
         moment: the UTC instant (midnight UTC for a date without time; a date-time without offset
             is read as UTC, as Notion does for filters).
         has_time: whether a time was given.
-        has_offset: whether an offset (``Z`` or ``±HH:MM``) was given.
         local: the date-time as written, without offset (``None`` for a date).
     """
 
     day: date
     moment: datetime
     has_time: bool
-    has_offset: bool
     local: datetime | None
 
 
@@ -71,7 +69,7 @@ def parse_iso(text: object) -> IsoValue | None:
         day = date.fromisoformat(match["date"])
         if match["time"] is None:
             moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return IsoValue(day, moment, has_time=False, has_offset=False, local=None)
+            return IsoValue(day, moment, has_time=False, local=None)
         clock = match["time"]
         if "." in clock:
             whole, fraction = clock.split(".")
@@ -81,7 +79,7 @@ def parse_iso(text: object) -> IsoValue | None:
         zone = UTC if offset in (None, "Z") else _offset_zone(offset)
     except ValueError:
         return None
-    return IsoValue(day, local.replace(tzinfo=zone).astimezone(UTC), True, offset is not None, local)
+    return IsoValue(day, local.replace(tzinfo=zone).astimezone(UTC), has_time=True, local=local)
 
 
 def _offset_zone(offset: str) -> timezone:
@@ -112,8 +110,3 @@ def response_date(text: str, *, time_zone: str | None) -> str:
     assert offset is not None
     digits = offset[1:].replace(":", "")
     return f"{written}{offset[0]}{digits[:2]}:{digits[2:]}"
-
-
-def to_ms(moment: datetime) -> int:
-    """Milliseconds since the epoch for an aware datetime."""
-    return int(moment.timestamp() * 1000)

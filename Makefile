@@ -1,0 +1,33 @@
+# The README's two commands: `make demo` and `make test`. Both set up .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.syncfw-installed
+
+.PHONY: demo test lint typecheck unit setup clean
+
+$(STAMP): pyproject.toml connectors/salesforce/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]" -e connectors/salesforce
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/syncfw demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check syncfw connectors tests
+	$(BIN)/ruff format --check syncfw connectors tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy syncfw
+
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

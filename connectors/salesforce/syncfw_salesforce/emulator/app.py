@@ -1,0 +1,119 @@
+"""The emulator's HTTP API: the REST resources simple-salesforce calls, as a Starlette app.
+
+=====================================================  ==========================================
+``GET /services/data/``                                 API versions (no session needed)
+``GET /services/data/vXX.X/query/?q=SOQL``              first page; rows with IsDeleted excluded
+``GET /services/data/vXX.X/queryAll/?q=SOQL``           first page; deleted rows included
+``GET /services/data/vXX.X/query/<locator>-<offset>``   a ``nextRecordsUrl`` page
+``GET /services/data/vXX.X/sobjects/``                  the sObjects of the org
+``GET /services/data/vXX.X/sobjects/<Name>/describe/``  one sObject's fields
+``GET /services/data/vXX.X/limits/``                    ``DailyApiRequests`` and a few others
+=====================================================  ==========================================
+
+Every resource also answers without the trailing slash. Authenticated answers carry
+``Sforce-Limit-Info: api-usage=N/15000``; errors are ``[{"message", "errorCode"}]`` arrays
+(REST API Developer Guide, "Status Codes and Error Responses").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from syncfw_salesforce.emulator.org import ApiError, SalesforceOrg
+
+_VERSION = re.compile(r"v(\d{2,3}\.0)")
+_NOT_FOUND = ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+
+Handler = Callable[[Request, str], Any]
+
+
+def _error(exc: ApiError, limit_info: str | None = None) -> JSONResponse:
+    headers = {"Sforce-Limit-Info": limit_info} if limit_info else None
+    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+
+def _batch_size(request: Request) -> int | None:
+    """``batchSize`` of the ``Sforce-Query-Options`` header (``batchSize=500``), if given."""
+    for option in request.headers.get("sforce-query-options", "").split(","):
+        name, _, value = option.partition("=")
+        if name.strip() == "batchSize" and value.strip().isdigit():
+            return int(value.strip())
+    return None
+
+
+def create_app(org: SalesforceOrg) -> Starlette:
+    """A Starlette app serving ``org`` through Salesforce's REST API paths."""
+
+    def api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            match = _VERSION.fullmatch(request.path_params["version"])
+            if match is None:
+                return _error(_NOT_FOUND)
+            try:
+                org.admit(request.headers.get("authorization"))
+            except ApiError as exc:
+                return _error(exc, org.limit_info() if exc.status != 401 else None)
+            try:
+                body = handler(request, match.group(1))
+            except ApiError as exc:
+                return _error(exc, org.limit_info())
+            return JSONResponse(body, headers={"Sforce-Limit-Info": org.limit_info()})
+
+        return endpoint
+
+    def query(include_deleted: bool) -> Handler:
+        def handle(request: Request, version: str) -> Any:
+            soql = request.query_params.get("q")
+            if not soql:
+                raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+            return org.query(
+                soql, include_deleted=include_deleted, batch_size=_batch_size(request), version=version
+            )
+
+        return handle
+
+    def query_more(request: Request, version: str) -> Any:
+        return org.query_more(request.path_params["locator"], version)
+
+    def sobjects(request: Request, version: str) -> Any:
+        return org.sobjects(version)
+
+    def describe(request: Request, version: str) -> Any:
+        return org.describe(request.path_params["name"], version)
+
+    def limits(request: Request, version: str) -> Any:
+        return org.limits()
+
+    async def versions(request: Request) -> Response:
+        return JSONResponse([{"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"}])
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException) and exc.status_code == 405:
+            return _error(ApiError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed"))
+        return _error(_NOT_FOUND)
+
+    base = "/services/data/{version}"
+    resources: list[tuple[str, Handler]] = [
+        ("/query/", query(include_deleted=False)),
+        ("/queryAll/", query(include_deleted=True)),
+        ("/query/{locator}", query_more),
+        ("/queryAll/{locator}", query_more),
+        ("/sobjects/", sobjects),
+        ("/sobjects/{name}/describe/", describe),
+        ("/limits/", limits),
+    ]
+    routes = [Route("/services/data/", versions), Route("/services/data", versions)]
+    for path, handler in resources:
+        endpoint = api(handler)
+        routes.append(Route(base + path, endpoint))
+        if path.endswith("/"):
+            routes.append(Route(base + path.rstrip("/"), endpoint))
+    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})

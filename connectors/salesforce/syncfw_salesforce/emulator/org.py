@@ -1,0 +1,366 @@
+"""The emulated Salesforce org: seed records, the session, the daily API allowance, query cursors.
+
+Records come from ``data_dir/<sObject>.json`` (a JSON array of records in REST shape, with
+``attributes``, ``Id``, ``SystemModstamp`` and ``IsDeleted``). A file is read again when its
+modification time, size or inode changes, so a test or a person editing a seed file sees the
+change on the next request. Tests drive the org through its knobs: :attr:`SalesforceOrg.remaining_requests`,
+:meth:`SalesforceOrg.expire_session`, :meth:`SalesforceOrg.fail_next` and :attr:`SalesforceOrg.stats`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import string
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from syncfw_salesforce.emulator import bulk
+from syncfw_salesforce.emulator.execute import execute
+from syncfw_salesforce.emulator.schema import SObjectSchema, infer_schema, key_prefix
+from syncfw_salesforce.emulator.soql import SoqlError, parse
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 2000
+MIN_BATCH_SIZE = 200
+DEVELOPER_EDITION_DAILY_LIMIT = 15000
+_KEPT_QUERY_CURSORS = 100
+_PERSON_SOBJECTS = frozenset({"Contact", "Lead", "User"})
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status and Salesforce's ``[{"message", "errorCode"}]`` body."""
+
+    def __init__(self, status: int, error_code: str, message: str) -> None:
+        super().__init__(f"{status} {error_code}: {message}")
+        self.status = status
+        self.error_code = error_code
+        self.message = message
+
+    def body(self) -> list[dict[str, str]]:
+        """The JSON body Salesforce sends for this error."""
+        return [{"message": self.message, "errorCode": self.error_code}]
+
+
+@dataclass(frozen=True)
+class OrgStats:
+    """What the org has served since it started.
+
+    Attributes:
+        api_requests: requests counted against the daily allowance.
+        queries: ``query`` and ``queryAll`` requests (first pages).
+        query_more: ``nextRecordsUrl`` requests (later pages).
+        records_returned: records sent in query pages.
+    """
+
+    api_requests: int = 0
+    queries: int = 0
+    query_more: int = 0
+    records_returned: int = 0
+
+
+@dataclass(frozen=True)
+class _SeedFile:
+    signature: tuple[int, int, int]
+    records: list[dict[str, Any]]
+
+
+class _OrgData:
+    """One consistent view of every sObject's records and schema (implements ``Tables``)."""
+
+    def __init__(self, records: Mapping[str, list[dict[str, Any]]]) -> None:
+        self._records = dict(records)
+        prefixes: dict[str, str] = {}
+        for name, rows in self._records.items():
+            prefix = key_prefix(rows)
+            if prefix is not None:
+                prefixes[prefix] = name
+        self._schemas = {
+            name.lower(): infer_schema(name, rows, prefixes) for name, rows in self._records.items()
+        }
+        self._by_id = {
+            name: {str(row["Id"])[:15]: row for row in rows if row.get("Id")}
+            for name, rows in self._records.items()
+        }
+
+    def schema(self, name: str) -> SObjectSchema | None:
+        return self._schemas.get(name.lower())
+
+    def schemas(self) -> list[SObjectSchema]:
+        return sorted(self._schemas.values(), key=lambda s: s.name)
+
+    def records(self, name: str) -> Sequence[Mapping[str, Any]]:
+        return self._records.get(name, [])
+
+    def get(self, name: str, record_id: str) -> Mapping[str, Any] | None:
+        return self._by_id.get(name, {}).get(record_id[:15])
+
+
+def new_session_id() -> str:
+    """A random session id starting, like Salesforce's, with an org id (``00D...``).
+
+    Salesforce puts a ``!`` after the org id; it is left out here because shells expand ``!`` in
+    double-quoted env files.
+    """
+    return "00D" + secrets.token_hex(6).upper() + secrets.token_urlsafe(48)
+
+
+def _locator() -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "01g" + "".join(secrets.choice(alphabet) for _ in range(15))
+
+
+class SalesforceOrg:
+    """An in-memory Salesforce org behind the emulator's REST API.
+
+    Args:
+        data_dir: directory of ``<sObject>.json`` seed files, or None for none.
+        session_id: the one session id the org accepts (``Authorization: Bearer <id>``).
+        bulk: generate this many extra accounts and about as many contacts (see
+            :mod:`syncfw_salesforce.emulator.bulk`).
+        daily_api_limit: the allowance of API requests (15,000 in a Developer Edition org).
+        seed: random seed of the generated records.
+
+    Thread-safe: the server thread and a test thread may use it at once.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path | None,
+        session_id: str,
+        *,
+        bulk: int = 0,
+        daily_api_limit: int = DEVELOPER_EDITION_DAILY_LIMIT,
+        seed: int = 0,
+    ) -> None:
+        if bulk < 0:
+            raise ValueError("bulk must be 0 or more")
+        self.data_dir = data_dir
+        self._session_id = session_id
+        self._session_valid = True
+        self._bulk_count = bulk
+        self._bulk_seed = seed
+        self._bulk: dict[str, list[dict[str, Any]]] | None = None
+        self.api_limit = daily_api_limit
+        self.api_used = 0
+        self._faults: list[int] = []
+        self._stats = OrgStats()
+        self._lock = threading.RLock()
+        self._files: dict[str, _SeedFile] = {}
+        self._signature: tuple[tuple[str, int, int, int], ...] | None = None
+        self._data: _OrgData | None = None
+        self._cursors: OrderedDict[str, tuple[list[dict[str, Any]], int]] = OrderedDict()
+
+    # knobs for tests and the sandbox
+
+    @property
+    def session_id(self) -> str:
+        """The session id the org currently accepts."""
+        return self._session_id
+
+    @property
+    def remaining_requests(self) -> int:
+        """API requests left in the daily allowance; at 0 every request gets REQUEST_LIMIT_EXCEEDED."""
+        with self._lock:
+            return max(self.api_limit - self.api_used, 0)
+
+    @remaining_requests.setter
+    def remaining_requests(self, value: int) -> None:
+        with self._lock:
+            self.api_used = self.api_limit - max(value, 0)
+
+    def expire_session(self) -> None:
+        """Make the current session id invalid: every request gets 401 INVALID_SESSION_ID."""
+        with self._lock:
+            self._session_valid = False
+
+    def renew_session(self) -> str:
+        """Issue and return a new valid session id (the old one stays invalid)."""
+        with self._lock:
+            self._session_id = new_session_id()
+            self._session_valid = True
+            return self._session_id
+
+    def fail_next(self, count: int, status: int = 503) -> None:
+        """Answer the next ``count`` authenticated requests with HTTP ``status`` (a 5xx)."""
+        with self._lock:
+            self._faults.extend([status] * count)
+
+    @property
+    def stats(self) -> OrgStats:
+        """Counters of what the org has served."""
+        with self._lock:
+            return self._stats
+
+    def record_counts(self) -> dict[str, int]:
+        """Records per sObject (deleted ones included), from the current seed files."""
+        with self._lock:
+            data = self._current()
+            return {s.name: len(data.records(s.name)) for s in data.schemas()}
+
+    # what the REST API does
+
+    def admit(self, authorization: str | None) -> None:
+        """Authenticate a request and count it against the daily allowance.
+
+        Raises:
+            ApiError: 401 ``INVALID_SESSION_ID`` for a missing, wrong or expired session;
+                403 ``REQUEST_LIMIT_EXCEEDED`` when the allowance is spent; an injected fault.
+        """
+        scheme, _, token = (authorization or "").partition(" ")
+        with self._lock:
+            valid = self._session_valid and scheme in ("Bearer", "OAuth")
+            if not (valid and secrets.compare_digest(token.strip(), self._session_id)):
+                raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+            if self.api_used >= self.api_limit:
+                raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+            self.api_used += 1
+            self._stats = replace(self._stats, api_requests=self._stats.api_requests + 1)
+            if self._faults:
+                status = self._faults.pop(0)
+                raise ApiError(status, "SERVER_UNAVAILABLE", "Server temporarily unavailable")
+
+    def limit_info(self) -> str:
+        """The ``Sforce-Limit-Info`` header value: ``api-usage=N/15000``."""
+        with self._lock:
+            return f"api-usage={min(self.api_used, self.api_limit)}/{self.api_limit}"
+
+    def sobjects(self, version: str) -> dict[str, Any]:
+        """The body of ``GET /sobjects/``."""
+        with self._lock:
+            summaries = [schema.summary(version) for schema in self._current().schemas()]
+        return {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": summaries}
+
+    def describe(self, name: str, version: str) -> dict[str, Any]:
+        """The body of ``GET /sobjects/<name>/describe/``.
+
+        Raises:
+            ApiError: 404 ``NOT_FOUND`` for an unknown sObject (names match in any case).
+        """
+        with self._lock:
+            schema = self._current().schema(name)
+        if schema is None:
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        return schema.describe(version)
+
+    def limits(self) -> dict[str, Any]:
+        """The body of ``GET /limits/`` (a few of Salesforce's entries)."""
+        with self._lock:
+            return {
+                "DailyApiRequests": {"Max": self.api_limit, "Remaining": self.remaining_requests},
+                "DailyAsyncApexExecutions": {"Max": 250000, "Remaining": 250000},
+                "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
+                "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
+            }
+
+    def query(
+        self, soql: str, *, include_deleted: bool, batch_size: int | None, version: str
+    ) -> dict[str, Any]:
+        """The first page of a SOQL query (``GET /query/?q=`` or ``/queryAll/?q=``).
+
+        Args:
+            batch_size: from ``Sforce-Query-Options: batchSize=N``; clamped to 200-2000.
+
+        Raises:
+            ApiError: 400 with ``MALFORMED_QUERY``, ``INVALID_FIELD`` or ``INVALID_TYPE`` and
+                Salesforce's message layout (query line, caret, ``ERROR at Row:1:Column:N``).
+        """
+        size = min(max(batch_size or DEFAULT_BATCH_SIZE, MIN_BATCH_SIZE), DEFAULT_BATCH_SIZE)
+        with self._lock:
+            try:
+                rows = execute(parse(soql), self._current(), include_deleted=include_deleted, version=version)
+            except SoqlError as exc:
+                raise ApiError(400, exc.error_code, exc.message(soql)) from None
+            locator = _locator()
+            self._cursors[locator] = (rows, size)
+            while len(self._cursors) > _KEPT_QUERY_CURSORS:
+                self._cursors.popitem(last=False)
+            self._stats = replace(self._stats, queries=self._stats.queries + 1)
+            return self._page(locator, 0, version)
+
+    def query_more(self, locator_and_offset: str, version: str) -> dict[str, Any]:
+        """A later page (``GET /query/<locator>-<offset>``, the ``nextRecordsUrl``).
+
+        Raises:
+            ApiError: 400 ``INVALID_QUERY_LOCATOR`` for a locator the org does not know.
+        """
+        locator, _, offset = locator_and_offset.rpartition("-")
+        with self._lock:
+            if locator not in self._cursors or not offset.isdigit():
+                raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+            self._cursors.move_to_end(locator)
+            self._stats = replace(self._stats, query_more=self._stats.query_more + 1)
+            return self._page(locator, int(offset), version)
+
+    def _page(self, locator: str, offset: int, version: str) -> dict[str, Any]:
+        rows, size = self._cursors[locator]
+        records = rows[offset : offset + size]
+        self._stats = replace(self._stats, records_returned=self._stats.records_returned + len(records))
+        page: dict[str, Any] = {"totalSize": len(rows), "done": offset + size >= len(rows)}
+        if not page["done"]:
+            page["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{offset + size}"
+        page["records"] = records
+        return page
+
+    # seed data
+
+    def _current(self) -> _OrgData:
+        files = sorted(self.data_dir.glob("*.json")) if self.data_dir and self.data_dir.is_dir() else []
+        signatures = {path: _signature(path) for path in files}
+        signature = tuple((path.name, *sig) for path, sig in signatures.items())
+        if self._data is not None and signature == self._signature:
+            return self._data
+        records: dict[str, list[dict[str, Any]]] = {}
+        for path, sig in signatures.items():
+            records[path.stem] = self._load(path, sig)
+        if self._bulk is None:
+            owners = [str(user["Id"]) for user in records.get("User", []) if user.get("Id")]
+            self._bulk = (
+                bulk.generate(self._bulk_count, owners, seed=self._bulk_seed) if self._bulk_count else {}
+            )
+        for name, generated in self._bulk.items():
+            records[name] = records.get(name, []) + generated
+        for name in _PERSON_SOBJECTS.intersection(records):
+            records[name] = [_with_full_name(record) for record in records[name]]
+        self._data = _OrgData(records)
+        self._signature = signature
+        return self._data
+
+    def _load(self, path: Path, signature: tuple[int, int, int]) -> list[dict[str, Any]]:
+        cached = self._files.get(path.stem)
+        if cached is not None and cached.signature == signature:
+            return cached.records
+        try:
+            records = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(records, list) or not all(
+                isinstance(r, dict) and isinstance(r.get("Id"), str) for r in records
+            ):
+                raise ValueError("expected a JSON array of records, each with an Id")
+        except (OSError, ValueError) as exc:
+            if cached is not None:  # a file caught half-written: keep the last good version
+                log.warning("Salesforce emulator: cannot read %s (%s); keeping its last version", path, exc)
+                return cached.records
+            raise ApiError(
+                500, "UNKNOWN_EXCEPTION", f"syncfw emulator: cannot read seed file {path.name}: {exc}"
+            ) from None
+        self._files[path.stem] = _SeedFile(signature, records)
+        return records
+
+
+def _with_full_name(record: dict[str, Any]) -> dict[str, Any]:
+    """Salesforce derives ``Name`` of people from ``FirstName`` and ``LastName``; seeds may omit it."""
+    if "Name" in record or not ("FirstName" in record or "LastName" in record):
+        return record
+    parts = (record.get("FirstName"), record.get("LastName"))
+    return {**record, "Name": " ".join(str(p) for p in parts if p)}
+
+
+def _signature(path: Path) -> tuple[int, int, int]:
+    stat = path.stat()
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)

@@ -1,0 +1,141 @@
+"""Reading values out of source records: dotted field paths and sandboxed Jinja2 templates.
+
+A field path such as ``Owner.Name`` walks nested objects of the record in the source API's own
+shape; a missing key or a None anywhere along the path gives None. A template is rendered in
+Jinja2's :class:`~jinja2.sandbox.SandboxedEnvironment` with the record's top-level fields as
+variables; missing values render empty, the result is trimmed, and an empty result is None.
+Access to attributes starting with ``_`` (``{{ ''.__class__ }}``) is refused when the template is
+compiled, and the sandbox refuses any other unsafe access while rendering.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+
+FIELD_PATH = re.compile(r"^[^.\s]+(\.[^.\s]+)*$")
+"""A field path: non-empty segments without whitespace, separated by dots."""
+
+
+class TemplateError(ValueError):
+    """A template cannot be compiled: syntax error or forbidden attribute. Has a 1-based ``line``."""
+
+    def __init__(self, message: str, line: int = 1) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def get_path(data: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path in a record, or None when any step is missing or None."""
+    current: Any = data
+    for part in path.split("."):
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(part)
+        if current is None:
+            return None
+    return current
+
+
+class _Sandbox(SandboxedEnvironment):
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        # the default returns an undefined that renders empty: an escape attempt must fail loudly
+        raise SecurityError(f"access to attribute {attribute!r} of a {type(obj).__name__} is not allowed")
+
+
+def _blank_none(value: Any) -> Any:
+    return "" if value is None else value
+
+
+_ENVIRONMENT = _Sandbox(undefined=ChainableUndefined, finalize=_blank_none, autoescape=False)
+
+
+class Template:
+    """A compiled template.
+
+    Raises:
+        TemplateError: on construction, for a syntax error or an attribute starting with ``_``.
+    """
+
+    def __init__(self, source: str) -> None:
+        try:
+            tree = _ENVIRONMENT.parse(source)
+        except TemplateSyntaxError as exc:
+            raise TemplateError(f"template syntax error: {exc.message}", exc.lineno) from None
+        for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+            name = node.attr if isinstance(node, nodes.Getattr) else _constant_key(node)
+            if isinstance(name, str) and name.startswith("_"):
+                raise TemplateError(
+                    f"templates may not use attributes starting with '_' ({name})", node.lineno
+                )
+        self.source = source
+        self.fields: list[str] = list(dict.fromkeys(_field_paths(tree)))
+        self._template = _ENVIRONMENT.from_string(tree)
+
+    def render(self, data: Mapping[str, Any]) -> str | None:
+        """Render with the record's fields as variables; trimmed, and None when empty.
+
+        Raises:
+            ValueError: the template failed while rendering (including a sandbox refusal).
+        """
+        try:
+            text = self._template.render(data).strip()
+        except SecurityError as exc:
+            raise ValueError(f"template refused: {exc}") from None
+        except Exception as exc:  # any rendering failure is one record's problem, not the run's
+            raise ValueError(f"template failed: {exc}") from None
+        return text or None
+
+
+def _constant_key(node: nodes.Node) -> str | None:
+    if (
+        isinstance(node, nodes.Getitem)
+        and isinstance(node.arg, nodes.Const)
+        and isinstance(node.arg.value, str)
+    ):
+        return node.arg.value
+    return None
+
+
+def _chain(node: nodes.Node) -> list[str] | None:
+    if isinstance(node, nodes.Name):
+        return [node.name]
+    if isinstance(node, nodes.Getattr):
+        base = _chain(node.node)
+        return None if base is None else [*base, node.attr]
+    key = _constant_key(node)
+    if isinstance(node, nodes.Getitem) and key is not None:
+        base = _chain(node.node)
+        return None if base is None else [*base, key]
+    return None
+
+
+def _field_paths(tree: nodes.Template) -> Iterator[str]:
+    """Record field paths a template reads: ``{{ Owner.Name }}`` → ``Owner.Name``.
+
+    Names the template assigns itself (loop variables, ``set``) and Jinja globals are not fields.
+    """
+    local = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    local |= set(_ENVIRONMENT.globals) | {"loop"}
+
+    def visit(node: nodes.Node) -> Iterator[str]:
+        if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr):
+            # a method call on a value (``Name.upper()``) reads the value, not a field ``upper``
+            yield from visit(node.node.node)
+            for child in (*node.args, *node.kwargs):
+                yield from visit(child)
+            return
+        chain = _chain(node)
+        if chain is not None:
+            if chain[0] not in local:
+                yield ".".join(chain)
+            return
+        for child in node.iter_child_nodes():
+            yield from visit(child)
+
+    yield from visit(tree)

@@ -1,0 +1,37 @@
+"""Recipes and mappings: the YAML files integrators write, loaded and checked with positions.
+
+* :func:`load_recipe` reads a recipe and its mapping files into a :class:`Recipe`, or raises one
+  :class:`~syncfw.errors.ConfigError` listing every mistake at ``file:line:col key.path``.
+* :func:`load_mapping` reads one mapping file on its own.
+* :func:`recipe_json_schema` / :func:`mapping_json_schema` give JSON Schemas for editors.
+"""
+
+from syncfw.recipe.loader import load_mapping, load_recipe
+from syncfw.recipe.model import (
+    BoundMapping,
+    DatabaseRef,
+    MappingFile,
+    NotionSettings,
+    PropertySpec,
+    Recipe,
+    Source,
+    Target,
+    TransformCall,
+)
+from syncfw.recipe.schema import mapping_json_schema, recipe_json_schema
+
+__all__ = [
+    "BoundMapping",
+    "DatabaseRef",
+    "MappingFile",
+    "NotionSettings",
+    "PropertySpec",
+    "Recipe",
+    "Source",
+    "Target",
+    "TransformCall",
+    "load_mapping",
+    "load_recipe",
+    "mapping_json_schema",
+    "recipe_json_schema",
+]

@@ -1,0 +1,244 @@
+"""A loaded recipe: references resolved, mappings read and bound to sources and targets.
+
+These are the objects the engine works with. They are built only by
+:func:`syncfw.recipe.load_recipe` and :func:`syncfw.recipe.load_mapping` after every check passed;
+the YAML shapes they come from are the pydantic models in :mod:`syncfw.recipe.schema`.
+Secrets are :class:`~pydantic.SecretStr` and connector configs are kept out of ``repr``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Mapping
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, SecretStr
+
+from syncfw.errors import ConfigError, Problem
+from syncfw.mapping.encoding import PropertyType
+
+Tier = Literal["production", "experimental"]
+OnDelete = Literal["archive", "mark", "ignore"]
+OnDrift = Literal["revert", "flag"]
+NOTION_OWNER = "notion"
+"""The owner name of properties edited by people in Notion (``owners: {Notes: notion}``)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TransformCall:
+    """One entry of a property's ``transforms``: the transform name and its arguments."""
+
+    name: str
+    args: tuple[Any, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class PropertySpec:
+    """How one Notion property gets its value from a source record.
+
+    Exactly one of ``field`` (dotted path), ``template`` (Jinja2 source) or ``value`` (constant)
+    is the value's origin; ``value`` is used when the other two are None. Then, in order:
+    ``transforms``, ``map`` (unmapped values pass through unless ``has_map_default``), and
+    ``default`` (used when the value is None or empty). ``target`` is the recipe target a
+    ``relation`` points to; its value is the related record's key (or a list of keys).
+    ``file``/``line``/``column`` locate the property's key in its mapping file (1-based).
+    """
+
+    name: str
+    type: PropertyType
+    field: str | None = None
+    template: str | None = None
+    value: Any = None
+    transforms: tuple[TransformCall, ...] = ()
+    map: Mapping[Any, Any] | None = None
+    map_default: Any = None
+    has_map_default: bool = False
+    default: Any = None
+    target: str | None = None
+    file: Path = Path("<mapping>")
+    line: int = 1
+    column: int = 1
+
+    @property
+    def where(self) -> str:
+        """``file:line`` of the property, for messages."""
+        return f"{self.file}:{self.line}"
+
+
+@dataclasses.dataclass(frozen=True)
+class MappingFile:
+    """A mapping file as read, before it is bound to a recipe source and target."""
+
+    name: str
+    path: Path
+    connector: str
+    stream: str
+    sync_key: str | None
+    description: str | None
+    properties: dict[str, PropertySpec]
+
+
+@dataclasses.dataclass(frozen=True)
+class BoundMapping:
+    """A mapping file bound to one source of a recipe, inside one target.
+
+    ``file`` is the mapping file; ``line`` is the line of its entry in the recipe's
+    ``mappings:`` list. ``source`` is the recipe source name the records come from.
+    """
+
+    name: str
+    file: Path
+    line: int
+    source: str
+    connector: str
+    stream: str
+    sync_key: str | None
+    properties: dict[str, PropertySpec]
+
+
+@dataclasses.dataclass(frozen=True)
+class NotionSettings:
+    """The Notion integration: its token and the request rate (requests per second)."""
+
+    token: SecretStr
+    rate_limit: float = 3.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """A source system: connector name, validated config, and freshness expectation.
+
+    ``config`` is an instance of the connector's ``config_model`` when the recipe was loaded with
+    a plugin registry, else the plain ``config`` mapping. It is left out of ``repr``.
+    """
+
+    name: str
+    connector: str
+    config: BaseModel | dict[str, Any] = dataclasses.field(repr=False)
+    stale_after: timedelta | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class DatabaseRef:
+    """A Notion database found or created by title under a parent page."""
+
+    title: str
+    parent_page: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """A Notion data source fed by one or more mappings.
+
+    Either ``data_source`` (an existing data source id) or ``database`` is set. ``owners`` maps
+    property names to ``"notion"`` or a source name. ``max_change`` is the mass-change guard as a
+    fraction of the target's pages (0.2 = 20%).
+    """
+
+    name: str
+    data_source: str | None
+    database: DatabaseRef | None
+    sync_key: str
+    mappings: list[BoundMapping]
+    owners: dict[str, str] = dataclasses.field(default_factory=dict)
+    on_delete: OnDelete = "archive"
+    mark_property: str | None = None
+    on_drift: OnDrift = "revert"
+    max_change: float = 0.2
+
+    @property
+    def properties(self) -> dict[str, PropertySpec]:
+        """Every property a mapping of this target writes (each has exactly one writer)."""
+        return {name: spec for mapping in self.mappings for name, spec in mapping.properties.items()}
+
+    def related_targets(self) -> dict[str, PropertySpec]:
+        """The first relation property pointing at each other target, by target name."""
+        related: dict[str, PropertySpec] = {}
+        for spec in self.properties.values():
+            if spec.type == "relation" and spec.target and spec.target != self.name:
+                related.setdefault(spec.target, spec)
+        return related
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """A loaded, fully checked recipe.
+
+    ``path`` is the recipe file; ``state_path`` the SQLite state file (default
+    ``.syncfw/<name>.sqlite`` relative to the current directory); ``alerts`` the alert URLs;
+    ``expires`` is required for the experimental tier.
+    """
+
+    name: str
+    owner: str
+    description: str
+    tier: Tier
+    expires: date | None
+    schedule: str | None
+    path: Path
+    notion: NotionSettings
+    state_path: Path
+    alerts: list[SecretStr]
+    sources: dict[str, Source]
+    targets: dict[str, Target]
+
+    def targets_in_order(self) -> list[Target]:
+        """Targets ordered so that each comes after the targets its relations point to.
+
+        Ties keep the recipe's order; a relation of a target to itself is allowed.
+
+        Raises:
+            ConfigError: relations between targets form a cycle; one problem per relation in it.
+        """
+        return [self.targets[name] for name in relation_order(self.targets)]
+
+
+def relation_order(targets: Mapping[str, Target]) -> list[str]:
+    """Target names in relation-dependency order (see :meth:`Recipe.targets_in_order`).
+
+    Raises:
+        ConfigError: a cycle; each problem is at a relation property of the cycle.
+    """
+    order: list[str] = []
+    state: dict[str, str] = {}
+    stack: list[str] = []
+
+    def visit(name: str) -> None:
+        state[name] = "open"
+        stack.append(name)
+        for related in targets[name].related_targets():
+            if related not in targets:
+                continue
+            if state.get(related) == "open":
+                raise ConfigError(_cycle_problems(targets, [*stack[stack.index(related) :], related]))
+            if related not in state:
+                visit(related)
+        stack.pop()
+        state[name] = "done"
+        order.append(name)
+
+    for name in targets:
+        if name not in state:
+            visit(name)
+    return order
+
+
+def _cycle_problems(targets: Mapping[str, Target], cycle: list[str]) -> list[Problem]:
+    shown = " → ".join(cycle)
+    problems = []
+    for here, there in itertools.pairwise(cycle):
+        spec = targets[here].related_targets()[there]
+        problems.append(
+            Problem(
+                str(spec.file),
+                spec.line,
+                spec.column,
+                f"properties.{spec.name}",
+                f"relations form a cycle ({shown}); targets must be syncable in some order, "
+                "so drop one of these relations or point it the other way",
+            )
+        )
+    return problems

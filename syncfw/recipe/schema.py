@@ -1,0 +1,312 @@
+"""The YAML shapes of recipes and mappings, as strict pydantic models (the JSON Schema source).
+
+Models are strict (no silent ``"1"`` → 1 coercion) and forbid unknown keys. They check the shape
+of one file; checks that need several files or the plugin registry (mapping ↔ source, ownership,
+relations, connector configs) are done by :mod:`syncfw.recipe.loader`, which reports them with
+the same positions.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    WithJsonSchema,
+    model_validator,
+)
+
+from syncfw.mapping.encoding import PropertyType
+from syncfw.recipe.model import OnDelete, OnDrift, Tier
+
+_CONFIG = ConfigDict(strict=True, extra="forbid")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*s)?\s*$")
+_DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_DURATION_UNITS = ("weeks", "days", "hours", "minutes", "seconds")
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?LW#]+$")
+_CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+
+
+def _name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError("use letters, digits, '-', '_' or '.', starting with a letter or digit")
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("must be the email address of a named person who answers for it")
+    return value
+
+
+def _rate(value: Any) -> Any:
+    if isinstance(value, str):
+        match = _RATE.match(value)
+        if not match:
+            raise ValueError('write requests per second as a number or "N/s", e.g. 3/s')
+        value = float(match.group(1))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value <= 0:
+            raise ValueError("must be more than 0 requests per second")
+        return float(value)
+    return value
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, str):
+        match = _DURATION.match(value.strip())
+        if not match or not any(match.groups()):
+            raise ValueError("write a duration such as 30m, 1h, 4h30m or 2d")
+        return timedelta(**{u: int(n) for u, n in zip(_DURATION_UNITS, match.groups(), strict=True) if n})
+    return value
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError("write a date as YYYY-MM-DD") from None
+    return value
+
+
+def _fraction(value: Any) -> Any:
+    if isinstance(value, str):
+        match = _PERCENT.match(value)
+        if not match:
+            raise ValueError("write a percentage such as 20% or a fraction such as 0.2")
+        value = float(match.group(1)) / 100
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not 0 <= value <= 1:
+            raise ValueError("must be between 0% and 100%")
+        return float(value)
+    return value
+
+
+def _cron(value: str) -> str:
+    fields = value.split()
+    if value.strip() in _CRON_MACROS or (len(fields) == 5 and all(_CRON_FIELD.match(f) for f in fields)):
+        return value
+    raise ValueError('write a cron expression with five fields, e.g. "*/15 * * * *", or @hourly/@daily')
+
+
+Name = Annotated[str, AfterValidator(_name)]
+NonEmpty = Annotated[str, Field(min_length=1)]
+RequestsPerSecond = Annotated[
+    float,
+    BeforeValidator(_rate),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0},
+                {"type": "string", "pattern": r"^\d+(\.\d+)?/s$"},
+            ]
+        }
+    ),
+]
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_duration),
+    WithJsonSchema({"type": "string", "pattern": r"^(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?$"}),
+]
+IsoDate = Annotated[date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
+Fraction = Annotated[
+    float,
+    BeforeValidator(_fraction),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 1},
+                {"type": "string", "pattern": r"^\d+(\.\d+)?%$"},
+            ]
+        }
+    ),
+]
+
+
+class NotionDocument(BaseModel):
+    """``notion:`` — the integration token (a reference) and the request rate."""
+
+    model_config = _CONFIG
+    token: SecretStr = Field(description="Integration token; must be ${env:NAME} or ${file:PATH}.")
+    rate_limit: RequestsPerSecond = Field(3.0, description='Requests per second: a number or "N/s".')
+
+
+class SourceDocument(BaseModel):
+    """``sources.<name>:`` — a source system read through a connector."""
+
+    model_config = _CONFIG
+    connector: NonEmpty = Field(description="Name of an installed connector, e.g. salesforce.")
+    config: dict[str, Any] = Field(default_factory=dict, description="The connector's own settings.")
+    stale_after: Duration | None = Field(None, description="Data older than this is reported stale, e.g. 1h.")
+
+
+class DatabaseDocument(BaseModel):
+    """``database:`` — a database found (or created) by title under a parent page."""
+
+    model_config = _CONFIG
+    title: NonEmpty
+    parent_page: NonEmpty
+
+
+class MappingRefDocument(BaseModel):
+    """An entry of ``mappings:`` naming its source explicitly."""
+
+    model_config = _CONFIG
+    file: NonEmpty = Field(description="Mapping file, relative to the recipe file.")
+    source: str | None = Field(
+        None, description="The recipe source it reads (when several use its connector)."
+    )
+
+
+def _mapping_ref(value: Any) -> Any:
+    return {"file": value} if isinstance(value, str) else value
+
+
+MappingRef = Annotated[
+    MappingRefDocument,
+    BeforeValidator(_mapping_ref, json_schema_input_type=str | MappingRefDocument),
+]
+
+
+class GuardDocument(BaseModel):
+    """``guard:`` — stop before writing when a run would change too much of a target."""
+
+    model_config = _CONFIG
+    max_change: Fraction = Field(0.2, description="Largest share of pages archived or overwritten, e.g. 20%.")
+
+
+class TargetDocument(BaseModel):
+    """``targets.<name>:`` — one Notion data source and the mappings that feed it."""
+
+    model_config = _CONFIG
+    data_source: NonEmpty | None = Field(None, description="Id of an existing data source.")
+    database: DatabaseDocument | None = None
+    sync_key: NonEmpty = Field(description="Property holding the primary source's key.")
+    mappings: list[MappingRef] = Field(min_length=1)
+    owners: dict[str, str] = Field(default_factory=dict, description='Property → "notion" or a source name.')
+    on_delete: OnDelete = "archive"
+    mark_property: NonEmpty | None = None
+    on_drift: OnDrift = "revert"
+    guard: GuardDocument = Field(default_factory=GuardDocument)
+
+    @model_validator(mode="after")
+    def _one_location(self) -> TargetDocument:
+        if (self.data_source is None) == (self.database is None):
+            raise ValueError("give exactly one of data_source or database")
+        if (self.on_delete == "mark") != (self.mark_property is not None):
+            raise ValueError("on_delete: mark needs mark_property (and mark_property needs on_delete: mark)")
+        return self
+
+
+class StateDocument(BaseModel):
+    """``state:`` — where run state is kept."""
+
+    model_config = _CONFIG
+    path: NonEmpty = Field(description="SQLite file, relative to the recipe file.")
+
+
+class RecipeDocument(BaseModel):
+    """A recipe file."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", title="syncfw recipe")
+    recipe: Name = Field(description="Recipe name (used for the state file and in reports).")
+    owner: Annotated[str, AfterValidator(_email)] = Field(
+        description="Email of the person who answers for it."
+    )
+    description: NonEmpty = Field(description="What it does, what triggers it, what breaks if it fails.")
+    tier: Tier
+    expires: IsoDate | None = Field(
+        None, description="Required for experimental recipes: at most 30 days ahead."
+    )
+    schedule: Annotated[str, AfterValidator(_cron)] | None = None
+    notion: NotionDocument
+    sources: dict[str, SourceDocument] = Field(min_length=1)
+    targets: dict[str, TargetDocument] = Field(min_length=1)
+    state: StateDocument | None = None
+    alerts: list[SecretStr] = Field(default_factory=list, description="Alert URLs, as references.")
+
+
+def _transform(value: Any) -> Any:
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, dict) and len(value) == 1 and isinstance(next(iter(value)), str):
+        return value
+    raise ValueError("a transform is a name or {name: argument} / {name: [arguments]}")
+
+
+TransformEntry = Annotated[
+    Any,
+    AfterValidator(_transform),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "object", "minProperties": 1, "maxProperties": 1},
+            ]
+        }
+    ),
+]
+
+
+class PropertyDocument(BaseModel):
+    """``properties.<Notion property name>:`` — its type and where its value comes from."""
+
+    model_config = _CONFIG
+    type: PropertyType
+    field: NonEmpty | None = Field(None, description="Dotted path into the record, e.g. Owner.Name.")
+    template: str | None = Field(None, description="Jinja2 template over the record's fields.")
+    value: Any = Field(None, description="A constant value.")
+    transforms: list[TransformEntry] = Field(default_factory=list)
+    map: dict[Any, Any] | None = Field(None, description="Value map; unmapped values pass through.")
+    map_default: Any = Field(None, description="Value for anything the map does not list.")
+    default: Any = Field(None, description="Value used when the result is empty.")
+    target: NonEmpty | None = Field(None, description="For relation: the recipe target it points to.")
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> PropertyDocument:
+        given = [name for name in ("field", "template", "value") if name in self.model_fields_set]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of field, template or value"
+                + (f" (found {', '.join(given)})" if given else "")
+            )
+        if self.type == "relation" and self.target is None:
+            raise ValueError("a relation needs target: the recipe target whose pages it links to")
+        if self.type != "relation" and self.target is not None:
+            raise ValueError("target is only for relation properties")
+        if "map_default" in self.model_fields_set and self.map is None:
+            raise ValueError("map_default needs map")
+        return self
+
+
+class MappingDocument(BaseModel):
+    """A mapping file: one source stream into Notion properties."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", title="syncfw mapping")
+    mapping: Name = Field(description="Mapping name.")
+    connector: NonEmpty = Field(description="The connector whose records it reads.")
+    stream: NonEmpty = Field(description="The stream (e.g. Salesforce sObject) it reads.")
+    sync_key: NonEmpty | None = Field(None, description="The property holding the record's primary key.")
+    description: str | None = None
+    properties: dict[str, PropertyDocument] = Field(min_length=1)
+
+
+def recipe_json_schema() -> dict[str, Any]:
+    """JSON Schema of recipe files (for editors, e.g. the YAML language server)."""
+    return RecipeDocument.model_json_schema()
+
+
+def mapping_json_schema() -> dict[str, Any]:
+    """JSON Schema of mapping files."""
+    return MappingDocument.model_json_schema()

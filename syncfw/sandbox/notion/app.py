@@ -1,0 +1,332 @@
+"""The HTTP face of the emulator: a Starlette app answering ``/v1/...`` like api.notion.com.
+
+Every ``/v1/`` request goes through, in this order (API-FACTS §9):
+
+1. routing: an unknown path or a wrong method answers 400 ``invalid_request_url`` (before auth,
+   as the real service does);
+2. ``Notion-Version`` must be present (400 ``missing_version``; any value is accepted and the
+   2025-09-03 shapes are answered);
+3. ``Authorization: Bearer <token>`` must carry the configured token (401 ``unauthorized``);
+4. the rate limiter (429 ``rate_limited`` with ``Retry-After``);
+5. the configured latency (an asyncio sleep);
+6. the JSON body (400 ``invalid_json``), then the endpoint, with any injected fault.
+
+Every JSON answer carries ``request_id`` and the same id in the ``x-notion-request-id`` header.
+
+``/_emulator/`` routes (same Bearer token, no version header, never limited or counted):
+
+========================================================  ===========================================
+``GET /_emulator/info``                                    ``{"parent_page_id","bot_user_id","workspace_id"}``
+``GET``/``POST /_emulator/config``                         knobs ``{"rate_limit","burst","latency","retry_after"}``
+``GET /_emulator/stats``, ``POST /_emulator/stats/reset``  request counters
+``GET``/``POST /_emulator/faults``, ``POST .../clear``     queued faults ``{"endpoint","status","after_commit","times"}``
+``POST /_emulator/pages/{id}/human-edit``                  ``{"properties": {...}, "user_name"?}``
+``POST /_emulator/pages/{id}/human-trash``                 ``{"user_name"?}``
+``POST /_emulator/data_sources/{id}/human-create``         ``{"properties": {...}, "user_name"?}``
+``POST /_emulator/data_sources/{id}/human-schema``         ``{"properties": {...}, "user_name"?}``
+``GET /_emulator/dump``                                    every data source with its pages
+========================================================  ===========================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from . import databases, errors, humans, pages, search, users
+from .controls import Controls, Fault
+from .dump import dump
+from .ids import new_id
+from .workspace import DEFAULT_PERSON, Workspace
+
+_log = logging.getLogger(__name__)
+_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"]
+
+
+@dataclass
+class Call:
+    """One request as an endpoint sees it: path parameters, JSON body, query string, actor."""
+
+    params: dict[str, str]
+    body: Any
+    query: QueryParams
+    actor: str
+
+
+Handler = Callable[[Workspace, Call], Any]
+
+
+@dataclass
+class _Route:
+    method: str
+    template: str
+    handler: Handler
+    pattern: re.Pattern[str]
+    name: str
+
+
+def _route(method: str, template: str, handler: Handler) -> _Route:
+    pattern = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "$")
+    name = method + " " + re.sub(r"\{(?!property_id)\w+\}", "{id}", template)
+    return _Route(method, template, handler, pattern, name)
+
+
+def _api_routes() -> list[_Route]:
+    return [
+        _route("GET", "/v1/users/me", lambda ws, c: users.me(ws)),
+        _route(
+            "GET",
+            "/v1/users",
+            lambda ws, c: users.list_users(ws, c.query.get("start_cursor"), c.query.get("page_size")),
+        ),
+        _route("GET", "/v1/users/{user_id}", lambda ws, c: users.retrieve(ws, c.params["user_id"])),
+        _route("POST", "/v1/databases", lambda ws, c: databases.create_database(ws, c.body, c.actor)),
+        _route(
+            "GET",
+            "/v1/databases/{database_id}",
+            lambda ws, c: databases.retrieve_database(ws, c.params["database_id"]),
+        ),
+        _route(
+            "PATCH",
+            "/v1/databases/{database_id}",
+            lambda ws, c: databases.update_database(ws, c.params["database_id"], c.body, c.actor),
+        ),
+        _route("POST", "/v1/data_sources", lambda ws, c: databases.create_data_source(ws, c.body, c.actor)),
+        _route(
+            "GET",
+            "/v1/data_sources/{data_source_id}",
+            lambda ws, c: databases.retrieve_data_source(ws, c.params["data_source_id"]),
+        ),
+        _route(
+            "PATCH",
+            "/v1/data_sources/{data_source_id}",
+            lambda ws, c: databases.update_data_source(ws, c.params["data_source_id"], c.body, c.actor),
+        ),
+        _route(
+            "POST",
+            "/v1/data_sources/{data_source_id}/query",
+            lambda ws, c: databases.query_data_source(
+                ws, c.params["data_source_id"], c.body, c.query.getlist("filter_properties")
+            ),
+        ),
+        _route("POST", "/v1/pages", lambda ws, c: pages.create(ws, c.body, c.actor)),
+        _route(
+            "GET",
+            "/v1/pages/{page_id}",
+            lambda ws, c: pages.retrieve(ws, c.params["page_id"], c.query.getlist("filter_properties")),
+        ),
+        _route(
+            "PATCH",
+            "/v1/pages/{page_id}",
+            lambda ws, c: pages.update(ws, c.params["page_id"], c.body, c.actor),
+        ),
+        _route(
+            "GET",
+            "/v1/pages/{page_id}/properties/{property_id}",
+            lambda ws, c: pages.retrieve_property(
+                ws,
+                c.params["page_id"],
+                c.params["property_id"],
+                c.query.get("start_cursor"),
+                c.query.get("page_size"),
+            ),
+        ),
+        _route("POST", "/v1/search", lambda ws, c: search.search(ws, c.body)),
+        _route(
+            "DELETE",
+            "/v1/blocks/{block_id}",
+            lambda ws, c: pages.delete_block(ws, c.params["block_id"], c.actor),
+        ),
+    ]
+
+
+def _then(action: Callable[[], None], answer: Callable[[], Any]) -> Any:
+    action()
+    return answer()
+
+
+def _user_name(call: Call) -> str:
+    name = _object(call.body).get("user_name", DEFAULT_PERSON)
+    if not isinstance(name, str) or not name:
+        raise errors.body_invalid("body.user_name", "a non-empty string", name)
+    return name
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise errors.body_invalid("body", "an object", body)
+    return body
+
+
+def _properties(call: Call) -> Any:
+    return _object(call.body).get("properties", errors.UNDEFINED)
+
+
+class NotionApp:
+    """Builds the Starlette app around a workspace and its controls."""
+
+    def __init__(self, ws: Workspace, controls: Controls, token: str) -> None:
+        self._ws = ws
+        self._controls = controls
+        self._token = token
+        self._api = _api_routes()
+        self._emulator = self._emulator_routes()
+        self.app = Starlette(routes=[Route("/{path:path}", self._dispatch, methods=_METHODS)])
+
+    def _emulator_routes(self) -> list[_Route]:
+        controls = self._controls
+        return [
+            _route(
+                "GET",
+                "/_emulator/info",
+                lambda ws, c: {
+                    "parent_page_id": ws.parent_page_id,
+                    "bot_user_id": ws.bot_user_id,
+                    "workspace_id": ws.store.meta["workspace_id"],
+                },
+            ),
+            _route("GET", "/_emulator/config", lambda ws, c: asdict(controls.knobs)),
+            _route("POST", "/_emulator/config", lambda ws, c: asdict(controls.configure(**_object(c.body)))),
+            _route("GET", "/_emulator/stats", lambda ws, c: controls.stats()),
+            _route(
+                "POST", "/_emulator/stats/reset", lambda ws, c: _then(controls.reset_stats, controls.stats)
+            ),
+            _route("GET", "/_emulator/faults", lambda ws, c: {"faults": controls.faults()}),
+            _route("POST", "/_emulator/faults", lambda ws, c: self._add_fault(c)),
+            _route(
+                "POST",
+                "/_emulator/faults/clear",
+                lambda ws, c: _then(controls.clear_faults, lambda: {"faults": controls.faults()}),
+            ),
+            _route(
+                "POST",
+                "/_emulator/pages/{page_id}/human-edit",
+                lambda ws, c: humans.edit_page(ws, c.params["page_id"], _properties(c), _user_name(c)),
+            ),
+            _route(
+                "POST",
+                "/_emulator/pages/{page_id}/human-trash",
+                lambda ws, c: humans.trash_page(ws, c.params["page_id"], _user_name(c)),
+            ),
+            _route(
+                "POST",
+                "/_emulator/data_sources/{data_source_id}/human-create",
+                lambda ws, c: humans.create_page(
+                    ws, c.params["data_source_id"], _properties(c), _user_name(c)
+                ),
+            ),
+            _route(
+                "POST",
+                "/_emulator/data_sources/{data_source_id}/human-schema",
+                lambda ws, c: humans.update_schema(
+                    ws, c.params["data_source_id"], _properties(c), _user_name(c)
+                ),
+            ),
+            _route("GET", "/_emulator/dump", lambda ws, c: dump(ws)),
+        ]
+
+    def _add_fault(self, call: Call) -> dict[str, Any]:
+        try:
+            fault = Fault(**_object(call.body))
+        except TypeError as error:
+            raise errors.validation(f"Invalid fault: {error}.") from None
+        self._controls.add_fault(fault)
+        return {"faults": self._controls.faults()}
+
+    async def _dispatch(self, request: Request) -> Response:
+        request_id = new_id()
+        try:
+            if request.url.path.startswith("/_emulator/"):
+                route, params = self._match(self._emulator, request)
+                self._authorize(request)
+                call = Call(params, await _body(request), request.query_params, self._ws.bot_user_id)
+                return _json(route.handler(self._ws, call), request_id)
+            return await self._api_call(request, request_id)
+        except errors.NotionAPIError as error:
+            return _json(error.body(request_id), request_id, error.status, error.headers)
+        except Exception:
+            _log.exception("emulator bug answering %s %s", request.method, request.url.path)
+            failure = errors.fault(500)
+            return _json(failure.body(request_id), request_id, failure.status)
+
+    async def _api_call(self, request: Request, request_id: str) -> Response:
+        try:
+            route, params = self._match(self._api, request)
+            if "notion-version" not in request.headers:
+                raise errors.missing_version()
+            self._authorize(request)
+        except errors.NotionAPIError:
+            if request.url.path.startswith("/v1/"):
+                self._controls.count_unrouted()
+            raise
+        self._controls.admit()
+        self._controls.count(route.name)
+        latency = self._controls.knobs.latency
+        if latency:
+            await asyncio.sleep(latency)
+        call = Call(params, await _body(request), request.query_params, self._ws.bot_user_id)
+        fault = self._controls.take_fault(route.name)
+        if fault is not None and not fault.after_commit:
+            raise errors.fault(fault.status)
+        result = route.handler(self._ws, call)
+        if fault is not None:
+            raise errors.fault(fault.status)
+        return _json({**result, "request_id": request_id}, request_id)
+
+    def _match(self, routes: list[_Route], request: Request) -> tuple[_Route, dict[str, str]]:
+        path = request.url.path
+        for route in routes:
+            match = route.pattern.match(path)
+            if match and route.method == request.method:
+                return route, match.groupdict()
+        raise errors.invalid_request_url()
+
+    def _authorize(self, request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme != "Bearer" or not token.strip():
+            raise errors.unauthorized(malformed_header=True)
+        if token.strip() != self._token:
+            raise errors.unauthorized(malformed_header=False)
+
+
+async def _body(request: Request) -> Any:
+    if request.method not in ("POST", "PATCH"):
+        return None
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError):
+        raise errors.invalid_json() from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json(
+    content: Any, request_id: str, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    body = json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(
+        body,
+        status_code=status,
+        headers={
+            "content-type": "application/json; charset=utf-8",
+            "x-notion-request-id": request_id,
+            **(headers or {}),
+        },
+    )

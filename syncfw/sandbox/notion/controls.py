@@ -1,0 +1,171 @@
+"""The emulator's knobs and counters: rate limit, latency, injected faults, request statistics.
+
+Knobs (all changeable at runtime, from Python or ``POST /_emulator/config``):
+
+* ``rate_limit``: average requests per second allowed on ``/v1/`` (``None``: unlimited);
+* ``burst``: how many requests may come at once before the average applies;
+* ``latency``: seconds every ``/v1/`` request waits before it is answered (an ``asyncio`` sleep,
+  so concurrent requests wait in parallel);
+* ``retry_after``: a fixed ``Retry-After`` for 429 answers (``None``: the real wait, rounded up).
+
+Faults make the next matching requests fail with a Notion 5xx/409 error body, either before the
+request does anything or after it was applied and committed ("the response was lost"), the case
+where a client cannot know whether its write happened.
+
+Statistics count ``/v1/`` requests: ``requests`` (all, whatever the answer), ``by_endpoint``
+(those past the rate limiter, keyed like ``"PATCH /v1/pages/{id}"``) and ``rate_limited`` (the
+429s). ``/_emulator/`` requests are neither limited nor counted.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from . import errors
+from .ratelimit import TokenBucket, retry_after_seconds
+
+FAULT_STATUSES = (409, 500, 502, 503, 504, 529)
+
+
+@dataclass
+class Knobs:
+    """The current settings; see the module docstring for units."""
+
+    rate_limit: float | None = None
+    burst: int = 10
+    latency: float = 0.0
+    retry_after: int | None = None
+
+
+@dataclass
+class Fault:
+    """Make the next ``times`` requests to ``endpoint`` fail with ``status``.
+
+    ``endpoint`` is a statistics key such as ``"POST /v1/pages"``; ``after_commit`` applies the
+    request before failing.
+    """
+
+    endpoint: str
+    status: int = 500
+    after_commit: bool = False
+    times: int = 1
+
+
+class Controls:
+    """Thread-safe knobs, rate limiter, fault queue and statistics of one emulator."""
+
+    def __init__(self, knobs: Knobs) -> None:
+        check_knobs(knobs)
+        self._lock = threading.Lock()
+        self.knobs = knobs
+        self._bucket = TokenBucket(knobs.rate_limit, knobs.burst)
+        self._faults: list[Fault] = []
+        self._requests = 0
+        self._rate_limited = 0
+        self._by_endpoint: Counter[str] = Counter()
+
+    def configure(self, **changes: Any) -> Knobs:
+        """Change some knobs (names of :class:`Knobs`); answers the new settings.
+
+        Raises:
+            NotionAPIError: ``validation_error`` for an unknown knob or a value out of range.
+        """
+        with self._lock:
+            unknown = set(changes) - set(asdict(self.knobs))
+            if unknown:
+                raise errors.validation(f"Unknown emulator setting(s): {', '.join(sorted(unknown))}.")
+            knobs = Knobs(**{**asdict(self.knobs), **changes})
+            check_knobs(knobs)
+            self.knobs = knobs
+            self._bucket.configure(knobs.rate_limit, knobs.burst)
+            return knobs
+
+    def admit(self) -> None:
+        """Count a ``/v1/`` request and take a token, or raise the 429 to answer."""
+        wait = self._bucket.take()
+        with self._lock:
+            self._requests += 1
+            if wait is None:
+                return
+            self._rate_limited += 1
+            fixed = self.knobs.retry_after
+        raise errors.rate_limited(fixed if fixed is not None else retry_after_seconds(wait))
+
+    def count(self, endpoint: str) -> None:
+        """Count a request that got past the limiter."""
+        with self._lock:
+            self._by_endpoint[endpoint] += 1
+
+    def count_unrouted(self) -> None:
+        """Count a ``/v1/`` request refused before the limiter (bad URL, version or token)."""
+        with self._lock:
+            self._requests += 1
+
+    def stats(self) -> dict[str, Any]:
+        """``{"requests": int, "by_endpoint": {endpoint: int}, "rate_limited": int}``."""
+        with self._lock:
+            return {
+                "requests": self._requests,
+                "by_endpoint": dict(self._by_endpoint),
+                "rate_limited": self._rate_limited,
+            }
+
+    def reset_stats(self) -> None:
+        """Set every counter back to zero."""
+        with self._lock:
+            self._requests = 0
+            self._rate_limited = 0
+            self._by_endpoint.clear()
+
+    def add_fault(self, fault: Fault) -> None:
+        """Queue a fault (checked in the order added)."""
+        if fault.status not in FAULT_STATUSES:
+            raise errors.validation(
+                f"Fault status must be one of {list(FAULT_STATUSES)}, not {fault.status}."
+            )
+        if fault.times < 1:
+            raise errors.validation("Fault times must be at least 1.")
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear_faults(self) -> None:
+        """Drop every queued fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The queued faults as JSON objects."""
+        with self._lock:
+            return [asdict(fault) for fault in self._faults]
+
+    def take_fault(self, endpoint: str) -> Fault | None:
+        """The fault to apply to this request, if one is queued for its endpoint."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.endpoint == endpoint:
+                    fault.times -= 1
+                    if fault.times == 0:
+                        self._faults.remove(fault)
+                    return fault
+            return None
+
+
+def check_knobs(knobs: Knobs) -> None:
+    """Refuse settings out of range (``validation_error``)."""
+    if knobs.rate_limit is not None and (
+        isinstance(knobs.rate_limit, bool)
+        or not isinstance(knobs.rate_limit, int | float)
+        or knobs.rate_limit <= 0
+    ):
+        raise errors.validation("rate_limit must be a positive number of requests per second, or null.")
+    if isinstance(knobs.burst, bool) or not isinstance(knobs.burst, int) or knobs.burst < 1:
+        raise errors.validation("burst must be a whole number of at least 1.")
+    if isinstance(knobs.latency, bool) or not isinstance(knobs.latency, int | float) or knobs.latency < 0:
+        raise errors.validation("latency must be a number of seconds, at least 0.")
+    if knobs.retry_after is not None and (
+        isinstance(knobs.retry_after, bool) or not isinstance(knobs.retry_after, int) or knobs.retry_after < 0
+    ):
+        raise errors.validation("retry_after must be a whole number of seconds, at least 0, or null.")

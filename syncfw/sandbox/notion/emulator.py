@@ -1,0 +1,159 @@
+"""``NotionEmulator``: the workspace, its HTTP app and its knobs, in one object.
+
+Typical use::
+
+    from syncfw.sandbox.notion import NotionEmulator
+    from syncfw.sandbox.server import ServedApp
+    from notion_client import Client
+
+    emu = NotionEmulator(tmp_path, token="secret_sandbox", rate_limit=3, burst=10)
+    served = ServedApp(emu.app)
+    notion = Client(auth="secret_sandbox", base_url=served.url)   # no "/v1" in base_url
+    db = notion.databases.create(parent={"page_id": emu.parent_page_id}, title=[...],
+                                 initial_data_source={"properties": {...}})
+    ...
+    served.stop(); emu.close()
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import humans
+from .app import NotionApp
+from .controls import Controls, Fault, Knobs
+from .dump import dump
+from .store import Store
+from .workspace import DEFAULT_PERSON, Clock, Workspace
+
+_UNSET: Any = object()
+
+
+class NotionEmulator:
+    """A local emulation of the Notion API (Notion-Version 2025-09-03, data sources).
+
+    Args:
+        state_dir: where ``notion.sqlite`` keeps the workspace across restarts; ``None`` keeps it
+            in memory for the life of the object.
+        token: the integration token clients must send as ``Authorization: Bearer <token>``.
+        rate_limit: average requests per second allowed on ``/v1/`` (``None``: unlimited).
+        burst: requests allowed at once before the average applies.
+        latency: seconds added before every ``/v1/`` answer.
+        clock: seconds since the epoch for ``created_time``/``last_edited_time`` (default
+            :func:`time.time`); tests pass their own to cross minute boundaries.
+
+    Attributes:
+        app: the Starlette ASGI app; serve it with :class:`syncfw.sandbox.server.ServedApp`.
+        parent_page_id: the dashed id of the seeded page "syncfw sandbox", under which databases
+            are created; the same across restarts on one ``state_dir``.
+        bot_user_id: the integration's bot user (``last_edited_by`` of API writes).
+
+    Errors from the ``human_*`` methods are :class:`~.errors.NotionAPIError`, with the same
+    status, code and message the API would answer.
+    """
+
+    def __init__(
+        self,
+        state_dir: Path | None,
+        *,
+        token: str,
+        rate_limit: float | None = None,
+        burst: int = 10,
+        latency: float = 0.0,
+        clock: Clock | None = None,
+    ) -> None:
+        self._controls = Controls(Knobs(rate_limit=rate_limit, burst=burst, latency=latency))
+        if state_dir is not None:
+            state_dir.mkdir(parents=True, exist_ok=True)
+        self._store = Store(state_dir / "notion.sqlite" if state_dir is not None else None)
+        self._ws = Workspace(self._store, clock) if clock else Workspace(self._store)
+        self.app = NotionApp(self._ws, self._controls, token).app
+        self.parent_page_id = self._ws.parent_page_id
+        self.bot_user_id = self._ws.bot_user_id
+
+    def configure(
+        self,
+        *,
+        rate_limit: float | None = _UNSET,
+        burst: int = _UNSET,
+        latency: float = _UNSET,
+        retry_after: int | None = _UNSET,
+    ) -> dict[str, Any]:
+        """Change knobs at runtime; omitted ones keep their value. Answers all current knobs.
+
+        ``retry_after`` fixes the ``Retry-After`` of 429 answers (``None``: the real wait,
+        rounded up to whole seconds).
+        """
+        changes = {
+            name: value
+            for name, value in (
+                ("rate_limit", rate_limit),
+                ("burst", burst),
+                ("latency", latency),
+                ("retry_after", retry_after),
+            )
+            if value is not _UNSET
+        }
+        return vars(self._controls.configure(**changes)).copy()
+
+    def inject_fault(
+        self, endpoint: str, *, status: int = 500, after_commit: bool = False, times: int = 1
+    ) -> None:
+        """Make the next ``times`` requests to ``endpoint`` (e.g. ``"POST /v1/pages"``) fail.
+
+        ``status`` is one of 409, 500, 502, 503, 504, 529 (answered with Notion's code and
+        message); with ``after_commit`` the request is applied before the error is answered, as
+        when a response is lost after the write happened.
+        """
+        self._controls.add_fault(Fault(endpoint, status, after_commit, times))
+
+    def clear_faults(self) -> None:
+        """Drop faults not yet used."""
+        self._controls.clear_faults()
+
+    def human_edit(
+        self, page_id: str, properties: dict[str, Any], *, user_name: str = DEFAULT_PERSON
+    ) -> dict[str, Any]:
+        """Update page properties (request value shapes) as a person; answers the page object.
+
+        ``last_edited_by`` becomes that person and ``last_edited_time`` the current minute.
+        """
+        return humans.edit_page(self._ws, page_id, properties, user_name)
+
+    def human_create_page(
+        self, data_source_id: str, properties: dict[str, Any], *, user_name: str = DEFAULT_PERSON
+    ) -> dict[str, Any]:
+        """Create a page in a data source as a person; answers the page object."""
+        return humans.create_page(self._ws, data_source_id, properties, user_name)
+
+    def human_trash_page(self, page_id: str, *, user_name: str = DEFAULT_PERSON) -> dict[str, Any]:
+        """Move a page to the trash as a person; answers the page object."""
+        return humans.trash_page(self._ws, page_id, user_name)
+
+    def human_update_schema(
+        self, data_source_id: str, properties: dict[str, Any], *, user_name: str = DEFAULT_PERSON
+    ) -> dict[str, Any]:
+        """Rename (``{"name"}``), remove (``None``), add or retype properties as a person, like
+        ``PATCH /v1/data_sources/{id}``; answers the data source object."""
+        return humans.update_schema(self._ws, data_source_id, properties, user_name)
+
+    def stats(self) -> dict[str, Any]:
+        """``{"requests": int, "by_endpoint": {"POST /v1/pages": n, ...}, "rate_limited": int}``.
+
+        ``requests`` counts every ``/v1/`` request; ``by_endpoint`` those past the rate limiter;
+        ``rate_limited`` the 429 answers.
+        """
+        return self._controls.stats()
+
+    def reset_stats(self) -> None:
+        """Set the request counters back to zero."""
+        self._controls.reset_stats()
+
+    def dump(self) -> dict[str, Any]:
+        """Every data source with its pages, in response shapes (see :mod:`.dump`)."""
+        return dump(self._ws)
+
+    def close(self) -> None:
+        """Write pending state and close the database; stop serving :attr:`app` first."""
+        self._store.close()

@@ -1,0 +1,54 @@
+"""Shared fixtures: a running sandbox (Notion + Salesforce emulators) seeded with a private copy
+of the sample data, the environment a recipe needs to reach it, and the demo recipe."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from syncfw.plugins import Registry, load_plugins
+from syncfw.sandbox.runner import BUILTIN_DATA, Sandbox
+
+REPO = Path(__file__).resolve().parents[1]
+RECIPE = REPO / "recipes" / "salesforce-accounts.yaml"
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    return load_plugins()
+
+
+@pytest.fixture
+def seed_dir(tmp_path: Path) -> Path:
+    """A writable copy of the built-in seed data (tests edit it to simulate source changes)."""
+    target = tmp_path / "seed"
+    shutil.copytree(BUILTIN_DATA, target)
+    return target
+
+
+def start_sandbox(
+    tmp_path: Path,
+    registry: Registry,
+    seed_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    **kwargs: object,
+) -> Sandbox:
+    box = Sandbox(tmp_path / "sandbox", registry, data_dir=seed_dir, **kwargs)  # type: ignore[arg-type]
+    env = box.start()
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    box.write_env(tmp_path / "sandbox.env")
+    monkeypatch.chdir(tmp_path)
+    return box
+
+
+@pytest.fixture
+def sandbox(
+    tmp_path: Path, registry: Registry, seed_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Sandbox]:
+    box = start_sandbox(tmp_path, registry, seed_dir, monkeypatch)
+    yield box
+    box.stop()

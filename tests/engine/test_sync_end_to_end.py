@@ -1,0 +1,263 @@
+"""The main job end to end: real simple-salesforce and notion-client against the emulators."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncfw.engine.run import RunOptions, RunReport, execute
+from syncfw.notion.schema import init_target
+from syncfw.plugins import Registry
+from syncfw.recipe import Recipe, load_recipe
+from syncfw.sandbox.runner import Sandbox
+from syncfw.state import StateStore
+from tests.conftest import RECIPE, start_sandbox
+
+FAST = 500.0  # requests/second: tests do not wait for Notion's real budget
+
+
+def init(recipe: Recipe) -> dict[str, str]:
+    from syncfw.engine.run import notion_client_for
+
+    client = notion_client_for(recipe, FAST)
+    store = StateStore(recipe.state_path)
+    ids: dict[str, str] = {}
+    for target in recipe.targets_in_order():
+        ids[target.name] = init_target(client, store, target, ids).data_source_id
+    client.close()
+    store.close()
+    return ids
+
+
+def sync(recipe: Recipe, registry: Registry, **options: Any) -> RunReport:
+    options.setdefault("rate_limit", FAST)
+    return execute(recipe, registry, RunOptions(**options))
+
+
+def pages(box: Sandbox, data_source_id: str) -> list[dict[str, Any]]:
+    from syncfw.sandbox.dump import dump_workspace
+
+    for entry in dump_workspace()["data_sources"]:
+        if entry["data_source"]["id"] == data_source_id:
+            return list(entry["pages"])
+    raise AssertionError(f"data source {data_source_id} not in the workspace")
+
+
+def text(prop: dict[str, Any]) -> str:
+    return "".join(t["plain_text"] for t in prop[prop["type"]])
+
+
+def by_key(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {text(p["properties"]["Salesforce ID"]): p for p in items}
+
+
+def seed(seed_dir: Path, sobject: str) -> list[dict[str, Any]]:
+    return list(json.loads((seed_dir / "salesforce" / f"{sobject}.json").read_text()))
+
+
+def write_seed(seed_dir: Path, sobject: str, records: list[dict[str, Any]]) -> None:
+    path = seed_dir / "salesforce" / f"{sobject}.json"
+    path.write_text(json.dumps(records, indent=1))
+
+
+def bump(record: dict[str, Any]) -> None:
+    later = datetime.now(UTC) + timedelta(seconds=5)
+    record["SystemModstamp"] = later.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+@pytest.fixture
+def recipe(sandbox: Sandbox, registry: Registry) -> Recipe:
+    return load_recipe(RECIPE, registry=registry)
+
+
+def test_first_sync_creates_every_account_and_contact_with_their_values(
+    sandbox: Sandbox, recipe: Recipe, registry: Registry, seed_dir: Path
+) -> None:
+    ids = init(recipe)
+    report = sync(recipe, registry)
+    assert report.exit_code == 0, report.error
+    accounts = seed(seed_dir, "Account")
+    contacts = seed(seed_dir, "Contact")
+    live_accounts = by_key(pages(sandbox, ids["accounts"]))
+    live_contacts = by_key(pages(sandbox, ids["contacts"]))
+    assert set(live_accounts) == {a["Id"] for a in accounts if not a.get("IsDeleted")}
+    assert set(live_contacts) == {c["Id"] for c in contacts if not c.get("IsDeleted")}
+    assert report.targets["accounts"].as_dict()["created"] == len(live_accounts)
+    users = {u["Id"]: u["Name"] for u in seed(seed_dir, "User")}
+    for account in accounts:
+        page = live_accounts[account["Id"]]["properties"]
+        assert text(page["Name"]) == account["Name"]
+        assert (page["Industry"]["select"] or {}).get("name") == account.get("Industry")
+        assert page["Annual Revenue"]["number"] == account.get("AnnualRevenue")
+        assert text(page["Account Owner"]) == users[account["OwnerId"]]
+
+
+def test_contact_relation_points_at_its_account_page(
+    sandbox: Sandbox, recipe: Recipe, registry: Registry, seed_dir: Path
+) -> None:
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    accounts = by_key(pages(sandbox, ids["accounts"]))
+    contacts = by_key(pages(sandbox, ids["contacts"]))
+    linked = 0
+    for contact in seed(seed_dir, "Contact"):
+        relation = contacts[contact["Id"]]["properties"]["Account"]["relation"]
+        if contact.get("AccountId"):
+            assert [r["id"] for r in relation] == [accounts[contact["AccountId"]]["id"]]
+            linked += 1
+        else:
+            assert relation == []
+    assert linked > 0
+
+
+def test_second_run_writes_nothing(sandbox: Sandbox, recipe: Recipe, registry: Registry) -> None:
+    init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    sandbox.notion.reset_stats()  # type: ignore[union-attr]
+    again = sync(recipe, registry)
+    assert again.exit_code == 0
+    assert again.notion_requests["writes"] == 0
+    for target in again.targets.values():
+        d = target.as_dict()
+        assert (d["created"], d["updated"], d["archived"]) == (0, 0, 0)
+    by_endpoint = sandbox.notion.stats()["by_endpoint"]  # type: ignore[union-attr]
+    assert not any(k.startswith(("POST /v1/pages", "PATCH /v1/pages")) for k in by_endpoint)
+
+
+def test_a_changed_field_updates_exactly_that_property(
+    sandbox: Sandbox, recipe: Recipe, registry: Registry, seed_dir: Path
+) -> None:
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    accounts = seed(seed_dir, "Account")
+    accounts[0]["Industry"] = "Biotechnology"
+    bump(accounts[0])
+    write_seed(seed_dir, "Account", accounts)
+
+    report = sync(recipe, registry)
+    assert report.exit_code == 0
+    ops = report.targets["accounts"].plan.operations
+    assert [(op.action, op.sync_key, sorted(op.after)) for op in ops] == [
+        ("update", accounts[0]["Id"], ["Industry"])
+    ]
+    assert report.targets["contacts"].plan.operations == []
+    page = by_key(pages(sandbox, ids["accounts"]))[accounts[0]["Id"]]
+    assert page["properties"]["Industry"]["select"]["name"] == "Biotechnology"
+
+
+def test_a_deleted_record_archives_its_page(
+    sandbox: Sandbox, recipe: Recipe, registry: Registry, seed_dir: Path
+) -> None:
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    contacts = seed(seed_dir, "Contact")
+    gone = contacts[1]
+    gone["IsDeleted"] = True
+    bump(gone)
+    write_seed(seed_dir, "Contact", contacts)
+
+    report = sync(recipe, registry)
+    assert report.targets["contacts"].as_dict()["archived"] == 1
+    live = by_key(pages(sandbox, ids["contacts"]))
+    assert gone["Id"] not in live  # a query leaves trashed pages out
+    assert len(live) == len(contacts) - 1
+
+
+def test_a_429_storm_is_waited_out_without_duplicates(
+    tmp_path: Path, registry: Registry, seed_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = start_sandbox(tmp_path, registry, seed_dir, monkeypatch, notion_rate_limit=15.0)
+    try:
+        recipe = load_recipe(RECIPE, registry=registry)
+        ids = init(recipe)
+        report = sync(recipe, registry)
+        assert report.exit_code == 0, report.error
+        assert report.notion_requests["rate_limited"] > 0
+        assert report.notion_requests["retries"] >= report.notion_requests["rate_limited"]
+        live = pages(box, ids["accounts"])
+        keys = [text(p["properties"]["Salesforce ID"]) for p in live]
+        assert len(keys) == len(set(keys)) == len(seed(seed_dir, "Account"))
+    finally:
+        box.stop()
+
+
+def test_pagination_past_2000_records(
+    tmp_path: Path, registry: Registry, seed_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = start_sandbox(tmp_path, registry, seed_dir, monkeypatch, options={"bulk": "2100"})
+    try:
+        recipe_file = tmp_path / "accounts-only.yaml"
+        text_ = RECIPE.read_text().split("  contacts:")[0]
+        recipe_file.write_text(text_.replace("../mappings/", f"{RECIPE.parent.parent}/mappings/"))
+        recipe = load_recipe(recipe_file, registry=registry)
+        ids = init(recipe)
+        report = sync(recipe, registry, rate_limit=2000.0)
+        assert report.exit_code == 0, report.error
+        created = report.targets["accounts"].as_dict()["created"]
+        assert created == 2100 + len(seed(seed_dir, "Account"))
+        live = pages(box, ids["accounts"])
+        assert len({text(p["properties"]["Salesforce ID"]) for p in live}) == created
+        assert sync(recipe, registry, rate_limit=2000.0).notion_requests["writes"] == 0
+    finally:
+        box.stop()
+
+
+def test_cli_run_json_and_exit_codes(sandbox: Sandbox, tmp_path: Path) -> None:
+    env_file = tmp_path / "sandbox.env"
+    syncfw = [sys.executable, "-m", "syncfw.cli"]
+    init_out = subprocess.run(
+        [*syncfw, "notion", "init", str(RECIPE), "--env-file", str(env_file)], capture_output=True, text=True
+    )
+    assert init_out.returncode == 0, init_out.stderr
+    result = subprocess.run(
+        [*syncfw, "run", str(RECIPE), "--env-file", str(env_file), "--json", "--notion-rate-limit", "500"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["status"] == "success"
+    assert set(report["notion_requests"]) == {"reads", "writes", "retries", "rate_limited"}
+    for name in ("accounts", "contacts"):
+        assert {"created", "updated", "unchanged", "archived", "failed"} <= set(report["targets"][name])
+    assert report["targets"]["accounts"]["created"] > 0
+
+
+def test_preflight_stops_with_exit_4_when_a_mapped_property_is_missing(
+    sandbox: Sandbox, recipe: Recipe, registry: Registry
+) -> None:
+    report = sync(recipe, registry)  # no `notion init` yet: the databases do not exist
+    assert report.exit_code == 4
+    assert "syncfw notion init" in (report.error or "")
+    assert report.notion_requests["writes"] == 0
+
+
+def test_a_revoked_token_is_explained(
+    sandbox: Sandbox, recipe: Recipe, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    init(recipe)
+    monkeypatch.setenv("NOTION_TOKEN", "ntn_revoked_token_0000")
+    report = sync(load_recipe(RECIPE, registry=registry), registry)
+    assert report.exit_code == 1
+    assert "invalid or has been revoked" in (report.error or "")
+    assert "ntn_revoked_token_0000" not in (report.error or "")
+
+
+def test_a_data_source_not_shared_is_explained(
+    sandbox: Sandbox, registry: Registry, tmp_path: Path
+) -> None:
+    text_ = RECIPE.read_text().replace(
+        '{title: Accounts, parent_page: "${env:NOTION_PARENT_PAGE_ID}"}', "null\n    data_source: 0f3c2a51-9d2b-4a7e-8c1d-5e6f7a8b9c0d"
+    )
+    path = tmp_path / "unshared.yaml"
+    path.write_text(text_.replace("../mappings/", f"{RECIPE.parent.parent}/mappings/"))
+    report = sync(load_recipe(path, registry=registry), registry)
+    assert report.exit_code == 1
+    assert "not shared with this integration" in (report.error or "")
+    assert "Connections" in (report.error or "")

@@ -1,0 +1,261 @@
+"""Notion values: encoded within Notion's limits, and decode(response) == normalize(value)."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from syncfw.mapping import PROPERTY_TYPES, PropertyValueError, decode, encode, normalize, schema_config
+
+
+def notion_response(prop_type: str, request: dict[str, Any]) -> dict[str, Any]:
+    """The property value Notion returns after a write of ``request`` (API-FACTS §4.2 shapes)."""
+    value = json.loads(json.dumps(request[prop_type]))  # it travels as JSON both ways
+    if prop_type in ("title", "rich_text"):
+        value = [
+            {
+                "type": "text",
+                "text": {"content": item["text"]["content"], "link": None},
+                "annotations": {"bold": False, "italic": False, "code": False, "color": "default"},
+                "plain_text": item["text"]["content"],
+                "href": None,
+            }
+            for item in value
+        ]
+    elif prop_type in ("select", "status") and value is not None:
+        value = {"id": "opt1", "name": value["name"], "color": "default"}
+    elif prop_type == "multi_select":
+        value = [{"id": f"o{i}", "name": o["name"], "color": "blue"} for i, o in enumerate(value)]
+    response = {"id": "abc", "type": prop_type, prop_type: value}
+    if prop_type == "relation":
+        response["has_more"] = False
+    return response
+
+
+def round_trip(prop_type: str, value: Any) -> Any:
+    return decode(prop_type, notion_response(prop_type, encode(prop_type, value)[0]))
+
+
+def test_long_rich_text_is_split_into_2000_character_objects() -> None:
+    text = "a" * 4500
+    request, warnings = encode("rich_text", text)
+    assert [len(item["text"]["content"]) for item in request["rich_text"]] == [2000, 2000, 500]
+    assert warnings == []
+    assert round_trip("rich_text", text) == text
+
+
+def test_splits_count_utf16_units_and_never_cut_a_character() -> None:
+    text = "😀" * 1500  # 3000 UTF-16 units
+    request, _ = encode("title", text)
+    pieces = [item["text"]["content"] for item in request["title"]]
+    assert all(len(p.encode("utf-16-le")) // 2 <= 2000 for p in pieces)
+    assert "".join(pieces) == text
+
+
+def test_text_past_100_objects_is_truncated_with_a_warning_and_normalize_agrees() -> None:
+    text = "x" * 250_000
+    request, warnings = encode("rich_text", text)
+    assert len(request["rich_text"]) == 100
+    assert warnings == [
+        "text of 250000 characters truncated to 200000 (Notion accepts 100 text objects of 2000 characters)"
+    ]
+    assert normalize("rich_text", text) == "x" * 200_000 == round_trip("rich_text", text)
+
+
+def test_empty_text_is_none_and_clears_the_property() -> None:
+    assert encode("title", "") == ({"title": []}, [])
+    assert normalize("rich_text", "") is None
+    assert decode("rich_text", {"id": "x", "type": "rich_text", "rich_text": []}) is None
+
+
+def test_select_names_lose_commas_and_long_names_are_refused() -> None:
+    assert encode("select", " Acme, Inc. ") == ({"select": {"name": "Acme Inc."}}, [])
+    assert encode("status", None) == ({"status": None}, [])
+    with pytest.raises(PropertyValueError, match="at most 100"):
+        encode("select", "y" * 101)
+
+
+def test_multi_select_keeps_order_drops_duplicates_and_caps_at_100() -> None:
+    assert normalize("multi_select", ["b", "a,", "b", "", None, "a"]) == ("b", "a")
+    request, warnings = encode("multi_select", [f"tag{i}" for i in range(120)])
+    assert len(request["multi_select"]) == 100
+    assert warnings == ["120 options; Notion accepts 100, the last 20 were dropped"]
+
+
+def test_relations_cap_at_100_and_page_ids_are_compared_dashed() -> None:
+    ids = [f"{i:032x}" for i in range(101)]
+    request, warnings = encode("relation", ids)
+    assert len(request["relation"]) == 100 and warnings == [
+        "101 related pages; Notion accepts 100, the last 1 were dropped"
+    ]
+    assert request["relation"][1] == {"id": "00000000-0000-0000-0000-000000000001"}
+    assert normalize("relation", ["ABCDEF00000000000000000000000001"]) == (
+        "abcdef00-0000-0000-0000-000000000001",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "canonical"),
+    [
+        (float("nan"), None),
+        (float("inf"), None),
+        ("42", 42),
+        (" 1e3 ", 1000),
+        (Decimal("2.50"), 2.5),
+        (3.0, 3),
+        (2**60 + 1, 2**60),
+        ("", None),
+    ],
+)
+def test_numbers(value: Any, canonical: Any) -> None:
+    assert normalize("number", value) == canonical
+    assert round_trip("number", value) == canonical
+
+
+def test_numbers_reject_booleans_and_words() -> None:
+    for value in (True, "twelve", [1]):
+        with pytest.raises(PropertyValueError):
+            normalize("number", value)
+    assert normalize("number", 1) == normalize("number", 1.0)
+
+
+@pytest.mark.parametrize(
+    ("value", "canonical"),
+    [
+        ("2026-05-01T07:25:37.000+0000", "2026-05-01T07:25:37.000+00:00"),  # Salesforce
+        ("2026-05-01T09:25:37.123456+02:00", "2026-05-01T07:25:37.123+00:00"),
+        ("2026-05-01T07:25:37Z", "2026-05-01T07:25:37.000+00:00"),
+        (
+            datetime(2026, 5, 1, 3, 25, 37, tzinfo=timezone(timedelta(hours=-4))),
+            "2026-05-01T07:25:37.000+00:00",
+        ),
+        ("2026-05-01", "2026-05-01"),
+        (date(2026, 5, 1), "2026-05-01"),
+    ],
+)
+def test_dates_are_iso_8601_in_utc(value: Any, canonical: str) -> None:
+    assert normalize("date", value) == canonical
+    assert encode("date", value)[0] == {"date": {"start": canonical, "end": None, "time_zone": None}}
+
+
+def test_naive_date_times_and_garbage_are_refused() -> None:
+    for value in ("2026-05-01T07:25:37", datetime(2026, 5, 1, 7), "May 1st"):
+        with pytest.raises(PropertyValueError):
+            normalize("date", value)
+
+
+def test_decoding_dates_with_a_time_zone_or_a_range() -> None:
+    zoned = {"start": "2026-05-01T09:25:37.000", "end": None, "time_zone": "Europe/Paris"}
+    assert decode("date", {"type": "date", "date": zoned}) == "2026-05-01T07:25:37.000+00:00"
+    ranged = {"start": "2026-05-01", "end": "2026-05-03", "time_zone": None}
+    assert decode("date", {"type": "date", "date": ranged}) != normalize("date", "2026-05-01")
+
+
+def test_strings_with_limits() -> None:
+    assert normalize("email", " ada@example.com ") == "ada@example.com"
+    assert normalize("phone_number", 4155550100) == "4155550100"
+    with pytest.raises(PropertyValueError, match="at most 2000"):
+        encode("url", "https://example.com/" + "a" * 2000)
+    with pytest.raises(PropertyValueError, match="at most 200"):
+        encode("email", "a" * 195 + "@x.com")
+
+
+def test_checkbox_none_is_false() -> None:
+    assert encode("checkbox", None) == ({"checkbox": False}, [])
+    assert normalize("checkbox", "yes") is True
+    with pytest.raises(PropertyValueError):
+        normalize("checkbox", "maybe")
+
+
+def test_decode_reads_response_value_objects() -> None:
+    select = {"id": "%3AUPp", "type": "select", "select": {"id": "1", "name": "Tech", "color": "red"}}
+    assert decode("select", select) == "Tech"
+    title = {
+        "id": "title",
+        "type": "title",
+        "title": [{"plain_text": "Acme "}, {"type": "mention", "plain_text": "@Ada"}],
+    }
+    assert decode("title", title) == "Acme @Ada"
+    with pytest.raises(PropertyValueError, match="is a number property, not select"):
+        decode("select", {"id": "x", "type": "number", "number": 3})
+
+
+def test_schema_config() -> None:
+    assert schema_config("rich_text") == {"rich_text": {}}
+    assert schema_config("number") == {"number": {"format": "number"}}
+    assert schema_config("relation", data_source_id="ds") == {
+        "relation": {"data_source_id": "ds", "type": "single_property", "single_property": {}}
+    }
+    with pytest.raises(ValueError, match="unsupported property type"):
+        schema_config("people")
+
+
+texts = st.one_of(
+    st.none(),
+    st.text(),
+    st.integers(),
+    st.builds(lambda s, n: s * n, st.text(min_size=1, max_size=3), st.integers(600, 80_000)),
+)
+names = st.text(max_size=100)
+zones = st.builds(timezone, st.integers(-14 * 60, 14 * 60).map(lambda m: timedelta(minutes=m)))
+moments = st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(2200, 1, 1), timezones=zones)
+VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "title": texts,
+    "rich_text": texts,
+    "number": st.one_of(
+        st.none(),
+        st.integers(-(2**70), 2**70),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.floats(allow_nan=False).map(repr),
+        st.decimals(allow_nan=False, allow_infinity=False, places=4),
+    ),
+    "select": st.one_of(st.none(), names),
+    "status": st.one_of(st.none(), names),
+    "multi_select": st.lists(names, max_size=130),
+    "date": st.one_of(st.none(), st.dates(), moments, moments.map(datetime.isoformat)),
+    "checkbox": st.one_of(st.none(), st.booleans()),
+    "url": st.one_of(st.none(), st.text(max_size=2000)),
+    "email": st.one_of(st.none(), st.text(max_size=200)),
+    "phone_number": st.one_of(st.none(), st.text(max_size=200)),
+    "relation": st.lists(st.uuids().map(lambda u: u.hex if u.int % 2 else str(u)), max_size=130),
+}
+
+
+def test_every_type_has_a_round_trip_strategy() -> None:
+    assert set(VALUES) == set(PROPERTY_TYPES)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_decoding_what_encode_wrote_gives_normalize(data: st.DataObject) -> None:
+    prop_type = data.draw(st.sampled_from(PROPERTY_TYPES))
+    value = data.draw(VALUES[prop_type])
+    try:
+        expected = normalize(prop_type, value)
+    except PropertyValueError:
+        with pytest.raises(PropertyValueError):
+            encode(prop_type, value)
+        return
+    sent = encode(prop_type, value)[0][prop_type]
+    if isinstance(sent, list):  # Notion's request limits: 100 items, 2000 UTF-16 units of text each
+        assert len(sent) <= 100
+        assert all(
+            len(item["text"]["content"].encode("utf-16-le")) <= 4000 for item in sent if "text" in item
+        )
+    decoded = round_trip(prop_type, value)
+    assert decoded == expected
+    assert normalize(prop_type, expected) == expected  # idempotent
+    if isinstance(expected, float):
+        assert math.isfinite(expected)
+
+
+def test_utc_is_the_reference_for_datetimes() -> None:
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    assert normalize("date", moment) == "2026-01-01T00:00:00.000+00:00"

@@ -1,0 +1,61 @@
+"""The state store: migrations, transactions that commit or roll back whole, clear errors."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from syncfw.errors import StateError
+from syncfw.state import StateStore
+from syncfw.state.store import MIGRATIONS
+
+
+def test_values_survive_reopening_with_their_types(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.sqlite")
+    with store.transaction() as tx:
+        tx.set_page("accounts", "001A", "page-1", created_by_syncfw=True)
+        tx.set_written("accounts", "001A", {"Tags": ("a", "b"), "Revenue": 1.5, "Name": "Edge", "Empty": None})
+        tx.set_cursor("accounts", "salesforce", "Account", '{"ts": 1}', "2026-01-01T00:00:00Z")
+    store.close()
+    again = StateStore(tmp_path / "s.sqlite")
+    assert again.schema_version == len(MIGRATIONS)
+    assert again.pages("accounts")["001A"].created_by_syncfw is True
+    assert again.written("accounts") == {"001A": {"Tags": ("a", "b"), "Revenue": 1.5, "Name": "Edge", "Empty": None}}
+    assert again.cursor("accounts", "salesforce", "Account") == '{"ts": 1}'
+
+
+def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.sqlite")
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.set_page("accounts", "001A", "page-1", created_by_syncfw=True)
+        raise RuntimeError("crash between the write and the commit")
+    assert store.pages("accounts") == {}
+
+
+def test_adopting_a_page_keeps_whether_syncfw_created_it(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.sqlite")
+    with store.transaction() as tx:
+        tx.set_page("t", "k", "p1", created_by_syncfw=True)
+        tx.set_page("t", "k", "p1", created_by_syncfw=False)
+    assert store.pages("t")["k"].created_by_syncfw is True
+    with store.transaction() as tx:
+        tx.set_page("t", "k", "p2", created_by_syncfw=False)
+    assert store.pages("t")["k"].created_by_syncfw is False
+
+
+def test_a_store_from_a_newer_syncfw_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(StateError, match="newer syncfw"):
+        StateStore(path)
+
+
+def test_an_unwritable_location_is_a_state_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StateError, match="cannot open the state store"):
+        StateStore(blocker / "state.sqlite")
