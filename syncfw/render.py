@@ -55,7 +55,7 @@ def render_summary(report: RunReport) -> None:
             str(d["archived"]),
             str(d["failed"]),
             str(d["drift"]),
-            f"{req.get('reads', 0)} reads, {req.get('writes', 0)} writes",
+            f"{req.get('reads', 0)}/{req.get('writes', 0)}",
         )
     out.print(table)
     n = report.notion_requests

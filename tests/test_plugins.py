@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from syncfw.cli import cli
 from syncfw.plugins import PluginWarning, load_plugins
 
-GOOD = '''
+GOOD = """
 from collections.abc import Iterator
 from pydantic import BaseModel
 from syncfw import Checkpoint, Connector, StreamSpec, hookimpl
@@ -41,15 +41,15 @@ def register_connectors(register):
 @hookimpl
 def register_transforms(register):
     register("shout", lambda value: None if value is None else str(value).upper() + "!")
-'''
+"""
 
-MISSPELLED = '''
+MISSPELLED = """
 from syncfw import hookimpl
 
 @hookimpl
 def register_conectors(register):
     raise AssertionError("never called")
-'''
+"""
 
 BROKEN = "import does_not_exist_anywhere\n"
 
@@ -125,5 +125,7 @@ def test_an_unknown_connector_names_what_is_installed(monkeypatch: pytest.Monkey
     from syncfw.errors import ConfigError
 
     monkeypatch.setenv("SYNCFW_LOAD_PLUGINS", "salesforce")
-    with pytest.raises(ConfigError, match=r"no connector named 'zendesk'.*installed: salesforce.*syncfw-zendesk"):
+    with pytest.raises(
+        ConfigError, match=r"no connector named 'zendesk'.*installed: salesforce.*syncfw-zendesk"
+    ):
         load_plugins().connector("zendesk")

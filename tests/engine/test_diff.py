@@ -24,7 +24,9 @@ def test_ordinary_update_when_live_is_what_syncfw_wrote() -> None:
 def test_human_edit_is_reverted_and_reported_under_revert() -> None:
     result = diff_page({"Phone": "1"}, {"Phone": "999"}, {"Phone": "1"}, "revert")
     assert result.writes == {"Phone": "1"}
-    assert [(d.property, d.synced, d.live, d.action) for d in result.drift] == [("Phone", "1", "999", "reverted")]
+    assert [(d.property, d.synced, d.live, d.action) for d in result.drift] == [
+        ("Phone", "1", "999", "reverted")
+    ]
 
 
 def test_human_edit_is_kept_and_flagged_under_flag_until_the_source_changes() -> None:
@@ -39,7 +41,10 @@ def test_a_page_syncfw_never_wrote_is_updated_without_drift() -> None:
     assert result.writes == {"Name": "A"} and result.drift == []
 
 
-@given(st.dictionaries(st.sampled_from("pqrs"), st.tuples(values, values, values)), st.sampled_from(["revert", "flag"]))
+@given(
+    st.dictionaries(st.sampled_from("pqrs"), st.tuples(values, values, values)),
+    st.sampled_from(["revert", "flag"]),
+)
 def test_diff_invariants(props: dict[str, tuple[object, object, object]], policy: str) -> None:
     desired = {k: v[0] for k, v in props.items()}
     live = {k: v[1] for k, v in props.items()}

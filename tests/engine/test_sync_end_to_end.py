@@ -249,11 +249,10 @@ def test_a_revoked_token_is_explained(
     assert "ntn_revoked_token_0000" not in (report.error or "")
 
 
-def test_a_data_source_not_shared_is_explained(
-    sandbox: Sandbox, registry: Registry, tmp_path: Path
-) -> None:
+def test_a_data_source_not_shared_is_explained(sandbox: Sandbox, registry: Registry, tmp_path: Path) -> None:
     text_ = RECIPE.read_text().replace(
-        '{title: Accounts, parent_page: "${env:NOTION_PARENT_PAGE_ID}"}', "null\n    data_source: 0f3c2a51-9d2b-4a7e-8c1d-5e6f7a8b9c0d"
+        '{title: Accounts, parent_page: "${env:NOTION_PARENT_PAGE_ID}"}',
+        "null\n    data_source: 0f3c2a51-9d2b-4a7e-8c1d-5e6f7a8b9c0d",
     )
     path = tmp_path / "unshared.yaml"
     path.write_text(text_.replace("../mappings/", f"{RECIPE.parent.parent}/mappings/"))

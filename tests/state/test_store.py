@@ -16,13 +16,17 @@ def test_values_survive_reopening_with_their_types(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "s.sqlite")
     with store.transaction() as tx:
         tx.set_page("accounts", "001A", "page-1", created_by_syncfw=True)
-        tx.set_written("accounts", "001A", {"Tags": ("a", "b"), "Revenue": 1.5, "Name": "Edge", "Empty": None})
+        tx.set_written(
+            "accounts", "001A", {"Tags": ("a", "b"), "Revenue": 1.5, "Name": "Edge", "Empty": None}
+        )
         tx.set_cursor("accounts", "salesforce", "Account", '{"ts": 1}', "2026-01-01T00:00:00Z")
     store.close()
     again = StateStore(tmp_path / "s.sqlite")
     assert again.schema_version == len(MIGRATIONS)
     assert again.pages("accounts")["001A"].created_by_syncfw is True
-    assert again.written("accounts") == {"001A": {"Tags": ("a", "b"), "Revenue": 1.5, "Name": "Edge", "Empty": None}}
+    assert again.written("accounts") == {
+        "001A": {"Tags": ("a", "b"), "Revenue": 1.5, "Name": "Edge", "Empty": None}
+    }
     assert again.cursor("accounts", "salesforce", "Account") == '{"ts": 1}'
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-
 from syncfw_salesforce.emulator.soql import BoolOp, Comparison, Not, SoqlError, parse
 
 
@@ -26,7 +25,12 @@ def test_select_list_with_relationship_paths_from_order_limit_offset() -> None:
 
 @pytest.mark.parametrize(
     "literal",
-    ["2026-05-01T07:25:37Z", "2026-05-01T07:25:37+00:00", "2026-05-01T07:25:37.000+0000", "2026-05-01T09:25:37+02:00"],
+    [
+        "2026-05-01T07:25:37Z",
+        "2026-05-01T07:25:37+00:00",
+        "2026-05-01T07:25:37.000+0000",
+        "2026-05-01T09:25:37+02:00",
+    ],
 )
 def test_datetime_literals_are_unquoted_and_zoned(literal: str) -> None:
     where = parse(f"SELECT Id FROM Account WHERE SystemModstamp >= {literal}").where
@@ -43,7 +47,9 @@ def test_literals_of_every_kind() -> None:
     ).where
 
     assert isinstance(where, BoolOp) and where.operator == "AND"
-    values = [(c.operator, c.values[0].kind, c.values[0].value) for c in where.operands if isinstance(c, Comparison)]
+    values = [
+        (c.operator, c.values[0].kind, c.values[0].value) for c in where.operands if isinstance(c, Comparison)
+    ]
     assert values == [
         ("=", "string", "O'Brien \\ Sons"),
         (">", "number", -1.5),
@@ -65,7 +71,9 @@ def test_not_parentheses_and_in_lists() -> None:
     assert isinstance(negated, Not)
     inner = negated.operand
     assert isinstance(inner, BoolOp) and inner.operator == "OR"
-    assert [(c.operator, [v.value for v in c.values]) for c in inner.operands if isinstance(c, Comparison)] == [
+    assert [
+        (c.operator, [v.value for v in c.values]) for c in inner.operands if isinstance(c, Comparison)
+    ] == [
         ("IN", ["Energy", "Apparel"]),
         ("NOT IN", ["Other"]),
     ]
@@ -92,7 +100,9 @@ def test_error_rows_and_columns_count_lines() -> None:
 
     message = error(query).message(query)
 
-    assert message.endswith("\nWHERE Name = = 'x'\n             ^\nERROR at Row:3:Column:14\nunexpected token: '='")
+    assert message.endswith(
+        "\nWHERE Name = = 'x'\n             ^\nERROR at Row:3:Column:14\nunexpected token: '='"
+    )
 
 
 @pytest.mark.parametrize(
@@ -102,7 +112,7 @@ def test_error_rows_and_columns_count_lines() -> None:
         ("SELECT Id FROM Account WHERE A = 1 AND B = 2 OR C = 3", "unexpected token: 'OR'"),
         ("SELECT Id FROM Account WHERE Name = 'open", "unterminated string literal"),
         ("SELECT Id FROM Account WHERE Name = 'a\\qb'", "Illegal character sequence '\\q'"),
-        ("SELECT Id FROM Account WHERE Name = \"x\"", "unexpected token: '\"'"),
+        ('SELECT Id FROM Account WHERE Name = "x"', "unexpected token: '\"'"),
         ("SELECT Id FROM Account WHERE CreatedDate > 2026-13-01T00:00:00Z", "invalid datetime"),
         ("SELECT Id FROM Account WHERE CreatedDate = TODAY", "does not support date literals such as TODAY"),
         ("SELECT COUNT() FROM Account", "does not support functions such as COUNT()"),
