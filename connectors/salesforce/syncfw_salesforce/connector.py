@@ -43,9 +43,11 @@ T = TypeVar("T")
 
 
 class _ApiSession(requests.Session):
-    """A requests session with a default timeout (simple-salesforce sets none) that keeps the
-    last ``Sforce-Limit-Info`` header, error answers included (simple-salesforce parses it from
-    successful answers only)."""
+    """A requests session with a default timeout, keeping the last ``Sforce-Limit-Info`` header.
+
+    simple-salesforce sets no timeout, and parses the header from successful answers only; the
+    header of a ``REQUEST_LIMIT_EXCEEDED`` refusal is the one worth reporting.
+    """
 
     def __init__(self, timeout: float) -> None:
         super().__init__()
@@ -77,7 +79,7 @@ class SalesforceConnector(Connector):
 
     Streams are sObject API names (``Account``, ``Invoice__c``). Records are the REST API's
     records without ``attributes``: ``{"Id": "001...", "SystemModstamp": "2026-05-01T07:25:37.000+0000",
-    "IsDeleted": false, "Name": "Edge Communications", "Owner": {"Name": "Ada Admin"}}``.
+    "IsDeleted": false, "Name": "Edge Communications", "Owner": {"Name": "Avery Admin"}}``.
 
     Transient failures (connection errors, timeouts, HTTP 5xx) are retried
     :attr:`retry_attempts` times in all with exponential backoff, then raised as
@@ -152,8 +154,9 @@ class SalesforceConnector(Connector):
     def read(self, stream: str, cursor: str | None, fields: Sequence[str]) -> Iterator[Record | Checkpoint]:
         """Yield the records of sObject ``stream`` changed at or after the cursor, oldest first.
 
-        Describes the sObject first (once per connector; see :meth:`stream`), then sends ``SELECT Id, SystemModstamp, IsDeleted, <fields> FROM <stream> [WHERE SystemModstamp
-        >= <cursor>] ORDER BY SystemModstamp ASC, Id ASC`` to ``queryAll``; records already
+        Describes the sObject first (once per connector; see :meth:`stream`), then sends
+        ``SELECT Id, SystemModstamp, IsDeleted, <fields> FROM <stream> [WHERE SystemModstamp >=
+        <cursor>] ORDER BY SystemModstamp ASC, Id ASC`` to ``queryAll``; records already
         delivered at the cursor's stamp are skipped. ``IsDeleted`` is left out for sObjects
         without it (``User``). A checkpoint follows each page of results (``batch_size``
         records at most), the last one after the last page.

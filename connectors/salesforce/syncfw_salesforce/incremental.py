@@ -136,8 +136,9 @@ def incremental_soql(
     [WHERE SystemModstamp >= <since>] ORDER BY SystemModstamp ASC, Id ASC``; without
     ``IsDeleted`` for sObjects that have no such field (``deletable=False``, e.g. ``User``).
     """
-    where = f" WHERE {CURSOR_FIELD} > {soql_datetime_literal(since)}" if since else ""
+    selected = ", ".join(select_list(fields, deletable=deletable))
+    where = f" WHERE {CURSOR_FIELD} >= {soql_datetime_literal(since)}" if since else ""
     return (
-        f"SELECT {', '.join(select_list(fields, deletable=deletable))} FROM {check_sobject_name(sobject)}{where} "
+        f"SELECT {selected} FROM {check_sobject_name(sobject)}{where} "
         f"ORDER BY {CURSOR_FIELD} ASC, {PRIMARY_KEY} ASC"
     )

@@ -53,7 +53,8 @@ def test_start_returns_the_env_a_recipe_needs(sandbox: Sandbox) -> None:
 
 def test_records_keep_select_order_with_nested_relationships(sf: Salesforce) -> None:
     result = sf.query(
-        "SELECT Name, Id, Owner.Name, AnnualRevenue, SystemModstamp FROM Account WHERE Name = 'Edge Communications'"
+        "SELECT Name, Id, Owner.Name, AnnualRevenue, SystemModstamp FROM Account "
+        "WHERE Name = 'Edge Communications'"
     )
 
     assert (result["totalSize"], result["done"]) == (1, True)
@@ -167,9 +168,10 @@ def test_error_bodies_have_salesforce_shapes(sandbox: Sandbox, sf: Salesforce) -
     assert isinstance(field, SalesforceMalformedRequest) and field.status == 400
     assert field.content == [
         {
-            "message": "\nSELECT Id, Foo FROM Account\n           ^\nERROR at Row:1:Column:12\nNo such column 'Foo' on "
-            "entity 'Account'. If you are attempting to use a custom field, be sure to append the '__c' after the "
-            "custom field name. Please reference your WSDL or the describe call for the appropriate names.",
+            "message": "\nSELECT Id, Foo FROM Account\n           ^\nERROR at Row:1:Column:12\n"
+            "No such column 'Foo' on entity 'Account'. If you are attempting to use a custom field, be sure "
+            "to append the '__c' after the custom field name. Please reference your WSDL or the describe "
+            "call for the appropriate names.",
             "errorCode": "INVALID_FIELD",
         }
     ]
