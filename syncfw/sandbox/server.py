@@ -86,4 +86,7 @@ class ServedApp:
     def stop(self) -> None:
         """Stop accepting requests and wait for the server thread to end."""
         self._server.should_exit = True
+        # idle keep-alive connections of clients (requests pools them) would hold a graceful
+        # shutdown open; an emulator has nothing in flight worth waiting for
+        self._server.force_exit = True
         self._thread.join(timeout=10)

@@ -53,9 +53,5 @@ class SalesforceEmulator(SourceEmulator):
     def stop(self) -> None:
         """Stop serving, without waiting for clients to close their connections."""
         if self._served is not None:
-            # uvicorn's graceful shutdown waits for every open connection to close, and an idle
-            # TLS keep-alive connection from requests never sends close_notify: without
-            # force_exit stop() hangs until ServedApp's 10 s join timeout.
-            self._served._server.force_exit = True
             self._served.stop()
             self._served = None
