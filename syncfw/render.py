@@ -41,7 +41,7 @@ def render_summary(report: RunReport) -> None:
         "archived",
         "failed",
         "drift",
-        "Notion requests",
+        "reads/writes",
     ):
         table.add_column(col, justify="left" if col == "target" else "right")
     for name, target in report.targets.items():
