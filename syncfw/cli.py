@@ -383,6 +383,28 @@ def sandbox_dump(env_file: Path) -> None:
     click.echo(json.dumps(dump_workspace(), indent=2, ensure_ascii=False))
 
 
+@sandbox.command("edit")
+@click.argument("page_or_sync_key")
+@click.argument("property_name", metavar="PROPERTY")
+@click.argument("value")
+@click.option(
+    "--as", "as_user", default="Grace Hopper", show_default=True, help="The person making the edit."
+)
+@click.option(
+    "--env-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path(".syncfw/sandbox.env"),
+    show_default=True,
+)
+def sandbox_edit(page_or_sync_key: str, property_name: str, value: str, as_user: str, env_file: Path) -> None:
+    """Edit a property in the sandbox's Notion as a person would (sets last_edited_by)."""
+    from syncfw.sandbox.edit import human_edit
+
+    _load_env(env_file)
+    page = human_edit(page_or_sync_key, property_name, value, as_user)
+    out.print(f"{as_user} set {property_name!r} of page {page['id']} to {value!r}")
+
+
 @cli.command()
 @click.option("--rate-limit", type=float, default=3.0, show_default=True, help="Notion requests per second.")
 @click.option(

@@ -18,17 +18,24 @@ from pydantic import BaseModel
 from syncfw import __version__
 from syncfw.connector import Connector
 from syncfw.engine.apply import Applier
-from syncfw.engine.plan import TargetPlan, _jsonable, plan_target, read_stream
+from syncfw.engine.plan import (
+    Operation,
+    StreamRead,
+    TargetPlan,
+    jsonable,
+    ordered_mappings,
+    plan_target,
+    read_stream,
+)
 from syncfw.errors import GuardStop, SyncfwError
-from syncfw.mapping import compile_mapping
+from syncfw.mapping import compile_mapping, normalize
 from syncfw.notion.budget import RateBudget
 from syncfw.notion.client import NotionClient
 from syncfw.notion.schema import preflight
 from syncfw.plugins import Registry
-from syncfw.recipe import BoundMapping, Recipe, Target
+from syncfw.recipe import Recipe, Target
 from syncfw.state import StateStore
 
-DEFAULT_MAX_CHANGE = 0.2
 GUARD_MIN_PAGES = 10
 
 
@@ -86,7 +93,9 @@ class TargetReport:
             "archived": counts["archive"],
             "failed": len(p.problems),
             "drift": len(p.drift),
-            "pending_relations": p.pending_relations,
+            "pending_relations": len(p.pending_relations),
+            "pending_relation_keys": p.pending_relations,
+            "unmatched": p.unmatched,
             "drift_findings": [d.as_dict() for d in p.drift],
             "problems": [
                 {
@@ -104,8 +113,8 @@ class TargetReport:
                     "action": op.action,
                     "sync_key": op.sync_key,
                     "page_id": op.page_id,
-                    "before": {k: _jsonable(v) for k, v in op.before.items()},
-                    "after": {k: _jsonable(v) for k, v in op.after.items()},
+                    "before": {k: jsonable(v) for k, v in op.before.items()},
+                    "after": {k: jsonable(v) for k, v in op.after.items()},
                 }
                 for op in p.operations
             ],
@@ -151,14 +160,6 @@ def _now() -> str:
 def new_run_id() -> str:
     """A sortable, unique run id such as ``20261121T210501Z-3f9a``."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
-
-
-def primary_mapping(target: Target) -> BoundMapping:
-    """The mapping that writes the target's sync key: it creates the target's pages."""
-    for mapping in target.mappings:
-        if target.sync_key in mapping.properties:
-            return mapping
-    return target.mappings[0]
 
 
 def notion_client_for(recipe: Recipe, rate_limit: float | None = None) -> NotionClient:
@@ -233,65 +234,111 @@ def _execute(
     @cache
     def user_name(user_id: str) -> str | None:
         try:
-            return client.retrieve_user(user_id).get("name")
+            name = client.retrieve_user(user_id).get("name")
+            return str(name) if name else None
         except SyncfwError:
             return None
 
     for target in recipe.targets_in_order():
         before = client.stats.copy()
-        _, data_source_id, _ = resolved[target.name]
-        mapping = primary_mapping(target)
-        compiled = compile_mapping(mapping, registry.transforms)
-        identity = store.pages(target.name)
-        cursor = None
-        if not options.full_refresh and identity:
-            cursor = store.cursor(target.name, mapping.source, mapping.stream)
-        progress.phase(target.name, f"reading {mapping.source} {mapping.stream}")
-        read = read_stream(
-            connectors[mapping.source], mapping.source, mapping.stream, cursor, compiled.fields
-        )
+        _, data_source_id, schema = resolved[target.name]
+        compiled = {m.name: compile_mapping(m, registry.transforms) for m in target.mappings}
+        first_run = not store.pages(target.name)
+        reads: dict[str, StreamRead] = {}
+        for mapping in ordered_mappings(target):
+            cursor = None
+            if not options.full_refresh and not first_run:
+                cursor = store.cursor(target.name, mapping.source, mapping.stream)
+            progress.phase(target.name, f"reading {mapping.source} {mapping.stream}")
+            reads[mapping.name] = read_stream(
+                connectors[mapping.source], mapping, cursor, compiled[mapping.name].fields
+            )
         progress.phase(target.name, "reading Notion")
         live = list(client.query_pages(data_source_id))
+        mark_type = schema.get(target.mark_property or "", {}).get("type") if target.mark_property else None
         plan = plan_target(
             target=target,
-            mapping=mapping,
             compiled=compiled,
+            reads=reads,
             data_source_id=data_source_id,
             live_pages=live,
-            read=read,
             store=store,
             related_pages=store.pages,
             user_name=user_name,
+            mark_type=mark_type,
         )
-        plan.read = read
         target_report = TargetReport(plan, {"create": 0, "update": 0, "archive": 0}, {}, options.apply)
         report.targets[target.name] = target_report
         if options.apply:
             _guard(target, plan, len(live), options)
-            applier = Applier(
-                client, store, target, mapping, plan, functools.partial(progress.advance, target.name)
-            )
+            applier = Applier(client, store, plan, functools.partial(progress.advance, target.name))
             progress.writes(target.name, len(plan.operations))
             try:
                 applier.apply()
             finally:
                 target_report.done = applier.done
-            first_failed = min(plan.failed_records) if plan.failed_records else None
-            cursor_after = read.cursor_before(first_failed)
-            if cursor_after is not None:
-                with store.transaction() as tx:
-                    tx.set_cursor(target.name, mapping.source, mapping.stream, cursor_after, _now())
+            _advance_cursors(store, target, plan)
         target_report.notion_requests = client.stats.minus(before)
+    if options.apply:
+        _link_pending_relations(recipe, report, store, client)
     problems = sum(len(t.plan.problems) for t in report.targets.values())
     report.status = "success" if problems == 0 else "partial"
     report.exit_code = 0 if problems == 0 else 3
+
+
+def _advance_cursors(store: StateStore, target: Target, plan: TargetPlan) -> None:
+    """Move each stream's cursor to its newest checkpoint before the first record that failed."""
+    with store.transaction() as tx:
+        for name, read in plan.reads.items():
+            failed = plan.failed.get(name)
+            cursor = read.cursor_before(min(failed) if failed else None)
+            if cursor is not None:
+                tx.set_cursor(target.name, read.source, read.stream, cursor, _now())
+
+
+def _link_pending_relations(
+    recipe: Recipe, report: RunReport, store: StateStore, client: NotionClient
+) -> None:
+    """Second phase: relations to pages created later in this run (e.g. within one target)."""
+    for target in recipe.targets_in_order():
+        plan = report.targets[target.name].plan
+        if not plan.pending_relations:
+            continue
+        identity = store.pages(target.name)
+        written = store.written(target.name)
+        stored = store.relation_keys(target.name)
+        ops: dict[str, Operation] = {}
+        still: list[dict[str, Any]] = []
+        for item in plan.pending_relations:
+            key, prop = item["sync_key"], item["property"]
+            related = store.pages(item["target"])
+            keys = stored.get(key, {}).get(prop, ())
+            ids = [related[k].page_id for k in keys if k in related and not related[k].archived]
+            value = normalize("relation", tuple(sorted(set(ids))))
+            missing = [k for k in keys if k not in related or related[k].archived]
+            if missing:
+                still.append({**item, "keys": missing})
+            entry = identity.get(key)
+            if entry is None or entry.archived or written.get(key, {}).get(prop) == value:
+                continue
+            op = ops.setdefault(key, Operation("update", key, entry.page_id))
+            op.before[prop] = written.get(key, {}).get(prop)
+            op.after[prop] = value
+        plan.pending_relations = still
+        if ops:
+            second = TargetPlan(target.name, plan.data_source_id, plan.sync_key_property, types=plan.types)
+            second.operations = list(ops.values())
+            applier = Applier(client, store, second)
+            applier.apply()
+            report.targets[target.name].done["update"] += applier.done["update"]
+            plan.problems += second.problems
 
 
 def _guard(target: Target, plan: TargetPlan, live_pages: int, options: RunOptions) -> None:
     """Stop before writing when a run would archive or overwrite too much of a target."""
     if options.allow_mass_change or live_pages < GUARD_MIN_PAGES:
         return
-    limit = getattr(target, "max_change", None) or DEFAULT_MAX_CHANGE
+    limit = target.max_change
     changes = plan.count("archive") + plan.count("update")
     if changes > limit * live_pages:
         raise GuardStop(

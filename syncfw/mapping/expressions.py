@@ -4,8 +4,11 @@ A field path such as ``Owner.Name`` walks nested objects of the record in the so
 shape; a missing key or a None anywhere along the path gives None. A template is rendered in
 Jinja2's :class:`~jinja2.sandbox.SandboxedEnvironment` with the record's top-level fields as
 variables; missing values render empty, the result is trimmed, and an empty result is None.
-Access to attributes starting with ``_`` (``{{ ''.__class__ }}``) is refused when the template is
-compiled, and the sandbox refuses any other unsafe access while rendering.
+An expression (an aggregate's ``where``, e.g. ``status in ['new', 'open']``) is evaluated in the
+same sandbox and gives a Python value; a missing field is undefined there (equal to nothing, and
+an error in ``<`` or ``>``: write ``priority is defined and priority > 3``).
+Access to attributes starting with ``_`` (``{{ ''.__class__ }}``) is refused when a template or
+expression is compiled, and the sandbox refuses any other unsafe access while evaluating.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError
+from jinja2.parser import Parser
 from jinja2.sandbox import SandboxedEnvironment
 
 FIELD_PATH = re.compile(r"^[^.\s]+(\.[^.\s]+)*$")
@@ -23,7 +27,10 @@ FIELD_PATH = re.compile(r"^[^.\s]+(\.[^.\s]+)*$")
 
 
 class TemplateError(ValueError):
-    """A template cannot be compiled: syntax error or forbidden attribute. Has a 1-based ``line``."""
+    """A template or expression cannot be compiled: syntax error or forbidden attribute.
+
+    Has a 1-based ``line``.
+    """
 
     def __init__(self, message: str, line: int = 1) -> None:
         super().__init__(message)
@@ -67,12 +74,7 @@ class Template:
             tree = _ENVIRONMENT.parse(source)
         except TemplateSyntaxError as exc:
             raise TemplateError(f"template syntax error: {exc.message}", exc.lineno) from None
-        for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-            name = node.attr if isinstance(node, nodes.Getattr) else _constant_key(node)
-            if isinstance(name, str) and name.startswith("_"):
-                raise TemplateError(
-                    f"templates may not use attributes starting with '_' ({name})", node.lineno
-                )
+        _refuse_private(tree, "templates")
         self.source = source
         self.fields: list[str] = list(dict.fromkeys(_field_paths(tree)))
         self._template = _ENVIRONMENT.from_string(tree)
@@ -90,6 +92,60 @@ class Template:
         except Exception as exc:  # any rendering failure is one record's problem, not the run's
             raise ValueError(f"template failed: {exc}") from None
         return text or None
+
+
+class Expression:
+    """A compiled expression, such as ``status in ['new', 'open', 'pending']``.
+
+    Raises:
+        TemplateError: on construction, for a syntax error (including anything after the
+            expression) or an attribute starting with ``_``.
+    """
+
+    def __init__(self, source: str) -> None:
+        parser = Parser(_ENVIRONMENT, source, state="variable")
+        try:
+            expression = parser.parse_expression()
+            if not parser.stream.eos:
+                raise TemplateSyntaxError(
+                    "unexpected text after the expression", parser.stream.current.lineno
+                )
+        except TemplateSyntaxError as exc:
+            raise TemplateError(f"expression syntax error: {exc.message}", exc.lineno) from None
+        _refuse_private(expression, "expressions")
+        self.source = source
+        self.fields: list[str] = list(dict.fromkeys(_field_paths(expression)))
+        self._expression = _ENVIRONMENT.compile_expression(source, undefined_to_none=True)
+
+    def __call__(self, data: Mapping[str, Any]) -> Any:
+        """The expression's value with the record's fields as variables (None when undefined).
+
+        Raises:
+            ValueError: evaluation failed (e.g. ``None > 3``), including a sandbox refusal.
+        """
+        try:
+            return self._expression(data)
+        except SecurityError as exc:
+            raise ValueError(f"expression refused: {exc}") from None
+        except Exception as exc:  # any evaluation failure is one record's problem, not the run's
+            raise ValueError(f"expression failed: {exc}") from None
+
+
+def compile_expression(source: str) -> Expression:
+    """Compile an expression in the templates' sandbox (see :class:`Expression`).
+
+    Raises:
+        TemplateError: syntax error or an attribute starting with ``_``.
+    """
+    return Expression(source)
+
+
+def _refuse_private(tree: nodes.Node, what: str) -> None:
+    # the root too: an expression's root can itself be ``x.__class__``
+    for node in [tree, *tree.find_all((nodes.Getattr, nodes.Getitem))]:
+        name = node.attr if isinstance(node, nodes.Getattr) else _constant_key(node)
+        if isinstance(name, str) and name.startswith("_"):
+            raise TemplateError(f"{what} may not use attributes starting with '_' ({name})", node.lineno)
 
 
 def _constant_key(node: nodes.Node) -> str | None:
@@ -115,8 +171,8 @@ def _chain(node: nodes.Node) -> list[str] | None:
     return None
 
 
-def _field_paths(tree: nodes.Template) -> Iterator[str]:
-    """Record field paths a template reads: ``{{ Owner.Name }}`` → ``Owner.Name``.
+def _field_paths(tree: nodes.Node) -> Iterator[str]:
+    """Record field paths a template or expression reads: ``{{ Owner.Name }}`` → ``Owner.Name``.
 
     Names the template assigns itself (loop variables, ``set``) and Jinja globals are not fields.
     """

@@ -3,14 +3,18 @@
 * :func:`load_recipe` reads a recipe and its mapping files into a :class:`Recipe`, or raises one
   :class:`~syncfw.errors.ConfigError` listing every mistake at ``file:line:col key.path``.
 * :func:`load_mapping` reads one mapping file on its own.
+* :func:`explain` lists every property of every target with its owner and origin (lineage).
 * :func:`recipe_json_schema` / :func:`mapping_json_schema` give JSON Schemas for editors.
 """
 
+from syncfw.recipe.explain import ExplainRow, explain
 from syncfw.recipe.loader import load_mapping, load_recipe
 from syncfw.recipe.model import (
+    Aggregate,
     BoundMapping,
     DatabaseRef,
     MappingFile,
+    MatchSpec,
     NotionSettings,
     PropertySpec,
     Recipe,
@@ -21,15 +25,19 @@ from syncfw.recipe.model import (
 from syncfw.recipe.schema import mapping_json_schema, recipe_json_schema
 
 __all__ = [
+    "Aggregate",
     "BoundMapping",
     "DatabaseRef",
+    "ExplainRow",
     "MappingFile",
+    "MatchSpec",
     "NotionSettings",
     "PropertySpec",
     "Recipe",
     "Source",
     "Target",
     "TransformCall",
+    "explain",
     "load_mapping",
     "load_recipe",
     "mapping_json_schema",

@@ -2,10 +2,12 @@
 
 Loading reads the recipe, resolves references, validates it against :mod:`syncfw.recipe.schema`,
 reads every mapping file it names and checks what spans files: mapping ↔ source binding,
-connector configs (with a plugin registry), transforms, relation targets, sync keys, and that
-every property has one owner. All problems of the recipe and its mapping files are raised
-together in one :class:`~syncfw.errors.ConfigError`; nothing else is read or written, and no
-message contains a secret value.
+connector configs (with a plugin registry), transforms, relation targets, sync keys, that every
+property has one owner, and that each target has one primary mapping (it writes the sync key and
+creates pages) while every other mapping has a ``match`` naming the property it finds pages by.
+All problems of the recipe and its mapping files are raised together in one
+:class:`~syncfw.errors.ConfigError`; nothing else is read or written, and no message contains a
+secret value.
 """
 
 from __future__ import annotations
@@ -25,15 +27,17 @@ from pydantic_core import ErrorDetails
 
 from syncfw.errors import ConfigError, Problem
 from syncfw.mapping.encoding import PropertyValueError, canonical
-from syncfw.mapping.expressions import FIELD_PATH, Template, TemplateError
+from syncfw.mapping.expressions import FIELD_PATH, Template, TemplateError, compile_expression
 from syncfw.plugins import Registry
 from syncfw.recipe import schema
 from syncfw.recipe.document import KeyPath, YamlDocument, read_yaml
 from syncfw.recipe.model import (
     NOTION_OWNER,
+    Aggregate,
     BoundMapping,
     DatabaseRef,
     MappingFile,
+    MatchSpec,
     NotionSettings,
     PropertySpec,
     Recipe,
@@ -51,6 +55,13 @@ from syncfw.recipe.references import (
 
 EXPIRY_WINDOW = timedelta(days=30)
 """How far ahead an experimental recipe may expire."""
+AGGREGATE_TYPES: dict[str, tuple[str, ...]] = {
+    "count": ("number",),
+    "sum": ("number",),
+    "min": ("number", "date"),
+    "max": ("number", "date"),
+}
+"""The property types each aggregate function can fill (``latest``: any type but relation)."""
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -153,19 +164,25 @@ class _Loader:
         self.problems += problems
         if document is None:
             return _MappingRead(None, None, complete=False)
+        raw = document.data if isinstance(document.data, dict) else {}
         try:
-            properties = schema.MappingDocument.model_validate(document.data).properties
+            parsed = schema.MappingDocument.model_validate(document.data)
+            properties, match = parsed.properties, parsed.match
         except ValidationError as exc:
             self.problems += validation_problems(document, exc, schema.MappingDocument)
             properties = _valid_properties(document.data)
+            match = _validate(schema.MatchDocument, raw.get("match"))
         self._check_properties(document, properties)
-        raw = document.data if isinstance(document.data, dict) else {}
+        if match is not None:
+            self._check_origin(document, ("match",), match.field, match.template)
+            self._check_transforms(document, ("match",), match.transforms)
         header = {key: raw.get(key) if isinstance(raw.get(key), str) else None for key in _MAPPING_HEADER}
         sync_key = header["sync_key"]
         if sync_key is not None and sync_key not in (raw.get("properties") or {}):
             self.problems.append(
                 document.problem(("sync_key",), f"sync_key {sync_key!r} is not one of the properties")
             )
+        self._check_role(document, raw, properties)
         if header["connector"] is None:
             return _MappingRead(document, None, complete=False)
         # a mapping with mistakes is still bound (with its valid properties) so that its
@@ -178,25 +195,94 @@ class _Loader:
             sync_key=sync_key,
             description=header["description"],
             properties={name: _spec(document, path, name, prop) for name, prop in properties.items()},
+            match=None if match is None else _match_spec(document, path, match),
         )
         return _MappingRead(document, mapping, complete=len(self.problems) == before)
+
+    def _check_role(
+        self, document: YamlDocument, raw: dict[Any, Any], properties: Mapping[str, schema.PropertyDocument]
+    ) -> None:
+        """A mapping with ``match`` has no sync key; aggregates fill a whole mapping and need ``match``."""
+        if "match" in raw and "sync_key" in raw:
+            self.problems.append(
+                document.problem(
+                    ("sync_key",),
+                    "a mapping with match enriches the pages it matches and never creates one, so it has "
+                    "no sync_key: remove sync_key, or remove match to make it the mapping that creates pages",
+                )
+            )
+        aggregates = [name for name, prop in properties.items() if prop.aggregate is not None]
+        if not aggregates:
+            return
+        for name, prop in properties.items():
+            if prop.aggregate is None:
+                self.problems.append(
+                    document.problem(
+                        ("properties", name),
+                        f"the other properties of this mapping are aggregates ({', '.join(aggregates)}); "
+                        f"a mapping is all aggregates or none: move {name!r} to a mapping of its own",
+                        at_key=True,
+                    )
+                )
+        if "match" not in raw:
+            self.problems.append(
+                document.problem(
+                    (),
+                    "aggregates combine the records that match a page, so this mapping needs match, "
+                    "e.g. match: {property: Domain, field: organization.domain, transforms: [domain]}",
+                    at_key=True,
+                    shown=("match",),
+                )
+            )
+
+    def _check_origin(
+        self, document: YamlDocument, at: KeyPath, field: str | None, template: str | None
+    ) -> None:
+        if field is not None:
+            self._check_field_path(document, (*at, "field"), field)
+        if template is not None:
+            try:
+                Template(template)
+            except TemplateError as exc:
+                self.problems.append(document.problem((*at, "template"), str(exc)))
+
+    def _check_field_path(self, document: YamlDocument, path: KeyPath, field: str) -> None:
+        if not FIELD_PATH.match(field):
+            self.problems.append(
+                document.problem(path, "a field path is names separated by dots, e.g. Owner.Name")
+            )
+
+    def _check_aggregate(self, document: YamlDocument, at: KeyPath, prop: schema.PropertyDocument) -> None:
+        aggregate = prop.aggregate
+        assert aggregate is not None
+        at = (*at, "aggregate")
+        for key in ("field", "by"):
+            field = getattr(aggregate, key)
+            if field is not None:
+                self._check_field_path(document, (*at, key), field)
+        if aggregate.where is not None:
+            try:
+                compile_expression(aggregate.where)
+            except TemplateError as exc:
+                self.problems.append(document.problem((*at, "where"), str(exc)))
+        fits = AGGREGATE_TYPES.get(aggregate.function)
+        if fits is not None and prop.type not in fits:
+            message = (
+                f"{aggregate.function} gives a {' or '.join(fits)}, so the property cannot be a {prop.type}"
+            )
+            self.problems.append(document.problem((*at, "function"), message))
+        elif prop.type == "relation":
+            message = "an aggregate cannot fill a relation (relations link the pages of record keys)"
+            self.problems.append(document.problem((*at, "function"), message))
 
     def _check_properties(
         self, document: YamlDocument, properties: Mapping[str, schema.PropertyDocument]
     ) -> None:
         for name, prop in properties.items():
             at = ("properties", name)
-            if prop.field is not None and not FIELD_PATH.match(prop.field):
-                self.problems.append(
-                    document.problem(
-                        (*at, "field"), "a field path is names separated by dots, e.g. Owner.Name"
-                    )
-                )
-            if prop.template is not None:
-                try:
-                    Template(prop.template)
-                except TemplateError as exc:
-                    self.problems.append(document.problem((*at, "template"), str(exc)))
+            self._check_origin(document, at, prop.field, prop.template)
+            if prop.aggregate is not None:
+                self._check_aggregate(document, at, prop)
             if prop.type != "relation":
                 # a constant is checked where it is final: ``value`` only when nothing changes it
                 final = ["default", "map_default"] + ([] if prop.transforms or prop.map else ["value"])
@@ -334,7 +420,7 @@ class _Loader:
         for name, raw_target in raw_targets.items():
             if not isinstance(raw_target, dict):
                 continue
-            bound = []
+            entries: list[_Entry] = []
             refs = _mapping_refs(raw_target)
             # "nobody writes X" is only said when every mapping of the target was read cleanly
             complete = True
@@ -351,18 +437,88 @@ class _Loader:
                 complete = complete and read.complete
                 if read.document is not None:
                     self._check_relations(read.document, raw_targets)
-                if read.mapping is None:
+                if read.mapping is None or read.document is None:
                     continue
                 source_name = self._bind(document, at, read.mapping, source, connectors)
                 if source_name is None:
                     complete = False
                 else:
-                    bound.append(_bind_mapping(read.mapping, source_name, document.mark(at).line))
-            self._check_ownership(document, name, _Claims.of(raw_target), bound, set(connectors), complete)
+                    mapping = _bind_mapping(read.mapping, source_name, document.mark(at).line)
+                    entries.append(_Entry(at, read.document, mapping))
+            claims = _Claims.of(raw_target)
+            bound = self._check_matches(document, name, claims, entries, complete)
+            self._check_ownership(document, name, claims, bound, set(connectors), complete)
             target = _validate(schema.TargetDocument, raw_target)
             if target is not None:
-                targets[name] = _build_target(name, target, bound)
+                targets[name] = _build_target(document, name, target, bound)
         return targets
+
+    def _check_matches(
+        self, document: YamlDocument, name: str, target: _Claims, entries: list[_Entry], complete: bool
+    ) -> list[BoundMapping]:
+        """Check that one mapping creates the target's pages and every other one matches them.
+
+        Returns the bound mappings, each ``match`` with the type of the property it compares with.
+        """
+        sync_key = target.sync_key
+        writers: dict[str, tuple[int, PropertySpec]] = {}
+        for index, entry in enumerate(entries):
+            for prop_name, spec in entry.mapping.properties.items():
+                writers.setdefault(prop_name, (index, spec))
+        has_primary = any(e.mapping.is_primary and sync_key in e.mapping.properties for e in entries)
+        if entries and complete and not any(e.mapping.is_primary for e in entries):
+            self.problems.append(
+                document.problem(
+                    ("targets", name, "mappings"),
+                    f"every mapping of target {name!r} has a match, so none creates its pages: "
+                    f"one mapping must have no match and write the sync key {sync_key!r}",
+                )
+            )
+        bound: list[BoundMapping] = []
+        for index, (at, mapping_document, mapping) in enumerate(entries):
+            match = mapping.match
+            if match is None:
+                if has_primary and sync_key not in mapping.properties:
+                    self.problems.append(
+                        document.problem(
+                            at,
+                            f"{mapping.file} does not write the sync key {sync_key!r}, so its records cannot "
+                            f"create pages of target {name!r}: add a match to it (match: {{property: <property "
+                            "of the target>, field: <record field>}) so that they enrich the pages they match",
+                        )
+                    )
+                bound.append(mapping)
+                continue
+            if sync_key in mapping.properties:
+                self.problems.append(
+                    _spec_problem(
+                        mapping.properties[sync_key],
+                        f"this mapping enriches the pages its match finds, so it must not write the sync "
+                        f"key {sync_key!r}: only the mapping that creates the pages of {name!r} writes it",
+                    )
+                )
+            others = {prop: spec for prop, (i, spec) in writers.items() if i != index}
+            compared = others.get(match.property)
+            if compared is None and match.property != sync_key and complete:
+                available = [sync_key] if sync_key is not None else []
+                available += sorted(prop for prop in others if prop != sync_key)
+                self.problems.append(
+                    mapping_document.problem(
+                        ("match", "property"),
+                        f"match property {match.property!r} is neither the sync key nor written by another "
+                        f"mapping of target {name!r}; match on one of: {', '.join(available) or 'none'}",
+                    )
+                )
+            elif compared is not None and compared.type == "relation":
+                self.problems.append(
+                    mapping_document.problem(
+                        ("match", "property"),
+                        f"{match.property!r} is a relation; match on a property holding one value instead",
+                    )
+                )
+            typed = dataclasses.replace(match, type=compared.type if compared else match.type)
+            bound.append(dataclasses.replace(mapping, match=typed))
+        return bound
 
     def _bind(
         self,
@@ -520,6 +676,14 @@ class _MappingRead(NamedTuple):
     complete: bool
 
 
+class _Entry(NamedTuple):
+    """A mapping of a target: its entry in the recipe, its file, and the mapping bound to a source."""
+
+    at: KeyPath
+    document: YamlDocument
+    mapping: BoundMapping
+
+
 _MAPPING_HEADER = ("mapping", "connector", "stream", "sync_key", "description")
 
 
@@ -597,6 +761,7 @@ def _mapping_refs(raw_target: dict[Any, Any]) -> list[tuple[int, str, str | None
 
 def _spec(document: YamlDocument, path: Path, name: str, prop: schema.PropertyDocument) -> PropertySpec:
     where = document.mark(("properties", name), at_key=True)
+    aggregate = prop.aggregate
     return PropertySpec(
         name=name,
         type=prop.type,
@@ -609,6 +774,22 @@ def _spec(document: YamlDocument, path: Path, name: str, prop: schema.PropertyDo
         has_map_default="map_default" in prop.model_fields_set,
         default=prop.default,
         target=prop.target,
+        aggregate=None
+        if aggregate is None
+        else Aggregate(aggregate.function, aggregate.field, aggregate.by, aggregate.where),
+        file=path,
+        line=where.line,
+        column=where.column,
+    )
+
+
+def _match_spec(document: YamlDocument, path: Path, match: schema.MatchDocument) -> MatchSpec:
+    where = document.mark(("match",), at_key=True)
+    return MatchSpec(
+        property=match.property,
+        field=match.field,
+        template=match.template,
+        transforms=tuple(_transform_call(entry) for entry in match.transforms),
         file=path,
         line=where.line,
         column=where.column,
@@ -629,10 +810,13 @@ def _bind_mapping(mapping: MappingFile, source: str, line: int) -> BoundMapping:
         stream=mapping.stream,
         sync_key=mapping.sync_key,
         properties=mapping.properties,
+        match=mapping.match,
     )
 
 
-def _build_target(name: str, target: schema.TargetDocument, bound: list[BoundMapping]) -> Target:
+def _build_target(
+    document: YamlDocument, name: str, target: schema.TargetDocument, bound: list[BoundMapping]
+) -> Target:
     database = target.database
     return Target(
         name=name,
@@ -645,6 +829,7 @@ def _build_target(name: str, target: schema.TargetDocument, bound: list[BoundMap
         mark_property=target.mark_property,
         on_drift=target.on_drift,
         max_change=target.guard.max_change,
+        owner_lines={prop: document.mark(("targets", name, "owners", prop)).line for prop in target.owners},
     )
 
 

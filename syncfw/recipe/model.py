@@ -23,6 +23,7 @@ from syncfw.mapping.encoding import PropertyType
 Tier = Literal["production", "experimental"]
 OnDelete = Literal["archive", "mark", "ignore"]
 OnDrift = Literal["revert", "flag"]
+AggregateFunction = Literal["count", "sum", "min", "max", "latest"]
 NOTION_OWNER = "notion"
 """The owner name of properties edited by people in Notion (``owners: {Notes: notion}``)."""
 
@@ -36,6 +37,44 @@ class TransformCall:
 
 
 @dataclasses.dataclass(frozen=True)
+class Aggregate:
+    """A property computed over every record of a stream that matches a page.
+
+    ``count`` counts the records; ``sum``, ``min`` and ``max`` combine their ``field`` values
+    (None values are ignored); ``latest`` is the ``field`` value of the record with the greatest
+    ``by`` value (a number or an ISO 8601 date). ``where`` is a sandboxed Jinja2 expression over
+    the record's fields; records for which it is false are left out.
+    """
+
+    function: AggregateFunction
+    field: str | None = None
+    by: str | None = None
+    where: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class MatchSpec:
+    """How a secondary mapping's record finds the page it enriches.
+
+    The record's match value comes from ``field`` (dotted path) or ``template``, then
+    ``transforms``; it is compared with ``property`` of the target's pages, which is the target's
+    sync key (matched through the identity map in the state store) or a property another mapping
+    of the target writes. ``type`` is that property's type: the loader sets it when the mapping is
+    bound to a target (a mapping file read alone has ``rich_text``). ``file``/``line``/``column``
+    locate the ``match`` key in the mapping file.
+    """
+
+    property: str
+    type: PropertyType = "rich_text"
+    field: str | None = None
+    template: str | None = None
+    transforms: tuple[TransformCall, ...] = ()
+    file: Path = Path("<mapping>")
+    line: int = 1
+    column: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
 class PropertySpec:
     """How one Notion property gets its value from a source record.
 
@@ -44,6 +83,9 @@ class PropertySpec:
     ``transforms``, ``map`` (unmapped values pass through unless ``has_map_default``), and
     ``default`` (used when the value is None or empty). ``target`` is the recipe target a
     ``relation`` points to; its value is the related record's key (or a list of keys).
+    With ``aggregate`` the value is computed over many records instead (``field``, ``template``
+    and ``value`` are None); ``transforms`` then apply to each record's ``aggregate.field`` value,
+    and ``default`` to an empty result.
     ``file``/``line``/``column`` locate the property's key in its mapping file (1-based).
     """
 
@@ -58,6 +100,7 @@ class PropertySpec:
     has_map_default: bool = False
     default: Any = None
     target: str | None = None
+    aggregate: Aggregate | None = None
     file: Path = Path("<mapping>")
     line: int = 1
     column: int = 1
@@ -70,7 +113,11 @@ class PropertySpec:
 
 @dataclasses.dataclass(frozen=True)
 class MappingFile:
-    """A mapping file as read, before it is bound to a recipe source and target."""
+    """A mapping file as read, before it is bound to a recipe source and target.
+
+    ``match`` is None for a primary mapping (its records create pages) and says how each record
+    finds its page for a secondary one.
+    """
 
     name: str
     path: Path
@@ -79,6 +126,7 @@ class MappingFile:
     sync_key: str | None
     description: str | None
     properties: dict[str, PropertySpec]
+    match: MatchSpec | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +135,9 @@ class BoundMapping:
 
     ``file`` is the mapping file; ``line`` is the line of its entry in the recipe's
     ``mappings:`` list. ``source`` is the recipe source name the records come from.
+    The primary mapping (``match`` is None) writes the target's sync key and creates its pages;
+    a secondary mapping only updates the page its ``match`` finds. When its properties are
+    aggregates, many records contribute to one page.
     """
 
     name: str
@@ -97,6 +148,17 @@ class BoundMapping:
     stream: str
     sync_key: str | None
     properties: dict[str, PropertySpec]
+    match: MatchSpec | None = None
+
+    @property
+    def is_primary(self) -> bool:
+        """True for the mapping whose records create the target's pages (it has no ``match``)."""
+        return self.match is None
+
+    @property
+    def is_aggregate(self) -> bool:
+        """True when every property is an aggregate over the records matching a page."""
+        return any(spec.aggregate is not None for spec in self.properties.values())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,8 +196,9 @@ class Target:
     """A Notion data source fed by one or more mappings.
 
     Either ``data_source`` (an existing data source id) or ``database`` is set. ``owners`` maps
-    property names to ``"notion"`` or a source name. ``max_change`` is the mass-change guard as a
-    fraction of the target's pages (0.2 = 20%).
+    property names to ``"notion"`` or a source name; ``owner_lines`` gives the line of each of its
+    entries in the recipe file. ``max_change`` is the mass-change guard as a fraction of the
+    target's pages (0.2 = 20%). Exactly one mapping is primary; the others have a ``match``.
     """
 
     name: str
@@ -148,6 +211,24 @@ class Target:
     mark_property: str | None = None
     on_drift: OnDrift = "revert"
     max_change: float = 0.2
+    owner_lines: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    @property
+    def primary_mapping(self) -> BoundMapping:
+        """The mapping that writes the sync key and creates the target's pages.
+
+        Raises:
+            ValueError: every mapping has a ``match`` (a loaded recipe never has this).
+        """
+        for mapping in self.mappings:
+            if mapping.is_primary:
+                return mapping
+        raise ValueError(f"target {self.name!r} has no primary mapping (every mapping has a match)")
+
+    @property
+    def secondary_mappings(self) -> list[BoundMapping]:
+        """The mappings that enrich existing pages through their ``match``, in recipe order."""
+        return [mapping for mapping in self.mappings if not mapping.is_primary]
 
     @property
     def properties(self) -> dict[str, PropertySpec]:

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from syncfw.mapping.encoding import PropertyType
-from syncfw.recipe.model import OnDelete, OnDrift, Tier
+from syncfw.recipe.model import AggregateFunction, OnDelete, OnDrift, Tier
 
 _CONFIG = ConfigDict(strict=True, extra="forbid")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -259,6 +259,43 @@ TransformEntry = Annotated[
 ]
 
 
+def _given(model: BaseModel, names: tuple[str, ...]) -> list[str]:
+    return [name for name in names if name in model.model_fields_set]
+
+
+_FIELD_FUNCTIONS = ("sum", "min", "max", "latest")
+
+
+class AggregateDocument(BaseModel):
+    """``aggregate:`` — a value computed over every record that matches the page."""
+
+    model_config = _CONFIG
+    function: AggregateFunction = Field(
+        description="count records; sum, min or max of field; latest: field of the record with the greatest by."
+    )
+    field: NonEmpty | None = Field(None, description="Dotted path of the value (not for count).")
+    by: NonEmpty | None = Field(
+        None, description="For latest: the field that orders records, e.g. updated_at."
+    )
+    where: NonEmpty | None = Field(
+        None, description="Jinja2 expression; records for which it is false are left out."
+    )
+
+    @model_validator(mode="after")
+    def _fields_fit(self) -> AggregateDocument:
+        if self.function in _FIELD_FUNCTIONS and self.field is None:
+            raise ValueError(f"{self.function} needs field: the record field it combines")
+        if self.function == "count" and self.field is not None:
+            raise ValueError("count counts records and takes no field (filter them with where)")
+        if (self.function == "latest") != (self.by is not None):
+            raise ValueError(
+                "latest needs by: the field whose greatest value picks the record, e.g. updated_at"
+                if self.function == "latest"
+                else f"by is only for latest, not {self.function}"
+            )
+        return self
+
+
 class PropertyDocument(BaseModel):
     """``properties.<Notion property name>:`` — its type and where its value comes from."""
 
@@ -267,6 +304,9 @@ class PropertyDocument(BaseModel):
     field: NonEmpty | None = Field(None, description="Dotted path into the record, e.g. Owner.Name.")
     template: str | None = Field(None, description="Jinja2 template over the record's fields.")
     value: Any = Field(None, description="A constant value.")
+    aggregate: AggregateDocument | None = Field(
+        None, description="Computed over every record matching the page (instead of field/template/value)."
+    )
     transforms: list[TransformEntry] = Field(default_factory=list)
     map: dict[Any, Any] | None = Field(None, description="Value map; unmapped values pass through.")
     map_default: Any = Field(None, description="Value for anything the map does not list.")
@@ -275,8 +315,15 @@ class PropertyDocument(BaseModel):
 
     @model_validator(mode="after")
     def _one_origin(self) -> PropertyDocument:
-        given = [name for name in ("field", "template", "value") if name in self.model_fields_set]
-        if len(given) != 1:
+        given = _given(self, ("field", "template", "value"))
+        if self.aggregate is not None:
+            if given:
+                raise ValueError(f"aggregate replaces field, template and value (found {', '.join(given)})")
+            if self.map is not None:
+                raise ValueError("map is not used with aggregate")
+            if self.transforms and self.aggregate.field is None:
+                raise ValueError("transforms apply to the aggregate's field, and count has none")
+        elif len(given) != 1:
             raise ValueError(
                 "give exactly one of field, template or value"
                 + (f" (found {', '.join(given)})" if given else "")
@@ -290,6 +337,29 @@ class PropertyDocument(BaseModel):
         return self
 
 
+class MatchDocument(BaseModel):
+    """``match:`` — how a secondary mapping's record finds the page it enriches."""
+
+    model_config = _CONFIG
+    property: NonEmpty = Field(
+        description="The target's sync key, or a property another mapping of the target writes."
+    )
+    field: NonEmpty | None = Field(
+        None, description="Dotted path of the record's value, e.g. properties.domain."
+    )
+    template: str | None = Field(None, description="Jinja2 template over the record's fields.")
+    transforms: list[TransformEntry] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> MatchDocument:
+        given = _given(self, ("field", "template"))
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of field or template" + (f" (found {', '.join(given)})" if given else "")
+            )
+        return self
+
+
 class MappingDocument(BaseModel):
     """A mapping file: one source stream into Notion properties."""
 
@@ -297,7 +367,12 @@ class MappingDocument(BaseModel):
     mapping: Name = Field(description="Mapping name.")
     connector: NonEmpty = Field(description="The connector whose records it reads.")
     stream: NonEmpty = Field(description="The stream (e.g. Salesforce sObject) it reads.")
-    sync_key: NonEmpty | None = Field(None, description="The property holding the record's primary key.")
+    sync_key: NonEmpty | None = Field(
+        None, description="The property holding the record's primary key (primary mappings)."
+    )
+    match: MatchDocument | None = Field(
+        None, description="Secondary mappings: how a record finds the page it enriches (never creates one)."
+    )
     description: str | None = None
     properties: dict[str, PropertyDocument] = Field(min_length=1)
 

@@ -42,9 +42,7 @@ def _rows(report: RunReport, recipe: Any, target: str, limit: int) -> Table:
 
     client = notion_client_for(recipe, 50)
     t = recipe.targets[target]
-    from syncfw.engine.run import primary_mapping
-
-    mapping = primary_mapping(t)
+    mapping = t.primary_mapping
     names = [n for n, s in mapping.properties.items() if s.type != "relation"][:5]
     table = Table(title=f"{target}: first {limit} pages in Notion", title_justify="left")
     for name in names:
@@ -106,11 +104,35 @@ def run_demo(
         for target in recipe.targets_in_order():
             console.print(_rows(first, recipe, target.name, 5))
 
-        console.print("\n[bold]3. syncfw run[/] again: nothing changed at the source, so nothing is written")
+        console.print(
+            "\n[bold]3. A person works in Notion[/]: Grace adds a [italic]Notes[/] column (people own it) and "
+            "writes a note on one account, and changes the [italic]Industry[/] of another, a property "
+            "Salesforce owns (drift)"
+        )
+        noted, drifted = _human_edits(box, first)
+        console.print(f"   note on {noted}; Industry of {drifted} changed to 'Retail'")
+
+        console.print(
+            "\n[bold]4. syncfw run[/]: the drifted Industry is put back (on_drift: revert) and reported; "
+            "the note is never touched"
+        )
         second = _run(recipe, registry, rate_limit, progress)
         _summary(console, second)
-        writes = second.notion_requests.get("writes", 0)
-        console.print(f"   second run: {writes} writes to Notion")
+        assert box.notion is not None
+        notes_written = [
+            r
+            for r in box.notion.requests()
+            if r["endpoint"].startswith("PATCH") and "Notes" in str(r["body"])
+        ]
+        console.print(f"   requests that wrote Notes: {len(notes_written)}")
+
+        console.print(
+            "\n[bold]5. syncfw run[/] again: nothing changed at the source or in Notion, nothing is written"
+        )
+        third = _run(recipe, registry, rate_limit, progress)
+        _summary(console, third)
+        writes = third.notion_requests.get("writes", 0)
+        console.print(f"   last run: {writes} writes to Notion")
 
         console.print(
             "\n[bold]Where next[/]\n"
@@ -120,10 +142,40 @@ def run_demo(
             "  • change a record in the seed data and run again: one property is updated\n"
             "  • see what a run would do first: syncfw plan RECIPE"
         )
-        ok = first.exit_code == 0 and second.exit_code == 0 and writes == 0
+        reverted = sum(len(t.plan.drift) for t in second.targets.values())
+        ok = (
+            all(r.exit_code == 0 for r in (first, second, third))
+            and reverted == 1
+            and not notes_written
+            and writes == 0
+        )
         return 0 if ok else 1
     finally:
         box.stop()
+
+
+def _human_edits(box: Sandbox, report: RunReport) -> tuple[str, str]:
+    """Grace's edits: a Notes column with a note, and a drifted Industry."""
+    assert box.notion is not None
+    plan = report.targets["accounts"].plan
+    pages = {op.after.get("Name"): op.page_id for op in plan.operations if op.page_id}
+    noted, drifted = "Edge Communications", "Burlington Textiles Corp of America"
+    box.notion.human_update_schema(
+        plan.data_source_id, {"Notes": {"rich_text": {}}}, user_name="Grace Hopper"
+    )
+    box.notion.human_edit(
+        str(pages[noted]),
+        {
+            "Notes": {
+                "rich_text": [{"text": {"content": "Renewal call on Friday; ask about the Austin site."}}]
+            }
+        },
+        user_name="Grace Hopper",
+    )
+    box.notion.human_edit(
+        str(pages[drifted]), {"Industry": {"select": {"name": "Retail"}}}, user_name="Grace Hopper"
+    )
+    return noted, drifted
 
 
 def _run(

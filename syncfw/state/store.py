@@ -57,6 +57,31 @@ MIGRATIONS: list[str] = [
         error TEXT
     );
     """,
+    """
+    CREATE TABLE matches (
+        target TEXT NOT NULL,
+        mapping TEXT NOT NULL,
+        record_key TEXT NOT NULL,
+        page_key TEXT NOT NULL,
+        PRIMARY KEY (target, mapping, record_key)
+    );
+    CREATE TABLE members (
+        target TEXT NOT NULL,
+        mapping TEXT NOT NULL,
+        record_key TEXT NOT NULL,
+        page_key TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (target, mapping, record_key)
+    );
+    CREATE INDEX members_by_page ON members (target, mapping, page_key);
+    CREATE TABLE relation_keys (
+        target TEXT NOT NULL,
+        sync_key TEXT NOT NULL,
+        property TEXT NOT NULL,
+        keys TEXT NOT NULL,
+        PRIMARY KEY (target, sync_key, property)
+    );
+    """,
 ]
 
 
@@ -179,6 +204,30 @@ class StateStore:
             out.setdefault(key, {})[prop] = _load(value)
         return out
 
+    def matches(self, target: str, mapping: str) -> dict[str, str]:
+        """How a secondary mapping's records matched pages: record key → page sync key."""
+        rows = self._query(
+            "SELECT record_key, page_key FROM matches WHERE target = ? AND mapping = ?", (target, mapping)
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def members(self, target: str, mapping: str) -> dict[str, tuple[str, dict[str, Any]]]:
+        """An aggregating mapping's records: record key → (page sync key, stored member values)."""
+        rows = self._query(
+            "SELECT record_key, page_key, data FROM members WHERE target = ? AND mapping = ?",
+            (target, mapping),
+        )
+        return {r[0]: (r[1], json.loads(r[2])) for r in rows}
+
+    def relation_keys(self, target: str) -> dict[str, dict[str, tuple[str, ...]]]:
+        """Source keys each relation property points at: sync key → {property: keys}."""
+        out: dict[str, dict[str, tuple[str, ...]]] = {}
+        for key, prop, keys in self._query(
+            "SELECT sync_key, property, keys FROM relation_keys WHERE target = ?", (target,)
+        ):
+            out.setdefault(key, {})[prop] = tuple(json.loads(keys))
+        return out
+
     def cursor(self, target: str, source: str, stream: str) -> str | None:
         rows = self._query(
             "SELECT cursor FROM cursors WHERE target = ? AND source = ? AND stream = ?",
@@ -239,6 +288,44 @@ class Transaction:
             "INSERT INTO written (target, sync_key, property, value) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (target, sync_key, property) DO UPDATE SET value = excluded.value",
             [(target, sync_key, prop, _dump(value)) for prop, value in values.items()],
+        )
+
+    def set_match(self, target: str, mapping: str, record_key: str, page_key: str | None) -> None:
+        """Remember (or, with None, forget) which page a secondary record matched."""
+        if page_key is None:
+            self._db.execute(
+                "DELETE FROM matches WHERE target = ? AND mapping = ? AND record_key = ?",
+                (target, mapping, record_key),
+            )
+            return
+        self._db.execute(
+            "INSERT INTO matches (target, mapping, record_key, page_key) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (target, mapping, record_key) DO UPDATE SET page_key = excluded.page_key",
+            (target, mapping, record_key, page_key),
+        )
+
+    def set_member(
+        self, target: str, mapping: str, record_key: str, member: tuple[str, dict[str, Any]] | None
+    ) -> None:
+        """Store (or, with None, remove) one record of an aggregating mapping."""
+        if member is None:
+            self._db.execute(
+                "DELETE FROM members WHERE target = ? AND mapping = ? AND record_key = ?",
+                (target, mapping, record_key),
+            )
+            return
+        self._db.execute(
+            "INSERT INTO members (target, mapping, record_key, page_key, data) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (target, mapping, record_key) DO UPDATE SET page_key = excluded.page_key, "
+            "data = excluded.data",
+            (target, mapping, record_key, member[0], _dump(member[1])),
+        )
+
+    def set_relation_keys(self, target: str, sync_key: str, keys: dict[str, tuple[str, ...]]) -> None:
+        self._db.executemany(
+            "INSERT INTO relation_keys (target, sync_key, property, keys) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (target, sync_key, property) DO UPDATE SET keys = excluded.keys",
+            [(target, sync_key, prop, json.dumps(list(value))) for prop, value in keys.items()],
         )
 
     def set_cursor(self, target: str, source: str, stream: str, cursor: str, now: str) -> None:

@@ -8,19 +8,20 @@ from typing import Any
 import pytest
 
 from syncfw.errors import ConfigError
-from syncfw.mapping import PropertyError, compile_mapping
+from syncfw.mapping import CompiledMapping, PropertyError, compile_mapping
 from syncfw.mapping.transforms import BUILTIN_TRANSFORMS
-from syncfw.recipe import BoundMapping, PropertySpec, TransformCall, load_recipe
+from syncfw.recipe import BoundMapping, MatchSpec, PropertySpec, TransformCall, load_recipe
 
 from ..recipe.support import ENV, fake_registry, problems_of, recipe_text, write_files
 
 
-def compiled(**properties: dict[str, Any]) -> Any:
+def compiled(match: MatchSpec | None = None, **properties: dict[str, Any]) -> CompiledMapping:
+    """A mapping of ``properties`` (``m.yaml``, the first at line 6), optionally with a match."""
     specs = {
         name: PropertySpec(name=name, file=Path("m.yaml"), line=index + 6, column=3, **spec)
         for index, (name, spec) in enumerate(properties.items())
     }
-    mapping = BoundMapping("m", Path("m.yaml"), 1, "salesforce", "salesforce", "Account", None, specs)
+    mapping = BoundMapping("m", Path("m.yaml"), 1, "src", "src", "records", None, specs, match)
     return compile_mapping(mapping, BUILTIN_TRANSFORMS)
 
 

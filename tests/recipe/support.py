@@ -47,9 +47,25 @@ class FakeSalesforce(Connector):
         yield Checkpoint(stream, "0")
 
 
+class FakeTokenConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: SecretStr
+
+
+class FakeHubSpot(FakeSalesforce):
+    name = "hubspot"
+    config_model = FakeTokenConfig
+
+
+class FakeZendesk(FakeSalesforce):
+    name = "zendesk"
+    config_model = FakeTokenConfig
+
+
 def fake_registry(**transforms: Callable[..., Any]) -> Registry:
     return Registry(
-        connectors={"salesforce": FakeSalesforce}, transforms={**BUILTIN_TRANSFORMS, **transforms}
+        connectors={"salesforce": FakeSalesforce, "hubspot": FakeHubSpot, "zendesk": FakeZendesk},
+        transforms={**BUILTIN_TRANSFORMS, **transforms},
     )
 
 
@@ -97,7 +113,73 @@ ENV = {
     "NOTION_TOKEN": "ntn_TOKENVALUE_0123456789",
     "SF_URL": "https://acme.my.salesforce.com",
     "SF_SESSION": "00Dx0000SESSIONVALUE!AQ",
+    "HUBSPOT_TOKEN": "pat-na1-HUBSPOTVALUE",
+    "ZENDESK_TOKEN": "ZENDESKVALUE0123",
 }
+
+# Several sources into one target: Salesforce creates the account pages, HubSpot enriches them by
+# domain, Zendesk tickets are counted per account, Salesforce opportunities summed by account id.
+PRIMARY_ACCOUNT_MAPPING = (
+    ACCOUNT_MAPPING + "      Domain: {type: rich_text, field: Website, transforms: [domain]}\n"
+)
+
+HUBSPOT_COMPANY_MAPPING = """
+    mapping: hubspot-company
+    connector: hubspot
+    stream: companies
+    match:
+      property: Domain
+      field: properties.domain
+      transforms: [domain]
+    properties:
+      Lifecycle Stage: {type: select, field: properties.lifecyclestage}
+"""
+
+ZENDESK_TICKETS_MAPPING = """
+    mapping: zendesk-ticket-stats
+    connector: zendesk
+    stream: tickets
+    match: {property: Domain, field: organization.domain, transforms: [domain]}
+    properties:
+      Open Tickets: {type: number, aggregate: {function: count, where: "status in ['new', 'open', 'pending']"}}
+      Last Ticket: {type: date, aggregate: {function: max, field: updated_at}}
+      Last Subject: {type: rich_text, aggregate: {function: latest, field: subject, by: updated_at}}
+"""
+
+OPPORTUNITY_MAPPING = """
+    mapping: sf-opportunity-stats
+    connector: salesforce
+    stream: Opportunity
+    match: {property: Salesforce ID, field: AccountId}
+    properties:
+      Pipeline: {type: number, aggregate: {function: sum, field: Amount, where: "not IsClosed"}, default: 0}
+"""
+
+MULTI_SOURCES = """
+salesforce: {connector: salesforce, config: {instance_url: "${env:SF_URL}", session_id: "${env:SF_SESSION}"}}
+hubspot: {connector: hubspot, config: {token: "${env:HUBSPOT_TOKEN}"}}
+zendesk: {connector: zendesk, config: {token: "${env:ZENDESK_TOKEN}"}}
+"""
+
+MULTI_TARGETS = """
+accounts:
+  data_source: ds-accounts
+  sync_key: Salesforce ID
+  mappings: [account.yaml, hubspot.yaml, zendesk.yaml, opportunity.yaml]
+  owners: {Notes: notion, Lifecycle Stage: hubspot}
+"""
+
+MULTI_MAPPINGS = {
+    "account.yaml": PRIMARY_ACCOUNT_MAPPING,
+    "hubspot.yaml": HUBSPOT_COMPANY_MAPPING,
+    "zendesk.yaml": ZENDESK_TICKETS_MAPPING,
+    "opportunity.yaml": OPPORTUNITY_MAPPING,
+}
+
+
+def multi_source_files(targets: str = MULTI_TARGETS, **files: str) -> dict[str, str]:
+    """The files of a recipe with one target fed by Salesforce, HubSpot and Zendesk."""
+    return {"recipe.yaml": recipe_text(targets, sources=MULTI_SOURCES), **MULTI_MAPPINGS, **files}
 
 
 def recipe_text(targets: str = "", *, sources: str = "", head: str = "") -> str:

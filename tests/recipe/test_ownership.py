@@ -46,6 +46,7 @@ def test_two_mappings_writing_one_property_name_both_places(tmp_path: Path) -> N
     properties:
       Region: {type: select, value: US}
       Website: {type: url, field: Site}
+    match: {property: Salesforce ID, field: Id}
     """
     found, messages = _load(
         tmp_path,
@@ -170,6 +171,7 @@ def test_a_target_has_one_title_property(tmp_path: Path) -> None:
     stream: Account
     properties:
       Label: {type: title, field: Name}
+    match: {property: Salesforce ID, field: Id}
     """
     targets = """
     accounts:

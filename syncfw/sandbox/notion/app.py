@@ -199,6 +199,7 @@ class NotionApp:
             _route("GET", "/_emulator/config", lambda ws, c: asdict(controls.knobs)),
             _route("POST", "/_emulator/config", lambda ws, c: asdict(controls.configure(**_object(c.body)))),
             _route("GET", "/_emulator/stats", lambda ws, c: controls.stats()),
+            _route("GET", "/_emulator/requests", lambda ws, c: {"requests": controls.requests()}),
             _route(
                 "POST", "/_emulator/stats/reset", lambda ws, c: _then(controls.reset_stats, controls.stats)
             ),
@@ -276,6 +277,7 @@ class NotionApp:
         if latency:
             await asyncio.sleep(latency)
         call = Call(params, await _body(request), request.query_params, self._ws.bot_user_id)
+        self._controls.log(route.name, params, call.body)
         fault = self._controls.take_fault(route.name)
         if fault is not None and not fault.after_commit:
             raise errors.fault(fault.status)

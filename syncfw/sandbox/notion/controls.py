@@ -20,7 +20,7 @@ Statistics count ``/v1/`` requests: ``requests`` (all, whatever the answer), ``b
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -28,6 +28,8 @@ from . import errors
 from .ratelimit import TokenBucket, retry_after_seconds
 
 FAULT_STATUSES = (409, 500, 502, 503, 504, 529)
+REQUEST_LOG_SIZE = 20_000
+"""How many ``/v1/`` requests (with their bodies) :meth:`Controls.requests` keeps."""
 
 
 @dataclass
@@ -66,6 +68,7 @@ class Controls:
         self._requests = 0
         self._rate_limited = 0
         self._by_endpoint: Counter[str] = Counter()
+        self._log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
 
     def configure(self, **changes: Any) -> Knobs:
         """Change some knobs (names of :class:`Knobs`); answers the new settings.
@@ -99,6 +102,16 @@ class Controls:
         with self._lock:
             self._by_endpoint[endpoint] += 1
 
+    def log(self, endpoint: str, params: dict[str, str], body: Any) -> None:
+        """Keep a request that got past the limiter (the newest ``REQUEST_LOG_SIZE``)."""
+        with self._lock:
+            self._log.append({"endpoint": endpoint, "params": dict(params), "body": body})
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The logged requests, oldest first: ``{"endpoint", "params", "body"}`` each."""
+        with self._lock:
+            return list(self._log)
+
     def count_unrouted(self) -> None:
         """Count a ``/v1/`` request refused before the limiter (bad URL, version or token)."""
         with self._lock:
@@ -119,6 +132,7 @@ class Controls:
             self._requests = 0
             self._rate_limited = 0
             self._by_endpoint.clear()
+            self._log.clear()
 
     def add_fault(self, fault: Fault) -> None:
         """Queue a fault (checked in the order added)."""

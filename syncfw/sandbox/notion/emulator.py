@@ -147,8 +147,13 @@ class NotionEmulator:
         return self._controls.stats()
 
     def reset_stats(self) -> None:
-        """Set the request counters back to zero."""
+        """Set the request counters back to zero and empty the request log."""
         self._controls.reset_stats()
+
+    def requests(self) -> list[dict[str, Any]]:
+        """``/v1/`` requests that got past the rate limiter, oldest first, with their JSON bodies:
+        ``{"endpoint": "PATCH /v1/pages/{id}", "params": {"page_id": ...}, "body": {...}}``."""
+        return self._controls.requests()
 
     def dump(self) -> dict[str, Any]:
         """Every data source with its pages, in response shapes (see :mod:`.dump`)."""

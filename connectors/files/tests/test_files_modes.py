@@ -1,0 +1,203 @@
+"""Incremental reads by updated_at, and mirror reads with changes and deletes by absence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from syncfw_files import FilesConfig, FilesConnector
+
+from syncfw.connector import Record
+from syncfw.errors import SourceError
+
+if TYPE_CHECKING:
+    from conftest import Read
+
+T1 = "2026-05-01T09:00:00+00:00"
+T2 = "2026-05-01T10:00:00+00:00"
+T3 = "2026-05-01T11:00:00+00:00"
+
+
+def write_csv(path: Path, header: str, *rows: str) -> None:
+    path.write_text("\n".join((header, *rows)) + "\n")
+
+
+def test_incremental_cursor_neither_repeats_nor_misses_rows_at_its_timestamp(
+    tmp_path: Path, read: Read
+) -> None:
+    path = tmp_path / "accounts.csv"
+    config = {"path": str(path), "key": "id", "updated_at": "modified"}
+    write_csv(path, "id,name,modified", f"A,Acme,{T1}", f"B,Bolt,{T2}", f"C,Cogs,{T2}")
+
+    first, cursor = read(config, stream="accounts")
+    # D saved after the first read with the same timestamp as the newest rows of that read
+    write_csv(path, "id,name,modified", f"D,Dyna,{T2}", f"A,Acme,{T1}", f"B,Bolt,{T2}", f"C,Cogs,{T2}")
+    second, cursor2 = read(config, cursor, stream="accounts")
+    third, cursor3 = read(config, cursor2, stream="accounts")
+    write_csv(path, "id,name,modified", f"D,Dyna,{T2}", f"A,Acme,{T1}", f"B,Bolt Ltd,{T3}", f"C,Cogs,{T2}")
+    fourth, _ = read(config, cursor3, stream="accounts")
+
+    assert [r.key for r in first] == ["A", "B", "C"]
+    assert json.loads(cursor) == {"v": 1, "mode": "incremental", "updated_at": T2, "keys": ["B", "C"]}
+    assert [r.key for r in second] == ["D"]
+    assert third == [] and cursor3 == cursor2  # nothing new: the same position again
+    assert [(r.key, r.data["name"]) for r in fourth] == [("B", "Bolt Ltd")]
+    assert not any(r.deleted for r in first + second + fourth)
+
+
+def test_incremental_compares_time_zones_and_numbers(tmp_path: Path, read: Read) -> None:
+    path = tmp_path / "t.csv"
+    # 10:30+02:00 is 08:30 UTC: older than 09:00Z although its text sorts later
+    write_csv(path, "id,at", "a,2026-05-01T09:00:00Z")
+    _, cursor = read({"path": str(path), "key": "id", "updated_at": "at"})
+    write_csv(
+        path, "id,at", "a,2026-05-01T09:00:00Z", "b,2026-05-01T10:30:00+02:00", "c,2026-05-01T11:30:00+02:00"
+    )
+    records, _ = read({"path": str(path), "key": "id", "updated_at": "at"}, cursor)
+    assert [r.key for r in records] == ["c"]
+
+    numbers = tmp_path / "n.jsonl"
+    numbers.write_text('{"id": 1, "version": 9}\n{"id": 2, "version": 10}\n')
+    _, cursor = read({"path": str(numbers), "key": "id", "updated_at": "version"})
+    numbers.write_text('{"id": 1, "version": 11}\n{"id": 2, "version": 10}\n')
+    records, _ = read({"path": str(numbers), "key": "id", "updated_at": "version"}, cursor)
+    assert json.loads(cursor)["updated_at"] == 10
+    assert [(r.key, r.data["version"]) for r in records] == [("1", 11)]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (["a,2026-05-01T09:00:00Z", "b,"], "data row 2 (key 'b'): updated_at column 'at': it is empty"),
+        (
+            ["a,2026-05-01T09:00:00Z", "b,yesterday"],
+            "data row 2 (key 'b'): updated_at column 'at': 'yesterday' is not",
+        ),
+        (
+            ["a,2026-05-01T09:00:00Z", "b,2026-05-01T10:00:00"],
+            "data row 2 (key 'b'): updated_at column 'at': its values",
+        ),
+    ],
+)
+def test_incremental_rejects_rows_without_a_usable_updated_at(
+    tmp_path: Path, read: Read, rows: list[str], message: str
+) -> None:
+    path = tmp_path / "t.csv"
+    write_csv(path, "id,at", *rows)
+
+    with pytest.raises(SourceError) as caught:
+        read({"path": str(path), "key": "id", "updated_at": "at"})
+
+    assert f"{path} {message}" in str(caught.value)
+
+
+def test_mirror_yields_only_new_and_changed_rows_then_the_deletes(tmp_path: Path, read: Read) -> None:
+    path = tmp_path / "contacts.csv"
+    config = {"path": str(path), "key": "id"}
+    write_csv(path, "id,name,email", "1,Ada,ada@x.io", "2,Grace,grace@x.io", "3,Edsger,ed@x.io")
+
+    first, cursor = read(config)
+    write_csv(path, "id,name,email", "3,Edsger,ed@x.io", "1,Ada,ada@lovelace.io", "4,Alan,alan@x.io")
+    second, cursor2 = read(config, cursor)
+    third, cursor3 = read(config, cursor2)
+
+    assert [r.key for r in first] == ["1", "2", "3"] and not any(r.deleted for r in first)
+    assert [(r.key, r.deleted) for r in second] == [("1", False), ("4", False), ("2", True)]
+    assert second[0].data == {"id": "1", "name": "Ada", "email": "ada@lovelace.io"}
+    assert second[2].data == {"id": "2"}
+    assert third == []  # nothing changed: no record, still a checkpoint
+    assert json.loads(cursor3)["rows"] == 3
+
+
+def test_mirror_yields_every_row_again_when_the_mapping_asks_for_other_columns(
+    tmp_path: Path, read: Read
+) -> None:
+    path = tmp_path / "contacts.csv"
+    write_csv(path, "id,name,email", "1,Ada,ada@x.io", "2,Grace,grace@x.io")
+
+    _, cursor = read({"path": str(path), "key": "id"}, fields=("name",))
+    same, _ = read({"path": str(path), "key": "id"}, cursor, fields=("name",))
+    wider, _ = read({"path": str(path), "key": "id"}, cursor, fields=("name", "email"))
+
+    assert same == []
+    assert [r.data for r in wider] == [
+        {"id": "1", "name": "Ada", "email": "ada@x.io"},
+        {"id": "2", "name": "Grace", "email": "grace@x.io"},
+    ]
+
+
+def mirror_items(path: Path, cursor: str) -> tuple[list[Record], SourceError]:
+    """What a mirror read yielded before it raised, and the error."""
+    yielded: list[Record] = []
+    connector = FilesConnector(FilesConfig(path=path, key="id"))
+    with pytest.raises(SourceError) as caught:
+        for item in connector.read("rows", cursor, ()):
+            assert isinstance(item, Record)
+            yielded.append(item)
+    return yielded, caught.value
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (
+            lambda p: p.write_text("id,name\n"),
+            "has no rows, but the previous read found 2: not reporting every row deleted",
+        ),
+        (lambda p: p.write_text(""), "is empty: expected a header row"),
+        (lambda p: p.unlink(), "no such file"),
+        (lambda p: p.write_text("id,name\n1,Ada\n2,Grace,extra\n"), "Expected 2 fields in line 3, saw 3"),
+    ],
+    ids=["header only", "zero bytes", "missing", "unparsable"],
+)
+def test_mirror_reports_no_deletes_after_an_empty_or_failed_read(
+    tmp_path: Path, read: Read, damage, message
+) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "contacts.csv"
+    write_csv(path, "id,name", "1,Ada", "2,Grace")
+    _, cursor = read({"path": str(path), "key": "id"})
+
+    damage(path)
+    yielded, error = mirror_items(path, cursor)
+
+    assert yielded == []
+    assert str(path) in str(error) and message in str(error)
+
+
+def test_a_file_that_starts_empty_reads_as_no_rows(tmp_path: Path, read: Read) -> None:
+    path = tmp_path / "contacts.csv"
+    write_csv(path, "id,name")
+
+    records, cursor = read({"path": str(path), "key": "id"})
+    write_csv(path, "id,name", "1,Ada")
+    later, _ = read({"path": str(path), "key": "id"}, cursor)
+
+    assert records == [] and [r.key for r in later] == ["1"]
+
+
+def test_a_cursor_of_the_other_mode_means_a_full_read_without_deletes(tmp_path: Path, read: Read) -> None:
+    path = tmp_path / "t.csv"
+    write_csv(path, "id,at", f"1,{T1}", f"2,{T2}")
+    _, incremental = read({"path": str(path), "key": "id", "updated_at": "at"})
+    write_csv(path, "id,at", f"1,{T1}")
+
+    mirrored, mirror_cursor = read(
+        {"path": str(path), "key": "id", "updated_at": "at", "mode": "mirror"}, incremental
+    )
+    again, _ = read({"path": str(path), "key": "id", "updated_at": "at"}, mirror_cursor)
+
+    assert [(r.key, r.deleted) for r in mirrored] == [("1", False)]
+    assert [r.key for r in again] == ["1"]
+
+
+@pytest.mark.parametrize(
+    "cursor", ["not json", '{"v": 1, "mode": "mirror", "columns": [], "rows": 1, "digests": "@@"}']
+)
+def test_a_foreign_cursor_is_refused_with_what_to_do(tmp_path: Path, read: Read, cursor: str) -> None:
+    path = tmp_path / "t.csv"
+    write_csv(path, "id", "1")
+
+    with pytest.raises(SourceError, match="reset the stream's cursor"):
+        read({"path": str(path), "key": "id"}, cursor)

@@ -1,0 +1,101 @@
+"""The ``config`` block of a HubSpot source in a recipe.
+
+Authentication is a private app's access token (``pat-na1-...``), sent as
+``Authorization: Bearer <token>`` by hubspot-api-client (HubSpot, "Private apps",
+https://developers.hubspot.com/docs/api/private-apps). OAuth access tokens work the same way but
+are not refreshed by syncfw.
+
+Rate limits of private apps (HubSpot, "API usage guidelines and limits",
+https://developers.hubspot.com/docs/guides/apps/api-usage/usage-details): 100 requests per
+10 seconds on Free and Starter accounts, 190 on Professional and Enterprise (250 with the API
+limit increase), shared by every private app of the account; the CRM search endpoints allow
+5 requests per second per account.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+DEFAULT_HOST = "https://api.hubapi.com"
+_OBJECT_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]*|\d+-\d+")
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def check_object_type(name: str) -> str:
+    """Return ``name`` if it can be a CRM object type (``contacts``, ``line_items``, ``2-123456``).
+
+    Raises:
+        ValueError: it cannot, so it must not be put into a request path.
+    """
+    if not _OBJECT_TYPE.fullmatch(name):
+        raise ValueError(
+            f"{name!r} is not a HubSpot object type (expected e.g. 'contacts', 'deals' or a custom "
+            "object's id such as '2-123456')"
+        )
+    return name
+
+
+class HubSpotConfig(BaseModel):
+    """Connection settings of one HubSpot account.
+
+    Attributes:
+        access_token: the private app's access token.
+        host: the API's base URL; the sandbox gives its emulator's URL. Plain ``http`` only for
+            127.0.0.1 and localhost.
+        associations: per stream, the object types whose associated record ids to read with
+            each record, e.g. ``{"contacts": ["companies"], "deals": ["companies", "contacts"]}``.
+            Types named in the mappings' field paths (``associations.companies.results``) are read
+            too, so this is only needed for extra ones.
+        deletes: read archived records (``archived=true`` list) and yield them as deletes. Costs
+            one request per 100 archived records of the stream on every read.
+        page_size: records per search page, 1-200 (the search API's maximum); list requests use
+            at most 100.
+        requests_per_10_seconds: the account's 10-second limit this connector paces itself to:
+            100 (Free, Starter) or 190 (Professional, Enterprise). A lower
+            ``X-HubSpot-RateLimit-Max`` from HubSpot wins.
+        search_requests_per_second: pace of search requests; HubSpot allows 5 per second per
+            account, the default leaves room for network jitter.
+        timeout_seconds: timeout of each HTTP request, in seconds.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    access_token: SecretStr
+    host: str = DEFAULT_HOST
+    associations: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    deletes: bool = True
+    page_size: int = Field(default=200, ge=1, le=200)
+    requests_per_10_seconds: int = Field(default=100, ge=1, le=1000)
+    search_requests_per_second: float = Field(default=4.0, gt=0)
+    timeout_seconds: float = Field(default=60.0, gt=0)
+
+    @field_validator("access_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("the access token is empty: give the private app's access token")
+        return value
+
+    @field_validator("host")
+    @classmethod
+    def _check_host(cls, value: str) -> str:
+        parsed = urlparse(value)
+        if parsed.scheme not in ("https", "http") or not parsed.hostname:
+            raise ValueError(f"expected a URL such as {DEFAULT_HOST!r}")
+        if parsed.scheme == "http" and parsed.hostname not in _LOOPBACK:
+            raise ValueError("plain http is only allowed for a local emulator on 127.0.0.1: use https")
+        if parsed.path.strip("/") or parsed.query:
+            raise ValueError(f"give the host only, without a path (e.g. {DEFAULT_HOST!r})")
+        return value.rstrip("/")
+
+    @field_validator("associations")
+    @classmethod
+    def _check_associations(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for stream, types in value.items():
+            check_object_type(stream)
+            for name in types:
+                check_object_type(name)
+        return value

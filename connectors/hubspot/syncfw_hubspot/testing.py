@@ -1,0 +1,136 @@
+"""The acceptance-kit harness of the HubSpot connector (see :mod:`syncfw.testing`).
+
+::
+
+    from syncfw.testing import connector_tests
+    from syncfw_hubspot.testing import HubSpotHarness
+
+    TestHubSpotKit = connector_tests(HubSpotHarness)
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from pathlib import Path
+from typing import Any, ClassVar
+
+import syncfw
+from syncfw.connector import Connector, EmulatorContext
+from syncfw.sandbox.server import TLSFiles
+from syncfw.testing.harness import ConnectorHarness
+from syncfw_hubspot.connector import HubSpotConnector
+from syncfw_hubspot.emulator import TEN_SECONDLY, HubSpotEmulator, HubSpotPortal
+
+SEED_DIR = Path(syncfw.__file__).parent / "sandbox" / "data" / "hubspot"
+_CA_VARIABLE = "REQUESTS_CA_BUNDLE"
+#: the 10-second window is shortened so that a 429 is waited out in a fraction of a second
+_SHORT_WINDOW_MS = 200
+
+_FIELDS: dict[str, list[str]] = {
+    "companies": ["properties.name", "properties.domain", "properties.lifecyclestage"],
+    "contacts": [
+        "properties.email",
+        "properties.firstname",
+        "properties.lastname",
+        "associations.companies.results",
+    ],
+    "deals": [
+        "properties.dealname",
+        "properties.amount",
+        "properties.dealstage",
+        "associations.companies.results",
+    ],
+}
+
+
+class HubSpotHarness(ConnectorHarness):
+    """Runs the HubSpot emulator on a copy of the sandbox seed data, over HTTPS.
+
+    The connector reaches it through hubspot-api-client with ``host`` set to the emulator's URL
+    and the sandbox CA in ``REQUESTS_CA_BUNDLE`` (restored by :meth:`stop`).
+    """
+
+    connector_class: ClassVar[type[Connector]] = HubSpotConnector
+    streams: ClassVar[tuple[str, ...]] = ("companies", "contacts", "deals")
+
+    def __init__(self) -> None:
+        self._emulator: HubSpotEmulator | None = None
+        self._env: dict[str, str] = {}
+        self._saved_ca: str | None = None
+        self._changes = itertools.count(1)
+
+    @property
+    def portal(self) -> HubSpotPortal:
+        """The running emulator's account."""
+        if self._emulator is None or self._emulator.portal is None:
+            raise RuntimeError("the harness is not started")
+        return self._emulator.portal
+
+    def start(self, workdir: Path) -> None:
+        """Copy the seed data into ``workdir`` and serve it; point ``REQUESTS_CA_BUNDLE`` at the CA."""
+        data_dir = workdir / "hubspot"
+        shutil.copytree(SEED_DIR, data_dir)
+        tls = TLSFiles.in_dir(workdir / "tls")
+        self._saved_ca = os.environ.get(_CA_VARIABLE)
+        os.environ[_CA_VARIABLE] = str(tls.ca_file)
+        self._emulator = HubSpotEmulator()
+        self._env = self._emulator.start(EmulatorContext(data_dir, workdir / "state", tls))
+        self.portal.window_ms = _SHORT_WINDOW_MS
+
+    def stop(self) -> None:
+        """Stop the emulator and restore ``REQUESTS_CA_BUNDLE``."""
+        if self._emulator is not None:
+            self._emulator.stop()
+            self._emulator = None
+        if self._saved_ca is None:
+            os.environ.pop(_CA_VARIABLE, None)
+        else:
+            os.environ[_CA_VARIABLE] = self._saved_ca
+
+    def config(self, *, valid_credentials: bool = True) -> dict[str, Any]:
+        """``{"access_token": ..., "host": "https://127.0.0.1:<port>"}``; a made-up token when
+        ``valid_credentials`` is False."""
+        token = self._env["HUBSPOT_ACCESS_TOKEN"]
+        if not valid_credentials:
+            token = "pat-na1-00000000-0000-0000-0000-000000000000"
+        return {"access_token": token, "host": self._env["HUBSPOT_HOST"]}
+
+    def fields(self, stream: str) -> list[str]:
+        """Properties (and, for contacts and deals, associated companies) a mapping would read."""
+        return list(_FIELDS[stream])
+
+    def add_record(self, stream: str) -> str:
+        """Create a record modified after every existing one."""
+        n = next(self._changes)
+        samples = {
+            "companies": {"name": f"Kit Company {n}", "domain": f"kit{n}.example.com", "lifecyclestage": "lead"},
+            "contacts": {"email": f"kit{n}@example.com", "firstname": "Kit", "lastname": f"Contact {n}"},
+            "deals": {"dealname": f"Kit Deal {n}", "amount": str(1000 * n), "dealstage": "appointmentscheduled"},
+        }
+        return self.portal.create(stream, samples[stream])
+
+    def change_record(self, stream: str) -> str:
+        """Change the first live record's first mapped property; its last-modified date moves."""
+        record = self._live(stream)[0]
+        prop = _FIELDS[stream][0].removeprefix("properties.")
+        self.portal.update(stream, record["id"], {prop: f"{record['properties'].get(prop)} (changed {next(self._changes)})"})
+        return str(record["id"])
+
+    def delete_record(self, stream: str) -> str:
+        """Archive the last live record, as HubSpot does on delete."""
+        record = self._live(stream)[-1]
+        self.portal.archive(stream, record["id"])
+        return str(record["id"])
+
+    def rate_limit_next(self, requests: int) -> None:
+        """Answer the next requests with 429 ``TEN_SECONDLY_ROLLING``, whose
+        ``X-HubSpot-RateLimit-Interval-Milliseconds`` is 200."""
+        self.portal.rate_limit_next(requests, TEN_SECONDLY)
+
+    def _live(self, stream: str) -> list[dict[str, Any]]:
+        live = [r for r in self.portal.records(stream) if not r["archived"]]
+        if not live:
+            raise RuntimeError(f"the HubSpot emulator has no live {stream} left")
+        return live

@@ -1,0 +1,173 @@
+"""The acceptance kit's harness for syncfw-salesforce (see ``syncfw.testing``).
+
+:class:`SalesforceHarness` serves the emulator over HTTPS with a private CA in the kit's work
+directory, seeded with a copy of the sandbox's sample org plus generated records so that reads
+span more than one page. Source changes are made the way the sandbox documents them: by editing
+the seed files, with a ``SystemModstamp`` later than every record's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from syncfw.connector import EmulatorContext
+from syncfw.sandbox.runner import BUILTIN_DATA
+from syncfw.sandbox.server import TLSFiles
+from syncfw.testing import ConnectorHarness
+from syncfw_salesforce.connector import SalesforceConnector
+from syncfw_salesforce.datetimes import format_datetime, parse_datetime
+from syncfw_salesforce.emulator import SalesforceEmulator, SalesforceOrg
+from syncfw_salesforce.emulator.ids import make_id
+
+_CA_VARIABLE = "REQUESTS_CA_BUNDLE"
+# the field a change edits: Contact's Name is derived from FirstName and LastName
+_CHANGED_FIELD = {"Account": "Name", "Contact": "LastName"}
+
+
+class SalesforceHarness(ConnectorHarness):
+    """The Salesforce REST emulator, ``Account`` and ``Contact`` streams, pages of 200 records.
+
+    ``has_rate_limits`` is False because Salesforce has no rate-limit response a client can wait
+    out: the REST API's limits are the org's rolling 24-hour allowance of API requests and a cap
+    on concurrent long-running requests, and both are refused with ``403 REQUEST_LIMIT_EXCEEDED``
+    and no ``Retry-After`` (REST API Developer Guide, "Status Codes and Error Responses";
+    Salesforce Developer Limits, "API Request Limits and Allocations"). Salesforce never answers
+    429. The connector reports that refusal as :class:`~syncfw.errors.SourceLimitExceeded` and
+    the run stops, which is right: waiting seconds does not bring a daily allowance back. A
+    ``503`` is a transient failure, retried as one, not a rate limit. The connector's own tests
+    cover both (``tests/test_salesforce_errors.py``).
+
+    Attributes:
+        generated: accounts (and about as many contacts) generated besides the seed files, so
+            a read of 200-record pages yields a checkpoint between pages.
+    """
+
+    connector_class = SalesforceConnector
+    streams = ("Account", "Contact")
+    has_rate_limits = False
+    generated = 250
+
+    def __init__(self) -> None:
+        self._emulator: SalesforceEmulator | None = None
+        self._saved_ca: str | None = None
+        self._env: dict[str, str] = {}
+        self._data_dir = Path()
+        self._touched: set[str] = set()
+        self._added = 0
+
+    @property
+    def org(self) -> SalesforceOrg:
+        """The running org, for tests that turn its knobs."""
+        if self._emulator is None or self._emulator.org is None:
+            raise RuntimeError("the Salesforce emulator is not running: call start() first")
+        return self._emulator.org
+
+    def start(self, workdir: Path) -> None:
+        """Copy the sample org into ``workdir``, make a CA there, serve over HTTPS; set ``REQUESTS_CA_BUNDLE``."""
+        self._data_dir = workdir / "salesforce"
+        shutil.copytree(BUILTIN_DATA / "salesforce", self._data_dir)
+        tls = TLSFiles.in_dir(workdir / "tls")
+        self._saved_ca = os.environ.get(_CA_VARIABLE)
+        os.environ[_CA_VARIABLE] = str(tls.ca_file)
+        self._emulator = SalesforceEmulator()
+        context = EmulatorContext(self._data_dir, workdir / "state", tls, {"bulk": str(self.generated)})
+        self._env = self._emulator.start(context)
+
+    def stop(self) -> None:
+        """Stop the emulator; restore ``REQUESTS_CA_BUNDLE``."""
+        if self._emulator is not None:
+            self._emulator.stop()
+            self._emulator = None
+        if self._saved_ca is None:
+            os.environ.pop(_CA_VARIABLE, None)
+        else:
+            os.environ[_CA_VARIABLE] = self._saved_ca
+
+    def config(self, *, valid_credentials: bool = True) -> dict[str, Any]:
+        """A session-id config; the refused one has a well-formed session id the org never issued."""
+        session_id = self._env["SALESFORCE_SESSION_ID"] if valid_credentials else "00DREFUSED0000" + "x" * 40
+        return {
+            "session_id": session_id,
+            "instance_url": self._env["SALESFORCE_INSTANCE_URL"],
+            "batch_size": 200,
+        }
+
+    def fields(self, stream: str) -> list[str]:
+        """What the shipped mappings read, relationship paths included."""
+        return {"Account": ["Name", "Industry", "Owner.Name"], "Contact": ["Name", "Email", "Account.Name"]}[
+            stream
+        ]
+
+    def add_record(self, stream: str) -> str:
+        """Append a record with a new Id and the newest ``SystemModstamp``."""
+        records = self._records(stream)
+        template = records[0]
+        self._added += 1
+        record_id = make_id(template["Id"][:3], "kt", self._added)
+        stamp = self._next_stamp(records)
+        record: dict[str, Any] = {
+            "attributes": {
+                **template["attributes"],
+                "url": template["attributes"]["url"].replace(template["Id"], record_id),
+            },
+            "Id": record_id,
+            "IsDeleted": False,
+            "OwnerId": template.get("OwnerId"),
+            "CreatedDate": stamp,
+            "SystemModstamp": stamp,
+        }
+        if stream == "Contact":
+            record.update(
+                FirstName="Kit", LastName=f"Added {self._added}", AccountId=template.get("AccountId")
+            )
+        else:
+            record["Name"] = f"Kit Added {self._added}"
+        self._write(stream, [*records, record])
+        self._touched.add(record_id)
+        return record_id
+
+    def change_record(self, stream: str) -> str:
+        """Edit one field of a record not touched before and give it the newest ``SystemModstamp``."""
+        return self._edit(
+            stream, lambda record: {_CHANGED_FIELD[stream]: f"{record.get(_CHANGED_FIELD[stream])} (changed)"}
+        )
+
+    def delete_record(self, stream: str) -> str:
+        """Mark a record ``IsDeleted`` with the newest ``SystemModstamp``, as the Recycle Bin keeps it for ``queryAll``."""
+        return self._edit(stream, lambda record: {"IsDeleted": True})
+
+    def rate_limit_next(self, requests: int) -> None:
+        """Not available: Salesforce has no rate-limit response to wait out (see the class docstring)."""
+        raise NotImplementedError(
+            "Salesforce answers no 429; REQUEST_LIMIT_EXCEEDED (403) is not waited out, it stops the run"
+        )
+
+    def _records(self, stream: str) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = json.loads(
+            (self._data_dir / f"{stream}.json").read_text(encoding="utf-8")
+        )
+        return records
+
+    def _write(self, stream: str, records: list[dict[str, Any]]) -> None:
+        # a new file renamed over the old one: the org never reads a half-written file
+        path = self._data_dir / f"{stream}.json"
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(records, indent=1), encoding="utf-8")
+        os.replace(temporary, path)
+
+    def _next_stamp(self, records: list[dict[str, Any]]) -> str:
+        newest = max(parse_datetime(record["SystemModstamp"]) for record in records)
+        return format_datetime(newest + timedelta(seconds=1))
+
+    def _edit(self, stream: str, change: Any) -> str:
+        records = self._records(stream)
+        record = next(r for r in records if not r.get("IsDeleted") and r["Id"] not in self._touched)
+        record.update(change(record), SystemModstamp=self._next_stamp(records))
+        self._write(stream, records)
+        self._touched.add(record["Id"])
+        return str(record["Id"])

@@ -1,0 +1,5 @@
+from syncfw_salesforce.testing import SalesforceHarness
+
+from syncfw.testing import connector_tests
+
+TestSalesforceKit = connector_tests(SalesforceHarness)

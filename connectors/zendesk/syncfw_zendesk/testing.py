@@ -1,0 +1,195 @@
+"""The acceptance-kit harness of the Zendesk connector: :class:`ZendeskHarness`.
+
+It runs :class:`~syncfw_zendesk.emulator.ZendeskEmulator` on a copy of the sandbox's seed data and
+changes source data by rewriting the seed files, which the emulator reads again on the next
+request. Use it with the kit::
+
+    from syncfw.testing import connector_tests
+    from syncfw_zendesk.testing import ZendeskHarness
+
+    TestZendeskKit = connector_tests(ZendeskHarness)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import syncfw
+from syncfw.connector import Connector, EmulatorContext
+from syncfw.sandbox.server import TLSFiles
+from syncfw.testing import ConnectorHarness
+from syncfw_zendesk.connector import ZendeskConnector
+from syncfw_zendesk.emulator import ZendeskAccount, ZendeskEmulator
+from syncfw_zendesk.streams import STREAMS, export_time
+
+SEED_DIR = Path(syncfw.__file__).parent / "sandbox" / "data" / "zendesk"
+
+_CLIENT_ENV = ("REQUESTS_CA_BUNDLE", "ZENPY_FORCE_NETLOC", "ZENPY_FORCE_SCHEME")
+_FIELDS = {
+    "tickets": ["subject", "status", "priority", "requester_id", "organization_id", "tags"],
+    "users": ["name", "email", "role", "organization_id"],
+    "organizations": ["name", "domain_names", "tags"],
+}
+
+
+def format_time(stamp: int) -> str:
+    """Epoch seconds as Zendesk writes times: ``2026-11-02T09:15:40Z``."""
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ZendeskHarness(ConnectorHarness):
+    """Starts the Zendesk emulator over HTTPS and edits its seed files for the kit's checks.
+
+    ``start`` sets ``REQUESTS_CA_BUNDLE``, ``ZENPY_FORCE_NETLOC`` and ``ZENPY_FORCE_SCHEME`` (zenpy
+    reads them at every request); ``stop`` restores them. Changed items get an ``updated_at``
+    newer than every item of the stream but at least ten minutes old, because the export leaves
+    out items changed in the last minute.
+    """
+
+    connector_class: ClassVar[type[Connector]] = ZendeskConnector
+    streams: ClassVar[tuple[str, ...]] = ("tickets", "users", "organizations")
+
+    def __init__(self) -> None:
+        self.emulator: ZendeskEmulator | None = None
+        self.env: dict[str, str] = {}
+        self.data_dir: Path | None = None
+        self._saved_env: dict[str, str | None] = {}
+
+    @property
+    def account(self) -> ZendeskAccount:
+        """The running emulator's account (its knobs)."""
+        if self.emulator is None or self.emulator.account is None:
+            raise RuntimeError("the harness is not started")
+        return self.emulator.account
+
+    def start(self, workdir: Path) -> None:
+        """Copy the seed data into ``workdir/zendesk`` and serve it over HTTPS."""
+        self.data_dir = workdir / "zendesk"
+        shutil.copytree(SEED_DIR, self.data_dir)
+        tls = TLSFiles.in_dir(workdir / "tls")
+        self.emulator = ZendeskEmulator()
+        self.env = self.emulator.start(EmulatorContext(self.data_dir, workdir / "state", tls))
+        values = {**self.env, "REQUESTS_CA_BUNDLE": str(tls.ca_file)}
+        for name in _CLIENT_ENV:
+            self._saved_env[name] = os.environ.get(name)
+            os.environ[name] = values[name]
+
+    def stop(self) -> None:
+        """Stop the emulator and restore the environment."""
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+
+    def config(self, *, valid_credentials: bool = True) -> dict[str, Any]:
+        """API token credentials of the sandbox admin; pages of 10 items so reads span pages."""
+        token = self.env["ZENDESK_API_TOKEN"] if valid_credentials else "not-the-sandbox-token"
+        return {
+            "subdomain": self.env["ZENDESK_SUBDOMAIN"],
+            "email": self.env["ZENDESK_EMAIL"],
+            "api_token": token,
+            "page_size": 10,
+        }
+
+    def fields(self, stream: str) -> list[str]:
+        """Fields a mapping of ``stream`` would read."""
+        return list(_FIELDS[stream])
+
+    def add_record(self, stream: str) -> str:
+        """Add an item like the stream's last one, with a new id; return its key."""
+        items = self._items(stream)
+        item = dict(items[-1], id=max(int(i["id"]) for i in items) + 1, created_at=None)
+        item.update(self._new_values(stream, len(items)))
+        self._write(stream, [*items, self._stamped(stream, items, item)])
+        return str(item["id"])
+
+    def change_record(self, stream: str) -> str:
+        """Change a field of the first item that is not deleted; return its key."""
+        items = self._items(stream)
+        index = self._first_live(stream, items)
+        changed = dict(items[index], **self._changed_values(stream, items[index]))
+        items[index] = self._stamped(stream, items, changed)
+        self._write(stream, items)
+        return str(changed["id"])
+
+    def delete_record(self, stream: str) -> str:
+        """Delete the first live item as Zendesk reports it (see :mod:`syncfw_zendesk.streams`)."""
+        items = self._items(stream)
+        index = self._first_live(stream, items)
+        stamp = self._next_stamp(stream, items)
+        deletions: dict[str, dict[str, Any]] = {
+            "tickets": {"status": "deleted"},
+            "users": {"active": False},
+            "organizations": {"deleted_at": format_time(stamp)},
+        }
+        deletion = deletions[stream]
+        items[index] = self._stamped(stream, items, dict(items[index], **deletion))
+        self._write(stream, items)
+        return str(items[index]["id"])
+
+    def rate_limit_next(self, requests: int) -> None:
+        """Answer the next ``requests`` requests with 429, ``Retry-After: 1`` and the export limit's body."""
+        self.account.rate_limit_next(requests, retry_after=1)
+
+    def _items(self, stream: str) -> list[dict[str, Any]]:
+        if self.data_dir is None:
+            raise RuntimeError("the harness is not started")
+        items: list[dict[str, Any]] = json.loads((self.data_dir / f"{stream}.json").read_text())
+        return items
+
+    def _write(self, stream: str, items: list[dict[str, Any]]) -> None:
+        assert self.data_dir is not None
+        path = self.data_dir / f"{stream}.json"
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(items, indent=2))
+        os.replace(temporary, path)
+
+    def _first_live(self, stream: str, items: list[dict[str, Any]]) -> int:
+        is_deleted = STREAMS[stream].is_deleted
+        return next(n for n, item in enumerate(items) if not is_deleted(item) and item.get("role") != "admin")
+
+    @staticmethod
+    def _next_stamp(stream: str, items: list[dict[str, Any]]) -> int:
+        latest = max(export_time(STREAMS[stream], item) or 0 for item in items)
+        return max(latest + 1, int(time.time()) - 600)
+
+    def _stamped(self, stream: str, items: list[dict[str, Any]], item: dict[str, Any]) -> dict[str, Any]:
+        stamp = self._next_stamp(stream, items)
+        item = dict(
+            item, updated_at=format_time(stamp), created_at=item.get("created_at") or format_time(stamp)
+        )
+        if stream == "tickets":
+            item["generated_timestamp"] = stamp
+        return item
+
+    @staticmethod
+    def _new_values(stream: str, count: int) -> dict[str, Any]:
+        if stream == "tickets":
+            subject = f"Kit ticket {count + 1}"
+            return {"subject": subject, "raw_subject": subject, "status": "new", "assignee_id": None}
+        if stream == "users":
+            return {
+                "name": f"Kit User {count + 1}",
+                "email": f"kit.user{count + 1}@example.net",
+                "active": True,
+            }
+        return {"name": f"Kit Organization {count + 1}", "domain_names": [f"kit{count + 1}.example.net"]}
+
+    @staticmethod
+    def _changed_values(stream: str, item: dict[str, Any]) -> dict[str, Any]:
+        if stream == "tickets":
+            return {"status": "solved" if item.get("status") != "solved" else "closed"}
+        if stream == "users":
+            return {"name": f"{item['name']} (changed)"}
+        return {"notes": f"{item.get('notes') or ''}changed by the kit".strip()}

@@ -1,0 +1,114 @@
+"""Lineage of a loaded recipe: every property of every target, who owns it and where it comes from.
+
+``syncfw validate --explain RECIPE`` prints these rows, so that a reviewer can answer "why does
+this page say that?" without reading every mapping file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from syncfw.mapping.encoding import PropertyType
+from syncfw.recipe.model import NOTION_OWNER, BoundMapping, PropertySpec, Recipe, Target, TransformCall
+
+
+@dataclasses.dataclass(frozen=True)
+class ExplainRow:
+    """One line of lineage.
+
+    ``owner`` is the recipe source that writes the property, or ``notion`` for a property people
+    edit (an ``owners:`` entry). ``origin`` says in a few words how the value is made, e.g.
+    ``field Owner.Name``, ``template "{{ FirstName }} {{ LastName }}"``, ``constant 'x'``,
+    ``relation → accounts by AccountId``, ``count of tickets where status == 'open'``; the sync
+    key's row starts with ``sync key:`` and a secondary mapping has a row ``match key: …`` for
+    the property it finds pages by (ending in ``(identity map)`` when that is the sync key).
+    ``where`` is the ``file:line`` that says so. ``type`` is None for properties owned by people
+    (their type is whatever Notion has).
+    """
+
+    target: str
+    property: str
+    type: PropertyType | None
+    owner: str
+    origin: str
+    where: str
+
+
+def explain(recipe: Recipe) -> list[ExplainRow]:
+    """Rows for every target of a loaded recipe, in recipe order.
+
+    Per target: the sync key first, then each mapping's match key (secondary mappings) and
+    properties in file order, then the properties people own in Notion.
+    """
+    return [row for target in recipe.targets.values() for row in _target_rows(recipe, target)]
+
+
+def _target_rows(recipe: Recipe, target: Target) -> list[ExplainRow]:
+    rows: list[ExplainRow] = []
+    primary = next((m for m in target.mappings if m.is_primary), None)
+    sync_key = primary.properties.get(target.sync_key) if primary is not None else None
+    if primary is not None and sync_key is not None:
+        rows.append(_row(target, sync_key, primary, f"sync key: {_origin(sync_key, primary)}"))
+    for mapping in target.mappings:
+        match = mapping.match
+        if match is not None:
+            origin = f"match key: {_reads(match.field, match.template, match.transforms)}"
+            origin += " (identity map)" if match.property == target.sync_key else ""
+            where = f"{match.file}:{match.line}"
+            rows.append(ExplainRow(target.name, match.property, match.type, mapping.source, origin, where))
+        for spec in mapping.properties.values():
+            if spec is not sync_key:
+                rows.append(_row(target, spec, mapping, _origin(spec, mapping)))
+    for name, owner in target.owners.items():
+        if owner == NOTION_OWNER:
+            where = f"{recipe.path}:{target.owner_lines.get(name, 1)}"
+            rows.append(
+                ExplainRow(target.name, name, None, NOTION_OWNER, "edited by people in Notion", where)
+            )
+    return rows
+
+
+def _row(target: Target, spec: PropertySpec, mapping: BoundMapping, origin: str) -> ExplainRow:
+    return ExplainRow(target.name, spec.name, spec.type, mapping.source, origin, spec.where)
+
+
+def _call(call: TransformCall) -> str:
+    return call.name + (f"({', '.join(map(repr, call.args))})" if call.args else "")
+
+
+def _pipes(transforms: Sequence[TransformCall]) -> str:
+    return "".join(f" | {_call(call)}" for call in transforms)
+
+
+def _reads(field: str | None, template: str | None, transforms: Sequence[TransformCall]) -> str:
+    """``Website | url`` or ``template "{{ A }} {{ B }}"``: what a value is read from."""
+    return (field if field is not None else f'template "{template}"') + _pipes(transforms)
+
+
+def _origin(spec: PropertySpec, mapping: BoundMapping) -> str:
+    aggregate = spec.aggregate
+    text: str
+    if aggregate is not None:
+        text = aggregate.function
+        if aggregate.field is not None:
+            text += f" of {aggregate.field}{_pipes(spec.transforms)}"
+        if aggregate.by is not None:
+            text += f" by {aggregate.by}"
+        text += f" of {mapping.stream}" if aggregate.field is None else f" over {mapping.stream}"
+        if aggregate.where is not None:
+            text += f" where {aggregate.where}"
+    elif spec.field is None and spec.template is None:
+        text = f"constant {spec.value!r}{_pipes(spec.transforms)}"
+    else:
+        text = _reads(spec.field, spec.template, spec.transforms)
+    if spec.type == "relation":
+        text = f"relation → {spec.target} by {text}"
+    elif spec.field is not None and aggregate is None:
+        text = f"field {text}"
+    if spec.map is not None:
+        otherwise = f", else {spec.map_default!r}" if spec.has_map_default else ""
+        text += f" | map ({len(spec.map)} values{otherwise})"
+    if spec.default is not None:
+        text += f" (default {spec.default!r})"
+    return text
