@@ -3,13 +3,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.syncfw-installed
+# every built-in connector is its own distribution, installed like a third party's
+CONNECTORS := $(wildcard connectors/*/pyproject.toml)
 
 .PHONY: demo test lint typecheck unit setup clean
 
-$(STAMP): pyproject.toml connectors/salesforce/pyproject.toml
+$(STAMP): pyproject.toml $(CONNECTORS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]" -e connectors/salesforce
+	$(BIN)/python -m pip install --quiet -e ".[test]" $(addprefix -e ,$(dir $(CONNECTORS)))
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -81,8 +81,12 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
 @env_file_option
-def validate(paths: tuple[Path, ...], env_file: Path | None) -> None:
+@click.option(
+    "--explain", is_flag=True, help="Show each target property with its owner and where its value comes from."
+)
+def validate(paths: tuple[Path, ...], env_file: Path | None, explain: bool) -> None:
     """Load and check recipes and mappings offline (nothing is read or written)."""
+    from syncfw.recipe import explain as explain_recipe
     from syncfw.recipe import load_mapping
 
     _load_env(env_file)
@@ -99,12 +103,23 @@ def validate(paths: tuple[Path, ...], env_file: Path | None) -> None:
                 else:
                     recipe = _load_recipe(file, registry)
                     out.print(f"ok  recipe {file}: {recipe.name}, targets {', '.join(recipe.targets)}")
+                    if explain:
+                        _print_explain(explain_recipe(recipe))
             except ConfigError as exc:
                 problems.append(str(exc))
     if problems:
         for problem in problems:
             err.print(problem, markup=False, soft_wrap=True)
         _finish(2)
+
+
+def _print_explain(rows: list[Any]) -> None:
+    table = Table(title_justify="left", show_lines=False)
+    for col in ("target", "property", "type", "owner", "value from", "defined at"):
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(row.target, row.property, row.type, row.owner, row.origin, row.where)
+    out.print(table)
 
 
 def _run_common(fn: F) -> F:

@@ -33,7 +33,7 @@ from pydantic import BaseModel
 from syncfw.connector import Checkpoint, Connector, Record, StreamSpec
 from syncfw.errors import SourceError
 from syncfw_files.config import FilesConfig
-from syncfw_files.cursor import IncrementalCursor, IncrementalCursorBuilder, MirrorCursor, row_digest
+from syncfw_files.cursor import IncrementalCursor, IncrementalCursorBuilder, MirrorCursor, row_digester
 from syncfw_files.tables import Table, open_table
 from syncfw_files.values import as_date, is_empty, key_text, plain, stamp
 
@@ -158,15 +158,16 @@ class FilesConnector(Connector):
                 table.label,
             )
         signature = tuple(sorted(columns))
+        row_digest = row_digester(signature)
         # consumed as rows are met: the keys left at the end are the deletes
         old = previous.digests if previous is not None else {}
         had_rows = len(old)
         compare = previous is not None and previous.columns == signature
-        current: dict[str, bytes] = {}
+        current: dict[str, int] = {}
         for number, key, data in self._records(table, columns):
             if key in current:
                 raise _duplicate(table, number, key)
-            digest = row_digest(data, signature)
+            digest = row_digest(data)
             current[key] = digest
             if old.pop(key, None) != digest or not compare:
                 yield Record(stream, key, data)

@@ -19,12 +19,12 @@ PEAK_BOUND = 72_000_000
 
 def write_big_csv(path: Path, changed: int | None = None, skip: int | None = None) -> None:
     with open(path, "w") as out:
-        out.write("id,name,email,amount,updated_at\n")
+        out.write("id,name,amount\n")
         for i in range(ROWS):
             if i == skip:
                 continue
             name = f"Customer {i}" + (" (renamed)" if i == changed else "")
-            out.write(f"K{i:07d},{name},customer{i}@example.com,{i * 1.5},2026-05-01T{i % 24:02d}:00:00Z\n")
+            out.write(f"K{i:07d},{name},{i * 1.5}\n")
 
 
 def test_a_200k_row_mirror_read_keeps_memory_bounded(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ from syncfw_hubspot.scan import scan_changes
 log = logging.getLogger(__name__)
 
 _LIST_PAGE_LIMIT = 100
+_ENVELOPE_FIELDS = ("id", "createdAt", "updatedAt", "archived", "archivedAt", "url")
 _CALL_ERRORS: tuple[type[Exception], ...] = (urllib3.exceptions.HTTPError, *API_EXCEPTIONS)
 
 
@@ -114,8 +115,9 @@ class HubSpotConnector(Connector):
     def stream(self, name: str) -> StreamSpec:
         """Describe the object type ``name`` from its property definitions (then cached).
 
-        ``fields`` are ``properties.<name>`` paths; empty when the private app may not read the
-        definitions (no ``crm.schemas.*.read`` scope).
+        ``fields`` are the record keys (``id``, ``createdAt``, ``updatedAt``, ``archived``,
+        ``archivedAt``, ``url``) and a ``properties.<name>`` path per property; empty when the
+        private app may not read the definitions (no ``crm.schemas.*.read`` scope).
 
         Raises:
             syncfw.errors.ConfigError: ``name`` cannot be an object type.
@@ -138,7 +140,7 @@ class HubSpotConnector(Connector):
             name=name,
             primary_key=PRIMARY_KEY,
             cursor_field=f"properties.{modified_property(name)}",
-            fields=tuple(f"properties.{n}" for n in names),
+            fields=(*_ENVELOPE_FIELDS, *(f"properties.{n}" for n in names)),
         )
         self._streams[name] = spec
         return spec

@@ -27,6 +27,7 @@ SEED_DIR = Path(syncfw.__file__).parent / "sandbox" / "data" / "hubspot"
 _CA_VARIABLE = "REQUESTS_CA_BUNDLE"
 #: the 10-second window is shortened so that a 429 is waited out in a fraction of a second
 _SHORT_WINDOW_MS = 200
+_PAGE_SIZE = 5
 
 _FIELDS: dict[str, list[str]] = {
     "companies": ["properties.name", "properties.domain", "properties.lifecyclestage"],
@@ -49,11 +50,16 @@ class HubSpotHarness(ConnectorHarness):
     """Runs the HubSpot emulator on a copy of the sandbox seed data, over HTTPS.
 
     The connector reaches it through hubspot-api-client with ``host`` set to the emulator's URL
-    and the sandbox CA in ``REQUESTS_CA_BUNDLE`` (restored by :meth:`stop`).
+    and the sandbox CA in ``REQUESTS_CA_BUNDLE`` (restored by :meth:`stop`). Its config reads
+    pages of 5 records, so that reads of the seed data checkpoint between pages. The emulator's
+    limit of 5 searches a second is off, so that the kit's back-to-back reads are not slowed by
+    it (the connector's own tests cover that limit); its 10-second window is 200 ms, so the
+    429s of :meth:`rate_limit_next` ask for a 0.2 s wait.
     """
 
     connector_class: ClassVar[type[Connector]] = HubSpotConnector
     streams: ClassVar[tuple[str, ...]] = ("companies", "contacts", "deals")
+    rate_limit_retry_after: ClassVar[float] = _SHORT_WINDOW_MS / 1000
 
     def __init__(self) -> None:
         self._emulator: HubSpotEmulator | None = None
@@ -78,6 +84,7 @@ class HubSpotHarness(ConnectorHarness):
         self._emulator = HubSpotEmulator()
         self._env = self._emulator.start(EmulatorContext(data_dir, workdir / "state", tls))
         self.portal.window_ms = _SHORT_WINDOW_MS
+        self.portal.search_per_second = None
 
     def stop(self) -> None:
         """Stop the emulator and restore ``REQUESTS_CA_BUNDLE``."""
@@ -90,12 +97,12 @@ class HubSpotHarness(ConnectorHarness):
             os.environ[_CA_VARIABLE] = self._saved_ca
 
     def config(self, *, valid_credentials: bool = True) -> dict[str, Any]:
-        """``{"access_token": ..., "host": "https://127.0.0.1:<port>"}``; a made-up token when
-        ``valid_credentials`` is False."""
+        """``{"access_token": ..., "host": "https://127.0.0.1:<port>", "page_size": 5}``; a
+        made-up token when ``valid_credentials`` is False."""
         token = self._env["HUBSPOT_ACCESS_TOKEN"]
         if not valid_credentials:
             token = "pat-na1-00000000-0000-0000-0000-000000000000"
-        return {"access_token": token, "host": self._env["HUBSPOT_HOST"]}
+        return {"access_token": token, "host": self._env["HUBSPOT_HOST"], "page_size": _PAGE_SIZE}
 
     def fields(self, stream: str) -> list[str]:
         """Properties (and, for contacts and deals, associated companies) a mapping would read."""
@@ -105,9 +112,17 @@ class HubSpotHarness(ConnectorHarness):
         """Create a record modified after every existing one."""
         n = next(self._changes)
         samples = {
-            "companies": {"name": f"Kit Company {n}", "domain": f"kit{n}.example.com", "lifecyclestage": "lead"},
+            "companies": {
+                "name": f"Kit Company {n}",
+                "domain": f"kit{n}.example.com",
+                "lifecyclestage": "lead",
+            },
             "contacts": {"email": f"kit{n}@example.com", "firstname": "Kit", "lastname": f"Contact {n}"},
-            "deals": {"dealname": f"Kit Deal {n}", "amount": str(1000 * n), "dealstage": "appointmentscheduled"},
+            "deals": {
+                "dealname": f"Kit Deal {n}",
+                "amount": str(1000 * n),
+                "dealstage": "appointmentscheduled",
+            },
         }
         return self.portal.create(stream, samples[stream])
 
@@ -115,7 +130,9 @@ class HubSpotHarness(ConnectorHarness):
         """Change the first live record's first mapped property; its last-modified date moves."""
         record = self._live(stream)[0]
         prop = _FIELDS[stream][0].removeprefix("properties.")
-        self.portal.update(stream, record["id"], {prop: f"{record['properties'].get(prop)} (changed {next(self._changes)})"})
+        self.portal.update(
+            stream, record["id"], {prop: f"{record['properties'].get(prop)} (changed {next(self._changes)})"}
+        )
         return str(record["id"])
 
     def delete_record(self, stream: str) -> str:

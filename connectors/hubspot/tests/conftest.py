@@ -20,7 +20,6 @@ from syncfw.connector import Checkpoint, EmulatorContext, Record
 from syncfw.sandbox.server import TLSFiles
 
 FIXTURES = Path(__file__).parent / "fixtures"
-CONTACT_FIELDS = ("properties.email", "properties.firstname", "associations.companies.results")
 
 
 @dataclass
@@ -71,9 +70,15 @@ class Sandbox:
         os.replace(temporary, path)
 
 
-def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
-    return data
+@pytest.fixture
+def recorded() -> Callable[[str], dict[str, Any]]:
+    """Load one of the answers in ``fixtures/`` (HubSpot's shapes with made-up values)."""
+
+    def load(name: str) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+        return data
+
+    return load
 
 
 @pytest.fixture(scope="session")

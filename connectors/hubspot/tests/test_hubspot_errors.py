@@ -63,10 +63,10 @@ def test_default_pacing_stays_within_the_search_limit(sandbox: Sandbox) -> None:
     sandbox.portal.search_per_second = 5
     started = time.monotonic()
 
-    records, _ = sandbox.read("contacts", None, (), page_size=4, search_requests_per_second=4)
+    records, _ = sandbox.read("contacts", None, (), page_size=3, search_requests_per_second=4)
 
     searches = sandbox.portal.stats.searches
-    assert len(records) == 12 and searches == 5
+    assert len(records) == 12 and searches > 5  # more than HubSpot allows in a second
     assert sandbox.portal.stats.rate_limited == 0
     assert time.monotonic() - started >= 0.9 * (searches - 4) / 4
 
@@ -131,7 +131,9 @@ def test_an_unreachable_host_is_source_unavailable(sandbox: Sandbox) -> None:
         sandbox.connector().check()
 
 
-def test_an_untrusted_certificate_says_how_to_trust_it(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_untrusted_certificate_says_how_to_trust_it(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")
 
     with pytest.raises(SourceError, match="REQUESTS_CA_BUNDLE or SSL_CERT_FILE") as caught:

@@ -54,7 +54,9 @@ def test_full_read_returns_requested_properties_and_associations(sandbox: Sandbo
 
 def test_company_associations_are_seen_from_both_sides(sandbox: Sandbox) -> None:
     records, _ = sandbox.read(
-        "companies", None, ("properties.domain", "associations.contacts.results", "associations.deals.results")
+        "companies",
+        None,
+        ("properties.domain", "associations.contacts.results", "associations.deals.results"),
     )
 
     edge = next(r for r in records if r.key == EDGE)
@@ -76,11 +78,16 @@ def test_associations_named_in_the_config_are_read(sandbox: Sandbox) -> None:
     )
 
     generator = next(r for r in records if r.data["properties"]["dealname"] == "Edge Emergency Generator")
-    assert generator.data["associations"]["companies"]["results"][0] == {"id": EDGE, "type": "deal_to_company"}
+    assert generator.data["associations"]["companies"]["results"][0] == {
+        "id": EDGE,
+        "type": "deal_to_company",
+    }
     assert generator.data["associations"]["contacts"]["results"] == [
         {"id": "51200000101", "type": "deal_to_contact"}
     ]
-    refinery = next(r for r in records if r.data["properties"]["dealname"] == "United Oil Refinery Generators")
+    refinery = next(
+        r for r in records if r.data["properties"]["dealname"] == "United Oil Refinery Generators"
+    )
     assert set(refinery.data["associations"]) == {"companies"}
 
 
@@ -220,9 +227,7 @@ def test_seed_file_edits_are_read_incrementally(sandbox: Sandbox) -> None:
 
     records, _ = sandbox.read("companies", first[-1].cursor, ("properties.lifecyclestage",))
 
-    assert [(r.key, r.data["properties"]["lifecyclestage"]) for r in records] == [
-        ("18240501003", "customer")
-    ]
+    assert [(r.key, r.data["properties"]["lifecyclestage"]) for r in records] == [("18240501003", "customer")]
 
 
 def test_an_empty_stream_still_ends_with_a_checkpoint(sandbox: Sandbox) -> None:
@@ -245,12 +250,14 @@ def test_unknown_properties_are_named(sandbox: Sandbox) -> None:
 
 
 def test_a_field_outside_properties_is_a_configuration_error(sandbox: Sandbox) -> None:
-    with pytest.raises(ConfigError, match=r"'domain' is not a field of HubSpot companies records.*'properties.domain'"):
+    with pytest.raises(
+        ConfigError, match=r"'domain' is not a field of HubSpot companies records.*'properties.domain'"
+    ):
         sandbox.read("companies", None, ("domain",))
 
 
 def test_an_unknown_object_type_is_named(sandbox: Sandbox) -> None:
-    with pytest.raises(SourceError, match="no object type named 'widgets'.*Unable to infer object type"):
+    with pytest.raises(SourceError, match=r"no object type named 'widgets'.*Unable to infer object type"):
         sandbox.read("widgets", None, ())
 
 

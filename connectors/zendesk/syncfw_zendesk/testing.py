@@ -25,7 +25,7 @@ from syncfw.connector import Connector, EmulatorContext
 from syncfw.sandbox.server import TLSFiles
 from syncfw.testing import ConnectorHarness
 from syncfw_zendesk.connector import ZendeskConnector
-from syncfw_zendesk.emulator import ZendeskAccount, ZendeskEmulator
+from syncfw_zendesk.emulator import ZendeskAccount, ZendeskEmulator, encode_cursor
 from syncfw_zendesk.streams import STREAMS, export_time
 
 SEED_DIR = Path(syncfw.__file__).parent / "sandbox" / "data" / "zendesk"
@@ -54,6 +54,7 @@ class ZendeskHarness(ConnectorHarness):
 
     connector_class: ClassVar[type[Connector]] = ZendeskConnector
     streams: ClassVar[tuple[str, ...]] = ("tickets", "users", "organizations")
+    rate_limit_retry_after: ClassVar[float] = 1.0
 
     def __init__(self) -> None:
         self.emulator: ZendeskEmulator | None = None
@@ -93,13 +94,13 @@ class ZendeskHarness(ConnectorHarness):
         self._saved_env.clear()
 
     def config(self, *, valid_credentials: bool = True) -> dict[str, Any]:
-        """API token credentials of the sandbox admin; pages of 10 items so reads span pages."""
+        """API token credentials of the sandbox admin; pages of 5 items so every read spans pages."""
         token = self.env["ZENDESK_API_TOKEN"] if valid_credentials else "not-the-sandbox-token"
         return {
             "subdomain": self.env["ZENDESK_SUBDOMAIN"],
             "email": self.env["ZENDESK_EMAIL"],
             "api_token": token,
-            "page_size": 10,
+            "page_size": 5,
         }
 
     def fields(self, stream: str) -> list[str]:
@@ -140,7 +141,14 @@ class ZendeskHarness(ConnectorHarness):
 
     def rate_limit_next(self, requests: int) -> None:
         """Answer the next ``requests`` requests with 429, ``Retry-After: 1`` and the export limit's body."""
-        self.account.rate_limit_next(requests, retry_after=1)
+        self.account.rate_limit_next(requests, retry_after=self.rate_limit_retry_after)
+
+    def future_cursor(self, stream: str, cursor: str) -> str:
+        """A cursor past every item: for cursor-based exports an ``after_cursor`` the emulator issues
+        for a time eight years ahead (Zendesk's cursors are opaque); else the default."""
+        if STREAMS[stream].pagination == "time":
+            return super().future_cursor(stream, cursor)
+        return encode_cursor(int(time.time()) + 8 * 365 * 86400, 0)
 
     def _items(self, stream: str) -> list[dict[str, Any]]:
         if self.data_dir is None:
