@@ -144,3 +144,24 @@ def test_sandbox_serve_run_dump_and_restart_keeps_notion_content(tmp_path: Path)
         stop(proc)
     count = sum(len(d["pages"]) for d in before["data_sources"])
     assert sum(len(d["pages"]) for d in after["data_sources"]) == count > 0
+
+
+def test_sandbox_edit_makes_a_human_edit_that_the_next_run_reports_as_drift(tmp_path: Path) -> None:
+    env_file = str(tmp_path / "sandbox.env")
+    proc = serve(tmp_path)
+    try:
+        assert syncfw("notion", "init", str(RECIPE), "--env-file", env_file, cwd=tmp_path).returncode == 0
+        first = syncfw("run", str(RECIPE), "--env-file", env_file, "--json", "--notion-rate-limit", "200", cwd=tmp_path)
+        assert first.returncode == 0, first.stderr
+        key = json.loads(first.stdout)["targets"]["accounts"]["operations"][0]["sync_key"]
+        edit = syncfw("sandbox", "edit", key, "Industry", "Shipping", "--as", "Ada Lovelace", "--env-file", env_file)
+        assert edit.returncode == 0, edit.stderr
+        bad = syncfw("sandbox", "edit", key, "Annual Revenue", "lots", "--env-file", env_file)
+        assert bad.returncode == 2 and "'lots' is not a number" in bad.stderr and "Traceback" not in bad.stderr
+        second = syncfw("run", str(RECIPE), "--env-file", env_file, "--json", "--notion-rate-limit", "200", cwd=tmp_path)
+        findings = json.loads(second.stdout)["targets"]["accounts"]["drift_findings"]
+        assert [(f["sync_key"], f["property"], f["live"], f["editor"], f["action"]) for f in findings] == [
+            (key, "Industry", "Shipping", "Ada Lovelace", "reverted")
+        ]
+    finally:
+        stop(proc)
