@@ -142,11 +142,14 @@ class TargetPlan:
     matches: dict[str, dict[str, str | None]] = field(default_factory=dict)
     members: dict[str, dict[str, tuple[str, dict[str, Any]] | None]] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)
+    quarantine: list[tuple[str, Record, RecordProblem]] = field(default_factory=list)
+    evaluated: set[tuple[str, str]] = field(default_factory=set)
 
     def count(self, action: Action) -> int:
         return sum(1 for op in self.operations if op.action == action)
 
     def fail(self, mapping: str, position: int) -> None:
+        """Hold the mapping's cursor before this record: its write did not happen this run."""
         self.failed.setdefault(mapping, set()).add(position)
 
 
@@ -229,11 +232,9 @@ class _Planner:
         values, errors = self.compiled[mapping.name].evaluate(record.data)
         if errors:
             for err in errors:
-                self.plan.problems.append(
-                    RecordProblem(read.source, read.stream, record.key, err.property, err.reason)
-                )
-            self.plan.fail(mapping.name, position)
+                self.reject(mapping, read, record, err.property, err.reason)
             return None
+        self.plan.evaluated.add((mapping.name, record.key))
         out: dict[str, Any] = {}
         for name, value in values.items():
             prop_type = self.types[name]
@@ -246,6 +247,14 @@ class _Planner:
                 )
             out[name] = normalize(prop_type, value)
         return out
+
+    def reject(
+        self, mapping: BoundMapping, read: StreamRead, record: Record, prop: str | None, reason: str
+    ) -> None:
+        """Report a record that cannot be synced and quarantine it; the run goes on without it."""
+        problem = RecordProblem(read.source, read.stream, record.key, prop, reason)
+        self.plan.problems.append(problem)
+        self.plan.quarantine.append((mapping.name, record, problem))
 
     def primary(self, mapping: BoundMapping, read: StreamRead) -> None:
         live_records = 0
@@ -377,9 +386,9 @@ class _Planner:
             try:
                 member = (page_key, compiled.member(record.data))
             except ValueError as exc:
-                self.plan.problems.append(RecordProblem(read.source, read.stream, record.key, None, str(exc)))
-                self.plan.fail(mapping.name, position)
+                self.reject(mapping, read, record, None, str(exc))
                 continue
+            self.plan.evaluated.add((mapping.name, record.key))
             members[record.key] = member
             changes[record.key] = member
             affected.add(page_key)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import secrets
+import signal
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -16,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from syncfw import __version__
-from syncfw.connector import Connector
+from syncfw.connector import Connector, Record
 from syncfw.engine.apply import Applier
 from syncfw.engine.plan import (
     Operation,
@@ -27,6 +29,8 @@ from syncfw.engine.plan import (
     plan_target,
     read_stream,
 )
+from syncfw.engine.recover import settle_open_intents
+from syncfw.engine.signals import StopSignal, stop_on_signals
 from syncfw.errors import GuardStop, SyncfwError
 from syncfw.mapping import compile_mapping, normalize
 from syncfw.notion.budget import RateBudget
@@ -34,7 +38,7 @@ from syncfw.notion.client import NotionClient
 from syncfw.notion.schema import preflight
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, Target
-from syncfw.state import StateStore
+from syncfw.state import RunLock, StateStore
 
 GUARD_MIN_PAGES = 10
 
@@ -48,12 +52,15 @@ class RunOptions:
         rate_limit: Notion requests per second, overriding the recipe's ``notion.rate_limit``.
         full_refresh: ignore stored cursors and read every source record.
         allow_mass_change: let a run archive or update more than the target's guard allows.
+        reviewed_plan: a plan file's JSON (``syncfw plan --out``); the run applies only when its
+            fresh plan has exactly the same operations, before and after values.
     """
 
     apply: bool = True
     rate_limit: float | None = None
     full_refresh: bool = False
     allow_mass_change: bool = False
+    reviewed_plan: dict[str, Any] | None = None
 
 
 class Progress:
@@ -136,6 +143,7 @@ class RunReport:
     error: str | None = None
     targets: dict[str, TargetReport] = field(default_factory=dict)
     notion_requests: dict[str, int] = field(default_factory=dict)
+    recovered: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -150,6 +158,7 @@ class RunReport:
             "syncfw_version": __version__,
             "targets": {name: t.as_dict() for name, t in self.targets.items()},
             "notion_requests": self.notion_requests,
+            "recovered_intents": self.recovered,
         }
 
 
@@ -176,20 +185,67 @@ def execute(
 ) -> RunReport:
     """Plan, and with ``options.apply`` also apply, every target of ``recipe``.
 
-    Expected failures do not raise: they end up in the report (``status``, ``exit_code``,
-    ``error``). A :class:`~syncfw.errors.StateError` still ends the run (exit 1).
+    A run holds the recipe's run lock, settles the open intents of a crashed run first, and
+    stops cleanly on SIGINT/SIGTERM (exit 130/143) when called from the main thread. Expected
+    failures do not raise: they end up in the report (``status``, ``exit_code``, ``error``).
+
+    Raises:
+        LockHeld: another run of the recipe holds the lock (exit 75); nothing was done.
+        StateError: the state store cannot be opened.
     """
     progress = progress or Progress()
     command = "run" if options.apply else "plan"
     report = RunReport(new_run_id(), recipe.name, command, _now())
     store = StateStore(recipe.state_path)
+    try:
+        if not options.apply:
+            _guarded(recipe, registry, options, progress, report, store, threading.Event())
+            return report
+        with RunLock(recipe.state_path, recipe.name, command), stop_on_signals() as stop:
+            with store.transaction() as tx:
+                tx.start_run(report.run_id, recipe.name, command, report.started_at)
+            _guarded(recipe, registry, options, progress, report, store, stop)
+            if stop.is_set():
+                _interrupted(report, stop)
+            with store.transaction() as tx:
+                tx.finish_run(
+                    report.run_id,
+                    finished_at=report.finished_at,
+                    status=report.status,
+                    exit_code=report.exit_code,
+                    summary=report.as_dict(),
+                    error=report.error,
+                )
+        return report
+    finally:
+        store.close()
+
+
+def _interrupted(report: RunReport, stop: StopSignal) -> None:
+    done = sum(sum(t.done.values()) for t in report.targets.values())
+    planned = sum(len(t.plan.operations) for t in report.targets.values())
+    name = signal.Signals(stop.signum).name if stop.signum else "a signal"
+    report.status = "interrupted"
+    report.exit_code = 128 + (stop.signum or signal.SIGTERM)
+    report.error = (
+        f"stopped by {name}: {done} of {planned} planned writes done and committed; the rest, and any "
+        "target not reached, are left for the next run"
+    )
+
+
+def _guarded(
+    recipe: Recipe,
+    registry: Registry,
+    options: RunOptions,
+    progress: Progress,
+    report: RunReport,
+    store: StateStore,
+    stop: threading.Event,
+) -> None:
     client = notion_client_for(recipe, options.rate_limit)
     connectors: dict[str, Connector] = {}
-    if options.apply:
-        with store.transaction() as tx:
-            tx.start_run(report.run_id, recipe.name, command, report.started_at)
     try:
-        _execute(recipe, registry, options, progress, report, store, client, connectors)
+        _execute(recipe, registry, options, progress, report, store, client, connectors, stop)
     except SyncfwError as exc:
         report.error = str(exc)
         report.exit_code = exc.exit_code
@@ -200,18 +256,6 @@ def execute(
         client.close()
         report.finished_at = _now()
         report.notion_requests = client.stats.as_dict()
-        if options.apply:
-            with store.transaction() as tx:
-                tx.finish_run(
-                    report.run_id,
-                    finished_at=report.finished_at,
-                    status=report.status,
-                    exit_code=report.exit_code,
-                    summary=report.as_dict(),
-                    error=report.error,
-                )
-        store.close()
-    return report
 
 
 def _execute(
@@ -223,6 +267,7 @@ def _execute(
     store: StateStore,
     client: NotionClient,
     connectors: dict[str, Connector],
+    stop: threading.Event,
 ) -> None:
     for name, source in recipe.sources.items():
         assert isinstance(source.config, BaseModel), "recipes are loaded with the plugin registry"
@@ -230,6 +275,9 @@ def _execute(
         connectors[name] = connector
         connector.check()
     resolved = preflight(client, store, recipe)
+    if options.apply:
+        data_sources = {name: r[1] for name, r in resolved.items()}
+        report.recovered = settle_open_intents(client, store, recipe, data_sources)
 
     @cache
     def user_name(user_id: str) -> str | None:
@@ -239,20 +287,29 @@ def _execute(
         except SyncfwError:
             return None
 
+    plans: dict[str, TargetPlan] = {}
     for target in recipe.targets_in_order():
+        if stop.is_set():
+            break
         before = client.stats.copy()
         _, data_source_id, schema = resolved[target.name]
         compiled = {m.name: compile_mapping(m, registry.transforms) for m in target.mappings}
         first_run = not store.pages(target.name)
+        quarantined = store.quarantined(target.name)
         reads: dict[str, StreamRead] = {}
         for mapping in ordered_mappings(target):
             cursor = None
             if not options.full_refresh and not first_run:
                 cursor = store.cursor(target.name, mapping.source, mapping.stream)
             progress.phase(target.name, f"reading {mapping.source} {mapping.stream}")
-            reads[mapping.name] = read_stream(
-                connectors[mapping.source], mapping, cursor, compiled[mapping.name].fields
-            )
+            read = read_stream(connectors[mapping.source], mapping, cursor, compiled[mapping.name].fields)
+            seen = {r.key for r in read.records}
+            read.records += [
+                Record(mapping.stream, q.record_key, q.data, q.deleted)
+                for q in quarantined
+                if q.mapping == mapping.name and q.record_key not in seen
+            ]
+            reads[mapping.name] = read
         progress.phase(target.name, "reading Notion")
         live = list(client.query_pages(data_source_id))
         mark_type = schema.get(target.mark_property or "", {}).get("type") if target.mark_property else None
@@ -267,33 +324,100 @@ def _execute(
             user_name=user_name,
             mark_type=mark_type,
         )
+        plans[target.name] = plan
         target_report = TargetReport(plan, {"create": 0, "update": 0, "archive": 0}, {}, options.apply)
         report.targets[target.name] = target_report
         if options.apply:
+            if options.reviewed_plan is not None:
+                _check_reviewed(options.reviewed_plan, target.name, plan)
             _guard(target, plan, len(live), options)
-            applier = Applier(client, store, plan, functools.partial(progress.advance, target.name))
+            applier = Applier(
+                client,
+                store,
+                plan,
+                report.run_id,
+                stop=stop,
+                on_done=functools.partial(progress.advance, target.name),
+            )
             progress.writes(target.name, len(plan.operations))
             try:
                 applier.apply()
             finally:
                 target_report.done = applier.done
-            _advance_cursors(store, target, plan)
+            _advance_cursors(store, target, plan, report.run_id)
         target_report.notion_requests = client.stats.minus(before)
-    if options.apply:
+    if options.apply and not stop.is_set():
         _link_pending_relations(recipe, report, store, client)
     problems = sum(len(t.plan.problems) for t in report.targets.values())
     report.status = "success" if problems == 0 else "partial"
     report.exit_code = 0 if problems == 0 else 3
 
 
-def _advance_cursors(store: StateStore, target: Target, plan: TargetPlan) -> None:
-    """Move each stream's cursor to its newest checkpoint before the first record that failed."""
+def _check_reviewed(reviewed: dict[str, Any], target: str, plan: TargetPlan) -> None:
+    """Refuse to apply when the fresh plan of ``target`` differs from the reviewed plan file.
+
+    Raises:
+        GuardStop: operations differ; the message names each one and what changed.
+    """
+    saved = {
+        (op["action"], op["sync_key"]): op
+        for op in reviewed.get("targets", {}).get(target, {}).get("operations", [])
+    }
+    fresh = {(op.action, op.sync_key): op for op in plan.operations}
+    differences = []
+    for key in sorted(set(saved) | set(fresh)):
+        action, sync_key = key
+        if key not in fresh:
+            differences.append(
+                f"{action} {sync_key}: in the reviewed plan, no longer needed (Notion or the source changed)"
+            )
+            continue
+        if key not in saved:
+            differences.append(f"{action} {sync_key}: needed now, not in the reviewed plan")
+            continue
+        op, old = fresh[key], saved[key]
+        before = {k: jsonable(v) for k, v in op.before.items()}
+        after = {k: jsonable(v) for k, v in op.after.items()}
+        for prop in sorted(set(before) | set(old.get("before", {}))):
+            if before.get(prop) != old.get("before", {}).get(prop):
+                differences.append(
+                    f"{action} {sync_key}: {prop!r} was {old.get('before', {}).get(prop)!r} when planned, "
+                    f"is {before.get(prop)!r} in Notion now"
+                )
+        if after != old.get("after", {}):
+            differences.append(f"{action} {sync_key}: the values to write changed since the plan")
+    if differences:
+        raise GuardStop(
+            f"target {target}: the reviewed plan is stale; nothing was written:\n  "
+            + "\n  ".join(differences)
+            + "\nMake a new plan with `syncfw plan --out` and review it."
+        )
+
+
+def _advance_cursors(store: StateStore, target: Target, plan: TargetPlan, run_id: str) -> None:
+    """Move each stream's cursor to its newest checkpoint before the first record not written,
+    journaling the old cursor so that ``syncfw rollback`` can rewind it."""
     with store.transaction() as tx:
         for name, read in plan.reads.items():
             failed = plan.failed.get(name)
             cursor = read.cursor_before(min(failed) if failed else None)
-            if cursor is not None:
-                tx.set_cursor(target.name, read.source, read.stream, cursor, _now())
+            if cursor is None:
+                continue
+            old = store.cursor(target.name, read.source, read.stream)
+            if old == cursor:
+                continue
+            seq = tx.open_intent(
+                run_id,
+                target.name,
+                "cursor",
+                f"{read.source}/{read.stream}",
+                None,
+                {"cursor": old},
+                {"cursor": cursor},
+                _now(),
+            )
+            tx.set_cursor(target.name, read.source, read.stream, cursor, _now())
+            tx.settle(seq, "applied", _now())
 
 
 def _link_pending_relations(
@@ -301,6 +425,8 @@ def _link_pending_relations(
 ) -> None:
     """Second phase: relations to pages created later in this run (e.g. within one target)."""
     for target in recipe.targets_in_order():
+        if target.name not in report.targets:
+            continue
         plan = report.targets[target.name].plan
         if not plan.pending_relations:
             continue
@@ -328,7 +454,7 @@ def _link_pending_relations(
         if ops:
             second = TargetPlan(target.name, plan.data_source_id, plan.sync_key_property, types=plan.types)
             second.operations = list(ops.values())
-            applier = Applier(client, store, second)
+            applier = Applier(client, store, second, report.run_id)
             applier.apply()
             report.targets[target.name].done["update"] += applier.done["update"]
             plan.problems += second.problems

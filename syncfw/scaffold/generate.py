@@ -1,7 +1,7 @@
 """Rendering the connector template (``template/``) for one connector name.
 
-Template files end in ``.tmpl`` and are :class:`string.Template` text (``${Class}``; ``$$`` is a
-literal dollar sign); a path segment ``__package__`` becomes the package name. Other files are
+Template files end in ``.tmpl`` and are :class:`string.Template` text (``${class_name}``; ``$$`` is
+a literal dollar sign); a path segment ``__package__`` becomes the package name. Other files are
 copied as they are.
 """
 
@@ -28,15 +28,15 @@ class ConnectorNames:
         name: the connector name recipes write in ``connector:`` (``acme_crm``).
         package: the Python package (``syncfw_acme_crm``).
         distribution: the pip distribution (``syncfw-acme-crm``).
-        Class: the class-name prefix (``AcmeCrm``).
-        ENV: the prefix of the sandbox's environment variables (``ACME_CRM``).
+        class_name: the prefix of class names (``AcmeCrm``).
+        env_prefix: the prefix of the sandbox's environment variables (``ACME_CRM``).
     """
 
     name: str
     package: str
     distribution: str
-    Class: str  # noqa: N815 - the template placeholder it fills is ${Class}
-    ENV: str  # noqa: N815 - the template placeholder it fills is ${ENV}
+    class_name: str
+    env_prefix: str
 
     @classmethod
     def of(cls, name: str) -> ConnectorNames:
@@ -56,8 +56,8 @@ class ConnectorNames:
             name=name,
             package=f"syncfw_{name}",
             distribution=f"syncfw-{name.replace('_', '-')}",
-            Class="".join(part.capitalize() for part in name.split("_")),
-            ENV=name.upper(),
+            class_name="".join(part.capitalize() for part in name.split("_")),
+            env_prefix=name.upper(),
         )
 
 
@@ -86,7 +86,8 @@ def scaffold_connector(name: str, dest: Path) -> Path:
         target = root / relative.removesuffix(".tmpl")
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.name.endswith(".tmpl"):
-            target.write_text(Template(source.read_text(encoding="utf-8")).substitute(values), encoding="utf-8")
+            text = Template(source.read_text(encoding="utf-8")).substitute(values)
+            target.write_text(text, encoding="utf-8")
         else:
             target.write_bytes(source.read_bytes())
     return root

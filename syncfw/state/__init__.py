@@ -7,6 +7,7 @@ Every change happens inside :meth:`StateStore.transaction`, which commits or rol
 A failure to read or write the store raises :class:`syncfw.errors.StateError` and ends the run.
 """
 
-from syncfw.state.store import PageEntry, RunRecord, StateStore
+from syncfw.state.lock import RunLock
+from syncfw.state.store import JournalEntry, PageEntry, QuarantinedRecord, RunRecord, StateStore
 
-__all__ = ["PageEntry", "RunRecord", "StateStore"]
+__all__ = ["JournalEntry", "PageEntry", "QuarantinedRecord", "RunLock", "RunRecord", "StateStore"]

@@ -82,6 +82,38 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (target, sync_key, property)
     );
     """,
+    """
+    CREATE TABLE journal (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT NOT NULL,
+        target TEXT NOT NULL,
+        action TEXT NOT NULL,
+        sync_key TEXT NOT NULL,
+        page_id TEXT,
+        before TEXT NOT NULL,
+        after TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        settled_at TEXT
+    );
+    CREATE INDEX journal_by_run ON journal (run_id);
+    CREATE INDEX journal_open ON journal (status);
+    CREATE TABLE quarantine (
+        target TEXT NOT NULL,
+        mapping TEXT NOT NULL,
+        record_key TEXT NOT NULL,
+        source TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        property TEXT,
+        reason TEXT NOT NULL,
+        data TEXT NOT NULL,
+        deleted INTEGER NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        PRIMARY KEY (target, mapping, record_key)
+    );
+    """,
 ]
 
 
@@ -94,6 +126,41 @@ class PageEntry:
     page_id: str
     created_by_syncfw: bool
     archived: bool
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One write of a run: its intent (``open``), then its outcome (``applied``, ``absent`` when it
+    did not happen, ``rolled_back``). ``before``/``after`` are canonical property values; for a
+    ``cursor`` entry they are ``{"cursor": ...}`` and ``sync_key`` is ``source/stream``."""
+
+    seq: int
+    run_id: str
+    target: str
+    action: str
+    sync_key: str
+    page_id: str | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+    status: str
+
+
+@dataclass(frozen=True)
+class QuarantinedRecord:
+    """A record that could not be synced, kept to be retried on later runs."""
+
+    target: str
+    mapping: str
+    record_key: str
+    source: str
+    stream: str
+    property: str | None
+    reason: str
+    data: dict[str, Any]
+    deleted: bool
+    first_seen: str
+    last_seen: str
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -113,6 +180,10 @@ class RunRecord:
 
 def _dump(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _load_values(text: str) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(text).items()}
 
 
 def _load(text: str) -> Any:
@@ -245,6 +316,43 @@ class StateStore:
         rows = self._query("SELECT database_id, data_source_id FROM targets WHERE target = ?", (target,))
         return (rows[0][0], rows[0][1]) if rows else None
 
+    def journal(self, *, run_id: str | None = None, status: str | None = None) -> list[JournalEntry]:
+        """Journal entries, oldest first, of one run and/or with one status."""
+        clauses, params = [], []
+        if run_id is not None:
+            clauses.append("run_id = ?")
+            params.append(run_id)
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._query(
+            f"SELECT seq, run_id, target, action, sync_key, page_id, before, after, status FROM journal {where} "
+            "ORDER BY seq",
+            tuple(params),
+        )
+        return [
+            JournalEntry(r[0], r[1], r[2], r[3], r[4], r[5], _load_values(r[6]), _load_values(r[7]), r[8])
+            for r in rows
+        ]
+
+    def quarantined(self, target: str | None = None) -> list[QuarantinedRecord]:
+        """Open quarantine, oldest first (of one target, or all)."""
+        sql = (
+            "SELECT target, mapping, record_key, source, stream, property, reason, data, deleted, first_seen, "
+            "last_seen, attempts FROM quarantine"
+        )
+        rows = self._query(
+            sql + (" WHERE target = ?" if target else "") + " ORDER BY first_seen",
+            (target,) if target else (),
+        )
+        return [
+            QuarantinedRecord(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), bool(r[8]), r[9], r[10], r[11]
+            )
+            for r in rows
+        ]
+
     def runs(self, limit: int = 20) -> list[RunRecord]:
         """The most recent runs, newest first."""
         rows = self._query(
@@ -342,6 +450,62 @@ class Transaction:
             "ON CONFLICT (target) DO UPDATE SET database_id = excluded.database_id, "
             "data_source_id = excluded.data_source_id",
             (target, database_id, data_source_id),
+        )
+
+    def open_intent(
+        self,
+        run_id: str,
+        target: str,
+        action: str,
+        sync_key: str,
+        page_id: str | None,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        now: str,
+    ) -> int:
+        """Record a write about to be sent; returns its journal sequence number."""
+        cur = self._db.execute(
+            "INSERT INTO journal (run_id, target, action, sync_key, page_id, before, after, status, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)",
+            (run_id, target, action, sync_key, page_id, _dump(before), _dump(after), now),
+        )
+        return int(cur.lastrowid or 0)
+
+    def settle(self, seq: int, status: str, now: str, page_id: str | None = None) -> None:
+        """Record the outcome of an intent: ``applied``, ``absent`` or ``rolled_back``."""
+        self._db.execute(
+            "UPDATE journal SET status = ?, settled_at = ?, page_id = COALESCE(?, page_id) WHERE seq = ?",
+            (status, now, page_id, seq),
+        )
+
+    def quarantine(self, record: QuarantinedRecord) -> None:
+        """Keep (or refresh) a record that could not be synced."""
+        self._db.execute(
+            "INSERT INTO quarantine (target, mapping, record_key, source, stream, property, reason, data, deleted, "
+            "first_seen, last_seen, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) "
+            "ON CONFLICT (target, mapping, record_key) DO UPDATE SET property = excluded.property, "
+            "reason = excluded.reason, data = excluded.data, deleted = excluded.deleted, "
+            "last_seen = excluded.last_seen, attempts = quarantine.attempts + 1",
+            (
+                record.target,
+                record.mapping,
+                record.record_key,
+                record.source,
+                record.stream,
+                record.property,
+                record.reason,
+                json.dumps(record.data, default=str),
+                int(record.deleted),
+                record.first_seen,
+                record.last_seen,
+            ),
+        )
+
+    def release(self, target: str, mapping: str, record_key: str) -> None:
+        """Take a record out of quarantine (it synced)."""
+        self._db.execute(
+            "DELETE FROM quarantine WHERE target = ? AND mapping = ? AND record_key = ?",
+            (target, mapping, record_key),
         )
 
     def start_run(self, run_id: str, recipe: str, command: str, started_at: str) -> None:

@@ -1,15 +1,17 @@
 """Every hook in ``syncfw/hookspecs.py``, exercised through a real plugin distribution.
 
 The plugin below is installed as a distribution with a ``syncfw`` entry point (a ``.dist-info``
-on ``sys.path``), so it is found, loaded and validated exactly like ``pip install syncfw-things``.
+on ``sys.path``), so it is found, loaded and validated exactly like a ``pip install``-ed one.
 ``tests/test_docs.py`` requires one ``test_hook_<name>`` per hook.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,7 @@ from syncfw.recipe import load_recipe
 from syncfw.sandbox.runner import Sandbox
 from tests.test_plugins import install
 
-PLUGIN = '''
+PLUGIN = """
 import json
 from collections.abc import Iterator
 
@@ -77,7 +79,7 @@ def register_emulators(register):
 @hookimpl
 def register_transforms(register):
     register("shout", lambda value: None if value is None else str(value).upper() + "!")
-'''
+"""
 
 RECIPE = """
 recipe: things-to-notion
@@ -108,12 +110,14 @@ ENV = {"NOTION_TOKEN": "ntn_hooktests_0123456789", "THINGS_TOKEN": "things-secre
 
 
 @pytest.fixture
-def things(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The plugin installed as the distribution ``syncfw_things``, the only plugin allowed to load."""
-    install(tmp_path, monkeypatch, "syncfw_things", PLUGIN)
-    monkeypatch.setenv("SYNCFW_LOAD_PLUGINS", "syncfw_things")
+def things(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The plugin installed as the distribution ``syncfw_hook_things``, the only plugin allowed to load."""
+    install(tmp_path, monkeypatch, "syncfw_hook_things", PLUGIN)
+    monkeypatch.setenv("SYNCFW_LOAD_PLUGINS", "syncfw_hook_things")
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
+    yield
+    sys.modules.pop("syncfw_hook_things", None)  # the next test installs its own copy
 
 
 def write_recipe(directory: Path, config: str = "page_size: 50") -> Path:

@@ -99,7 +99,7 @@ class Table(ABC):
             ) from None
         except UnicodeDecodeError as exc:
             raise SourceError(
-                f"{self.label} is not valid {exc.encoding} text (byte {exc.start}): set `encoding:` "
+                f"{self.label} is not valid {exc.encoding} text: set `encoding:` "
                 "to the file's encoding, e.g. cp1252 or latin-1"
             ) from None
         except pd.errors.EmptyDataError:

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import openpyxl
 import pyarrow as pa  # type: ignore[import-untyped]
@@ -14,11 +14,13 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 import pytest
 from syncfw_files import FilesConnector
 
+from syncfw.connector import Record
+
 if TYPE_CHECKING:
     from conftest import Read
 
 
-def by_key(records: list) -> dict:  # type: ignore[type-arg]
+def by_key(records: list[Record]) -> dict[str, dict[str, Any]]:
     return {r.key: dict(r.data) for r in records}
 
 
@@ -99,7 +101,7 @@ def test_tsv_and_other_encodings(tmp_path: Path, read: Read) -> None:
 
 def test_json_lines_keep_json_types_and_nesting(tmp_path: Path, read: Read) -> None:
     path = tmp_path / "events.jsonl"
-    lines = [
+    lines: list[dict[str, Any]] = [
         {"id": 1, "score": 2.0, "ok": True, "tags": ["a", "b"], "owner": {"name": "Ada", "team": None}},
         {"id": 2, "score": None, "extra": "only here"},
     ]

@@ -60,7 +60,7 @@ def test_harness_without_valid_credentials_points_at_no_file(tmp_path: Path) -> 
     harness.start(tmp_path)
     connector = FilesConnector(FilesConnector.config_model(**harness.config(valid_credentials=False)))
 
-    with pytest.raises(SourceError, match="missing.csv: no such file"):
+    with pytest.raises(SourceError, match=r"missing\.csv: no such file"):
         connector.check()
     assert FilesHarness.has_rate_limits is False
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -153,8 +154,8 @@ def mirror_items(path: Path, cursor: str) -> tuple[list[Record], SourceError]:
     ids=["header only", "zero bytes", "missing", "unparsable"],
 )
 def test_mirror_reports_no_deletes_after_an_empty_or_failed_read(
-    tmp_path: Path, read: Read, damage, message
-) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, read: Read, damage: Callable[[Path], object], message: str
+) -> None:
     path = tmp_path / "contacts.csv"
     write_csv(path, "id,name", "1,Ada", "2,Grace")
     _, cursor = read({"path": str(path), "key": "id"})

@@ -140,7 +140,7 @@ class HubSpotConnector(Connector):
             name=name,
             primary_key=PRIMARY_KEY,
             cursor_field=f"properties.{modified_property(name)}",
-            fields=(*_ENVELOPE_FIELDS, *(f"properties.{n}" for n in names)),
+            fields=(*_ENVELOPE_FIELDS, *(f"properties.{n}" for n in names)) if names else (),
         )
         self._streams[name] = spec
         return spec

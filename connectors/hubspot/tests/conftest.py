@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,11 +87,24 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
     return TLSFiles.in_dir(tmp_path_factory.mktemp("tls"))
 
 
+@pytest.fixture(scope="session")
+def stopping() -> Iterator[list[threading.Thread]]:
+    """Emulators being stopped in the background; waited for once, when the session ends.
+
+    Stopping a server takes about 0.2 s (uvicorn's shutdown tick): waiting for each one would
+    double the time of the suite.
+    """
+    threads: list[threading.Thread] = []
+    yield threads
+    for thread in threads:
+        thread.join()
+
+
 @pytest.fixture
 def start_sandbox(
-    tls: TLSFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tls: TLSFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stopping: list[threading.Thread]
 ) -> Iterator[Callable[..., Sandbox]]:
-    """Start emulators on copies of the shipped seed data; stops them at teardown.
+    """Start emulators on copies of the shipped seed data; stops them after the test.
 
     The emulator's search limit (5 a second) is off so tests may search fast; tests of pacing
     turn it back on.
@@ -112,7 +126,9 @@ def start_sandbox(
 
     yield start
     for emulator in started:
-        emulator.stop()
+        thread = threading.Thread(target=emulator.stop, name="stop-hubspot-emulator")
+        thread.start()
+        stopping.append(thread)
 
 
 @pytest.fixture

@@ -161,3 +161,30 @@ def test_a_secondly_policy_name_without_headers_uses_the_default_wait(
 
     assert len(records) == 5
     assert time.monotonic() - started >= 0.2
+
+
+def test_a_missing_scope_is_source_auth_error_naming_what_to_grant(sandbox: Sandbox) -> None:
+    sandbox.portal.scopes = {"crm.objects.companies.read", "crm.schemas.contacts.read"}
+
+    with pytest.raises(SourceAuthError) as caught:
+        sandbox.read("contacts", None, ("properties.email",))
+
+    message = str(caught.value)
+    assert "HTTP 403 MISSING_SCOPES" in message
+    assert "give the private app the read scope of this object type" in message
+
+
+def test_check_passes_for_a_token_without_the_contacts_scope(sandbox: Sandbox) -> None:
+    sandbox.portal.scopes = {"crm.objects.companies.read"}
+
+    sandbox.connector().check()
+
+
+def test_without_the_schema_scope_properties_are_not_checked_but_read(sandbox: Sandbox) -> None:
+    sandbox.portal.scopes = {"crm.objects.companies.read"}
+
+    records, _ = sandbox.read("companies", None, ("properties.domain", "properties.not_a_property"))
+
+    assert len(records) == 8
+    assert "not_a_property" not in records[0].data["properties"]
+    assert sandbox.connector().stream("companies").fields == ()

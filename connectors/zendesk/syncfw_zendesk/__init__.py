@@ -1,7 +1,7 @@
 """syncfw-zendesk: Zendesk Support tickets, users and organizations as syncfw streams, read through
 the incremental export API with zenpy, with a local emulator of that API.
 
-Distributed under GPL-3.0-or-later, because it imports zenpy (GPL-3.0). The public API is what
+Distributed under GPL-3.0 (see LICENSE), because it imports zenpy (GPL-3.0). The public API is what
 ``__all__`` lists.
 """
 

@@ -11,7 +11,7 @@ Tests and the sandbox harness change data through :meth:`HubSpotPortal.create`,
 and turn the knobs: :meth:`~HubSpotPortal.fail_next`, :meth:`~HubSpotPortal.rate_limit_next`,
 :attr:`~HubSpotPortal.daily_remaining`, :attr:`~HubSpotPortal.window_max`,
 :attr:`~HubSpotPortal.window_ms`, :attr:`~HubSpotPortal.search_per_second`,
-:attr:`~HubSpotPortal.search_cap`; :attr:`~HubSpotPortal.stats` and
+:attr:`~HubSpotPortal.search_cap`, :attr:`~HubSpotPortal.scopes`; :attr:`~HubSpotPortal.stats` and
 :attr:`~HubSpotPortal.requests` show what was served.
 """
 
@@ -180,6 +180,11 @@ class _SeedFile:
 class HubSpotPortal:
     """An in-memory HubSpot account behind the emulator's CRM API.
 
+    Attributes:
+        scopes: the private app's scopes (``crm.objects.contacts.read``,
+            ``crm.schemas.contacts.read``...), or None for every scope; a request needing one
+            it lacks gets 403 ``MISSING_SCOPES``.
+
     Args:
         data_dir: directory of ``<object type>.json`` seed files, or None for none.
         token: the one private-app access token the portal accepts.
@@ -212,6 +217,7 @@ class HubSpotPortal:
         self.window_ms = window_ms
         self.search_per_second = search_per_second
         self.search_cap = SEARCH_CAP
+        self.scopes: set[str] | None = None
         self.requests: deque[LoggedRequest] = deque(maxlen=2000)
         self._lock = threading.RLock()
         self._stats = PortalStats()
@@ -430,10 +436,10 @@ class HubSpotPortal:
 
         Raises:
             ApiError: 400 for an unknown object type, an invalid request, or ``after`` at or
-                past :attr:`search_cap` results.
+                past :attr:`search_cap` results; 403 without the type's read scope.
         """
         with self._lock:
-            kind = self._type(object_type)
+            kind = self._readable(object_type)
             try:
                 request = SearchRequest.parse(body)
             except SearchError as exc:
@@ -483,7 +489,7 @@ class HubSpotPortal:
                 ``after``.
         """
         with self._lock:
-            kind = self._type(object_type)
+            kind = self._readable(object_type)
             size = _whole(limit, "limit", 10)
             if not 1 <= size <= LIST_MAX_LIMIT:
                 raise ApiError(
@@ -524,7 +530,7 @@ class HubSpotPortal:
             ApiError: 404 for an unknown record; 400 for an unknown object type.
         """
         with self._lock:
-            kind = self._type(object_type)
+            kind = self._readable(object_type)
             to_types = [self._type(name) for name in associations]
             if not record_id.isdigit():
                 raise ApiError(
@@ -548,7 +554,7 @@ class HubSpotPortal:
             ApiError: 400 for unknown object types or a malformed body.
         """
         with self._lock:
-            source, target = self._type(from_type), self._type(to_type)
+            source, target = self._readable(from_type), self._readable(to_type)
             inputs = body.get("inputs") if isinstance(body, dict) else None
             if not isinstance(inputs, list) or not all(isinstance(i, dict) and "id" in i for i in inputs):
                 raise ApiError(
@@ -596,7 +602,7 @@ class HubSpotPortal:
     def properties(self, object_type: str) -> dict[str, Any]:
         """The answer of ``GET /crm/v3/properties/{type}``: every property the type's records use."""
         with self._lock:
-            kind = self._type(object_type)
+            kind = self._readable(object_type, "schemas")
             data = self._current()
             rows = data.records.get(kind.name, [])
             return {
@@ -664,6 +670,28 @@ class HubSpotPortal:
                 f"https://app.hubspot.com/contacts/{self.portal_id}/record/{kind.type_id}/{record['id']}"
             )
         return answer
+
+    def _readable(self, name: str, what: str = "objects") -> ObjectType:
+        """The object type, if the app has the scope to read its ``objects`` or ``schemas``."""
+        kind = self._type(name)
+        scope = f"crm.{what}.{kind.name if kind.type_id.startswith('0-') else 'custom'}.read"
+        if self.scopes is not None and scope not in self.scopes:
+            raise ApiError(
+                403,
+                "This app hasn't been granted all required scopes to make this call. Read more about "
+                "required scopes here: https://developers.hubspot.com/scopes.",
+                "MISSING_SCOPES",
+                extra={
+                    "errors": [
+                        {
+                            "message": "One or more of the following scopes are required.",
+                            "context": {"requiredGranularScopes": [scope]},
+                        }
+                    ],
+                    "links": {"scopes": "https://developers.hubspot.com/scopes"},
+                },
+            )
+        return kind
 
     def _type(self, name: str, *, create: bool = False) -> ObjectType:
         known = self._current().types
