@@ -168,6 +168,12 @@ def plan(
 @click.option(
     "--allow-mass-change", is_flag=True, help="Let this run archive or update more than the guard allows."
 )
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Apply only if a fresh plan equals this reviewed plan (from `syncfw plan --out`).",
+)
 def run(
     recipe: Path,
     env_file: Path | None,
@@ -175,16 +181,33 @@ def run(
     notion_rate_limit: float | None,
     as_json: bool,
     allow_mass_change: bool,
+    plan_file: Path | None,
 ) -> None:
     """Plan and apply: write the changes to Notion."""
     _load_env(env_file)
     registry = _registry()
     loaded = _load_recipe(recipe, registry)
+    reviewed = None
+    if plan_file is not None:
+        try:
+            reviewed = json.loads(plan_file.read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{plan_file}: not a plan file written by `syncfw plan --out`: {exc}") from None
+        if (
+            not isinstance(reviewed, dict)
+            or reviewed.get("recipe") != loaded.name
+            or reviewed.get("command") != "plan"
+        ):
+            raise ConfigError(
+                f"{plan_file}: not a plan of recipe {loaded.name} written by `syncfw plan --out`"
+            )
+        allow_mass_change = True  # the changes were reviewed
     options = RunOptions(
         apply=True,
         rate_limit=notion_rate_limit,
         full_refresh=full_refresh,
         allow_mass_change=allow_mass_change,
+        reviewed_plan=reviewed,
     )
     with progress_bar(not as_json) as progress:
         report = execute(loaded, registry, options, progress)
@@ -208,6 +231,7 @@ def status(recipe: Path, env_file: Path | None, as_json: bool) -> None:
     store = StateStore(loaded.state_path)
     runs = store.runs(10)
     cursors = store.cursors()
+    quarantine = store.quarantined()
     if as_json:
         click.echo(
             json.dumps(
@@ -231,6 +255,19 @@ def status(recipe: Path, env_file: Path | None, as_json: bool) -> None:
                     "cursors": [
                         {"target": c[0], "source": c[1], "stream": c[2], "updated_at": c[4]} for c in cursors
                     ],
+                    "quarantine": [
+                        {
+                            "target": q.target,
+                            "source": q.source,
+                            "stream": q.stream,
+                            "key": q.record_key,
+                            "property": q.property,
+                            "reason": q.reason,
+                            "first_seen": q.first_seen,
+                            "attempts": q.attempts,
+                        }
+                        for q in quarantine
+                    ],
                 },
                 indent=2,
             )
@@ -244,6 +281,47 @@ def status(recipe: Path, env_file: Path | None, as_json: bool) -> None:
     out.print(table)
     for target, source, stream, _, updated in cursors:
         out.print(f"cursor {target} ← {source}/{stream}: advanced {updated}")
+    if quarantine:
+        out.print(f"[red]{len(quarantine)} records in quarantine[/] (retried on every run):")
+    for q in quarantine:
+        prop = f" property {q.property!r}" if q.property else ""
+        out.print(
+            f"  {q.target} ← {q.source}/{q.stream} key {q.record_key}{prop}: {q.reason} "
+            f"(since {q.first_seen}, {q.attempts} attempts)",
+            markup=False,
+        )
+
+
+@cli.command()
+@click.argument("run_id")
+@click.option(
+    "--recipe",
+    "recipe_path",
+    required=True,
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="The recipe the run belongs to.",
+)
+@env_file_option
+@click.option("--dry-run", is_flag=True, help="Show what would be restored; change nothing.")
+@click.option("--json", "as_json", is_flag=True)
+def rollback(run_id: str, recipe_path: Path, env_file: Path | None, dry_run: bool, as_json: bool) -> None:
+    """Undo a run: restore changed properties, unarchive, archive created pages, rewind cursors."""
+    from syncfw.engine.rollback import rollback as undo
+
+    _load_env(env_file)
+    loaded = _load_recipe(recipe_path, _registry())
+    report = undo(loaded, run_id, dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        verb = "would undo" if dry_run else "undid"
+        out.print(f"rollback of run {run_id}: {verb} {len(report.steps)} journal entries")
+        for step in report.steps:
+            detail = ", ".join(f"{k} → {v!r}" for k, v in step.restored.items())
+            out.print(f"  {step.action} {step.target} {step.sync_key}: {step.note or detail}", markup=False)
+            for prop, why in step.refused.items():
+                out.print(f"  [yellow]refused[/] {step.target} {step.sync_key} {prop!r}: {why}")
+    _finish(3 if report.refused else 0)
 
 
 @cli.group()

@@ -157,6 +157,13 @@ def preflight(
             continue
         ds = client.retrieve_data_source(ids[1])
         resolved[target.name] = (ids[0], ids[1], ds.get("properties", {}))
+        if target.database is not None and ids[0]:
+            sources = client.retrieve_database(ids[0]).get("data_sources", [])
+            if len(sources) > 1:
+                problems.append(
+                    f"target {target.name}: database {target.database.title!r} now holds {len(sources)} data "
+                    "sources (someone added one); name the one to sync with `data_source: <id>` in the recipe"
+                )
     data_sources = {name: r[1] for name, r in resolved.items()}
     for target in recipe.targets_in_order():
         if target.name in resolved:

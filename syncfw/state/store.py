@@ -444,6 +444,11 @@ class Transaction:
             (target, source, stream, cursor, now),
         )
 
+    def delete_cursor(self, target: str, source: str, stream: str) -> None:
+        self._db.execute(
+            "DELETE FROM cursors WHERE target = ? AND source = ? AND stream = ?", (target, source, stream)
+        )
+
     def set_target_ids(self, target: str, database_id: str | None, data_source_id: str) -> None:
         self._db.execute(
             "INSERT INTO targets (target, database_id, data_source_id) VALUES (?, ?, ?) "

@@ -49,7 +49,9 @@ def test_it_writes_a_distribution_named_for_the_connector(tmp_path: Path) -> Non
     assert 'token: "${env:ACME_CRM_TOKEN}"' in readme
 
 
-@pytest.mark.parametrize("name", ["AcmeCrm", "acme-crm", "9lives", "acme__crm", "acme_", "", "class", "a" * 41])
+@pytest.mark.parametrize(
+    "name", ["AcmeCrm", "acme-crm", "9lives", "acme__crm", "acme_", "", "class", "a" * 41]
+)
 def test_a_name_that_cannot_be_a_package_is_refused(tmp_path: Path, name: str) -> None:
     with pytest.raises(ConfigError, match="cannot name a connector: use lowercase letters"):
         scaffold_connector(name, tmp_path)

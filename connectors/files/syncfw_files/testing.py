@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from syncfw.testing import ConnectorHarness
 from syncfw_files.connector import FilesConnector
+from syncfw_files.cursor import MirrorCursor
 
 _COLUMNS = ("id", "name", "email", "updated_at")
 _START = dt.datetime(2026, 5, 1, 9, 0, tzinfo=dt.UTC)
@@ -91,6 +92,19 @@ class FilesHarness(ConnectorHarness):
 
     def rate_limit_next(self, requests: int) -> None:
         """Does nothing: files have no rate limit (see :attr:`has_rate_limits`)."""
+
+    def future_cursor(self, stream: str, cursor: str) -> str:
+        """A mirror cursor holds no time: the nearest thing to a cursor past every record is one
+        that already holds every row as it is. This is ``cursor`` with its keys in reverse order:
+        the same rows, another string, so a connector that ignored it would yield every row.
+
+        Raises:
+            ValueError: ``cursor`` is not a mirror cursor.
+        """
+        seen = MirrorCursor.decode(cursor)
+        if seen is None:
+            raise ValueError(f"not a mirror cursor: {cursor[:80]!r}")
+        return MirrorCursor(seen.columns, dict(reversed(seen.digests.items()))).encode()
 
     def _new_row(self, name: str) -> dict[str, str]:
         stamp = self._next_stamp()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from syncfw.errors import ConfigError
@@ -175,8 +175,3 @@ def record_instant(record: dict[str, object], prop: str) -> int:
     properties = record.get("properties")
     value = properties.get(prop) if isinstance(properties, dict) else None
     return parse_instant(value if value not in (None, "") else record.get("updatedAt"))
-
-
-def unique_ids(records: Sequence[dict[str, object]]) -> list[str]:
-    """The records' ids, in order, each once."""
-    return list(dict.fromkeys(str(r[PRIMARY_KEY]) for r in records))

@@ -1,3 +1,5 @@
+"""The syncfw connector acceptance kit, run against the Salesforce connector and its emulator."""
+
 from syncfw_salesforce.testing import SalesforceHarness
 
 from syncfw.testing import connector_tests

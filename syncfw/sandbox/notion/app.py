@@ -9,7 +9,14 @@ Every ``/v1/`` request goes through, in this order (API-FACTS §9):
 3. ``Authorization: Bearer <token>`` must carry the configured token (401 ``unauthorized``);
 4. the rate limiter (429 ``rate_limited`` with ``Retry-After``);
 5. the configured latency (an asyncio sleep);
-6. the JSON body (400 ``invalid_json``), then the endpoint, with any injected fault.
+6. the JSON body (400 ``invalid_json``), then any injected fault (a queued one, else one drawn
+   from the ``faults`` plan, see :mod:`syncfw.sandbox.faults`), then the endpoint.
+
+A fault answers Notion's error body for its status (429 ``rate_limited`` with or without
+``Retry-After``, 500/502/503/504, 529 ``service_overload``) or resets the connection without an
+answer (``reset``; ``timeout`` after holding the request). ``lost_response`` hits writes only
+(every ``POST``, ``PATCH`` and ``DELETE`` except data source queries and search): the write is applied
+and committed, then the answer is lost.
 
 Every JSON answer carries ``request_id`` and the same id in the ``x-notion-request-id`` header.
 
@@ -17,7 +24,7 @@ Every JSON answer carries ``request_id`` and the same id in the ``x-notion-reque
 
 ========================================================  ===========================================
 ``GET /_emulator/info``                                    ``{"parent_page_id","bot_user_id","workspace_id"}``
-``GET``/``POST /_emulator/config``                         knobs ``{"rate_limit","burst","latency","retry_after"}``
+``GET``/``POST /_emulator/config``                         knobs ``{"rate_limit","burst","latency","retry_after","faults"}``
 ``GET /_emulator/stats``, ``POST /_emulator/stats/reset``  request counters
 ``GET``/``POST /_emulator/faults``, ``POST .../clear``     queued faults ``{"endpoint","status","after_commit","times"}``
 ``POST /_emulator/pages/{id}/human-edit``                  ``{"properties": {...}, "user_name"?}``
@@ -43,6 +50,8 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from syncfw.sandbox.faults import DroppableConnections, Injection, drop_connection, hold
 
 from . import databases, errors, humans, pages, search, users
 from .controls import Controls, Fault
@@ -74,12 +83,17 @@ class _Route:
     handler: Handler
     pattern: re.Pattern[str]
     name: str
+    write: bool
+
+
+_READING_POSTS = ("/query", "/v1/search")
 
 
 def _route(method: str, template: str, handler: Handler) -> _Route:
     pattern = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "$")
     name = method + " " + re.sub(r"\{(?!property_id)\w+\}", "{id}", template)
-    return _Route(method, template, handler, pattern, name)
+    write = method in ("POST", "PATCH", "DELETE") and not template.endswith(_READING_POSTS)
+    return _Route(method, template, handler, pattern, name, write)
 
 
 def _api_routes() -> list[_Route]:
@@ -182,7 +196,9 @@ class NotionApp:
         self._token = token
         self._api = _api_routes()
         self._emulator = self._emulator_routes()
-        self.app = Starlette(routes=[Route("/{path:path}", self._dispatch, methods=_METHODS)])
+        self.app = DroppableConnections(
+            Starlette(routes=[Route("/{path:path}", self._dispatch, methods=_METHODS)])
+        )
 
     def _emulator_routes(self) -> list[_Route]:
         controls = self._controls
@@ -281,9 +297,14 @@ class NotionApp:
         fault = self._controls.take_fault(route.name)
         if fault is not None and not fault.after_commit:
             raise errors.fault(fault.status)
+        injection = None if fault is not None else self._controls.draw_fault(write=route.write)
+        if injection is not None and not injection.after_commit:
+            return await _inflict(request, injection, request_id)
         result = route.handler(self._ws, call)
         if fault is not None:
             raise errors.fault(fault.status)
+        if injection is not None:
+            return await _inflict(request, injection, request_id)
         return _json({**result, "request_id": request_id}, request_id)
 
     def _match(self, routes: list[_Route], request: Request) -> tuple[_Route, dict[str, str]]:
@@ -301,6 +322,21 @@ class NotionApp:
             raise errors.unauthorized(malformed_header=True)
         if token.strip() != self._token:
             raise errors.unauthorized(malformed_header=False)
+
+
+async def _inflict(request: Request, injection: Injection, request_id: str) -> Response:
+    """Carry out a drawn fault: an error answer, or a reset connection (after holding it)."""
+    connected = await hold(request, injection.hold_seconds) if injection.hold_seconds else True
+    if injection.status is None or not connected:
+        if connected:
+            await drop_connection(request.scope)
+        return Response(status_code=500)  # never sent: the connection is gone
+    error = (
+        errors.rate_limited(injection.retry_after)
+        if injection.status == 429
+        else errors.fault(injection.status)
+    )
+    return _json(error.body(request_id), request_id, error.status, error.headers)
 
 
 async def _body(request: Request) -> Any:

@@ -6,15 +6,19 @@ Knobs (all changeable at runtime, from Python or ``POST /_emulator/config``):
 * ``burst``: how many requests may come at once before the average applies;
 * ``latency``: seconds every ``/v1/`` request waits before it is answered (an ``asyncio`` sleep,
   so concurrent requests wait in parallel);
-* ``retry_after``: a fixed ``Retry-After`` for 429 answers (``None``: the real wait, rounded up).
+* ``retry_after``: a fixed ``Retry-After`` for 429 answers (``None``: the real wait, rounded up);
+* ``faults``: random faults, a :class:`~syncfw.sandbox.faults.FaultPlan` in its compact form
+  (``"429=0.1,500=0.05,reset=0.02,lost=0.02,retry_after=0,seed=7"``; ``None``: no faults).
 
-Faults make the next matching requests fail with a Notion 5xx/409 error body, either before the
-request does anything or after it was applied and committed ("the response was lost"), the case
-where a client cannot know whether its write happened.
+Queued faults (:class:`Fault`) make the next matching requests fail with a Notion 5xx/409 error
+body, either before the request does anything or after it was applied and committed ("the
+response was lost"), the case where a client cannot know whether its write happened. They are
+checked before the random ``faults``.
 
 Statistics count ``/v1/`` requests: ``requests`` (all, whatever the answer), ``by_endpoint``
-(those past the rate limiter, keyed like ``"PATCH /v1/pages/{id}"``) and ``rate_limited`` (the
-429s). ``/_emulator/`` requests are neither limited nor counted.
+(those past the rate limiter, keyed like ``"PATCH /v1/pages/{id}"``), ``rate_limited`` (the
+limiter's 429s) and ``faults`` (the random faults injected, by kind: ``{"reset": 2}``).
+``/_emulator/`` requests are neither limited nor counted.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import threading
 from collections import Counter, deque
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from syncfw.sandbox.faults import FaultInjector, FaultPlan, Injection
 
 from . import errors
 from .ratelimit import TokenBucket, retry_after_seconds
@@ -40,6 +46,7 @@ class Knobs:
     burst: int = 10
     latency: float = 0.0
     retry_after: int | None = None
+    faults: str | None = None
 
 
 @dataclass
@@ -65,6 +72,7 @@ class Controls:
         self.knobs = knobs
         self._bucket = TokenBucket(knobs.rate_limit, knobs.burst)
         self._faults: list[Fault] = []
+        self._injector = FaultInjector()
         self._requests = 0
         self._rate_limited = 0
         self._by_endpoint: Counter[str] = Counter()
@@ -73,6 +81,9 @@ class Controls:
     def configure(self, **changes: Any) -> Knobs:
         """Change some knobs (names of :class:`Knobs`); answers the new settings.
 
+        ``faults`` may be a :class:`~syncfw.sandbox.faults.FaultPlan`, its compact form or
+        ``None``; setting it starts the plan's random sequence again.
+
         Raises:
             NotionAPIError: ``validation_error`` for an unknown knob or a value out of range.
         """
@@ -80,10 +91,19 @@ class Controls:
             unknown = set(changes) - set(asdict(self.knobs))
             if unknown:
                 raise errors.validation(f"Unknown emulator setting(s): {', '.join(sorted(unknown))}.")
+            plan = self._injector.plan
+            if "faults" in changes:
+                try:
+                    plan = FaultPlan.coerce(changes["faults"])
+                except ValueError as error:
+                    raise errors.validation(f"faults: {error}.") from None
+                changes["faults"] = None if plan is None else str(plan)
             knobs = Knobs(**{**asdict(self.knobs), **changes})
             check_knobs(knobs)
             self.knobs = knobs
             self._bucket.configure(knobs.rate_limit, knobs.burst)
+            if "faults" in changes:
+                self._injector.configure(plan)
             return knobs
 
     def admit(self) -> None:
@@ -118,12 +138,14 @@ class Controls:
             self._requests += 1
 
     def stats(self) -> dict[str, Any]:
-        """``{"requests": int, "by_endpoint": {endpoint: int}, "rate_limited": int}``."""
+        """``{"requests": int, "by_endpoint": {endpoint: int}, "rate_limited": int,
+        "faults": {kind: int}}``."""
         with self._lock:
             return {
                 "requests": self._requests,
                 "by_endpoint": dict(self._by_endpoint),
                 "rate_limited": self._rate_limited,
+                "faults": self._injector.counts(),
             }
 
     def reset_stats(self) -> None:
@@ -133,6 +155,11 @@ class Controls:
             self._rate_limited = 0
             self._by_endpoint.clear()
             self._log.clear()
+            self._injector.reset_counts()
+
+    def draw_fault(self, *, write: bool) -> Injection | None:
+        """The random fault for a request past the limiter, if the ``faults`` plan draws one."""
+        return self._injector.draw(write=write)
 
     def add_fault(self, fault: Fault) -> None:
         """Queue a fault (checked in the order added)."""

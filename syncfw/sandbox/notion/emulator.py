@@ -20,6 +20,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from syncfw.sandbox.faults import FaultPlan
+
 from . import humans
 from .app import NotionApp
 from .controls import Controls, Fault, Knobs
@@ -40,6 +42,8 @@ class NotionEmulator:
         rate_limit: average requests per second allowed on ``/v1/`` (``None``: unlimited).
         burst: requests allowed at once before the average applies.
         latency: seconds added before every ``/v1/`` answer.
+        faults: random faults of ``/v1/`` requests: a :class:`~syncfw.sandbox.faults.FaultPlan`
+            or its compact form (``"429=0.1,500=0.05,reset=0.02,seed=7"``); see :meth:`configure`.
         clock: seconds since the epoch for ``created_time``/``last_edited_time`` (default
             :func:`time.time`); tests pass their own to cross minute boundaries.
 
@@ -50,7 +54,7 @@ class NotionEmulator:
         bot_user_id: the integration's bot user (``last_edited_by`` of API writes).
 
     Errors from the ``human_*`` methods are :class:`~.errors.NotionAPIError`, with the same
-    status, code and message the API would answer.
+    status, code and message the API would answer; a bad knob value is a ``validation_error``.
     """
 
     def __init__(
@@ -61,9 +65,12 @@ class NotionEmulator:
         rate_limit: float | None = None,
         burst: int = 10,
         latency: float = 0.0,
+        faults: FaultPlan | str | None = None,
         clock: Clock | None = None,
     ) -> None:
         self._controls = Controls(Knobs(rate_limit=rate_limit, burst=burst, latency=latency))
+        if faults is not None:
+            self._controls.configure(faults=faults)
         if state_dir is not None:
             state_dir.mkdir(parents=True, exist_ok=True)
         self._store = Store(state_dir / "notion.sqlite" if state_dir is not None else None)
@@ -79,11 +86,25 @@ class NotionEmulator:
         burst: int = _UNSET,
         latency: float = _UNSET,
         retry_after: int | None = _UNSET,
+        faults: FaultPlan | str | None = _UNSET,
     ) -> dict[str, Any]:
         """Change knobs at runtime; omitted ones keep their value. Answers all current knobs.
 
-        ``retry_after`` fixes the ``Retry-After`` of 429 answers (``None``: the real wait,
-        rounded up to whole seconds).
+        ``retry_after`` fixes the ``Retry-After`` of the rate limiter's 429 answers (``None``:
+        the real wait, rounded up to whole seconds).
+
+        ``faults`` makes ``/v1/`` requests fail at random, after authentication, the rate
+        limiter and the latency: a :class:`~syncfw.sandbox.faults.FaultPlan`, its compact form
+        (:meth:`FaultPlan.parse <syncfw.sandbox.faults.FaultPlan.parse>`) or ``None`` for no
+        faults. Setting it starts the plan's seeded random sequence again. Answers carry
+        Notion's error bodies (429 ``rate_limited``, 500 ``internal_server_error``, 502
+        ``bad_gateway``, 503 ``service_unavailable``, 504 ``gateway_timeout``, 529
+        ``service_overload``); ``reset`` and ``timeout`` reset the connection without an answer;
+        ``lost_response`` applies a write and then loses its answer. The answered knob is the
+        plan's compact form. :meth:`stats` counts the faults by kind.
+
+        Raises:
+            NotionAPIError: ``validation_error`` naming the knob or fault setting that is wrong.
         """
         changes = {
             name: value
@@ -92,6 +113,7 @@ class NotionEmulator:
                 ("burst", burst),
                 ("latency", latency),
                 ("retry_after", retry_after),
+                ("faults", faults),
             )
             if value is not _UNSET
         }
@@ -139,10 +161,13 @@ class NotionEmulator:
         return humans.update_schema(self._ws, data_source_id, properties, user_name)
 
     def stats(self) -> dict[str, Any]:
-        """``{"requests": int, "by_endpoint": {"POST /v1/pages": n, ...}, "rate_limited": int}``.
+        """``{"requests": int, "by_endpoint": {"POST /v1/pages": n, ...}, "rate_limited": int,
+        "faults": {"reset": n, ...}}``.
 
         ``requests`` counts every ``/v1/`` request; ``by_endpoint`` those past the rate limiter;
-        ``rate_limited`` the 429 answers.
+        ``rate_limited`` the limiter's 429 answers; ``faults`` the random faults injected, by
+        kind (``rate_limited``, ``server_error``, ``overload``, ``timeout``, ``reset``,
+        ``lost_response``; kinds that never happened are left out).
         """
         return self._controls.stats()
 

@@ -100,13 +100,14 @@ def invalid_json() -> NotionAPIError:
     return NotionAPIError(400, "invalid_json", "Error parsing JSON body.")
 
 
-def rate_limited(retry_after: int) -> NotionAPIError:
-    """429 with an integer ``Retry-After`` header in seconds (DOC request-limits)."""
+def rate_limited(retry_after: int | None) -> NotionAPIError:
+    """429 with an integer ``Retry-After`` header in seconds (DOC request-limits); ``None``
+    leaves the header out (an injected fault: clients must cope without it)."""
     return NotionAPIError(
         429,
         "rate_limited",
         "You have been rate limited. Please try again in a few minutes.",
-        headers={"Retry-After": str(retry_after)},
+        headers={"Retry-After": str(retry_after)} if retry_after is not None else None,
     )
 
 
@@ -162,7 +163,8 @@ def archived_block() -> NotionAPIError:
 
 
 def fault(status: int) -> NotionAPIError:
-    """A server-side failure injected by the emulator's fault knob, with Notion's codes and messages."""
+    """A server-side failure injected by the emulator's fault knobs, with Notion's codes and
+    messages (API-FACTS §2.3; the 529 message is written in the style of the 503 one)."""
     codes = {
         409: ("conflict_error", "Conflict occurred while saving. Please try again."),
         500: ("internal_server_error", "Unexpected error occurred."),

@@ -2,7 +2,7 @@
 
 :class:`SalesforceEmulator` is what ``syncfw sandbox serve`` starts; :class:`SalesforceOrg` is
 the org behind it, with knobs for tests (remaining daily requests, session expiry, injected 5xx,
-counters). simple-salesforce only speaks HTTPS, so the emulator always serves HTTPS with the
+random faults, counters). simple-salesforce only speaks HTTPS, so the emulator always serves HTTPS with the
 sandbox's certificate authority; clients trust it through ``REQUESTS_CA_BUNDLE``.
 """
 
@@ -20,7 +20,10 @@ __all__ = ["ApiError", "OrgStats", "SalesforceEmulator", "SalesforceOrg", "creat
 class SalesforceEmulator(SourceEmulator):
     """The sandbox's Salesforce: seed files from ``context.data_dir``, served over HTTPS.
 
-    Sandbox options: ``bulk=N`` adds N generated accounts and about N contacts.
+    Sandbox options: ``bulk=N`` adds N generated accounts and about N contacts; ``faults=PLAN``
+    makes API requests fail at random, PLAN in the compact form of
+    :meth:`syncfw.sandbox.faults.FaultPlan.parse` (e.g. ``5xx=0.1,reset=0.02,seed=7``; see
+    :meth:`SalesforceOrg.configure_faults` for the kinds Salesforce supports).
 
     Attributes:
         org: the running org (None until :meth:`start`), for tests to turn its knobs.
@@ -40,13 +43,20 @@ class SalesforceEmulator(SourceEmulator):
             what a recipe's ``session_id`` + ``instance_url`` config needs.
 
         Raises:
-            syncfw.errors.ConfigError: the ``bulk`` option is not a whole number.
+            syncfw.errors.ConfigError: the ``bulk`` option is not a whole number, or the
+                ``faults`` option is not a fault plan Salesforce supports.
         """
         option = context.options.get("bulk", "0") or "0"
         if not option.isdigit():
             raise ConfigError(f"sandbox option bulk={option!r}: expected a whole number of accounts")
         session_id = new_session_id()
-        self.org = SalesforceOrg(context.data_dir, session_id, bulk=int(option))
+        org = SalesforceOrg(context.data_dir, session_id, bulk=int(option))
+        faults = context.options.get("faults")
+        try:
+            org.configure_faults(faults)
+        except ValueError as exc:
+            raise ConfigError(f"sandbox option faults={faults!r}: {exc}") from None
+        self.org = org
         self._served = ServedApp(create_app(self.org), tls=context.tls)
         return {"SALESFORCE_INSTANCE_URL": self._served.url, "SALESFORCE_SESSION_ID": session_id}
 

@@ -12,11 +12,13 @@
 
 Every resource also answers without the trailing slash. Authenticated answers carry
 ``Sforce-Limit-Info: api-usage=N/15000``; errors are ``[{"message", "errorCode"}]`` arrays
-(REST API Developer Guide, "Status Codes and Error Responses").
+(REST API Developer Guide, "Status Codes and Error Responses"). Random faults of the org's plan
+(:meth:`SalesforceOrg.configure_faults`) hit requests after authentication and the allowance.
 """
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,7 +28,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
+from syncfw.sandbox.faults import DroppableConnections, Injection, drop_connection, hold
 from syncfw_salesforce.emulator.org import ApiError, SalesforceOrg
 
 _VERSION = re.compile(r"v(\d{2,3}\.0)")
@@ -49,8 +53,38 @@ def _batch_size(request: Request) -> int | None:
     return None
 
 
-def create_app(org: SalesforceOrg) -> Starlette:
-    """A Starlette app serving ``org`` through Salesforce's REST API paths."""
+def _server_error(status: int, limit_info: str) -> Response:
+    """A 5xx as Salesforce sends it: its error array from the app servers (500, 503), an HTML
+    page from its edge for a gateway failure (502, 504)."""
+    if status == 500:
+        # the ErrorId layout of Salesforce's "unexpected error" answers
+        error_id = f"{random.randrange(10**9, 2 * 10**9)}-{random.randrange(10**5, 10**6)}"
+        message = (
+            "An unexpected error occurred. Please include this ErrorId if you contact support: "
+            f"{error_id} ({-random.randrange(10**9, 2 * 10**9)})"
+        )
+        return _error(ApiError(500, "UNKNOWN_EXCEPTION", message), limit_info)
+    if status == 503:
+        return _error(ApiError(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable"), limit_info)
+    reason = {502: "Bad Gateway", 504: "Gateway Timeout"}.get(status, "Error")
+    page = (
+        f"<html><head><title>{status} {reason}</title></head><body><h1>{status} {reason}</h1></body></html>"
+    )
+    return Response(page, status_code=status, media_type="text/html")
+
+
+async def _inflict(request: Request, injection: Injection, limit_info: str) -> Response:
+    """Carry out a drawn fault: a 5xx answer, or a reset connection (after holding it)."""
+    connected = await hold(request, injection.hold_seconds) if injection.hold_seconds else True
+    if injection.status is None or not connected:
+        if connected:
+            await drop_connection(request.scope)
+        return Response(status_code=500)  # never sent: the connection is gone
+    return _server_error(injection.status, limit_info)
+
+
+def create_app(org: SalesforceOrg) -> ASGIApp:
+    """An ASGI app (Starlette) serving ``org`` through Salesforce's REST API paths."""
 
     def api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -61,6 +95,9 @@ def create_app(org: SalesforceOrg) -> Starlette:
                 org.admit(request.headers.get("authorization"))
             except ApiError as exc:
                 return _error(exc, org.limit_info() if exc.status != 401 else None)
+            injection = org.draw_fault()
+            if injection is not None:
+                return await _inflict(request, injection, org.limit_info())
             try:
                 body = handler(request, match.group(1))
             except ApiError as exc:
@@ -116,4 +153,4 @@ def create_app(org: SalesforceOrg) -> Starlette:
         routes.append(Route(base + path, endpoint))
         if path.endswith("/"):
             routes.append(Route(base + path.rstrip("/"), endpoint))
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    return DroppableConnections(Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found}))

@@ -4,7 +4,8 @@ Records come from ``data_dir/<sObject>.json`` (a JSON array of records in REST s
 ``attributes``, ``Id``, ``SystemModstamp`` and ``IsDeleted``). A file is read again when its
 modification time, size or inode changes, so a test or a person editing a seed file sees the
 change on the next request. Tests drive the org through its knobs: :attr:`SalesforceOrg.remaining_requests`,
-:meth:`SalesforceOrg.expire_session`, :meth:`SalesforceOrg.fail_next` and :attr:`SalesforceOrg.stats`.
+:meth:`SalesforceOrg.expire_session`, :meth:`SalesforceOrg.fail_next`,
+:meth:`SalesforceOrg.configure_faults` and :attr:`SalesforceOrg.stats`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from syncfw.sandbox.faults import FaultInjector, FaultKind, FaultPlan, Injection
 from syncfw_salesforce.emulator import bulk
 from syncfw_salesforce.emulator.execute import execute
 from syncfw_salesforce.emulator.schema import SObjectSchema, infer_schema, key_prefix
@@ -32,6 +34,14 @@ MIN_BATCH_SIZE = 200
 DEVELOPER_EDITION_DAILY_LIMIT = 15000
 _KEPT_QUERY_CURSORS = 100
 _PERSON_SOBJECTS = frozenset({"Contact", "Lead", "User"})
+SUPPORTED_FAULTS: tuple[FaultKind, ...] = ("server_error", "timeout", "reset")
+"""The kinds of :class:`~syncfw.sandbox.faults.FaultPlan` the org can inject."""
+_UNSUPPORTED_FAULTS: dict[FaultKind, str] = {
+    "rate_limited": "Salesforce never answers 429, it refuses requests over its limits with "
+    "403 REQUEST_LIMIT_EXCEEDED (set SalesforceOrg.remaining_requests to 0 for that)",
+    "overload": "529 service_overload is Notion's answer, not Salesforce's",
+    "lost_response": "the emulator serves reads only, so there is no write whose answer could be lost",
+}
 
 
 class ApiError(Exception):
@@ -150,6 +160,7 @@ class SalesforceOrg:
         self.api_limit = daily_api_limit
         self.api_used = 0
         self._faults: list[int] = []
+        self._injector = FaultInjector()
         self._stats = OrgStats()
         self._lock = threading.RLock()
         self._files: dict[str, _SeedFile] = {}
@@ -191,6 +202,38 @@ class SalesforceOrg:
         """Answer the next ``count`` authenticated requests with HTTP ``status`` (a 5xx)."""
         with self._lock:
             self._faults.extend([status] * count)
+
+    def configure_faults(self, plan: FaultPlan | str | None) -> None:
+        """Make authenticated API requests fail at random from now on (``None``: stop).
+
+        ``plan`` is a :class:`~syncfw.sandbox.faults.FaultPlan` or its compact form, e.g.
+        ``"5xx=0.1,reset=0.05,seed=7"``. Faults hit requests that passed authentication and the
+        daily allowance (they count against it, as Salesforce counts them). On the wire:
+        ``server_error`` answers 500 ``UNKNOWN_EXCEPTION`` or 503 ``SERVER_UNAVAILABLE`` as
+        ``[{"message", "errorCode"}]``, or the HTML page of a 502/504 from Salesforce's edge;
+        ``reset`` resets the TCP connection; ``timeout`` holds the request ``timeout_seconds``
+        and then resets it. Every request is a read (``only=writes`` injects nothing).
+
+        Raises:
+            ValueError: a malformed plan, or a kind Salesforce has no equivalent of
+                (``rate_limited``, ``overload``, ``lost_response``); the message says why.
+        """
+        parsed = FaultPlan.coerce(plan)
+        if parsed is not None:
+            parsed.require(SUPPORTED_FAULTS, "Salesforce", _UNSUPPORTED_FAULTS)
+            if parsed.only == "writes":
+                raise ValueError(
+                    "the Salesforce emulator serves reads only, so only=writes would inject nothing"
+                )
+        self._injector.configure(parsed)
+
+    def draw_fault(self) -> Injection | None:
+        """The random fault for an admitted request, if the plan of :meth:`configure_faults` draws one."""
+        return self._injector.draw(write=False)
+
+    def fault_counts(self) -> dict[str, int]:
+        """Random faults injected so far, by kind (``{"server_error": 3, "reset": 1}``)."""
+        return self._injector.counts()
 
     @property
     def stats(self) -> OrgStats:
