@@ -186,7 +186,10 @@ def test_lost_response_hits_every_write_endpoint(
 
     emulator.configure(faults=None)
     assert titles(notion, source_id) == ["Acme", "Globex"]
-    assert notion.pages.retrieve(page["id"])["properties"]["Salesforce ID"]["rich_text"][0]["plain_text"] == "001"
+    assert (
+        notion.pages.retrieve(page["id"])["properties"]["Salesforce ID"]["rich_text"][0]["plain_text"]
+        == "001"
+    )
     assert "Score" in notion.data_sources.retrieve(source_id)["properties"]
     assert emulator.stats()["faults"] == {"lost_response": 4}
 
@@ -195,7 +198,9 @@ def test_only_chooses_reads_or_writes(notion: Client, emulator: NotionEmulator, 
     emulator.configure(faults="500=1,only=writes")
     notion.users.me()
     notion.data_sources.query(source_id)
-    expect_error(create(notion, source_id, "Acme"), 500, "internal_server_error", "Unexpected error occurred.")
+    expect_error(
+        create(notion, source_id, "Acme"), 500, "internal_server_error", "Unexpected error occurred."
+    )
 
     emulator.configure(faults="500=1,only=reads")
     create(notion, source_id, "Globex")()
@@ -259,7 +264,9 @@ def test_queued_faults_go_first(notion: Client, emulator: NotionEmulator) -> Non
     emulator.configure(faults="429=1")
     emulator.inject_fault("GET /v1/users/me", status=503)
 
-    expect_error(notion.users.me, 503, "service_unavailable", "Notion is unavailable, please try again later.")
+    expect_error(
+        notion.users.me, 503, "service_unavailable", "Notion is unavailable, please try again later."
+    )
     expect_error(notion.users.me, 429, "rate_limited", RATE_LIMITED)
 
 

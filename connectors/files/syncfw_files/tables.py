@@ -246,10 +246,9 @@ class ParquetTable(Table):
         number = 0
         with self.errors("Parquet"), pq.ParquetFile(self.path) as parquet:
             for batch in parquet.iter_batches(batch_size=self.chunk_rows, columns=list(columns)):
-                values = [batch.column(c).to_pylist() for c in columns]
-                for row in zip(*values, strict=True):
+                for row in _zip_rows(columns, [batch.column(c).to_pylist() for c in columns]):
                     number += 1
-                    yield number, dict(zip(columns, row, strict=True))
+                    yield number, row
 
 
 _TABLES: dict[str, type[Table]] = {
@@ -266,8 +265,12 @@ def open_table(config: FilesConfig, chunk_rows: int) -> Table:
 
 
 def _frame_rows(frame: pd.DataFrame, columns: Sequence[str]) -> Iterator[Row]:
-    """The rows of ``frame`` as dicts of ``columns``; column by column, much faster than ``to_dict``."""
-    values = [frame[c].tolist() for c in columns]
+    """The rows of ``frame`` as dicts of ``columns``, built column by column (much faster than
+    ``DataFrame.to_dict``)."""
+    return _zip_rows(columns, [frame[c].tolist() for c in columns])
+
+
+def _zip_rows(columns: Sequence[str], values: list[list[Any]]) -> Iterator[Row]:
     for row in zip(*values, strict=True):
         yield dict(zip(columns, row, strict=True))
 

@@ -269,12 +269,6 @@ class HubSpotPortal:
 
     # data
 
-    def object_types(self) -> list[str]:
-        """The object types that have records."""
-        with self._lock:
-            data = self._current()
-            return sorted(name for name, rows in data.records.items() if rows)
-
     def records(self, object_type: str) -> list[dict[str, Any]]:
         """Copies of the stored records of a type (archived ones included), by id."""
         with self._lock:
@@ -436,7 +430,8 @@ class HubSpotPortal:
 
         Raises:
             ApiError: 400 for an unknown object type, an invalid request, or ``after`` at or
-                past :attr:`search_cap` results; 403 without the type's read scope.
+                past :attr:`search_cap` results (HubSpot documents the 400, not its message: the
+                wording is the emulator's); 403 without the type's read scope.
         """
         with self._lock:
             kind = self._readable(object_type)

@@ -21,6 +21,11 @@ Incremental Export API"):
 * ``per_page`` 1-1000 (default 1000); ``exclude_deleted=true`` drops deleted tickets; ``include``
   sideloads are ignored.
 
+Error bodies: 401 ``{"error": "Couldn't authenticate you"}`` and 404 ``RecordNotFound`` are
+Zendesk's as recorded; the 429 bodies are as publicly reported (JSON ``APIRateLimitExceeded`` for
+the export limit, plain text for the plan's limit). The 400 and 403 bodies are not recorded
+anywhere this emulator knows of: they follow Zendesk's ``{"error", "description"}`` layout.
+
 Tests drive the account through its knobs: :attr:`ZendeskAccount.limit`,
 :meth:`ZendeskAccount.fail_next`, :meth:`ZendeskAccount.rate_limit_next` and
 :attr:`ZendeskAccount.stats`.
