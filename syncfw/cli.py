@@ -397,6 +397,24 @@ def plugins(as_json: bool) -> None:
     out.print(table)
 
 
+@cli.command("new-connector")
+@click.argument("name")
+@click.option(
+    "--dest",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="Directory to create syncfw-NAME/ in.",
+)
+def new_connector(name: str, dest: Path) -> None:
+    """Scaffold a connector distribution (entry point, config, stream, emulator, kit tests)."""
+    from syncfw.scaffold import scaffold_connector
+
+    path = scaffold_connector(name, dest)
+    out.print(f"created {path}")
+    out.print(f"next: pip install -e {path} && pytest {path}/tests   (see docs/connectors.md)")
+
+
 @cli.group()
 def sandbox() -> None:
     """Local emulators of Notion and of every installed connector's source."""
