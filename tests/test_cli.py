@@ -151,14 +151,22 @@ def test_sandbox_edit_makes_a_human_edit_that_the_next_run_reports_as_drift(tmp_
     proc = serve(tmp_path)
     try:
         assert syncfw("notion", "init", str(RECIPE), "--env-file", env_file, cwd=tmp_path).returncode == 0
-        first = syncfw("run", str(RECIPE), "--env-file", env_file, "--json", "--notion-rate-limit", "200", cwd=tmp_path)
+        first = syncfw(
+            "run", str(RECIPE), "--env-file", env_file, "--json", "--notion-rate-limit", "200", cwd=tmp_path
+        )
         assert first.returncode == 0, first.stderr
         key = json.loads(first.stdout)["targets"]["accounts"]["operations"][0]["sync_key"]
-        edit = syncfw("sandbox", "edit", key, "Industry", "Shipping", "--as", "Ada Lovelace", "--env-file", env_file)
+        edit = syncfw(
+            "sandbox", "edit", key, "Industry", "Shipping", "--as", "Ada Lovelace", "--env-file", env_file
+        )
         assert edit.returncode == 0, edit.stderr
         bad = syncfw("sandbox", "edit", key, "Annual Revenue", "lots", "--env-file", env_file)
-        assert bad.returncode == 2 and "'lots' is not a number" in bad.stderr and "Traceback" not in bad.stderr
-        second = syncfw("run", str(RECIPE), "--env-file", env_file, "--json", "--notion-rate-limit", "200", cwd=tmp_path)
+        assert (
+            bad.returncode == 2 and "'lots' is not a number" in bad.stderr and "Traceback" not in bad.stderr
+        )
+        second = syncfw(
+            "run", str(RECIPE), "--env-file", env_file, "--json", "--notion-rate-limit", "200", cwd=tmp_path
+        )
         findings = json.loads(second.stdout)["targets"]["accounts"]["drift_findings"]
         assert [(f["sync_key"], f["property"], f["live"], f["editor"], f["action"]) for f in findings] == [
             (key, "Industry", "Shipping", "Ada Lovelace", "reverted")

@@ -187,6 +187,7 @@ class _Planner:
         self.creates: set[str] = set()
         self.archives: dict[str, tuple[str, int]] = {}
         self.restores: set[str] = set()
+        self.match_maps: dict[str, dict[str, str]] = {}
 
     # -- Notion side ---------------------------------------------------------------------
 
@@ -315,6 +316,16 @@ class _Planner:
         except ValueError as exc:
             self._unmatched(read, record, f"match value failed: {exc}")
             return None
+        via = getattr(mapping.match, "via", None)
+        if via:
+            matched = self.match_maps.get(via)
+            if matched is None:
+                matched = self.match_maps[via] = self.store.matches(self.target.name, via)
+            page_key = matched.get(str(value)) if value not in (None, "") else None
+            if page_key is not None and (page_key in self.live or page_key in self.creates):
+                return page_key
+            self._unmatched(read, record, f"matches no page through {via} (key {value!r})")
+            return None
         found = index.get(value, []) if value not in (None, "") else []
         if len(found) == 1:
             return found[0]
@@ -358,6 +369,13 @@ class _Planner:
             self.want(page_key, values, (mapping.name, position))
             if known.get(record.key) != page_key:
                 changes[record.key] = page_key
+        current = dict(known)
+        for record_key, page_key in changes.items():
+            if page_key is None:
+                current.pop(record_key, None)
+            else:
+                current[record_key] = page_key
+        self.match_maps[mapping.name] = current
 
     def aggregating(self, mapping: BoundMapping, read: StreamRead) -> None:
         assert mapping.match is not None
@@ -417,15 +435,9 @@ class _Planner:
             spec = self.target.properties.get(name)
             if spec is None or spec.target is None:
                 continue
-            pages = self.related_pages(spec.target)
-            ids: list[str] = []
-            missing: list[str] = []
-            for k in related_keys:
-                entry = pages.get(k)
-                if entry is None or entry.archived:
-                    missing.append(k)
-                else:
-                    ids.append(entry.page_id)
+            ids, missing = resolve_keys(
+                self.store, self.related_pages, spec.target, getattr(spec, "via", None), related_keys
+            )
             if missing:
                 self.plan.pending_relations.append(
                     {"sync_key": key, "property": name, "target": spec.target, "keys": missing}
@@ -547,6 +559,32 @@ def plan_target(
     planner.deletes()
     planner.diff()
     return planner.plan
+
+
+def resolve_keys(
+    store: StateStore,
+    related_pages: Callable[[str], dict[str, PageEntry]],
+    target: str,
+    via: str | None,
+    keys: Iterable[str],
+) -> tuple[list[str], list[str]]:
+    """Page ids of the related records ``keys`` in ``target``, and the keys with no page yet.
+
+    Keys are the related target's sync keys, or, with ``via``, record keys of that target's
+    secondary mapping ``via`` (resolved through the pages its records matched).
+    """
+    pages = related_pages(target)
+    matched = store.matches(target, via) if via else None
+    ids: list[str] = []
+    missing: list[str] = []
+    for key in keys:
+        page_key = matched.get(key) if matched is not None else key
+        entry = pages.get(page_key) if page_key is not None else None
+        if entry is None or entry.archived:
+            missing.append(key)
+        else:
+            ids.append(entry.page_id)
+    return ids, missing
 
 
 def ordered_mappings(target: Target) -> Iterable[BoundMapping]:

@@ -28,6 +28,7 @@ from syncfw.engine.plan import (
     ordered_mappings,
     plan_target,
     read_stream,
+    resolve_keys,
 )
 from syncfw.engine.recover import settle_open_intents
 from syncfw.engine.signals import StopSignal, stop_on_signals
@@ -437,11 +438,10 @@ def _link_pending_relations(
         still: list[dict[str, Any]] = []
         for item in plan.pending_relations:
             key, prop = item["sync_key"], item["property"]
-            related = store.pages(item["target"])
             keys = stored.get(key, {}).get(prop, ())
-            ids = [related[k].page_id for k in keys if k in related and not related[k].archived]
+            via = getattr(target.properties[prop], "via", None)
+            ids, missing = resolve_keys(store, store.pages, item["target"], via, keys)
             value = normalize("relation", tuple(sorted(set(ids))))
-            missing = [k for k in keys if k not in related or related[k].archived]
             if missing:
                 still.append({**item, "keys": missing})
             entry = identity.get(key)

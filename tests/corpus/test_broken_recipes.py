@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from syncfw.sandbox.runner import Sandbox
+
 HERE = Path(__file__).resolve().parent
 CASES_DIR = HERE / "recipes"
 COMMANDS = ("validate", "run")
@@ -86,14 +88,14 @@ def _environment() -> dict[str, str]:
     return {**inherited, **DUMMY_ENV}
 
 
-def _run(command: str, recipe: Path, cwd: Path) -> Outcome:
+def _run(command: str, recipe: Path, cwd: Path, *options: str, env: dict[str, str] | None = None) -> Outcome:
     result = subprocess.run(
-        [sys.executable, "-m", "syncfw.cli", command, str(recipe)],
+        [sys.executable, "-m", "syncfw.cli", command, str(recipe), *options],
         capture_output=True,
         text=True,
         encoding="utf-8",
         errors="replace",
-        env=_environment(),
+        env={**_environment(), **(env or {})},
         cwd=cwd,
         timeout=120,
     )
@@ -158,6 +160,24 @@ def test_the_unbroken_base_is_valid(tmp_path: Path) -> None:
 
     assert outcome.returncode == 0, outcome.stderr
     assert outcome.left_behind == []
+
+
+def test_a_refused_run_leaves_notion_as_it_was(sandbox: Sandbox, tmp_path: Path) -> None:
+    """A real sandbox: the unbroken recipe fills Notion, then refused runs must not touch it."""
+    assert sandbox.notion is not None
+    env = {**sandbox.env, "SYNCFW_LOAD_PLUGINS": "salesforce"}
+    filled = _run("run", HERE / "base" / "recipe.yaml", tmp_path, "--notion-rate-limit", "200", env=env)
+    assert filled.returncode == 0, filled.stderr
+    assert sandbox.notion.stats()["by_endpoint"].get("POST /v1/pages", 0) > 0
+    before = sandbox.notion.dump()
+    sandbox.notion.reset_stats()
+
+    for case in ("recipe-bad-cron", "owner-two-mappings-one-property", "connector-two-auth-modes"):
+        refused = _run("run", CASES_DIR / case / "recipe.yaml", tmp_path, env=env)
+        assert refused.returncode == 2, refused.stderr
+
+    assert sandbox.notion.stats()["requests"] == 0
+    assert sandbox.notion.dump() == before
 
 
 @pytest.mark.parametrize(("case", "command"), _params())

@@ -15,5 +15,7 @@ def run_recipe(recipe: str, env: dict[str, str], cwd: str, rate_limit: float) ->
     os.environ.update(env)
     os.chdir(cwd)
     registry = load_plugins()
-    report = execute(load_recipe(Path(recipe), registry=registry), registry, RunOptions(rate_limit=rate_limit))
+    report = execute(
+        load_recipe(Path(recipe), registry=registry), registry, RunOptions(rate_limit=rate_limit)
+    )
     return report.exit_code

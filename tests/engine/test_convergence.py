@@ -64,7 +64,12 @@ def projection(seed_dir: Path, sheet: list[dict[str, Any]]) -> dict[str, dict[st
     for a in accounts:
         domains.setdefault(domain(a.get("Website")), []).append(a["Id"])
     out = {
-        a["Id"]: {"Name": a["Name"], "Industry": a.get("Industry"), "Domain": domain(a.get("Website")), "Tier": None}
+        a["Id"]: {
+            "Name": a["Name"],
+            "Industry": a.get("Industry"),
+            "Domain": domain(a.get("Website")),
+            "Tier": None,
+        }
         for a in accounts
     }
     for row in sheet:

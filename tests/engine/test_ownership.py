@@ -85,7 +85,9 @@ def test_unmatched_and_ambiguous_records_are_reported_and_skipped(
     sandbox: Sandbox, merged: Recipe, registry: Registry
 ) -> None:
     report = sync(merged, registry)
-    unmatched = {(u["stream"], u["key"]): u["reason"] for u in report.targets["accounts"].as_dict()["unmatched"]}
+    unmatched = {
+        (u["stream"], u["key"]): u["reason"] for u in report.targets["accounts"].as_dict()["unmatched"]
+    }
     assert "matches 3 pages" in unmatched[("rows", "uos.com")]
     assert "matches no page" in unmatched[("rows", "unknown-company.com")]
     assert "matches no page" in unmatched[("rows", "t5")]
@@ -193,7 +195,9 @@ def test_relations_resolve_on_a_later_run_when_the_page_arrives_late(
     ids = init(recipe)
     late_account = "001Sx0000009ZZZIAA"
     contacts = seed(seed_dir, "Contact")
-    newcomer = dict(contacts[0], Id="003Sx000000LATEIAA", FirstName="Late", LastName="Comer", AccountId=late_account)
+    newcomer = dict(
+        contacts[0], Id="003Sx000000LATEIAA", FirstName="Late", LastName="Comer", AccountId=late_account
+    )
     bump(newcomer)
     write_seed(seed_dir, "Contact", [*contacts, newcomer])
 
@@ -251,7 +255,11 @@ def test_only_pages_syncfw_created_are_archived(
     store.close()
     assert ids is not None
     handmade = sandbox.notion.human_create_page(
-        ids[1], {"Name": {"title": [{"text": {"content": "Hand made"}}]}, "Salesforce ID": {"rich_text": [{"text": {"content": "001Sx0000008HANDIA"}}]}}
+        ids[1],
+        {
+            "Name": {"title": [{"text": {"content": "Hand made"}}]},
+            "Salesforce ID": {"rich_text": [{"text": {"content": "001Sx0000008HANDIA"}}]},
+        },
     )
     accounts = seed(seed_dir, "Account")
     ghost = dict(accounts[0], Id="001Sx0000008HANDIA", Name="Hand made", IsDeleted=True)

@@ -69,8 +69,19 @@ def test_open_intents_left_by_a_crash_are_settled_by_the_next_run(
     store = StateStore(recipe.state_path)
     with store.transaction() as tx:
         tx.forget_page("accounts", sent)
-        tx.open_intent("crashed-run", "accounts", "create", sent, None, {}, {"Name": accounts[0]["Name"]}, "2026-01-01T00:00:00Z")
-        tx.open_intent("crashed-run", "accounts", "create", lost, None, {}, {"Name": "Lost"}, "2026-01-01T00:00:00Z")
+        tx.open_intent(
+            "crashed-run",
+            "accounts",
+            "create",
+            sent,
+            None,
+            {},
+            {"Name": accounts[0]["Name"]},
+            "2026-01-01T00:00:00Z",
+        )
+        tx.open_intent(
+            "crashed-run", "accounts", "create", lost, None, {}, {"Name": "Lost"}, "2026-01-01T00:00:00Z"
+        )
     store.close()
     arrival = dict(accounts[1], Id=lost, Name="Lost Inc")
     bump(arrival)
@@ -107,7 +118,10 @@ def test_a_second_concurrent_run_exits_75_and_says_who_holds_the_lock(
             assert time.monotonic() < deadline and slow.poll() is None
             time.sleep(0.05)
         second = subprocess.run(
-            [*SYNCFW, "run", str(RECIPE), "--env-file", env_file], cwd=tmp_path, capture_output=True, text=True
+            [*SYNCFW, "run", str(RECIPE), "--env-file", env_file],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
         )
         assert second.returncode == 75, second.stderr
         assert f"pid {slow.pid}" in second.stderr and "since" in second.stderr
@@ -243,9 +257,13 @@ def test_a_reviewed_plan_applies_only_while_it_is_current(
     assert "stale" in stale.stderr and "'Industry'" in stale.stderr and "Mining" in stale.stderr
     assert value(by_key(pages(sandbox, ids["accounts"]))[accounts[0]["Id"]], "Industry") == "Mining"
 
-    sandbox.notion.human_edit(page["id"], {"Industry": {"select": {"name": accounts[1]["Industry"] or "Energy"}}})
+    sandbox.notion.human_edit(
+        page["id"], {"Industry": {"select": {"name": accounts[1]["Industry"] or "Energy"}}}
+    )
     fresh = subprocess.run(
-        [*SYNCFW, "plan", str(RECIPE), "--env-file", env_file, "--out", str(plan_file)], cwd=tmp_path, capture_output=True
+        [*SYNCFW, "plan", str(RECIPE), "--env-file", env_file, "--out", str(plan_file)],
+        cwd=tmp_path,
+        capture_output=True,
     )
     assert fresh.returncode == 0
     applied = subprocess.run(
@@ -260,7 +278,8 @@ def test_a_reviewed_plan_applies_only_while_it_is_current(
 
 def snapshot(box: Sandbox, data_source: str) -> dict[str, dict[str, Any]]:
     return {
-        value(p, "Salesforce ID"): {name: value(p, name) for name in p["properties"]} for p in pages(box, data_source)
+        value(p, "Salesforce ID"): {name: value(p, name) for name in p["properties"]}
+        for p in pages(box, data_source)
     }
 
 
@@ -292,10 +311,16 @@ def test_rollback_restores_a_run_exactly_and_refuses_what_people_changed_since(
     assert preview.refused == 1
 
     report = rollback(recipe, bad.run_id)
-    assert [(s.sync_key, list(s.refused)) for s in report.steps if s.refused] == [(accounts[2]["Id"], ["Annual Revenue"])]
+    assert [(s.sync_key, list(s.refused)) for s in report.steps if s.refused] == [
+        (accounts[2]["Id"], ["Annual Revenue"])
+    ]
     after = snapshot(sandbox, ids["accounts"])
     expected = dict(before)
-    expected[accounts[2]["Id"]] = {**before[accounts[2]["Id"]], "Industry": before[accounts[2]["Id"]]["Industry"], "Annual Revenue": 999}
+    expected[accounts[2]["Id"]] = {
+        **before[accounts[2]["Id"]],
+        "Industry": before[accounts[2]["Id"]]["Industry"],
+        "Annual Revenue": 999,
+    }
     assert after == expected  # property by property; the new page is archived, the archived one is back
     # the cursor was rewound: the next run applies the source's changes again
     again = sync(recipe, registry, allow_mass_change=True)
@@ -303,7 +328,9 @@ def test_rollback_restores_a_run_exactly_and_refuses_what_people_changed_since(
     assert snapshot(sandbox, ids["accounts"])[accounts[0]["Id"]]["Industry"] == "Biotechnology"
 
 
-def test_every_command_keeps_secrets_out_of_output_and_files(tmp_path: Path, registry: Registry, seed_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_command_keeps_secrets_out_of_output_and_files(
+    tmp_path: Path, registry: Registry, seed_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     box = start_sandbox(tmp_path, registry, seed_dir, monkeypatch)
     try:
         env = dict(os.environ)
@@ -320,16 +347,30 @@ def test_every_command_keeps_secrets_out_of_output_and_files(tmp_path: Path, reg
         ]
         printed = []
         for command in commands:
-            result = subprocess.run([*SYNCFW, *command, *(["--env-file", env_file] if command[0] not in ("plugins",) else [])], cwd=tmp_path, capture_output=True, text=True, env=env)
+            result = subprocess.run(
+                [*SYNCFW, *command, *(["--env-file", env_file] if command[0] not in ("plugins",) else [])],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                env=env,
+            )
             assert result.returncode == 0, (command, result.stderr)
             printed.append(result.stdout + result.stderr)
         run_id = json.loads(printed[4])["run_id"]
         for command in (["rollback", run_id, "--recipe", str(RECIPE), "--dry-run"], ["sandbox", "dump"]):
-            result = subprocess.run([*SYNCFW, *command, "--env-file", env_file], cwd=tmp_path, capture_output=True, text=True, env=env)
+            result = subprocess.run(
+                [*SYNCFW, *command, "--env-file", env_file],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                env=env,
+            )
             printed.append(result.stdout + result.stderr)
         env_bad = {**env, "NOTION_TOKEN": env["NOTION_TOKEN"][:-4] + "0000"}
         secrets.add(env_bad["NOTION_TOKEN"])
-        failed = subprocess.run([*SYNCFW, "run", str(RECIPE)], cwd=tmp_path, capture_output=True, text=True, env=env_bad)
+        failed = subprocess.run(
+            [*SYNCFW, "run", str(RECIPE)], cwd=tmp_path, capture_output=True, text=True, env=env_bad
+        )
         assert failed.returncode == 1
         printed.append(failed.stdout + failed.stderr)
         written = [p for p in (tmp_path / ".syncfw").rglob("*") if p.is_file()] + [tmp_path / "plan.json"]
