@@ -144,7 +144,7 @@ def test_hostile_records_are_synced_within_limits_or_quarantined_with_their_caus
 
     now = {p["properties"]["Key"]["rich_text"][0]["plain_text"]: p for p in _pages(sandbox, ds)}
     assert set(now) == set(HOSTILE)  # no page lost or duplicated
-    for key, (fields, outcome) in HOSTILE.items():
+    for key, (_fields, outcome) in HOSTILE.items():
         if outcome != "ok":
             assert now[key]["properties"] == baseline[key]["properties"], (
                 f"{key}: a failed record changed its page"
