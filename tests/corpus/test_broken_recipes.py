@@ -88,9 +88,17 @@ def _environment() -> dict[str, str]:
     return {**inherited, **DUMMY_ENV}
 
 
-def _run(command: str, recipe: Path, cwd: Path, *options: str, env: dict[str, str] | None = None) -> Outcome:
+def _run(
+    command: str,
+    recipe: Path,
+    cwd: Path,
+    *options: str,
+    env: dict[str, str] | None = None,
+    before: tuple[str, ...] = (),
+) -> Outcome:
+    """``python -m syncfw.cli COMMAND [BEFORE...] RECIPE [OPTIONS...]`` in ``cwd``."""
     result = subprocess.run(
-        [sys.executable, "-m", "syncfw.cli", command, str(recipe), *options],
+        [sys.executable, "-m", "syncfw.cli", command, *before, str(recipe), *options],
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -166,7 +174,9 @@ def test_a_refused_run_leaves_notion_as_it_was(sandbox: Sandbox, tmp_path: Path)
     """A real sandbox: the unbroken recipe fills Notion, then refused runs must not touch it."""
     assert sandbox.notion is not None
     env = {**sandbox.env, "SYNCFW_LOAD_PLUGINS": "salesforce"}
-    filled = _run("run", HERE / "base" / "recipe.yaml", tmp_path, "--notion-rate-limit", "200", env=env)
+    base = HERE / "base" / "recipe.yaml"
+    assert _run("notion", base, tmp_path, env=env, before=("init",)).returncode == 0
+    filled = _run("run", base, tmp_path, "--notion-rate-limit", "200", env=env)
     assert filled.returncode == 0, filled.stderr
     assert sandbox.notion.stats()["by_endpoint"].get("POST /v1/pages", 0) > 0
     before = sandbox.notion.dump()
