@@ -1,8 +1,10 @@
 """The ``syncfw`` command line: parse options, call the engine, render the outcome.
 
 Exit codes (DESIGN.md): 0 success; 1 run failed (state consistent); 2 usage or configuration
-error; 3 completed with records that could not be synced; 4 stopped by a guard; 75 another run
-of the recipe holds its lock.
+error; 3 completed with records that could not be synced; 4 stopped by a guard (mass change,
+schema drift, an expired experimental recipe); 75 another run of the recipe holds its lock.
+``syncfw status`` exits 1 when a recipe is unhealthy (stale, failing, never synced, expired, or
+its last run failed or was stopped), so that a monitoring check can call it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,10 +28,21 @@ from dotenv import dotenv_values
 from rich.table import Table
 
 from syncfw import __version__
-from syncfw.engine.run import RunOptions, execute, notion_client_for
-from syncfw.errors import ConfigError, SyncfwError
+from syncfw.engine.run import Progress, RunObserver, RunOptions, RunReport, execute, notion_client_for
+from syncfw.errors import ConfigError, GuardStop, SyncfwError
 from syncfw.plugins import PluginWarning, Registry, load_plugins
-from syncfw.render import err, out, progress_bar, render_plan, render_summary
+from syncfw.render import (
+    JsonLog,
+    err,
+    out,
+    progress_bar,
+    render_audit,
+    render_plan,
+    render_problems,
+    render_runs,
+    render_status,
+    render_summary,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -103,6 +118,10 @@ def validate(paths: tuple[Path, ...], env_file: Path | None, explain: bool) -> N
                 else:
                     recipe = _load_recipe(file, registry)
                     out.print(f"ok  recipe {file}: {recipe.name}, targets {', '.join(recipe.targets)}")
+                    try:
+                        _check_runnable(recipe)
+                    except GuardStop as exc:
+                        err.print(f"[yellow]warning:[/] {exc}", markup=True, highlight=False)
                     if explain:
                         _print_explain(explain_recipe(recipe))
             except ConfigError as exc:
@@ -123,7 +142,20 @@ def _print_explain(rows: list[Any]) -> None:
 
 
 def _run_common(fn: F) -> F:
-    fn = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")(fn)
+    fn = click.option(
+        "--quiet", "-q", is_flag=True, help="Print only problems: failed records, warnings, the error."
+    )(fn)
+    fn = click.option(
+        "--log-format",
+        type=click.Choice(["auto", "text", "json"]),
+        default="auto",
+        show_default=True,
+        help="text: progress bars and tables; json: one JSON object per line on stderr; "
+        "auto: text on a terminal, json otherwise (cron, CI, containers).",
+    )(fn)
+    fn = click.option(
+        "--json", "as_json", is_flag=True, help="Print the report as one JSON object on stdout."
+    )(fn)
     fn = click.option(
         "--notion-rate-limit",
         type=float,
@@ -132,6 +164,44 @@ def _run_common(fn: F) -> F:
     fn = click.option("--full-refresh", is_flag=True, help="Ignore stored cursors and read every record.")(fn)
     fn = env_file_option(fn)
     return click.argument("recipe", type=click.Path(path_type=Path, exists=True, dir_okay=False))(fn)
+
+
+class _Output:
+    """How a plan or run talks: rich progress and tables, or JSON lines, and the --json report."""
+
+    def __init__(self, log_format: str, quiet: bool, as_json: bool) -> None:
+        json_lines = log_format == "json" or (log_format == "auto" and not err.is_terminal)
+        self.log = JsonLog(sys.stderr, quiet=quiet) if json_lines else None
+        self.quiet = quiet
+        self.as_json = as_json
+
+    @property
+    def observers(self) -> list[RunObserver]:
+        return [self.log] if self.log is not None else []
+
+    @contextmanager
+    def progress(self) -> Iterator[Progress]:
+        if self.log is not None:
+            yield self.log
+            return
+        with progress_bar(not (self.as_json or self.quiet)) as bar:
+            yield bar
+
+    def report(self, report: RunReport, render: Callable[[RunReport], None]) -> None:
+        if self.as_json:
+            click.echo(json.dumps(report.as_dict(), indent=2))
+        if self.log is not None:
+            self.log.finished(report)
+        elif self.quiet:
+            render_problems(report)
+        elif not self.as_json:
+            render(report)
+
+
+def _check_runnable(recipe: Any) -> None:
+    from syncfw.health import check_runnable
+
+    check_runnable(recipe, date.today())
 
 
 @cli.command()
@@ -145,21 +215,22 @@ def plan(
     full_refresh: bool,
     notion_rate_limit: float | None,
     as_json: bool,
+    log_format: str,
+    quiet: bool,
     out_file: Path | None,
 ) -> None:
     """Read the sources and Notion and show the property-level diff; write nothing."""
     _load_env(env_file)
     registry = _registry()
     loaded = _load_recipe(recipe, registry)
+    _check_runnable(loaded)
+    output = _Output(log_format, quiet, as_json)
     options = RunOptions(apply=False, rate_limit=notion_rate_limit, full_refresh=full_refresh)
-    with progress_bar(not as_json) as progress:
+    with output.progress() as progress:
         report = execute(loaded, registry, options, progress)
     if out_file is not None:
         out_file.write_text(json.dumps(report.as_dict(), indent=2))
-    if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2))
-    else:
-        render_plan(report)
+    output.report(report, render_plan)
     _finish(report.exit_code)
 
 
@@ -180,13 +251,18 @@ def run(
     full_refresh: bool,
     notion_rate_limit: float | None,
     as_json: bool,
+    log_format: str,
+    quiet: bool,
     allow_mass_change: bool,
     plan_file: Path | None,
 ) -> None:
-    """Plan and apply: write the changes to Notion."""
+    """Plan and apply: write the changes to Notion, the Sync Health rows and the alerts."""
+    from syncfw.health import Alerts, HealthDashboard, record_context, run_context
+
     _load_env(env_file)
     registry = _registry()
     loaded = _load_recipe(recipe, registry)
+    _check_runnable(loaded)
     reviewed = None
     if plan_file is not None:
         try:
@@ -202,94 +278,153 @@ def run(
                 f"{plan_file}: not a plan of recipe {loaded.name} written by `syncfw plan --out`"
             )
         allow_mass_change = True  # the changes were reviewed
+    context = run_context(loaded, registry, sys.argv[1:])
+    output = _Output(log_format, quiet, as_json)
     options = RunOptions(
         apply=True,
         rate_limit=notion_rate_limit,
         full_refresh=full_refresh,
         allow_mass_change=allow_mass_change,
         reviewed_plan=reviewed,
+        observers=[
+            *output.observers,
+            HealthDashboard(loaded, started_by=context["started_by"]),
+            Alerts(loaded),
+        ],
     )
-    with progress_bar(not as_json) as progress:
+    with output.progress() as progress:
         report = execute(loaded, registry, options, progress)
-    if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2))
-    else:
-        render_summary(report)
+    record_context(loaded, report, context)
+    output.report(report, render_summary)
     _finish(report.exit_code)
+
+
+def _recipes(path: Path) -> list[Any]:
+    from syncfw.health.inventory import load_offline, recipe_paths
+
+    return [load_offline(p) for p in recipe_paths(path)]
+
+
+def _recipes_argument(fn: F) -> F:
+    return click.argument(
+        "path",
+        required=False,
+        default=Path("recipes"),
+        type=click.Path(path_type=Path, exists=True),
+    )(fn)
+
+
+@cli.command()
+@_recipes_argument
+@env_file_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option(
+    "--publish",
+    is_flag=True,
+    help="Also write the Sync Health rows in Notion and send the alerts whose state changed "
+    "(so a recipe whose scheduler stopped turns stale there too); needs the recipes' credentials.",
+)
+def status(path: Path, env_file: Path | None, as_json: bool, publish: bool) -> None:
+    """Freshness of every source against stale_after, last runs, open quarantine and drift.
+
+    PATH is a recipe file or a directory of recipes (default: recipes/). Exits 0 when every recipe
+    is healthy, 1 when something is stale, failing, never synced or expired, or a last run failed
+    or was stopped by a guard.
+    """
+    from syncfw.health import HealthDashboard, raise_alerts, recipe_status
+    from syncfw.state import StateStore
+
+    _load_env(env_file)
+    if publish:
+        from syncfw.health.inventory import recipe_paths
+
+        registry = _registry()
+        recipes = [_load_recipe(p, registry) for p in recipe_paths(path)]
+    else:
+        recipes = _recipes(path)
+    statuses = [recipe_status(recipe) for recipe in recipes]
+    problems: list[str] = []
+    if publish:
+        for recipe, health in zip(recipes, statuses, strict=True):
+            client, store = notion_client_for(recipe), StateStore(recipe.state_path)
+            try:
+                HealthDashboard(recipe).publish(client, store, health)
+                raise_alerts(recipe, store, health)
+            except SyncfwError as exc:
+                problems.append(f"{recipe.name}: {exc}")
+            finally:
+                client.close()
+                store.close()
+    code = max((s.exit_code for s in statuses), default=0)
+    if as_json:
+        click.echo(json.dumps({"exit_code": code, "recipes": [s.as_dict() for s in statuses]}, indent=2))
+    else:
+        render_status(statuses)
+    for problem in problems:
+        err.print(f"[yellow]warning:[/] publishing {problem}", markup=True, highlight=False)
+    _finish(code)
+
+
+@cli.command()
+@_recipes_argument
+@env_file_option
+@click.option("--limit", type=int, default=20, show_default=True, help="Runs shown per recipe.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+def runs(path: Path, env_file: Path | None, limit: int, as_json: bool) -> None:
+    """Run history: who or what started each run, versions, counts, Notion requests, duration,
+    exit code and error; renewals too. PATH is a recipe or a directory of recipes (default: recipes/)."""
+    from syncfw.health import run_history
+    from syncfw.health.history import newest_first
+
+    _load_env(env_file)
+    entries = newest_first([e for recipe in _recipes(path) for e in run_history(recipe, limit)])
+    if as_json:
+        click.echo(json.dumps({"runs": [e.as_dict() for e in entries]}, indent=2))
+    else:
+        render_runs(entries)
+
+
+@cli.command()
+@_recipes_argument
+@env_file_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+def audit(path: Path, env_file: Path | None, as_json: bool) -> None:
+    """Every recipe with owner, tier, expiry, last success and lineage: which source field feeds
+    which Notion property of which data source, what people own, what holds personal data.
+    PATH is a directory of recipes (default: recipes/) or one recipe."""
+    from syncfw.health import audit_recipe
+
+    _load_env(env_file)
+    registry = _registry()
+    audits = [audit_recipe(recipe, registry) for recipe in _recipes(path)]
+    if as_json:
+        click.echo(json.dumps({"recipes": [a.as_dict() for a in audits]}, indent=2))
+    else:
+        render_audit(audits)
 
 
 @cli.command()
 @click.argument("recipe", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option(
+    "--days",
+    type=click.IntRange(1, 30),
+    default=30,
+    show_default=True,
+    help="Days from today until it expires.",
+)
 @env_file_option
-@click.option("--json", "as_json", is_flag=True)
-def status(recipe: Path, env_file: Path | None, as_json: bool) -> None:
-    """Recent runs of a recipe and the cursor of each stream."""
-    from syncfw.state import StateStore
+def renew(recipe: Path, days: int, env_file: Path | None) -> None:
+    """Move the expires date of an experimental recipe (edits the file, keeping its comments), and
+    record the renewal in its run history."""
+    from syncfw.health import renew as move_expiry
+    from syncfw.health.history import record_renewal, run_context
 
     _load_env(env_file)
-    loaded = _load_recipe(recipe, _registry())
-    store = StateStore(loaded.state_path)
-    runs = store.runs(10)
-    cursors = store.cursors()
-    quarantine = store.quarantined()
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "recipe": loaded.name,
-                    "runs": [
-                        {
-                            k: getattr(r, k)
-                            for k in (
-                                "run_id",
-                                "command",
-                                "started_at",
-                                "finished_at",
-                                "status",
-                                "exit_code",
-                                "error",
-                            )
-                        }
-                        for r in runs
-                    ],
-                    "cursors": [
-                        {"target": c[0], "source": c[1], "stream": c[2], "updated_at": c[4]} for c in cursors
-                    ],
-                    "quarantine": [
-                        {
-                            "target": q.target,
-                            "source": q.source,
-                            "stream": q.stream,
-                            "key": q.record_key,
-                            "property": q.property,
-                            "reason": q.reason,
-                            "first_seen": q.first_seen,
-                            "attempts": q.attempts,
-                        }
-                        for q in quarantine
-                    ],
-                },
-                indent=2,
-            )
-        )
-        return
-    table = Table(title=f"runs of {loaded.name}", title_justify="left")
-    for col in ("run", "started", "finished", "status", "exit"):
-        table.add_column(col)
-    for r in runs:
-        table.add_row(r.run_id, r.started_at, r.finished_at or "", r.status, str(r.exit_code))
-    out.print(table)
-    for target, source, stream, _, updated in cursors:
-        out.print(f"cursor {target} ← {source}/{stream}: advanced {updated}")
-    if quarantine:
-        out.print(f"[red]{len(quarantine)} records in quarantine[/] (retried on every run):")
-    for q in quarantine:
-        prop = f" property {q.property!r}" if q.property else ""
-        out.print(
-            f"  {q.target} ← {q.source}/{q.stream} key {q.record_key}{prop}: {q.reason} "
-            f"(since {q.first_seen}, {q.attempts} attempts)",
-            markup=False,
-        )
+    loaded = _recipes(recipe)[0]
+    before, after = move_expiry(recipe, date.today(), days)
+    run_id = record_renewal(loaded, before, after, run_context(loaded, Registry(), sys.argv[1:]))
+    was = before.isoformat() if before else "unset"
+    out.print(f"renewed {loaded.name}: expires {was} → {after.isoformat()} (recorded as {run_id})")
 
 
 @cli.command()
@@ -332,9 +467,16 @@ def notion() -> None:
 @notion.command("init")
 @click.argument("recipe", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @env_file_option
-def notion_init(recipe: Path, env_file: Path | None) -> None:
-    """Create the target databases with the mapped property types, or add missing properties."""
-    from syncfw.notion.schema import init_target
+@click.option(
+    "--no-health",
+    is_flag=True,
+    help="Do not create the Sync Health and Sync Runs databases; runs of the recipe then leave them alone.",
+)
+def notion_init(recipe: Path, env_file: Path | None, no_health: bool) -> None:
+    """Create the target databases with the mapped property types, or add missing properties; and
+    the Sync Health and Sync Runs databases under the same parent page (once per workspace page)."""
+    from syncfw.health.dashboard import DashboardUnavailable, disable_dashboard, init_dashboard
+    from syncfw.notion.schema import InitResult, init_target
     from syncfw.state import StateStore
 
     _load_env(env_file)
@@ -344,17 +486,28 @@ def notion_init(recipe: Path, env_file: Path | None) -> None:
     data_sources: dict[str, str] = {}
     problems = []
     try:
+        results: list[InitResult] = []
         for target in loaded.targets_in_order():
             result = init_target(client, store, target, data_sources)
             data_sources[target.name] = result.data_source_id
+            results.append(result)
+        if no_health:
+            disable_dashboard(store)
+        else:
+            try:
+                results += init_dashboard(client, store, loaded)
+            except DashboardUnavailable as exc:
+                err.print(f"[yellow]warning:[/] {exc}", markup=True, highlight=False)
+        for result in results:
+            name = result.target.removeprefix("health: ")
             if result.created:
                 out.print(
-                    f"created  {target.name}: data source {result.data_source_id} ({len(result.added)} properties)"
+                    f"created  {name}: data source {result.data_source_id} ({len(result.added)} properties)"
                 )
             elif result.added:
-                out.print(f"extended {target.name}: added {', '.join(result.added)}")
+                out.print(f"extended {name}: added {', '.join(result.added)}")
             else:
-                out.print(f"ok       {target.name}: data source {result.data_source_id} already fits")
+                out.print(f"ok       {name}: data source {result.data_source_id} already fits")
             problems += result.problems
     finally:
         client.close()

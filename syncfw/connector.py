@@ -38,12 +38,17 @@ class StreamSpec:
         cursor_field: the field incremental reads order by (``SystemModstamp``), or None for
             streams that are always read in full.
         fields: the fields the source declares for the stream (may be empty when unknown).
+        personal_fields: the fields that hold personal data (names, emails, phones, addresses),
+            as field paths or ``fnmatch`` patterns (``Mailing*``); a path also covers what is
+            nested under it (``Owner`` covers ``Owner.Name``). ``syncfw audit`` flags the Notion
+            properties they feed, and ``personal_data: forbid`` on a target refuses them.
     """
 
     name: str
     primary_key: str
     cursor_field: str | None
     fields: tuple[str, ...] = field(default=())
+    personal_fields: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -76,12 +81,16 @@ class Connector(ABC):
     """Base class of every source connector.
 
     Subclasses set :attr:`name` (the value recipes put in ``connector:``), :attr:`config_model`
-    (a pydantic model of the ``config`` block; secrets as ``SecretStr``) and :attr:`maturity`.
+    (a pydantic model of the ``config`` block; secrets as ``SecretStr``), :attr:`maturity` (a
+    production recipe refuses an ``alpha`` connector) and :attr:`personal_data`: stream name →
+    the fields holding personal data (as in :attr:`StreamSpec.personal_fields`), read by
+    ``syncfw audit`` and recipe loading without calling the source.
     """
 
     name: ClassVar[str]
     config_model: ClassVar[type[BaseModel]]
     maturity: ClassVar[Maturity] = "beta"
+    personal_data: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __init__(self, config: BaseModel) -> None:
         self.config = config

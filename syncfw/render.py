@@ -6,16 +6,25 @@ Everything goes to the terminal through rich; progress goes to stderr so that st
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from syncfw.engine.run import Progress as EngineProgress
-from syncfw.engine.run import RunReport
+from syncfw.engine.run import RunObserver, RunReport
+from syncfw.health.audit import RecipeAudit
+from syncfw.health.clock import parse_time, short
+from syncfw.health.history import RunEntry
+from syncfw.health.status import RecipeStatus
+from syncfw.notion.client import NotionClient
+from syncfw.state import StateStore
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -77,8 +86,23 @@ def render_summary(report: RunReport) -> None:
             out.print(f"[yellow]warning[/] {name}: {warning}")
         if len(p.warnings) > 20:
             out.print(f"[yellow]warning[/] {name}: … and {len(p.warnings) - 20} more (see --json)")
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}")
     if report.error:
         err.print(f"[red]error:[/] {report.error}")
+
+
+def render_problems(report: RunReport) -> None:
+    """Only what needs a person (``--quiet``): records that failed, warnings, the error."""
+    for name, target in report.targets.items():
+        for problem in target.plan.problems:
+            err.print(f"failed {name}: {problem}", markup=False)
+        for warning in target.plan.warnings:
+            err.print(f"warning {name}: {warning}", markup=False)
+    for warning in report.warnings:
+        err.print(f"warning: {warning}", markup=False)
+    if report.error:
+        err.print(f"error: {report.error}", markup=False)
 
 
 def render_plan(report: RunReport) -> None:
@@ -139,3 +163,220 @@ def progress_bar(enabled: bool) -> Iterator[EngineProgress]:
     )
     with bar:
         yield BarProgress(bar)
+
+
+# -- logs for machines ---------------------------------------------------------------------
+
+
+class JsonLog(EngineProgress, RunObserver):
+    """One JSON object per line (for cron, systemd, CI, Kubernetes log collectors)::
+
+        {"time": "2026-11-21T21:05:01Z", "level": "info", "event": "run_started",
+         "run_id": "20261121T210501Z-3f9a", "recipe": "salesforce-accounts", ...}
+
+    Events: ``run_started``, ``phase`` (a target's step), ``writing`` (writes about to be sent),
+    ``target_finished`` (counts), ``drift``, ``record_failed`` and ``warning`` (level warning),
+    ``run_finished`` (level error when the exit code is not 0 or 3). With ``quiet`` only lines of
+    level warning or error are written. Values come from the run report: no secret is in them.
+    """
+
+    def __init__(self, stream: TextIO | None = None, *, quiet: bool = False) -> None:
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self.run_id: str | None = None
+        self.recipe: str | None = None
+
+    def emit(self, event: str, level: str = "info", **fields: Any) -> None:
+        if self.quiet and level == "info":
+            return
+        now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        line = {"time": now, "level": level, "event": event, "run_id": self.run_id, "recipe": self.recipe}
+        self.stream.write(json.dumps({**line, **fields}, ensure_ascii=False, default=str) + "\n")
+        self.stream.flush()
+
+    def run_started(self, report: RunReport, client: NotionClient, store: StateStore) -> None:
+        self.run_id, self.recipe = report.run_id, report.recipe
+        self.emit("run_started", command=report.command, started_at=report.started_at)
+
+    def phase(self, target: str, text: str) -> None:
+        self.emit("phase", target=target, step=text)
+
+    def writes(self, target: str, total: int) -> None:
+        self.emit("writing", target=target, writes=total)
+
+    def finished(self, report: RunReport) -> None:
+        """Log what the run did, target by target, then its outcome."""
+        self.run_id, self.recipe = report.run_id, report.recipe
+        totals = dict.fromkeys(("created", "updated", "unchanged", "archived", "failed", "drift"), 0)
+        for name, target in report.targets.items():
+            d = target.as_dict()
+            counts = {k: d[k] for k in totals}
+            for k in totals:
+                totals[k] += d[k]
+            self.emit("target_finished", target=name, **counts, notion_requests=d["notion_requests"])
+            for finding in target.plan.drift:
+                self.emit(
+                    "drift",
+                    target=name,
+                    sync_key=finding.sync_key,
+                    property=finding.property,
+                    editor=finding.editor,
+                    action=finding.action,
+                )
+            for problem in target.plan.problems:
+                self.emit(
+                    "record_failed",
+                    "warning",
+                    target=name,
+                    source=problem.source,
+                    stream=problem.stream,
+                    key=problem.key,
+                    property=problem.property,
+                    reason=problem.reason,
+                )
+            for warning in target.plan.warnings:
+                self.emit("warning", "warning", target=name, message=warning)
+        for warning in report.warnings:
+            self.emit("warning", "warning", message=warning)
+        start, end = parse_time(report.started_at), parse_time(report.finished_at)
+        self.emit(
+            "run_finished",
+            "info" if report.exit_code in (0, 3) else "error",
+            command=report.command,
+            status=report.status,
+            exit_code=report.exit_code,
+            error=report.error,
+            **totals,
+            notion_requests=report.notion_requests,
+            duration_seconds=(end - start).total_seconds() if start and end else None,
+        )
+
+
+# -- health, history, audit ----------------------------------------------------------------
+
+_STATE_STYLE = {"ok": "green", "stale": "yellow", "failing": "red", "never": "yellow"}
+
+
+def _when(text: str | None) -> str:
+    moment = parse_time(text)
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+
+
+def render_status(statuses: list[RecipeStatus]) -> None:
+    for status in statuses:
+        recipe, run = status.recipe, status.last_run
+        head = f"[bold]{recipe.name}[/] ({recipe.tier}"
+        head += f", expires {recipe.expires.isoformat()}" if recipe.expires else ""
+        head += f") · owner {recipe.owner} · "
+        head += (
+            f"last run {run.run_id} {run.status} (exit {run.exit_code}) at {_when(run.finished_at or run.started_at)}"
+            if run
+            else "never run here"
+        )
+        out.print(head)
+        table = Table(title_justify="left")
+        for col in (
+            "source",
+            "state",
+            "last attempt",
+            "last success",
+            "freshness",
+            "quarantined",
+            "drift",
+            "last error",
+        ):
+            table.add_column(col, overflow="fold")
+        for source in status.sources:
+            style = _STATE_STYLE[source.state]
+            fresh = short(source.freshness) + (
+                f" of {short(source.stale_after)}" if source.stale_after else ""
+            )
+            drift = status.counts[source.source].drift if source.source in status.counts else 0
+            table.add_row(
+                source.source,
+                f"[{style}]{source.state}[/]",
+                _when(source.last_attempt.isoformat() if source.last_attempt else None),
+                _when(source.last_success.isoformat() if source.last_success else None),
+                fresh,
+                str(source.quarantined),
+                str(drift),
+                escape(source.last_error or ""),
+            )
+        out.print(table)
+        for problem in status.problems:
+            out.print(f"  [red]problem[/] {escape(problem)}")
+        for note in status.notes:
+            out.print(f"  [yellow]note[/] {escape(note)}")
+        for q in status.quarantine:
+            prop = f" property {q.property!r}" if q.property else ""
+            out.print(
+                f"  quarantined {q.target} ← {q.source}/{q.stream} key {q.record_key}{prop}: {q.reason} "
+                f"(since {q.first_seen}, {q.attempts} attempts)",
+                markup=False,
+            )
+
+
+def render_runs(entries: list[RunEntry]) -> None:
+    table = Table(title="runs", title_justify="left")
+    for col in (
+        "run",
+        "recipe",
+        "command",
+        "started",
+        "took",
+        "status",
+        "exit",
+        "c/u/a/failed",
+        "notion r/w",
+        "started by",
+        "error",
+    ):
+        table.add_column(col, overflow="fold")
+    for e in entries:
+        c, n = e.counts, e.notion_requests
+        table.add_row(
+            e.run_id,
+            e.recipe,
+            e.command,
+            _when(e.started_at),
+            short(e.duration),
+            e.status,
+            "" if e.exit_code is None else str(e.exit_code),
+            f"{c['created']}/{c['updated']}/{c['archived']}/{c['failed']}" if e.command == "run" else "",
+            f"{n.get('reads', 0)}/{n.get('writes', 0)}" if n else "",
+            e.started_by or "",
+            escape((e.error or e.detail or "").splitlines()[0] if (e.error or e.detail) else ""),
+        )
+    out.print(table)
+
+
+def render_audit(audits: list[RecipeAudit]) -> None:
+    for audit in audits:
+        recipe = audit.recipe
+        expires = f", expires {recipe.expires.isoformat()}" if recipe.expires else ""
+        out.print(
+            f"[bold]{recipe.name}[/] ({recipe.path}) · {recipe.tier}{expires} · owner {recipe.owner} · "
+            f"last success {_when(audit.last_success)}"
+        )
+        out.print(f"  {escape(recipe.description)}", soft_wrap=True)
+        table = Table(title_justify="left")
+        for col in ("target", "property", "type", "owner", "value from", "personal data", "defined at"):
+            table.add_column(col, overflow="fold")
+        shown: set[str] = set()
+        for row in audit.rows:
+            target = row.target if row.target in shown else f"{row.target}\n{row.data_source}"
+            shown.add(row.target)
+            owner = "people (notion)" if row.human_owned else row.owner
+            table.add_row(
+                escape(target),
+                escape(row.property),
+                row.type or "",
+                owner,
+                escape(row.origin),
+                "[magenta]" + escape(", ".join(row.personal)) + "[/]" if row.personal else "",
+                row.where,
+            )
+        out.print(table)
+        if audit.personal_properties:
+            names = ", ".join(f"{r.target}.{r.property}" for r in audit.personal_properties)
+            out.print(f"  [magenta]personal data[/] in {escape(names)}")

@@ -351,7 +351,7 @@ class _Planner:
     def secondary(self, mapping: BoundMapping, read: StreamRead) -> None:
         assert mapping.match is not None
         known = self.store.matches(self.target.name, mapping.name)
-        index = self.match_index(mapping.match.property)
+        index = self.match_index(mapping.match.property) if mapping.match.property else {}
         changes = self.plan.matches.setdefault(mapping.name, {})
         for position, record in enumerate(read.records):
             if record.deleted:
@@ -382,7 +382,7 @@ class _Planner:
         compiled = self.compiled[mapping.name]
         members = self.store.members(self.target.name, mapping.name)
         changes = self.plan.members.setdefault(mapping.name, {})
-        index = self.match_index(mapping.match.property)
+        index = self.match_index(mapping.match.property) if mapping.match.property else {}
         known = {k: v[0] for k, v in members.items()}
         affected: set[str] = set(self.live) | self.creates if read.full else set()
         origins: dict[str, list[tuple[str, int]]] = {}

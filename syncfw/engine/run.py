@@ -38,7 +38,7 @@ from syncfw.notion.budget import RateBudget
 from syncfw.notion.client import NotionClient
 from syncfw.notion.schema import preflight
 from syncfw.plugins import Registry
-from syncfw.recipe import Recipe, Target
+from syncfw.recipe import BoundMapping, Recipe, Target
 from syncfw.state import RunLock, StateStore
 
 GUARD_MIN_PAGES = 10
@@ -62,6 +62,18 @@ class RunOptions:
     full_refresh: bool = False
     allow_mass_change: bool = False
     reviewed_plan: dict[str, Any] | None = None
+    observers: list[RunObserver] = field(default_factory=list)
+
+
+class RunObserver:
+    """Watches runs (the health dashboard and alerts implement it). Errors it raises are kept as
+    warnings of the run; they never fail a sync."""
+
+    def run_started(self, report: RunReport, client: NotionClient, store: StateStore) -> None:
+        """The run holds its lock and is about to read; ``report`` has its id and start time."""
+
+    def run_finished(self, report: RunReport, client: NotionClient, store: StateStore) -> None:
+        """The run ended (any status); ``report`` is complete."""
 
 
 class Progress:
@@ -145,6 +157,7 @@ class RunReport:
     targets: dict[str, TargetReport] = field(default_factory=dict)
     notion_requests: dict[str, int] = field(default_factory=dict)
     recovered: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -160,6 +173,7 @@ class RunReport:
             "targets": {name: t.as_dict() for name, t in self.targets.items()},
             "notion_requests": self.notion_requests,
             "recovered_intents": self.recovered,
+            "warnings": self.warnings,
         }
 
 
@@ -206,8 +220,6 @@ def execute(
             with store.transaction() as tx:
                 tx.start_run(report.run_id, recipe.name, command, report.started_at)
             _guarded(recipe, registry, options, progress, report, store, stop)
-            if stop.is_set():
-                _interrupted(report, stop)
             with store.transaction() as tx:
                 tx.finish_run(
                     report.run_id,
@@ -245,6 +257,9 @@ def _guarded(
 ) -> None:
     client = notion_client_for(recipe, options.rate_limit)
     connectors: dict[str, Connector] = {}
+    observers = options.observers if options.apply else []
+    for observer in observers:
+        _observe(report, observer.run_started, client, store)
     try:
         _execute(recipe, registry, options, progress, report, store, client, connectors, stop)
     except SyncfwError as exc:
@@ -254,9 +269,20 @@ def _guarded(
     finally:
         for connector in connectors.values():
             connector.close()
-        client.close()
         report.finished_at = _now()
         report.notion_requests = client.stats.as_dict()
+        if stop.is_set() and isinstance(stop, StopSignal):
+            _interrupted(report, stop)
+        for observer in observers:
+            _observe(report, observer.run_finished, client, store)
+        client.close()
+
+
+def _observe(report: RunReport, hook: Any, client: NotionClient, store: StateStore) -> None:
+    try:
+        hook(report, client, store)
+    except Exception as exc:  # a dashboard or an alert must never fail the sync itself
+        report.warnings.append(f"{getattr(hook, '__qualname__', hook)}: {exc}")
 
 
 def _execute(
@@ -303,7 +329,15 @@ def _execute(
             if not options.full_refresh and not first_run:
                 cursor = store.cursor(target.name, mapping.source, mapping.stream)
             progress.phase(target.name, f"reading {mapping.source} {mapping.stream}")
-            read = read_stream(connectors[mapping.source], mapping, cursor, compiled[mapping.name].fields)
+            read = _read(
+                store,
+                target,
+                mapping,
+                connectors[mapping.source],
+                cursor,
+                compiled[mapping.name].fields,
+                options,
+            )
             seen = {r.key for r in read.records}
             read.records += [
                 Record(mapping.stream, q.record_key, q.data, q.deleted)
@@ -352,6 +386,34 @@ def _execute(
     problems = sum(len(t.plan.problems) for t in report.targets.values())
     report.status = "success" if problems == 0 else "partial"
     report.exit_code = 0 if problems == 0 else 3
+
+
+def _read(
+    store: StateStore,
+    target: Target,
+    mapping: BoundMapping,
+    connector: Connector,
+    cursor: str | None,
+    fields: list[str],
+    options: RunOptions,
+) -> StreamRead:
+    """Read one stream, recording the attempt and (for runs) its success, for freshness."""
+    if options.apply:
+        with store.transaction() as tx:
+            tx.read_attempted(target.name, mapping.source, mapping.stream, _now())
+    try:
+        read = read_stream(connector, mapping, cursor, fields)
+    except SyncfwError as exc:
+        if options.apply:
+            with store.transaction() as tx:
+                tx.read_finished(
+                    target.name, mapping.source, mapping.stream, _now(), str(exc).splitlines()[0]
+                )
+        raise
+    if options.apply:
+        with store.transaction() as tx:
+            tx.read_finished(target.name, mapping.source, mapping.stream, _now(), None)
+    return read
 
 
 def _check_reviewed(reviewed: dict[str, Any], target: str, plan: TargetPlan) -> None:

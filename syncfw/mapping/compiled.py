@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from syncfw.errors import ConfigError, Problem
-from syncfw.mapping.encoding import PropertyValueError, canonical, normalize, relation_keys
+from syncfw.mapping.encoding import PropertyValueError, canonical, normalize, record_key, relation_keys
 from syncfw.mapping.expressions import Expression, Template, TemplateError, compile_expression, get_path
 
 if TYPE_CHECKING:
@@ -217,10 +217,14 @@ class _CompiledMatch:
         self.reader = _Reader(match.field, match.template, None, match.transforms, transforms)
 
     def value(self, data: Mapping[str, Any]) -> Any:
+        match = self.match
         try:
-            value = normalize(self.match.type, self.reader.read(data))
+            if match.via is not None:
+                return record_key(self.reader.read(data))
+            value = normalize(match.type, self.reader.read(data))
         except ValueError as exc:
-            raise ValueError(f"match on {self.match.property!r}: {exc}") from None
+            on = f"via {match.via!r}" if match.via is not None else f"on {match.property!r}"
+            raise ValueError(f"match {on}: {exc}") from None
         return None if value in _EMPTY else value
 
 
@@ -261,7 +265,9 @@ class CompiledMapping:
         Values are canonical (see :mod:`syncfw.mapping.encoding`) but not yet cut to Notion's
         size caps, so that :func:`~syncfw.mapping.encoding.encode` can report a truncation;
         compare ``normalize(type, value)`` with the decoded Notion value. A relation's value is
-        the tuple of the related records' source keys, not page ids. A property that fails
+        the tuple of the related records' source keys (strings, see
+        :func:`~syncfw.mapping.encoding.record_key`), not page ids: sync keys of the related
+        target, or with ``via`` keys of records of that mapping. A property that fails
         (transform error, value of the wrong type) is left out of the values and reported as a
         :class:`PropertyError`; the other properties are still evaluated. Aggregates are not
         evaluated here (see :meth:`aggregate`).
@@ -278,12 +284,16 @@ class CompiledMapping:
     def match_value(self, data: Mapping[str, Any]) -> Any:
         """The value a secondary mapping's record finds its page by, or None when it is empty.
 
-        It is canonical and capped (``normalize(match.type, …)``), so it compares with ``==`` to
-        the decoded value of the match property (or to the sync key in the identity map).
+        With ``match.property`` it is canonical and capped (``normalize(match.type, …)``), so it
+        compares with ``==`` to the decoded value of the match property (or to the sync key in the
+        identity map). With ``match.via`` it is the key of a record of mapping ``via`` as a string
+        (:func:`~syncfw.mapping.encoding.record_key`: ``123``, ``"123"`` and ``123.0`` all give
+        ``"123"``), to look up in that mapping's matches.
 
         Raises:
             ValueError: the match template or a transform failed, or the value does not fit the
-                match property's type; the message names the property and the reason.
+                match property's type (or is not a record key, for ``via``); the message names the
+                property (or the ``via`` mapping) and the reason.
             TypeError: the mapping is a primary mapping (it has no match).
         """
         if self._match is None:

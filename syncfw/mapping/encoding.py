@@ -242,22 +242,38 @@ def _limited_string(prop_type: str) -> Callable[[Any], str | None]:
     return convert
 
 
-def _relation_key(value: Any) -> str | None:
+def record_key(value: Any) -> str | None:
+    """A source record's key as the string connectors give (``Record.key``), or None when empty.
+
+    Text is stripped; a whole number is written without a fraction, so ``123``, ``"123"`` and
+    ``123.0`` (JSON numbers often arrive as floats) all give ``"123"``.
+
+    Raises:
+        PropertyValueError: the value is not a string or a finite number (a bool, a list, …).
+    """
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, _PLAIN_SCALARS):
         raise PropertyValueError(f"expected a record key, got {type(value).__name__} {_show(value)}")
+    if isinstance(value, float | Decimal):
+        if not math.isfinite(value):
+            raise PropertyValueError(f"expected a record key, got the number {_show(value)}")
+        if value == int(value):
+            value = int(value)
     key = str(value).strip()
     return key or None
 
 
 def relation_keys(value: Any) -> tuple[str, ...]:
-    """Source keys of related records: a key or a list of keys → tuple of non-empty strings."""
-    return _unique(_as_items(value), _relation_key)
+    """Source keys of related records: a key or a list of keys → tuple of non-empty strings.
+
+    Each key is normalised by :func:`record_key` (``123.0`` → ``"123"``).
+    """
+    return _unique(_as_items(value), record_key)
 
 
 def _page_id(value: Any) -> str | None:
-    key = _relation_key(value)
+    key = record_key(value)
     if key is None:
         return None
     if _UNDASHED_UUID.match(key):

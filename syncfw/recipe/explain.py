@@ -22,7 +22,10 @@ class ExplainRow:
     ``field Owner.Name``, ``template "{{ FirstName }} {{ LastName }}"``, ``constant 'x'``,
     ``relation → accounts by AccountId``, ``count of tickets where status == 'open'``; the sync
     key's row starts with ``sync key:`` and a secondary mapping has a row ``match key: …`` for
-    the property it finds pages by (ending in ``(identity map)`` when that is the sync key).
+    the property it finds pages by (ending in ``(identity map)`` when that is the sync key), or
+    ``match via zendesk-organization: organization_id`` (under the sync key) when it follows the
+    matches of another mapping; a relation through a mapping's matches reads
+    ``relation → accounts by organization_id via zendesk-organization``.
     ``where`` is the ``file:line`` that says so. ``type`` is None for properties owned by people
     (their type is whatever Notion has).
     """
@@ -53,10 +56,20 @@ def _target_rows(recipe: Recipe, target: Target) -> list[ExplainRow]:
     for mapping in target.mappings:
         match = mapping.match
         if match is not None:
-            origin = f"match key: {_reads(match.field, match.template, match.transforms)}"
-            origin += " (identity map)" if match.property == target.sync_key else ""
+            reads = _reads(match.field, match.template, match.transforms)
             where = f"{match.file}:{match.line}"
-            rows.append(ExplainRow(target.name, match.property, match.type, mapping.source, origin, where))
+            if match.via is not None:
+                # the page is the one the via mapping's record matched: known by its sync key
+                key_type = sync_key.type if sync_key is not None else None
+                origin = f"match via {match.via}: {reads}"
+                rows.append(ExplainRow(target.name, target.sync_key, key_type, mapping.source, origin, where))
+            else:
+                assert match.property is not None
+                origin = f"match key: {reads}"
+                origin += " (identity map)" if match.property == target.sync_key else ""
+                rows.append(
+                    ExplainRow(target.name, match.property, match.type, mapping.source, origin, where)
+                )
         for spec in mapping.properties.values():
             if spec is not sync_key:
                 rows.append(_row(target, spec, mapping, _origin(spec, mapping)))
@@ -103,7 +116,7 @@ def _origin(spec: PropertySpec, mapping: BoundMapping) -> str:
     else:
         text = _reads(spec.field, spec.template, spec.transforms)
     if spec.type == "relation":
-        text = f"relation → {spec.target} by {text}"
+        text = f"relation → {spec.target} by {text}" + (f" via {spec.via}" if spec.via else "")
     elif spec.field is not None and aggregate is None:
         text = f"field {text}"
     if spec.map is not None:

@@ -4,7 +4,9 @@ Loading reads the recipe, resolves references, validates it against :mod:`syncfw
 reads every mapping file it names and checks what spans files: mapping ↔ source binding,
 connector configs (with a plugin registry), transforms, relation targets, sync keys, that every
 property has one owner, and that each target has one primary mapping (it writes the sync key and
-creates pages) while every other mapping has a ``match`` naming the property it finds pages by.
+creates pages) while every other mapping has a ``match`` naming the property it finds pages by, or
+the mapping whose matches it follows (``via``, also on relations: a matching mapping of the right
+target, listed before the mappings that follow it).
 All problems of the recipe and its mapping files are raised together in one
 :class:`~syncfw.errors.ConfigError`; nothing else is read or written, and no message contains a
 secret value.
@@ -22,7 +24,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 
 from syncfw.errors import ConfigError, Problem
@@ -31,9 +33,11 @@ from syncfw.mapping.expressions import FIELD_PATH, Template, TemplateError, comp
 from syncfw.plugins import Registry
 from syncfw.recipe import schema
 from syncfw.recipe.document import KeyPath, YamlDocument, read_yaml
+from syncfw.recipe.governance import governance_problems
 from syncfw.recipe.model import (
     NOTION_OWNER,
     Aggregate,
+    AlertRoute,
     BoundMapping,
     DatabaseRef,
     MappingFile,
@@ -163,7 +167,7 @@ class _Loader:
         document, problems = read_yaml(path, str(path))
         self.problems += problems
         if document is None:
-            return _MappingRead(None, None, complete=False)
+            return _MappingRead(None, None, complete=False, has_match=False)
         raw = document.data if isinstance(document.data, dict) else {}
         try:
             parsed = schema.MappingDocument.model_validate(document.data)
@@ -173,10 +177,18 @@ class _Loader:
             properties = _valid_properties(document.data)
             match = _validate(schema.MatchDocument, raw.get("match"))
         self._check_properties(document, properties)
+        header = {key: raw.get(key) if isinstance(raw.get(key), str) else None for key in _MAPPING_HEADER}
         if match is not None:
             self._check_origin(document, ("match",), match.field, match.template)
             self._check_transforms(document, ("match",), match.transforms)
-        header = {key: raw.get(key) if isinstance(raw.get(key), str) else None for key in _MAPPING_HEADER}
+            if match.via is not None and match.via == (header["mapping"] or path.stem):
+                self.problems.append(
+                    document.problem(
+                        ("match", "via"),
+                        "a mapping cannot match via itself: via names another mapping of the target, "
+                        "listed before this one, whose records' matches this one follows",
+                    )
+                )
         sync_key = header["sync_key"]
         if sync_key is not None and sync_key not in (raw.get("properties") or {}):
             self.problems.append(
@@ -184,7 +196,7 @@ class _Loader:
             )
         self._check_role(document, raw, properties)
         if header["connector"] is None:
-            return _MappingRead(document, None, complete=False)
+            return _MappingRead(document, None, complete=False, has_match="match" in raw)
         # a mapping with mistakes is still bound (with its valid properties) so that its
         # ownership conflicts are reported in the same run as its other mistakes
         mapping = MappingFile(
@@ -197,7 +209,7 @@ class _Loader:
             properties={name: _spec(document, path, name, prop) for name, prop in properties.items()},
             match=None if match is None else _match_spec(document, path, match),
         )
-        return _MappingRead(document, mapping, complete=len(self.problems) == before)
+        return _MappingRead(document, mapping, len(self.problems) == before, "match" in raw)
 
     def _check_role(
         self, document: YamlDocument, raw: dict[Any, Any], properties: Mapping[str, schema.PropertyDocument]
@@ -283,6 +295,14 @@ class _Loader:
             self._check_origin(document, at, prop.field, prop.template)
             if prop.aggregate is not None:
                 self._check_aggregate(document, at, prop)
+            if prop.via is not None and prop.type != "relation":
+                self.problems.append(
+                    document.problem(
+                        (*at, "via"),
+                        "via is only for relation properties (it names the mapping whose records' "
+                        "matches link the related pages)",
+                    )
+                )
             if prop.type != "relation":
                 # a constant is checked where it is final: ``value`` only when nothing changes it
                 final = ["default", "map_default"] + ([] if prop.transforms or prop.map else ["value"])
@@ -345,6 +365,7 @@ class _Loader:
         self.secrets |= literals
         self._check_tier(document, raw)
         targets = self._targets(document, path, raw)
+        self.problems += governance_problems(document, path, raw, targets, self.registry, environ)
         try:
             relation_order(targets)
         except ConfigError as exc:
@@ -417,6 +438,7 @@ class _Loader:
             if isinstance(source, dict) and isinstance(source.get("connector"), str)
         }
         targets: dict[str, Target] = {}
+        layouts: dict[str, _Layout] = {}
         for name, raw_target in raw_targets.items():
             if not isinstance(raw_target, dict):
                 continue
@@ -444,13 +466,15 @@ class _Loader:
                     complete = False
                 else:
                     mapping = _bind_mapping(read.mapping, source_name, document.mark(at).line)
-                    entries.append(_Entry(at, read.document, mapping))
+                    entries.append(_Entry(at, read.document, mapping, file, read.has_match))
+            layouts[name] = _Layout(entries, complete)
             claims = _Claims.of(raw_target)
             bound = self._check_matches(document, name, claims, entries, complete)
             self._check_ownership(document, name, claims, bound, set(connectors), complete)
             target = _validate(schema.TargetDocument, raw_target)
             if target is not None:
                 targets[name] = _build_target(document, name, target, bound)
+        self._check_vias(document, layouts)
         return targets
 
     def _check_matches(
@@ -475,10 +499,10 @@ class _Loader:
                 )
             )
         bound: list[BoundMapping] = []
-        for index, (at, mapping_document, mapping) in enumerate(entries):
+        for index, (at, mapping_document, mapping, _, has_match) in enumerate(entries):
             match = mapping.match
             if match is None:
-                if has_primary and sync_key not in mapping.properties:
+                if has_primary and sync_key not in mapping.properties and not has_match:
                     self.problems.append(
                         document.problem(
                             at,
@@ -497,6 +521,10 @@ class _Loader:
                         f"key {sync_key!r}: only the mapping that creates the pages of {name!r} writes it",
                     )
                 )
+            if match.via is not None:  # checked with the other targets' mappings (_check_vias)
+                bound.append(mapping)
+                continue
+            assert match.property is not None
             others = {prop: spec for prop, (i, spec) in writers.items() if i != index}
             compared = others.get(match.property)
             if compared is None and match.property != sync_key and complete:
@@ -579,6 +607,82 @@ class _Loader:
                         f"(targets: {', '.join(map(str, targets))})",
                     )
                 )
+
+    def _check_vias(self, document: YamlDocument, layouts: dict[str, _Layout]) -> None:
+        """Check every ``match.via`` and relation ``via`` against the mappings of its target."""
+        for name, layout in layouts.items():
+            for index, entry in enumerate(layout.entries):
+                mapping = entry.mapping
+                via = mapping.match.via if mapping.match is not None else None
+                if via is not None and via != mapping.name:
+                    hint = "match on the sync key instead: match: {property: <sync key>, field: ...}"
+                    problem = self._via_problem(via, name, layouts, hint)
+                    if problem is not None:
+                        message = f"match via {via!r}: {problem}"
+                        self.problems.append(entry.document.problem(("match", "via"), message))
+                    else:
+                        self._check_via_order(document, name, layout.entries[index + 1 :], entry, via)
+                for spec in mapping.properties.values():
+                    if spec.type != "relation" or spec.via is None or spec.target not in layouts:
+                        continue
+                    assert spec.target is not None
+                    hint = f"drop via to link by the sync keys of {spec.target!r}"
+                    problem = self._via_problem(spec.via, spec.target, layouts, hint)
+                    if problem is not None:
+                        message = f"relation via {spec.via!r}: {problem}"
+                        self.problems.append(
+                            entry.document.problem(("properties", spec.name, "via"), message)
+                        )
+
+    def _via_problem(self, via: str, target: str, layouts: dict[str, _Layout], hint: str) -> str | None:
+        """Why mapping ``via`` of ``target`` cannot be followed, or None when it can (or is unknown)."""
+        layout = layouts[target]
+        found = next((entry for entry in layout.entries if entry.mapping.name == via), None)
+        followed = [
+            entry.mapping.name
+            for entry in layout.entries
+            if not entry.mapping.is_primary and not entry.mapping.is_aggregate
+        ]
+        wanted = f"a mapping that matches each of its records to a page of {target!r}" + (
+            f": {', '.join(followed)}" if followed else f" (target {target!r} has none)"
+        )
+        if found is None:
+            if not layout.complete:  # it may be the name of a mapping that could not be read
+                return None
+            elsewhere = [
+                other
+                for other, them in layouts.items()
+                if other != target and any(entry.mapping.name == via for entry in them.entries)
+            ]
+            where = f" ({via!r} is a mapping of target {elsewhere[0]!r})" if elsewhere else ""
+            return f"target {target!r} has no mapping named {via!r}{where}; via names (by its mapping: name) {wanted}"
+        if found.mapping.is_primary:
+            if found.has_match:  # its match is invalid and reported in its file
+                return None
+            return (
+                f"{via!r} creates the pages of target {target!r}, so its record keys are the sync key; {hint}"
+            )
+        if found.mapping.is_aggregate:
+            return (
+                f"{via!r} aggregates its records into pages and keeps no match per record; via names {wanted}"
+            )
+        return None
+
+    def _check_via_order(
+        self, document: YamlDocument, name: str, later_entries: list[_Entry], entry: _Entry, via: str
+    ) -> None:
+        """A mapping matching via another one must come after it: mappings run in list order."""
+        for later in later_entries:
+            if later.mapping.name == via:
+                self.problems.append(
+                    document.problem(
+                        entry.at,
+                        f"{entry.ref} matches via {via!r} ({later.ref}), which is listed after it; the "
+                        f"mappings of a target are processed in list order, so move {later.ref} before "
+                        f"{entry.ref} in targets.{name}.mappings",
+                    )
+                )
+                return
 
     def _check_ownership(
         self,
@@ -674,14 +778,29 @@ class _MappingRead(NamedTuple):
     document: YamlDocument | None
     mapping: MappingFile | None
     complete: bool
+    has_match: bool
+    """The file has a ``match`` key (even when it is invalid and ``mapping.match`` is None)."""
 
 
 class _Entry(NamedTuple):
-    """A mapping of a target: its entry in the recipe, its file, and the mapping bound to a source."""
+    """A mapping of a target: its entry in the recipe, its file, and the mapping bound to a source.
+
+    ``ref`` is the file as the recipe names it; ``has_match`` says it has a ``match`` key (even
+    an invalid one, when ``mapping.match`` is None).
+    """
 
     at: KeyPath
     document: YamlDocument
     mapping: BoundMapping
+    ref: str
+    has_match: bool
+
+
+class _Layout(NamedTuple):
+    """The mappings of one target, in recipe order; ``complete`` when every one was read cleanly."""
+
+    entries: list[_Entry]
+    complete: bool
 
 
 _MAPPING_HEADER = ("mapping", "connector", "stream", "sync_key", "description")
@@ -774,6 +893,7 @@ def _spec(document: YamlDocument, path: Path, name: str, prop: schema.PropertyDo
         has_map_default="map_default" in prop.model_fields_set,
         default=prop.default,
         target=prop.target,
+        via=prop.via,
         aggregate=None
         if aggregate is None
         else Aggregate(aggregate.function, aggregate.field, aggregate.by, aggregate.where),
@@ -787,6 +907,7 @@ def _match_spec(document: YamlDocument, path: Path, match: schema.MatchDocument)
     where = document.mark(("match",), at_key=True)
     return MatchSpec(
         property=match.property,
+        via=match.via,
         field=match.field,
         template=match.template,
         transforms=tuple(_transform_call(entry) for entry in match.transforms),
@@ -854,7 +975,10 @@ def _build_recipe(
         path=path,
         notion=NotionSettings(parsed.notion.token, parsed.notion.rate_limit),
         state_path=state_path,
-        alerts=list(parsed.alerts),
+        alerts=[
+            AlertRoute(a) if isinstance(a, SecretStr) else AlertRoute(a.url, frozenset(a.events))
+            for a in parsed.alerts
+        ],
         sources=sources,
         targets={name: targets[name] for name in parsed.targets},
     )

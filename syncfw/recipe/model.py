@@ -8,6 +8,7 @@ Secrets are :class:`~pydantic.SecretStr` and connector configs are kept out of `
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import itertools
 from collections.abc import Mapping
@@ -24,6 +25,10 @@ Tier = Literal["production", "experimental"]
 OnDelete = Literal["archive", "mark", "ignore"]
 OnDrift = Literal["revert", "flag"]
 AggregateFunction = Literal["count", "sum", "min", "max", "latest"]
+AlertEvent = Literal["run_failed", "run_recovered", "source_stale", "guard_stopped", "drift", "expiring"]
+"""What an alert is about (:mod:`syncfw.health.alerts`); ``run_recovered`` follows a failed or
+stopped run, and ``source_stale`` also announces the source is fresh again."""
+PersonalData = Literal["allow", "forbid"]
 NOTION_OWNER = "notion"
 """The owner name of properties edited by people in Notion (``owners: {Notes: notion}``)."""
 
@@ -57,14 +62,21 @@ class MatchSpec:
     """How a secondary mapping's record finds the page it enriches.
 
     The record's match value comes from ``field`` (dotted path) or ``template``, then
-    ``transforms``; it is compared with ``property`` of the target's pages, which is the target's
-    sync key (matched through the identity map in the state store) or a property another mapping
-    of the target writes. ``type`` is that property's type: the loader sets it when the mapping is
-    bound to a target (a mapping file read alone has ``rich_text``). ``file``/``line``/``column``
-    locate the ``match`` key in the mapping file.
+    ``transforms``. Exactly one of ``property`` and ``via`` is set:
+
+    * ``property``: the value is compared with that property of the target's pages, which is the
+      target's sync key (matched through the identity map in the state store) or a property
+      another mapping of the target writes. ``type`` is that property's type: the loader sets it
+      when the mapping is bound to a target (a mapping file read alone has ``rich_text``).
+    * ``via``: the value is the record key of a record of mapping ``via`` (by its ``mapping:``
+      name), a secondary mapping of the same target listed earlier in its ``mappings:``; the page
+      is the one that record matched (the state store's matches of ``via``). ``type`` stays
+      ``rich_text``: the value is a key string (see :func:`~syncfw.mapping.encoding.record_key`).
+
+    ``file``/``line``/``column`` locate the ``match`` key in the mapping file.
     """
 
-    property: str
+    property: str | None = None
     type: PropertyType = "rich_text"
     field: str | None = None
     template: str | None = None
@@ -72,6 +84,16 @@ class MatchSpec:
     file: Path = Path("<mapping>")
     line: int = 1
     column: int = 1
+    via: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.property is None) == (self.via is None):
+            raise ValueError("a match has exactly one of property and via")
+
+    @builtins.property  # ``property`` is a field here
+    def label(self) -> str:
+        """What the record is matched by, for messages: ``Domain`` or ``via zendesk-organization``."""
+        return f"via {self.via}" if self.via is not None else str(self.property)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +104,9 @@ class PropertySpec:
     is the value's origin; ``value`` is used when the other two are None. Then, in order:
     ``transforms``, ``map`` (unmapped values pass through unless ``has_map_default``), and
     ``default`` (used when the value is None or empty). ``target`` is the recipe target a
-    ``relation`` points to; its value is the related record's key (or a list of keys).
+    ``relation`` points to; its value is the related record's key (or a list of keys): the sync
+    key of a page of ``target``, or with ``via`` the record key of a record of mapping ``via``
+    (a secondary mapping of ``target``), whose page is the one that record matched.
     With ``aggregate`` the value is computed over many records instead (``field``, ``template``
     and ``value`` are None); ``transforms`` then apply to each record's ``aggregate.field`` value,
     and ``default`` to an empty result.
@@ -100,6 +124,7 @@ class PropertySpec:
     has_map_default: bool = False
     default: Any = None
     target: str | None = None
+    via: str | None = None
     aggregate: Aggregate | None = None
     file: Path = Path("<mapping>")
     line: int = 1
@@ -245,11 +270,20 @@ class Target:
 
 
 @dataclasses.dataclass(frozen=True)
+class AlertRoute:
+    """An entry of ``alerts:``: a notification URL (apprise syntax) and the events it receives
+    (None: every event)."""
+
+    url: SecretStr
+    events: frozenset[AlertEvent] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Recipe:
     """A loaded, fully checked recipe.
 
     ``path`` is the recipe file; ``state_path`` the SQLite state file (default
-    ``.syncfw/<name>.sqlite`` relative to the current directory); ``alerts`` the alert URLs;
+    ``.syncfw/<name>.sqlite`` relative to the current directory); ``alerts`` where alerts go;
     ``expires`` is required for the experimental tier.
     """
 
@@ -262,7 +296,7 @@ class Recipe:
     path: Path
     notion: NotionSettings
     state_path: Path
-    alerts: list[SecretStr]
+    alerts: list[AlertRoute]
     sources: dict[str, Source]
     targets: dict[str, Target]
 

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from syncfw.mapping.encoding import PropertyType
-from syncfw.recipe.model import AggregateFunction, OnDelete, OnDrift, Tier
+from syncfw.recipe.model import AggregateFunction, AlertEvent, OnDelete, OnDrift, PersonalData, Tier
 
 _CONFIG = ConfigDict(strict=True, extra="forbid")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -199,6 +199,10 @@ class TargetDocument(BaseModel):
     mark_property: NonEmpty | None = None
     on_drift: OnDrift = "revert"
     guard: GuardDocument = Field(default_factory=GuardDocument)
+    personal_data: PersonalData = Field(
+        "allow",
+        description="forbid: refuse any property fed by a field its connector marks as personal data.",
+    )
 
     @model_validator(mode="after")
     def _one_location(self) -> TargetDocument:
@@ -214,6 +218,14 @@ class StateDocument(BaseModel):
 
     model_config = _CONFIG
     path: NonEmpty = Field(description="SQLite file, relative to the recipe file.")
+
+
+class AlertDocument(BaseModel):
+    """An entry of ``alerts:`` that receives only some events."""
+
+    model_config = _CONFIG
+    url: SecretStr = Field(description="Notification URL (apprise syntax); must be a reference.")
+    events: list[AlertEvent] = Field(min_length=1, description="The events sent to this URL.")
 
 
 class RecipeDocument(BaseModel):
@@ -234,7 +246,10 @@ class RecipeDocument(BaseModel):
     sources: dict[str, SourceDocument] = Field(min_length=1)
     targets: dict[str, TargetDocument] = Field(min_length=1)
     state: StateDocument | None = None
-    alerts: list[SecretStr] = Field(default_factory=list, description="Alert URLs, as references.")
+    alerts: list[SecretStr | AlertDocument] = Field(
+        default_factory=list,
+        description="Alert URLs (apprise syntax, as references), or {url, events} for some events only.",
+    )
 
 
 def _transform(value: Any) -> Any:
@@ -312,6 +327,11 @@ class PropertyDocument(BaseModel):
     map_default: Any = Field(None, description="Value for anything the map does not list.")
     default: Any = Field(None, description="Value used when the result is empty.")
     target: NonEmpty | None = Field(None, description="For relation: the recipe target it points to.")
+    via: NonEmpty | None = Field(
+        None,
+        description="For relation: a mapping (by name) that matches pages of target; the value holds "
+        "keys of its records, and links the pages they matched (instead of the target's sync keys).",
+    )
 
     @model_validator(mode="after")
     def _one_origin(self) -> PropertyDocument:
@@ -340,9 +360,18 @@ class PropertyDocument(BaseModel):
 class MatchDocument(BaseModel):
     """``match:`` — how a secondary mapping's record finds the page it enriches."""
 
-    model_config = _CONFIG
-    property: NonEmpty = Field(
-        description="The target's sync key, or a property another mapping of the target writes."
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={"oneOf": [{"required": ["property"]}, {"required": ["via"]}]},
+    )
+    property: NonEmpty | None = Field(
+        None, description="The target's sync key, or a property another mapping of the target writes."
+    )
+    via: NonEmpty | None = Field(
+        None,
+        description="Instead of property: a mapping (by name) of the same target, listed before this one; "
+        "the value is the key of one of its records, and the page is the one that record matched.",
     )
     field: NonEmpty | None = Field(
         None, description="Dotted path of the record's value, e.g. properties.domain."
@@ -352,6 +381,13 @@ class MatchDocument(BaseModel):
 
     @model_validator(mode="after")
     def _one_origin(self) -> MatchDocument:
+        found = [name for name in ("property", "via") if getattr(self, name) is not None]
+        if len(found) != 1:
+            raise ValueError(
+                "give exactly one of property (a property of the target's pages) or via (a mapping of "
+                "the target whose records' matches it follows)"
+                + (f" (found {', '.join(found)})" if found else "")
+            )
         given = _given(self, ("field", "template"))
         if len(given) != 1:
             raise ValueError(

@@ -1,8 +1,10 @@
 """``syncfw demo``: the main job end to end in the sandbox, for a newcomer.
 
 Starts the sandbox in a work directory, creates the Notion databases (``notion init``), runs
-``recipes/salesforce-accounts.yaml`` on the sample data at Notion's real budget, shows a few
-synced rows, runs again to show that nothing is written, and says where to go next.
+``recipes/customer-360.yaml`` (Salesforce, HubSpot and Zendesk into Accounts, Contacts and
+Tickets) on the sample data at Notion's real budget, shows a few synced rows, lets a person edit
+Notion (a people-owned note, and a drifted Industry), runs again to show the drift reverted and
+the note untouched, runs once more to show that nothing is written, and says where to go next.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from syncfw.recipe import load_recipe
 from syncfw.sandbox.runner import Sandbox
 from syncfw.state import StateStore
 
-DEMO_RECIPE = "salesforce-accounts.yaml"
+DEMO_RECIPE = "customer-360.yaml"
 
 
 def demo_recipe() -> Path:
@@ -37,28 +39,44 @@ def demo_recipe() -> Path:
     raise FileNotFoundError(f"recipes/{DEMO_RECIPE} is not installed with syncfw")
 
 
-def _rows(report: RunReport, recipe: Any, target: str, limit: int) -> Table:
+COLUMNS = {
+    "accounts": ("Name", "Industry", "Lifecycle Stage", "Support SLA", "Open Tickets"),
+    "contacts": ("Name", "Email", "Title", "HubSpot Lifecycle"),
+    "tickets": ("Subject", "Status", "Priority", "Account"),
+}
+
+
+def _rows(report: RunReport, recipe: Any, limit: int) -> list[Table]:
+    """A few pages of each target as Notion holds them, relations shown by the related title."""
     import itertools
 
     client = notion_client_for(recipe, 50)
-    t = recipe.targets[target]
-    mapping = t.primary_mapping
-    names = [n for n, s in mapping.properties.items() if s.type != "relation"][:5]
-    table = Table(title=f"{target}: first {limit} pages in Notion", title_justify="left")
-    for name in names:
-        table.add_column(name, overflow="fold", max_width=28)
+    titles: dict[str, str] = {}
+    tables = []
     try:
-        ds = report.targets[target].plan.data_source_id
-        for page in itertools.islice(client.query_pages(ds), limit):
-            props = page["properties"]
-            cells = []
+        for target in recipe.targets_in_order():
+            specs = target.properties
+            names = [n for n in COLUMNS.get(target.name, tuple(specs)[:5]) if n in specs]
+            table = Table(title=f"{target.name}: first {limit} pages in Notion", title_justify="left")
             for name in names:
-                value = decode(mapping.properties[name].type, props[name]) if name in props else None
-                cells.append("" if value is None else str(value))
-            table.add_row(*cells)
+                table.add_column(f"{name} ({specs[name].file.parent.name})", overflow="fold", max_width=26)
+            pages = list(client.query_pages(report.targets[target.name].plan.data_source_id))
+            for page in pages:
+                title = next((p for p in page["properties"].values() if p["type"] == "title"), None)
+                titles[page["id"]] = "".join(t["plain_text"] for t in title["title"]) if title else page["id"]
+            for page in itertools.islice(pages, limit):
+                cells = []
+                for name in names:
+                    raw = page["properties"].get(name)
+                    value = decode(specs[name].type, raw) if raw else None
+                    if specs[name].type == "relation":
+                        value = ", ".join(titles.get(i, i) for i in value or ())
+                    cells.append("" if value in (None, "") else str(value))
+                table.add_row(*cells)
+            tables.append(table)
     finally:
         client.close()
-    return table
+    return tables
 
 
 def run_demo(
@@ -80,12 +98,13 @@ def run_demo(
         recipe_path = demo_recipe()
         console.rule("[bold]syncfw demo")
         console.print(
-            "Sandbox started: a Notion emulator and a Salesforce emulator on 127.0.0.1, seeded with "
-            "Salesforce's developer-org sample accounts and contacts.\n"
+            "Sandbox started on 127.0.0.1: a Notion emulator, and emulators of Salesforce, HubSpot and "
+            "Zendesk seeded with Salesforce's developer-org sample companies (the same companies in "
+            "all three).\n"
             f"Recipe: {recipe_path}\nWork directory: {workdir}\n"
         )
         recipe = load_recipe(recipe_path, registry=registry)
-        console.print("[bold]1. syncfw notion init[/]: create the Accounts and Contacts databases")
+        console.print("[bold]1. syncfw notion init[/]: create the Accounts, Contacts and Tickets databases")
         client = notion_client_for(recipe)
         store = StateStore(recipe.state_path)
         data_sources: dict[str, str] = {}
@@ -98,11 +117,15 @@ def run_demo(
             client.close()
             store.close()
 
-        console.print(f"\n[bold]2. syncfw run[/] at Notion's budget of {rate_limit:g} requests/second")
+        console.print(
+            f"\n[bold]2. syncfw run[/] at Notion's budget of {rate_limit:g} requests/second: Salesforce creates "
+            "the pages; HubSpot and Zendesk fill in their own properties in the same request. Records "
+            "that match no account, or several (three accounts share uos.com), are reported, not guessed."
+        )
         first = _run(recipe, registry, rate_limit, progress)
         _summary(console, first)
-        for target in recipe.targets_in_order():
-            console.print(_rows(first, recipe, target.name, 5))
+        for table in _rows(first, recipe, 4):
+            console.print(table)
 
         console.print(
             "\n[bold]3. A person works in Notion[/]: Grace adds a [italic]Notes[/] column (people own it) and "
@@ -138,7 +161,8 @@ def run_demo(
             "\n[bold]Where next[/]\n"
             f"  • read the recipe: {recipe_path} and its mappings\n"
             "  • keep a sandbox running: syncfw sandbox serve, then\n"
-            "      syncfw run recipes/salesforce-accounts.yaml --env-file .syncfw/sandbox.env\n"
+            "      syncfw run recipes/customer-360.yaml --env-file .syncfw/sandbox.env\n"
+            "  • see who owns which property: syncfw validate --explain recipes/customer-360.yaml\n"
             "  • change a record in the seed data and run again: one property is updated\n"
             "  • see what a run would do first: syncfw plan RECIPE"
         )

@@ -216,16 +216,15 @@ class FaultPlan:
 
     @classmethod
     def coerce(cls, value: FaultPlan | str | None) -> FaultPlan | None:
-        """A plan from a plan, its compact form, or None (no faults).
+        """A plan from a plan, its compact form, or None; None for a plan without faults.
 
         Raises:
             ValueError: as :meth:`parse`.
         """
-        if value is None or isinstance(value, FaultPlan):
-            return value
         if isinstance(value, str):
-            plan = cls.parse(value)
-            return plan if plan.chances() else None
+            value = cls.parse(value)
+        if value is None or isinstance(value, FaultPlan):
+            return value if value is not None and value.chances() else None
         raise ValueError(f"faults must be a compact fault string such as '429=0.1,seed=7', not {value!r}")
 
     def chances(self) -> dict[FaultKind, float]:

@@ -114,6 +114,28 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (target, mapping, record_key)
     );
     """,
+    """
+    CREATE TABLE source_reads (
+        target TEXT NOT NULL,
+        source TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        last_attempt TEXT NOT NULL,
+        last_success TEXT,
+        last_error TEXT,
+        PRIMARY KEY (target, source, stream)
+    );
+    CREATE TABLE alerts (
+        event TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        state TEXT NOT NULL,
+        since TEXT NOT NULL,
+        PRIMARY KEY (event, subject)
+    );
+    CREATE TABLE settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -353,6 +375,24 @@ class StateStore:
             for r in rows
         ]
 
+    def source_reads(self) -> list[tuple[str, str, str, str, str | None, str | None]]:
+        """Every stream read as (target, source, stream, last_attempt, last_success, last_error);
+        a success is a read that reached the end of its stream."""
+        rows = self._query(
+            "SELECT target, source, stream, last_attempt, last_success, last_error FROM source_reads ORDER BY 2, 3, 1"
+        )
+        return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    def alert_states(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """(event, subject) → (state, since) of every alert syncfw has sent or cleared."""
+        rows = self._query("SELECT event, subject, state, since FROM alerts")
+        return {(r[0], r[1]): (r[2], r[3]) for r in rows}
+
+    def setting(self, name: str) -> str | None:
+        """A value syncfw keeps between runs (e.g. when Notion was last read in full)."""
+        rows = self._query("SELECT value FROM settings WHERE name = ?", (name,))
+        return str(rows[0][0]) if rows else None
+
     def runs(self, limit: int = 20) -> list[RunRecord]:
         """The most recent runs, newest first."""
         rows = self._query(
@@ -511,6 +551,40 @@ class Transaction:
         self._db.execute(
             "DELETE FROM quarantine WHERE target = ? AND mapping = ? AND record_key = ?",
             (target, mapping, record_key),
+        )
+
+    def read_attempted(self, target: str, source: str, stream: str, when: str) -> None:
+        self._db.execute(
+            "INSERT INTO source_reads (target, source, stream, last_attempt) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (target, source, stream) DO UPDATE SET last_attempt = excluded.last_attempt",
+            (target, source, stream, when),
+        )
+
+    def read_finished(self, target: str, source: str, stream: str, when: str, error: str | None) -> None:
+        """Record the end of a read: a success (``error`` None) or the one-line reason it failed."""
+        if error is None:
+            self._db.execute(
+                "UPDATE source_reads SET last_success = ?, last_error = NULL WHERE target = ? AND source = ? "
+                "AND stream = ?",
+                (when, target, source, stream),
+            )
+        else:
+            self._db.execute(
+                "UPDATE source_reads SET last_error = ? WHERE target = ? AND source = ? AND stream = ?",
+                (error, target, source, stream),
+            )
+
+    def set_alert_state(self, event: str, subject: str, state: str, since: str) -> None:
+        self._db.execute(
+            "INSERT INTO alerts (event, subject, state, since) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (event, subject) DO UPDATE SET state = excluded.state, since = excluded.since",
+            (event, subject, state, since),
+        )
+
+    def set_setting(self, name: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, value),
         )
 
     def start_run(self, run_id: str, recipe: str, command: str, started_at: str) -> None:

@@ -1,8 +1,8 @@
 """The broken-recipe corpus: every case is refused with exit 2 and a located, one-line cause.
 
 Each case is run by the real command line in its own process (see README.md). The processes of
-all selected cases start together on first use, a few at a time, so the corpus takes seconds per
-core rather than a second per process.
+all selected cases are started on first use, one per core at a time, and each test waits for its
+own.
 """
 
 from __future__ import annotations
@@ -88,17 +88,10 @@ def _environment() -> dict[str, str]:
     return {**inherited, **DUMMY_ENV}
 
 
-def _run(
-    command: str,
-    recipe: Path,
-    cwd: Path,
-    *options: str,
-    env: dict[str, str] | None = None,
-    before: tuple[str, ...] = (),
-) -> Outcome:
-    """``python -m syncfw.cli COMMAND [BEFORE...] RECIPE [OPTIONS...]`` in ``cwd``."""
+def _syncfw(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Outcome:
+    """``python -m syncfw.cli ARGS...`` in ``cwd``, with the dummy environment (and ``env``)."""
     result = subprocess.run(
-        [sys.executable, "-m", "syncfw.cli", command, *before, str(recipe), *options],
+        [sys.executable, "-m", "syncfw.cli", *args],
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -131,7 +124,9 @@ class Runs:
     def _submit(self, case: str, command: str) -> None:
         assert self._pool is not None
         cwd = self._workdir.mktemp(f"{case}-{command}")
-        self._futures[case, command] = self._pool.submit(_run, command, CASES_DIR / case / "recipe.yaml", cwd)
+        self._futures[case, command] = self._pool.submit(
+            _syncfw, cwd, command, str(CASES_DIR / case / "recipe.yaml")
+        )
 
     def close(self) -> None:
         if self._pool is not None:
@@ -164,7 +159,7 @@ def test_the_corpus_is_large_enough() -> None:
 
 
 def test_the_unbroken_base_is_valid(tmp_path: Path) -> None:
-    outcome = _run("validate", HERE / "base" / "recipe.yaml", tmp_path)
+    outcome = _syncfw(tmp_path, "validate", str(HERE / "base" / "recipe.yaml"))
 
     assert outcome.returncode == 0, outcome.stderr
     assert outcome.left_behind == []
@@ -174,16 +169,16 @@ def test_a_refused_run_leaves_notion_as_it_was(sandbox: Sandbox, tmp_path: Path)
     """A real sandbox: the unbroken recipe fills Notion, then refused runs must not touch it."""
     assert sandbox.notion is not None
     env = {**sandbox.env, "SYNCFW_LOAD_PLUGINS": "salesforce"}
-    base = HERE / "base" / "recipe.yaml"
-    assert _run("notion", base, tmp_path, env=env, before=("init",)).returncode == 0
-    filled = _run("run", base, tmp_path, "--notion-rate-limit", "200", env=env)
+    base = str(HERE / "base" / "recipe.yaml")
+    assert _syncfw(tmp_path, "notion", "init", base, env=env).returncode == 0
+    filled = _syncfw(tmp_path, "run", base, "--notion-rate-limit", "200", env=env)
     assert filled.returncode == 0, filled.stderr
     assert sandbox.notion.stats()["by_endpoint"].get("POST /v1/pages", 0) > 0
     before = sandbox.notion.dump()
     sandbox.notion.reset_stats()
 
     for case in ("recipe-bad-cron", "owner-two-mappings-one-property", "connector-two-auth-modes"):
-        refused = _run("run", CASES_DIR / case / "recipe.yaml", tmp_path, env=env)
+        refused = _syncfw(tmp_path, "run", str(CASES_DIR / case / "recipe.yaml"), env=env)
         assert refused.returncode == 2, refused.stderr
 
     assert sandbox.notion.stats()["requests"] == 0

@@ -66,8 +66,14 @@ def write_seed(seed_dir: Path, sobject: str, records: list[dict[str, Any]]) -> N
     path.write_text(json.dumps(records, indent=1))
 
 
+_LAST_STAMP = [datetime.now(UTC)]
+
+
 def bump(record: dict[str, Any]) -> None:
-    later = datetime.now(UTC) + timedelta(seconds=5)
+    """Mark a record changed now, as Salesforce would: each change gets a later SystemModstamp
+    (to the second) than any change before it in the test session."""
+    later = max(datetime.now(UTC) + timedelta(seconds=5), _LAST_STAMP[0] + timedelta(seconds=1))
+    _LAST_STAMP[0] = later
     record["SystemModstamp"] = later.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from syncfw.mapping import PropertyError, compile_mapping
 from syncfw.recipe import Aggregate, MatchSpec, TransformCall, load_recipe
 
 from ..recipe.support import ENV, fake_registry, multi_source_files, write_files
+from ..recipe.test_via import write as write_via_recipe
 from .test_evaluate import compiled
 
 DOMAIN = MatchSpec("Domain", "rich_text", field="organization.domain", transforms=(TransformCall("domain"),))
@@ -253,3 +255,72 @@ def test_a_loaded_multi_source_recipe_compiles_and_aggregates(tmp_path: Path) ->
     assert pipeline.aggregate([]) == ({"Pipeline": 0}, [])
     deals = [{"Amount": 1000, "IsClosed": False}, {"Amount": 500, "IsClosed": True}, {"Amount": 250.5}]
     assert pipeline.aggregate([pipeline.member(deal) for deal in deals]) == ({"Pipeline": 1250.5}, [])
+
+
+VIA = MatchSpec(via="zendesk-organization", field="organization_id")
+
+
+def test_match_via_gives_the_record_key_of_the_followed_mapping_as_a_string() -> None:
+    mapping = compiled(VIA, Subject={"type": "rich_text", "field": "subject"})
+    for key in (123, "123", 123.0, " 123 ", Decimal("123.00")):
+        assert mapping.match_value({"organization_id": key}) == "123"
+    assert mapping.match_value({"organization_id": 12.5}) == "12.5"
+    assert mapping.match_value({"organization_id": "ORG-7"}) == "ORG-7"
+    for empty in (None, "", "  "):
+        assert mapping.match_value({"organization_id": empty}) is None
+    assert mapping.match_value({}) is None
+    assert mapping.fields == ["organization_id", "subject"]
+
+    with pytest.raises(
+        ValueError, match=r"^match via 'zendesk-organization': expected a record key, got list"
+    ):
+        mapping.match_value({"organization_id": [1, 2]})
+    with pytest.raises(
+        ValueError, match=r"^match via 'zendesk-organization': expected a record key, got bool"
+    ):
+        mapping.match_value({"organization_id": True})
+    with pytest.raises(ValueError, match=r"expected a record key, got the number nan"):
+        mapping.match_value({"organization_id": float("nan")})
+
+    # a template and transforms make the key like any match value
+    upper = MatchSpec(via="orgs", template="{{ org.id }}", transforms=(TransformCall("upper"),))
+    assert compiled(upper).match_value({"org": {"id": "ab7"}}) == "AB7"
+
+
+def test_a_match_has_exactly_one_of_property_and_via() -> None:
+    with pytest.raises(ValueError, match="exactly one of property and via"):
+        MatchSpec("Domain", via="zendesk-organization")
+    with pytest.raises(ValueError, match="exactly one of property and via"):
+        MatchSpec(field="id")
+
+
+def test_relation_keys_are_normalised_like_record_keys() -> None:
+    mapping = compiled(
+        Account={
+            "type": "relation",
+            "target": "accounts",
+            "field": "organization_id",
+            "via": "zendesk-organization",
+        },
+        Followers={"type": "relation", "target": "users", "field": "follower_ids"},
+    )
+    values, errors = mapping.evaluate(
+        {"organization_id": 123.0, "follower_ids": [7, "7", 7.0, 8.5, None, " "]}
+    )
+    assert values == {"Account": ("123",), "Followers": ("7", "8.5")}
+    assert errors == []
+    _, errors = mapping.evaluate({"organization_id": {"id": 1}})
+    assert errors == [PropertyError("Account", "expected a record key, got dict {'id': 1}")]
+
+
+def test_a_loaded_recipe_matching_via_a_mapping_compiles(tmp_path: Path) -> None:
+    registry = fake_registry()
+    recipe = load_recipe(write_via_recipe(tmp_path), registry=registry, environ=ENV)
+    stats = compile_mapping(recipe.targets["accounts"].mappings[2], registry.transforms)
+    assert stats.is_aggregate and stats.fields == ["organization_id", "status"]
+    assert stats.match_value({"organization_id": 360001234567, "status": "open"}) == "360001234567"
+    assert stats.member({"organization_id": 1, "status": "open"}) == {"Open Tickets": True}
+
+    ticket = compile_mapping(recipe.targets["tickets"].mappings[0], registry.transforms)
+    values, errors = ticket.evaluate({"id": 9, "subject": "VPN", "organization_id": 360001234567.0})
+    assert values == {"Subject": "VPN", "Ticket ID": "9", "Account": ("360001234567",)} and errors == []

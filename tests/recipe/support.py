@@ -210,7 +210,7 @@ def recipe_text(targets: str = "", *, sources: str = "", head: str = "") -> str:
         or """
     recipe: test
     owner: ada@example.com
-    description: Test recipe.
+    description: Test recipe. Runs by hand in tests. If it fails, a test fails.
     tier: production
     notion: {token: "${env:NOTION_TOKEN}"}
     """

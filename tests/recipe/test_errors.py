@@ -73,6 +73,7 @@ def test_every_mistake_is_reported_with_its_position(tmp_path: Path) -> None:
 
     assert where(problems) == [
         ("recipe.yaml", 2, 8, "owner"),
+        ("recipe.yaml", 3, 14, "description"),
         ("recipe.yaml", 4, 7, "tier"),
         ("recipe.yaml", 5, 11, "schedule"),
         ("recipe.yaml", 7, 10, "notion.token"),
@@ -93,24 +94,25 @@ def test_every_mistake_is_reported_with_its_position(tmp_path: Path) -> None:
     ]
     messages = [p.message for p in problems]
     assert "email address" in messages[0]
-    assert "experimental recipe needs expires" in messages[1]
-    assert "cron expression" in messages[2]
-    assert "write ${env:NAME}" in messages[3] and "instead of the literal token" in messages[3]
-    assert messages[4] == "unknown key (did you mean 'rate_limit'?)"
-    assert messages[5] == "environment variable SF_SESSION is not set (referenced as ${env:SF_SESSION})"
-    assert messages[6] == "unknown key (did you mean 'api_version'?)"
-    assert "duration" in messages[7]
-    assert "mapping file 'missing.yaml' not found" in messages[8]
-    assert messages[9] == "unknown key (did you mean 'on_delete'?)"
-    assert messages[10] == "required key is missing"
-    assert "owned by people in Notion (" in messages[11]
-    assert f"{tmp_path / 'recipe.yaml'}:22 targets.accounts.owners.Website" in messages[11]
-    assert messages[12].startswith("template syntax error")
-    assert "'title'" in messages[13]
-    assert messages[14] == "give exactly one of field, template or value (found field, template)"
-    assert "relation target 'acounts' is not a target" in messages[15]
-    assert messages[16].startswith("unknown transform 'titlecase'")
-    assert messages[17].startswith("not a valid number value")
+    assert "what triggers it" in messages[1] and "at least 3" in messages[1]
+    assert "experimental recipe needs expires" in messages[2]
+    assert "cron expression" in messages[3]
+    assert "write ${env:NAME}" in messages[4] and "instead of the literal token" in messages[4]
+    assert messages[5] == "unknown key (did you mean 'rate_limit'?)"
+    assert messages[6] == "environment variable SF_SESSION is not set (referenced as ${env:SF_SESSION})"
+    assert messages[7] == "unknown key (did you mean 'api_version'?)"
+    assert "duration" in messages[8]
+    assert "mapping file 'missing.yaml' not found" in messages[9]
+    assert messages[10] == "unknown key (did you mean 'on_delete'?)"
+    assert messages[11] == "required key is missing"
+    assert "owned by people in Notion (" in messages[12]
+    assert f"{tmp_path / 'recipe.yaml'}:22 targets.accounts.owners.Website" in messages[12]
+    assert messages[13].startswith("template syntax error")
+    assert "'title'" in messages[14]
+    assert messages[15] == "give exactly one of field, template or value (found field, template)"
+    assert "relation target 'acounts' is not a target" in messages[16]
+    assert messages[17].startswith("unknown transform 'titlecase'")
+    assert messages[18].startswith("not a valid number value")
     # nothing here is secret, but the literal token must not be echoed back
     assert all("secret_literal_abc123" not in str(p) for p in problems)
 

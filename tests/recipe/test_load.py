@@ -88,7 +88,7 @@ def test_references_defaults_files_and_escapes_are_resolved(tmp_path: Path) -> N
     head = """
     recipe: test
     owner: ada@example.com
-    description: Price is $${not a reference} here.
+    description: Price is $${not a reference} here. Runs by hand in tests. If it fails, a test fails.
     tier: production
     notion: {token: "${file:secrets/notion.txt}", rate_limit: "${env:RATE:-2.5}/s"}
     alerts: ["https://hooks.example.com/${env:HOOK_ID}"]
@@ -106,8 +106,11 @@ def test_references_defaults_files_and_escapes_are_resolved(tmp_path: Path) -> N
 
     assert recipe.notion.token.get_secret_value() == "ntn_FROM_FILE_value"
     assert recipe.notion.rate_limit == 2.5
-    assert recipe.description == "Price is ${not a reference} here."
-    assert [a.get_secret_value() for a in recipe.alerts] == ["https://hooks.example.com/T01/B02"]
+    assert (
+        recipe.description
+        == "Price is ${not a reference} here. Runs by hand in tests. If it fails, a test fails."
+    )
+    assert [a.url.get_secret_value() for a in recipe.alerts] == ["https://hooks.example.com/T01/B02"]
     assert recipe.state_path == tmp_path / "state" / "test.sqlite"
     # without a registry the connector config stays a plain dict, resolved
     assert recipe.sources["salesforce"].config == {
@@ -162,7 +165,7 @@ def test_experimental_recipes_expire_within_30_days(tmp_path: Path, days: int, a
     head = f"""
     recipe: test
     owner: ada@example.com
-    description: Trying something.
+    description: Trying something. Runs by hand in tests. If it fails, a test fails.
     tier: experimental
     expires: {expires}
     notion: {{token: "${{env:NOTION_TOKEN}}"}}

@@ -30,7 +30,7 @@ def test_loaded_secrets_stay_out_of_reprs(tmp_path: Path) -> None:
     head = """
     recipe: test
     owner: ada@example.com
-    description: Test recipe.
+    description: Test recipe. Runs by hand in tests. If it fails, a test fails.
     tier: production
     notion: {token: "${env:NOTION_TOKEN}"}
     alerts: ["${env:HOOK}"]
@@ -41,7 +41,7 @@ def test_loaded_secrets_stay_out_of_reprs(tmp_path: Path) -> None:
         shown = repr(recipe) + str(recipe) + repr(recipe.sources) + repr(recipe.alerts)
         for secret in ("TOKENVALUE", "SESSIONVALUE", "HOOKSECRET"):
             assert secret not in shown
-        assert recipe.alerts[0].get_secret_value() == env["HOOK"]
+        assert recipe.alerts[0].url.get_secret_value() == env["HOOK"]
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,10 @@ def test_loaded_secrets_stay_out_of_reprs(tmp_path: Path) -> None:
 def test_literal_secrets_are_refused_without_being_repeated(
     tmp_path: Path, head: str, secret: str, position: tuple[int, int], path: str
 ) -> None:
-    head = "recipe: test\nowner: ada@example.com\ndescription: Test.\ntier: production\n" + head
+    head = (
+        "recipe: test\nowner: ada@example.com\ndescription: Test. Runs by hand in tests. If it fails, a test fails.\ntier: production\n"
+        + head
+    )
     (problem,) = problems_of(lambda: load_recipe(_write(tmp_path, recipe_text(head=head)), environ=ENV))
     assert ((problem.line, problem.column), problem.path) == (position, path)
     assert "write ${env:NAME}" in problem.message and "instead of the literal token" in problem.message
@@ -96,7 +99,7 @@ def test_unset_variables_and_bad_references_are_named_at_their_position(tmp_path
     head = """
     recipe: test
     owner: ada@example.com
-    description: Test recipe.
+    description: Test recipe. Runs by hand in tests. If it fails, a test fails.
     tier: production
     notion: {token: "${env:MISSING_TOKEN}", rate_limit: "${env:RATE:-3}"}
     alerts: ["${file:no-such-file}", "${vault:x}"]

@@ -241,6 +241,7 @@ def test_explain_lists_owner_and_origin_of_every_property_of_the_shipped_recipe(
         ("Industry", "salesforce", "field Industry"),
         ("Annual Revenue", "salesforce", "field AnnualRevenue"),
         ("Website", "salesforce", "field Website | url"),
+        ("Domain", "salesforce", "field Website | domain"),
         ("Account Owner", "salesforce", "field Owner.Name"),
         ("Description", "salesforce", "field Description"),
         ("Notes", "notion", "edited by people in Notion"),
@@ -286,7 +287,10 @@ def test_explain_shows_how_secondary_sources_find_and_fill_pages(tmp_path: Path)
 
 def test_the_mapping_json_schema_describes_match_and_aggregates() -> None:
     schema = mapping_json_schema()
-    assert schema["$defs"]["MatchDocument"]["required"] == ["property"]
+    match = schema["$defs"]["MatchDocument"]
+    assert {"property", "via", "field", "template", "transforms"} <= set(match["properties"])
+    assert match["oneOf"] == [{"required": ["property"]}, {"required": ["via"]}]
+    assert "via" in schema["$defs"]["PropertyDocument"]["properties"]
     assert "match" in schema["properties"]
     aggregate = schema["$defs"]["AggregateDocument"]["properties"]
     assert set(aggregate["function"]["enum"]) == {"count", "sum", "min", "max", "latest"}

@@ -43,6 +43,7 @@ def test_long_names_and_round_trip() -> None:
 def test_empty_plan_has_no_faults(text: str) -> None:
     assert FaultPlan.parse(text).chances() == {}
     assert FaultPlan.coerce(text) is None
+    assert FaultPlan.coerce(FaultPlan(seed=3)) is None
     assert str(FaultPlan()) == "none"
 
 

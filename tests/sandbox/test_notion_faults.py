@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from notion_client import APIResponseError, Client
+from notion_client import APIResponseError, Client, RetryOptions
 from notion_client.errors import HTTPResponseError, RequestTimeoutError, UnknownHTTPResponseError
 
 from syncfw.sandbox.faults import FaultPlan
@@ -300,3 +300,16 @@ def test_reset_stats_clears_fault_counts(notion: Client, emulator: NotionEmulato
     emulator.reset_stats()
 
     assert emulator.stats()["faults"] == {}
+
+
+def test_notion_client_retries_see_through_rate_limits_and_read_errors(
+    served: ServedApp, emulator: NotionEmulator
+) -> None:
+    emulator.configure(faults="429=0.3,500=0.1,503=0.1,retry_after=0,seed=2")
+    retrying = Client(
+        auth=TOKEN, base_url=served.url, retry=RetryOptions(max_retries=8, initial_retry_delay_ms=1)
+    )
+
+    assert [retrying.users.me()["type"] for _ in range(30)] == ["bot"] * 30
+    faults = emulator.stats()["faults"]
+    assert faults["rate_limited"] > 0 and faults["server_error"] > 0

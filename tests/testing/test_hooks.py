@@ -84,7 +84,7 @@ def register_transforms(register):
 RECIPE = """
 recipe: things-to-notion
 owner: ada@example.com
-description: Things into Notion, for the hook tests.
+description: Things into Notion, for the hook tests. Runs by hand in tests. If it fails, a test fails.
 tier: production
 notion: {token: "${env:NOTION_TOKEN}"}
 sources:

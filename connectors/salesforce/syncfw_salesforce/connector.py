@@ -34,6 +34,7 @@ from syncfw_salesforce.incremental import (
     ModstampCursor,
     check_sobject_name,
     incremental_soql,
+    record_digest,
 )
 from syncfw_salesforce.usage import ApiUsage
 
@@ -180,10 +181,12 @@ class SalesforceConnector(Connector):
             for raw in page:
                 record_id = str(raw[PRIMARY_KEY])
                 modstamp = parse_datetime(raw[CURSOR_FIELD])
-                if start.delivered(record_id, modstamp):
+                data = _plain(raw)
+                digest = record_digest(data)
+                if start.delivered(record_id, modstamp, digest):
                     continue
-                builder.add(record_id, modstamp)
-                yield Record(stream, record_id, _plain(raw), deleted=bool(raw.get(DELETED_FIELD)))
+                builder.add(record_id, modstamp, digest)
+                yield Record(stream, record_id, data, deleted=bool(raw.get(DELETED_FIELD)))
             yield Checkpoint(stream, builder.cursor().encode())
 
     def close(self) -> None:

@@ -11,11 +11,13 @@ stamp: nothing is missed and nothing is delivered twice.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from syncfw.errors import ConfigError
 from syncfw_salesforce.datetimes import soql_datetime_literal
@@ -33,16 +35,19 @@ class ModstampCursor:
 
     Attributes:
         modstamp: the newest ``SystemModstamp`` delivered, or None when nothing was read yet.
-        ids: the Ids delivered whose ``SystemModstamp`` equals ``modstamp``.
+        ids: the Ids delivered whose ``SystemModstamp`` equals ``modstamp``, each with a digest
+            of the record as delivered. ``SystemModstamp`` has one-second resolution, so a
+            record can change twice within the second the cursor stopped at: it is delivered
+            again when its digest differs, and skipped (no duplicate) when it does not.
     """
 
     modstamp: datetime | None = None
-    ids: frozenset[str] = field(default_factory=frozenset)
+    ids: Mapping[str, str] = field(default_factory=dict)
 
     def encode(self) -> str:
         """The opaque cursor string kept by the engine: JSON with the stamp in ISO 8601."""
         stamp = self.modstamp.isoformat() if self.modstamp else None
-        return json.dumps({CURSOR_FIELD: stamp, "ids": sorted(self.ids)}, separators=(",", ":"))
+        return json.dumps({CURSOR_FIELD: stamp, "ids": dict(sorted(self.ids.items()))}, separators=(",", ":"))
 
     @classmethod
     def decode(cls, cursor: str | None) -> ModstampCursor:
@@ -62,15 +67,19 @@ class ModstampCursor:
             raise ValueError(f"not a Salesforce cursor: {cursor[:80]!r}") from exc
         if modstamp is not None and modstamp.tzinfo is None:
             raise ValueError(f"not a Salesforce cursor (naive time): {cursor[:80]!r}")
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        if isinstance(ids, list):  # cursors written before digests were kept: deliver those once more
+            ids = dict.fromkeys(ids, "")
+        if not isinstance(ids, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in ids.items()
+        ):
             raise ValueError(f"not a Salesforce cursor (bad ids): {cursor[:80]!r}")
-        return cls(modstamp, frozenset(ids))
+        return cls(modstamp, ids)
 
-    def delivered(self, record_id: str, modstamp: datetime) -> bool:
-        """True when a record read again with this stamp was already delivered before the cursor."""
+    def delivered(self, record_id: str, modstamp: datetime, digest: str) -> bool:
+        """True when this version of a record was already delivered before the cursor."""
         if self.modstamp is None:
             return False
-        return modstamp < self.modstamp or (modstamp == self.modstamp and record_id in self.ids)
+        return modstamp < self.modstamp or (modstamp == self.modstamp and self.ids.get(record_id) == digest)
 
 
 class CursorBuilder:
@@ -78,19 +87,25 @@ class CursorBuilder:
 
     def __init__(self, start: ModstampCursor) -> None:
         self._modstamp = start.modstamp
-        self._ids = set(start.ids)
+        self._ids = dict(start.ids)
 
-    def add(self, record_id: str, modstamp: datetime) -> None:
-        """Note one delivered record."""
+    def add(self, record_id: str, modstamp: datetime, digest: str) -> None:
+        """Note one delivered record (``digest`` from :func:`record_digest`)."""
         if self._modstamp is None or modstamp > self._modstamp:
             self._modstamp = modstamp
-            self._ids = {record_id}
+            self._ids = {record_id: digest}
         elif modstamp == self._modstamp:
-            self._ids.add(record_id)
+            self._ids[record_id] = digest
 
     def cursor(self) -> ModstampCursor:
         """The cursor after every record added so far."""
-        return ModstampCursor(self._modstamp, frozenset(self._ids))
+        return ModstampCursor(self._modstamp, dict(self._ids))
+
+
+def record_digest(record: Mapping[str, Any]) -> str:
+    """A short digest of a record's content (12 hex characters of SHA-256 of its JSON)."""
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def check_sobject_name(name: str) -> str:

@@ -114,17 +114,29 @@ def test_names_that_are_not_soql_identifiers_are_refused(stream: str, fields: li
 
 def test_cursor_round_trip_and_delivered() -> None:
     stamp = datetime(2026, 5, 1, 7, 25, 37, 500000, tzinfo=UTC)
-    cursor = ModstampCursor.decode(ModstampCursor(stamp, frozenset({"001A", "001B"})).encode())
+    cursor = ModstampCursor.decode(ModstampCursor(stamp, {"001A": "d1", "001B": "d2"}).encode())
 
-    assert cursor == ModstampCursor(stamp, frozenset({"001A", "001B"}))
-    assert cursor.delivered("001A", stamp)
-    assert not cursor.delivered("001C", stamp)  # same stamp, not delivered yet
-    assert cursor.delivered("001C", stamp - timedelta(milliseconds=200))  # before the cursor, same second
-    assert not cursor.delivered("001A", stamp + timedelta(milliseconds=1))  # changed again since
+    assert cursor == ModstampCursor(stamp, {"001A": "d1", "001B": "d2"})
+    assert cursor.delivered("001A", stamp, "d1")
+    assert not cursor.delivered("001A", stamp, "d9")  # changed again within the same stamp
+    assert not cursor.delivered("001C", stamp, "d1")  # same stamp, not delivered yet
+    assert cursor.delivered("001C", stamp - timedelta(milliseconds=200), "dx")  # before the cursor
+    assert not cursor.delivered("001A", stamp + timedelta(milliseconds=1), "d1")  # changed again since
     assert ModstampCursor.decode(None) == ModstampCursor()
+    legacy = ModstampCursor.decode('{"SystemModstamp": "2026-05-01T07:25:37.500000+00:00", "ids": ["001A"]}')
+    assert not legacy.delivered("001A", stamp, "d1")  # an old cursor delivers its boundary once more
 
 
-@pytest.mark.parametrize("text", ["", "{}", '{"SystemModstamp": "2026-05-01T07:25:37", "ids": []}', '"x"'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "{}",
+        '{"SystemModstamp": "2026-05-01T07:25:37", "ids": []}',
+        '"x"',
+        '{"SystemModstamp": null, "ids": 5}',
+    ],
+)
 def test_foreign_cursor_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="not a Salesforce cursor"):
         ModstampCursor.decode(text)

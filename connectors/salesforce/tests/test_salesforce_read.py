@@ -64,7 +64,7 @@ def test_user_stream_has_no_is_deleted_and_still_reads(sandbox: Sandbox) -> None
 
 
 def test_incremental_read_returns_only_changed_records(sandbox: Sandbox) -> None:
-    _, first = sandbox.read("Account")
+    _, first = sandbox.read("Account", None, ("Name", "Industry"))
     accounts = sandbox.records("Account")
     restamp(accounts, {"GenePoint", "Dickenson plc"}, LATER, Industry="Biotech")
     sandbox.write("Account", accounts)
@@ -73,9 +73,22 @@ def test_incremental_read_returns_only_changed_records(sandbox: Sandbox) -> None
 
     assert sorted(r.data["Name"] for r in records) == ["Dickenson plc", "GenePoint"]
     assert {r.data["Industry"] for r in records} == {"Biotech"}
-    again, after = sandbox.read("Account", checkpoints[-1].cursor)
+    again, after = sandbox.read("Account", checkpoints[-1].cursor, ("Name", "Industry"))
     assert again == []
     assert after[-1].cursor == checkpoints[-1].cursor
+
+
+def test_a_record_changed_again_within_the_cursor_second_comes_back(sandbox: Sandbox) -> None:
+    accounts = sandbox.records("Account")
+    restamp(accounts, {"GenePoint", "sForce"}, LATER)
+    sandbox.write("Account", accounts)
+    _, first = sandbox.read("Account", None, ("Name", "Industry"))
+    restamp(accounts, {"GenePoint"}, LATER, Industry="Shipping")  # same second: SystemModstamp unchanged
+    sandbox.write("Account", accounts)
+
+    records, _ = sandbox.read("Account", first[-1].cursor, ("Name", "Industry"))
+
+    assert [(r.data["Name"], r.data["Industry"]) for r in records] == [("GenePoint", "Shipping")]
 
 
 def test_boundary_stamp_gives_no_duplicates_but_late_arrivals(sandbox: Sandbox) -> None:
@@ -101,7 +114,7 @@ def test_empty_read_repeats_the_cursor_or_says_nothing_yet(sandbox: Sandbox) -> 
 
     assert records == []
     assert len(checkpoints) == 1
-    assert json.loads(checkpoints[0].cursor) == {"SystemModstamp": None, "ids": []}
+    assert json.loads(checkpoints[0].cursor) == {"SystemModstamp": None, "ids": {}}
     assert sandbox.read("Account", checkpoints[0].cursor)[1][0].cursor == checkpoints[0].cursor
 
 
@@ -131,7 +144,7 @@ def test_pagination_past_2000_records_with_a_checkpoint_per_page(
 
     first_page_cursor = items[2000]
     assert isinstance(first_page_cursor, Checkpoint)
-    rest, _ = sandbox.read("Account", first_page_cursor.cursor)
+    rest, _ = sandbox.read("Account", first_page_cursor.cursor, ("Name", "Owner.Name"))
     assert {r.key for r in rest} == {r.key for r in records[2000:]}
 
 
