@@ -20,7 +20,7 @@ from rich.table import Table
 from syncfw.engine.run import Progress as EngineProgress
 from syncfw.engine.run import RunObserver, RunReport
 from syncfw.health.audit import RecipeAudit
-from syncfw.health.clock import parse_time, short
+from syncfw.health.clock import iso, parse_time, short
 from syncfw.health.history import RunEntry
 from syncfw.health.status import RecipeStatus
 from syncfw.notion.client import NotionClient
@@ -259,7 +259,7 @@ _STATE_STYLE = {"ok": "green", "stale": "yellow", "failing": "red", "never": "ye
 
 def _when(text: str | None) -> str:
     moment = parse_time(text)
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
 def render_status(statuses: list[RecipeStatus]) -> None:
@@ -275,32 +275,22 @@ def render_status(statuses: list[RecipeStatus]) -> None:
         )
         out.print(head)
         table = Table(title_justify="left")
-        for col in (
-            "source",
-            "state",
-            "last attempt",
-            "last success",
-            "freshness",
-            "quarantined",
-            "drift",
-            "last error",
-        ):
+        for col in ("source", "state", "last attempt", "last success", "freshness", "quarantined", "drift"):
             table.add_column(col, overflow="fold")
         for source in status.sources:
             style = _STATE_STYLE[source.state]
             fresh = short(source.freshness) + (
-                f" of {short(source.stale_after)}" if source.stale_after else ""
+                f" / {short(source.stale_after)}" if source.stale_after else ""
             )
-            drift = status.counts[source.source].drift if source.source in status.counts else 0
+            counts = status.counts.get(source.source)
             table.add_row(
                 source.source,
                 f"[{style}]{source.state}[/]",
-                _when(source.last_attempt.isoformat() if source.last_attempt else None),
-                _when(source.last_success.isoformat() if source.last_success else None),
+                _when(iso(source.last_attempt)),
+                _when(iso(source.last_success)),
                 fresh,
                 str(source.quarantined),
-                str(drift),
-                escape(source.last_error or ""),
+                str(counts.drift if counts else 0),
             )
         out.print(table)
         for problem in status.problems:
@@ -317,37 +307,26 @@ def render_status(statuses: list[RecipeStatus]) -> None:
 
 
 def render_runs(entries: list[RunEntry]) -> None:
-    table = Table(title="runs", title_justify="left")
-    for col in (
-        "run",
-        "recipe",
-        "command",
-        "started",
-        "took",
-        "status",
-        "exit",
-        "c/u/a/failed",
-        "notion r/w",
-        "started by",
-        "error",
-    ):
+    """A table of runs (the run id starts with its UTC start time); errors below it."""
+    several = len({e.recipe for e in entries}) > 1
+    table = Table(title_justify="left", box=None, header_style="bold")
+    table.add_column("run", no_wrap=True)
+    columns = ["recipe"] if several else []
+    for col in (*columns, "took", "result", "c/u/a/failed", "notion r/w", "by"):
         table.add_column(col, overflow="fold")
+    notes = []
     for e in entries:
         c, n = e.counts, e.notion_requests
-        table.add_row(
-            e.run_id,
-            e.recipe,
-            e.command,
-            _when(e.started_at),
-            short(e.duration),
-            e.status,
-            "" if e.exit_code is None else str(e.exit_code),
-            f"{c['created']}/{c['updated']}/{c['archived']}/{c['failed']}" if e.command == "run" else "",
-            f"{n.get('reads', 0)}/{n.get('writes', 0)}" if n else "",
-            e.started_by or "",
-            escape((e.error or e.detail or "").splitlines()[0] if (e.error or e.detail) else ""),
-        )
+        result = e.command if e.command != "run" else f"{e.status} ({e.exit_code})"
+        counts = f"{c['created']}/{c['updated']}/{c['archived']}/{c['failed']}" if e.command == "run" else ""
+        row = [e.run_id, *([e.recipe] if several else []), short(e.duration), result, counts]
+        table.add_row(*row, f"{n.get('reads', 0)}/{n.get('writes', 0)}" if n else "", e.started_by or "")
+        text = e.error or e.detail
+        if text:
+            notes.append(f"{e.run_id}: {text.splitlines()[0]}")
     out.print(table)
+    for note in notes:
+        out.print(f"  {note}", markup=False)
 
 
 def render_audit(audits: list[RecipeAudit]) -> None:

@@ -16,6 +16,7 @@ left for the next run and the cursors stay before their records.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from syncfw.notion.client import AmbiguousWrite, NotionClient
 from syncfw.state import QuarantinedRecord, StateStore
 
 WORKERS = 4
+CREATE_ATTEMPTS = 5
 
 
 def now() -> str:
@@ -77,13 +79,23 @@ class Applier:
     def _create(self, op: Operation, seq: int) -> None:
         key_prop = self.plan.sync_key_property
         props = self._encode(op.after)
-        try:
-            page = self.client.create_page(self.plan.data_source_id, props)
-        except AmbiguousWrite:
-            found = self.client.find_pages(
-                self.plan.data_source_id, key_prop, self.plan.types[key_prop], op.sync_key
-            )
-            page = found[0] if found else self.client.create_page(self.plan.data_source_id, props)
+        page: dict[str, Any] | None = None
+        for attempt in range(CREATE_ATTEMPTS):
+            try:
+                page = self.client.create_page(self.plan.data_source_id, props)
+                break
+            except AmbiguousWrite:
+                # Notion may have created it: look before sending it again (no idempotency keys)
+                found = self.client.find_pages(
+                    self.plan.data_source_id, key_prop, self.plan.types[key_prop], op.sync_key
+                )
+                if found:
+                    page = found[0]
+                    break
+                if attempt == CREATE_ATTEMPTS - 1:
+                    raise
+                time.sleep(min(2**attempt, 10))
+        assert page is not None
         op.page_id = page["id"]
         with self.store.transaction() as tx:
             tx.set_page(self.target, op.sync_key, page["id"], created_by_syncfw=True)
@@ -102,7 +114,12 @@ class Applier:
 
     def _archive(self, op: Operation, seq: int) -> None:
         assert op.page_id is not None
-        self.client.update_page(op.page_id, in_trash=True)
+        try:
+            self.client.update_page(op.page_id, in_trash=True)
+        except NotionRejected:
+            # a retry of an archive whose answer was lost finds the page already in trash
+            if not self.client.retrieve_page(op.page_id).get("in_trash"):
+                raise
         with self.store.transaction() as tx:
             tx.set_archived(self.target, op.sync_key, True)
             tx.settle(seq, "applied", now())

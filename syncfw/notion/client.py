@@ -174,7 +174,7 @@ class NotionClient:
             exc = state.outcome.exception() if state.outcome else None
             if exc is not None and _status(exc) == 429:
                 return 0.0
-            return float(wait_exponential_jitter(initial=0.5, max=30)(state))
+            return float(wait_exponential_jitter(multiplier=0.5, max=30)(state))
 
         retrying = Retrying(
             stop=stop_after_attempt(MAX_ATTEMPTS),

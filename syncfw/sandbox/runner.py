@@ -32,6 +32,9 @@ class Sandbox:
         registry: the loaded plugins (their ``register_emulators`` provide source emulators).
         notion_rate_limit: the Notion emulator's limit in requests per second (None: unlimited).
         notion_latency: seconds added to every Notion emulator response.
+        notion_faults: a fault plan for the Notion emulator (see :mod:`syncfw.sandbox.faults`),
+            e.g. ``"429=0.05,5xx=0.05,lost=0.02,retry_after=0"``; source emulators get theirs
+            through ``options["faults"]``.
         options: passed to every source emulator (e.g. ``{"bulk": "3000"}``).
     """
 
@@ -43,6 +46,7 @@ class Sandbox:
         data_dir: Path | None = None,
         notion_rate_limit: float | None = None,
         notion_latency: float = 0.0,
+        notion_faults: str | None = None,
         options: Mapping[str, str] | None = None,
     ) -> None:
         self.state_dir = state_dir
@@ -50,6 +54,7 @@ class Sandbox:
         self.registry = registry
         self.notion_rate_limit = notion_rate_limit
         self.notion_latency = notion_latency
+        self.notion_faults = notion_faults
         self.options = dict(options or {})
         self.env: dict[str, str] = {}
         self.notion: NotionEmulator | None = None
@@ -74,6 +79,7 @@ class Sandbox:
             token=token,
             rate_limit=self.notion_rate_limit,
             latency=self.notion_latency,
+            faults=self.notion_faults,
         )
         served = ServedApp(self.notion.app)
         self._served.append(served)

@@ -74,6 +74,12 @@ class HubSpotConnector(Connector):
     name = "hubspot"
     config_model = HubSpotConfig
     maturity = "beta"
+    personal_data: ClassVar[dict[str, tuple[str, ...]]] = {
+        "contacts": tuple(
+            f"properties.{p}"
+            for p in ("email", "firstname", "lastname", "phone", "mobilephone", "address", "city", "zip")
+        ),
+    }
 
     retry_attempts: ClassVar[int] = 4
     retry_wait: ClassVar[wait_base] = wait_exponential(multiplier=1, min=1, max=30)

@@ -90,6 +90,24 @@ class SalesforceConnector(Connector):
     name = "salesforce"
     config_model = SalesforceConfig
     maturity = "beta"
+    personal_data: ClassVar[dict[str, tuple[str, ...]]] = {
+        "Contact": (
+            "Name",
+            "FirstName",
+            "LastName",
+            "Email",
+            "*Phone",
+            "Birthdate",
+            "Mailing*",
+            "Other*",
+            "Owner",
+        ),
+        "Lead": ("Name", "FirstName", "LastName", "Email", "*Phone", "Street", "City", "PostalCode", "Owner"),
+        "User": ("Name", "FirstName", "LastName", "Email", "*Phone", "Street", "City", "PostalCode"),
+        "Account": ("Owner", "PersonEmail", "PersonMailing*", "PersonMobilePhone"),
+        "Opportunity": ("Owner",),
+        "Case": ("Owner", "SuppliedName", "SuppliedEmail", "SuppliedPhone", "Contact"),
+    }
 
     retry_attempts: ClassVar[int] = 4
     retry_wait: ClassVar[wait_base] = wait_exponential(multiplier=1, min=1, max=30)

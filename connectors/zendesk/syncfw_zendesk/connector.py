@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
@@ -50,6 +50,10 @@ class ZendeskConnector(Connector):
     name = "zendesk"
     config_model = ZendeskConfig
     maturity = "beta"
+    personal_data: ClassVar[dict[str, tuple[str, ...]]] = {
+        "users": ("name", "email", "phone", "alias", "photo", "details", "notes", "user_fields"),
+        "tickets": ("requester_id", "submitter_id", "assignee_id", "collaborator_ids", "via.source.from"),
+    }
 
     def __init__(self, config: BaseModel) -> None:
         if not isinstance(config, ZendeskConfig):
