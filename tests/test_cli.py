@@ -127,7 +127,9 @@ def test_sandbox_serve_run_dump_and_restart_keeps_notion_content(tmp_path: Path)
         before = dump(tmp_path)
     finally:
         stop(proc)
-    by_title = {"".join(t["plain_text"] for t in d["data_source"]["title"]): d for d in before["data_sources"]}
+    by_title = {
+        "".join(t["plain_text"] for t in d["data_source"]["title"]): d for d in before["data_sources"]
+    }
     assert set(by_title) == {"Accounts", "Contacts", "Sync Health", "Sync Runs"}
     page = by_title["Accounts"]["pages"][0]
     assert page["object"] == "page" and "Salesforce ID" in page["properties"]

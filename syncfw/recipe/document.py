@@ -22,6 +22,10 @@ from syncfw.errors import Problem
 KeyPath = tuple[Any, ...]
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STANDARD_TAG = "tag:yaml.org,2002:"
+_PLAIN_TAGS = {
+    _STANDARD_TAG + name
+    for name in ("str", "int", "float", "bool", "null", "map", "seq", "merge", "timestamp")
+}
 MAX_NODES = 100_000
 """Values one file may expand to: nested aliases can otherwise grow exponentially."""
 
@@ -131,7 +135,7 @@ class _Builder:
         if id(node) in self._open:
             self._problem(node, path, "an alias refers to a node that contains it (recursive YAML)")
             return None
-        if not (node.tag or "").startswith(_STANDARD_TAG):
+        if (node.tag or "") not in _PLAIN_TAGS:
             self._problem(node, path, f"unknown YAML tag {node.tag}; syncfw reads plain YAML only")
             return None
         self._open.add(id(node))
@@ -186,6 +190,25 @@ class _Builder:
         return result
 
 
+def _too_deep(text: str, file: str, limit: int = 100) -> Problem:
+    """A problem at the first bracket nested deeper than ``limit`` (where reading gave up)."""
+    depth, line, column = 0, 1, 1
+    for char in text:
+        if char in "[{":
+            depth += 1
+            if depth > limit:
+                break
+        elif char in "]}":
+            depth -= 1
+        if char == "\n":
+            line, column = line + 1, 1
+        else:
+            column += 1
+    return Problem(
+        file, line, column, "", f"the YAML nests more than {limit} levels deep; syncfw does not read it"
+    )
+
+
 def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]:
     """Parse YAML text; return the document (None when it is not valid YAML) and the problems.
 
@@ -202,11 +225,15 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]
         return None, [Problem(file, line, column, "", "YAML syntax error: " + ", ".join(parts))]
     except YAMLError as exc:
         return None, [Problem(file, 1, 1, "", f"YAML syntax error: {exc}")]
+    except RecursionError:
+        return None, [_too_deep(text, file)]
     if root is None:
         return YamlDocument(file, None, {(): NodePosition(None, Mark(1, 1), False)}), []
     builder = _Builder(yaml, file)
     try:
         data = builder.build(root, (), None)
+    except RecursionError:
+        return None, [_too_deep(text, file)]
     except _TooLarge as exc:
         mark = _mark(exc.node)
         message = f"the file expands to more than {MAX_NODES} values (aliases inside aliases?)"

@@ -19,6 +19,7 @@ import difflib
 import inspect
 import os
 import types
+import typing
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -859,9 +860,23 @@ def _arguments_problem(call: TransformCall, function: Callable[..., Any]) -> str
     except (TypeError, ValueError):  # builtins without a signature: checked when called
         return None
     try:
-        signature.bind(None, *call.args)
+        bound = signature.bind(None, *call.args)
     except TypeError as exc:
         return f"wrong arguments for transform {call.name!r} {signature}: {exc}"
+    try:
+        hints = typing.get_type_hints(function)
+    except Exception:  # a plugin's annotations may not resolve: checked when called
+        return None
+    first = next(iter(signature.parameters), None)
+    for name, value in bound.arguments.items():
+        expected = hints.get(name)
+        if name == first or expected not in (int, float, str, bool):
+            continue
+        fits = isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            fits = True
+        if not fits:
+            return f"transform {call.name!r}: {name} must be {expected.__name__}, not {value!r}"
     return None
 
 
