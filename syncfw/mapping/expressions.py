@@ -142,11 +142,11 @@ def compile_expression(source: str) -> Expression:
 
 def _refuse_private(tree: nodes.Node, what: str) -> None:
     # ``attr`` looks attributes up by a name computed at render time: refused outright
-    for node in tree.find_all(nodes.Filter):
-        if node.name == "attr":
-            args = ", ".join(repr(a.value) for a in node.args if isinstance(a, nodes.Const))
+    for call in tree.find_all(nodes.Filter):
+        if call.name == "attr":
+            args = ", ".join(repr(a.value) for a in call.args if isinstance(a, nodes.Const))
             raise TemplateError(
-                f"{what} may not use the attr filter (attr({args})); write field.name instead", node.lineno
+                f"{what} may not use the attr filter (attr({args})); write field.name instead", call.lineno
             )
     # the root too: an expression's root can itself be ``x.__class__``
     for node in [tree, *tree.find_all((nodes.Getattr, nodes.Getitem))]:
