@@ -151,7 +151,7 @@ def _run_common(fn: F) -> F:
         default="auto",
         show_default=True,
         help="text: progress bars and tables; json: one JSON object per line on stderr; "
-        "auto: text on a terminal, json otherwise (cron, CI, containers).",
+        "auto: text on a terminal, json otherwise (cron, CI, containers) unless --json is given.",
     )(fn)
     fn = click.option(
         "--json", "as_json", is_flag=True, help="Print the report as one JSON object on stdout."
@@ -170,7 +170,8 @@ class _Output:
     """How a plan or run talks: rich progress and tables, or JSON lines, and the --json report."""
 
     def __init__(self, log_format: str, quiet: bool, as_json: bool) -> None:
-        json_lines = log_format == "json" or (log_format == "auto" and not err.is_terminal)
+        # with --json the report on stdout is the machine-readable output: auto adds no log lines
+        json_lines = log_format == "json" or (log_format == "auto" and not err.is_terminal and not as_json)
         self.log = JsonLog(sys.stderr, quiet=quiet) if json_lines else None
         self.quiet = quiet
         self.as_json = as_json
@@ -357,7 +358,13 @@ def status(path: Path, env_file: Path | None, as_json: bool, publish: bool) -> N
                 store.close()
     code = max((s.exit_code for s in statuses), default=0)
     if as_json:
-        click.echo(json.dumps({"exit_code": code, "recipes": [s.as_dict() for s in statuses]}, indent=2))
+        # one recipe: its status object; a directory: every recipe's, under "recipes"
+        shown = (
+            {"exit_code": code, **statuses[0].as_dict()}
+            if not path.is_dir()
+            else {"exit_code": code, "recipes": [s.as_dict() for s in statuses]}
+        )
+        click.echo(json.dumps(shown, indent=2))
     else:
         render_status(statuses)
     for problem in problems:

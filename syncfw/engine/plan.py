@@ -25,6 +25,8 @@ from syncfw.recipe import BoundMapping, Target
 from syncfw.state import PageEntry, StateStore
 
 Action = Literal["create", "update", "archive"]
+UNREAD = "syncfw:unread"
+"""Marks a page in the live index that the incremental read did not return (values from state)."""
 MARK_VALUES = {
     "checkbox": (True, False),
     "select": ("Deleted at source", None),
@@ -166,6 +168,7 @@ class _Planner:
         related_pages: Callable[[str], dict[str, PageEntry]],
         user_name: Callable[[str], str | None],
         mark_type: str | None,
+        complete: bool = True,
     ) -> None:
         self.target = target
         self.compiled = compiled
@@ -182,6 +185,12 @@ class _Planner:
         self.written = store.written(target.name)
         self.stored_relations = store.relation_keys(target.name)
         self.live = self._index(live_pages)
+        if not complete:
+            # an incremental read returned only the pages edited since the last read: every other
+            # page syncfw knows is as syncfw left it
+            for key, entry in self.identity.items():
+                if key not in self.live and not entry.archived:
+                    self.live[key] = {"id": entry.page_id, UNREAD: self.written.get(key, {})}
         self.desired: dict[str, dict[str, Any]] = {}
         self.sources: dict[str, list[tuple[str, int]]] = {}
         self.creates: set[str] = set()
@@ -217,7 +226,12 @@ class _Planner:
 
     def live_values(self, key: str) -> dict[str, Any]:
         page = self.live.get(key)
-        props = page.get("properties", {}) if page else {}
+        if page is None:
+            return {}
+        if UNREAD in page:  # not edited since the last read: Notion still holds what syncfw wrote
+            last = page[UNREAD]
+            return {name: last.get(name) for name in self.types}
+        props = page.get("properties", {})
         return {name: decode(t, props[name]) if name in props else None for name, t in self.types.items()}
 
     # -- source side ---------------------------------------------------------------------
@@ -531,6 +545,7 @@ def plan_target(
     related_pages: Callable[[str], dict[str, PageEntry]],
     user_name: Callable[[str], str | None],
     mark_type: str | None = None,
+    complete: bool = True,
 ) -> TargetPlan:
     """Three-way diff of every page of ``target``.
 

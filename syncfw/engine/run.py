@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 import functools
+import json
 import secrets
 import signal
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -42,6 +43,10 @@ from syncfw.recipe import BoundMapping, Recipe, Target
 from syncfw.state import RunLock, StateStore
 
 GUARD_MIN_PAGES = 10
+FULL_READ_EVERY = 24
+"""Every this many runs, a target's pages are read in full instead of only those edited since the
+last read: it catches pages people deleted or moved to trash, which an incremental read cannot see."""
+READ_OVERLAP = timedelta(minutes=1)
 
 
 @dataclass
@@ -346,7 +351,16 @@ def _execute(
             ]
             reads[mapping.name] = read
         progress.phase(target.name, "reading Notion")
-        live = list(client.query_pages(data_source_id))
+        read_started = datetime.now(UTC)
+        watermark = _notion_watermark(store, target.name)
+        complete = options.full_refresh or first_run or watermark is None or watermark[1] >= FULL_READ_EVERY
+        if complete or watermark is None:
+            live = list(client.query_pages(data_source_id))
+        else:
+            # pages edited since the last read (Notion rounds last_edited_time down to the minute)
+            since = watermark[0].replace(second=0, microsecond=0) - READ_OVERLAP
+            edited = {"timestamp": "last_edited_time", "last_edited_time": {"on_or_after": since.isoformat()}}
+            live = list(client.query_pages(data_source_id, filter=edited))
         mark_type = schema.get(target.mark_property or "", {}).get("type") if target.mark_property else None
         plan = plan_target(
             target=target,
@@ -358,6 +372,7 @@ def _execute(
             related_pages=store.pages,
             user_name=user_name,
             mark_type=mark_type,
+            complete=complete,
         )
         plans[target.name] = plan
         target_report = TargetReport(plan, {"create": 0, "update": 0, "archive": 0}, {}, options.apply)
@@ -380,12 +395,27 @@ def _execute(
             finally:
                 target_report.done = applier.done
             _advance_cursors(store, target, plan, report.run_id)
+            runs_since_full = 0 if complete else (watermark[1] + 1 if watermark else 0)
+            with store.transaction() as tx:
+                tx.set_setting(
+                    f"notion_read:{target.name}",
+                    json.dumps({"at": read_started.isoformat(), "since_full": runs_since_full}),
+                )
         target_report.notion_requests = client.stats.minus(before)
     if options.apply and not stop.is_set():
         _link_pending_relations(recipe, report, store, client)
     problems = sum(len(t.plan.problems) for t in report.targets.values())
     report.status = "success" if problems == 0 else "partial"
     report.exit_code = 0 if problems == 0 else 3
+
+
+def _notion_watermark(store: StateStore, target: str) -> tuple[datetime, int] | None:
+    """When the target's pages were last read, and how many incremental reads followed a full one."""
+    value = store.setting(f"notion_read:{target}")
+    if value is None:
+        return None
+    data = json.loads(value)
+    return datetime.fromisoformat(data["at"]), int(data["since_full"])
 
 
 def _read(

@@ -6,7 +6,9 @@ connector configs (with a plugin registry), transforms, relation targets, sync k
 property has one owner, and that each target has one primary mapping (it writes the sync key and
 creates pages) while every other mapping has a ``match`` naming the property it finds pages by, or
 the mapping whose matches it follows (``via``, also on relations: a matching mapping of the right
-target, listed before the mappings that follow it).
+target, listed before the mappings that follow it). Governance is checked too
+(:mod:`syncfw.recipe.governance`: the description, alpha connectors, personal data, experiments
+writing production data sources).
 All problems of the recipe and its mapping files are raised together in one
 :class:`~syncfw.errors.ConfigError`; nothing else is read or written, and no message contains a
 secret value.

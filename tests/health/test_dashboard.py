@@ -112,7 +112,7 @@ def test_status_exits_1_when_a_source_is_stale_and_says_why(
         [*SYNCFW, "status", str(RECIPE), "--json"], capture_output=True, text=True, cwd=tmp_path
     )
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
-    (status,) = json.loads(fresh.stdout)["recipes"]
+    status = json.loads(fresh.stdout)
     (source,) = status["sources"]
     assert (source["state"], status["last_run"]["run_id"], status["healthy"]) == ("ok", report.run_id, True)
     assert report.started_at <= source["last_success"] <= report.finished_at
@@ -128,7 +128,8 @@ def test_status_exits_1_when_a_source_is_stale_and_says_why(
         [*SYNCFW, "status", str(RECIPE), "--json"], capture_output=True, text=True, cwd=tmp_path
     )
     assert stale.returncode == 1
-    (status,) = json.loads(stale.stdout)["recipes"]
+    status = json.loads(stale.stdout)
+    assert status["exit_code"] == 1
     assert status["sources"][0]["state"] == "stale" and not status["healthy"]
     assert status["problems"] == [
         "source salesforce is stale: last successful read 3h00m ago, more than stale_after 1h00m"
