@@ -52,8 +52,9 @@ def _same_id(a: str | None, b: str | None) -> bool:
 
 def find_data_source(
     client: NotionClient, store: StateStore, target: Target
-) -> tuple[str | None, str] | None:
-    """The (database id, data source id) of ``target``, or None when its database does not exist.
+) -> tuple[str | None, str, dict[str, Any]] | None:
+    """The (database id, data source id, data source object) of ``target``, or None when its
+    database does not exist. The object is fresh from Notion (its ``properties`` are the schema).
 
     Raises:
         NotionNotFound: a data source id named in the recipe is not found or not shared.
@@ -62,13 +63,14 @@ def find_data_source(
     """
     if target.data_source:
         ds = client.retrieve_data_source(target.data_source)
-        return ds.get("parent", {}).get("database_id"), ds["id"]
+        return ds.get("parent", {}).get("database_id"), ds["id"], ds
     assert target.database is not None
     known = store.target_ids(target.name)
     if known is not None:
         try:
-            if not client.retrieve_data_source(known[1]).get("in_trash"):
-                return known
+            ds = client.retrieve_data_source(known[1])
+            if not ds.get("in_trash"):
+                return known[0], known[1], ds
         except NotionNotFound:
             pass
     title, parent = target.database.title, target.database.parent_page
@@ -93,10 +95,12 @@ def find_data_source(
             "with `data_source: <id>` in the recipe"
         )
     ds = matches[0]
-    ids = (ds.get("parent", {}).get("database_id"), ds["id"])
+    database_id = ds.get("parent", {}).get("database_id")
     with store.transaction() as tx:
-        tx.set_target_ids(target.name, ids[0], ids[1])
-    return ids
+        tx.set_target_ids(target.name, database_id, ds["id"])
+    if "properties" not in ds:
+        ds = client.retrieve_data_source(ds["id"])
+    return database_id, ds["id"], ds
 
 
 def _config(prop: WantedProperty, data_sources: dict[str, str]) -> dict[str, Any]:
@@ -155,8 +159,7 @@ def preflight(
                 f"{target.database.parent_page}"
             )
             continue
-        ds = client.retrieve_data_source(ids[1])
-        resolved[target.name] = (ids[0], ids[1], ds.get("properties", {}))
+        resolved[target.name] = (ids[0], ids[1], ids[2].get("properties", {}))
         if target.database is not None and ids[0]:
             sources = client.retrieve_database(ids[0]).get("data_sources", [])
             if len(sources) > 1:
@@ -208,7 +211,7 @@ def init_target(
         with store.transaction() as tx:
             tx.set_target_ids(target.name, db["id"], ds_id)
         return InitResult(target.name, ds_id, True, sorted(wanted), [])
-    schema = client.retrieve_data_source(ids[1]).get("properties", {})
+    schema = ids[2].get("properties", {})
     missing = {name: p for name, p in wanted.items() if name not in schema}
     title_now = next((n for n, s in schema.items() if s.get("type") == "title"), None)
     changes: dict[str, Any] = {}
