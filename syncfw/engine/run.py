@@ -35,7 +35,7 @@ from syncfw.engine.recover import settle_open_intents
 from syncfw.engine.signals import StopSignal, stop_on_signals
 from syncfw.errors import GuardStop, SyncfwError
 from syncfw.mapping import compile_mapping, normalize
-from syncfw.notion.budget import RateBudget
+from syncfw.notion.budget import budget_for
 from syncfw.notion.client import NotionClient
 from syncfw.notion.schema import preflight
 from syncfw.plugins import Registry
@@ -193,7 +193,9 @@ def new_run_id() -> str:
 
 def notion_client_for(recipe: Recipe, rate_limit: float | None = None) -> NotionClient:
     """A Notion client for the recipe's token, paced at its rate limit (requests per second)."""
-    budget = RateBudget(rate_limit or recipe.notion.rate_limit, burst=3)
+    budget = budget_for(
+        recipe.notion.token.get_secret_value(), rate_limit or recipe.notion.rate_limit, burst=3
+    )
     return NotionClient(recipe.notion.token, budget)
 
 
