@@ -212,9 +212,13 @@ def execute(
     failures do not raise: they end up in the report (``status``, ``exit_code``, ``error``).
 
     Raises:
+        GuardStop: the recipe is experimental and expired (exit 4); nothing was done.
         LockHeld: another run of the recipe holds the lock (exit 75); nothing was done.
         StateError: the state store cannot be opened.
     """
+    from syncfw.health.governance import check_runnable  # health observes the engine: import late
+
+    check_runnable(recipe, datetime.now(UTC).date())
     progress = progress or Progress()
     command = "run" if options.apply else "plan"
     report = RunReport(new_run_id(), recipe.name, command, _now())

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from syncfw.engine.run import Progress, RunOptions, RunReport, execute, notion_client_for
+from syncfw.health import Alerts, HealthDashboard, init_dashboard
 from syncfw.mapping import decode
 from syncfw.notion.schema import init_target
 from syncfw.plugins import Registry
@@ -104,7 +105,8 @@ def run_demo(
             f"Recipe: {recipe_path}\nWork directory: {workdir}\n"
         )
         recipe = load_recipe(recipe_path, registry=registry)
-        console.print("[bold]1. syncfw notion init[/]: create the Accounts, Contacts and Tickets databases")
+        console.print("[bold]1. syncfw notion init[/]: create the Accounts, Contacts and Tickets databases, and the "
+            "Sync Health and Sync Runs databases operators watch")
         client = notion_client_for(recipe)
         store = StateStore(recipe.state_path)
         data_sources: dict[str, str] = {}
@@ -113,6 +115,8 @@ def run_demo(
                 result = init_target(client, store, target, data_sources)
                 data_sources[target.name] = result.data_source_id
                 console.print(f"   {target.name}: data source {result.data_source_id}")
+            for health in init_dashboard(client, store, recipe):
+                console.print(f"   {health.target.removeprefix('health: ')}: data source {health.data_source_id}")
         finally:
             client.close()
             store.close()
@@ -157,6 +161,7 @@ def run_demo(
         writes = third.notion_requests.get("writes", 0)
         console.print(f"   last run: {writes} writes to Notion")
 
+        console.print(_health_rows(recipe))
         console.print(
             "\n[bold]Where next[/]\n"
             f"  • read the recipe: {recipe_path} and its mappings\n"
@@ -176,6 +181,31 @@ def run_demo(
         return 0 if ok else 1
     finally:
         box.stop()
+
+
+def _health_rows(recipe: Any) -> Table:
+    """The Sync Health database as Notion holds it: one row per recipe and source."""
+    store = StateStore(recipe.state_path)
+    ids = store.target_ids("health: Sync Health")
+    store.close()
+    table = Table(title="Sync Health (in Notion)", title_justify="left")
+    columns = ("Sync", "Status", "Last success", "Freshness (min)", "Stale after (min)", "Drift", "Last run")
+    for name in columns:
+        table.add_column(name, overflow="fold", max_width=24)
+    if ids is None:
+        return table
+    client = notion_client_for(recipe, 50)
+    try:
+        for page in client.query_pages(ids[1]):
+            cells = []
+            for name in columns:
+                prop = page["properties"].get(name)
+                value = decode(prop["type"], prop) if prop and prop["type"] != "relation" else None
+                cells.append("" if value is None else str(value))
+            table.add_row(*cells)
+    finally:
+        client.close()
+    return table
 
 
 def _human_edits(box: Sandbox, report: RunReport) -> tuple[str, str]:
@@ -209,7 +239,8 @@ def _run(
     progress: Callable[[bool], AbstractContextManager[Progress]],
 ) -> RunReport:
     with progress(True) as bar:
-        return execute(recipe, registry, RunOptions(apply=True, rate_limit=rate_limit), bar)
+        options = RunOptions(apply=True, rate_limit=rate_limit, observers=[HealthDashboard(recipe), Alerts(recipe)])
+        return execute(recipe, registry, options, bar)
 
 
 def _summary(console: Console, report: RunReport) -> None:

@@ -1,0 +1,70 @@
+"""One ``syncfw plan`` in a fresh process, so that its peak memory is its own.
+
+``python bench/plan_child.py RECIPE RATE`` (the environment points the recipe at a served
+emulator) prints one JSON object: the plan's wall time, the part of it spent waiting for Notion
+answers (every HTTP request the notion-client sends, timed around ``httpx.Client.send``), the
+peak resident set size (``ru_maxrss``) before and after the plan, and the run report's counts.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from syncfw.engine.run import RunOptions, execute
+from syncfw.plugins import load_plugins
+from syncfw.recipe import load_recipe
+
+
+def peak_rss_mib() -> float:
+    """``ru_maxrss`` of this process in MiB (Linux counts KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def main(recipe_path: Path, rate_limit: float) -> dict[str, Any]:
+    registry = load_plugins()
+    recipe = load_recipe(recipe_path, registry=registry)
+    waiting = [0.0]
+    send = httpx.Client.send
+
+    def timed_send(self: httpx.Client, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        started = time.perf_counter()
+        try:
+            return send(self, request, **kwargs)
+        finally:
+            waiting[0] += time.perf_counter() - started
+
+    httpx.Client.send = timed_send  # type: ignore[method-assign]
+    baseline = peak_rss_mib()
+    started = time.perf_counter()
+    report = execute(recipe, registry, RunOptions(apply=False, rate_limit=rate_limit))
+    seconds = time.perf_counter() - started
+    peak = peak_rss_mib()
+    plans = [t.plan for t in report.targets.values()]
+    return {
+        "status": report.status,
+        "error": report.error,
+        "seconds": seconds,
+        "notion_wait_seconds": waiting[0],
+        "baseline_rss_mib": baseline,
+        "peak_rss_mib": peak,
+        "notion_requests": report.notion_requests,
+        "counts": {
+            "created": sum(p.count("create") for p in plans),
+            "updated": sum(p.count("update") for p in plans),
+            "unchanged": sum(p.unchanged for p in plans),
+            "archived": sum(p.count("archive") for p in plans),
+            "failed": sum(len(p.problems) for p in plans),
+        },
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(Path(sys.argv[1]), float(sys.argv[2]))))
