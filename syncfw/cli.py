@@ -580,6 +580,17 @@ def sandbox() -> None:
     """Local emulators of Notion and of every installed connector's source."""
 
 
+def _fault_plan(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from syncfw.sandbox.faults import FaultPlan
+
+    if value:
+        try:
+            FaultPlan.parse(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
+
 @sandbox.command("serve")
 @click.option(
     "--data",
@@ -602,6 +613,16 @@ def sandbox() -> None:
 @click.option("--notion-rate-limit", type=float, help="Answer 429 above this many requests per second.")
 @click.option("--notion-latency", type=float, default=0.0, help="Seconds added to every Notion response.")
 @click.option("--bulk", type=int, help="Add this many generated records per source object (e.g. 3000).")
+@click.option(
+    "--notion-faults",
+    callback=_fault_plan,
+    help='Random faults of the Notion emulator, e.g. "429=0.05,5xx=0.05,reset=0.02,lost=0.02,retry_after=0".',
+)
+@click.option(
+    "--source-faults",
+    callback=_fault_plan,
+    help="Random faults of the source emulators that support them (same grammar).",
+)
 def sandbox_serve(
     data_dir: Path | None,
     state_dir: Path,
@@ -609,17 +630,23 @@ def sandbox_serve(
     notion_rate_limit: float | None,
     notion_latency: float,
     bulk: int | None,
+    notion_faults: str | None,
+    source_faults: str | None,
 ) -> None:
     """Start the emulators on 127.0.0.1 and run until stopped (Ctrl-C or SIGTERM)."""
     from syncfw.sandbox.runner import Sandbox
 
+    options = {"bulk": str(bulk)} if bulk else {}
+    if source_faults:
+        options["faults"] = source_faults
     box = Sandbox(
         state_dir,
         _registry(),
         data_dir=data_dir,
         notion_rate_limit=notion_rate_limit,
         notion_latency=notion_latency,
-        options={"bulk": str(bulk)} if bulk else {},
+        notion_faults=notion_faults,
+        options=options,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
