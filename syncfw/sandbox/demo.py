@@ -2,9 +2,10 @@
 
 Starts the sandbox in a work directory, creates the Notion databases (``notion init``), runs
 ``recipes/customer-360.yaml`` (Salesforce, HubSpot and Zendesk into Accounts, Contacts and
-Tickets) on the sample data at Notion's real budget, shows a few synced rows, lets a person edit
-Notion (a people-owned note, and a drifted Industry), runs again to show the drift reverted and
-the note untouched, runs once more to show that nothing is written, and says where to go next.
+Tickets) on the sample data at Notion's real budget, shows a few synced rows, runs again to show
+that nothing is written, lets a person edit Notion (a people-owned note, and a drifted Industry),
+runs once more to show the drift reverted and the note
+untouched, shows the Sync Health rows, and says where to go next.
 """
 
 from __future__ import annotations
@@ -105,8 +106,10 @@ def run_demo(
             f"Recipe: {recipe_path}\nWork directory: {workdir}\n"
         )
         recipe = load_recipe(recipe_path, registry=registry)
-        console.print("[bold]1. syncfw notion init[/]: create the Accounts, Contacts and Tickets databases, and the "
-            "Sync Health and Sync Runs databases operators watch")
+        console.print(
+            "[bold]1. syncfw notion init[/]: create the Accounts, Contacts and Tickets databases, and the "
+            "Sync Health and Sync Runs databases operators watch"
+        )
         client = notion_client_for(recipe)
         store = StateStore(recipe.state_path)
         data_sources: dict[str, str] = {}
@@ -116,7 +119,9 @@ def run_demo(
                 data_sources[target.name] = result.data_source_id
                 console.print(f"   {target.name}: data source {result.data_source_id}")
             for health in init_dashboard(client, store, recipe):
-                console.print(f"   {health.target.removeprefix('health: ')}: data source {health.data_source_id}")
+                console.print(
+                    f"   {health.target.removeprefix('health: ')}: data source {health.data_source_id}"
+                )
         finally:
             client.close()
             store.close()
@@ -132,7 +137,15 @@ def run_demo(
             console.print(table)
 
         console.print(
-            "\n[bold]3. A person works in Notion[/]: Grace adds a [italic]Notes[/] column (people own it) and "
+            "\n[bold]3. syncfw run[/] again: nothing changed at the source or in Notion, so nothing is written"
+        )
+        second = _run(recipe, registry, rate_limit, progress)
+        _summary(console, second)
+        writes = second.notion_requests.get("writes", 0)
+        console.print(f"   second run: {writes} writes to Notion")
+
+        console.print(
+            "\n[bold]4. A person works in Notion[/]: Grace adds a [italic]Notes[/] column (people own it) and "
             "writes a note on one account, and changes the [italic]Industry[/] of another, a property "
             "Salesforce owns (drift)"
         )
@@ -140,11 +153,11 @@ def run_demo(
         console.print(f"   note on {noted}; Industry of {drifted} changed to 'Retail'")
 
         console.print(
-            "\n[bold]4. syncfw run[/]: the drifted Industry is put back (on_drift: revert) and reported; "
+            "\n[bold]5. syncfw run[/]: the drifted Industry is put back (on_drift: revert) and reported; "
             "the note is never touched"
         )
-        second = _run(recipe, registry, rate_limit, progress)
-        _summary(console, second)
+        third = _run(recipe, registry, rate_limit, progress)
+        _summary(console, third)
         assert box.notion is not None
         notes_written = [
             r
@@ -152,14 +165,6 @@ def run_demo(
             if r["endpoint"].startswith("PATCH") and "Notes" in str(r["body"])
         ]
         console.print(f"   requests that wrote Notes: {len(notes_written)}")
-
-        console.print(
-            "\n[bold]5. syncfw run[/] again: nothing changed at the source or in Notion, nothing is written"
-        )
-        third = _run(recipe, registry, rate_limit, progress)
-        _summary(console, third)
-        writes = third.notion_requests.get("writes", 0)
-        console.print(f"   last run: {writes} writes to Notion")
 
         console.print(_health_rows(recipe))
         console.print(
@@ -171,7 +176,7 @@ def run_demo(
             "  • change a record in the seed data and run again: one property is updated\n"
             "  • see what a run would do first: syncfw plan RECIPE"
         )
-        reverted = sum(len(t.plan.drift) for t in second.targets.values())
+        reverted = sum(len(t.plan.drift) for t in third.targets.values())
         ok = (
             all(r.exit_code == 0 for r in (first, second, third))
             and reverted == 1
@@ -239,7 +244,9 @@ def _run(
     progress: Callable[[bool], AbstractContextManager[Progress]],
 ) -> RunReport:
     with progress(True) as bar:
-        options = RunOptions(apply=True, rate_limit=rate_limit, observers=[HealthDashboard(recipe), Alerts(recipe)])
+        options = RunOptions(
+            apply=True, rate_limit=rate_limit, observers=[HealthDashboard(recipe), Alerts(recipe)]
+        )
         return execute(recipe, registry, options, bar)
 
 
