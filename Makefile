@@ -33,3 +33,12 @@ test: lint typecheck unit
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# the benchmark suite (issue 5), not part of `make test`: it rewrites docs/benchmarks.md
+.PHONY: bench bench-quick
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python bench/run.py --quick

@@ -12,15 +12,17 @@
 4. syncfw runs again with nothing changed: the *no-change rerun*.
 5. Each lookup-and-update script runs on its own copy of the step-2 workspace, under the same
    emulator settings, over the first ``sample`` rows of the changed file; afterwards those pages
-   must pass the same check as syncfw's changed run, and no page may have been added. The scripts cost the same
-   requests and time for every row whatever changed, so their figures for N rows are the
-   sample's times N/sample (a full run of the paced one would take hours).
+   must pass the same check as syncfw's changed run, and no page may have been added. The
+   scripts cost the same requests and time for every row whatever changed, so their figures for
+   N rows are the sample's times N/sample (a full run of the paced one would take hours).
 
 The minimum (:func:`minimum`) is what any correct engine must send: one write per page whose
-owned values changed, the pages edited since the previous run read in query pages of 100 (at
-least one query, to learn that nothing was edited), and one read of the data source's schema per
-target (people can rename or retype a property at any time; writing without checking would fail
-or write the wrong column).
+owned values differ from the source, the pages edited since the previous run read in query pages
+of 100 (at least one query, to learn that nothing was edited), and one read of the data source's
+schema per target (people can rename or retype a property at any time; writing without checking
+would fail or write the wrong column). "Edited since the previous run" is counted in Notion, at
+its resolution: pages whose ``last_edited_time`` (rounded down to the minute by Notion) is in or
+after the minute the previous run started, whoever edited them, syncfw's own writes included.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import math
 import shutil
 import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +59,26 @@ PAUSE = 0.35
 NOTE = "Called the buyer; wants a second quote"
 
 
-def minimum(writes: int, edited: int, targets: int = 1) -> int:
-    """Requests of a correct run: ``writes`` + ``max(1, ceil(edited / 100))`` + 1 per target."""
-    return writes + max(1, math.ceil(edited / QUERY_PAGE)) + SCHEMA_READS * targets
+def minimum(writes: int, edited: int, targets: int = 1) -> dict[str, int]:
+    """The requests of a correct run, by kind, and their ``total``:
+    ``writes + max(1, ceil(edited / 100)) + 1 per target``."""
+    parts = {
+        "writes": writes,
+        "query_requests": max(1, math.ceil(edited / QUERY_PAGE)),
+        "schema_reads": SCHEMA_READS * targets,
+    }
+    return {**parts, "total": sum(parts.values())}
+
+
+def edited_since(notion: ServedNotion, moment: float) -> int:
+    """Pages whose ``last_edited_time`` is in or after the minute of ``moment`` (epoch seconds)."""
+    minute = datetime.fromtimestamp(moment - moment % 60, UTC)
+    return sum(
+        1
+        for entry in notion.emulator.dump()["data_sources"]
+        for page in entry["pages"]
+        if not page.get("in_trash") and datetime.fromisoformat(page["last_edited_time"]) >= minute
+    )
 
 
 def measure(directory: Path, registry: Registry, pages: int, sample: int) -> dict[str, Any]:
@@ -81,11 +101,9 @@ def measure(directory: Path, registry: Registry, pages: int, sample: int) -> dic
 
         log(f"minimality: changed run ({len(changed)} changed rows, {len(edited)} human edits)")
         expected = {"created": 0, "updated": len(changed), "archived": 0, "failed": 0}
-        changed_run = _measured_run(space, pages, expected, minimum(len(changed), len(edited)))
+        changed_run = _measured_run(space, pages, expected, len(changed), setup["started"])
         log("minimality: no-change rerun")
-        # the pages the changed run wrote are the pages edited since the rerun's previous run
-        no_writes = {"created": 0, "updated": 0, "archived": 0, "failed": 0}
-        rerun = _measured_run(space, pages, no_writes, minimum(0, len(changed)))
+        rerun = _measured_run(space, pages, dict.fromkeys(expected, 0), 0, changed_run["started"])
         rerun["requests_per_target"] = rerun["requests"]
         for name, run in (("changed run", changed_run), ("rerun", rerun)):
             for problem in run["problems"]:
@@ -120,19 +138,30 @@ def _setup(space: Workspace, pages: int) -> tuple[dict[str, Any], str]:
     notion.clock.replay(lambda: notion.requests() - first, expected=pages + 8)
     data_source_id = space.init()
     log(f"minimality: setup, {pages:,} pages through the API (not measured)")
+    wall = time.time()
     started = time.perf_counter()
     report = space.sync(rate_limit=FAST)
     seconds = time.perf_counter() - started
     notion.clock.real()
     if counts(report)["created"] != pages:
         raise RuntimeError(f"minimality: the setup created {counts(report)['created']} pages, not {pages}")
-    return {"seconds": round(seconds, 1), "requests": notion.requests() - first}, data_source_id
+    return {
+        "started": wall,
+        "seconds": round(seconds, 1),
+        "requests": notion.requests() - first,
+    }, data_source_id
 
 
-def _measured_run(space: Workspace, pages: int, expected: dict[str, int], least: int) -> dict[str, Any]:
-    """One run against the emulator playing Notion: its requests, time and correctness."""
+def _measured_run(
+    space: Workspace, pages: int, expected: dict[str, int], writes: int, previous: float
+) -> dict[str, Any]:
+    """One run against the emulator playing Notion: its requests, time and correctness, and the
+    minimum for ``writes`` needed writes and the run before it started at ``previous``."""
+    edited = edited_since(space.notion, previous)
+    least = minimum(writes, edited)
     emulator = space.notion.emulator
     emulator.reset_stats()
+    wall = time.time()
     started = time.perf_counter()
     report = space.sync()
     seconds = time.perf_counter() - started
@@ -148,9 +177,12 @@ def _measured_run(space: Workspace, pages: int, expected: dict[str, int], least:
     problems += _problems(space.notion, pages, range(pages))
     requests = int(stats["requests"])
     return {
+        "started": wall,
         "requests": requests,
-        "minimum": least,
-        "ratio_to_minimum": round(requests / least, 3),
+        "minimum": least["total"],
+        "minimum_parts": {k: v for k, v in least.items() if k != "total"},
+        "edited_since_previous_run": edited,
+        "ratio_to_minimum": round(requests / least["total"], 3),
         "by_endpoint": dict(sorted(stats["by_endpoint"].items())),
         "repeated_requests": repeated,
         "rate_limited": int(stats["rate_limited"]),

@@ -61,11 +61,14 @@ def replan(directory: Path, registry: Registry, size: int, timeout: float) -> di
         write_parquet(space.data, size, changed=True)
         log(f"overhead: re-plan over {size:,} records, 1% changed")
         result = _plan(space, size, timeout)
-        expected = size // 100
-        if result.get("finished") and result["counts"]["updated"] != expected:
-            raise RuntimeError(
-                f"overhead: the re-plan planned {result['counts']} for {expected} changed records"
-            )
+        expected = {"created": 0, "updated": size // 100, "archived": 0, "failed": 0}
+        if result.get("finished"):
+            planned = result["counts"]
+            result["problems"] = [
+                f"it planned {planned[k]} {k}, expected {v}" for k, v in expected.items() if planned[k] != v
+            ]
+            for problem in result["problems"]:
+                log(f"overhead: the re-plan is wrong: {problem}")
         return {
             "kind": "re-plan, 1% changed",
             "records": size,

@@ -3,7 +3,7 @@
 ``python bench/plan_child.py RECIPE RATE`` (the environment points the recipe at a served
 emulator) prints one JSON object: the plan's wall time, the part of it spent waiting for Notion
 answers (every HTTP request the notion-client sends, timed around ``httpx.Client.send``), the
-peak resident set size (``ru_maxrss``) before and after the plan, and the run report's counts.
+peak resident set size before and after the plan (:func:`peak_rss_mib`), and the planned counts.
 """
 
 from __future__ import annotations
@@ -23,7 +23,18 @@ from syncfw.recipe import load_recipe
 
 
 def peak_rss_mib() -> float:
-    """``ru_maxrss`` of this process in MiB (Linux counts KiB, macOS bytes)."""
+    """The peak resident set size of this process in MiB.
+
+    On Linux it is ``VmHWM`` of ``/proc/self/status``: ``ru_maxrss`` cannot be used there, because
+    the kernel carries it over ``exec`` from the process that started this one (a plan process
+    would report the benchmark's own size). Elsewhere, ``ru_maxrss`` (KiB, bytes on macOS).
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 

@@ -3,6 +3,7 @@ of the sample data, the environment a recipe needs to reach it, and the demo rec
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,10 @@ from syncfw.plugins import Registry, load_plugins
 from syncfw.sandbox.runner import BUILTIN_DATA, Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
+
+# The emulators commit a request within milliseconds (Notion may take up to 60 s): recovery after
+# a crash need not wait the default 65 s for requests still in flight. Subprocesses inherit it.
+os.environ.setdefault("SYNCFW_INFLIGHT_GRACE", "1")
 RECIPE = REPO / "recipes" / "salesforce-accounts.yaml"
 
 

@@ -10,10 +10,18 @@ look (DESIGN.md rule 3):
 * ``update`` / ``restore``: read the page. Every property holds the intended value: ``applied``
   (its last written values are recorded). Otherwise ``absent``; the plan writes what is needed.
 * ``archive``: read the page; in trash means ``applied``.
+
+A request can still be committed by Notion after the client that sent it is gone (Notion gives a
+request up to 60 seconds). So before looking for the page of a create sent less than
+``SYNCFW_INFLIGHT_GRACE`` seconds ago (default 65), recovery waits until it is that old: a page
+committed late would otherwise be created a second time.
 """
 
 from __future__ import annotations
 
+import os
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 from syncfw.engine.apply import now
@@ -22,6 +30,9 @@ from syncfw.mapping import decode
 from syncfw.notion.client import NotionClient
 from syncfw.recipe import Recipe
 from syncfw.state import JournalEntry, StateStore
+
+DEFAULT_INFLIGHT_GRACE = 65.0
+"""Seconds after sending during which Notion may still commit a request (it allows 60)."""
 
 
 def _types(recipe: Recipe, target: str) -> dict[str, str]:
@@ -53,7 +64,9 @@ def settle_open_intents(
         NotionError, StateError: Notion or the state store failed; intents stay open.
     """
     lines = []
-    for entry in store.journal(status="open"):
+    open_intents = store.journal(status="open")
+    _wait_for_requests_in_flight(open_intents)
+    for entry in open_intents:
         if entry.target not in recipe.targets or entry.target not in data_sources:
             with store.transaction() as tx:
                 tx.settle(entry.seq, "absent", now())
@@ -64,6 +77,18 @@ def settle_open_intents(
             f"intent {entry.seq} of run {entry.run_id}: {entry.action} {entry.sync_key} was {status}"
         )
     return lines
+
+
+def _wait_for_requests_in_flight(entries: list[JournalEntry]) -> None:
+    grace = float(os.environ.get("SYNCFW_INFLIGHT_GRACE", DEFAULT_INFLIGHT_GRACE))
+    sent = [
+        datetime.fromisoformat(e.created_at.replace("Z", "+00:00")) for e in entries if e.action == "create"
+    ]
+    if not sent:
+        return
+    age = (datetime.now(UTC) - max(sent)).total_seconds()
+    if age < grace:
+        time.sleep(grace - age)
 
 
 def _settle(

@@ -165,6 +165,7 @@ class JournalEntry:
     before: dict[str, Any]
     after: dict[str, Any]
     status: str
+    created_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -349,12 +350,14 @@ class StateStore:
             params.append(status)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._query(
-            f"SELECT seq, run_id, target, action, sync_key, page_id, before, after, status FROM journal {where} "
+            f"SELECT seq, run_id, target, action, sync_key, page_id, before, after, status, created_at FROM journal {where} "
             "ORDER BY seq",
             tuple(params),
         )
         return [
-            JournalEntry(r[0], r[1], r[2], r[3], r[4], r[5], _load_values(r[6]), _load_values(r[7]), r[8])
+            JournalEntry(
+                r[0], r[1], r[2], r[3], r[4], r[5], _load_values(r[6]), _load_values(r[7]), r[8], r[9]
+            )
             for r in rows
         ]
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from syncfw.sandbox.runner import Sandbox
 from tests.conftest import RECIPE
 
@@ -21,8 +23,10 @@ def syncfw(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_cron_gets_json_lines_quiet_prints_nothing_and_runs_are_recorded(
-    sandbox: Sandbox, tmp_path: Path
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for marker in ("CI", "INVOCATION_ID", "GITHUB_ACTIONS", "KUBERNETES_SERVICE_HOST"):
+        monkeypatch.delenv(marker, raising=False)  # as under cron, not under this suite's CI
     init = syncfw("notion", "init", str(RECIPE), cwd=tmp_path)
     assert init.returncode == 0, init.stderr
     assert "created  Sync Health" in init.stdout and "created  Sync Runs" in init.stdout
