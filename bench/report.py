@@ -143,9 +143,9 @@ def markdown(figures: dict[str, Any]) -> str:
         "",
         f"Written by `python bench/run.py{' --quick' if figures['mode'] == 'quick' else ''}` on "
         f"{figures['date']} ({figures['mode']} run, {figures['duration_seconds'] / 60:.1f} minutes), "
-        f"syncfw {m['syncfw']} at commit `{m['commit']}`. Do not edit by hand: run `make bench` (full, "
-        "about 20 minutes) or `make bench-quick` (a few minutes, smaller sizes) to rewrite it; "
-        "`python bench/run.py --json` prints the same figures as one JSON object.",
+        f"syncfw {m['syncfw']} at commit `{m['commit']}`. Do not edit by hand: `make bench` (full "
+        "sizes) or `make bench-quick` (smaller sizes, a few minutes) rewrites it, and "
+        "`python bench/run.py [--quick] --json` also prints the figures as one JSON object.",
         "",
         f"Machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB memory, Python "
         f"{m['python']}, {m['platform']}.",

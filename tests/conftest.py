@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # The emulators commit a request within milliseconds (Notion may take up to 60 s): recovery after
 # a crash need not wait the default 65 s for requests still in flight. Subprocesses inherit it.
-os.environ.setdefault("SYNCFW_INFLIGHT_GRACE", "1")
+os.environ.setdefault("SYNCFW_INFLIGHT_GRACE", "2")
 RECIPE = REPO / "recipes" / "salesforce-accounts.yaml"
 
 

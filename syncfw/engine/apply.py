@@ -33,8 +33,8 @@ CREATE_ATTEMPTS = 5
 
 
 def now() -> str:
-    """The current UTC time as ISO 8601 with seconds, e.g. ``2026-11-21T21:05:01Z``."""
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    """The current UTC time as ISO 8601 with milliseconds, e.g. ``2026-11-21T21:05:01.250Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Applier:
