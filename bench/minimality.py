@@ -217,11 +217,14 @@ def _problems(notion: ServedNotion, pages: int, rows: Iterable[int]) -> list[str
         problems.append(f"Notion holds {len(live)} pages for {pages} rows ({len(by_key)} distinct keys)")
     wrong = [i for i in rows if by_key.get(row(i, False)["key"]) != _expected(i)]
     if wrong:
-        key = row(wrong[0], False)["key"]
-        problems.append(
-            f"{len(wrong)} pages hold other values than their row, e.g. {key}: {by_key.get(key)} "
-            f"instead of {_expected(wrong[0])}"
+        key, want = row(wrong[0], False)["key"], _expected(wrong[0])
+        have = by_key.get(key) or {}
+        differ = ", ".join(
+            f"{name} {have.get(name)!r} instead of {want[name]!r}"
+            for name in want
+            if have.get(name) != want[name]
         )
+        problems.append(f"{len(wrong)} pages hold other values than their row, e.g. {key}: {differ}")
     return problems
 
 

@@ -114,4 +114,6 @@ def _plan(space: Workspace, size: int, timeout: float) -> dict[str, Any]:
         "notion_requests": requests,
         "notion_seconds_at_budget": round(requests / BUDGET, 1),
         "counts": child["counts"],
+        "warnings": child["warnings"],
+        "first_warning": child["first_warning"],
     }

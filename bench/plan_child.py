@@ -74,6 +74,8 @@ def main(recipe_path: Path, rate_limit: float) -> dict[str, Any]:
             "archived": sum(p.count("archive") for p in plans),
             "failed": sum(len(p.problems) for p in plans),
         },
+        "warnings": sum(len(p.warnings) for p in plans),
+        "first_warning": next((w for p in plans for w in p.warnings), None),
     }
 
 

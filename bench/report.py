@@ -193,9 +193,9 @@ def _shortfalls(figures: dict[str, Any]) -> list[str]:
     r = figures["results"]
     for t in missed:
         lines.append(f"* **{t['name']}**: {t['measured']}.")
-        if t["name"].startswith(("Requests on", "No-change", "Fewer requests")) and _ok(r.get("minimality")):
+        if t["name"].startswith(("Requests on", "No-change")) and _ok(r.get("minimality")):
             mini = r["minimality"]
-            run = mini["changed_run"] if t["name"].startswith(("Requests", "Fewer")) else mini["rerun"]
+            run = mini["changed_run"] if t["name"].startswith("Requests") else mini["rerun"]
             lines.append(f"  {_decompose(run, mini['pages'])}")
         if t["name"].startswith("Plan of") and _ok(r.get("overhead")):
             for plan in r["overhead"]["runs"]:
@@ -226,10 +226,10 @@ def _decompose(run: dict[str, Any], pages: int) -> str:
     writes = sum(n for e, n in by.items() if e.startswith(("PATCH /v1/pages", "POST /v1/pages")))
     other = run["requests"] - queries - writes
     text = (
-        f"Of its {run['requests']} requests: {writes} page writes (minimum {least['writes']}), {queries} "
-        f"query requests (minimum {least['query_requests']}; a full read of {pages:,} pages is "
-        f"{math.ceil(pages / 100)}), {other} other requests (minimum {least['schema_reads']} schema read): "
-        + ", ".join(f"`{e}` × {n}" for e, n in by.items())
+        f"Of its {run['requests']} requests, page writes: {writes} (minimum {least['writes']}); query "
+        f"requests: {queries} (minimum {least['query_requests']}; a full read of {pages:,} pages is "
+        f"{math.ceil(pages / 100)}); other requests: {other} (minimum {least['schema_reads']}, the schema "
+        "read). By endpoint: " + ", ".join(f"`{e}` × {n}" for e, n in by.items())
     )
     if run["repeated_requests"]:
         text += f"; {run['repeated_requests']} of them repeat an earlier request of the same run"
@@ -377,7 +377,10 @@ def _overhead(over: Any, p: dict[str, Any]) -> list[str]:
         "## 4. Engine overhead",
         "",
         "`syncfw plan` (`RunOptions(apply=False)`) over a Parquet file (files connector), each in a fresh "
-        "process whose peak resident set size (`ru_maxrss`) is its own; the emulator runs in the "
+        "process, whose peak resident set size is its `VmHWM` (`/proc/self/status`); `ru_maxrss` is not "
+        "used because Linux carries it over `exec` from the parent, so a plan process would report the "
+        "benchmark's own size. *Baseline* is the peak after the imports and the recipe load, before the "
+        "plan. The emulator runs in the "
         "benchmark's process with no limit and no latency, so the times are the engine's. *Notion wait* "
         "is the part of the plan spent waiting for HTTP answers (timed around `httpx.Client.send`); "
         "*engine* is the rest. *At 3/s* is what the plan's Notion requests alone would take at the "
@@ -406,7 +409,9 @@ def _overhead(over: Any, p: dict[str, Any]) -> list[str]:
             lines.append(f"| {plan['kind']} | {plan['records']:,} | {plan.get('error')} ||||||||")
             continue
         c = plan["counts"]
-        planned = ", ".join(f"{v:,} {k}" for k, v in c.items() if v)
+        planned = ", ".join(f"{v:,} {k}" for k, v in c.items() if v) or "nothing"
+        if plan.get("warnings"):
+            planned += f"; {plan['warnings']:,} warnings"
         lines.append(
             f"| {plan['kind']} | {plan['records']:,} | {plan['seconds']} s | {plan['records_per_second']:,} | "
             f"{plan['engine_seconds']} s | {plan['notion_wait_seconds']} s | {plan['notion_requests']:,} "
@@ -416,8 +421,9 @@ def _overhead(over: Any, p: dict[str, Any]) -> list[str]:
     lines.append("")
     for plan in over["runs"]:
         if plan.get("problems"):
+            first = f" The first warning: {plan['first_warning']}" if plan.get("first_warning") else ""
             lines += [
-                f"**The {plan['kind']} of {plan['records']:,} is wrong**: {'; '.join(plan['problems'])}.",
+                f"**The {plan['kind']} of {plan['records']:,} is wrong**: {'; '.join(plan['problems'])}.{first}",
                 "",
             ]
     setups = [plan for plan in over["runs"] if "setup_seconds" in plan]

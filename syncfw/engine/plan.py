@@ -289,6 +289,14 @@ class _Planner:
                 entry = self.identity.get(key)
                 if entry is not None and entry.archived and entry.created_by_syncfw:
                     self.restores.add(key)
+                elif entry is not None and not entry.archived:
+                    # syncfw made a page for this key and Notion no longer shows it: someone deleted
+                    # it. Creating it again could duplicate it, so a person decides.
+                    self.plan.warnings.append(
+                        f"{self.key_prop} {key}: its page {entry.page_id} is no longer in Notion (deleted or "
+                        "in trash); restore it from Notion's trash, or run with --full-refresh after "
+                        "emptying it there to create a new one"
+                    )
                 else:
                     self.creates.add(key)
         if read.full and live_records == 0 and self.identity and self.archives:

@@ -33,7 +33,7 @@ from syncfw.engine.plan import (
 )
 from syncfw.engine.recover import settle_open_intents
 from syncfw.engine.signals import StopSignal, stop_on_signals
-from syncfw.errors import GuardStop, SyncfwError
+from syncfw.errors import GuardStop, NotionNotFound, SyncfwError
 from syncfw.mapping import compile_mapping, normalize
 from syncfw.notion.budget import budget_for
 from syncfw.notion.client import NotionClient
@@ -47,6 +47,7 @@ FULL_READ_EVERY = 24
 """Every this many runs, a target's pages are read in full instead of only those edited since the
 last read: it catches pages people deleted or moved to trash, which an incremental read cannot see."""
 READ_OVERLAP = timedelta(minutes=1)
+MISSING_LOOKUPS = 50
 
 
 @dataclass
@@ -362,6 +363,7 @@ def _execute(
         complete = options.full_refresh or first_run or watermark is None or watermark[1] >= FULL_READ_EVERY
         if complete or watermark is None:
             live = list(client.query_pages(data_source_id))
+            live += _missing_pages(client, store, target, live)
         else:
             # pages edited since the last read (Notion rounds last_edited_time down to the minute)
             since = watermark[0].replace(second=0, microsecond=0) - READ_OVERLAP
@@ -413,6 +415,24 @@ def _execute(
     problems = sum(len(t.plan.problems) for t in report.targets.values())
     report.status = "success" if problems == 0 else "partial"
     report.exit_code = 0 if problems == 0 else 3
+
+
+def _missing_pages(
+    client: NotionClient, store: StateStore, target: Target, live: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Pages syncfw made that a full read did not return, looked up one by one (a few at most):
+    still there and not in trash means the read missed them; otherwise they were deleted."""
+    seen = {page["id"] for page in live}
+    missing = [e for e in store.pages(target.name).values() if not e.archived and e.page_id not in seen]
+    found = []
+    for entry in missing[:MISSING_LOOKUPS]:
+        try:
+            page = client.retrieve_page(entry.page_id)
+        except NotionNotFound:
+            continue
+        if not page.get("in_trash"):
+            found.append(page)
+    return found
 
 
 def _notion_watermark(store: StateStore, target: str) -> tuple[datetime, int] | None:

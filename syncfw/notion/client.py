@@ -289,7 +289,13 @@ class NotionClient:
         """``POST /v1/data_sources/{id}/query``, every page of results (100 per request)."""
         cursor: str | None = None
         while True:
-            kwargs: dict[str, Any] = {"data_source_id": data_source_id, "page_size": 100}
+            # creation order is stable while pages are edited during the read; Notion's default
+            # (last edited first) moves an edited page and the next cursor can skip one
+            kwargs: dict[str, Any] = {
+                "data_source_id": data_source_id,
+                "page_size": 100,
+                "sorts": [{"timestamp": "created_time", "direction": "ascending"}],
+            }
             if filter is not None:
                 kwargs["filter"] = filter
             if cursor:

@@ -66,7 +66,18 @@ def test_sigkill_at_random_moments_never_loses_or_duplicates(
             records = {r["Id"]: r for r in seed(seed_dir, sobject) if not r.get("IsDeleted")}
             live = pages(box, ids[target])
             keys = [value(p, "Salesforce ID") for p in live]
-            assert len(keys) == len(set(keys)), f"{target}: a sync key has two pages"
+            if len(keys) != len(set(keys)):
+                twice = {k for k in keys if keys.count(k) > 1}
+                store = StateStore(recipe.state_path)
+                story = [
+                    (e.seq, e.run_id, e.action, e.status, e.created_at, e.page_id)
+                    for e in store.journal()
+                    if e.sync_key in twice
+                ]
+                identity = {k: store.pages(target).get(k) for k in twice}
+                store.close()
+                copies = [(p["id"], p["created_time"]) for p in live if value(p, "Salesforce ID") in twice]
+                raise AssertionError(f"{target}: a sync key has two pages: {copies} {identity} {story}")
             assert set(keys) == set(records)
             if target == "accounts":
                 for page in live:
