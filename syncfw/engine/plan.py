@@ -144,6 +144,7 @@ class TargetPlan:
     matches: dict[str, dict[str, str | None]] = field(default_factory=dict)
     members: dict[str, dict[str, tuple[str, dict[str, Any]] | None]] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)
+    pages: int = 0
     quarantine: list[tuple[str, Record, RecordProblem]] = field(default_factory=list)
     evaluated: set[tuple[str, str]] = field(default_factory=set)
 
@@ -566,7 +567,7 @@ def plan_target(
         mark_type: the Notion type of the target's ``mark_property`` (``on_delete: mark``).
     """
     planner = _Planner(
-        target, compiled, data_source_id, live_pages, store, related_pages, user_name, mark_type
+        target, compiled, data_source_id, live_pages, store, related_pages, user_name, mark_type, complete
     )
     planner.plan.reads = dict(reads)
     for mapping in ordered_mappings(target):
@@ -581,6 +582,7 @@ def plan_target(
             planner.secondary(mapping, read)
     planner.deletes()
     planner.diff()
+    planner.plan.pages = len(planner.live)
     return planner.plan
 
 

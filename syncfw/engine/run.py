@@ -388,7 +388,7 @@ def _execute(
         if options.apply:
             if options.reviewed_plan is not None:
                 _check_reviewed(options.reviewed_plan, target.name, plan)
-            _guard(target, plan, len(live), options)
+            _guard(target, plan, plan.pages, options)
             applier = Applier(
                 client,
                 store,

@@ -266,3 +266,34 @@ def test_a_data_source_not_shared_is_explained(sandbox: Sandbox, registry: Regis
     assert report.exit_code == 1
     assert "not shared with this integration" in (report.error or "")
     assert "Connections" in (report.error or "")
+
+
+def test_an_incremental_read_that_returns_no_page_still_updates_and_never_duplicates(
+    sandbox: Sandbox, recipe: Recipe, registry: Registry, seed_dir: Path
+) -> None:
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    # as if the last read was long after every page's last edit: the next read by
+    # last_edited_time returns no page, and Notion must be taken to hold what syncfw wrote
+    later = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+    store = StateStore(recipe.state_path)
+    with store.transaction() as tx:
+        for target in ("accounts", "contacts"):
+            tx.set_setting(f"notion_read:{target}", json.dumps({"at": later, "since_full": 0}))
+    store.close()
+    accounts = seed(seed_dir, "Account")
+    accounts[0]["Industry"] = "Biotechnology"
+    bump(accounts[0])
+    write_seed(seed_dir, "Account", accounts)
+    assert sandbox.notion is not None
+    sandbox.notion.reset_stats()
+    report = sync(recipe, registry)
+    assert report.exit_code == 0, report.error
+    ops = [(op.action, op.sync_key, sorted(op.after)) for op in report.targets["accounts"].plan.operations]
+    assert ops == [("update", accounts[0]["Id"], ["Industry"])]
+    assert report.targets["contacts"].plan.operations == []
+    assert (
+        sandbox.notion.stats()["by_endpoint"].get("POST /v1/data_sources/{id}/query") == 2
+    )  # one per target
+    keys = [text(p["properties"]["Salesforce ID"]) for p in pages(sandbox, ids["accounts"])]
+    assert len(keys) == len(set(keys)) == len(accounts)
