@@ -386,5 +386,7 @@ class HealthDashboard(RunObserver):
             moment = parse_time(str(value)) if value else None
             return iso(moment) or ""
 
-        for page in sorted(pages, key=started, reverse=True)[self.keep_runs :]:
+        # newest first; rows started in the same second keep their creation order (the query's)
+        order = sorted(enumerate(pages), key=lambda item: (started(item[1]), item[0]), reverse=True)
+        for _, page in order[self.keep_runs :]:
             client.update_page(page["id"], in_trash=True)
