@@ -13,9 +13,10 @@ Nothing is written while planning; :mod:`syncfw.engine.apply` carries a plan out
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from syncfw.connector import Checkpoint, Connector, Record
 from syncfw.engine.diff import Drift, diff_page
@@ -25,8 +26,7 @@ from syncfw.recipe import BoundMapping, Target
 from syncfw.state import PageEntry, StateStore
 
 Action = Literal["create", "update", "archive"]
-UNREAD = "syncfw:unread"
-"""Marks a page in the live index that the incremental read did not return (values from state)."""
+T = TypeVar("T")
 MARK_VALUES = {
     "checkbox": (True, False),
     "select": ("Deleted at source", None),
@@ -91,14 +91,47 @@ def jsonable(value: Any) -> Any:
 
 @dataclass
 class StreamRead:
-    """The records of one stream read for one mapping, and where its checkpoints fell."""
+    """One stream read for one mapping: consumed once, in order, while the target is planned.
+
+    Iterating yields ``(position, record)`` pairs: the stream's records, then the quarantined
+    records to retry (``retries``) that the stream did not deliver again. Checkpoints are noted as
+    they are met (``checkpoints``: position of the next record, cursor). Only the records the plan
+    needs afterwards are kept (``records``: position → record, for the writes and archives behind
+    operations, so that a write Notion rejects quarantines exactly its records); the others are
+    dropped as the plan goes, so memory does not grow with the size of the stream.
+    """
 
     mapping: str
     source: str
     stream: str
     full: bool
-    records: list[Record] = field(default_factory=list)
+    records: dict[int, Record] = field(default_factory=dict)
     checkpoints: list[tuple[int, str]] = field(default_factory=list)
+    count: int = 0
+    items: Iterator[Record | Checkpoint] | None = field(default=None, repr=False)
+    retries: list[Record] = field(default_factory=list, repr=False)
+
+    @property
+    def quarantined(self) -> set[str]:
+        """Keys of the quarantined records of this mapping (retried this run)."""
+        return {r.key for r in self.retries}
+
+    def __iter__(self) -> Iterator[tuple[int, Record]]:
+        retry = {r.key: r for r in self.retries}
+        items, self.items = self.items, None
+        for item in items or ():
+            if isinstance(item, Checkpoint):
+                self.checkpoints.append((self.count, item.cursor))
+                continue
+            retry.pop(item.key, None)
+            self.count += 1
+            yield self.count - 1, item
+        for record in retry.values():
+            self.count += 1
+            yield self.count - 1, record
+
+    def keep(self, position: int, record: Record) -> None:
+        self.records[position] = record
 
     def cursor_before(self, first_failed: int | None) -> str | None:
         """The newest checkpoint not past the first record that failed (all when None)."""
@@ -112,14 +145,12 @@ class StreamRead:
 def read_stream(
     connector: Connector, mapping: BoundMapping, cursor: str | None, fields: list[str]
 ) -> StreamRead:
-    """Pull every record of ``mapping``'s stream after ``cursor`` and note where checkpoints fall."""
-    out = StreamRead(mapping.name, mapping.source, mapping.stream, cursor is None)
-    for item in connector.read(mapping.stream, cursor, fields):
-        if isinstance(item, Checkpoint):
-            out.checkpoints.append((len(out.records), item.cursor))
-        else:
-            out.records.append(item)
-    return out
+    """The records of ``mapping``'s stream after ``cursor``, read lazily as the plan iterates."""
+
+    def items() -> Iterator[Record | Checkpoint]:
+        yield from connector.read(mapping.stream, cursor, fields)
+
+    return StreamRead(mapping.name, mapping.source, mapping.stream, cursor is None, items=items())
 
 
 @dataclass
@@ -156,17 +187,130 @@ class TargetPlan:
         self.failed.setdefault(mapping, set()).add(position)
 
 
+BATCH = 2_000
+"""Records (and pages) handled at once: the state of a batch is read from the store in a few
+queries, and dropped once the batch is planned."""
+MISSING_LOOKUPS = 50
+"""Pages syncfw made that a full read did not return, looked up one by one (at most this many)."""
+_MISSING = object()
+
+
+def batched(items: Iterable[T], size: int = BATCH) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last may be shorter)."""
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+@dataclass(slots=True)
+class LivePage:
+    """A page the Notion read returned, decoded: its id, owned values and last editor."""
+
+    id: str
+    values: dict[str, Any]
+    editor: dict[str, Any]
+
+
+class _StateCache:
+    """The store's identity, last written values and relation keys of the keys in play.
+
+    :meth:`load` reads a batch of keys in a few queries; a lookup of a key not loaded reads it
+    alone. The cache is emptied when it grows past ``limit`` keys, so memory stays bounded.
+    """
+
+    def __init__(self, store: StateStore, target: str, limit: int = 8 * BATCH) -> None:
+        self.store = store
+        self.target = target
+        self.limit = limit
+        self._loaded: set[str] = set()
+        self._entries: dict[str, PageEntry] = {}
+        self._written: dict[str, dict[str, Any]] = {}
+        self._relations: dict[str, dict[str, tuple[str, ...]]] = {}
+
+    def load(self, keys: Iterable[str]) -> None:
+        wanted = [k for k in dict.fromkeys(keys) if k not in self._loaded]
+        if not wanted:
+            return
+        if len(self._loaded) + len(wanted) > self.limit:
+            self._loaded.clear()
+            self._entries.clear()
+            self._written.clear()
+            self._relations.clear()
+        self._entries.update(self.store.pages_for(self.target, wanted))
+        self._written.update(self.store.written_for(self.target, wanted))
+        self._relations.update(self.store.relation_keys_for(self.target, wanted))
+        self._loaded.update(wanted)
+
+    def entry(self, key: str) -> PageEntry | None:
+        if key not in self._loaded:
+            self.load([key])
+        return self._entries.get(key)
+
+    def written(self, key: str) -> dict[str, Any] | None:
+        if key not in self._loaded:
+            self.load([key])
+        return self._written.get(key)
+
+    def relations(self, key: str) -> dict[str, tuple[str, ...]]:
+        if key not in self._loaded:
+            self.load([key])
+        return self._relations.get(key, {})
+
+
+class _Related:
+    """Identity lookups in related targets (for relation properties), cached up to a bound."""
+
+    def __init__(self, store: StateStore, limit: int = 50_000) -> None:
+        self.store = store
+        self.limit = limit
+        self._pages: dict[tuple[str, str], PageEntry | None] = {}
+        self._matches: dict[tuple[str, str], dict[str, str]] = {}
+
+    def pages(self, target: str, keys: Iterable[str]) -> dict[str, PageEntry]:
+        keys = list(keys)
+        wanted = [k for k in keys if (target, k) not in self._pages]
+        if wanted:
+            if len(self._pages) + len(wanted) > self.limit:
+                self._pages.clear()
+            got = self.store.pages_for(target, wanted)
+            self._pages.update(((target, k), got.get(k)) for k in wanted)
+        out: dict[str, PageEntry] = {}
+        for key in keys:
+            if (target, key) in self._pages:
+                cached = self._pages[(target, key)]
+            else:
+                cached = self.store.pages_for(target, [key]).get(key)
+            if cached is not None:
+                out[key] = cached
+        return out
+
+    def matches(self, target: str, mapping: str) -> dict[str, str]:
+        cached = self._matches.get((target, mapping))
+        if cached is None:
+            cached = self._matches[(target, mapping)] = self.store.matches(target, mapping)
+        return cached
+
+
 class _Planner:
-    """Builds one :class:`TargetPlan` (see :func:`plan_target`)."""
+    """Builds one :class:`TargetPlan` (see :func:`plan_target`).
+
+    What it holds while planning grows with the changes, not with the target: the pages the
+    Notion read returned that are not as syncfw left them, the desired values of pages that may
+    need a write, and the state of one batch of keys at a time. A page whose desired values equal
+    what syncfw last wrote, and that Notion still holds as syncfw left it, is settled on the spot.
+    """
 
     def __init__(
         self,
         target: Target,
         compiled: Mapping[str, CompiledMapping],
         data_source_id: str,
-        live_pages: list[dict[str, Any]],
         store: StateStore,
-        related_pages: Callable[[str], dict[str, PageEntry]],
         user_name: Callable[[str], str | None],
         mark_type: str | None,
         complete: bool = True,
@@ -174,66 +318,140 @@ class _Planner:
         self.target = target
         self.compiled = compiled
         self.store = store
-        self.related_pages = related_pages
         self.user_name = user_name
         self.mark_type = mark_type
+        self.complete = complete
         self.types: dict[str, str] = {name: spec.type for name, spec in target.properties.items()}
         if target.on_delete == "mark" and target.mark_property and mark_type:
             self.types[target.mark_property] = mark_type
         self.key_prop = target.sync_key
         self.plan = TargetPlan(target.name, data_source_id, self.key_prop, types=dict(self.types))
-        self.identity = store.pages(target.name)
-        self.written = store.written(target.name)
-        self.stored_relations = store.relation_keys(target.name)
-        self.live = self._index(live_pages)
-        if not complete:
-            # an incremental read returned only the pages edited since the last read: every other
-            # page syncfw knows is as syncfw left it
-            for key, entry in self.identity.items():
-                if key not in self.live and not entry.archived:
-                    self.live[key] = {"id": entry.page_id, UNREAD: self.written.get(key, {})}
+        self.state = _StateCache(store, target.name)
+        self.related = _Related(store)
+        self.live: dict[str, LivePage] = {}
+        self.seen: set[str] = set()
+        self.foreign: set[str] = set()
+        self.copies: dict[str, int] = {}
         self.desired: dict[str, dict[str, Any]] = {}
         self.sources: dict[str, list[tuple[str, int]]] = {}
         self.creates: set[str] = set()
         self.archives: dict[str, tuple[str, int]] = {}
         self.restores: set[str] = set()
         self.match_maps: dict[str, dict[str, str]] = {}
+        self.has_pages = store.page_count(target.name) > 0
+        self.quarantined: dict[str, set[str]] = {}
 
     # -- Notion side ---------------------------------------------------------------------
 
-    def _index(self, live_pages: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        by_key: dict[str, dict[str, Any]] = {}
-        copies: dict[str, int] = {}
+    def index(
+        self, pages: Iterable[dict[str, Any]], retrieve: Callable[[str], dict[str, Any] | None]
+    ) -> None:
+        """Take in the pages the Notion read returns, a batch at a time.
+
+        A page syncfw knows whose owned values are what syncfw last wrote is only noted as seen:
+        it counts as "as syncfw left it", exactly like a page an incremental read did not return.
+        After a full read, pages syncfw made that the read did not return are looked up by id
+        (``retrieve``, None when gone) so that a page the read missed is never created again.
+        """
         key_type = self.types[self.key_prop]
-        for page in live_pages:
-            raw = page.get("properties", {}).get(self.key_prop)
-            key = decode(key_type, raw) if raw is not None else None
-            if key in (None, ""):
-                continue
-            key = str(key)
-            if key in by_key:
-                copies[key] = copies.get(key, 1) + 1
-                known = self.identity.get(key)
-                if known is not None and known.page_id == page["id"]:
-                    by_key[key] = page
-                continue
-            by_key[key] = page
-        for key, n in sorted(copies.items()):
+        for chunk in batched(pages):
+            keyed = []
+            for page in chunk:
+                raw = page.get("properties", {}).get(self.key_prop)
+                key = decode(key_type, raw) if raw is not None else None
+                if key not in (None, ""):
+                    keyed.append((str(key), page))
+            self.state.load(k for k, _ in keyed)
+            for key, page in keyed:
+                self._add_live(key, page)
+        if self.complete:
+            missing = (
+                e
+                for entries in self.store.iter_pages(self.target.name)
+                for e in entries
+                if not e.archived and (e.sync_key not in self.seen or e.sync_key in self.foreign)
+            )
+            for gone in itertools.islice(missing, MISSING_LOOKUPS):
+                found = retrieve(gone.page_id)
+                if found is not None and not found.get("in_trash"):
+                    self._add_live(gone.sync_key, found)
+        for key, n in sorted(self.copies.items()):
             self.plan.warnings.append(
                 f"{n} pages in Notion carry {self.key_prop} = {key!r}; syncfw keeps writing the one it "
                 "knows and leaves the others alone"
             )
-        return by_key
+        if self.complete:
+            self.plan.pages = len(self.seen)
+        else:
+            unknown = 0
+            for key in self.seen:
+                known = self.state.entry(key)
+                unknown += known is None or known.archived
+            self.plan.pages = self.store.page_count(self.target.name, archived=False) + unknown
+
+    def _add_live(self, key: str, page: dict[str, Any]) -> None:
+        entry = self.state.entry(key)
+        known = entry is not None and entry.page_id == page["id"]
+        if key in self.seen:
+            self.copies[key] = self.copies.get(key, 1) + 1
+            if not known or key not in self.foreign:
+                return
+        self.seen.add(key)
+        props = page.get("properties", {})
+        values = {name: decode(t, props[name]) if name in props else None for name, t in self.types.items()}
+        if not known:
+            self.foreign.add(key)
+        else:
+            self.foreign.discard(key)
+            assert entry is not None
+            last = self.state.written(key)
+            if not entry.archived and last is not None and all(last.get(n) == v for n, v in values.items()):
+                self.live.pop(key, None)  # as syncfw left it
+                return
+        self.live[key] = LivePage(page["id"], values, page.get("last_edited_by") or {})
+
+    def in_notion(self, key: str) -> bool:
+        """Whether Notion holds a page for ``key`` (read this run, or known and not read)."""
+        if key in self.live:
+            return True
+        if self.complete:
+            return key in self.seen
+        entry = self.state.entry(key)
+        return entry is not None and not entry.archived
+
+    def page_id(self, key: str) -> str:
+        page = self.live.get(key)
+        if page is not None:
+            return page.id
+        entry = self.state.entry(key)
+        assert entry is not None
+        return entry.page_id
 
     def live_values(self, key: str) -> dict[str, Any]:
         page = self.live.get(key)
-        if page is None:
+        if page is not None:
+            return page.values
+        if not self.in_notion(key):
             return {}
-        if UNREAD in page:  # not edited since the last read: Notion still holds what syncfw wrote
-            last = page[UNREAD]
-            return {name: last.get(name) for name in self.types}
-        props = page.get("properties", {})
-        return {name: decode(t, props[name]) if name in props else None for name, t in self.types.items()}
+        last = self.state.written(key) or {}  # not edited since the last read: as syncfw wrote it
+        return {name: last.get(name) for name in self.types}
+
+    def page_keys(self) -> Iterator[list[str]]:
+        """Every page key in play, in batches: the pages in Notion, and those this plan creates or
+        restores. The state of each batch is loaded."""
+        for entries in self.store.iter_pages(self.target.name, BATCH):
+            self.state.load(e.sync_key for e in entries)
+            keys = [e.sync_key for e in entries if not e.archived and self.in_notion(e.sync_key)]
+            if keys:
+                yield keys
+        extra = []
+        for key in sorted(set(self.live) | self.creates | self.restores):
+            entry = self.state.entry(key)
+            if entry is None or entry.archived:
+                extra.append(key)
+        for chunk in batched(extra):
+            self.state.load(chunk)
+            yield chunk
 
     # -- source side ---------------------------------------------------------------------
 
@@ -241,6 +459,32 @@ class _Planner:
         self.desired.setdefault(key, {}).update(values)
         if origin is not None:
             self.sources.setdefault(key, []).append(origin)
+
+    def settled(self, key: str, values: Mapping[str, Any]) -> bool:
+        """True when ``values`` for the page of ``key`` need no write and nothing else is pending
+        for it: the page is in Notion as syncfw left it, and syncfw last wrote exactly these."""
+        if key in self.desired or key in self.live or key in self.creates or key in self.restores:
+            return False
+        if not self.in_notion(key):
+            return False
+        last = self.state.written(key)
+        if last is None or any(last.get(n, _MISSING) != v for n, v in values.items()):
+            return False
+        new_relations = self.plan.relation_keys.get(key)
+        if new_relations is not None:
+            if any(self.state.relations(key).get(p) != v for p, v in new_relations.items()):
+                return False
+            del self.plan.relation_keys[key]
+        return True
+
+    def offer(
+        self, key: str, values: Mapping[str, Any], read: StreamRead, position: int, record: Record
+    ) -> None:
+        """What one record wants of the page ``key``: kept unless it is already so."""
+        if self.settled(key, values):
+            return
+        self.want(key, values, (read.mapping, position))
+        read.keep(position, record)
 
     def evaluate(
         self, mapping: BoundMapping, read: StreamRead, position: int, record: Record
@@ -250,7 +494,8 @@ class _Planner:
             for err in errors:
                 self.reject(mapping, read, record, err.property, err.reason)
             return None
-        self.plan.evaluated.add((mapping.name, record.key))
+        if record.key in self.quarantined.get(mapping.name, ()):
+            self.plan.evaluated.add((mapping.name, record.key))
         out: dict[str, Any] = {}
         for name, value in values.items():
             prop_type = self.types[name]
@@ -274,20 +519,25 @@ class _Planner:
 
     def primary(self, mapping: BoundMapping, read: StreamRead) -> None:
         live_records = 0
-        for position, record in enumerate(read.records):
-            key = record.key
-            if record.deleted:
-                self.archives[key] = (mapping.name, position)
-                continue
-            live_records += 1
-            values = self.evaluate(mapping, read, position, record)
-            if values is None:
-                continue
-            if self.target.on_delete == "mark" and self.target.mark_property and self.mark_type:
-                values[self.target.mark_property] = MARK_VALUES[self.mark_type][1]
-            self.want(key, values, (mapping.name, position))
-            if key not in self.live:
-                entry = self.identity.get(key)
+        mark = self.target.mark_property if self.target.on_delete == "mark" and self.mark_type else None
+        for batch in batched(read):
+            self.state.load(record.key for _, record in batch)
+            for position, record in batch:
+                key = record.key
+                if record.deleted:
+                    self.archives[key] = (mapping.name, position)
+                    read.keep(position, record)
+                    continue
+                live_records += 1
+                values = self.evaluate(mapping, read, position, record)
+                if values is None:
+                    continue
+                if mark and self.mark_type:
+                    values[mark] = MARK_VALUES[self.mark_type][1]
+                if self.in_notion(key):
+                    self.offer(key, values, read, position, record)
+                    continue
+                entry = self.state.entry(key)
                 if entry is not None and entry.archived and entry.created_by_syncfw:
                     self.restores.add(key)
                 elif entry is not None and not entry.archived:
@@ -298,9 +548,12 @@ class _Planner:
                         "in trash); restore it from Notion's trash, or run with --full-refresh after "
                         "emptying it there to create a new one"
                     )
+                    continue
                 else:
                     self.creates.add(key)
-        if read.full and live_records == 0 and self.identity and self.archives:
+                self.want(key, values, (mapping.name, position))
+                read.keep(position, record)
+        if read.full and live_records == 0 and self.has_pages and self.archives:
             self.plan.warnings.append(
                 f"{read.source}/{read.stream} returned no records on a full read: nothing is archived "
                 "after an empty read"
@@ -309,20 +562,24 @@ class _Planner:
 
     def match_index(self, prop: str) -> dict[Any, list[str]]:
         index: dict[Any, list[str]] = {}
-        keys = set(self.live) | self.creates | self.restores
-        for key in keys:
-            if prop == self.key_prop:
-                value: Any = key
-            elif prop in self.desired.get(key, {}):
-                value = self.desired[key][prop]
-            elif key in self.live:
-                value = self.live_values(key).get(prop)
-            else:
-                continue
-            if value in (None, "", ()):
-                continue
-            index.setdefault(value, []).append(key)
+        for keys in self.page_keys():
+            for key in keys:
+                if prop == self.key_prop:
+                    value: Any = key
+                elif prop in self.desired.get(key, {}):
+                    value = self.desired[key][prop]
+                elif self.in_notion(key):
+                    value = self.live_values(key).get(prop)
+                else:
+                    continue
+                if value in (None, "", ()):
+                    continue
+                index.setdefault(value, []).append(key)
         return index
+
+    def reachable(self, key: str) -> bool:
+        """A page a secondary record may match: in Notion, or created (or restored) by this plan."""
+        return key in self.creates or key in self.restores or self.in_notion(key)
 
     def find_page(
         self,
@@ -345,7 +602,7 @@ class _Planner:
             if matched is None:
                 matched = self.match_maps[via] = self.store.matches(self.target.name, via)
             page_key = matched.get(str(value)) if value not in (None, "") else None
-            if page_key is not None and (page_key in self.live or page_key in self.creates):
+            if page_key is not None and self.reachable(page_key):
                 return page_key
             self._unmatched(read, record, f"matches no page through {via} (key {value!r})")
             return None
@@ -353,7 +610,7 @@ class _Planner:
         if len(found) == 1:
             return found[0]
         previous = known.get(record.key)
-        if previous is not None and (previous in self.live or previous in self.creates):
+        if previous is not None and self.reachable(previous):
             return previous  # the match survives a rename of the matched property
         if not found:
             self._unmatched(read, record, f"matches no page ({mapping.match.property} = {value!r})")
@@ -376,22 +633,27 @@ class _Planner:
         known = self.store.matches(self.target.name, mapping.name)
         index = self.match_index(mapping.match.property) if mapping.match.property else {}
         changes = self.plan.matches.setdefault(mapping.name, {})
-        for position, record in enumerate(read.records):
-            if record.deleted:
-                page_key = known.get(record.key)
-                if page_key is not None:
-                    self.want(page_key, dict.fromkeys(mapping.properties), (mapping.name, position))
-                    changes[record.key] = None
-                continue
-            values = self.evaluate(mapping, read, position, record)
-            if values is None:
-                continue
-            page_key = self.find_page(mapping, read, record, known, index)
-            if page_key is None:
-                continue
-            self.want(page_key, values, (mapping.name, position))
-            if known.get(record.key) != page_key:
-                changes[record.key] = page_key
+        for batch in batched(read):
+            wants: list[tuple[str, dict[str, Any], int, Record]] = []
+            for position, record in batch:
+                if record.deleted:
+                    page_key = known.get(record.key)
+                    if page_key is not None:
+                        wants.append((page_key, dict.fromkeys(mapping.properties), position, record))
+                        changes[record.key] = None
+                    continue
+                values = self.evaluate(mapping, read, position, record)
+                if values is None:
+                    continue
+                page_key = self.find_page(mapping, read, record, known, index)
+                if page_key is None:
+                    continue
+                wants.append((page_key, values, position, record))
+                if known.get(record.key) != page_key:
+                    changes[record.key] = page_key
+            self.state.load(w[0] for w in wants)
+            for page_key, values, position, record in wants:
+                self.offer(page_key, values, read, position, record)
         current = dict(known)
         for record_key, page_key in changes.items():
             if page_key is None:
@@ -407,9 +669,10 @@ class _Planner:
         changes = self.plan.members.setdefault(mapping.name, {})
         index = self.match_index(mapping.match.property) if mapping.match.property else {}
         known = {k: v[0] for k, v in members.items()}
-        affected: set[str] = set(self.live) | self.creates if read.full else set()
+        affected: set[str] = set()
         origins: dict[str, list[tuple[str, int]]] = {}
-        for position, record in enumerate(read.records):
+        records: dict[int, Record] = {}
+        for position, record in read:
             before = members.get(record.key)
             if before is not None:
                 affected.add(before[0])
@@ -429,109 +692,157 @@ class _Planner:
             except ValueError as exc:
                 self.reject(mapping, read, record, None, str(exc))
                 continue
-            self.plan.evaluated.add((mapping.name, record.key))
+            if record.key in self.quarantined.get(mapping.name, ()):
+                self.plan.evaluated.add((mapping.name, record.key))
             members[record.key] = member
             changes[record.key] = member
             affected.add(page_key)
             origins.setdefault(page_key, []).append((mapping.name, position))
+            records[position] = record
         by_page: dict[str, list[dict[str, Any]]] = {}
         for page_key, data in members.values():
             by_page.setdefault(page_key, []).append(data)
-        for page_key in sorted(affected):
-            if page_key not in self.live and page_key not in self.creates:
-                continue
-            values, errors = compiled.aggregate(by_page.get(page_key, []))
-            for err in errors:
-                self.plan.problems.append(
-                    RecordProblem(read.source, read.stream, f"page {page_key}", err.property, err.reason)
-                )
-            normalized = {n: normalize(self.types[n], v) for n, v in values.items()}
-            self.want(page_key, normalized, None)
-            self.sources.setdefault(page_key, []).extend(origins.get(page_key, []))
+        if read.full:  # every page's aggregate, so that a page that lost all its records gets its zero
+            batches: Iterable[list[str]] = self.page_keys()
+        else:
+            batches = batched(sorted(affected))
+        for keys in batches:
+            self.state.load(keys)
+            for page_key in keys:
+                if not self.reachable(page_key):
+                    continue
+                values, errors = compiled.aggregate(by_page.get(page_key, []))
+                for err in errors:
+                    self.plan.problems.append(
+                        RecordProblem(read.source, read.stream, f"page {page_key}", err.property, err.reason)
+                    )
+                normalized = {n: normalize(self.types[n], v) for n, v in values.items()}
+                if self.settled(page_key, normalized):
+                    continue
+                self.want(page_key, normalized, None)
+                for origin in origins.get(page_key, []):
+                    self.sources.setdefault(page_key, []).append(origin)
+                    read.keep(origin[1], records[origin[1]])
 
     # -- relations -----------------------------------------------------------------------
 
-    def resolve_relations(self, key: str) -> dict[str, Any]:
-        keys = {**self.stored_relations.get(key, {}), **self.plan.relation_keys.get(key, {})}
+    def resolve_relations(self, key: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The relation values of the page ``key``, and the related keys that have no page yet."""
+        keys = {**self.state.relations(key), **self.plan.relation_keys.get(key, {})}
         out: dict[str, Any] = {}
+        pending: list[dict[str, Any]] = []
         for name, related_keys in keys.items():
             spec = self.target.properties.get(name)
             if spec is None or spec.target is None:
                 continue
             ids, missing = resolve_keys(
-                self.store, self.related_pages, spec.target, getattr(spec, "via", None), related_keys
+                self.related.pages,
+                self.related.matches,
+                spec.target,
+                getattr(spec, "via", None),
+                related_keys,
             )
             if missing:
-                self.plan.pending_relations.append(
-                    {"sync_key": key, "property": name, "target": spec.target, "keys": missing}
-                )
+                pending.append({"sync_key": key, "property": name, "target": spec.target, "keys": missing})
             if len(ids) > 100:
                 self.plan.warnings.append(
                     f"{self.key_prop} {key} property {name!r}: {len(ids)} related pages, Notion takes 100; "
                     "the first 100 are linked"
                 )
             out[name] = normalize("relation", tuple(sorted(set(ids))))
-        return out
+        return out, pending
+
+    def relation_candidates(self, candidates: set[str]) -> set[str]:
+        """Pages not otherwise in play whose relations resolve differently from what syncfw last
+        wrote (a related page was created, restored or archived since); the others' unresolved
+        keys are noted as pending."""
+        found: set[str] = set()
+        for keys in self.store.iter_relation_keys(self.target.name, BATCH):
+            keys = [k for k in keys if k not in candidates]
+            self.state.load(keys)
+            for key in keys:
+                entry = self.state.entry(key)
+                if entry is None or entry.archived or not self.in_notion(key):
+                    continue
+                values, pending = self.resolve_relations(key)
+                last = self.state.written(key) or {}
+                if any(last.get(name, _MISSING) != value for name, value in values.items()):
+                    found.add(key)
+                else:
+                    self.plan.pending_relations += pending
+        return found
 
     # -- the diff ------------------------------------------------------------------------
 
     def diff(self) -> None:
-        keys = sorted(set(self.desired) | set(self.written) | set(self.stored_relations))
-        for key in keys:
-            desired = self.desired.get(key, {})
-            origin = self.sources.get(key, [])
-            if key in self.archives and key not in desired:
-                continue
-            entry = self.identity.get(key)
-            if key in self.creates:
-                after = {**desired, **self.resolve_relations(key)}
-                self.plan.operations.append(Operation("create", key, None, after=after, records=origin))
-                continue
-            if key not in self.live and key not in self.restores:
-                continue  # not in Notion (never created, trashed or deleted by a person)
-            if key not in self.desired and (entry is None or entry.archived):
-                continue
-            last = self.written.get(key)
-            full = {**(last or {}), **desired, **self.resolve_relations(key)}
-            full = {name: value for name, value in full.items() if name in self.types}
-            page = self.live.get(key)
-            live = self.live_values(key) if page else {}
-            result = diff_page(full, live, last, self.target.on_drift)
-            if page is not None:
-                self.plan.page_ids[key] = page["id"]
-            if result.drift and page is not None:
-                editor = _editor_name(page, self.user_name)
-                self.plan.drift += [_finding(key, page["id"], d, editor) for d in result.drift]
-            if result.agreed:
-                self.plan.agreed[key] = result.agreed
-            if key in self.restores:
-                assert entry is not None
-                self.plan.operations.append(
-                    Operation(
-                        "update", key, entry.page_id, result.writes or full, result.before, True, origin
-                    )
-                )
-            elif result.changed:
-                assert page is not None
-                self.plan.operations.append(
-                    Operation("update", key, page["id"], result.writes, result.before, records=origin)
-                )
-            else:
-                self.plan.unchanged += 1
+        candidates = set(self.desired) | set(self.live)
+        candidates |= self.relation_candidates(candidates)
+        for keys in batched(sorted(candidates)):
+            self.state.load(keys)
+            for key in keys:
+                self._diff_one(key)
+        updates = sum(1 for op in self.plan.operations if op.action == "update" and not op.restore)
+        self.plan.unchanged = max(0, self.plan.pages - updates - self.plan.count("archive"))
+
+    def _diff_one(self, key: str) -> None:
+        wanted = key in self.desired
+        desired = self.desired.pop(key, {})
+        origin = self.sources.pop(key, [])
+        if key in self.archives and not wanted:
+            return
+        entry = self.state.entry(key)
+        if key in self.creates:
+            relations, pending = self.resolve_relations(key)
+            self.plan.pending_relations += pending
+            after = {**desired, **relations} if relations else desired
+            self.plan.operations.append(Operation("create", key, None, after=after, records=origin))
+            return
+        if not self.in_notion(key) and key not in self.restores:
+            return  # not in Notion (never created, trashed or deleted by a person)
+        if not wanted and (entry is None or entry.archived):
+            return
+        last = self.state.written(key)
+        relations, pending = self.resolve_relations(key)
+        self.plan.pending_relations += pending
+        full = {**(last or {}), **desired, **relations}
+        full = {name: value for name, value in full.items() if name in self.types}
+        page = self.live.get(key)
+        live = self.live_values(key)
+        result = diff_page(full, live, last, self.target.on_drift)
+        if result.drift and page is not None:
+            editor = _editor_name(page.editor, self.user_name)
+            self.plan.drift += [_finding(key, page.id, d, editor) for d in result.drift]
+        agreed = {
+            name: value
+            for name, value in result.agreed.items()
+            if last is None or last.get(name, _MISSING) != value
+        }
+        if agreed and self.in_notion(key):
+            self.plan.agreed[key] = agreed
+            self.plan.page_ids[key] = self.page_id(key)
+        if key in self.restores:
+            assert entry is not None
+            self.plan.operations.append(
+                Operation("update", key, entry.page_id, result.writes or full, result.before, True, origin)
+            )
+        elif result.changed:
+            self.plan.operations.append(
+                Operation("update", key, self.page_id(key), result.writes, result.before, records=origin)
+            )
 
     def deletes(self) -> None:
+        self.state.load(self.archives)
         for key, origin in self.archives.items():
-            entry = self.identity.get(key)
-            page = self.live.get(key)
+            entry = self.state.entry(key)
             if (
-                page is None
+                not self.in_notion(key)
                 or entry is None
                 or not entry.created_by_syncfw
                 or self.target.on_delete == "ignore"
             ):
                 continue
             if self.target.on_delete == "archive":
-                self.plan.operations.append(Operation("archive", key, page["id"], records=[origin]))
+                self.plan.operations.append(Operation("archive", key, self.page_id(key), records=[origin]))
                 continue
             mark = self.target.mark_property
             if mark is None or self.mark_type not in MARK_VALUES:
@@ -539,8 +850,18 @@ class _Planner:
             value = normalize(self.mark_type, MARK_VALUES[self.mark_type][0])
             if self.live_values(key).get(mark) != value:
                 self.plan.operations.append(
-                    Operation("update", key, page["id"], {mark: value}, {mark: None}, records=[origin])
+                    Operation("update", key, self.page_id(key), {mark: value}, {mark: None}, records=[origin])
                 )
+
+    def prune(self) -> None:
+        """Drop the records no operation refers to (a rejected write quarantines its records)."""
+        needed: dict[str, set[int]] = {}
+        for op in self.plan.operations:
+            for mapping, position in op.records:
+                needed.setdefault(mapping, set()).add(position)
+        for name, read in self.plan.reads.items():
+            keep = needed.get(name, set())
+            read.records = {p: r for p, r in read.records.items() if p in keep}
 
 
 def plan_target(
@@ -549,46 +870,59 @@ def plan_target(
     compiled: Mapping[str, CompiledMapping],
     reads: Mapping[str, StreamRead],
     data_source_id: str,
-    live_pages: list[dict[str, Any]],
+    live_pages: Iterable[dict[str, Any]],
     store: StateStore,
-    related_pages: Callable[[str], dict[str, PageEntry]],
     user_name: Callable[[str], str | None],
+    retrieve_page: Callable[[str], dict[str, Any] | None] | None = None,
     mark_type: str | None = None,
     complete: bool = True,
+    phase: Callable[[str], None] | None = None,
 ) -> TargetPlan:
-    """Three-way diff of every page of ``target``.
+    """Three-way diff of every page of ``target`` in play, in bounded memory.
 
     Args:
         compiled: mapping name → compiled mapping, for every mapping of the target.
-        reads: mapping name → the records read this run.
-        live_pages: every page of the data source, as returned by a query (N).
-        related_pages: target name → its identity map, for relation properties.
+        reads: mapping name → the stream read this run (consumed here, once, in batches).
+        live_pages: the pages of the data source the Notion read returns (N), consumed in batches:
+            every page (``complete``), or those edited since the previous read.
+        store: the state store (identity, last written values L, relation keys, matches).
         user_name: Notion user id → display name (for drift reports).
+        retrieve_page: page id → the page, or None when Notion no longer has it; after a complete
+            read, pages syncfw made that the read did not return are looked up with it.
         mark_type: the Notion type of the target's ``mark_property`` (``on_delete: mark``).
+        phase: called with a short description as each step begins (progress display).
+
+    Raises:
+        SyncfwError: a source read failed (the plan is abandoned; nothing was written).
+        StateError: the state store cannot be read.
     """
-    planner = _Planner(
-        target, compiled, data_source_id, live_pages, store, related_pages, user_name, mark_type, complete
-    )
+    planner = _Planner(target, compiled, data_source_id, store, user_name, mark_type, complete)
+    planner.quarantined = {name: read.quarantined for name, read in reads.items()}
     planner.plan.reads = dict(reads)
+    planner.index(live_pages, retrieve_page or (lambda _page_id: None))
     for mapping in ordered_mappings(target):
         read = reads.get(mapping.name)
         if read is None:
             continue
+        if phase is not None:
+            phase(f"reading {mapping.source} {mapping.stream}")
         if mapping.match is None:
             planner.primary(mapping, read)
         elif planner.compiled[mapping.name].is_aggregate:
             planner.aggregating(mapping, read)
         else:
             planner.secondary(mapping, read)
+    if phase is not None:
+        phase("planning")
     planner.deletes()
     planner.diff()
-    planner.plan.pages = len(planner.live)
+    planner.prune()
     return planner.plan
 
 
 def resolve_keys(
-    store: StateStore,
-    related_pages: Callable[[str], dict[str, PageEntry]],
+    related_pages: Callable[[str, Iterable[str]], Mapping[str, PageEntry]],
+    matches: Callable[[str, str], Mapping[str, str]],
     target: str,
     via: str | None,
     keys: Iterable[str],
@@ -597,13 +931,19 @@ def resolve_keys(
 
     Keys are the related target's sync keys, or, with ``via``, record keys of that target's
     secondary mapping ``via`` (resolved through the pages its records matched).
+
+    Args:
+        related_pages: (target, sync keys) → their identity map entries.
+        matches: (target, mapping) → record key → page sync key, of a secondary mapping.
     """
-    pages = related_pages(target)
-    matched = store.matches(target, via) if via else None
+    keys = list(keys)
+    matched = matches(target, via) if via else None
+    page_keys = {key: (matched.get(key) if matched is not None else key) for key in keys}
+    pages = related_pages(target, [k for k in page_keys.values() if k is not None])
     ids: list[str] = []
     missing: list[str] = []
     for key in keys:
-        page_key = matched.get(key) if matched is not None else key
+        page_key = page_keys[key]
         entry = pages.get(page_key) if page_key is not None else None
         if entry is None or entry.archived:
             missing.append(key)
@@ -617,8 +957,7 @@ def ordered_mappings(target: Target) -> Iterable[BoundMapping]:
     return [target.primary_mapping, *target.secondary_mappings]
 
 
-def _editor_name(page: Mapping[str, Any], users: Callable[[str], str | None]) -> str | None:
-    editor = page.get("last_edited_by") or {}
+def _editor_name(editor: Mapping[str, Any], users: Callable[[str], str | None]) -> str | None:
     if editor.get("type") == "bot":
         return None
     if editor.get("name"):

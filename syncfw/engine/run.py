@@ -11,6 +11,7 @@ import json
 import secrets
 import signal
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -19,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from syncfw import __version__
-from syncfw.connector import Connector, Record
+from syncfw.connector import Checkpoint, Connector, Record
 from syncfw.engine.apply import Applier
 from syncfw.engine.plan import (
     Operation,
@@ -47,7 +48,6 @@ FULL_READ_EVERY = 24
 """Every this many runs, a target's pages are read in full instead of only those edited since the
 last read: it catches pages people deleted or moved to trash, which an incremental read cannot see."""
 READ_OVERLAP = timedelta(minutes=1)
-MISSING_LOOKUPS = 50
 
 
 @dataclass
@@ -333,14 +333,13 @@ def _execute(
         before = client.stats.copy()
         _, data_source_id, schema = resolved[target.name]
         compiled = {m.name: compile_mapping(m, registry.transforms) for m in target.mappings}
-        first_run = not store.pages(target.name)
+        first_run = store.page_count(target.name) == 0
         quarantined = store.quarantined(target.name)
         reads: dict[str, StreamRead] = {}
         for mapping in ordered_mappings(target):
             cursor = None
             if not options.full_refresh and not first_run:
                 cursor = store.cursor(target.name, mapping.source, mapping.stream)
-            progress.phase(target.name, f"reading {mapping.source} {mapping.stream}")
             read = _read(
                 store,
                 target,
@@ -350,11 +349,10 @@ def _execute(
                 compiled[mapping.name].fields,
                 options,
             )
-            seen = {r.key for r in read.records}
-            read.records += [
+            read.retries = [
                 Record(mapping.stream, q.record_key, q.data, q.deleted)
                 for q in quarantined
-                if q.mapping == mapping.name and q.record_key not in seen
+                if q.mapping == mapping.name
             ]
             reads[mapping.name] = read
         progress.phase(target.name, "reading Notion")
@@ -362,13 +360,12 @@ def _execute(
         watermark = _notion_watermark(store, target.name)
         complete = options.full_refresh or first_run or watermark is None or watermark[1] >= FULL_READ_EVERY
         if complete or watermark is None:
-            live = list(client.query_pages(data_source_id))
-            live += _missing_pages(client, store, target, live)
+            live = client.query_pages(data_source_id)
         else:
             # pages edited since the last read (Notion rounds last_edited_time down to the minute)
             since = watermark[0].replace(second=0, microsecond=0) - READ_OVERLAP
             edited = {"timestamp": "last_edited_time", "last_edited_time": {"on_or_after": since.isoformat()}}
-            live = list(client.query_pages(data_source_id, filter=edited))
+            live = client.query_pages(data_source_id, filter=edited)
         mark_type = schema.get(target.mark_property or "", {}).get("type") if target.mark_property else None
         plan = plan_target(
             target=target,
@@ -377,10 +374,11 @@ def _execute(
             data_source_id=data_source_id,
             live_pages=live,
             store=store,
-            related_pages=store.pages,
             user_name=user_name,
+            retrieve_page=functools.partial(_retrieve, client),
             mark_type=mark_type,
             complete=complete,
+            phase=functools.partial(progress.phase, target.name),
         )
         plans[target.name] = plan
         target_report = TargetReport(plan, {"create": 0, "update": 0, "archive": 0}, {}, options.apply)
@@ -417,22 +415,12 @@ def _execute(
     report.exit_code = 0 if problems == 0 else 3
 
 
-def _missing_pages(
-    client: NotionClient, store: StateStore, target: Target, live: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Pages syncfw made that a full read did not return, looked up one by one (a few at most):
-    still there and not in trash means the read missed them; otherwise they were deleted."""
-    seen = {page["id"] for page in live}
-    missing = [e for e in store.pages(target.name).values() if not e.archived and e.page_id not in seen]
-    found = []
-    for entry in missing[:MISSING_LOOKUPS]:
-        try:
-            page = client.retrieve_page(entry.page_id)
-        except NotionNotFound:
-            continue
-        if not page.get("in_trash"):
-            found.append(page)
-    return found
+def _retrieve(client: NotionClient, page_id: str) -> dict[str, Any] | None:
+    """One page by id, or None when Notion no longer has it (404)."""
+    try:
+        return client.retrieve_page(page_id)
+    except NotionNotFound:
+        return None
 
 
 def _notion_watermark(store: StateStore, target: str) -> tuple[datetime, int] | None:
@@ -453,23 +441,27 @@ def _read(
     fields: list[str],
     options: RunOptions,
 ) -> StreamRead:
-    """Read one stream, recording the attempt and (for runs) its success, for freshness."""
+    """One stream's read, consumed while the target is planned. For runs, its attempt and its
+    success or error are recorded as it starts and ends (source freshness)."""
+    read = read_stream(connector, mapping, cursor, fields)
     if options.apply:
-        with store.transaction() as tx:
-            tx.read_attempted(target.name, mapping.source, mapping.stream, _now())
-    try:
-        read = read_stream(connector, mapping, cursor, fields)
-    except SyncfwError as exc:
-        if options.apply:
-            with store.transaction() as tx:
-                tx.read_finished(
-                    target.name, mapping.source, mapping.stream, _now(), str(exc).splitlines()[0]
-                )
-        raise
-    if options.apply:
-        with store.transaction() as tx:
-            tx.read_finished(target.name, mapping.source, mapping.stream, _now(), None)
+        read.items = _recorded(store, target, mapping, read.items or iter(()))
     return read
+
+
+def _recorded(
+    store: StateStore, target: Target, mapping: BoundMapping, items: Iterator[Record | Checkpoint]
+) -> Iterator[Record | Checkpoint]:
+    with store.transaction() as tx:
+        tx.read_attempted(target.name, mapping.source, mapping.stream, _now())
+    try:
+        yield from items
+    except SyncfwError as exc:
+        with store.transaction() as tx:
+            tx.read_finished(target.name, mapping.source, mapping.stream, _now(), str(exc).splitlines()[0])
+        raise
+    with store.transaction() as tx:
+        tx.read_finished(target.name, mapping.source, mapping.stream, _now(), None)
 
 
 def _check_reviewed(reviewed: dict[str, Any], target: str, plan: TargetPlan) -> None:
@@ -549,16 +541,18 @@ def _link_pending_relations(
         plan = report.targets[target.name].plan
         if not plan.pending_relations:
             continue
-        identity = store.pages(target.name)
-        written = store.written(target.name)
-        stored = store.relation_keys(target.name)
+        pending_keys = {item["sync_key"] for item in plan.pending_relations}
+        identity = store.pages_for(target.name, pending_keys)
+        written = store.written_for(target.name, pending_keys)
+        stored = store.relation_keys_for(target.name, pending_keys)
+        matches = functools.cache(store.matches)
         ops: dict[str, Operation] = {}
         still: list[dict[str, Any]] = []
         for item in plan.pending_relations:
             key, prop = item["sync_key"], item["property"]
             keys = stored.get(key, {}).get(prop, ())
             via = getattr(target.properties[prop], "via", None)
-            ids, missing = resolve_keys(store, store.pages, item["target"], via, keys)
+            ids, missing = resolve_keys(store.pages_for, matches, item["target"], via, keys)
             value = normalize("relation", tuple(sorted(set(ids))))
             if missing:
                 still.append({**item, "keys": missing})

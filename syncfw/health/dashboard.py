@@ -272,8 +272,11 @@ class HealthDashboard(RunObserver):
         if self._off or store.setting(SETTING) == "off":
             return None
         if self._client is None:
-            # the run's budget (one per token), but requests of its own: not counted as the sync's
-            self._client = NotionClient(self.recipe.notion.token, client.budget, base_url=client.base_url)
+            # the run's budget (one per token), but requests of its own: not counted as the sync's,
+            # and ahead of the sync's writes waiting on that budget (DESIGN.md rule 6)
+            self._client = NotionClient(
+                self.recipe.notion.token, client.budget, base_url=client.base_url, priority="high"
+            )
         if self._ids is None:
             try:
                 self._ids = find_dashboard(self._client, store, self.recipe)

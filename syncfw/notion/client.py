@@ -8,6 +8,7 @@ message that says what to do:
 * 404 ``object_not_found`` → :class:`NotionNotFound` (not found, or not shared with the
   integration, with the step to share it);
 * 429 ``rate_limited`` → the whole budget pauses for ``Retry-After``, then the request is retried;
+  repeated 429s also lower the budget's rate (AIMD, see :mod:`syncfw.notion.budget`);
 * 409, 500, 502, 503, 504, 529, timeouts and dropped connections → retried with exponential
   backoff when re-sending cannot duplicate anything (reads, and updates that set absolute
   values); a create that fails this way raises :class:`AmbiguousWrite`, because Notion may have
@@ -19,6 +20,7 @@ https://developers.notion.com/reference/status-codes, notion-client 3.1.0 ``erro
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Callable, Iterator
@@ -38,7 +40,7 @@ from tenacity import (
 )
 
 from syncfw.errors import NotionAuthError, NotionError, NotionNotFound, NotionRejected
-from syncfw.notion.budget import RateBudget
+from syncfw.notion.budget import Priority, RateBudget, check_priority
 
 DEFAULT_BASE_URL = "https://api.notion.com"
 NOTION_VERSION = "2025-09-03"
@@ -54,12 +56,17 @@ class AmbiguousWrite(NotionError):
 
 @dataclass
 class RequestStats:
-    """Counts of Notion HTTP requests (each retry is a request of its own)."""
+    """Counts of Notion HTTP requests (each retry is a request of its own).
+
+    ``rate_lowered`` counts the 429s of this client that lowered the budget's rate (AIMD); it is
+    not in :meth:`as_dict`, whose keys the run reports keep.
+    """
 
     reads: int = 0
     writes: int = 0
     retries: int = 0
     rate_limited: int = 0
+    rate_lowered: int = 0
     by_endpoint: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, int]:
@@ -68,13 +75,14 @@ class RequestStats:
             "writes": self.writes,
             "retries": self.retries,
             "rate_limited": self.rate_limited,
+            "rate_lowered": self.rate_lowered,
         }
 
     def minus(self, other: RequestStats) -> dict[str, int]:
         return {k: v - other.as_dict()[k] for k, v in self.as_dict().items()}
 
     def copy(self) -> RequestStats:
-        return RequestStats(self.reads, self.writes, self.retries, self.rate_limited, dict(self.by_endpoint))
+        return dataclasses.replace(self, by_endpoint=dict(self.by_endpoint))
 
 
 def _is_read(request: httpx.Request) -> bool:
@@ -114,6 +122,13 @@ class NotionClient:
         base_url: the API root without ``/v1``; default ``NOTION_BASE_URL`` from the environment,
             else ``https://api.notion.com``.
         timeout: seconds to wait for one response.
+        on_request: called before each HTTP request is sent, after its token was taken.
+        priority: the budget lane of every request of this client: ``"high"`` for the health
+            dashboard and run history, which go ahead of the ``"bulk"`` sync writes waiting on the
+            same budget (DESIGN.md rule 6).
+
+    Raises:
+        ValueError: ``priority`` is not ``"high"`` or ``"bulk"``.
     """
 
     def __init__(
@@ -124,8 +139,11 @@ class NotionClient:
         base_url: str | None = None,
         timeout: float = 60.0,
         on_request: Callable[[], None] | None = None,
+        priority: Priority = "bulk",
     ) -> None:
+        check_priority(priority)
         self.budget = budget
+        self.priority = priority
         self.stats = RequestStats()
         self.base_url = (base_url or os.environ.get("NOTION_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self._on_request = on_request
@@ -141,7 +159,7 @@ class NotionClient:
         )
 
     def _before(self, request: httpx.Request) -> None:
-        self.budget.acquire()
+        self.budget.acquire(priority=self.priority)
         if self._on_request is not None:
             self._on_request()
 
@@ -154,7 +172,8 @@ class NotionClient:
         if response.status_code == 429:
             self.stats.rate_limited += 1
             after = _retry_after(response.headers)
-            self.budget.pause(after if after is not None else 1.0)
+            if self.budget.pause(after if after is not None else 1.0):
+                self.stats.rate_lowered += 1
 
     def close(self) -> None:
         self._api.close()

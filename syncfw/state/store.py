@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -297,6 +297,80 @@ class StateStore:
         ):
             out.setdefault(key, {})[prop] = _load(value)
         return out
+
+    def pages_for(self, target: str, keys: Iterable[str]) -> dict[str, PageEntry]:
+        """The identity map entries of ``keys`` in ``target`` (keys with no entry are absent)."""
+        out: dict[str, PageEntry] = {}
+        for chunk in _chunks(keys):
+            rows = self._query(
+                "SELECT sync_key, page_id, created_by_syncfw, archived FROM pages WHERE target = ? "
+                f"AND sync_key IN ({_marks(chunk)})",
+                (target, *chunk),
+            )
+            out.update((r[0], PageEntry(target, r[0], r[1], bool(r[2]), bool(r[3]))) for r in rows)
+        return out
+
+    def written_for(self, target: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The last values syncfw wrote on the pages of ``keys`` (keys it never wrote are absent)."""
+        out: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(keys):
+            for key, prop, value in self._query(
+                "SELECT sync_key, property, value FROM written WHERE target = ? "
+                f"AND sync_key IN ({_marks(chunk)})",
+                (target, *chunk),
+            ):
+                out.setdefault(key, {})[prop] = _load(value)
+        return out
+
+    def relation_keys_for(self, target: str, keys: Iterable[str]) -> dict[str, dict[str, tuple[str, ...]]]:
+        """The stored relation keys of the pages of ``keys``: sync key → {property: keys}."""
+        out: dict[str, dict[str, tuple[str, ...]]] = {}
+        for chunk in _chunks(keys):
+            for key, prop, related in self._query(
+                "SELECT sync_key, property, keys FROM relation_keys WHERE target = ? "
+                f"AND sync_key IN ({_marks(chunk)})",
+                (target, *chunk),
+            ):
+                out.setdefault(key, {})[prop] = tuple(json.loads(related))
+        return out
+
+    def page_count(self, target: str, *, archived: bool | None = None) -> int:
+        """How many sync keys of ``target`` the identity map holds (all, or only (not) archived)."""
+        sql = "SELECT COUNT(*) FROM pages WHERE target = ?"
+        params: tuple[Any, ...] = (target,)
+        if archived is not None:
+            sql += " AND archived = ?"
+            params += (int(archived),)
+        return int(self._query(sql, params)[0][0])
+
+    def iter_pages(self, target: str, batch: int = 5000) -> Iterator[list[PageEntry]]:
+        """The identity map of ``target`` in batches of ``batch`` entries, by sync key, so that a
+        caller never holds all of it. Entries written meanwhile may or may not be included."""
+        after = ""
+        while True:
+            rows = self._query(
+                "SELECT sync_key, page_id, created_by_syncfw, archived FROM pages WHERE target = ? "
+                "AND sync_key > ? ORDER BY sync_key LIMIT ?",
+                (target, after, batch),
+            )
+            if not rows:
+                return
+            yield [PageEntry(target, r[0], r[1], bool(r[2]), bool(r[3])) for r in rows]
+            after = rows[-1][0]
+
+    def iter_relation_keys(self, target: str, batch: int = 5000) -> Iterator[list[str]]:
+        """The sync keys of ``target`` that have stored relation keys, in batches, by sync key."""
+        after = ""
+        while True:
+            rows = self._query(
+                "SELECT DISTINCT sync_key FROM relation_keys WHERE target = ? AND sync_key > ? "
+                "ORDER BY sync_key LIMIT ?",
+                (target, after, batch),
+            )
+            if not rows:
+                return
+            yield [r[0] for r in rows]
+            after = rows[-1][0]
 
     def matches(self, target: str, mapping: str) -> dict[str, str]:
         """How a secondary mapping's records matched pages: record key → page sync key."""
@@ -610,3 +684,22 @@ class Transaction:
             "UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, summary = ?, error = ? WHERE run_id = ?",
             (finished_at, status, exit_code, json.dumps(summary), error, run_id),
         )
+
+
+_CHUNK = 500
+"""Keys per ``IN (...)`` query: well under SQLite's limit of bound parameters."""
+
+
+def _chunks(keys: Iterable[str]) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for key in keys:
+        chunk.append(key)
+        if len(chunk) == _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _marks(chunk: list[str]) -> str:
+    return ", ".join("?" * len(chunk))

@@ -60,7 +60,10 @@ def test_sigkill_at_random_moments_never_loses_or_duplicates(
                 kills += 1
             else:
                 finished += 1
-        final = sync(recipe, registry)
+        # the source keeps changing while most runs are killed before their writes, so on a loaded
+        # machine the changes left for this run can pass the mass-change guard (20%): allowed here,
+        # because the guard is not under test, the convergence is
+        final = sync(recipe, registry, allow_mass_change=True)
         assert final.exit_code == 0, final.error
         for target, sobject in (("accounts", "Account"), ("contacts", "Contact")):
             records = {r["Id"]: r for r in seed(seed_dir, sobject) if not r.get("IsDeleted")}

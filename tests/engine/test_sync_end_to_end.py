@@ -229,7 +229,7 @@ def test_cli_run_json_and_exit_codes(sandbox: Sandbox, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["status"] == "success"
-    assert set(report["notion_requests"]) == {"reads", "writes", "retries", "rate_limited"}
+    assert set(report["notion_requests"]) == {"reads", "writes", "retries", "rate_limited", "rate_lowered"}
     for name in ("accounts", "contacts"):
         assert {"created", "updated", "unchanged", "archived", "failed"} <= set(report["targets"][name])
     assert report["targets"]["accounts"]["created"] > 0
