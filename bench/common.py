@@ -127,6 +127,18 @@ def write_csv(path: Path, count: int, *, changed: bool) -> None:
         writer.writerows(rows(count, changed=changed))
 
 
+def properties(line: dict[str, str]) -> dict[str, Any]:
+    """Every property of one row of the CSV file in Notion's request shapes."""
+    return {
+        KEY_PROPERTY: {"rich_text": [{"text": {"content": line["key"]}}]},
+        "Name": {"title": [{"text": {"content": line["name"]}}]},
+        "Email": {"email": line["email"] or None},
+        "Amount": {"number": float(line["amount"]) if line["amount"] else None},
+        "Stage": {"select": {"name": line["stage"]} if line["stage"] else None},
+        "Close Date": {"date": {"start": line["close_date"]} if line["close_date"] else None},
+    }
+
+
 def write_parquet(path: Path, count: int, *, changed: bool) -> None:
     columns: dict[str, list[Any]] = {name: [] for name in row(0, False)}
     for item in rows(count, changed=changed):
@@ -146,7 +158,8 @@ class Clock:
     requests/second would have spread them over hours. :meth:`replay` stamps the setup's
     requests as if they had been sent at ``rate`` and had ended ``ago`` seconds before now, so a
     later run that reads "pages edited since the previous run" sees what it would see in
-    production, neither more nor less. :meth:`real` goes back to the wall clock.
+    production, neither more nor less. :meth:`hold` stops it in the past for something people
+    did at one moment (an import). :meth:`real` goes back to the wall clock.
     """
 
     def __init__(self) -> None:
@@ -160,6 +173,11 @@ class Clock:
     ) -> None:
         start = time.time() - ago - expected / rate
         self._now = lambda: start + min(requests(), expected) / rate
+
+    def hold(self, ago: float = 3600) -> None:
+        """Stop the clock at ``ago`` seconds before now."""
+        moment = time.time() - ago
+        self._now = lambda: moment
 
     def real(self) -> None:
         self._now = time.time
@@ -198,6 +216,31 @@ class ServedNotion:
             "NOTION_BASE_URL": self.url,
             "NOTION_PARENT_PAGE_ID": self.emulator.parent_page_id,
         }
+
+    def import_csv(self, data_source_id: str, path: Path, *, ago: float = 3600) -> int:
+        """People merge the CSV file ``path`` into the data source in the Notion app, ``ago``
+        seconds before now: one page per row, created and last edited by a person
+        (:meth:`NotionEmulator.human_import`, no API request). Answers how many pages."""
+        self.clock.hold(ago)
+        try:
+            with path.open(newline="") as data:
+                return self.emulator.human_import(
+                    data_source_id,
+                    (properties(line) for line in csv.DictReader(data)),
+                    user_name="Dana Reyes",
+                )
+        finally:
+            self.clock.real()
+
+    def writes(self) -> int:
+        """Page, database and data source writes received so far (every ``POST``, ``PATCH`` and
+        ``DELETE`` past the limiter, except queries and search)."""
+        return sum(
+            n
+            for endpoint, n in self.stats()["by_endpoint"].items()
+            if endpoint.startswith(("POST", "PATCH", "DELETE"))
+            and not endpoint.endswith(("/query", "/search"))
+        )
 
     def requests(self) -> int:
         """``/v1/`` requests received so far (429 answers included)."""

@@ -1,9 +1,11 @@
-"""One ``syncfw plan`` in a fresh process, so that its peak memory is its own.
+"""One ``syncfw plan`` (or, with ``--apply``, one ``syncfw run``) in a fresh process, so that its
+peak memory is its own.
 
-``python bench/plan_child.py RECIPE RATE`` (the environment points the recipe at a served
-emulator) prints one JSON object: the plan's wall time, the part of it spent waiting for Notion
+``python bench/plan_child.py RECIPE RATE [--apply]`` (the environment points the recipe at a
+served emulator) prints one JSON object: the wall time, the part of it spent waiting for Notion
 answers (every HTTP request the notion-client sends, timed around ``httpx.Client.send``), the
-peak resident set size before and after the plan (:func:`peak_rss_mib`), and the planned counts.
+peak resident set size before and after (:func:`peak_rss_mib`), and the counts (planned, or
+done for a run).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import resource
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -39,7 +41,7 @@ def peak_rss_mib() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def main(recipe_path: Path, rate_limit: float) -> dict[str, Any]:
+def main(recipe_path: Path, rate_limit: float, apply: bool = False) -> dict[str, Any]:
     registry = load_plugins()
     recipe = load_recipe(recipe_path, registry=registry)
     waiting = [0.0]
@@ -55,10 +57,14 @@ def main(recipe_path: Path, rate_limit: float) -> dict[str, Any]:
     httpx.Client.send = timed_send  # type: ignore[method-assign]
     baseline = peak_rss_mib()
     started = time.perf_counter()
-    report = execute(recipe, registry, RunOptions(apply=False, rate_limit=rate_limit))
+    report = execute(recipe, registry, RunOptions(apply=apply, rate_limit=rate_limit))
     seconds = time.perf_counter() - started
     peak = peak_rss_mib()
     plans = [t.plan for t in report.targets.values()]
+
+    def count(action: Literal["create", "update", "archive"]) -> int:
+        return sum(t.done[action] if t.applied else t.plan.count(action) for t in report.targets.values())
+
     return {
         "status": report.status,
         "error": report.error,
@@ -68,10 +74,10 @@ def main(recipe_path: Path, rate_limit: float) -> dict[str, Any]:
         "peak_rss_mib": peak,
         "notion_requests": report.notion_requests,
         "counts": {
-            "created": sum(p.count("create") for p in plans),
-            "updated": sum(p.count("update") for p in plans),
+            "created": count("create"),
+            "updated": count("update"),
             "unchanged": sum(p.unchanged for p in plans),
-            "archived": sum(p.count("archive") for p in plans),
+            "archived": count("archive"),
             "failed": sum(len(p.problems) for p in plans),
         },
         "warnings": sum(len(p.warnings) for p in plans),
@@ -80,4 +86,4 @@ def main(recipe_path: Path, rate_limit: float) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(Path(sys.argv[1]), float(sys.argv[2]))))
+    print(json.dumps(main(Path(sys.argv[1]), float(sys.argv[2]), "--apply" in sys.argv[3:])))

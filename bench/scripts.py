@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from notion_client import Client
 
-from bench.common import KEY_PROPERTY
+from bench.common import KEY_PROPERTY, properties
 
 
 def read_rows(path: Path, limit: int) -> list[dict[str, str]]:
@@ -24,18 +24,6 @@ def read_rows(path: Path, limit: int) -> list[dict[str, str]]:
     with path.open(newline="") as data:
         reader = csv.DictReader(data)
         return [line for _, line in zip(range(limit), reader, strict=False)]
-
-
-def properties(line: dict[str, str]) -> dict[str, Any]:
-    """Every property of one row in Notion's request shapes."""
-    return {
-        KEY_PROPERTY: {"rich_text": [{"text": {"content": line["key"]}}]},
-        "Name": {"title": [{"text": {"content": line["name"]}}]},
-        "Email": {"email": line["email"] or None},
-        "Amount": {"number": float(line["amount"]) if line["amount"] else None},
-        "Stage": {"select": {"name": line["stage"]} if line["stage"] else None},
-        "Close Date": {"date": {"start": line["close_date"]} if line["close_date"] else None},
-    }
 
 
 def lookup_and_update(

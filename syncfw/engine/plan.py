@@ -34,7 +34,7 @@ MARK_VALUES = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class Operation:
     """One write to Notion.
 
@@ -110,6 +110,8 @@ class StreamRead:
     count: int = 0
     items: Iterator[Record | Checkpoint] | None = field(default=None, repr=False)
     retries: list[Record] = field(default_factory=list, repr=False)
+    keep_records: bool = True
+    """False for a plan that will not be applied: no write can be rejected, so no record is kept."""
 
     @property
     def quarantined(self) -> set[str]:
@@ -131,7 +133,8 @@ class StreamRead:
             yield self.count - 1, record
 
     def keep(self, position: int, record: Record) -> None:
-        self.records[position] = record
+        if self.keep_records:
+            self.records[position] = record
 
     def cursor_before(self, first_failed: int | None) -> str | None:
         """The newest checkpoint not past the first record that failed (all when None)."""
@@ -455,8 +458,13 @@ class _Planner:
 
     # -- source side ---------------------------------------------------------------------
 
-    def want(self, key: str, values: Mapping[str, Any], origin: tuple[str, int] | None) -> None:
-        self.desired.setdefault(key, {}).update(values)
+    def want(self, key: str, values: dict[str, Any], origin: tuple[str, int] | None) -> None:
+        """Note desired values of the page ``key`` (``values`` is the caller's to give away)."""
+        current = self.desired.get(key)
+        if current is None:
+            self.desired[key] = values
+        else:
+            current.update(values)
         if origin is not None:
             self.sources.setdefault(key, []).append(origin)
 
@@ -478,7 +486,7 @@ class _Planner:
         return True
 
     def offer(
-        self, key: str, values: Mapping[str, Any], read: StreamRead, position: int, record: Record
+        self, key: str, values: dict[str, Any], read: StreamRead, position: int, record: Record
     ) -> None:
         """What one record wants of the page ``key``: kept unless it is already so."""
         if self.settled(key, values):

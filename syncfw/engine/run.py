@@ -349,6 +349,7 @@ def _execute(
                 compiled[mapping.name].fields,
                 options,
             )
+            read.keep_records = options.apply
             read.retries = [
                 Record(mapping.stream, q.record_key, q.data, q.deleted)
                 for q in quarantined

@@ -30,6 +30,7 @@ Every JSON answer carries ``request_id`` and the same id in the ``x-notion-reque
 ``POST /_emulator/pages/{id}/human-edit``                  ``{"properties": {...}, "user_name"?}``
 ``POST /_emulator/pages/{id}/human-trash``                 ``{"user_name"?}``
 ``POST /_emulator/data_sources/{id}/human-create``         ``{"properties": {...}, "user_name"?}``
+``POST /_emulator/data_sources/{id}/human-import``         ``{"rows": [{...}, ...], "user_name"?}`` → ``{"created"}``
 ``POST /_emulator/data_sources/{id}/human-schema``         ``{"properties": {...}, "user_name"?}``
 ``GET /_emulator/dump``                                    every data source with its pages
 ========================================================  ===========================================
@@ -187,6 +188,13 @@ def _properties(call: Call) -> Any:
     return _object(call.body).get("properties", errors.UNDEFINED)
 
 
+def _rows(call: Call) -> list[Any]:
+    rows = _object(call.body).get("rows", errors.UNDEFINED)
+    if not isinstance(rows, list):
+        raise errors.body_invalid("body.rows", "an array", rows)
+    return rows
+
+
 class NotionApp:
     """Builds the Starlette app around a workspace and its controls."""
 
@@ -242,6 +250,13 @@ class NotionApp:
                 lambda ws, c: humans.create_page(
                     ws, c.params["data_source_id"], _properties(c), _user_name(c)
                 ),
+            ),
+            _route(
+                "POST",
+                "/_emulator/data_sources/{data_source_id}/human-import",
+                lambda ws, c: {
+                    "created": humans.import_rows(ws, c.params["data_source_id"], _rows(c), _user_name(c))
+                },
             ),
             _route(
                 "POST",

@@ -19,6 +19,7 @@ Writes to a database or data source in the trash, other than taking it out, answ
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from . import errors
@@ -197,13 +198,15 @@ def query_data_source(ws: Workspace, raw_id: str, body: Any, filter_properties: 
                 "body.result_type", '`"page"`, `"data_source"` or `undefined`', result_type
             )
         only = property_ids(source, filter_properties)
-        ordered = sorted(ws.store.pages_by_source[source.id].values(), key=query.key)
+        order = json.dumps(body.get("sorts"), sort_keys=True)
+        ordered, positions = ws.store.ordered_pages(source.id, order, query.key)
         results, next_cursor = paginate(
             ordered,
             lambda page: page.id,
             lambda page: result_type != "data_source" and page.in_trash == trashed and query.matches(page),
             body.get("start_cursor"),
             size,
+            positions=positions,
         )
         return {
             "object": "list",

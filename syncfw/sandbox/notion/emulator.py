@@ -17,6 +17,7 @@ Typical use::
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,20 @@ class NotionEmulator:
     ) -> dict[str, Any]:
         """Create a page in a data source as a person; answers the page object."""
         return humans.create_page(self._ws, data_source_id, properties, user_name)
+
+    def human_import(
+        self, data_source_id: str, rows: Iterable[dict[str, Any]], *, user_name: str = DEFAULT_PERSON
+    ) -> int:
+        """Import many pages at once as a person, like merging a CSV file into a data source in
+        the Notion app (the pages exist before any integration touches them).
+
+        ``rows`` are ``properties`` objects in request shapes, one per page, each checked like a
+        ``POST /v1/pages``; a refused row raises and imports nothing. The pages are created and
+        last edited by that person at the clock's current time, in the order of ``rows``, in one
+        operation (no HTTP request, nothing counted in :meth:`stats`), so a large data source is
+        seeded in seconds per hundred thousand pages. Answers how many pages were created.
+        """
+        return humans.import_rows(self._ws, data_source_id, rows, user_name)
 
     def human_trash_page(self, page_id: str, *, user_name: str = DEFAULT_PERSON) -> dict[str, Any]:
         """Move a page to the trash as a person; answers the page object."""

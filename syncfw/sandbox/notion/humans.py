@@ -8,6 +8,7 @@ answer the API's response shapes, and raise :class:`~.errors.NotionAPIError` lik
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from . import databases, pages
@@ -27,6 +28,14 @@ def create_page(
     """Create a page in a data source as ``user_name``; answers the page object."""
     body = {"parent": {"type": "data_source_id", "data_source_id": data_source_id}, "properties": properties}
     return pages.create(ws, body, ws.person(user_name).id)
+
+
+def import_rows(
+    ws: Workspace, data_source_id: str, rows: Iterable[dict[str, Any]], user_name: str = DEFAULT_PERSON
+) -> int:
+    """Import rows (``properties`` objects) into a data source as ``user_name``, as a person merging
+    a CSV file into it in the Notion app; answers how many pages were created."""
+    return pages.import_rows(ws, data_source_id, rows, ws.person(user_name).id)
 
 
 def trash_page(ws: Workspace, page_id: str, user_name: str = DEFAULT_PERSON) -> dict[str, Any]:

@@ -24,13 +24,16 @@ the emulator's human edits). Dual relations are kept in step on both sides.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Literal
 
 from . import errors
 from .databases import property_ids
 from .ids import new_id, parse_id, same_property_id
 from .model import Database, DataSource, Page, PropertySchema
 from .query import paginate, query_page_size
+from .schema import SchemaEditor
+from .values import ValueParser
 from .workspace import Workspace, body_id, check_keys, icon_or_cover, path_id, trash_flag
 
 _CREATE = ("parent", "properties", "icon", "cover", "content", "children", "markdown", "template", "position")
@@ -46,26 +49,12 @@ def create(ws: Workspace, body: Any, actor: str) -> dict[str, Any]:
         editor = ws.editor()
         parser = ws.parser(editor)
         now = ws.now_ms()
-        page = Page(
-            id=new_id(),
-            seq=ws.store.next_seq(),
-            parent_type=parent_type,
-            parent_id=parent_id,
-            values={},
-            created_time=now,
-            last_edited_time=now,
-            created_by=actor,
-            last_edited_by=actor,
-            icon=icon_or_cover(body.get("icon"), "body.icon"),
-            cover=icon_or_cover(body.get("cover"), "body.cover"),
-        )
+        page = _new_page(ws, parent_type, parent_id, actor, now)
+        page.icon = icon_or_cover(body.get("icon"), "body.icon")
+        page.cover = icon_or_cover(body.get("cover"), "body.cover")
         requested = body.get("properties", {})
         if parent_type == "data_source":
-            page.values = parser.parse(parent_id, requested)
-            if _numbers_pages(ws.store.data_sources[parent_id]):
-                editor.edit(parent_id)  # the unique id counter moves on in a working copy
-            source = editor.working.get(parent_id) or ws.store.data_sources[parent_id]
-            _fill_defaults(source, page)
+            source = _fill_row(ws, editor, parser, page, requested, "body.properties")
             ws.store.put(page)
             _sync_relations(ws, source, page, {}, actor, now)
         else:
@@ -74,6 +63,36 @@ def create(ws: Workspace, body: Any, actor: str) -> dict[str, Any]:
         for source in editor.working.values():
             ws.store.put(source)
         return ws.render.page(page)
+
+
+def import_rows(ws: Workspace, raw_id: str, rows: Iterable[Any], actor: str) -> int:
+    """Create one page per row (a ``properties`` object) in a data source, in one operation.
+
+    Every row is checked like the ``properties`` of ``POST /v1/pages`` before any page is added,
+    so a refused row leaves no trace; the pages share one creation time. Answers how many
+    pages were created.
+
+    Raises:
+        NotionAPIError: like ``POST /v1/pages``, naming the row (``body.rows[i].properties``).
+    """
+    with ws.store.transaction():
+        source = ws.data_source(raw_id)
+        _check_open(ws, source)
+        editor = ws.editor()
+        parser = ws.parser(editor)
+        now = ws.now_ms()
+        made = []
+        for index, requested in enumerate(rows):
+            page = _new_page(ws, "data_source", source.id, actor, now)
+            _fill_row(ws, editor, parser, page, requested, f"body.rows[{index}].properties")
+            made.append(page)
+        source = editor.working.get(source.id, source)
+        for page in made:
+            ws.store.put(page)
+            _sync_relations(ws, source, page, {}, actor, now)
+        for working in editor.working.values():
+            ws.store.put(working)
+        return len(made)
 
 
 def retrieve(ws: Workspace, raw_id: str, filter_properties: list[str]) -> dict[str, Any]:
@@ -220,6 +239,37 @@ def _parent(ws: Workspace, parent: Any) -> tuple[Any, str]:
             raise errors.archived_block()
         return "page", page_id
     raise errors.body_invalid("body.parent.data_source_id", "defined")
+
+
+def _new_page(
+    ws: Workspace, parent_type: Literal["data_source", "page"], parent_id: str, actor: str, now: int
+) -> Page:
+    """A page with no property values yet, created and last edited by ``actor`` at ``now``."""
+    return Page(
+        id=new_id(),
+        seq=ws.store.next_seq(),
+        parent_type=parent_type,
+        parent_id=parent_id,
+        values={},
+        created_time=now,
+        last_edited_time=now,
+        created_by=actor,
+        last_edited_by=actor,
+    )
+
+
+def _fill_row(
+    ws: Workspace, editor: SchemaEditor, parser: ValueParser, page: Page, requested: Any, path: str
+) -> DataSource:
+    """Give a new page of a data source its checked values and defaults; answers the data
+    source as the operation leaves it (a working copy once options or unique ids changed)."""
+    source_id = str(page.parent_id)
+    page.values = parser.parse(source_id, requested, path)
+    if _numbers_pages(ws.store.data_sources[source_id]):
+        editor.edit(source_id)  # the unique id counter moves on in a working copy
+    source = editor.working.get(source_id) or ws.store.data_sources[source_id]
+    _fill_defaults(source, page)
+    return source
 
 
 def _check_open(ws: Workspace, source: DataSource) -> None:

@@ -33,7 +33,7 @@ next page (as recorded for block children), ``start_cursor`` resumes from that i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -238,9 +238,16 @@ class Query:
     def _reader(self, prop: PropertySchema, family: str) -> Callable[[Page], Any]:
         kind = prop.type
         if kind in ("created_time", "last_edited_time"):
-            return lambda page: _minute_value(
-                page.created_time if kind == "created_time" else page.last_edited_time
-            )
+            minutes: dict[int, IsoValue] = {}  # one value per minute, not per page: scans stay cheap
+
+            def minute(page: Page) -> IsoValue:
+                ms = truncate_minute(page.created_time if kind == "created_time" else page.last_edited_time)
+                value = minutes.get(ms)
+                if value is None:
+                    value = minutes[ms] = _minute_value(ms)
+                return value
+
+            return minute
         if kind in ("created_by", "last_edited_by"):
             return lambda page: [page.created_by if kind == "created_by" else page.last_edited_by]
         if kind in ("title", "rich_text"):
@@ -422,7 +429,7 @@ def _utc_day(value: IsoValue) -> date:
 
 
 def _minute_value(ms: int) -> IsoValue:
-    moment = datetime.fromtimestamp(truncate_minute(ms) / 1000, UTC)
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
     return IsoValue(moment.date(), moment, has_time=True, local=moment.replace(tzinfo=None))
 
 
@@ -458,11 +465,13 @@ def paginate(
     start_cursor: Any,
     page_size: int,
     path: str = "body.start_cursor",
+    positions: Mapping[str, int] | None = None,
 ) -> tuple[list[T], str | None]:
     """One page of the items of ``ordered`` that ``keep`` accepts, and the next cursor.
 
     ``ordered`` holds every candidate, also those ``keep`` rejects, so a cursor naming an item
     that stopped matching (trashed, edited) since the previous page still resumes in place.
+    ``positions`` (item id → index in ``ordered``) finds the cursor without a scan.
 
     Raises:
         NotionAPIError: the cursor is not a UUID, or names no item of ``ordered``.
@@ -474,11 +483,15 @@ def paginate(
             raise errors.body_invalid(
                 path, "a valid uuid or `undefined`", start_cursor, part=path.split(".")[0]
             )
-        start = next((i for i, item in enumerate(ordered) if id_of(item) == cursor), -1)
+        if positions is not None:
+            start = positions.get(cursor, -1)
+        else:
+            start = next((i for i, item in enumerate(ordered) if id_of(item) == cursor), -1)
         if start < 0:
             raise errors.validation(f"The start_cursor provided is invalid: {start_cursor}")
     results: list[T] = []
-    for item in ordered[start:]:
+    for index in range(start, len(ordered)):
+        item = ordered[index]
         if keep(item):
             if len(results) == page_size:
                 return results, id_of(item)

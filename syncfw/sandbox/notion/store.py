@@ -1,7 +1,9 @@
 """The emulated workspace's state: in memory for speed, written through to SQLite.
 
 Every object (users, databases, data sources, pages) lives in dictionaries, with pages also
-indexed by data source in creation order, so a query touches only its data source's pages. Each
+indexed by data source in creation order, so a query touches only its data source's pages, and
+the last sort order of each data source kept until one of its pages or its schema changes, so
+reading a large data source page by page sorts it once (:meth:`Store.ordered_pages`). Each
 change is written to ``state_dir/notion.sqlite`` (or an in-memory SQLite database when no state
 directory is given) when the operation's transaction ends, and everything is read back on start,
 so an emulator restarted on the same directory sees the same workspace.
@@ -17,7 +19,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,7 @@ class Store:
         self.pages: dict[str, Page] = {}
         self.pages_by_source: dict[str, dict[str, Page]] = {}
         self.meta: dict[str, str] = {}
+        self._orders: dict[str, tuple[str, list[Page], dict[str, int]]] = {}
         self._dirty: dict[str, Stored] = {}
         self._dirty_meta: set[str] = set()
         self._seq = 0
@@ -88,10 +91,28 @@ class Store:
         elif isinstance(obj, DataSource):
             self.data_sources[obj.id] = obj
             self.pages_by_source.setdefault(obj.id, {})
+            self._orders.pop(obj.id, None)
         else:
             self.pages[obj.id] = obj
             if obj.parent_type == "data_source" and obj.parent_id is not None:
                 self.pages_by_source.setdefault(obj.parent_id, {})[obj.id] = obj
+                self._orders.pop(obj.parent_id, None)
+
+    def ordered_pages(
+        self, source_id: str, order: str, key: Callable[[Page], Any]
+    ) -> tuple[list[Page], dict[str, int]]:
+        """The pages of a data source (trashed ones included) sorted by ``key``, and each page's
+        position in that list by id.
+
+        ``order`` names the sort (the same name must mean the same ``key``). The last order of
+        each data source is kept until one of its pages or its schema changes.
+        """
+        kept = self._orders.get(source_id)
+        if kept is None or kept[0] != order:
+            ordered = sorted(self.pages_by_source[source_id].values(), key=key)
+            kept = (order, ordered, {page.id: index for index, page in enumerate(ordered)})
+            self._orders[source_id] = kept
+        return kept[1], kept[2]
 
     def next_seq(self) -> int:
         """A new creation sequence number (orders objects of equal timestamps)."""
@@ -124,7 +145,8 @@ class Store:
     def _flush(self) -> None:
         if not self._dirty and not self._dirty_meta:
             return
-        rows = [(obj.id, _kind(obj), _seq(obj), json.dumps(_record(obj))) for obj in self._dirty.values()]
+        # a generator: a bulk import's rows are serialised one at a time, not held all at once
+        rows = ((obj.id, _kind(obj), _seq(obj), json.dumps(_record(obj))) for obj in self._dirty.values())
         with self._db:
             self._db.executemany(
                 "INSERT INTO objects (id, kind, seq, data) VALUES (?, ?, ?, ?) "
