@@ -297,3 +297,34 @@ def test_an_incremental_read_that_returns_no_page_still_updates_and_never_duplic
     )  # one per target
     keys = [text(p["properties"]["Salesforce ID"]) for p in pages(sandbox, ids["accounts"])]
     assert len(keys) == len(set(keys)) == len(accounts)
+
+
+def test_a_full_refresh_writes_and_keeps_only_what_changed(
+    sandbox: Sandbox, recipe: Recipe, registry: Registry, seed_dir: Path
+) -> None:
+    """Every record and every page is read, yet only the changed and the drifted page are written,
+    and the plan holds on to the records behind those two writes only (memory follows changes)."""
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    accounts = seed(seed_dir, "Account")
+    changed, drifted = accounts[0], accounts[1]
+    changed["Industry"] = "Biotechnology"
+    bump(changed)
+    write_seed(seed_dir, "Account", accounts)
+    assert sandbox.notion is not None
+    page_of = {text(p["properties"]["Salesforce ID"]): p["id"] for p in pages(sandbox, ids["accounts"])}
+    sandbox.notion.human_edit(page_of[drifted["Id"]], {"Industry": {"select": {"name": "Shipping"}}})
+
+    report = sync(recipe, registry, full_refresh=True)
+
+    assert report.exit_code == 0, report.error
+    plan = report.targets["accounts"].plan
+    ops = sorted((op.action, op.sync_key, sorted(op.after)) for op in plan.operations)
+    assert ops == sorted([("update", changed["Id"], ["Industry"]), ("update", drifted["Id"], ["Industry"])])
+    assert [(d.sync_key, d.live, d.action) for d in plan.drift] == [(drifted["Id"], "Shipping", "reverted")]
+    assert plan.pages == len(accounts)
+    assert plan.unchanged == len(accounts) - 2
+    kept = [r.key for read in plan.reads.values() for r in read.records.values()]
+    assert sorted(kept) == sorted([changed["Id"], drifted["Id"]])
+    assert report.targets["contacts"].plan.operations == []
+    assert sync(recipe, registry, full_refresh=True).targets["accounts"].plan.operations == []
