@@ -265,6 +265,97 @@ class _StateCache:
         return self._relations.get(key, {})
 
 
+class StoredMatches:
+    """How a secondary mapping's records matched pages (record key → page sync key), looked up in
+    the store per key (a batch at a time with :meth:`load`), with this plan's ``changes`` over it
+    (a change to None: the record no longer matches a page). Memory: the changes and one batch."""
+
+    def __init__(
+        self, store: StateStore, target: str, mapping: str, changes: dict[str, str | None] | None = None
+    ) -> None:
+        self.store = store
+        self.target = target
+        self.mapping = mapping
+        self.changes: dict[str, str | None] = {} if changes is None else changes
+        self._cache: dict[str, str | None] = {}
+
+    def load(self, keys: Iterable[str]) -> None:
+        wanted = [k for k in keys if k not in self._cache and k not in self.changes]
+        if not wanted:
+            return
+        if len(self._cache) + len(wanted) > 8 * BATCH:
+            self._cache.clear()
+        found = self.store.matches_for(self.target, self.mapping, wanted)
+        self._cache.update((k, found.get(k)) for k in wanted)
+
+    def get(self, key: str) -> str | None:
+        if key in self.changes:
+            return self.changes[key]
+        if key not in self._cache:
+            self.load([key])
+        return self._cache.get(key)
+
+
+class StoredMembers:
+    """An aggregating mapping's records (record key → (page sync key, member values)), looked up
+    in the store per key, with this plan's ``changes`` over it (None: removed)."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        target: str,
+        mapping: str,
+        changes: dict[str, tuple[str, dict[str, Any]] | None],
+    ) -> None:
+        self.store = store
+        self.target = target
+        self.mapping = mapping
+        self.changes = changes
+        self._cache: dict[str, tuple[str, dict[str, Any]] | None] = {}
+
+    def load(self, keys: Iterable[str]) -> None:
+        wanted = [k for k in keys if k not in self._cache and k not in self.changes]
+        if not wanted:
+            return
+        if len(self._cache) + len(wanted) > 8 * BATCH:
+            self._cache.clear()
+        found = self.store.members_for(self.target, self.mapping, wanted)
+        self._cache.update((k, found.get(k)) for k in wanted)
+
+    def get(self, key: str) -> tuple[str, dict[str, Any]] | None:
+        if key in self.changes:
+            return self.changes[key]
+        if key not in self._cache:
+            self.load([key])
+        return self._cache.get(key)
+
+    def page_of(self, key: str) -> str | None:
+        member = self.get(key)
+        return member[0] if member is not None else None
+
+    def by_page(self, page_keys: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """The member values of every page of ``page_keys``, changes included."""
+        wanted = set(page_keys)
+        out: dict[str, list[dict[str, Any]]] = {}
+        for record_key, page_key, data in self.store.members_of_pages(self.target, self.mapping, page_keys):
+            if record_key not in self.changes:
+                out.setdefault(page_key, []).append(data)
+        for member in self.changes.values():
+            if member is not None and member[0] in wanted:
+                out.setdefault(member[0], []).append(member[1])
+        return out
+
+
+class _PageOf:
+    """``get(record key)`` → the page an aggregating mapping's record is on (for :meth:`find_page`)."""
+
+    def __init__(self, members: StoredMembers) -> None:
+        self.members = members
+
+    def get(self, key: str) -> str | None:
+        return self.members.page_of(key)
+
+
 class _Related:
     """Identity lookups in related targets (for relation properties), cached up to a bound."""
 
@@ -272,7 +363,7 @@ class _Related:
         self.store = store
         self.limit = limit
         self._pages: dict[tuple[str, str], PageEntry | None] = {}
-        self._matches: dict[tuple[str, str], dict[str, str]] = {}
+        self._matches: dict[tuple[str, str], StoredMatches] = {}
 
     def pages(self, target: str, keys: Iterable[str]) -> dict[str, PageEntry]:
         keys = list(keys)
@@ -292,10 +383,10 @@ class _Related:
                 out[key] = cached
         return out
 
-    def matches(self, target: str, mapping: str) -> dict[str, str]:
+    def matches(self, target: str, mapping: str) -> StoredMatches:
         cached = self._matches.get((target, mapping))
         if cached is None:
-            cached = self._matches[(target, mapping)] = self.store.matches(target, mapping)
+            cached = self._matches[(target, mapping)] = StoredMatches(self.store, target, mapping)
         return cached
 
 
@@ -340,7 +431,8 @@ class _Planner:
         self.creates: set[str] = set()
         self.archives: dict[str, tuple[str, int]] = {}
         self.restores: set[str] = set()
-        self.match_maps: dict[str, dict[str, str]] = {}
+        self.archiving: set[str] = set()
+        self.match_maps: dict[str, StoredMatches] = {}
         self.has_pages = store.page_count(target.name) > 0
         self.quarantined: dict[str, set[str]] = {}
 
@@ -594,7 +686,7 @@ class _Planner:
         mapping: BoundMapping,
         read: StreamRead,
         record: Record,
-        known: dict[str, str],
+        known: StoredMatches | _PageOf,
         index: dict[Any, list[str]],
     ) -> str | None:
         compiled = self.compiled[mapping.name]
@@ -608,7 +700,7 @@ class _Planner:
         if via:
             matched = self.match_maps.get(via)
             if matched is None:
-                matched = self.match_maps[via] = self.store.matches(self.target.name, via)
+                matched = self.match_maps[via] = StoredMatches(self.store, self.target.name, via)
             page_key = matched.get(str(value)) if value not in (None, "") else None
             if page_key is not None and self.reachable(page_key):
                 return page_key
@@ -638,10 +730,11 @@ class _Planner:
 
     def secondary(self, mapping: BoundMapping, read: StreamRead) -> None:
         assert mapping.match is not None
-        known = self.store.matches(self.target.name, mapping.name)
-        index = self.match_index(mapping.match.property) if mapping.match.property else {}
         changes = self.plan.matches.setdefault(mapping.name, {})
+        known = StoredMatches(self.store, self.target.name, mapping.name, changes)
+        index = self.match_index(mapping.match.property) if mapping.match.property else {}
         for batch in batched(read):
+            known.load(record.key for _, record in batch)
             wants: list[tuple[str, dict[str, Any], int, Record]] = []
             for position, record in batch:
                 if record.deleted:
@@ -662,60 +755,51 @@ class _Planner:
             self.state.load(w[0] for w in wants)
             for page_key, values, position, record in wants:
                 self.offer(page_key, values, read, position, record)
-        current = dict(known)
-        for record_key, page_key in changes.items():
-            if page_key is None:
-                current.pop(record_key, None)
-            else:
-                current[record_key] = page_key
-        self.match_maps[mapping.name] = current
+        self.match_maps[mapping.name] = known
 
     def aggregating(self, mapping: BoundMapping, read: StreamRead) -> None:
         assert mapping.match is not None
         compiled = self.compiled[mapping.name]
-        members = self.store.members(self.target.name, mapping.name)
         changes = self.plan.members.setdefault(mapping.name, {})
+        members = StoredMembers(self.store, self.target.name, mapping.name, changes)
         index = self.match_index(mapping.match.property) if mapping.match.property else {}
-        known = {k: v[0] for k, v in members.items()}
+        known = _PageOf(members)
         affected: set[str] = set()
         origins: dict[str, list[tuple[str, int]]] = {}
         records: dict[int, Record] = {}
-        for position, record in read:
-            before = members.get(record.key)
-            if before is not None:
-                affected.add(before[0])
-            if record.deleted:
+        for batch in batched(read):
+            members.load(record.key for _, record in batch)
+            for position, record in batch:
+                before = members.get(record.key)
                 if before is not None:
-                    members.pop(record.key)
-                    changes[record.key] = None
-                continue
-            page_key = self.find_page(mapping, read, record, known, index)
-            if page_key is None:
-                if before is not None:
-                    members.pop(record.key)
-                    changes[record.key] = None
-                continue
-            try:
-                member = (page_key, compiled.member(record.data))
-            except ValueError as exc:
-                self.reject(mapping, read, record, None, str(exc))
-                continue
-            if record.key in self.quarantined.get(mapping.name, ()):
-                self.plan.evaluated.add((mapping.name, record.key))
-            members[record.key] = member
-            changes[record.key] = member
-            affected.add(page_key)
-            origins.setdefault(page_key, []).append((mapping.name, position))
-            records[position] = record
-        by_page: dict[str, list[dict[str, Any]]] = {}
-        for page_key, data in members.values():
-            by_page.setdefault(page_key, []).append(data)
+                    affected.add(before[0])
+                if record.deleted:
+                    if before is not None:
+                        changes[record.key] = None
+                    continue
+                page_key = self.find_page(mapping, read, record, known, index)
+                if page_key is None:
+                    if before is not None:
+                        changes[record.key] = None
+                    continue
+                try:
+                    member = (page_key, compiled.member(record.data))
+                except ValueError as exc:
+                    self.reject(mapping, read, record, None, str(exc))
+                    continue
+                if record.key in self.quarantined.get(mapping.name, ()):
+                    self.plan.evaluated.add((mapping.name, record.key))
+                changes[record.key] = member
+                affected.add(page_key)
+                origins.setdefault(page_key, []).append((mapping.name, position))
+                records[position] = record
         if read.full:  # every page's aggregate, so that a page that lost all its records gets its zero
             batches: Iterable[list[str]] = self.page_keys()
         else:
             batches = batched(sorted(affected))
         for keys in batches:
             self.state.load(keys)
+            by_page = members.by_page(keys)
             for page_key in keys:
                 if not self.reachable(page_key):
                     continue
@@ -796,8 +880,8 @@ class _Planner:
         wanted = key in self.desired
         desired = self.desired.pop(key, {})
         origin = self.sources.pop(key, [])
-        if key in self.archives and not wanted:
-            return
+        if key in self.archives and (not wanted or key in self.archiving):
+            return  # a page moved to trash takes no other write (Notion refuses edits in trash)
         entry = self.state.entry(key)
         if key in self.creates:
             relations, pending = self.resolve_relations(key)
@@ -851,6 +935,7 @@ class _Planner:
                 continue
             if self.target.on_delete == "archive":
                 self.plan.operations.append(Operation("archive", key, self.page_id(key), records=[origin]))
+                self.archiving.add(key)
                 continue
             mark = self.target.mark_property
             if mark is None or self.mark_type not in MARK_VALUES:
@@ -930,7 +1015,7 @@ def plan_target(
 
 def resolve_keys(
     related_pages: Callable[[str, Iterable[str]], Mapping[str, PageEntry]],
-    matches: Callable[[str, str], Mapping[str, str]],
+    matches: Callable[[str, str], StoredMatches],
     target: str,
     via: str | None,
     keys: Iterable[str],
@@ -942,7 +1027,7 @@ def resolve_keys(
 
     Args:
         related_pages: (target, sync keys) → their identity map entries.
-        matches: (target, mapping) → record key → page sync key, of a secondary mapping.
+        matches: (target, mapping) → how that secondary mapping's records matched pages.
     """
     keys = list(keys)
     matched = matches(target, via) if via else None

@@ -24,6 +24,7 @@ from syncfw.connector import Checkpoint, Connector, Record
 from syncfw.engine.apply import Applier
 from syncfw.engine.plan import (
     Operation,
+    StoredMatches,
     StreamRead,
     TargetPlan,
     jsonable,
@@ -546,7 +547,7 @@ def _link_pending_relations(
         identity = store.pages_for(target.name, pending_keys)
         written = store.written_for(target.name, pending_keys)
         stored = store.relation_keys_for(target.name, pending_keys)
-        matches = functools.cache(store.matches)
+        matches = functools.cache(functools.partial(StoredMatches, store))
         ops: dict[str, Operation] = {}
         still: list[dict[str, Any]] = []
         for item in plan.pending_relations:

@@ -372,6 +372,47 @@ class StateStore:
             yield [r[0] for r in rows]
             after = rows[-1][0]
 
+    def matches_for(self, target: str, mapping: str, keys: Iterable[str]) -> dict[str, str]:
+        """Which pages the secondary records ``keys`` matched: record key → page sync key."""
+        out: dict[str, str] = {}
+        for chunk in _chunks(keys):
+            rows = self._query(
+                "SELECT record_key, page_key FROM matches WHERE target = ? AND mapping = ? "
+                f"AND record_key IN ({_marks(chunk)})",
+                (target, mapping, *chunk),
+            )
+            out.update((r[0], r[1]) for r in rows)
+        return out
+
+    def members_for(
+        self, target: str, mapping: str, keys: Iterable[str]
+    ) -> dict[str, tuple[str, dict[str, Any]]]:
+        """The aggregating mapping's records ``keys``: record key → (page sync key, member values)."""
+        out: dict[str, tuple[str, dict[str, Any]]] = {}
+        for chunk in _chunks(keys):
+            rows = self._query(
+                "SELECT record_key, page_key, data FROM members WHERE target = ? AND mapping = ? "
+                f"AND record_key IN ({_marks(chunk)})",
+                (target, mapping, *chunk),
+            )
+            out.update((r[0], (r[1], json.loads(r[2]))) for r in rows)
+        return out
+
+    def members_of_pages(
+        self, target: str, mapping: str, page_keys: Iterable[str]
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        """The aggregating mapping's records on the pages ``page_keys``: (record key, page sync
+        key, member values)."""
+        out: list[tuple[str, str, dict[str, Any]]] = []
+        for chunk in _chunks(page_keys):
+            rows = self._query(
+                "SELECT record_key, page_key, data FROM members WHERE target = ? AND mapping = ? "
+                f"AND page_key IN ({_marks(chunk)})",
+                (target, mapping, *chunk),
+            )
+            out += [(r[0], r[1], json.loads(r[2])) for r in rows]
+        return out
+
     def matches(self, target: str, mapping: str) -> dict[str, str]:
         """How a secondary mapping's records matched pages: record key → page sync key."""
         rows = self._query(

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from syncfw.mapping.transforms import domain
@@ -79,6 +79,9 @@ def projection(seed_dir: Path, sheet: list[dict[str, Any]]) -> dict[str, dict[st
     return out
 
 
+# an account deleted at the source while the sheet row matched to its page changes: the page is
+# archived and takes no other write (Notion refuses edits of a page in trash)
+@example(plan=[[("delete", 1, None), ("sheet", 1, "Gold")]])
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(rounds)
 def test_runs_converge_to_the_projection_of_the_sources(plan: list[list[tuple[str, int, Any]]]) -> None:
