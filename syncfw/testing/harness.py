@@ -63,6 +63,10 @@ class ConnectorHarness(ABC):
     Optional attributes (class variables with defaults):
         has_rate_limits: False for a source whose API has no rate-limit response a client can
             wait out; the rate-limit check is then skipped (say why in the harness docstring).
+        has_credentials: False for a source that has none (a local file). ``config(
+            valid_credentials=False)`` must then return a config that ``check()`` refuses (a file
+            that does not exist); the kit expects a clean :class:`~syncfw.errors.SourceError` for it
+            (not necessarily ``SourceAuthError``) and skips its ``SecretStr`` check.
         rate_limit_retry_after: the wait, in seconds, that ``rate_limit_next`` responses ask for
             (``Retry-After``). When above 0 the kit also checks that the connector waited that
             long for each of them instead of retrying at once. 0 skips that part.
@@ -74,6 +78,7 @@ class ConnectorHarness(ABC):
     streams: ClassVar[tuple[str, ...]]
 
     has_rate_limits: ClassVar[bool] = True
+    has_credentials: ClassVar[bool] = True
     rate_limit_retry_after: ClassVar[float] = 0.0
     timeout_seconds: ClassVar[float] = 60.0
 

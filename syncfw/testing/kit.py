@@ -292,29 +292,38 @@ class ConnectorKit:
             connector.close()
 
     def test_check_refuses_bad_credentials_clearly(self, kit: KitSource) -> None:
-        """``check()`` with refused credentials raises SourceAuthError with a clean message."""
+        """``check()`` with refused credentials raises SourceAuthError with a clean message (with
+        ``has_credentials = False``: an unusable config raises a clean SourceError)."""
         refused = kit.config(valid_credentials=False)
         secrets = secret_values(kit.config()) | secret_values(refused)
         connector = kit.connector_class(refused)
-        what = f"{kit.label}: check() with credentials the source refuses"
+        if type(kit.harness).has_credentials:
+            what = f"{kit.label}: check() with credentials the source refuses"
+            expected: type[SourceError] = SourceAuthError
+            fix = "raise SourceAuthError for refused credentials so the user knows to fix them"
+            refusal = "the credentials"
+        else:
+            what = (
+                f"{kit.label}: check() with a config it cannot use (harness.config(valid_credentials=False))"
+            )
+            expected = SourceError
+            fix = "raise syncfw.errors.SourceError saying what is wrong with the config"
+            refusal = "the config"
         try:
             _within(type(kit.harness).timeout_seconds, what, connector.check)
-        except SourceAuthError as exc:
-            error: SourceAuthError = exc
+        except expected as exc:
+            error: SourceError = exc
         except SourceError as exc:
-            _fail(
-                f"{what} raised {type(exc).__name__} ({exc}), not syncfw.errors.SourceAuthError: raise "
-                "SourceAuthError for refused credentials so the user knows to fix them"
-            )
+            _fail(f"{what} raised {type(exc).__name__} ({exc}), not syncfw.errors.{expected.__name__}: {fix}")
         except Exception as exc:
             _fail(
-                f"{what} raised {type(exc).__name__} ({exc}), not syncfw.errors.SourceAuthError: translate "
+                f"{what} raised {type(exc).__name__} ({exc}), not syncfw.errors.{expected.__name__}: translate "
                 "the source's refusal (e.g. HTTP 401) into SourceAuthError with a message saying what to fix"
             )
         else:
             _fail(
                 f"{what} returned normally: check() must call the source and raise "
-                "syncfw.errors.SourceAuthError when it refuses the credentials"
+                f"syncfw.errors.{expected.__name__} when it refuses {refusal}"
             )
         finally:
             connector.close()
@@ -325,12 +334,15 @@ class ConnectorKit:
                 if len(secret) >= _SHORTEST_SECRET:
                     shown = shown.replace(secret, "<secret>")
             _fail(
-                f"{what} raised SourceAuthError, but {'; '.join(problems)}. Users see this message "
+                f"{what} raised {type(error).__name__}, but {'; '.join(problems)}. Users see this message "
                 f"as is: {shown[:300]!r}"
             )
 
     def test_config_holds_credentials_as_secrets(self, kit: KitSource) -> None:
         """The config model keeps credentials in ``SecretStr``, hidden from its repr and JSON."""
+        harness_class = type(kit.harness)
+        if not harness_class.has_credentials:
+            pytest.skip(f"{harness_class.__name__}.has_credentials is False (see its docstring)")
         model_name = kit.connector_class.config_model.__name__
         for valid in (True, False):
             config = kit.config(valid_credentials=valid)

@@ -270,6 +270,12 @@ class NoRateLimitsHarness(MemoryHarness):
         raise NotImplementedError
 
 
+class NoCredentialsHarness(MemoryHarness):
+    """Declared as a source without credentials (its unusable config is still a refused token)."""
+
+    has_credentials = False
+
+
 class StartFailsHarness(MemoryHarness):
     """Registers its source, then fails to start: stop() must still run."""
 

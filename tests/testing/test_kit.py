@@ -192,6 +192,17 @@ def test_a_source_without_rate_limits_skips_that_check_only(pytester: pytest.Pyt
     assert {o.outcome for o in outcomes.values()} == {"passed", "skipped"}
 
 
+def test_a_source_without_credentials_skips_the_secret_check_only(pytester: pytest.Pytester) -> None:
+    outcomes = run_kit(pytester, "memory.NoCredentialsHarness")
+    skipped = {test_id: o.text for test_id, o in outcomes.items() if o.outcome == "skipped"}
+    assert set(skipped) == {"test_config_holds_credentials_as_secrets"}
+    assert (
+        "NoCredentialsHarness.has_credentials is False" in skipped["test_config_holds_credentials_as_secrets"]
+    )
+    assert outcomes["test_check_refuses_bad_credentials_clearly"].outcome == "passed"
+    assert {o.outcome for o in outcomes.values()} == {"passed", "skipped"}
+
+
 def test_the_harness_is_stopped_when_it_fails_to_start(pytester: pytest.Pytester) -> None:
     outcomes = run_kit(pytester, "memory.StartFailsHarness", "-k", "valid_credentials")
     assert outcomes["test_check_accepts_valid_credentials"].outcome == "failed"
