@@ -22,6 +22,7 @@ NOTION_FAULTS = (
     "429=0.04,5xx=0.04,529=0.03,reset=0.03,lost=0.03,timeout=0.03,retry_after=0,timeout_seconds=1,seed=11"
 )
 SOURCE_FAULTS = "5xx=0.1,reset=0.05,timeout=0.05,timeout_seconds=1,seed=12"
+BULK = 60  # generated accounts (plus about as many contacts) on top of the sample data
 
 
 def final_state(box: Sandbox, ids: dict[str, str]) -> dict[str, Any]:
@@ -41,8 +42,14 @@ def converge(
     work: Path, registry: Registry, monkeypatch: pytest.MonkeyPatch, faults: tuple[str, str] | None
 ) -> tuple[dict[str, Any], list[int]]:
     """Two rounds of runs (the source changes in between), each repeated until a run succeeds."""
+    from syncfw_salesforce.emulator.bulk import generate  # the emulator's own record generator
+
     seed_dir = work / "seed"
     shutil.copytree(BUILTIN_DATA, seed_dir)
+    # enough records for a few hundred Notion requests, so that a fifth of them failing is dozens
+    generated = generate(BULK, [u["Id"] for u in seed(seed_dir, "User")], seed=5)
+    for sobject in ("Account", "Contact"):
+        write_seed(seed_dir, sobject, seed(seed_dir, sobject) + generated[sobject])
     box = start_sandbox(
         work, registry, seed_dir, monkeypatch, options={"faults": faults[1]} if faults else {}
     )
@@ -69,7 +76,7 @@ def converge(
             assert outcomes[-1] == 0, outcomes
         if faults:
             injected = sum(box.notion.stats().get("faults", {}).values())
-            assert injected > 10, "the faults did not happen"
+            assert injected > 30, "the faults did not happen"
             box.notion.configure(faults=None)
         state = final_state(box, ids)
         assert sync(recipe, registry).notion_requests["writes"] == 0
