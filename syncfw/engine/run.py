@@ -45,9 +45,6 @@ from syncfw.recipe import BoundMapping, Recipe, Target
 from syncfw.state import RunLock, StateStore
 
 GUARD_MIN_PAGES = 10
-FULL_READ_EVERY = 24
-"""Every this many runs, a target's pages are read in full instead of only those edited since the
-last read: it catches pages people deleted or moved to trash, which an incremental read cannot see."""
 READ_OVERLAP = timedelta(minutes=1)
 
 
@@ -360,7 +357,12 @@ def _execute(
         progress.phase(target.name, "reading Notion")
         read_started = datetime.now(UTC)
         watermark = _notion_watermark(store, target.name)
-        complete = options.full_refresh or first_run or watermark is None or watermark[1] >= FULL_READ_EVERY
+        complete = (
+            options.full_refresh
+            or first_run
+            or watermark is None
+            or watermark[1] >= target.full_read_every - 1
+        )
         if complete or watermark is None:
             live = client.query_pages(data_source_id)
         else:

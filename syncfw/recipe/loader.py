@@ -967,6 +967,7 @@ def _build_target(
         mark_property=target.mark_property,
         on_drift=target.on_drift,
         max_change=target.guard.max_change,
+        full_read_every=target.full_read_every,
         owner_lines={prop: document.mark(("targets", name, "owners", prop)).line for prop in target.owners},
     )
 

@@ -223,7 +223,9 @@ class Target:
     Either ``data_source`` (an existing data source id) or ``database`` is set. ``owners`` maps
     property names to ``"notion"`` or a source name; ``owner_lines`` gives the line of each of its
     entries in the recipe file. ``max_change`` is the mass-change guard as a fraction of the
-    target's pages (0.2 = 20%). Exactly one mapping is primary; the others have a ``match``.
+    target's pages (0.2 = 20%). ``full_read_every``: one run in this many reads every page of the
+    target; the others read only pages edited since the previous read. Exactly one mapping is
+    primary; the others have a ``match``.
     """
 
     name: str
@@ -236,6 +238,7 @@ class Target:
     mark_property: str | None = None
     on_drift: OnDrift = "revert"
     max_change: float = 0.2
+    full_read_every: int = 24
     owner_lines: dict[str, int] = dataclasses.field(default_factory=dict)
 
     @property

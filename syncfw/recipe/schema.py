@@ -199,6 +199,12 @@ class TargetDocument(BaseModel):
     mark_property: NonEmpty | None = None
     on_drift: OnDrift = "revert"
     guard: GuardDocument = Field(default_factory=GuardDocument)
+    full_read_every: int = Field(
+        24,
+        ge=1,
+        description="Read every page of the target on one run in this many (the others read only the "
+        "pages edited since the previous run); 1 reads every page on every run.",
+    )
     personal_data: PersonalData = Field(
         "allow",
         description="forbid: refuse any property fed by a field its connector marks as personal data.",

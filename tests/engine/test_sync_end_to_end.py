@@ -328,3 +328,33 @@ def test_a_full_refresh_writes_and_keeps_only_what_changed(
     assert sorted(kept) == sorted([changed["Id"], drifted["Id"]])
     assert report.targets["contacts"].plan.operations == []
     assert sync(recipe, registry, full_refresh=True).targets["accounts"].plan.operations == []
+
+
+def test_one_run_in_full_read_every_reads_every_page(
+    sandbox: Sandbox, registry: Registry, tmp_path: Path
+) -> None:
+    """``full_read_every: 2``: every other run reads all of the target's pages, the runs between
+    read only the pages edited since the previous read (a last_edited_time filter)."""
+    text = RECIPE.read_text().replace("../mappings/", f"{RECIPE.parent.parent / 'mappings'}/")
+    text = text.replace("    on_drift: revert ", "    full_read_every: 2\n    on_drift: revert ", 1)
+    path = tmp_path / "recipe.yaml"
+    path.write_text(text)
+    recipe = load_recipe(path, registry=registry)
+    assert recipe.targets["accounts"].full_read_every == 2
+    assert recipe.targets["contacts"].full_read_every == 24  # the default
+    ids = init(recipe)
+    assert sandbox.notion is not None
+    incremental: dict[str, list[bool]] = {"accounts": [], "contacts": []}
+    for _ in range(4):
+        sandbox.notion.reset_stats()
+        assert sync(recipe, registry).exit_code == 0
+        for target, found in incremental.items():
+            queries = [
+                r
+                for r in sandbox.notion.requests()
+                if r["endpoint"] == "POST /v1/data_sources/{id}/query"
+                and r["params"].get("data_source_id") == ids[target]
+            ]
+            assert queries, f"{target}: no query"
+            found.append(all("filter" in (r["body"] or {}) for r in queries))
+    assert incremental == {"accounts": [False, True, False, True], "contacts": [False, True, True, True]}
