@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from syncfw.connector import Checkpoint, Connector, Record
 from syncfw.engine.diff import Drift, diff_page
@@ -265,53 +265,23 @@ class _StateCache:
         return self._relations.get(key, {})
 
 
-class StoredMatches:
-    """How a secondary mapping's records matched pages (record key → page sync key), looked up in
-    the store per key (a batch at a time with :meth:`load`), with this plan's ``changes`` over it
-    (a change to None: the record no longer matches a page). Memory: the changes and one batch."""
-
-    def __init__(
-        self, store: StateStore, target: str, mapping: str, changes: dict[str, str | None] | None = None
-    ) -> None:
-        self.store = store
-        self.target = target
-        self.mapping = mapping
-        self.changes: dict[str, str | None] = {} if changes is None else changes
-        self._cache: dict[str, str | None] = {}
-
-    def load(self, keys: Iterable[str]) -> None:
-        wanted = [k for k in keys if k not in self._cache and k not in self.changes]
-        if not wanted:
-            return
-        if len(self._cache) + len(wanted) > 8 * BATCH:
-            self._cache.clear()
-        found = self.store.matches_for(self.target, self.mapping, wanted)
-        self._cache.update((k, found.get(k)) for k in wanted)
-
-    def get(self, key: str) -> str | None:
-        if key in self.changes:
-            return self.changes[key]
-        if key not in self._cache:
-            self.load([key])
-        return self._cache.get(key)
+V = TypeVar("V")
 
 
-class StoredMembers:
-    """An aggregating mapping's records (record key → (page sync key, member values)), looked up
-    in the store per key, with this plan's ``changes`` over it (None: removed)."""
+class _StoredRecords(Generic[V]):
+    """Per-record state of one mapping (record key → value), looked up in the store per key (a
+    batch at a time with :meth:`load`), with this plan's ``changes`` over it (a change to None:
+    removed). Memory: the changes and a few batches."""
 
-    def __init__(
-        self,
-        store: StateStore,
-        target: str,
-        mapping: str,
-        changes: dict[str, tuple[str, dict[str, Any]] | None],
-    ) -> None:
+    def __init__(self, store: StateStore, target: str, mapping: str, changes: dict[str, V | None]) -> None:
         self.store = store
         self.target = target
         self.mapping = mapping
         self.changes = changes
-        self._cache: dict[str, tuple[str, dict[str, Any]] | None] = {}
+        self._cache: dict[str, V | None] = {}
+
+    def _fetch(self, keys: list[str]) -> Mapping[str, V]:
+        raise NotImplementedError
 
     def load(self, keys: Iterable[str]) -> None:
         wanted = [k for k in keys if k not in self._cache and k not in self.changes]
@@ -319,15 +289,34 @@ class StoredMembers:
             return
         if len(self._cache) + len(wanted) > 8 * BATCH:
             self._cache.clear()
-        found = self.store.members_for(self.target, self.mapping, wanted)
+        found = self._fetch(wanted)
         self._cache.update((k, found.get(k)) for k in wanted)
 
-    def get(self, key: str) -> tuple[str, dict[str, Any]] | None:
+    def get(self, key: str) -> V | None:
         if key in self.changes:
             return self.changes[key]
         if key not in self._cache:
             self.load([key])
         return self._cache.get(key)
+
+
+class StoredMatches(_StoredRecords[str]):
+    """How a secondary mapping's records matched pages: record key → page sync key."""
+
+    def __init__(
+        self, store: StateStore, target: str, mapping: str, changes: dict[str, str | None] | None = None
+    ) -> None:
+        super().__init__(store, target, mapping, {} if changes is None else changes)
+
+    def _fetch(self, keys: list[str]) -> Mapping[str, str]:
+        return self.store.matches_for(self.target, self.mapping, keys)
+
+
+class StoredMembers(_StoredRecords[tuple[str, dict[str, Any]]]):
+    """An aggregating mapping's records: record key → (page sync key, member values)."""
+
+    def _fetch(self, keys: list[str]) -> Mapping[str, tuple[str, dict[str, Any]]]:
+        return self.store.members_for(self.target, self.mapping, keys)
 
     def page_of(self, key: str) -> str | None:
         member = self.get(key)
