@@ -184,6 +184,9 @@ class Applier:
             for mapping, members in self.plan.members.items():
                 for record_key, member in members.items():
                     tx.set_member(self.target, mapping, record_key, member)
+            for mapping, records in self.plan.unmatched_records.items():
+                for record_key, data in records.items():
+                    tx.set_unmatched(self.target, mapping, record_key, data)
             for mapping, record_key in self.plan.evaluated:
                 tx.release(self.target, mapping, record_key)
             for mapping, record, problem in self.plan.quarantine:

@@ -110,6 +110,8 @@ class StreamRead:
     count: int = 0
     items: Iterator[Record | Checkpoint] | None = field(default=None, repr=False)
     retries: list[Record] = field(default_factory=list, repr=False)
+    unmatched_keys: set[str] = field(default_factory=set, repr=False)
+    """Keys of ``retries`` that are secondary records kept because they matched no page."""
     keep_records: bool = True
     """False for a plan that will not be applied: no write can be rejected, so no record is kept."""
 
@@ -177,6 +179,8 @@ class TargetPlan:
     relation_keys: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     matches: dict[str, dict[str, str | None]] = field(default_factory=dict)
     members: dict[str, dict[str, tuple[str, dict[str, Any]] | None]] = field(default_factory=dict)
+    unmatched_records: dict[str, dict[str, dict[str, Any] | None]] = field(default_factory=dict)
+    """Secondary records that matched no page, kept to be retried (None: matched now, or gone)."""
     types: dict[str, str] = field(default_factory=dict)
     pages: int = 0
     quarantine: list[tuple[str, Record, RecordProblem]] = field(default_factory=list)
@@ -653,6 +657,8 @@ class _Planner:
         index: dict[Any, list[str]] = {}
         for keys in self.page_keys():
             for key in keys:
+                if key in self.archives:
+                    continue  # its record was deleted at the source: no record matches it any more
                 if prop == self.key_prop:
                     value: Any = key
                 elif prop in self.desired.get(key, {}):
@@ -717,6 +723,14 @@ class _Planner:
             {"source": read.source, "stream": read.stream, "key": record.key, "reason": reason}
         )
 
+    def still_unmatched(self, read: StreamRead, record: Record, matched: bool) -> None:
+        """Keep a record that matched no page so that later runs retry it (a page may appear, or
+        stop being ambiguous, without the record changing); forget it once it matched or is gone."""
+        if not matched:
+            self.plan.unmatched_records.setdefault(read.mapping, {})[record.key] = dict(record.data)
+        elif record.key in read.unmatched_keys:
+            self.plan.unmatched_records.setdefault(read.mapping, {})[record.key] = None
+
     def secondary(self, mapping: BoundMapping, read: StreamRead) -> None:
         assert mapping.match is not None
         changes = self.plan.matches.setdefault(mapping.name, {})
@@ -727,6 +741,7 @@ class _Planner:
             wants: list[tuple[str, dict[str, Any], int, Record]] = []
             for position, record in batch:
                 if record.deleted:
+                    self.still_unmatched(read, record, True)
                     page_key = known.get(record.key)
                     if page_key is not None:
                         wants.append((page_key, dict.fromkeys(mapping.properties), position, record))
@@ -734,8 +749,10 @@ class _Planner:
                     continue
                 values = self.evaluate(mapping, read, position, record)
                 if values is None:
+                    self.still_unmatched(read, record, True)  # quarantined instead
                     continue
                 page_key = self.find_page(mapping, read, record, known, index)
+                self.still_unmatched(read, record, page_key is not None)
                 if page_key is None:
                     continue
                 wants.append((page_key, values, position, record))
@@ -763,10 +780,12 @@ class _Planner:
                 if before is not None:
                     affected.add(before[0])
                 if record.deleted:
+                    self.still_unmatched(read, record, True)
                     if before is not None:
                         changes[record.key] = None
                     continue
                 page_key = self.find_page(mapping, read, record, known, index)
+                self.still_unmatched(read, record, page_key is not None)
                 if page_key is None:
                     if before is not None:
                         changes[record.key] = None

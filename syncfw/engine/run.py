@@ -333,6 +333,7 @@ def _execute(
         compiled = {m.name: compile_mapping(m, registry.transforms) for m in target.mappings}
         first_run = store.page_count(target.name) == 0
         quarantined = store.quarantined(target.name)
+        unmatched = store.unmatched(target.name)
         reads: dict[str, StreamRead] = {}
         for mapping in ordered_mappings(target):
             cursor = None
@@ -353,6 +354,9 @@ def _execute(
                 for q in quarantined
                 if q.mapping == mapping.name
             ]
+            kept = [(key, data) for name, key, data in unmatched if name == mapping.name]
+            read.retries += [Record(mapping.stream, key, data) for key, data in kept]
+            read.unmatched_keys = {key for key, _ in kept}
             reads[mapping.name] = read
         progress.phase(target.name, "reading Notion")
         read_started = datetime.now(UTC)

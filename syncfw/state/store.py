@@ -136,6 +136,15 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
+    """
+    CREATE TABLE unmatched (
+        target TEXT NOT NULL,
+        mapping TEXT NOT NULL,
+        record_key TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (target, mapping, record_key)
+    );
+    """,
 ]
 
 
@@ -413,6 +422,15 @@ class StateStore:
             out += [(r[0], r[1], json.loads(r[2])) for r in rows]
         return out
 
+    def unmatched(self, target: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """Secondary records that matched no page (or several) when last read, retried every run
+        until they match: (mapping, record key, record data)."""
+        rows = self._query(
+            "SELECT mapping, record_key, data FROM unmatched WHERE target = ? ORDER BY mapping, record_key",
+            (target,),
+        )
+        return [(r[0], r[1], json.loads(r[2])) for r in rows]
+
     def matches(self, target: str, mapping: str) -> dict[str, str]:
         """How a secondary mapping's records matched pages: record key → page sync key."""
         rows = self._query(
@@ -662,6 +680,20 @@ class Transaction:
                 record.first_seen,
                 record.last_seen,
             ),
+        )
+
+    def set_unmatched(self, target: str, mapping: str, record_key: str, data: dict[str, Any] | None) -> None:
+        """Keep a secondary record that matched no page, to retry it; None: it matched (or is gone)."""
+        if data is None:
+            self._db.execute(
+                "DELETE FROM unmatched WHERE target = ? AND mapping = ? AND record_key = ?",
+                (target, mapping, record_key),
+            )
+            return
+        self._db.execute(
+            "INSERT INTO unmatched (target, mapping, record_key, data) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (target, mapping, record_key) DO UPDATE SET data = excluded.data",
+            (target, mapping, record_key, json.dumps(data, default=str)),
         )
 
     def release(self, target: str, mapping: str, record_key: str) -> None:
