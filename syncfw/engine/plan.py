@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
+from more_itertools import chunked
+
 from syncfw.connector import Checkpoint, Connector, Record
 from syncfw.engine.diff import Drift, diff_page
 from syncfw.errors import RecordProblem
@@ -204,14 +206,7 @@ _MISSING = object()
 
 def batched(items: Iterable[T], size: int = BATCH) -> Iterator[list[T]]:
     """``items`` in lists of ``size`` (the last may be shorter)."""
-    chunk: list[T] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    return chunked(items, size)
 
 
 @dataclass(slots=True)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from more_itertools import chunked
+
 from syncfw.errors import StateError
 
 # Each entry moves the schema one version forward; never edit a released entry, append a new one.
@@ -764,14 +766,7 @@ _CHUNK = 500
 
 
 def _chunks(keys: Iterable[str]) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for key in keys:
-        chunk.append(key)
-        if len(chunk) == _CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    return chunked(keys, _CHUNK)
 
 
 def _marks(chunk: list[str]) -> str:
