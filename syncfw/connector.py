@@ -10,6 +10,18 @@ checkpoint means: every record yielded before it has been delivered, and a later
 only once every record before it is committed to Notion and the state store, so a connector must
 never yield a checkpoint ahead of records it has not yet yielded. A read that reaches the end of
 the stream always ends with a checkpoint, even when it yielded no record.
+
+Sources do not always make a change visible in cursor order: Salesforce can commit a row stamped
+before one already read, and HubSpot's search index lags writes by seconds. A connector whose
+source does this reads each increment from a *look-back* window before its cursor (its own
+config, with a default taken from the source's documentation); records delivered again cost no
+Notion write, because the engine's three-way diff finds nothing to change.
+
+Deletes that leave no tombstone (a purged Recycle Bin, a hard delete, an archive past its
+retention) never reach :meth:`Connector.read`. :meth:`Connector.scan_keys` lists the keys that
+exist at the source; the engine's reconciliation (``reconcile_every:`` per target, or
+``syncfw run --reconcile``) handles the pages whose key is not listed as the target's
+``on_delete`` says.
 """
 
 from __future__ import annotations
@@ -21,6 +33,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel
+
+from syncfw.errors import KeyScanUnsupported
 
 if TYPE_CHECKING:
     from syncfw.sandbox.server import TLSFiles
@@ -122,6 +136,21 @@ class Connector(ABC):
             fields: the field paths the mappings need (dotted for nested fields, e.g.
                 ``Owner.Name``); the primary key and cursor field are always read.
         """
+
+    def scan_keys(self, stream: str) -> Iterator[str]:
+        """Yield the primary key of every record of ``stream`` that exists at the source now.
+
+        Used by reconciliation to find records deleted without a tombstone. The scan must be
+        complete: records the source reports as deleted are left out, every other record is
+        listed once, keys as strings exactly as :attr:`Record.key` holds them. Read only the key
+        (e.g. ``SELECT Id FROM Account``), in the largest pages the API allows.
+
+        Raises:
+            KeyScanUnsupported: the connector has no key scan (the default).
+            SourceError: the scan failed; the engine then reconciles nothing (a partial scan
+                must never be taken for a list of survivors).
+        """
+        raise KeyScanUnsupported(f"the {self.name} connector cannot list the keys of {stream!r}")
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections. Called once when the run ends."""

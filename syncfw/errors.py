@@ -7,7 +7,8 @@
     ├── SourceError (1)              a source connector failed
     │   ├── SourceAuthError          credentials refused or session expired: fix the credentials
     │   ├── SourceLimitExceeded      the source's own quota is spent (e.g. REQUEST_LIMIT_EXCEEDED): wait
-    │   └── SourceUnavailable        transient (5xx, connection) after retries
+    │   ├── SourceUnavailable        transient (5xx, connection) after retries
+    │   └── KeyScanUnsupported       the connector cannot list the keys that exist (no reconciliation)
     ├── NotionError (1)              the Notion API failed in a way retries did not fix
     │   ├── NotionRejected           400: Notion refused one write as invalid (skippable)
     │   ├── NotionAuthError          401: token invalid or revoked
@@ -74,6 +75,11 @@ class SourceLimitExceeded(SourceError):
 
 class SourceUnavailable(SourceError):
     """The source kept failing with transient errors after retries."""
+
+
+class KeyScanUnsupported(SourceError):
+    """The connector has no key scan (:meth:`syncfw.connector.Connector.scan_keys`), so records
+    deleted without a tombstone cannot be reconciled for its streams."""
 
 
 class NotionError(SyncfwError):

@@ -120,6 +120,30 @@ class ConnectorHarness(ABC):
         """Answer the next ``requests`` API requests with the source's own rate-limit response
         (status, headers such as ``Retry-After`` with a short wait, and body)."""
 
+    def add_late_record(self, stream: str) -> str:
+        """Make a record visible now whose cursor value is older than the newest record already
+        read, the way the source really lets a change appear late (Salesforce: a transaction that
+        commits after a later one; HubSpot: a write the search index shows seconds later); return
+        its key. The kit then checks that an incremental read from the earlier cursor delivers it
+        (the connector's look-back).
+
+        Raises:
+            NotImplementedError: the source always makes changes visible in cursor order (the
+                default: the look-back check is skipped; say why in the harness docstring).
+        """
+        raise NotImplementedError
+
+    def hard_delete_record(self, stream: str) -> str:
+        """Remove one existing record so that no read reports its deletion (a hard delete, a
+        purged Recycle Bin, an archive past its retention); return its key. The kit then checks
+        that :meth:`~syncfw.connector.Connector.scan_keys` no longer lists it.
+
+        Raises:
+            NotImplementedError: the connector has no key scan (the default: the key-scan checks
+                are skipped).
+        """
+        raise NotImplementedError
+
     def future_cursor(self, stream: str, cursor: str) -> str:
         """A cursor of ``stream`` later than every record the source holds or will get in the test.
 
