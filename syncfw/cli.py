@@ -161,6 +161,12 @@ def _run_common(fn: F) -> F:
         type=float,
         help="Notion requests per second (overrides the recipe's notion.rate_limit).",
     )(fn)
+    fn = click.option(
+        "--reconcile",
+        is_flag=True,
+        help="Scan every key at the sources and treat records that no longer exist as deleted "
+        "(also done on one run in each target's reconcile_every).",
+    )(fn)
     fn = click.option("--full-refresh", is_flag=True, help="Ignore stored cursors and read every record.")(fn)
     fn = env_file_option(fn)
     return click.argument("recipe", type=click.Path(path_type=Path, exists=True, dir_okay=False))(fn)
@@ -214,6 +220,7 @@ def plan(
     recipe: Path,
     env_file: Path | None,
     full_refresh: bool,
+    reconcile: bool,
     notion_rate_limit: float | None,
     as_json: bool,
     log_format: str,
@@ -226,7 +233,9 @@ def plan(
     loaded = _load_recipe(recipe, registry)
     _check_runnable(loaded)
     output = _Output(log_format, quiet, as_json)
-    options = RunOptions(apply=False, rate_limit=notion_rate_limit, full_refresh=full_refresh)
+    options = RunOptions(
+        apply=False, rate_limit=notion_rate_limit, full_refresh=full_refresh, reconcile=reconcile
+    )
     with output.progress() as progress:
         report = execute(loaded, registry, options, progress)
     if out_file is not None:
@@ -250,6 +259,7 @@ def run(
     recipe: Path,
     env_file: Path | None,
     full_refresh: bool,
+    reconcile: bool,
     notion_rate_limit: float | None,
     as_json: bool,
     log_format: str,
@@ -285,6 +295,7 @@ def run(
         apply=True,
         rate_limit=notion_rate_limit,
         full_refresh=full_refresh,
+        reconcile=reconcile,
         allow_mass_change=allow_mass_change,
         reviewed_plan=reviewed,
         observers=[

@@ -82,6 +82,12 @@ def render_summary(report: RunReport) -> None:
             )
         for problem in p.problems:
             out.print(f"[red]failed[/] {name}: {problem}")
+        for found in target.reconciled:
+            if found.error is None:
+                out.print(
+                    f"reconciled {name}: {found.source}/{found.stream} lists {found.scanned} keys; "
+                    f"{len(found.gone)} records syncfw knows are gone from it (handled as deletes)"
+                )
         for warning in p.warnings[:20]:
             out.print(f"[yellow]warning[/] {name}: {warning}")
         if len(p.warnings) > 20:
@@ -234,6 +240,16 @@ class JsonLog(EngineProgress, RunObserver):
                     property=problem.property,
                     reason=problem.reason,
                 )
+            for found in target.reconciled:
+                if found.error is None:
+                    self.emit(
+                        "reconciled",
+                        target=name,
+                        source=found.source,
+                        stream=found.stream,
+                        keys_scanned=found.scanned,
+                        gone=len(found.gone),
+                    )
             for warning in target.plan.warnings:
                 self.emit("warning", "warning", target=name, message=warning)
         for warning in report.warnings:

@@ -33,6 +33,7 @@ from syncfw.engine.plan import (
     read_stream,
     resolve_keys,
 )
+from syncfw.engine.reconcile import Reconciliation, reconcile_due, reconcile_stream, record_reconciled
 from syncfw.engine.recover import settle_open_intents
 from syncfw.engine.signals import StopSignal, stop_on_signals
 from syncfw.errors import GuardStop, NotionNotFound, SyncfwError
@@ -56,6 +57,8 @@ class RunOptions:
         apply: False for a plan (dry run): read everything, write nothing.
         rate_limit: Notion requests per second, overriding the recipe's ``notion.rate_limit``.
         full_refresh: ignore stored cursors and read every source record.
+        reconcile: scan every source key and handle records gone from the source as deletes, on
+            every target (otherwise on one run in each target's ``reconcile_every``).
         allow_mass_change: let a run archive or update more than the target's guard allows.
         reviewed_plan: a plan file's JSON (``syncfw plan --out``); the run applies only when its
             fresh plan has exactly the same operations, before and after values.
@@ -64,6 +67,7 @@ class RunOptions:
     apply: bool = True
     rate_limit: float | None = None
     full_refresh: bool = False
+    reconcile: bool = False
     allow_mass_change: bool = False
     reviewed_plan: dict[str, Any] | None = None
     observers: list[RunObserver] = field(default_factory=list)
@@ -101,6 +105,7 @@ class TargetReport:
     done: dict[str, int]
     notion_requests: dict[str, int]
     applied: bool
+    reconciled: list[Reconciliation] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         p = self.plan
@@ -143,6 +148,7 @@ class TargetReport:
                 for op in p.operations
             ],
             "notion_requests": self.notion_requests,
+            "reconciled": [r.as_dict() for r in self.reconciled],
         }
 
 
@@ -335,6 +341,8 @@ def _execute(
         quarantined = store.quarantined(target.name)
         unmatched = store.unmatched(target.name)
         reads: dict[str, StreamRead] = {}
+        reconciling = not first_run and reconcile_due(store, target, asked=options.reconcile)
+        reconciled: list[Reconciliation] = []
         for mapping in ordered_mappings(target):
             cursor = None
             if not options.full_refresh and not first_run:
@@ -357,6 +365,11 @@ def _execute(
             kept = [(key, data) for name, key, data in unmatched if name == mapping.name]
             read.retries += [Record(mapping.stream, key, data) for key, data in kept]
             read.unmatched_keys = {key for key, _ in kept}
+            if reconciling:
+                progress.phase(target.name, f"scanning the keys of {mapping.source} {mapping.stream}")
+                found = reconcile_stream(store, target, mapping, connectors[mapping.source])
+                reconciled.append(found)
+                read.retries += found.deletes()  # last, so a gone record wins over a retry of it
             reads[mapping.name] = read
         progress.phase(target.name, "reading Notion")
         read_started = datetime.now(UTC)
@@ -389,7 +402,10 @@ def _execute(
             phase=functools.partial(progress.phase, target.name),
         )
         plans[target.name] = plan
-        target_report = TargetReport(plan, {"create": 0, "update": 0, "archive": 0}, {}, options.apply)
+        plan.warnings += [r.error for r in reconciled if r.error]
+        target_report = TargetReport(
+            plan, {"create": 0, "update": 0, "archive": 0}, {}, options.apply, reconciled
+        )
         report.targets[target.name] = target_report
         if options.apply:
             if options.reviewed_plan is not None:
@@ -415,6 +431,9 @@ def _execute(
                     f"notion_read:{target.name}",
                     json.dumps({"at": read_started.isoformat(), "since_full": runs_since_full}),
                 )
+            if not stop.is_set():
+                done = reconciling and all(r.error is None for r in reconciled)
+                record_reconciled(store, target, reconciled=done, at=read_started.isoformat())
         target_report.notion_requests = client.stats.minus(before)
     if options.apply and not stop.is_set():
         _link_pending_relations(recipe, report, store, client)

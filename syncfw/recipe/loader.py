@@ -968,6 +968,7 @@ def _build_target(
         on_drift=target.on_drift,
         max_change=target.guard.max_change,
         full_read_every=target.full_read_every,
+        reconcile_every=target.reconcile_every,
         owner_lines={prop: document.mark(("targets", name, "owners", prop)).line for prop in target.owners},
     )
 

@@ -224,7 +224,9 @@ class Target:
     property names to ``"notion"`` or a source name; ``owner_lines`` gives the line of each of its
     entries in the recipe file. ``max_change`` is the mass-change guard as a fraction of the
     target's pages (0.2 = 20%). ``full_read_every``: one run in this many reads every page of the
-    target; the others read only pages edited since the previous read. Exactly one mapping is
+    target; the others read only pages edited since the previous read. ``reconcile_every``: one
+    run in this many compares the keys of the records syncfw keeps state for with a key scan of the
+    source and treats the missing ones as deleted (0: only on ``--reconcile``). Exactly one mapping is
     primary; the others have a ``match``.
     """
 
@@ -239,6 +241,7 @@ class Target:
     on_drift: OnDrift = "revert"
     max_change: float = 0.2
     full_read_every: int = 24
+    reconcile_every: int = 24
     owner_lines: dict[str, int] = dataclasses.field(default_factory=dict)
 
     @property

@@ -205,6 +205,14 @@ class TargetDocument(BaseModel):
         description="Read every page of the target on one run in this many (the others read only the "
         "pages edited since the previous run); 1 reads every page on every run.",
     )
+    reconcile_every: int = Field(
+        24,
+        ge=0,
+        description="Reconcile on one run in this many: list every key that exists at the source (a "
+        "key scan) and handle the pages and records whose key is gone as deletes (on_delete), catching "
+        "deletes that leave no tombstone (a purged Recycle Bin, a hard delete, an expired archive); "
+        "0 reconciles only when asked (`--reconcile`).",
+    )
     personal_data: PersonalData = Field(
         "allow",
         description="forbid: refuse any property fed by a field its connector marks as personal data.",

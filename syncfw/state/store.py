@@ -383,6 +383,33 @@ class StateStore:
             yield [r[0] for r in rows]
             after = rows[-1][0]
 
+    def iter_record_keys(self, target: str, mapping: str | None, batch: int = 5000) -> Iterator[list[str]]:
+        """The keys of the source records ``target`` keeps state for, in batches, by key.
+
+        With ``mapping`` None: the sync keys of the target's pages not archived (the primary
+        stream's records). Otherwise the record keys of that secondary or aggregating mapping:
+        matched, counted as members, or kept because they matched no page. Reconciliation checks
+        them against the source's key scan.
+        """
+        if mapping is None:
+            sql = "SELECT sync_key FROM pages WHERE target = ? AND archived = 0 AND sync_key > ?"
+            params: tuple[Any, ...] = (target,)
+        else:
+            sql = (
+                "SELECT record_key FROM (SELECT record_key FROM matches WHERE target = ? AND mapping = ? "
+                "UNION SELECT record_key FROM members WHERE target = ? AND mapping = ? "
+                "UNION SELECT record_key FROM unmatched WHERE target = ? AND mapping = ?) "
+                "WHERE record_key > ?"
+            )
+            params = (target, mapping) * 3
+        after = ""
+        while True:
+            rows = self._query(f"{sql} ORDER BY 1 LIMIT {int(batch)}", (*params, after))
+            if not rows:
+                return
+            yield [r[0] for r in rows]
+            after = rows[-1][0]
+
     def matches_for(self, target: str, mapping: str, keys: Iterable[str]) -> dict[str, str]:
         """Which pages the secondary records ``keys`` matched: record key → page sync key."""
         out: dict[str, str] = {}

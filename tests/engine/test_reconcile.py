@@ -1,0 +1,143 @@
+"""Reconciliation: records deleted at the source without a tombstone (a hard delete, a purged
+Recycle Bin) are found by a key scan and handled as deletes. Real simple-salesforce and
+notion-client against the emulators; a record removed from a seed file is gone from every
+Salesforce endpoint, ``queryAll`` included, exactly like a hard delete."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from syncfw.plugins import Registry
+from syncfw.recipe import Recipe, load_recipe
+from syncfw.sandbox.runner import Sandbox
+from syncfw.state import StateStore
+from tests.conftest import RECIPE
+from tests.engine.test_sync_end_to_end import by_key, init, pages, seed, sync, write_seed
+
+
+def _recipe(tmp_path: Path, registry: Registry, extra: str = "") -> Recipe:
+    text = RECIPE.read_text().replace("../mappings/", f"{RECIPE.parent.parent / 'mappings'}/")
+    if extra:
+        text = text.replace("    on_drift: revert ", f"    {extra}\n    on_drift: revert ", 1)
+    path = tmp_path / "recipe.yaml"
+    path.write_text(text)
+    return load_recipe(path, registry=registry)
+
+
+def _hard_delete(seed_dir: Path, sobject: str, count: int) -> list[str]:
+    records = seed(seed_dir, sobject)
+    live = [r for r in records if not r.get("IsDeleted")]
+    gone = {r["Id"] for r in live[:count]}
+    write_seed(seed_dir, sobject, [r for r in records if r["Id"] not in gone])
+    return sorted(gone)
+
+
+def test_a_hard_deleted_record_is_archived_by_the_next_reconciliation(
+    sandbox: Sandbox, registry: Registry, tmp_path: Path, seed_dir: Path
+) -> None:
+    recipe = _recipe(tmp_path, registry)
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    gone = _hard_delete(seed_dir, "Contact", 1)
+
+    ordinary = sync(recipe, registry)
+    assert ordinary.targets["contacts"].as_dict()["archived"] == 0  # no tombstone: a read cannot see it
+    assert set(gone) <= set(by_key(pages(sandbox, ids["contacts"])))
+
+    report = sync(recipe, registry, reconcile=True)
+    assert report.exit_code == 0, report.error
+    contacts = report.targets["contacts"].as_dict()
+    assert contacts["archived"] == 1
+    [found] = contacts["reconciled"]
+    assert (found["stream"], found["gone"], found["gone_keys"], found["error"]) == ("Contact", 1, gone, None)
+    assert found["keys_scanned"] == len([c for c in seed(seed_dir, "Contact") if not c.get("IsDeleted")])
+    assert report.targets["accounts"].as_dict()["archived"] == 0
+    assert not set(gone) & set(by_key(pages(sandbox, ids["contacts"])))
+
+    again = sync(recipe, registry, reconcile=True)
+    assert again.notion_requests["writes"] == 0
+    assert again.targets["contacts"].as_dict()["reconciled"][0]["gone"] == 0
+
+
+def test_one_run_in_reconcile_every_scans_the_keys(
+    sandbox: Sandbox, registry: Registry, tmp_path: Path, seed_dir: Path
+) -> None:
+    recipe = _recipe(tmp_path, registry, "reconcile_every: 3")
+    assert recipe.targets["accounts"].reconcile_every == 3
+    assert recipe.targets["contacts"].reconcile_every == 24  # the default
+    init(recipe)
+    scanned = []
+    for _ in range(7):
+        report = sync(recipe, registry)
+        assert report.exit_code == 0, report.error
+        scanned.append(bool(report.targets["accounts"].reconciled))
+    # the first run has nothing to reconcile (no state); then one run in three
+    assert scanned == [False, False, True, False, False, True, False]
+
+
+def test_an_empty_key_scan_archives_nothing(
+    sandbox: Sandbox, registry: Registry, tmp_path: Path, seed_dir: Path
+) -> None:
+    recipe = _recipe(tmp_path, registry)
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    before = len(pages(sandbox, ids["contacts"]))
+    write_seed(seed_dir, "Contact", [])
+
+    report = sync(recipe, registry, reconcile=True, allow_mass_change=True)
+    contacts = report.targets["contacts"].as_dict()
+    assert contacts["archived"] == 0
+    assert contacts["reconciled"][0]["gone"] == 0
+    assert any("empty scan" in w for w in contacts["warnings"])
+    assert len(pages(sandbox, ids["contacts"])) == before
+
+
+def test_reconciliation_stops_at_the_mass_change_guard(
+    sandbox: Sandbox, registry: Registry, tmp_path: Path, seed_dir: Path
+) -> None:
+    recipe = _recipe(tmp_path, registry)
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    live = len(pages(sandbox, ids["accounts"]))
+    gone = _hard_delete(seed_dir, "Account", live // 2)
+
+    stopped = sync(recipe, registry, reconcile=True)
+    assert stopped.exit_code == 4
+    assert "archive or update" in (stopped.error or "")
+    assert len(pages(sandbox, ids["accounts"])) == live
+
+    approved = sync(recipe, registry, reconcile=True, allow_mass_change=True)
+    assert approved.targets["accounts"].as_dict()["archived"] == len(gone)
+    assert not set(gone) & set(by_key(pages(sandbox, ids["accounts"])))
+    store = StateStore(recipe.state_path)
+    try:
+        entries = store.pages_for("accounts", gone)
+    finally:
+        store.close()
+    assert all(entry.archived for entry in entries.values())
+
+
+def test_cli_plan_and_run_take_reconcile(sandbox: Sandbox, tmp_path: Path, seed_dir: Path) -> None:
+    env = tmp_path / "sandbox.env"
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(RECIPE.read_text().replace("../mappings/", f"{RECIPE.parent.parent / 'mappings'}/"))
+
+    def syncfw(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "syncfw.cli", *args, "--env-file", str(env)]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+    assert syncfw("notion", "init", str(recipe)).returncode == 0
+    assert syncfw("run", str(recipe), "--notion-rate-limit", "500").returncode == 0
+    gone = _hard_delete(seed_dir, "Contact", 1)
+
+    planned = syncfw("plan", str(recipe), "--reconcile", "--json", "--notion-rate-limit", "500")
+    assert planned.returncode == 0, planned.stderr
+    operations = json.loads(planned.stdout)["targets"]["contacts"]["operations"]
+    assert [op["sync_key"] for op in operations if op["action"] == "archive"] == gone
+
+    ran = syncfw("run", str(recipe), "--reconcile", "--log-format", "text", "--notion-rate-limit", "500")
+    assert ran.returncode == 0, ran.stderr
+    assert "1 records syncfw knows are gone" in ran.stdout
