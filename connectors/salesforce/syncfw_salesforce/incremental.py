@@ -70,8 +70,8 @@ class ModstampCursor:
         grouped: dict[str, dict[str, str]] = {}
         for record_id, (stamp, digest) in sorted(self.recent.items(), key=lambda item: (item[1][0], item[0])):
             grouped.setdefault(stamp.isoformat(), {})[record_id] = digest
-        stamp = self.modstamp.isoformat() if self.modstamp else None
-        return json.dumps({CURSOR_FIELD: stamp, "recent": grouped}, separators=(",", ":"))
+        newest = self.modstamp.isoformat() if self.modstamp else None
+        return json.dumps({CURSOR_FIELD: newest, "recent": grouped}, separators=(",", ":"))
 
     @classmethod
     def decode(cls, cursor: str | None) -> ModstampCursor:
@@ -83,28 +83,28 @@ class ModstampCursor:
         """
         if cursor is None:
             return cls()
+        entries: list[tuple[Any, datetime | None, Any]]
         try:
             data = json.loads(cursor)
-            stamp = data[CURSOR_FIELD]
-            modstamp = _aware(stamp) if stamp is not None else None
+            modstamp = _aware(data[CURSOR_FIELD]) if data[CURSOR_FIELD] is not None else None
             if "recent" in data:
-                recent = {
-                    record_id: (_aware(at), digest)
+                entries = [
+                    (record_id, _aware(at), digest)
                     for at, ids in data["recent"].items()
                     for record_id, digest in ids.items()
-                }
+                ]
             else:  # written before the look-back: the Ids delivered at exactly the cursor's stamp
                 ids = data["ids"]
                 if isinstance(ids, list):  # written before digests were kept: deliver those once more
                     ids = dict.fromkeys(ids, "")
-                recent = {record_id: (modstamp, digest) for record_id, digest in ids.items()}
+                entries = [(record_id, modstamp, digest) for record_id, digest in ids.items()]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a Salesforce cursor: {cursor[:80]!r}") from exc
-        if not all(
-            isinstance(record_id, str) and isinstance(at, datetime) and isinstance(digest, str)
-            for record_id, (at, digest) in recent.items()
-        ):
-            raise ValueError(f"not a Salesforce cursor (bad ids): {cursor[:80]!r}")
+        recent: dict[str, tuple[datetime, str]] = {}
+        for record_id, at, digest in entries:
+            if not (isinstance(record_id, str) and isinstance(at, datetime) and isinstance(digest, str)):
+                raise ValueError(f"not a Salesforce cursor (bad ids): {cursor[:80]!r}")
+            recent[record_id] = (at, digest)
         return cls(modstamp, recent)
 
     def since(self, lookback: timedelta) -> datetime | None:
