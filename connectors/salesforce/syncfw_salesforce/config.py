@@ -15,11 +15,15 @@ as ``acme.my`` (simple-salesforce builds ``https://{domain}.salesforce.com``).
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from syncfw.recipe.schema import Duration
+from syncfw_salesforce.incremental import DEFAULT_LOOKBACK
 
 AuthMode = Literal["password", "session", "jwt"]
 
@@ -39,6 +43,8 @@ _MODE_NAMES: dict[AuthMode, str] = {
     "session": "session_id + instance_url",
     "jwt": "username + consumer_key + private_key_file (JWT bearer)",
 }
+MAX_BATCH_SIZE = 2000
+"""The largest query page Salesforce returns (``Sforce-Query-Options: batchSize`` is 200-2000)."""
 _DOMAIN = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
 
 
@@ -58,6 +64,11 @@ class SalesforceConfig(BaseModel):
         batch_size: records per query page, 200-2000, sent as ``Sforce-Query-Options: batchSize=N``
             (Salesforce treats it as a hint).
         timeout_seconds: timeout of each HTTP request, in seconds.
+        lookback: how far before its cursor an incremental read looks again, a duration such as
+            ``10m`` (default: 10 minutes, the longest a Salesforce transaction runs; see
+            :mod:`syncfw_salesforce.incremental`). A row whose transaction commits later than
+            this after its ``SystemModstamp`` is missed until it changes again; ``0s`` reads only
+            from the cursor's own second.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -71,8 +82,16 @@ class SalesforceConfig(BaseModel):
     private_key_file: Path | None = None
     domain: str = "login"
     api_version: str = Field(default="59.0", pattern=r"^\d{2,3}\.0$")
-    batch_size: int = Field(default=2000, ge=200, le=2000)
+    batch_size: int = Field(default=MAX_BATCH_SIZE, ge=200, le=MAX_BATCH_SIZE)
     timeout_seconds: float = Field(default=120.0, gt=0)
+    lookback: Duration = DEFAULT_LOOKBACK
+
+    @field_validator("lookback")
+    @classmethod
+    def _check_lookback(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("the look-back cannot be negative: give a duration such as 10m, or 0s")
+        return value
 
     @field_validator("domain")
     @classmethod

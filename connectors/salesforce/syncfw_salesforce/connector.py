@@ -23,7 +23,7 @@ from tenacity.wait import wait_base
 
 from syncfw.connector import Checkpoint, Connector, Record, StreamSpec
 from syncfw.errors import ConfigError, SourceError
-from syncfw_salesforce.config import SalesforceConfig
+from syncfw_salesforce.config import MAX_BATCH_SIZE, SalesforceConfig
 from syncfw_salesforce.datetimes import parse_datetime
 from syncfw_salesforce.errors import is_transient, translate
 from syncfw_salesforce.incremental import (
@@ -171,14 +171,16 @@ class SalesforceConnector(Connector):
         return spec
 
     def read(self, stream: str, cursor: str | None, fields: Sequence[str]) -> Iterator[Record | Checkpoint]:
-        """Yield the records of sObject ``stream`` changed at or after the cursor, oldest first.
+        """Yield the records of sObject ``stream`` changed since the cursor, oldest first.
 
         Describes the sObject first (once per connector; see :meth:`stream`), then sends
         ``SELECT Id, SystemModstamp, IsDeleted, <fields> FROM <stream> [WHERE SystemModstamp >=
-        <cursor>] ORDER BY SystemModstamp ASC, Id ASC`` to ``queryAll``; records already
-        delivered at the cursor's stamp are skipped. ``IsDeleted`` is left out for sObjects
-        without it (``User``). A checkpoint follows each page of results (``batch_size``
-        records at most), the last one after the last page.
+        <cursor stamp - lookback>] ORDER BY SystemModstamp ASC, Id ASC`` to ``queryAll``. Of the
+        records inside the look-back window, those the cursor holds unchanged are skipped: a
+        record is delivered again only when it committed late or changed (see
+        :mod:`syncfw_salesforce.incremental`). ``IsDeleted`` is left out for sObjects without it
+        (``User``). A checkpoint follows each page of results (``batch_size`` records at most),
+        the last one after the last page.
 
         Raises:
             syncfw.errors.ConfigError: a field path or the stream name cannot be put into SOQL.
@@ -192,20 +194,41 @@ class SalesforceConnector(Connector):
                 f"the saved cursor of Salesforce stream {stream!r} is not one this connector wrote "
                 f"({exc}); reset the stream's cursor to read it in full again"
             ) from None
+        lookback = self.settings.lookback
         deletable = DELETED_FIELD in self.stream(stream).fields
-        soql = incremental_soql(stream, fields, start.modstamp, deletable=deletable)
-        builder = CursorBuilder(start)
-        for page in self._pages(soql, f"query of {stream}"):
+        soql = incremental_soql(stream, fields, start.since(lookback), deletable=deletable)
+        builder = CursorBuilder(start, lookback)
+        for page in self._pages(soql, f"query of {stream}", include_deleted=True):
             for raw in page:
                 record_id = str(raw[PRIMARY_KEY])
                 modstamp = parse_datetime(raw[CURSOR_FIELD])
                 data = _plain(raw)
                 digest = record_digest(data)
-                if start.delivered(record_id, modstamp, digest):
+                if start.delivered(record_id, modstamp, digest, lookback):
                     continue
                 builder.add(record_id, modstamp, digest)
                 yield Record(stream, record_id, data, deleted=bool(raw.get(DELETED_FIELD)))
             yield Checkpoint(stream, builder.cursor().encode())
+
+    def scan_keys(self, stream: str) -> Iterator[str]:
+        """Yield the Id of every record of sObject ``stream`` that exists now.
+
+        Sends ``SELECT Id FROM <stream>`` to ``query`` (not ``queryAll``: rows in the Recycle Bin
+        are deleted and left out) in pages of 2,000 Ids, following ``nextRecordsUrl``; Ids as the
+        REST API returns them (18 characters), like :attr:`Record.key`. One request per 2,000
+        records (REST API Developer Guide, "Execute a SOQL Query").
+
+        Raises:
+            syncfw.errors.ConfigError: the stream name cannot be put into SOQL.
+            syncfw.errors.SourceError: a page could not be read (after retries of transient
+                failures); the scan is then incomplete and must not be used.
+        """
+        soql = f"SELECT {PRIMARY_KEY} FROM {check_sobject_name(stream)}"
+        for page in self._pages(
+            soql, f"key scan of {stream}", include_deleted=False, batch_size=MAX_BATCH_SIZE
+        ):
+            for raw in page:
+                yield str(raw[PRIMARY_KEY])
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -213,9 +236,12 @@ class SalesforceConnector(Connector):
             self._sf.session.close()
             self._sf = None
 
-    def _pages(self, soql: str, what: str) -> Iterator[list[dict[str, Any]]]:
-        headers = {"Sforce-Query-Options": f"batchSize={self.settings.batch_size}"}
-        result = self._call(lambda sf: sf.query(soql, include_deleted=True, headers=headers), what)
+    def _pages(
+        self, soql: str, what: str, *, include_deleted: bool, batch_size: int | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The records of ``soql``, a page at a time (``queryAll`` when ``include_deleted``)."""
+        headers = {"Sforce-Query-Options": f"batchSize={batch_size or self.settings.batch_size}"}
+        result = self._call(lambda sf: sf.query(soql, include_deleted=include_deleted, headers=headers), what)
         while True:
             yield list(result["records"])
             if result.get("done", True):

@@ -3,7 +3,9 @@
 :class:`SalesforceHarness` serves the emulator over HTTPS with a private CA in the kit's work
 directory, seeded with a copy of the sandbox's sample org plus generated records so that reads
 span more than one page. Source changes are made the way the sandbox documents them: by editing
-the seed files, with a ``SystemModstamp`` later than every record's.
+the seed files, with a ``SystemModstamp`` later than every record's; a change that commits late and
+a hard delete through the org's data controls (:meth:`SalesforceOrg.begin_transaction`,
+:meth:`SalesforceOrg.hard_delete`).
 """
 
 from __future__ import annotations
@@ -106,30 +108,28 @@ class SalesforceHarness(ConnectorHarness):
     def add_record(self, stream: str) -> str:
         """Append a record with a new Id and the newest ``SystemModstamp``."""
         records = self._records(stream)
-        template = records[0]
-        self._added += 1
-        record_id = make_id(template["Id"][:3], "kt", self._added)
-        stamp = self._next_stamp(records)
-        record: dict[str, Any] = {
-            "attributes": {
-                **template["attributes"],
-                "url": template["attributes"]["url"].replace(template["Id"], record_id),
-            },
-            "Id": record_id,
-            "IsDeleted": False,
-            "OwnerId": template.get("OwnerId"),
-            "CreatedDate": stamp,
-            "SystemModstamp": stamp,
-        }
-        if stream == "Contact":
-            record.update(
-                FirstName="Kit", LastName=f"Added {self._added}", AccountId=template.get("AccountId")
-            )
-        else:
-            record["Name"] = f"Kit Added {self._added}"
+        record = self._new_record(stream, records, self._next_stamp(records))
         self._write(stream, [*records, record])
-        self._touched.add(record_id)
-        return record_id
+        return str(record["Id"])
+
+    def add_late_record(self, stream: str) -> str:
+        """Create a record in a transaction that started a second before the newest change (its
+        ``SystemModstamp``) and commits only now (:meth:`SalesforceOrg.begin_transaction`), as
+        Salesforce commits rows out of ``SystemModstamp`` order."""
+        records = self._records(stream)
+        newest = max(parse_datetime(record["SystemModstamp"]) for record in records)
+        record = self._new_record(stream, records, format_datetime(newest - timedelta(seconds=1)))
+        self.org.begin_transaction(stream, record["Id"])
+        self._write(stream, [*records, record])
+        self.org.commit(stream, record["Id"])
+        return str(record["Id"])
+
+    def hard_delete_record(self, stream: str) -> str:
+        """Delete a record permanently, leaving no ``IsDeleted`` row (:meth:`SalesforceOrg.hard_delete`)."""
+        record = self._untouched(self._records(stream))
+        self.org.hard_delete(stream, record["Id"])
+        self._touched.add(record["Id"])
+        return str(record["Id"])
 
     def change_record(self, stream: str) -> str:
         """Edit one field of a record not touched before and give it the newest ``SystemModstamp``."""
@@ -164,9 +164,36 @@ class SalesforceHarness(ConnectorHarness):
         newest = max(parse_datetime(record["SystemModstamp"]) for record in records)
         return format_datetime(newest + timedelta(seconds=1))
 
+    def _new_record(self, stream: str, records: list[dict[str, Any]], stamp: str) -> dict[str, Any]:
+        template = records[0]
+        self._added += 1
+        record_id = make_id(template["Id"][:3], "kt", self._added)
+        record: dict[str, Any] = {
+            "attributes": {
+                **template["attributes"],
+                "url": template["attributes"]["url"].replace(template["Id"], record_id),
+            },
+            "Id": record_id,
+            "IsDeleted": False,
+            "OwnerId": template.get("OwnerId"),
+            "CreatedDate": stamp,
+            "SystemModstamp": stamp,
+        }
+        if stream == "Contact":
+            record.update(
+                FirstName="Kit", LastName=f"Added {self._added}", AccountId=template.get("AccountId")
+            )
+        else:
+            record["Name"] = f"Kit Added {self._added}"
+        self._touched.add(record_id)
+        return record
+
+    def _untouched(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        return next(r for r in records if not r.get("IsDeleted") and r["Id"] not in self._touched)
+
     def _edit(self, stream: str, change: Any) -> str:
         records = self._records(stream)
-        record = next(r for r in records if not r.get("IsDeleted") and r["Id"] not in self._touched)
+        record = self._untouched(records)
         record.update(change(record), SystemModstamp=self._next_stamp(records))
         self._write(stream, records)
         self._touched.add(record["Id"])

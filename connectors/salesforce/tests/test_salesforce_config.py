@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from syncfw_salesforce import SalesforceConfig, SalesforceConnector
 from syncfw_salesforce.datetimes import format_datetime, parse_datetime, soql_datetime_literal
 from syncfw_salesforce.emulator import SalesforceEmulator
-from syncfw_salesforce.incremental import ModstampCursor, incremental_soql
+from syncfw_salesforce.incremental import CursorBuilder, ModstampCursor, incremental_soql
 
 from syncfw import hookspecs
 from syncfw.errors import ConfigError, SourceError
@@ -114,17 +114,47 @@ def test_names_that_are_not_soql_identifiers_are_refused(stream: str, fields: li
 
 def test_cursor_round_trip_and_delivered() -> None:
     stamp = datetime(2026, 5, 1, 7, 25, 37, 500000, tzinfo=UTC)
-    cursor = ModstampCursor.decode(ModstampCursor(stamp, {"001A": "d1", "001B": "d2"}).encode())
+    earlier = stamp - timedelta(minutes=3)
+    recent = {"001A": (stamp, "d1"), "001B": (stamp, "d2"), "001E": (earlier, "d5")}
+    cursor = ModstampCursor.decode(ModstampCursor(stamp, recent).encode())
+    window = timedelta(minutes=10)
 
-    assert cursor == ModstampCursor(stamp, {"001A": "d1", "001B": "d2"})
-    assert cursor.delivered("001A", stamp, "d1")
-    assert not cursor.delivered("001A", stamp, "d9")  # changed again within the same stamp
-    assert not cursor.delivered("001C", stamp, "d1")  # same stamp, not delivered yet
-    assert cursor.delivered("001C", stamp - timedelta(milliseconds=200), "dx")  # before the cursor
-    assert not cursor.delivered("001A", stamp + timedelta(milliseconds=1), "d1")  # changed again since
+    assert cursor == ModstampCursor(stamp, recent)
+    assert cursor.since(window) == stamp - window
+    assert cursor.delivered("001A", stamp, "d1", window)
+    assert cursor.delivered("001E", earlier, "d5", window)  # inside the window, unchanged
+    assert not cursor.delivered("001A", stamp, "d9", window)  # changed again within the same stamp
+    assert not cursor.delivered("001C", stamp, "d1", window)  # same stamp, not delivered yet
+    assert not cursor.delivered("001D", earlier, "dx", window)  # committed late, inside the window
+    assert cursor.delivered("001D", stamp - timedelta(minutes=11), "dx", window)  # before the window
+    assert cursor.delivered("001D", earlier, "dx", timedelta(0))  # no look-back: before the cursor
+    assert not cursor.delivered("001A", stamp + timedelta(milliseconds=1), "d1", window)  # changed since
     assert ModstampCursor.decode(None) == ModstampCursor()
+    assert ModstampCursor().since(window) is None
+
+
+def test_cursor_keeps_only_the_records_inside_the_window() -> None:
+    stamp = datetime(2026, 5, 1, 7, 25, 37, tzinfo=UTC)
+    builder = CursorBuilder(ModstampCursor(), timedelta(minutes=10))
+    for minute, record_id in enumerate(["001A", "001B", "001C"]):
+        builder.add(record_id, stamp + timedelta(minutes=6 * minute), f"d{minute}")
+
+    cursor = builder.cursor()
+
+    assert cursor.modstamp == stamp + timedelta(minutes=12)
+    assert sorted(cursor.recent) == ["001B", "001C"]  # 001A is 12 minutes older than the newest
+
+
+def test_cursors_written_before_the_look_back_still_read() -> None:
+    stamp = datetime(2026, 5, 1, 7, 25, 37, 500000, tzinfo=UTC)
+    window = timedelta(minutes=10)
+    with_digests = ModstampCursor.decode(
+        '{"SystemModstamp": "2026-05-01T07:25:37.500000+00:00", "ids": {"001A": "d1"}}'
+    )
+    assert with_digests == ModstampCursor(stamp, {"001A": (stamp, "d1")})
+    assert with_digests.delivered("001A", stamp, "d1", window)
     legacy = ModstampCursor.decode('{"SystemModstamp": "2026-05-01T07:25:37.500000+00:00", "ids": ["001A"]}')
-    assert not legacy.delivered("001A", stamp, "d1")  # an old cursor delivers its boundary once more
+    assert not legacy.delivered("001A", stamp, "d1", window)  # an old cursor delivers its boundary once more
 
 
 @pytest.mark.parametrize(
@@ -135,6 +165,9 @@ def test_cursor_round_trip_and_delivered() -> None:
         '{"SystemModstamp": "2026-05-01T07:25:37", "ids": []}',
         '"x"',
         '{"SystemModstamp": null, "ids": 5}',
+        '{"SystemModstamp": null, "ids": ["001A"]}',
+        '{"SystemModstamp": null, "recent": {"2026-05-01T07:25:37": {"001A": "d1"}}}',
+        '{"SystemModstamp": null, "recent": {"2026-05-01T07:25:37+00:00": {"001A": 5}}}',
     ],
 )
 def test_foreign_cursor_is_refused(text: str) -> None:

@@ -114,7 +114,7 @@ def test_empty_read_repeats_the_cursor_or_says_nothing_yet(sandbox: Sandbox) -> 
 
     assert records == []
     assert len(checkpoints) == 1
-    assert json.loads(checkpoints[0].cursor) == {"SystemModstamp": None, "ids": {}}
+    assert json.loads(checkpoints[0].cursor) == {"SystemModstamp": None, "recent": {}}
     assert sandbox.read("Account", checkpoints[0].cursor)[1][0].cursor == checkpoints[0].cursor
 
 

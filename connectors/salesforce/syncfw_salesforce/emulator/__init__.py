@@ -8,11 +8,14 @@ sandbox's certificate authority; clients trust it through ``REQUESTS_CA_BUNDLE``
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from syncfw.connector import EmulatorContext, SourceEmulator
 from syncfw.errors import ConfigError
 from syncfw.sandbox.server import ServedApp
 from syncfw_salesforce.emulator.app import create_app
 from syncfw_salesforce.emulator.org import ApiError, OrgStats, SalesforceOrg, new_session_id
+from syncfw_salesforce.emulator.visibility import RECYCLE_BIN_RETENTION
 
 __all__ = ["ApiError", "OrgStats", "SalesforceEmulator", "SalesforceOrg", "create_app", "new_session_id"]
 
@@ -23,7 +26,9 @@ class SalesforceEmulator(SourceEmulator):
     Sandbox options: ``bulk=N`` adds N generated accounts and about N contacts; ``faults=PLAN``
     makes API requests fail at random, PLAN in the compact form of
     :meth:`syncfw.sandbox.faults.FaultPlan.parse` (e.g. ``5xx=0.1,reset=0.02,seed=7``; see
-    :meth:`SalesforceOrg.configure_faults` for the kinds Salesforce supports).
+    :meth:`SalesforceOrg.configure_faults` for the kinds Salesforce supports);
+    ``recycle_bin_days=N`` keeps deleted records in the Recycle Bin (returned by ``queryAll``)
+    N days instead of Salesforce's 15 (see :mod:`syncfw_salesforce.emulator.visibility`).
 
     Attributes:
         org: the running org (None until :meth:`start`), for tests to turn its knobs.
@@ -43,14 +48,19 @@ class SalesforceEmulator(SourceEmulator):
             what a recipe's ``session_id`` + ``instance_url`` config needs.
 
         Raises:
-            syncfw.errors.ConfigError: the ``bulk`` option is not a whole number, or the
-                ``faults`` option is not a fault plan Salesforce supports.
+            syncfw.errors.ConfigError: the ``bulk`` or ``recycle_bin_days`` option is not a whole
+                number, or the ``faults`` option is not a fault plan Salesforce supports.
         """
         option = context.options.get("bulk", "0") or "0"
         if not option.isdigit():
             raise ConfigError(f"sandbox option bulk={option!r}: expected a whole number of accounts")
+        days = context.options.get("recycle_bin_days") or str(RECYCLE_BIN_RETENTION.days)
+        if not days.isdigit():
+            raise ConfigError(f"sandbox option recycle_bin_days={days!r}: expected a whole number of days")
         session_id = new_session_id()
-        org = SalesforceOrg(context.data_dir, session_id, bulk=int(option))
+        org = SalesforceOrg(
+            context.data_dir, session_id, bulk=int(option), recycle_bin_retention=timedelta(days=int(days))
+        )
         faults = context.options.get("faults")
         try:
             org.configure_faults(faults)

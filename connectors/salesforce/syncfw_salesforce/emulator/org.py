@@ -5,7 +5,11 @@ Records come from ``data_dir/<sObject>.json`` (a JSON array of records in REST s
 modification time, size or inode changes, so a test or a person editing a seed file sees the
 change on the next request. Tests drive the org through its knobs: :attr:`SalesforceOrg.remaining_requests`,
 :meth:`SalesforceOrg.expire_session`, :meth:`SalesforceOrg.fail_next`,
-:meth:`SalesforceOrg.configure_faults` and :attr:`SalesforceOrg.stats`.
+:meth:`SalesforceOrg.configure_faults` and :attr:`SalesforceOrg.stats`; and through its data
+controls: :meth:`SalesforceOrg.begin_transaction` / :meth:`SalesforceOrg.commit` (a change that
+becomes visible after later ones), :meth:`SalesforceOrg.hard_delete`,
+:meth:`SalesforceOrg.empty_recycle_bin` and :meth:`SalesforceOrg.advance_clock` (the Recycle
+Bin's retention runs on the org's clock; see :mod:`syncfw_salesforce.emulator.visibility`).
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ import logging
 import secrets
 import string
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +32,14 @@ from syncfw_salesforce.emulator import bulk
 from syncfw_salesforce.emulator.execute import execute
 from syncfw_salesforce.emulator.schema import SObjectSchema, infer_schema, key_prefix
 from syncfw_salesforce.emulator.soql import SoqlError, parse
+from syncfw_salesforce.emulator.visibility import (
+    RECYCLE_BIN_CAPACITY,
+    RECYCLE_BIN_RETENTION,
+    PendingCommits,
+    RecycleBin,
+    record_key,
+    visible_records,
+)
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +150,10 @@ class SalesforceOrg:
             :mod:`syncfw_salesforce.emulator.bulk`).
         daily_api_limit: the allowance of API requests (15,000 in a Developer Edition org).
         seed: random seed of the generated records.
+        recycle_bin_retention: how long ``queryAll`` returns a deleted record before it is
+            permanently deleted (Salesforce: 15 days).
+        recycle_bin_capacity: records the Recycle Bin holds before the oldest are permanently
+            deleted (Salesforce: 5,000 per user license; default 10,000).
 
     Thread-safe: the server thread and a test thread may use it at once.
     """
@@ -148,6 +166,8 @@ class SalesforceOrg:
         bulk: int = 0,
         daily_api_limit: int = DEVELOPER_EDITION_DAILY_LIMIT,
         seed: int = 0,
+        recycle_bin_retention: timedelta = RECYCLE_BIN_RETENTION,
+        recycle_bin_capacity: int = RECYCLE_BIN_CAPACITY,
     ) -> None:
         if bulk < 0:
             raise ValueError("bulk must be 0 or more")
@@ -165,7 +185,11 @@ class SalesforceOrg:
         self._lock = threading.RLock()
         self._files: dict[str, _SeedFile] = {}
         self._signature: tuple[tuple[str, int, int, int], ...] | None = None
+        self._seeded: dict[str, list[dict[str, Any]]] = {}
         self._data: _OrgData | None = None
+        self._recycle_bin = RecycleBin(recycle_bin_retention, recycle_bin_capacity)
+        self._pending = PendingCommits()
+        self._clock_offset = 0.0
         self._cursors: OrderedDict[str, tuple[list[dict[str, Any]], int]] = OrderedDict()
 
     # knobs for tests and the sandbox
@@ -234,6 +258,68 @@ class SalesforceOrg:
     def fault_counts(self) -> dict[str, int]:
         """Random faults injected so far, by kind (``{"server_error": 3, "reset": 1}``)."""
         return self._injector.counts()
+
+    def advance_clock(self, by: timedelta) -> None:
+        """Move the org's clock forward (the Recycle Bin's retention counts on it)."""
+        if by < timedelta(0):
+            raise ValueError("the org's clock only moves forward")
+        with self._lock:
+            self._clock_offset += by.total_seconds()
+
+    def begin_transaction(self, sobject: str, record_id: str) -> None:
+        """Open a transaction on a record that commits later: until :meth:`commit`, queries keep
+        returning the record as they return it now (or not at all, for an Id not created yet),
+        whatever the seed file says. Give the seed file's version the ``SystemModstamp`` of the
+        transaction's start: after commit, the record appears with a stamp older than records
+        that were readable before it.
+
+        Raises:
+            ValueError: the org has no sObject ``sobject``.
+        """
+        with self._lock:
+            data = self._current()
+            name = self._sobject(data, sobject)
+            self._pending.begin(record_key(name, record_id), data.get(name, record_id))
+            self._data = None
+
+    def commit(self, sobject: str, record_id: str) -> None:
+        """Commit the transaction opened by :meth:`begin_transaction`: queries now see the record
+        as its seed file holds it.
+
+        Raises:
+            ValueError: no transaction is open on the record.
+        """
+        with self._lock:
+            name = self._sobject(self._current(), sobject)
+            try:
+                self._pending.commit(record_key(name, record_id))
+            except KeyError:
+                raise ValueError(f"no transaction is open on {sobject} {record_id}") from None
+            self._data = None
+
+    def hard_delete(self, sobject: str, record_id: str) -> None:
+        """Delete a record permanently, without the Recycle Bin: no query or ``queryAll`` returns
+        it again, and nothing tells a client it went (Bulk API hard delete, or a delete followed
+        by ``emptyRecycleBin()``).
+
+        Raises:
+            ValueError: the org has no such sObject or record.
+        """
+        with self._lock:
+            data = self._current()
+            name = self._sobject(data, sobject)
+            if data.get(name, record_id) is None:
+                raise ValueError(f"the org has no {sobject} with Id {record_id}")
+            self._recycle_bin.hard_delete(record_key(name, record_id))
+            self._data = None
+
+    def empty_recycle_bin(self) -> int:
+        """Permanently delete every record in the Recycle Bin; return how many went."""
+        with self._lock:
+            self._current()
+            emptied = self._recycle_bin.empty()
+            self._data = None
+            return emptied
 
     @property
     def stats(self) -> OrgStats:
@@ -353,12 +439,33 @@ class SalesforceOrg:
 
     # seed data
 
+    def _now(self) -> float:
+        return time.time() + self._clock_offset
+
     def _current(self) -> _OrgData:
+        """The records queries see now: the seed files (re-read when they change) without the
+        records permanently deleted, and with open transactions' records as they were before."""
         files = sorted(self.data_dir.glob("*.json")) if self.data_dir and self.data_dir.is_dir() else []
         signatures = {path: _signature(path) for path in files}
         signature = tuple((path.name, *sig) for path, sig in signatures.items())
-        if self._data is not None and signature == self._signature:
-            return self._data
+        if signature != self._signature:
+            self._seeded = self._seed(signatures)
+            self._signature = signature
+            self._data = None
+            for name, rows in self._seeded.items():
+                self._recycle_bin.observe(name, rows, self._now())
+        if self._recycle_bin.expire(self._now()):
+            self._data = None
+        if self._data is None:
+            self._data = _OrgData(
+                {
+                    name: visible_records(name, rows, self._recycle_bin, self._pending)
+                    for name, rows in self._seeded.items()
+                }
+            )
+        return self._data
+
+    def _seed(self, signatures: Mapping[Path, tuple[int, int, int]]) -> dict[str, list[dict[str, Any]]]:
         records: dict[str, list[dict[str, Any]]] = {}
         for path, sig in signatures.items():
             records[path.stem] = self._load(path, sig)
@@ -371,9 +478,14 @@ class SalesforceOrg:
             records[name] = records.get(name, []) + generated
         for name in _PERSON_SOBJECTS.intersection(records):
             records[name] = [_with_full_name(record) for record in records[name]]
-        self._data = _OrgData(records)
-        self._signature = signature
-        return self._data
+        return records
+
+    @staticmethod
+    def _sobject(data: _OrgData, name: str) -> str:
+        schema = data.schema(name)
+        if schema is None:
+            raise ValueError(f"the org has no sObject named {name!r}")
+        return schema.name
 
     def _load(self, path: Path, signature: tuple[int, int, int]) -> list[dict[str, Any]]:
         cached = self._files.get(path.stem)
