@@ -85,8 +85,8 @@ def render_summary(report: RunReport) -> None:
         for found in target.reconciled:
             if found.error is None:
                 out.print(
-                    f"reconciled {name}: {found.source}/{found.stream} lists {found.scanned} keys; "
-                    f"{len(found.gone)} records syncfw knows are gone from it (handled as deletes)"
+                    f"reconciled {name}: {found.scanned} keys scanned in {found.source}/{found.stream}, "
+                    f"{len(found.gone)} gone from the source (handled as deletes)"
                 )
         for warning in p.warnings[:20]:
             out.print(f"[yellow]warning[/] {name}: {warning}")
