@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from syncfw_salesforce import SalesforceConnector
@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from conftest import Sandbox
 
 
-def scan(sandbox: Sandbox, stream: str) -> list[str]:
-    connector = sandbox.connector()
+def scan(sandbox: Sandbox, stream: str, **config: Any) -> list[str]:
+    connector = sandbox.connector(**config)
     try:
         return list(connector.scan_keys(stream))
     finally:
@@ -38,7 +38,7 @@ def test_scan_lists_live_records_and_leaves_out_deleted_and_hard_deleted(sandbox
 def test_scan_follows_next_records_url_in_pages_of_2000(start_sandbox: Callable[..., Sandbox]) -> None:
     sandbox = start_sandbox(bulk="4500")
 
-    keys = scan(sandbox, "Account")
+    keys = scan(sandbox, "Account", batch_size=200)  # reads' page size; a scan asks for the largest
 
     assert len(keys) == len(set(keys)) == 4512
     assert (sandbox.org.stats.queries, sandbox.org.stats.query_more) == (1, 2)
