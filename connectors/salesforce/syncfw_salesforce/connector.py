@@ -4,7 +4,9 @@ Every read is one SOQL query through the REST ``queryAll`` resource (so deleted 
 in the Recycle Bin come back with ``IsDeleted = true``), following ``nextRecordsUrl`` page by page
 (REST API Developer Guide, "QueryAll" and "Execute a SOQL Query",
 https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_queryall.htm).
-See :mod:`syncfw_salesforce.incremental` for the cursor.
+See :mod:`syncfw_salesforce.incremental` for the cursor and its look-back window. The key scan
+(:meth:`SalesforceConnector.scan_keys`) reads ``SELECT Id`` through ``query``, which leaves out
+rows in the Recycle Bin.
 """
 
 from __future__ import annotations
