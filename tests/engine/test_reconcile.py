@@ -9,12 +9,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.runner import Sandbox
 from syncfw.state import StateStore
 from tests.conftest import RECIPE
+from tests.engine.multi_source import TICKET_ROWS, write_csv, write_recipe
 from tests.engine.test_sync_end_to_end import by_key, init, pages, seed, sync, write_seed
 
 
@@ -141,3 +143,31 @@ def test_cli_plan_and_run_take_reconcile(sandbox: Sandbox, tmp_path: Path, seed_
     ran = syncfw("run", str(recipe), "--reconcile", "--log-format", "text", "--notion-rate-limit", "500")
     assert ran.returncode == 0, ran.stderr
     assert "1 gone from the source (handled as deletes)" in " ".join(ran.stdout.split())
+
+
+def test_records_gone_from_an_incremental_source_leave_their_aggregate(
+    sandbox: Sandbox, registry: Registry, tmp_path: Path, seed_dir: Path
+) -> None:
+    """A ticket file read incrementally (by its ``updated`` column) reports no deletes; the key
+    scan finds the removed tickets and the aggregate on the account page drops them."""
+    path = write_recipe(tmp_path)
+    path.write_text(path.read_text().replace("key: id}", "key: id, updated_at: updated}"))
+    recipe = load_recipe(path, registry=registry)
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    edge_id = {a["Name"]: a["Id"] for a in seed(seed_dir, "Account")}["Edge Communications"]
+
+    def open_tickets() -> Any:
+        return by_key(pages(sandbox, ids["accounts"]))[edge_id]["properties"]["Open Tickets"]["number"]
+
+    assert open_tickets() == 2
+    write_csv(tmp_path / "tickets.csv", [r for r in TICKET_ROWS if r["id"] != "t1"])
+    assert sync(recipe, registry).exit_code == 0
+    assert open_tickets() == 2  # an incremental read cannot see a removed row
+
+    report = sync(recipe, registry, reconcile=True)
+    assert report.exit_code == 0, report.error
+    found = {r["mapping"]: r for r in report.targets["accounts"].as_dict()["reconciled"]}
+    assert (found["ticket-stats"]["gone_keys"], found["ticket-stats"]["error"]) == (["t1"], None)
+    assert open_tickets() == 1
+    assert sync(recipe, registry, reconcile=True).notion_requests["writes"] == 0
