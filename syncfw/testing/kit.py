@@ -24,7 +24,7 @@ import pytest
 from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
 
 from syncfw.connector import Checkpoint, Connector, Record, StreamSpec
-from syncfw.errors import SourceAuthError, SourceError
+from syncfw.errors import KeyScanUnsupported, SourceAuthError, SourceError
 from syncfw.testing.harness import ConnectorHarness
 
 T = TypeVar("T")
@@ -166,6 +166,36 @@ class ReadResult:
         return last.cursor
 
 
+def _compare_scan(kit: KitSource, stream: str, scanned: list[Any], expected: set[str], when: str) -> None:
+    """Fail unless ``scanned`` lists every key of ``expected`` once, as strings, and nothing else."""
+    what = f"{kit.label}: scan_keys({stream!r}){when}"
+    for item in scanned:
+        if not isinstance(item, str):
+            _fail(
+                f"{what} listed {item!r} (a {type(item).__name__}), not a string: list each key as a "
+                "string exactly as Record.key holds it"
+            )
+    repeated = sorted(key for key, count in Counter(scanned).items() if count > 1)
+    if repeated:
+        _fail(
+            f"{what} listed {len(repeated)} key(s) more than once, e.g. {repeated[:5]}: list each "
+            "existing record once (check paging: offsets that shift, overlapping pages)"
+        )
+    missing = sorted(expected - set(scanned))
+    if missing:
+        _fail(
+            f"{what} did not list {len(missing)} key(s) of records that exist (a full read yields them), "
+            f"e.g. {missing[:5]}: reconciliation would archive their pages; list every page of keys, "
+            "and raise SourceError rather than return a partial list"
+        )
+    extra = sorted(set(scanned) - expected)
+    if extra:
+        _fail(
+            f"{what} listed {len(extra)} key(s) of records a full read does not yield as existing, "
+            f"e.g. {extra[:5]}: list only the records that exist now"
+        )
+
+
 class KitSource:
     """One started harness and the connector calls the checks make, each bounded in time."""
 
@@ -252,6 +282,37 @@ class KitSource:
                 "names: a read with cursor=None must yield every record"
             )
         return result
+
+    def scan(self, stream: str) -> list[Any]:
+        """``list(connector.scan_keys(stream))`` through a new connector; skips the check when the
+        connector raises KeyScanUnsupported (it has no key scan)."""
+        __tracebackhide__ = True
+        what = f"{self.label}: scan_keys({stream!r})"
+        connector = self.connector()
+        try:
+            return _within(
+                type(self.harness).timeout_seconds, what, lambda: list(connector.scan_keys(stream))
+            )
+        except KeyScanUnsupported as exc:
+            pytest.skip(f"{self.connector_class.__name__} has no key scan ({exc})")
+        except Exception as exc:
+            raise AssertionError(
+                f"{what} raised {type(exc).__name__}: {exc}; a scan of a running source must list its keys"
+            ) from exc
+        finally:
+            connector.close()
+
+    def existing_keys(self, stream: str) -> set[str]:
+        """The keys of the records a full read yields, less those it reports as deleted."""
+        return {record.key for record in self.full_read(stream).records if not record.deleted}
+
+    def harness_change(self, hook: Callable[[str], str], stream: str) -> str:
+        """Call an optional harness hook; skips the check when the harness does not implement it."""
+        try:
+            return hook(stream)
+        except NotImplementedError:
+            harness = type(self.harness).__name__
+            pytest.skip(f"{harness} does not implement {hook.__name__} (see its docstring)")
 
 
 class ConnectorKit:
@@ -531,6 +592,30 @@ class ConnectorKit:
         if new[-1].deleted:
             _fail(f"{result.what} reported the new record {key!r} as deleted")
 
+    def test_incremental_read_delivers_a_late_record(self, kit: KitSource, stream: str) -> None:
+        """After ``add_late_record`` (a record visible only now, with a cursor value older than the
+        newest record already read), a read from the last checkpoint yields it: the look-back.
+        Skipped when the harness says the source makes changes visible in cursor order."""
+        first = kit.full_read(stream)
+        cursor = first.final_cursor()
+        key = kit.harness_change(kit.harness.add_late_record, stream)
+        if key in first.keys:
+            _fail(
+                f"harness bug: add_late_record({stream!r}) returned {key!r}, a key the full read already "
+                "yielded"
+            )
+        result = kit.read(stream, cursor)
+        late = [record for record in result.records if record.key == key]
+        if not late:
+            _fail(
+                f"{result.what} did not yield record {key!r}, which became visible at the source after "
+                "that checkpoint with a cursor value older than records already read (harness."
+                "add_late_record): read each increment from a look-back window before the cursor, or "
+                "such a change is never delivered"
+            )
+        if late[-1].deleted:
+            _fail(f"{result.what} reported the late record {key!r} as deleted")
+
     def test_checkpoint_from_the_future_yields_nothing(self, kit: KitSource, stream: str) -> None:
         """A cursor later than every record (``harness.future_cursor``) yields no record, then a
         checkpoint that still yields nothing."""
@@ -601,6 +686,51 @@ class ConnectorKit:
                 f"{result.what} yielded record {key!r}, deleted at the source, with deleted=False: set "
                 "Record.deleted=True so the engine archives its page"
             )
+
+    # key scan (reconciliation of deletes that leave no tombstone)
+
+    def test_key_scan_lists_every_existing_record_once(self, kit: KitSource, stream: str) -> None:
+        """``scan_keys`` lists, as strings and each once, exactly the keys of the records a full
+        read yields (less those reported deleted). Skipped when the connector has no key scan."""
+        expected = kit.existing_keys(stream)
+        _compare_scan(kit, stream, kit.scan(stream), expected, "")
+
+    def test_key_scan_leaves_out_deleted_records(self, kit: KitSource, stream: str) -> None:
+        """After ``delete_record``, ``scan_keys`` no longer lists that key and still lists the others."""
+        expected = kit.existing_keys(stream)
+        key = kit.harness.delete_record(stream)
+        if key not in expected:
+            _fail(
+                f"harness bug: delete_record({stream!r}) returned {key!r}, which the full read did not yield"
+            )
+        scanned = kit.scan(stream)
+        if key in scanned:
+            _fail(
+                f"{kit.label}: scan_keys({stream!r}) still lists {key!r}, deleted at the source "
+                "(harness.delete_record): leave out the records the source reports as deleted "
+                "(tombstones, IsDeleted, archived), or reconciliation never archives their pages"
+            )
+        _compare_scan(kit, stream, scanned, expected - {key}, f" after {key!r} was deleted")
+
+    def test_key_scan_leaves_out_hard_deleted_records(self, kit: KitSource, stream: str) -> None:
+        """After ``hard_delete_record`` (a delete no read reports), ``scan_keys`` no longer lists
+        that key and still lists the others. Skipped when the harness cannot hard-delete."""
+        expected = kit.existing_keys(stream)
+        kit.scan(stream)
+        key = kit.harness_change(kit.harness.hard_delete_record, stream)
+        if key not in expected:
+            _fail(
+                f"harness bug: hard_delete_record({stream!r}) returned {key!r}, which the full read did "
+                "not yield"
+            )
+        scanned = kit.scan(stream)
+        if key in scanned:
+            _fail(
+                f"{kit.label}: scan_keys({stream!r}) still lists {key!r}, removed at the source without a "
+                "tombstone (harness.hard_delete_record): the scan must ask the source which records exist "
+                "now, never answer from keys it listed or read before"
+            )
+        _compare_scan(kit, stream, scanned, expected - {key}, f" after {key!r} was hard-deleted")
 
     # rate limits
 

@@ -99,4 +99,5 @@ def test_the_generated_distribution_installs_registers_and_passes_the_kit(tmp_pa
 
     tested = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], root)
     assert tested.returncode == 0, tested.stdout + tested.stderr
-    assert "14 passed" in tested.stdout, tested.stdout
+    # every kit check passes but the look-back one: the template's API shows changes in order
+    assert "17 passed, 1 skipped" in tested.stdout, tested.stdout

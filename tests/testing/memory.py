@@ -1,20 +1,25 @@
 """A tiny in-memory source with a correct connector and harness, and one broken connector per kit check.
 
 The source behaves like a small HTTP API without the HTTP: a token, pages of rows ordered by
-``(updated_at, id)`` after a position, deleted rows kept as tombstones, and a rate-limit answer
-with a retry-after. ``BROKEN`` maps a bug's name to a harness whose connector has exactly that bug.
+``(updated_at, id)`` after a position, deleted rows kept as tombstones (a hard delete removes the
+row), a list of the ids that exist, rows that become visible later than their ``updated_at`` (as a
+transaction committing late), and a rate-limit answer with a retry-after. ``BROKEN`` maps a bug's
+name to a harness whose connector has exactly that bug.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import functools
+import itertools
 import json
 import secrets
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,7 +34,18 @@ STREAMS = ("items", "notes")
 SOURCES: dict[str, MemorySource] = {}
 """Running sources by id; a harness adds its source on start and removes it on stop."""
 
-Position = tuple[str, str] | None  # (updated_at, id) of the last row delivered
+Bound = tuple[str, str] | None  # (updated_at, id): a page holds the rows after it
+LOOK_BACK = timedelta(seconds=2)
+"""How far before its cursor the memory connector reads, for rows visible late."""
+
+
+@dataclass(frozen=True)
+class Position:
+    """A read's position: the newest row delivered, and the rows delivered inside the look-back
+    window before it (``(updated_at, id)`` pairs), which a later read does not deliver again."""
+
+    newest: tuple[str, str]
+    seen: frozenset[tuple[str, str]] = field(default=frozenset())
 
 
 class Refused(Exception):
@@ -44,8 +60,15 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
+_STAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
 def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.strftime(_STAMP)
+
+
+def _earlier(stamp: str, by: timedelta) -> str:
+    return _stamp(datetime.strptime(stamp, _STAMP).replace(tzinfo=UTC) - by)
 
 
 class MemorySource:
@@ -84,7 +107,20 @@ class MemorySource:
         self._admit(token)
         return "kit"
 
-    def list(self, token: str, stream: str, after: Position, limit: int) -> list[dict[str, Any]]:
+    def ids(self, token: str, stream: str, after: str, limit: int) -> list[str]:
+        """Up to ``limit`` ids of rows that exist (no tombstones) after ``after``, in id order."""
+        self._admit(token)
+        with self._lock:
+            return sorted(i for i, r in self.rows[stream].items() if i > after and not r["deleted"])[:limit]
+
+    def get(self, token: str, stream: str, row_id: str) -> dict[str, Any] | None:
+        """One row (a tombstone too), or None when there is no such row (an HTTP API's 404)."""
+        self._admit(token)
+        with self._lock:
+            row = self.rows[stream].get(row_id)
+            return None if row is None else dict(row)
+
+    def list(self, token: str, stream: str, after: Bound, limit: int) -> list[dict[str, Any]]:
         """Up to ``limit`` rows after ``after`` in ``(updated_at, id)`` order, tombstones included."""
         self._admit(token)
         with self._lock:
@@ -147,20 +183,28 @@ class MemoryConnector(Connector):
             raise SourceError(f"the memory source has no stream {name!r}")
         return StreamSpec(name, "id", "updated_at", ("id", "name", "created_at", "updated_at", "deleted"))
 
-    def position(self, cursor: str | None) -> Position:
+    def position(self, cursor: str | None) -> Position | None:
         if cursor is None:
             return None
         data = json.loads(cursor)
-        return None if data["updated_at"] is None else (data["updated_at"], data["id"])
+        if data["updated_at"] is None:
+            return None
+        seen = frozenset((stamp, row_id) for stamp, row_id in data["seen"])
+        return Position((data["updated_at"], data["id"]), seen)
 
-    def encode(self, position: Position) -> str:
-        updated_at, row_id = position if position else (None, None)
-        return json.dumps({"updated_at": updated_at, "id": row_id})
+    def encode(self, position: Position | None) -> str:
+        updated_at, row_id = position.newest if position else (None, None)
+        seen = sorted(position.seen) if position else []
+        return json.dumps({"updated_at": updated_at, "id": row_id, "seen": seen})
 
-    def checkpoint(self, stream: str, position: Position) -> Checkpoint:
+    def checkpoint(self, stream: str, position: Position | None) -> Checkpoint:
         return Checkpoint(stream, self.encode(position))
 
-    def page(self, stream: str, after: Position) -> list[dict[str, Any]]:
+    def look_back(self, newest: tuple[str, str]) -> tuple[str, str]:
+        """Where a read after ``newest`` starts: ``LOOK_BACK`` before it, for rows visible late."""
+        return (_earlier(newest[0], LOOK_BACK), "")
+
+    def page(self, stream: str, after: Bound) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = self.request(
             lambda token: self.source.list(token, stream, after, self.page_size)
         )
@@ -170,16 +214,36 @@ class MemoryConnector(Connector):
         return Record(stream, row["id"], row, deleted=row["deleted"])
 
     def read(self, stream: str, cursor: str | None, fields: Sequence[str]) -> Iterator[Record | Checkpoint]:
-        after = self.position(cursor)
+        position = self.position(cursor)
+        after = None if position is None else self.look_back(position.newest)
         while True:
             rows = self.page(stream, after)
+            seen = position.seen if position else frozenset()
             for row in rows:
-                yield self.record(stream, row)
+                if (row["updated_at"], row["id"]) not in seen:
+                    yield self.record(stream, row)
             if rows:
                 after = (rows[-1]["updated_at"], rows[-1]["id"])
-            yield self.checkpoint(stream, after)
+                newest = max(after, position.newest) if position else after
+                window = self.look_back(newest)
+                read = {(row["updated_at"], row["id"]) for row in rows}
+                position = Position(newest, frozenset(mark for mark in seen | read if mark > window))
+            yield self.checkpoint(stream, position)
             if len(rows) < self.page_size:
                 return
+
+    def scan_keys(self, stream: str) -> Iterator[str]:
+        after = ""
+        while True:
+            ids = self.key_page(stream, after)
+            yield from ids
+            if len(ids) < self.page_size:
+                return
+            after = ids[-1]
+
+    def key_page(self, stream: str, after: str) -> list[str]:
+        ids: list[str] = self.request(lambda token: self.source.ids(token, stream, after, self.page_size))
+        return ids
 
 
 class MemoryHarness(ConnectorHarness):
@@ -237,6 +301,19 @@ class MemoryHarness(ConnectorHarness):
         row.update(deleted=True, updated_at=self.source.tick())
         return str(row["id"])
 
+    def add_late_record(self, stream: str) -> str:
+        row_id = f"{stream}-late-{len(self.source.rows[stream]) + 1}"
+        self.source.put(
+            stream, row_id, "committed late", _earlier(self.source.newest(stream), timedelta(seconds=1))
+        )
+        self.touched.add(row_id)
+        return row_id
+
+    def hard_delete_record(self, stream: str) -> str:
+        row = self._existing(stream)
+        del self.source.rows[stream][row["id"]]
+        return str(row["id"])
+
     def rate_limit_next(self, requests: int) -> None:
         self.source.limit_next(requests)
 
@@ -244,10 +321,10 @@ class MemoryHarness(ConnectorHarness):
 class OpaqueCursorConnector(MemoryConnector):
     """Cursors are base64 tokens, as some APIs issue them: the default future_cursor cannot read them."""
 
-    def position(self, cursor: str | None) -> Position:
+    def position(self, cursor: str | None) -> Position | None:
         return super().position(None if cursor is None else base64.b64decode(cursor).decode())
 
-    def encode(self, position: Position) -> str:
+    def encode(self, position: Position | None) -> str:
         return base64.b64encode(super().encode(position).encode()).decode()
 
 
@@ -257,7 +334,7 @@ class OpaqueCursorHarness(MemoryHarness):
 
 class OpaqueCursorWithFutureHarness(OpaqueCursorHarness):
     def future_cursor(self, stream: str, cursor: str) -> str:
-        position = {"updated_at": "9999-12-31T00:00:00Z", "id": ""}
+        position = {"updated_at": "9999-12-31T00:00:00Z", "id": "", "seen": []}
         return base64.b64encode(json.dumps(position).encode()).decode()
 
 
@@ -274,6 +351,28 @@ class NoCredentialsHarness(MemoryHarness):
     """Declared as a source without credentials (its unusable config is still a refused token)."""
 
     has_credentials = False
+
+
+class NoKeyScanConnector(MemoryConnector):
+    """Keeps the contract's default scan_keys, which raises KeyScanUnsupported."""
+
+    scan_keys = Connector.scan_keys
+
+
+class NoKeyScanHarness(MemoryHarness):
+    """A connector without a key scan (its harness can still hard-delete)."""
+
+    connector_class = NoKeyScanConnector
+
+
+class InOrderSourceHarness(MemoryHarness):
+    """Declares a source that makes every change visible in cursor order, and has no hard delete."""
+
+    def add_late_record(self, stream: str) -> str:
+        raise NotImplementedError
+
+    def hard_delete_record(self, stream: str) -> str:
+        raise NotImplementedError
 
 
 class StartFailsHarness(MemoryHarness):
@@ -358,7 +457,7 @@ class NoPrimaryKeyConnector(MemoryConnector):
 class RepeatsPageEndsConnector(MemoryConnector):
     """A paging bug: each full page comes back with its last row twice."""
 
-    def page(self, stream: str, after: Position) -> list[dict[str, Any]]:
+    def page(self, stream: str, after: Bound) -> list[dict[str, Any]]:
         rows = super().page(stream, after)
         return rows + rows[-1:] if len(rows) == self.page_size else rows
 
@@ -382,50 +481,50 @@ class CheckpointFirstConnector(MemoryConnector):
     """Yields each page's checkpoint before the page's records."""
 
     def read(self, stream: str, cursor: str | None, fields: Sequence[str]) -> Iterator[Record | Checkpoint]:
-        after = self.position(cursor)
-        while True:
-            rows = self.page(stream, after)
-            if rows:
-                after = (rows[-1]["updated_at"], rows[-1]["id"])
-            yield self.checkpoint(stream, after)
-            for row in rows:
-                yield self.record(stream, row)
-            if len(rows) < self.page_size:
-                return
+        page: list[Record] = []
+        for item in super().read(stream, cursor, fields):
+            if isinstance(item, Record):
+                page.append(item)
+            else:
+                yield item
+                yield from page
+                page.clear()
 
 
 class EmptyCursorConnector(MemoryConnector):
-    def checkpoint(self, stream: str, position: Position) -> Checkpoint:
+    def checkpoint(self, stream: str, position: Position | None) -> Checkpoint:
         return Checkpoint(stream, "")
 
 
 class CheckpointsNewestConnector(MemoryConnector):
     """Checkpoints the source's newest change instead of the last record yielded."""
 
-    def checkpoint(self, stream: str, position: Position) -> Checkpoint:
-        return Checkpoint(stream, self.encode((self.source.newest(stream), "\uffff")))
+    def checkpoint(self, stream: str, position: Position | None) -> Checkpoint:
+        rows = self.source.rows[stream].values()
+        seen = frozenset((row["updated_at"], row["id"]) for row in rows)
+        return Checkpoint(stream, self.encode(Position((self.source.newest(stream), "\uffff"), seen)))
 
 
 class CheckpointLagsConnector(MemoryConnector):
     """Each checkpoint holds the position of the page before."""
 
-    _previous: Position = None
+    _previous: Position | None = None
 
-    def checkpoint(self, stream: str, position: Position) -> Checkpoint:
+    def checkpoint(self, stream: str, position: Position | None) -> Checkpoint:
         checkpoint = super().checkpoint(stream, self._previous)
         self._previous = position
         return checkpoint
 
 
 class IgnoresCursorConnector(MemoryConnector):
-    def position(self, cursor: str | None) -> Position:
+    def position(self, cursor: str | None) -> Position | None:
         return None
 
 
 class MissesChangesConnector(MemoryConnector):
     """Reads by creation time, so changes to existing records are never read incrementally."""
 
-    def page(self, stream: str, after: Position) -> list[dict[str, Any]]:
+    def page(self, stream: str, after: Bound) -> list[dict[str, Any]]:
         rows = super().page(stream, after)
         return [r for r in rows if after is None or r["created_at"] > after[0]]
 
@@ -433,7 +532,7 @@ class MissesChangesConnector(MemoryConnector):
 class MissesNewRecordsConnector(MemoryConnector):
     """Reads a 'recently modified' feed that leaves out records created after the cursor."""
 
-    def page(self, stream: str, after: Position) -> list[dict[str, Any]]:
+    def page(self, stream: str, after: Bound) -> list[dict[str, Any]]:
         rows = super().page(stream, after)
         return [r for r in rows if after is None or r["created_at"] <= after[0]]
 
@@ -441,7 +540,7 @@ class MissesNewRecordsConnector(MemoryConnector):
 class FutureCursorResetsConnector(MemoryConnector):
     """Takes a cursor past the newest record for a corrupt one and reads everything again."""
 
-    def page(self, stream: str, after: Position) -> list[dict[str, Any]]:
+    def page(self, stream: str, after: Bound) -> list[dict[str, Any]]:
         if after is not None and after[0] > self.source.newest(stream):
             after = None
         return super().page(stream, after)
@@ -450,7 +549,7 @@ class FutureCursorResetsConnector(MemoryConnector):
 class FutureCursorRaisesConnector(MemoryConnector):
     """Fails on a cursor past the newest record, as an API refusing a start time in the future."""
 
-    def page(self, stream: str, after: Position) -> list[dict[str, Any]]:
+    def page(self, stream: str, after: Bound) -> list[dict[str, Any]]:
         if after is not None and after[0] > self.source.newest(stream):
             raise SourceError("the memory source refused the cursor: start time is in the future")
         return super().page(stream, after)
@@ -467,28 +566,81 @@ class EmptyReadWithoutCheckpointConnector(MemoryConnector):
 
 
 class EmptyReadResetsCursorConnector(MemoryConnector):
-    """An empty page's checkpoint forgets the position it started from."""
+    """A read that delivers no record checkpoints the start of the stream."""
 
     def read(self, stream: str, cursor: str | None, fields: Sequence[str]) -> Iterator[Record | Checkpoint]:
-        after = self.position(cursor)
-        while True:
-            rows = self.page(stream, after)
-            for row in rows:
-                yield self.record(stream, row)
-            after = (rows[-1]["updated_at"], rows[-1]["id"]) if rows else None
-            yield self.checkpoint(stream, after)
-            if len(rows) < self.page_size:
-                return
+        delivered = False
+        for item in super().read(stream, cursor, fields):
+            delivered = delivered or isinstance(item, Record)
+            yield item if delivered else self.checkpoint(stream, None)
 
 
 class DropsDeletesConnector(MemoryConnector):
-    def page(self, stream: str, after: Position) -> list[dict[str, Any]]:
+    def page(self, stream: str, after: Bound) -> list[dict[str, Any]]:
         return [r for r in super().page(stream, after) if not r["deleted"]]
 
 
 class DeletedAsChangeConnector(MemoryConnector):
     def record(self, stream: str, row: dict[str, Any]) -> Record:
         return Record(stream, row["id"], row)
+
+
+class ReadsStrictlyAfterCursorConnector(MemoryConnector):
+    """No look-back: a row visible late, stamped before the cursor, is never read."""
+
+    def look_back(self, newest: tuple[str, str]) -> tuple[str, str]:
+        return newest
+
+
+class ScansFirstPageOnlyConnector(MemoryConnector):
+    def scan_keys(self, stream: str) -> Iterator[str]:
+        yield from self.key_page(stream, "")
+
+
+class ScanRepeatsPageEndsConnector(MemoryConnector):
+    """A paging bug: each page of keys starts again at the last key of the page before."""
+
+    def key_page(self, stream: str, after: str) -> list[str]:
+        ids = super().key_page(stream, after)
+        return ([after] if after else []) + ids
+
+
+class ScansRowsNotKeysConnector(MemoryConnector):
+    def scan_keys(self, stream: str) -> Iterator[str]:
+        for key in super().scan_keys(stream):
+            yield self.request(functools.partial(self.source.get, stream=stream, row_id=key))
+
+
+class ScanListsTombstonesConnector(MemoryConnector):
+    """Lists the ids of every row a full read returns, deleted ones included."""
+
+    def scan_keys(self, stream: str) -> Iterator[str]:
+        for item in self.read(stream, None, ()):
+            if isinstance(item, Record):
+                yield item.key
+
+
+SCANNED: dict[tuple[str, str], list[str]] = {}
+
+
+class CachesScanConnector(MemoryConnector):
+    """Keeps the first scan's keys (per source and stream) and answers later scans from them."""
+
+    def scan_keys(self, stream: str) -> Iterator[str]:
+        cached = SCANNED.setdefault((self.config.source, stream), list(super().scan_keys(stream)))  # type: ignore[attr-defined]
+        yield from cached
+
+
+class ScanProbesSequentialIdsConnector(MemoryConnector):
+    """Fetches ``<stream>-1``, ``<stream>-2``, ... and stops at the first id with no row (a 404)."""
+
+    def scan_keys(self, stream: str) -> Iterator[str]:
+        for number in itertools.count(1):
+            row = self.request(functools.partial(self.source.get, stream=stream, row_id=f"{stream}-{number}"))
+            if row is None:
+                return
+            if not row["deleted"]:
+                yield row["id"]
 
 
 class RaisesOnRateLimitConnector(MemoryConnector):
@@ -547,6 +699,13 @@ BROKEN: dict[str, type[MemoryHarness]] = {
     "empty_read_resets_cursor": _harness(EmptyReadResetsCursorConnector),
     "drops_deletes": _harness(DropsDeletesConnector),
     "deleted_as_change": _harness(DeletedAsChangeConnector),
+    "reads_strictly_after_cursor": _harness(ReadsStrictlyAfterCursorConnector),
+    "scans_first_page_only": _harness(ScansFirstPageOnlyConnector),
+    "scan_repeats_page_ends": _harness(ScanRepeatsPageEndsConnector),
+    "scans_rows_not_keys": _harness(ScansRowsNotKeysConnector),
+    "scan_lists_tombstones": _harness(ScanListsTombstonesConnector),
+    "caches_scan": _harness(CachesScanConnector),
+    "scan_probes_sequential_ids": _harness(ScanProbesSequentialIdsConnector),
     "raises_on_rate_limit": _harness(RaisesOnRateLimitConnector),
     "hangs_on_rate_limit": _harness(HangsOnRateLimitConnector, timeout_seconds=1.0),
     "retries_at_once": _harness(RetriesAtOnceConnector),

@@ -138,8 +138,19 @@ BUGS = [
         "test_empty_read_still_yields_a_checkpoint",
         "instead of just the record added",
     ),
+    ("reads_strictly_after_cursor", "test_incremental_read_delivers_a_late_record", "look-back window"),
     ("drops_deletes", "test_deletes_are_reported", "did not report record"),
     ("deleted_as_change", "test_deletes_are_reported", "with deleted=False"),
+    ("scans_first_page_only", "test_key_scan_lists_every_existing_record_once", "did not list 3 key(s)"),
+    ("scan_repeats_page_ends", "test_key_scan_lists_every_existing_record_once", "key(s) more than once"),
+    ("scans_rows_not_keys", "test_key_scan_lists_every_existing_record_once", "(a dict), not a string"),
+    ("scan_lists_tombstones", "test_key_scan_leaves_out_deleted_records", "deleted at the source"),
+    ("caches_scan", "test_key_scan_leaves_out_hard_deleted_records", "removed at the source without a"),
+    (
+        "scan_probes_sequential_ids",
+        "test_key_scan_leaves_out_hard_deleted_records",
+        "did not list 4 key(s) of records that exist",
+    ),
     (
         "raises_on_rate_limit",
         "test_rate_limit_responses_are_waited_out",
@@ -189,6 +200,40 @@ def test_a_source_without_rate_limits_skips_that_check_only(pytester: pytest.Pyt
     skipped = {test_id: o.text for test_id, o in outcomes.items() if o.outcome == "skipped"}
     assert set(skipped) == expected_ids("test_rate_limit_responses_are_waited_out")
     assert all("NoRateLimitsHarness.has_rate_limits is False" in text for text in skipped.values())
+    assert {o.outcome for o in outcomes.values()} == {"passed", "skipped"}
+
+
+KEY_SCAN_CHECKS = (
+    "test_key_scan_lists_every_existing_record_once",
+    "test_key_scan_leaves_out_deleted_records",
+    "test_key_scan_leaves_out_hard_deleted_records",
+)
+
+
+def test_a_connector_without_key_scan_skips_the_key_scan_checks_only(pytester: pytest.Pytester) -> None:
+    outcomes = run_kit(pytester, "memory.NoKeyScanHarness")
+    skipped = {test_id: o.text for test_id, o in outcomes.items() if o.outcome == "skipped"}
+    assert set(skipped) == set().union(*(expected_ids(check) for check in KEY_SCAN_CHECKS))
+    assert all(
+        "NoKeyScanConnector has no key scan (the memory connector cannot list the keys of" in text
+        for text in skipped.values()
+    )
+    assert {o.outcome for o in outcomes.values()} == {"passed", "skipped"}
+
+
+def test_a_harness_without_late_records_or_hard_deletes_skips_those_checks_only(
+    pytester: pytest.Pytester,
+) -> None:
+    outcomes = run_kit(pytester, "memory.InOrderSourceHarness")
+    skipped = {test_id: o.text for test_id, o in outcomes.items() if o.outcome == "skipped"}
+    hooks = {
+        "test_incremental_read_delivers_a_late_record": "add_late_record",
+        "test_key_scan_leaves_out_hard_deleted_records": "hard_delete_record",
+    }
+    assert set(skipped) == set().union(*(expected_ids(check) for check in hooks))
+    for check, hook in hooks.items():
+        for test_id in expected_ids(check):
+            assert f"InOrderSourceHarness does not implement {hook} (see its docstring)" in skipped[test_id]
     assert {o.outcome for o in outcomes.values()} == {"passed", "skipped"}
 
 

@@ -20,6 +20,9 @@ Modes (see :mod:`syncfw_files.cursor` for the cursors):
 
 Both modes read the whole file and yield one :class:`~syncfw.connector.Checkpoint` at the end:
 rows are not in cursor order, so no earlier position is safe to resume from.
+
+The key scan (:meth:`FilesConnector.scan_keys`) lists the keys in the file now, in either mode:
+in incremental mode it is the only way a removed row is noticed.
 """
 
 from __future__ import annotations
@@ -116,6 +119,32 @@ class FilesConnector(Connector):
             yield from self._read_incremental(stream, table, columns, cursor)
         else:
             yield from self._read_mirror(stream, table, columns, cursor)
+
+    def scan_keys(self, stream: str) -> Iterator[str]:
+        """The key of every row in the file now, as text (as :attr:`Record.key` holds it), in file order.
+
+        The rows are checked as a read checks them (every column is read): blank rows are
+        skipped, and the whole file is read before the first key is yielded, so a bad row never
+        leaves a partial list.
+
+        Raises:
+            syncfw.errors.SourceError: everything :meth:`check` raises; a row has an empty or
+                duplicate key; the file has no row (a file caught while being rewritten must not
+                be taken for a source whose every record was deleted).
+        """
+        self._check_stream(stream)
+        table = self._table()
+        keys: dict[str, None] = {}
+        for number, key, _ in self._records(table, self._columns(table)):
+            if key in keys:
+                raise _duplicate(table, number, key)
+            keys[key] = None
+        if not keys:
+            raise SourceError(
+                f"{table.label} has no rows: not listing no keys (reconciliation would take every record "
+                "for deleted). If the file is being rewritten, run again when it is complete"
+            )
+        return iter(keys)
 
     def _read_incremental(
         self, stream: str, table: Table, columns: list[str], cursor: str | None

@@ -8,7 +8,8 @@
     TestFilesKit = connector_tests(FilesHarness)
 
 The source is ``contacts.csv`` (stream ``contacts``) in mirror mode with an ``updated_at``
-column, so adds, changes and deletes all show in the next read. Every edit rewrites the file
+column, so adds, changes, deletes and rows saved late (with an ``updated_at`` older than rows
+already read) all show in the next read. Every edit rewrites the file
 the way an editor saves it (a new file renamed over the old one).
 """
 
@@ -87,6 +88,22 @@ class FilesHarness(ConnectorHarness):
     def delete_record(self, stream: str) -> str:
         """Remove the last row from the file (a mirror read reports it deleted); return its id."""
         row = self._rows.pop()
+        self._save()
+        return row["id"]
+
+    def add_late_record(self, stream: str) -> str:
+        """Append a contact whose ``updated_at`` is older than the newest row's (a file regenerated
+        with a row its export missed before); return its id. Mirror reads compare rows, not times."""
+        row = self._new_row(f"Contact {self._serial + 1} (late)")
+        row["updated_at"] = (_START - dt.timedelta(days=1)).isoformat()
+        self._rows.append(row)
+        self._save()
+        return row["id"]
+
+    def hard_delete_record(self, stream: str) -> str:
+        """Remove the first row from the file; return its id. A file keeps no tombstone: a removed
+        row is only noticed by comparing (a mirror read) or by the key scan."""
+        row = self._rows.pop(0)
         self._save()
         return row["id"]
 

@@ -202,3 +202,38 @@ def test_a_foreign_cursor_is_refused_with_what_to_do(tmp_path: Path, read: Read,
 
     with pytest.raises(SourceError, match="reset the stream's cursor"):
         read({"path": str(path), "key": "id"}, cursor)
+
+
+def scan(config: dict[str, str], stream: str = "rows") -> list[str]:
+    return list(FilesConnector(FilesConfig.model_validate(config)).scan_keys(stream))
+
+
+def test_the_key_scan_sees_a_row_removed_in_incremental_mode(tmp_path: Path, read: Read) -> None:
+    path = tmp_path / "accounts.csv"
+    config = {"path": str(path), "key": "id", "updated_at": "modified"}
+    write_csv(path, "id,name,modified", f"A,Acme,{T1}", f"B,Bolt,{T2}", ",,", f"C,Cogs,{T2}")
+    _, cursor = read(config)
+    write_csv(path, "id,name,modified", f"A,Acme,{T1}", f"C,Cogs,{T2}")
+
+    records, _ = read(config, cursor)
+
+    assert records == []  # an incremental read cannot see the delete
+    assert scan(config) == ["A", "C"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (("A,Acme", "B,Bolt", "A,Again"), "key 'A' is already used by an earlier row"),
+        (("A,Acme", ",Nameless"), "the key column 'id' is empty"),
+        ((), "has no rows: not listing no keys"),
+    ],
+)
+def test_the_key_scan_refuses_a_file_it_cannot_list_completely(
+    tmp_path: Path, rows: tuple[str, ...], message: str
+) -> None:
+    path = tmp_path / "accounts.csv"
+    write_csv(path, "id,name", *rows)
+
+    with pytest.raises(SourceError, match=message):
+        scan({"path": str(path), "key": "id", "mode": "mirror"})

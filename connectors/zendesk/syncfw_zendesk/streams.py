@@ -8,6 +8,10 @@ stream             endpoint (under ``/api/v2/``)                pagination    de
 ``organizations``  ``incremental/organizations.json``           time          ``deleted_at`` is set
 =================  ==========================================  ============  =========================
 
+The key scan (:meth:`~syncfw_zendesk.connector.ZendeskConnector.scan_keys`) reads each stream's
+List endpoint (``tickets.json``, ``users.json``, ``organizations.json``), and for tickets the
+export too, because List Tickets leaves out archived tickets (see :attr:`ExportStream.archives`).
+
 Zendesk offers cursor-based exports for tickets and users only; organizations have the time-based
 export (``start_time``, ``end_time``, ``next_page``) (Zendesk, "Using the Incremental Export API",
 https://developer.zendesk.com/documentation/ticketing/managing-tickets/using-the-incremental-export-api).
@@ -62,6 +66,11 @@ class ExportStream:
         cursor_field: the field the export orders items by.
         fields: the item's fields as the API documents and returns them.
         is_deleted: whether an item reports its record as deleted.
+        list_path: the List endpoint under ``/api/v2/`` (cursor pagination, no export delay).
+        archives: True when Zendesk archives items, which its List endpoint then leaves out
+            while the export keeps them (closed tickets, 120 days after they close: Zendesk
+            Support, "About ticket archiving",
+            https://support.zendesk.com/hc/en-us/articles/4408887617050).
     """
 
     name: str
@@ -70,6 +79,8 @@ class ExportStream:
     cursor_field: str
     fields: tuple[str, ...]
     is_deleted: Callable[[Mapping[str, Any]], bool]
+    list_path: str
+    archives: bool = False
 
     def spec(self) -> StreamSpec:
         """The stream as the engine sees it: primary key ``id``."""
@@ -86,6 +97,8 @@ STREAMS: dict[str, ExportStream] = {
             "generated_timestamp",
             TICKET_FIELDS,
             lambda item: item.get("status") == "deleted",
+            "tickets.json",
+            archives=True,
         ),
         ExportStream(
             "users",
@@ -94,6 +107,7 @@ STREAMS: dict[str, ExportStream] = {
             "updated_at",
             USER_FIELDS,
             lambda item: item.get("active") is False,
+            "users.json",
         ),
         ExportStream(
             "organizations",
@@ -102,6 +116,7 @@ STREAMS: dict[str, ExportStream] = {
             "updated_at",
             ORGANIZATION_FIELDS,
             lambda item: item.get("deleted_at") is not None,
+            "organizations.json",
         ),
     )
 }

@@ -21,13 +21,35 @@ Incremental Export API"):
 * ``per_page`` 1-1000 (default 1000); ``exclude_deleted=true`` drops deleted tickets; ``include``
   sideloads are ignored.
 
+What the List endpoints (``GET /api/v2/tickets``, ``/users``, ``/organizations``) do:
+
+* cursor pagination only (Zendesk, "Pagination",
+  https://developer.zendesk.com/api-reference/introduction/pagination/): ``page[size]`` 1-100
+  (default 100), ``page[after]``; answers carry ``meta: {has_more, after_cursor, before_cursor}``
+  and ``links: {next, prev}``; items in id order, with no export delay;
+* List Tickets leaves out deleted tickets and *archived* ones: Zendesk archives a ticket 120 days
+  after it is closed (:attr:`ZendeskAccount.archive_after`; the export still returns it) (Zendesk
+  Support, "About ticket archiving", https://support.zendesk.com/hc/en-us/articles/4408887617050,
+  and Tickets API, "List Tickets": "Archived tickets are not included in the response"). A closed
+  ticket counts as closed since its export time. List Tickets answers also carry the ticket index
+  limit, ``zendesk-ratelimit-tickets-index: total=100; remaining=..; resets=..`` (as recorded);
+* List Users leaves out deleted users (``active: false``); List Organizations leaves out
+  organizations with ``deleted_at`` set (deleted users and organizations have endpoints of their
+  own, ``/api/v2/deleted_users``).
+
+A permanently deleted item (:meth:`ZendeskAccount.delete_permanently`: a deleted ticket or user
+removed for good, as ``DELETE /api/v2/deleted_tickets/{id}`` and ``/deleted_users/{id}`` do, or an
+archived ticket removed by a deletion schedule) leaves every endpoint, exports included: nothing
+reports its deletion any more.
+
 Error bodies: 401 ``{"error": "Couldn't authenticate you"}`` and 404 ``RecordNotFound`` are
 Zendesk's as recorded; the 429 bodies are as publicly reported (JSON ``APIRateLimitExceeded`` for
 the export limit, plain text for the plan's limit). The 400 and 403 bodies are not recorded
 anywhere this emulator knows of: they follow Zendesk's ``{"error", "description"}`` layout.
 
 Tests drive the account through its knobs: :attr:`ZendeskAccount.limit`,
-:meth:`ZendeskAccount.fail_next`, :meth:`ZendeskAccount.rate_limit_next` and
+:attr:`ZendeskAccount.archive_after`, :meth:`ZendeskAccount.fail_next`,
+:meth:`ZendeskAccount.rate_limit_next`, :meth:`ZendeskAccount.delete_permanently` and
 :attr:`ZendeskAccount.stats`.
 """
 
@@ -52,10 +74,16 @@ from syncfw_zendesk.streams import STREAMS, epoch_seconds, export_time
 
 log = logging.getLogger(__name__)
 
-Endpoint = Literal["api", "export", "cursor_export"]
+Endpoint = Literal["api", "export", "cursor_export", "tickets_index"]
 LimitName = Literal["plan", "export"]
 
 MAX_PER_PAGE = 1000
+MAX_PAGE_SIZE = 100
+"""The largest ``page[size]`` of cursor pagination on List endpoints."""
+ARCHIVE_AFTER = 120 * 86400
+"""Seconds after it is closed that Zendesk archives a ticket (120 days)."""
+TICKETS_INDEX_LIMIT = 100
+"""Requests per minute to List Tickets (``zendesk-ratelimit-tickets-index``, as recorded)."""
 WINDOW_SECONDS = 60
 AUTH_FAILED = {"error": "Couldn't authenticate you"}
 NOT_FOUND = {"error": "RecordNotFound", "description": "Not found"}
@@ -68,7 +96,12 @@ EXPORT_LIMIT_BODY = {
     "description": "Number of allowed incremental export API requests per minute exceeded",
 }
 PLAN_LIMIT_TEXT = "Number of allowed API requests per minute exceeded"
-_EXPORT_HEADER: dict[Endpoint, str] = {"export": EXPORT_HEADERS[0], "cursor_export": EXPORT_HEADERS[1]}
+_BUCKET_HEADER: dict[Endpoint, str] = {
+    "export": EXPORT_HEADERS[0],
+    "cursor_export": EXPORT_HEADERS[1],
+    "tickets_index": "zendesk-ratelimit-tickets-index",
+}
+_EXPORTS: tuple[Endpoint, ...] = ("export", "cursor_export")
 
 
 class ApiError(Exception):
@@ -171,7 +204,9 @@ class ZendeskAccount:
         export_limit: requests per minute of the time-based incremental exports (10).
         cursor_export_limit: requests per minute of the cursor-based exports (20, as recorded).
         export_delay: seconds before the request within which changed items are left out (60).
-        clock: the time source (epoch seconds), for the export delay and rate limit windows.
+        archive_after: seconds after it is closed that a ticket is archived (120 days).
+        clock: the time source (epoch seconds), for the export delay, archiving and rate limit
+            windows.
 
     Thread-safe: the server thread and a test thread may use it at once.
     """
@@ -187,6 +222,7 @@ class ZendeskAccount:
         export_limit: int = 10,
         cursor_export_limit: int = 20,
         export_delay: float = 60.0,
+        archive_after: float = ARCHIVE_AFTER,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.data_dir = data_dir
@@ -194,12 +230,14 @@ class ZendeskAccount:
         self.api_token = api_token or secrets.token_urlsafe(30)
         self.oauth_token = oauth_token or secrets.token_urlsafe(40)
         self.export_delay = export_delay
+        self.archive_after = archive_after
         self._clock = clock
         self._lock = threading.RLock()
         self._windows: dict[Endpoint, _Window] = {
             "api": _Window(limit, clock),
             "export": _Window(export_limit, clock),
             "cursor_export": _Window(cursor_export_limit, clock),
+            "tickets_index": _Window(TICKETS_INDEX_LIMIT, clock),
         }
         self._faults: list[int] = []
         self._forced_limits: list[tuple[float, LimitName]] = []
@@ -241,6 +279,24 @@ class ZendeskAccount:
         with self._lock:
             self._forced_limits.extend([(retry_after, limit)] * count)
 
+    def delete_permanently(self, stream: str, item_id: int) -> None:
+        """Remove an item for good (rewrites ``<stream>.json`` without it): no endpoint returns it
+        any more, and no export reports its deletion.
+
+        Raises:
+            KeyError: the stream has no item ``item_id``.
+        """
+        with self._lock:
+            items = self._load(stream)
+            kept = [item for item in items if item["id"] != item_id]
+            if len(kept) == len(items):
+                raise KeyError(f"{stream} has no item {item_id}")
+            assert self.data_dir is not None
+            path = self.data_dir / f"{stream}.json"
+            temporary = path.with_suffix(".tmp")
+            temporary.write_text(json.dumps(kept, indent=2), encoding="utf-8")
+            temporary.replace(path)
+
     @property
     def stats(self) -> AccountStats:
         """Counters of what the account has answered."""
@@ -280,7 +336,7 @@ class ZendeskAccount:
                 limit is spent or one is forced (:meth:`rate_limit_next`).
         """
         with self._lock:
-            exports = endpoint != "api"
+            exports = endpoint in _EXPORTS
             self._count(requests=1, export_requests=int(exports))
             if self._faults:
                 status = self._faults.pop(0)
@@ -290,7 +346,7 @@ class ZendeskAccount:
                 raise self._too_many(endpoint if exports and limit == "export" else "api", retry_after)
             if not self._windows["api"].take():
                 raise self._too_many("api", self._windows["api"].resets)
-            if exports and not self._windows[endpoint].take():
+            if endpoint != "api" and not self._windows[endpoint].take():
                 raise self._too_many(endpoint, self._windows[endpoint].resets)
             return self._headers(endpoint)
 
@@ -362,7 +418,56 @@ class ZendeskAccount:
             "end_time": end_time,
         }
 
+    def list_page(
+        self, stream: str, params: Mapping[str, str], *, path: str, base_url: str
+    ) -> dict[str, Any]:
+        """A page of List Tickets, List Users or List Organizations (cursor pagination).
+
+        Raises:
+            ApiError: 400 for a ``page[size]`` that is not a number or a ``page[after]`` this
+                account did not issue.
+        """
+        size = params.get("page[size]", str(MAX_PAGE_SIZE))
+        if not size.isdigit():
+            raise ApiError(
+                400, {"error": "InvalidPaginationParameter", "description": "page[size] is invalid"}
+            )
+        per_page = min(max(int(size), 1), MAX_PAGE_SIZE)
+        with self._lock:
+            items = sorted(
+                (i for i in self._load(stream) if self._listed(stream, i)), key=lambda i: int(i["id"])
+            )
+            if params.get("page[after]"):
+                after = _decode_list_cursor(params["page[after]"])
+                items = [item for item in items if item["id"] > after]
+            page = items[:per_page]
+        has_more = len(items) > per_page
+        after_cursor = _encode_list_cursor(page[-1]["id"]) if page else None
+        query = (
+            f"page%5Bafter%5D={quote(after_cursor, safe='')}&page%5Bsize%5D={per_page}"
+            if after_cursor
+            else ""
+        )
+        return {
+            stream: [self._with_url(stream, item, base_url) for item in page],
+            "meta": {
+                "has_more": has_more,
+                "after_cursor": after_cursor,
+                "before_cursor": _encode_list_cursor(page[0]["id"]) if page else None,
+            },
+            "links": {"next": f"{base_url}{path}?{query}" if has_more else None, "prev": None},
+        }
+
     # internals
+
+    def _listed(self, stream: str, item: Mapping[str, Any]) -> bool:
+        """Whether a List endpoint returns ``item``: not deleted, and for tickets not archived."""
+        if STREAMS[stream].is_deleted(item):
+            return False
+        if stream != "tickets" or item.get("status") != "closed":
+            return True
+        closed = export_time(STREAMS[stream], item) or 0
+        return self._clock() - closed < self.archive_after
 
     def _exportable(self, stream: str, params: Mapping[str, str]) -> list[tuple[int, dict[str, Any]]]:
         """``(export time, item)`` of the items an export may return, in export order."""
@@ -408,7 +513,7 @@ class ZendeskAccount:
         }
         if endpoint != "api":
             window = self._windows[endpoint]
-            headers[_EXPORT_HEADER[endpoint]] = (
+            headers[_BUCKET_HEADER[endpoint]] = (
                 f"total={window.total}; remaining={window.remaining}; resets={window.resets}"
             )
         return headers
@@ -417,15 +522,14 @@ class ZendeskAccount:
         self._count(rate_limited=1)
         headers = self._headers(spent)
         wait = str(max(math.ceil(retry_after), 0))
+        body: Mapping[str, Any] | str = EXPORT_LIMIT_BODY if spent in _EXPORTS else PLAN_LIMIT_TEXT
         if spent == "api":
             headers.update(
                 {"x-rate-limit-remaining": "0", "ratelimit-remaining": "0", "ratelimit-reset": wait}
             )
-            body: Mapping[str, Any] | str = PLAN_LIMIT_TEXT
         else:
             total = self._windows[spent].total
-            headers[_EXPORT_HEADER[spent]] = f"total={total}; remaining=0; resets={wait}"
-            body = EXPORT_LIMIT_BODY
+            headers[_BUCKET_HEADER[spent]] = f"total={total}; remaining=0; resets={wait}"
         headers["Retry-After"] = wait
         return ApiError(429, body, headers)
 
@@ -479,6 +583,20 @@ def _valid_item(item: Any) -> bool:
         and not isinstance(item.get("id"), bool)
         and epoch_seconds(item.get("updated_at")) is not None
     )
+
+
+def _encode_list_cursor(item_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": "id", "v": item_id}).encode()).decode()
+
+
+def _decode_list_cursor(cursor: str) -> int:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))["v"]
+    except (binascii.Error, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        value = None
+    if not isinstance(value, int):
+        raise ApiError(400, {"error": "InvalidPaginationParameter", "description": "page[after] is invalid"})
+    return value
 
 
 def _per_page(params: Mapping[str, str]) -> int:

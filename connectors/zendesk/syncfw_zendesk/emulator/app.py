@@ -7,6 +7,9 @@
 ``GET /api/v2/incremental/tickets.json``                  time-based ticket export
 ``GET /api/v2/incremental/users.json``                    time-based user export
 ``GET /api/v2/incremental/organizations.json``            time-based organization export
+``GET /api/v2/tickets.json``                              List Tickets (not archived, not deleted)
+``GET /api/v2/users.json``                                List Users (not deleted)
+``GET /api/v2/organizations.json``                        List Organizations (not deleted)
 =======================================================  ======================================
 
 Every path also answers without ``.json`` (as Zendesk does). Authentication: HTTP Basic
@@ -75,6 +78,13 @@ def create_app(account: ZendeskAccount) -> Starlette:
 
         return handle
 
+    def list_page(stream: str) -> Handler:
+        def handle(request: Request, user: dict[str, Any], base_url: str) -> dict[str, Any]:
+            params = dict(request.query_params)
+            return account.list_page(stream, params, path=request.url.path, base_url=base_url)
+
+        return handle
+
     def not_found(request: Request, exc: Exception) -> Response:
         return JSONResponse(NOT_FOUND, status_code=404, headers=_VERSION_HEADER)
 
@@ -83,6 +93,7 @@ def create_app(account: ZendeskAccount) -> Starlette:
         resources.append((f"/incremental/{stream}/cursor", "cursor_export", cursor_export(stream)))
     for stream in ("tickets", "users", "organizations"):
         resources.append((f"/incremental/{stream}", "export", time_export(stream)))
+        resources.append((f"/{stream}", "tickets_index" if stream == "tickets" else "api", list_page(stream)))
     routes = []
     for path, endpoint, handler in resources:
         run = api(endpoint, handler)
