@@ -139,8 +139,8 @@ class ConnectorHarness(ABC):
         that :meth:`~syncfw.connector.Connector.scan_keys` no longer lists it.
 
         Raises:
-            NotImplementedError: the connector has no key scan (the default: the key-scan checks
-                are skipped).
+            NotImplementedError: the source has no such delete, or the harness cannot make one
+                (the default: the hard-delete check is skipped).
         """
         raise NotImplementedError
 

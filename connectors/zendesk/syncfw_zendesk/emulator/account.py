@@ -28,14 +28,16 @@ What the List endpoints (``GET /api/v2/tickets``, ``/users``, ``/organizations``
   (default 100), ``page[after]``; answers carry ``meta: {has_more, after_cursor, before_cursor}``
   and ``links: {next, prev}``; items in id order, with no export delay;
 * List Tickets leaves out deleted tickets and *archived* ones: Zendesk archives a ticket 120 days
-  after it is closed (:attr:`ZendeskAccount.archive_after`; the export still returns it) (Zendesk
-  Support, "About ticket archiving", https://support.zendesk.com/hc/en-us/articles/4408887617050,
-  and Tickets API, "List Tickets": "Archived tickets are not included in the response"). A closed
-  ticket counts as closed since its export time. List Tickets answers also carry the ticket index
-  limit, ``zendesk-ratelimit-tickets-index: total=100; remaining=..; resets=..`` (as recorded);
-* List Users leaves out deleted users (``active: false``); List Organizations leaves out
-  organizations with ``deleted_at`` set (deleted users and organizations have endpoints of their
-  own, ``/api/v2/deleted_users``).
+  after it is closed (:attr:`ZendeskAccount.archive_after`), and the archived ticket remains
+  available to "data export, and API use" (Zendesk Support, "About ticket archiving",
+  https://support.zendesk.com/hc/en-us/articles/4408887617050): the export still returns it,
+  List Tickets does not (Tickets API, "List Tickets"; List Deleted Tickets likewise says archived
+  tickets "are not included in the results"). A closed ticket counts as closed since its export
+  time. List Tickets answers also carry the ticket index limit,
+  ``zendesk-ratelimit-tickets-index: total=100; remaining=..; resets=..`` (as recorded);
+* List Users leaves out deleted users (``active: false``) and List Organizations organizations
+  with ``deleted_at`` set. Not recorded: an assumption (Zendesk lists deleted users at
+  ``/api/v2/deleted_users``); the connector leaves deleted items out whichever way it is.
 
 A permanently deleted item (:meth:`ZendeskAccount.delete_permanently`: a deleted ticket or user
 removed for good, as ``DELETE /api/v2/deleted_tickets/{id}`` and ``/deleted_users/{id}`` do, or an
