@@ -24,13 +24,13 @@ Every JSON answer carries ``request_id`` and the same id in the ``x-notion-reque
 
 ========================================================  ===========================================
 ``GET /_emulator/info``                                    ``{"parent_page_id","bot_user_id","workspace_id"}``
-``GET``/``POST /_emulator/config``                         knobs ``{"rate_limit","burst","latency","retry_after","faults"}``
+``GET``/``POST /_emulator/config``                         knobs ``{"rate_limit","burst","latency","retry_after","faults","query_cap"}``
 ``GET /_emulator/stats``, ``POST /_emulator/stats/reset``  request counters
 ``GET``/``POST /_emulator/faults``, ``POST .../clear``     queued faults ``{"endpoint","status","after_commit","times"}``
 ``POST /_emulator/pages/{id}/human-edit``                  ``{"properties": {...}, "user_name"?}``
 ``POST /_emulator/pages/{id}/human-trash``                 ``{"user_name"?}``
 ``POST /_emulator/data_sources/{id}/human-create``         ``{"properties": {...}, "user_name"?}``
-``POST /_emulator/data_sources/{id}/human-import``         ``{"rows": [{...}, ...], "user_name"?}`` → ``{"created"}``
+``POST /_emulator/data_sources/{id}/human-import``         ``{"rows": [...], "user_name"?, "rows_per_second"?}`` → ``{"created"}``
 ``POST /_emulator/data_sources/{id}/human-schema``         ``{"properties": {...}, "user_name"?}``
 ``GET /_emulator/dump``                                    every data source with its pages
 ========================================================  ===========================================
@@ -58,6 +58,7 @@ from . import databases, errors, humans, pages, search, users
 from .controls import Controls, Fault
 from .dump import dump
 from .ids import new_id
+from .pages import IMPORT_ROWS_PER_SECOND
 from .workspace import DEFAULT_PERSON, Workspace
 
 _log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def _route(method: str, template: str, handler: Handler) -> _Route:
     return _Route(method, template, handler, pattern, name, write)
 
 
-def _api_routes() -> list[_Route]:
+def _api_routes(controls: Controls) -> list[_Route]:
     return [
         _route("GET", "/v1/users/me", lambda ws, c: users.me(ws)),
         _route(
@@ -132,7 +133,11 @@ def _api_routes() -> list[_Route]:
             "POST",
             "/v1/data_sources/{data_source_id}/query",
             lambda ws, c: databases.query_data_source(
-                ws, c.params["data_source_id"], c.body, c.query.getlist("filter_properties")
+                ws,
+                c.params["data_source_id"],
+                c.body,
+                c.query.getlist("filter_properties"),
+                controls.knobs.query_cap,
             ),
         ),
         _route("POST", "/v1/pages", lambda ws, c: pages.create(ws, c.body, c.actor)),
@@ -188,6 +193,11 @@ def _properties(call: Call) -> Any:
     return _object(call.body).get("properties", errors.UNDEFINED)
 
 
+def _rows_per_second(call: Call) -> Any:
+    """The import's pace as given (checked by :func:`.pages.import_rows`)."""
+    return _object(call.body).get("rows_per_second", IMPORT_ROWS_PER_SECOND)
+
+
 def _rows(call: Call) -> list[Any]:
     rows = _object(call.body).get("rows", errors.UNDEFINED)
     if not isinstance(rows, list):
@@ -202,7 +212,7 @@ class NotionApp:
         self._ws = ws
         self._controls = controls
         self._token = token
-        self._api = _api_routes()
+        self._api = _api_routes(controls)
         self._emulator = self._emulator_routes()
         self.app = DroppableConnections(
             Starlette(routes=[Route("/{path:path}", self._dispatch, methods=_METHODS)])
@@ -255,7 +265,9 @@ class NotionApp:
                 "POST",
                 "/_emulator/data_sources/{data_source_id}/human-import",
                 lambda ws, c: {
-                    "created": humans.import_rows(ws, c.params["data_source_id"], _rows(c), _user_name(c))
+                    "created": humans.import_rows(
+                        ws, c.params["data_source_id"], _rows(c), _user_name(c), _rows_per_second(c)
+                    )
                 },
             ),
             _route(
