@@ -15,6 +15,8 @@ Limits of the real service it enforces, on by default (knobs make them smaller f
   source" § Pagination limit, guide "Query large data sources"); ``created_time`` filters
   compare the minute a page shows (:mod:`.timestamps`), so reads in ``created_time`` windows
   work as the guide describes;
+* **request payload limit**: a ``/v1/`` request body over 500KB (500,000 bytes as sent) is
+  answered 400 ``validation_error`` (DOC request-limits, API-FACTS §3);
 
 Modules, one concept each:
 

@@ -9,8 +9,10 @@ Every ``/v1/`` request goes through, in this order (API-FACTS §9):
 3. ``Authorization: Bearer <token>`` must carry the configured token (401 ``unauthorized``);
 4. the rate limiter (429 ``rate_limited`` with ``Retry-After``);
 5. the configured latency (an asyncio sleep);
-6. the JSON body (400 ``invalid_json``), then any injected fault (a queued one, else one drawn
-   from the ``faults`` plan, see :mod:`syncfw.sandbox.faults`), then the endpoint.
+6. the JSON body: over 500KB (500,000 bytes as sent) 400 ``validation_error``
+   (:func:`.errors.payload_too_large`, DOC request-limits), not JSON 400 ``invalid_json``; then
+   any injected fault (a queued one, else one drawn from the ``faults`` plan, see
+   :mod:`syncfw.sandbox.faults`), then the endpoint.
 
 A fault answers Notion's error body for its status (429 ``rate_limited`` with or without
 ``Retry-After``, 500/502/503/504, 529 ``service_overload``) or resets the connection without an
@@ -319,7 +321,8 @@ class NotionApp:
         latency = self._controls.knobs.latency
         if latency:
             await asyncio.sleep(latency)
-        call = Call(params, await _body(request), request.query_params, self._ws.bot_user_id)
+        body = await _body(request, errors.PAYLOAD_LIMIT_BYTES)
+        call = Call(params, body, request.query_params, self._ws.bot_user_id)
         self._controls.log(route.name, params, call.body)
         fault = self._controls.take_fault(route.name)
         if fault is not None and not fault.after_commit:
@@ -366,10 +369,13 @@ async def _inflict(request: Request, injection: Injection, request_id: str) -> R
     return _json(error.body(request_id), request_id, error.status, error.headers)
 
 
-async def _body(request: Request) -> Any:
+async def _body(request: Request, limit: int | None = None) -> Any:
+    """The JSON body; over ``limit`` bytes on the wire (``/v1/`` requests) it is refused."""
     if request.method not in ("POST", "PATCH"):
         return None
     raw = await request.body()
+    if limit is not None and len(raw) > limit:
+        raise errors.payload_too_large(len(raw))
     if not raw.strip():
         return {}
     try:
