@@ -118,7 +118,7 @@ def test_queued_late_commits_over_http_and_refused_settings(
     auth = {"Authorization": f"Bearer {TOKEN}"}
     fault = {"endpoint": "POST /v1/pages", "status": 504, "commit_after": 2}
     queued = httpx.post(f"{served.url}/_emulator/faults", json=fault, headers=auth).json()["faults"]
-    assert queued == [{**fault, "after_commit": False, "times": 1}]
+    assert queued == [{**fault, "after_commit": False, "times": 1, "retry_after": 1}]
     with pytest.raises(APIResponseError):
         create(notion, source_id, "Acme")()
     clock.advance(2)

@@ -21,6 +21,9 @@ Limits of the real service it enforces, on by default (knobs make them smaller f
   out is committed seconds later (``--notion-faults late_commit=P,late_commit_after=S``, or
   ``inject_fault(..., commit_after=S)``; developers.notion.com "Status codes": requests run up
   to a 60 s maximum and may answer 503/504; no idempotency keys);
+* **529 with Retry-After**: ``service_overload`` answers (faults) carry ``Retry-After``, 1 s by
+  default (``overload_retry_after=N|none``, ``inject_fault(..., retry_after=N)``; DOC
+  request-limits: handle 429 and 529 and respect ``Retry-After``; no value is documented);
 
 Modules, one concept each:
 
