@@ -24,6 +24,12 @@ Limits of the real service it enforces, on by default (knobs make them smaller f
 * **529 with Retry-After**: ``service_overload`` answers (faults) carry ``Retry-After``, 1 s by
   default (``overload_retry_after=N|none``, ``inject_fault(..., retry_after=N)``; DOC
   request-limits: handle 429 and 529 and respect ``Retry-After``; no value is documented);
+* **long relations and people**: page objects (retrieve and query results) list at most 25
+  (relations add ``has_more: true``); ``GET /v1/pages/{id}/properties/{property_id}`` pages
+  through all of them (``page_size`` ≤ 100, ``next_cursor``); a request setting more than 100
+  is refused 400; a relation value sent with ``has_more: true`` is refused 400
+  ``invalid_request`` (DOC request-limits, retrieve-a-page-property, patch-page; API-FACTS §3,
+  §4.4; see :mod:`.pages`).
 
 Modules, one concept each:
 
