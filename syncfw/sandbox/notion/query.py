@@ -586,8 +586,8 @@ class ResultCap:
                 served, capped = known
         room = max(cap - served, 0)
         results, following = _collect(ordered, keep, start, min(page_size, room))
-        if capped is None:
-            capped = _more_than(ordered, keep, start, room)
+        if capped is None:  # more matches from here than room left? (none past the end)
+            capped = following is not None and _more_than(ordered, keep, following, room - len(results))
         if capped and served + len(results) >= cap:
             following = None
         if following is None:
