@@ -623,11 +623,20 @@ def _fault_plan(ctx: click.Context, param: click.Parameter, value: str | None) -
 )
 @click.option("--notion-rate-limit", type=float, help="Answer 429 above this many requests per second.")
 @click.option("--notion-latency", type=float, default=0.0, help="Seconds added to every Notion response.")
+@click.option(
+    "--notion-query-cap",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Results one Notion data source query returns at most (Notion's limit; past it "
+    'responses carry request_status "incomplete").',
+)
 @click.option("--bulk", type=int, help="Add this many generated records per source object (e.g. 3000).")
 @click.option(
     "--notion-faults",
     callback=_fault_plan,
-    help='Random faults of the Notion emulator, e.g. "429=0.05,5xx=0.05,reset=0.02,lost=0.02,retry_after=0".',
+    help="Random faults of the Notion emulator, e.g. "
+    '"429=0.05,5xx=0.05,reset=0.02,lost=0.02,late_commit=0.01,late_commit_after=2,retry_after=0".',
 )
 @click.option(
     "--source-faults",
@@ -640,6 +649,7 @@ def sandbox_serve(
     env_file: Path,
     notion_rate_limit: float | None,
     notion_latency: float,
+    notion_query_cap: int,
     bulk: int | None,
     notion_faults: str | None,
     source_faults: str | None,
@@ -657,6 +667,7 @@ def sandbox_serve(
         notion_rate_limit=notion_rate_limit,
         notion_latency=notion_latency,
         notion_faults=notion_faults,
+        notion_query_cap=notion_query_cap,
         options=options,
     )
     stop = threading.Event()

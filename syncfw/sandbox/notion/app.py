@@ -9,14 +9,19 @@ Every ``/v1/`` request goes through, in this order (API-FACTS §9):
 3. ``Authorization: Bearer <token>`` must carry the configured token (401 ``unauthorized``);
 4. the rate limiter (429 ``rate_limited`` with ``Retry-After``);
 5. the configured latency (an asyncio sleep);
-6. the JSON body (400 ``invalid_json``), then any injected fault (a queued one, else one drawn
-   from the ``faults`` plan, see :mod:`syncfw.sandbox.faults`), then the endpoint.
+6. the JSON body: over 500KB (500,000 bytes as sent) 400 ``validation_error``
+   (:func:`.errors.payload_too_large`, DOC request-limits), not JSON 400 ``invalid_json``; then
+   any injected fault (a queued one, else one drawn from the ``faults`` plan, see
+   :mod:`syncfw.sandbox.faults`), then the endpoint.
 
 A fault answers Notion's error body for its status (429 ``rate_limited`` with or without
-``Retry-After``, 500/502/503/504, 529 ``service_overload``) or resets the connection without an
+``Retry-After``, 500/502/503/504, 529 ``service_overload`` with ``Retry-After``, 1 s by default) or resets the connection without an
 answer (``reset``; ``timeout`` after holding the request). ``lost_response`` hits writes only
 (every ``POST``, ``PATCH`` and ``DELETE`` except data source queries and search): the write is applied
-and committed, then the answer is lost.
+and committed, then the answer is lost. ``late_commit`` (writes only, drawn or queued with
+``commit_after``) answers 504 or times out first and commits the write ``S`` seconds later on
+the emulator's clock (:class:`LateCommits`): every request, ``/_emulator/`` ones included, first
+applies the late commits that are due, each stamped with its own due time.
 
 Every JSON answer carries ``request_id`` and the same id in the ``x-notion-request-id`` header.
 
@@ -24,13 +29,13 @@ Every JSON answer carries ``request_id`` and the same id in the ``x-notion-reque
 
 ========================================================  ===========================================
 ``GET /_emulator/info``                                    ``{"parent_page_id","bot_user_id","workspace_id"}``
-``GET``/``POST /_emulator/config``                         knobs ``{"rate_limit","burst","latency","retry_after","faults"}``
+``GET``/``POST /_emulator/config``                         knobs ``{"rate_limit","burst","latency","retry_after","faults","query_cap"}``
 ``GET /_emulator/stats``, ``POST /_emulator/stats/reset``  request counters
-``GET``/``POST /_emulator/faults``, ``POST .../clear``     queued faults ``{"endpoint","status","after_commit","times"}``
+``GET``/``POST /_emulator/faults``, ``POST .../clear``     queued faults ``{"endpoint","status","after_commit","times","commit_after","retry_after"}``
 ``POST /_emulator/pages/{id}/human-edit``                  ``{"properties": {...}, "user_name"?}``
 ``POST /_emulator/pages/{id}/human-trash``                 ``{"user_name"?}``
 ``POST /_emulator/data_sources/{id}/human-create``         ``{"properties": {...}, "user_name"?}``
-``POST /_emulator/data_sources/{id}/human-import``         ``{"rows": [{...}, ...], "user_name"?}`` → ``{"created"}``
+``POST /_emulator/data_sources/{id}/human-import``         ``{"rows": [...], "user_name"?, "rows_per_second"?}`` → ``{"created"}``
 ``POST /_emulator/data_sources/{id}/human-schema``         ``{"properties": {...}, "user_name"?}``
 ``GET /_emulator/dump``                                    every data source with its pages
 ========================================================  ===========================================
@@ -39,9 +44,12 @@ Every JSON answer carries ``request_id`` and the same id in the ``x-notion-reque
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -58,6 +66,7 @@ from . import databases, errors, humans, pages, search, users
 from .controls import Controls, Fault
 from .dump import dump
 from .ids import new_id
+from .pages import IMPORT_ROWS_PER_SECOND
 from .workspace import DEFAULT_PERSON, Workspace
 
 _log = logging.getLogger(__name__)
@@ -97,7 +106,7 @@ def _route(method: str, template: str, handler: Handler) -> _Route:
     return _Route(method, template, handler, pattern, name, write)
 
 
-def _api_routes() -> list[_Route]:
+def _api_routes(controls: Controls) -> list[_Route]:
     return [
         _route("GET", "/v1/users/me", lambda ws, c: users.me(ws)),
         _route(
@@ -132,7 +141,11 @@ def _api_routes() -> list[_Route]:
             "POST",
             "/v1/data_sources/{data_source_id}/query",
             lambda ws, c: databases.query_data_source(
-                ws, c.params["data_source_id"], c.body, c.query.getlist("filter_properties")
+                ws,
+                c.params["data_source_id"],
+                c.body,
+                c.query.getlist("filter_properties"),
+                controls.knobs.query_cap,
             ),
         ),
         _route("POST", "/v1/pages", lambda ws, c: pages.create(ws, c.body, c.actor)),
@@ -188,6 +201,11 @@ def _properties(call: Call) -> Any:
     return _object(call.body).get("properties", errors.UNDEFINED)
 
 
+def _rows_per_second(call: Call) -> Any:
+    """The import's pace as given (checked by :func:`.pages.import_rows`)."""
+    return _object(call.body).get("rows_per_second", IMPORT_ROWS_PER_SECOND)
+
+
 def _rows(call: Call) -> list[Any]:
     rows = _object(call.body).get("rows", errors.UNDEFINED)
     if not isinstance(rows, list):
@@ -195,14 +213,56 @@ def _rows(call: Call) -> list[Any]:
     return rows
 
 
+class LateCommits:
+    """Writes answered as failed that the emulator commits later (the ``late_commit`` fault).
+
+    Each is due a number of seconds after its answer, on the workspace's clock; :meth:`settle`
+    applies those that are due, oldest first, with the clock showing their due time (so their
+    ``created_time``/``last_edited_time`` are the commit's). A late write that the workspace
+    refuses by then (its page was trashed meanwhile, say) is dropped, as Notion would fail it.
+    """
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+        self._lock = threading.Lock()
+        self._order = itertools.count()
+        self._pending: list[tuple[int, int, Callable[[], Any]]] = []
+
+    def add(self, seconds: float, apply: Callable[[], Any]) -> None:
+        """Commit ``apply`` ``seconds`` from now (call it once the failure is answered)."""
+        with self._ws.store.lock:  # not inside another commit's pinned moment
+            due = self._ws.now_ms() + round(seconds * 1000)
+        with self._lock:
+            heapq.heappush(self._pending, (due, next(self._order), apply))
+
+    def settle(self) -> None:
+        """Apply every late commit that is due."""
+        while True:
+            with self._lock:
+                if not self._pending or self._pending[0][0] > self._ws.now_ms():
+                    return
+                due, _, apply = heapq.heappop(self._pending)
+            with self._ws.at(due):
+                try:
+                    apply()
+                except errors.NotionAPIError as error:
+                    _log.info("late commit refused when due: %s", error)
+
+
 class NotionApp:
-    """Builds the Starlette app around a workspace and its controls."""
+    """Builds the Starlette app around a workspace and its controls.
+
+    Attributes:
+        app: the ASGI app.
+        late_commits: writes the emulator will commit later (see :class:`LateCommits`).
+    """
 
     def __init__(self, ws: Workspace, controls: Controls, token: str) -> None:
         self._ws = ws
         self._controls = controls
         self._token = token
-        self._api = _api_routes()
+        self.late_commits = LateCommits(ws)
+        self._api = _api_routes(controls)
         self._emulator = self._emulator_routes()
         self.app = DroppableConnections(
             Starlette(routes=[Route("/{path:path}", self._dispatch, methods=_METHODS)])
@@ -255,7 +315,9 @@ class NotionApp:
                 "POST",
                 "/_emulator/data_sources/{data_source_id}/human-import",
                 lambda ws, c: {
-                    "created": humans.import_rows(ws, c.params["data_source_id"], _rows(c), _user_name(c))
+                    "created": humans.import_rows(
+                        ws, c.params["data_source_id"], _rows(c), _user_name(c), _rows_per_second(c)
+                    )
                 },
             ),
             _route(
@@ -279,6 +341,7 @@ class NotionApp:
     async def _dispatch(self, request: Request) -> Response:
         request_id = new_id()
         try:
+            self.late_commits.settle()
             if request.url.path.startswith("/_emulator/"):
                 route, params = self._match(self._emulator, request)
                 self._authorize(request)
@@ -307,17 +370,25 @@ class NotionApp:
         latency = self._controls.knobs.latency
         if latency:
             await asyncio.sleep(latency)
-        call = Call(params, await _body(request), request.query_params, self._ws.bot_user_id)
+        body = await _body(request, errors.PAYLOAD_LIMIT_BYTES)
+        call = Call(params, body, request.query_params, self._ws.bot_user_id)
         self._controls.log(route.name, params, call.body)
         fault = self._controls.take_fault(route.name)
+        if fault is not None and fault.commit_after is not None:
+            self.late_commits.add(fault.commit_after, lambda: route.handler(self._ws, call))
+            raise errors.fault(fault.status, fault.retry_after)
         if fault is not None and not fault.after_commit:
-            raise errors.fault(fault.status)
+            raise errors.fault(fault.status, fault.retry_after)
         injection = None if fault is not None else self._controls.draw_fault(write=route.write)
+        if injection is not None and injection.commit_after is not None:
+            answer = await _inflict(request, injection, request_id)
+            self.late_commits.add(injection.commit_after, lambda: route.handler(self._ws, call))
+            return answer
         if injection is not None and not injection.after_commit:
             return await _inflict(request, injection, request_id)
         result = route.handler(self._ws, call)
         if fault is not None:
-            raise errors.fault(fault.status)
+            raise errors.fault(fault.status, fault.retry_after)
         if injection is not None:
             return await _inflict(request, injection, request_id)
         return _json({**result, "request_id": request_id}, request_id)
@@ -346,18 +417,17 @@ async def _inflict(request: Request, injection: Injection, request_id: str) -> R
         if connected:
             await drop_connection(request.scope)
         return Response(status_code=500)  # never sent: the connection is gone
-    error = (
-        errors.rate_limited(injection.retry_after)
-        if injection.status == 429
-        else errors.fault(injection.status)
-    )
+    error = errors.fault(injection.status, injection.retry_after)
     return _json(error.body(request_id), request_id, error.status, error.headers)
 
 
-async def _body(request: Request) -> Any:
+async def _body(request: Request, limit: int | None = None) -> Any:
+    """The JSON body; over ``limit`` bytes on the wire (``/v1/`` requests) it is refused."""
     if request.method not in ("POST", "PATCH"):
         return None
     raw = await request.body()
+    if limit is not None and len(raw) > limit:
+        raise errors.payload_too_large(len(raw))
     if not raw.strip():
         return {}
     try:

@@ -8,12 +8,15 @@ Knobs (all changeable at runtime, from Python or ``POST /_emulator/config``):
   so concurrent requests wait in parallel);
 * ``retry_after``: a fixed ``Retry-After`` for 429 answers (``None``: the real wait, rounded up);
 * ``faults``: random faults, a :class:`~syncfw.sandbox.faults.FaultPlan` in its compact form
-  (``"429=0.1,500=0.05,reset=0.02,lost=0.02,retry_after=0,seed=7"``; ``None``: no faults).
+  (``"429=0.1,500=0.05,reset=0.02,lost=0.02,retry_after=0,seed=7"``; ``None``: no faults);
+* ``query_cap``: how many results one data source query returns at most, over all its pages
+  (default :data:`QUERY_CAP`, Notion's 10,000; see :mod:`.databases`); tests set it small.
 
 Queued faults (:class:`Fault`) make the next matching requests fail with a Notion 5xx/409 error
-body, either before the request does anything or after it was applied and committed ("the
-response was lost"), the case where a client cannot know whether its write happened. They are
-checked before the random ``faults``.
+body, either before the request does anything, after it was applied and committed ("the
+response was lost"), or with the request committed some seconds after the answer (a late
+commit), the cases where a client cannot know whether its write happened. They are checked
+before the random ``faults``.
 
 Statistics count ``/v1/`` requests: ``requests`` (all, whatever the answer), ``by_endpoint``
 (those past the rate limiter, keyed like ``"PATCH /v1/pages/{id}"``), ``rate_limited`` (the
@@ -28,12 +31,15 @@ from collections import Counter, deque
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from syncfw.sandbox.faults import FaultInjector, FaultPlan, Injection
+from syncfw.sandbox.faults import DEFAULT_OVERLOAD_RETRY_AFTER, FaultInjector, FaultPlan, Injection
 
 from . import errors
 from .ratelimit import TokenBucket, retry_after_seconds
 
 FAULT_STATUSES = (409, 500, 502, 503, 504, 529)
+QUERY_CAP = 10_000
+"""Results one data source query can page through (developers.notion.com, "Query a data source",
+section "Pagination limit", and the guide "Query large data sources")."""
 REQUEST_LOG_SIZE = 20_000
 """How many ``/v1/`` requests (with their bodies) :meth:`Controls.requests` keeps."""
 
@@ -47,6 +53,7 @@ class Knobs:
     latency: float = 0.0
     retry_after: int | None = None
     faults: str | None = None
+    query_cap: int = QUERY_CAP
 
 
 @dataclass
@@ -54,13 +61,17 @@ class Fault:
     """Make the next ``times`` requests to ``endpoint`` fail with ``status``.
 
     ``endpoint`` is a statistics key such as ``"POST /v1/pages"``; ``after_commit`` applies the
-    request before failing.
+    request before failing; ``commit_after`` (seconds, above 0) applies it that long after the
+    failed answer, on the emulator's clock (a late commit; see :mod:`syncfw.sandbox.faults`);
+    ``retry_after`` is the ``Retry-After`` of a 529 in whole seconds (``None``: no header).
     """
 
     endpoint: str
     status: int = 500
     after_commit: bool = False
     times: int = 1
+    commit_after: float | None = None
+    retry_after: int | None = DEFAULT_OVERLOAD_RETRY_AFTER
 
 
 class Controls:
@@ -169,6 +180,23 @@ class Controls:
             )
         if fault.times < 1:
             raise errors.validation("Fault times must be at least 1.")
+        if fault.retry_after is not None and (
+            isinstance(fault.retry_after, bool)
+            or not isinstance(fault.retry_after, int)
+            or fault.retry_after < 0
+        ):
+            raise errors.validation(
+                "Fault retry_after must be a whole number of seconds, at least 0, or null."
+            )
+        if fault.commit_after is not None and (
+            isinstance(fault.commit_after, bool)
+            or not isinstance(fault.commit_after, int | float)
+            or fault.commit_after <= 0
+            or fault.after_commit
+        ):
+            raise errors.validation(
+                "Fault commit_after must be a number of seconds above 0, without after_commit."
+            )
         with self._lock:
             self._faults.append(fault)
 
@@ -210,3 +238,5 @@ def check_knobs(knobs: Knobs) -> None:
         isinstance(knobs.retry_after, bool) or not isinstance(knobs.retry_after, int) or knobs.retry_after < 0
     ):
         raise errors.validation("retry_after must be a whole number of seconds, at least 0, or null.")
+    if isinstance(knobs.query_cap, bool) or not isinstance(knobs.query_cap, int) or knobs.query_cap < 1:
+        raise errors.validation("query_cap must be a whole number of results, at least 1.")

@@ -21,12 +21,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from syncfw.sandbox.faults import FaultPlan
+from syncfw.sandbox.faults import DEFAULT_OVERLOAD_RETRY_AFTER, FaultPlan
 
 from . import humans
 from .app import NotionApp
-from .controls import Controls, Fault, Knobs
+from .controls import QUERY_CAP, Controls, Fault, Knobs
 from .dump import dump
+from .pages import IMPORT_ROWS_PER_SECOND
 from .store import Store
 from .workspace import DEFAULT_PERSON, Clock, Workspace
 
@@ -47,6 +48,8 @@ class NotionEmulator:
             or its compact form (``"429=0.1,500=0.05,reset=0.02,seed=7"``); see :meth:`configure`.
         clock: seconds since the epoch for ``created_time``/``last_edited_time`` (default
             :func:`time.time`); tests pass their own to cross minute boundaries.
+        query_cap: results one data source query returns at most over all its pages (default
+            10,000, Notion's limit); see :meth:`configure`.
 
     Attributes:
         app: the Starlette ASGI app; serve it with :class:`syncfw.sandbox.server.ServedApp`.
@@ -68,15 +71,19 @@ class NotionEmulator:
         latency: float = 0.0,
         faults: FaultPlan | str | None = None,
         clock: Clock | None = None,
+        query_cap: int = QUERY_CAP,
     ) -> None:
-        self._controls = Controls(Knobs(rate_limit=rate_limit, burst=burst, latency=latency))
+        self._controls = Controls(
+            Knobs(rate_limit=rate_limit, burst=burst, latency=latency, query_cap=query_cap)
+        )
         if faults is not None:
             self._controls.configure(faults=faults)
         if state_dir is not None:
             state_dir.mkdir(parents=True, exist_ok=True)
         self._store = Store(state_dir / "notion.sqlite" if state_dir is not None else None)
         self._ws = Workspace(self._store, clock) if clock else Workspace(self._store)
-        self.app = NotionApp(self._ws, self._controls, token).app
+        self._http = NotionApp(self._ws, self._controls, token)
+        self.app = self._http.app
         self.parent_page_id = self._ws.parent_page_id
         self.bot_user_id = self._ws.bot_user_id
 
@@ -88,6 +95,7 @@ class NotionEmulator:
         latency: float = _UNSET,
         retry_after: int | None = _UNSET,
         faults: FaultPlan | str | None = _UNSET,
+        query_cap: int = _UNSET,
     ) -> dict[str, Any]:
         """Change knobs at runtime; omitted ones keep their value. Answers all current knobs.
 
@@ -101,8 +109,15 @@ class NotionEmulator:
         Notion's error bodies (429 ``rate_limited``, 500 ``internal_server_error``, 502
         ``bad_gateway``, 503 ``service_unavailable``, 504 ``gateway_timeout``, 529
         ``service_overload``); ``reset`` and ``timeout`` reset the connection without an answer;
-        ``lost_response`` applies a write and then loses its answer. The answered knob is the
+        ``lost_response`` applies a write and then loses its answer; ``late_commit`` answers a
+        write 504 or times it out and applies it ``late_commit_after`` seconds later on the
+        emulator's clock (:mod:`syncfw.sandbox.faults`). The answered knob is the
         plan's compact form. :meth:`stats` counts the faults by kind.
+
+        ``query_cap`` is how many results one data source query (a filter, sorts and trash
+        flag) returns at most over all its pages; past it pagination stops and every page of
+        the query carries ``request_status`` ``incomplete`` / ``query_result_limit_reached``
+        (developers.notion.com, "Query large data sources"; Notion's cap is 10,000).
 
         Raises:
             NotionAPIError: ``validation_error`` naming the knob or fault setting that is wrong.
@@ -115,21 +130,32 @@ class NotionEmulator:
                 ("latency", latency),
                 ("retry_after", retry_after),
                 ("faults", faults),
+                ("query_cap", query_cap),
             )
             if value is not _UNSET
         }
         return vars(self._controls.configure(**changes)).copy()
 
     def inject_fault(
-        self, endpoint: str, *, status: int = 500, after_commit: bool = False, times: int = 1
+        self,
+        endpoint: str,
+        *,
+        status: int = 500,
+        after_commit: bool = False,
+        times: int = 1,
+        commit_after: float | None = None,
+        retry_after: int | None = DEFAULT_OVERLOAD_RETRY_AFTER,
     ) -> None:
         """Make the next ``times`` requests to ``endpoint`` (e.g. ``"POST /v1/pages"``) fail.
 
         ``status`` is one of 409, 500, 502, 503, 504, 529 (answered with Notion's code and
         message); with ``after_commit`` the request is applied before the error is answered, as
-        when a response is lost after the write happened.
+        when a response is lost after the write happened; with ``commit_after`` (seconds) it is
+        applied that long after the error was answered, on the emulator's clock (a late commit:
+        Notion may finish a request it answered 504, and has no idempotency keys). A 529 carries
+        ``Retry-After: retry_after`` (whole seconds, default 1; ``None``: no header).
         """
-        self._controls.add_fault(Fault(endpoint, status, after_commit, times))
+        self._controls.add_fault(Fault(endpoint, status, after_commit, times, commit_after, retry_after))
 
     def clear_faults(self) -> None:
         """Drop faults not yet used."""
@@ -142,38 +168,46 @@ class NotionEmulator:
 
         ``last_edited_by`` becomes that person and ``last_edited_time`` the current minute.
         """
-        return humans.edit_page(self._ws, page_id, properties, user_name)
+        return humans.edit_page(self._settled(), page_id, properties, user_name)
 
     def human_create_page(
         self, data_source_id: str, properties: dict[str, Any], *, user_name: str = DEFAULT_PERSON
     ) -> dict[str, Any]:
         """Create a page in a data source as a person; answers the page object."""
-        return humans.create_page(self._ws, data_source_id, properties, user_name)
+        return humans.create_page(self._settled(), data_source_id, properties, user_name)
 
     def human_import(
-        self, data_source_id: str, rows: Iterable[dict[str, Any]], *, user_name: str = DEFAULT_PERSON
+        self,
+        data_source_id: str,
+        rows: Iterable[dict[str, Any]],
+        *,
+        user_name: str = DEFAULT_PERSON,
+        rows_per_second: float = IMPORT_ROWS_PER_SECOND,
     ) -> int:
         """Import many pages at once as a person, like merging a CSV file into a data source in
         the Notion app (the pages exist before any integration touches them).
 
         ``rows`` are ``properties`` objects in request shapes, one per page, each checked like a
         ``POST /v1/pages``; a refused row raises and imports nothing. The pages are created and
-        last edited by that person at the clock's current time, in the order of ``rows``, in one
-        operation (no HTTP request, nothing counted in :meth:`stats`), so a large data source is
-        seeded in seconds per hundred thousand pages. Answers how many pages were created.
+        last edited by that person in the order of ``rows``, one after the other at
+        ``rows_per_second`` (default 100), the last one at the clock's current time: a real
+        import spreads its pages over minutes, so a large data source can be read in
+        ``created_time`` windows under the query cap. It is one operation (no HTTP request,
+        nothing counted in :meth:`stats`), so a large data source is seeded in seconds per
+        hundred thousand pages. Answers how many pages were created.
         """
-        return humans.import_rows(self._ws, data_source_id, rows, user_name)
+        return humans.import_rows(self._settled(), data_source_id, rows, user_name, rows_per_second)
 
     def human_trash_page(self, page_id: str, *, user_name: str = DEFAULT_PERSON) -> dict[str, Any]:
         """Move a page to the trash as a person; answers the page object."""
-        return humans.trash_page(self._ws, page_id, user_name)
+        return humans.trash_page(self._settled(), page_id, user_name)
 
     def human_update_schema(
         self, data_source_id: str, properties: dict[str, Any], *, user_name: str = DEFAULT_PERSON
     ) -> dict[str, Any]:
         """Rename (``{"name"}``), remove (``None``), add or retype properties as a person, like
         ``PATCH /v1/data_sources/{id}``; answers the data source object."""
-        return humans.update_schema(self._ws, data_source_id, properties, user_name)
+        return humans.update_schema(self._settled(), data_source_id, properties, user_name)
 
     def stats(self) -> dict[str, Any]:
         """``{"requests": int, "by_endpoint": {"POST /v1/pages": n, ...}, "rate_limited": int,
@@ -182,7 +216,7 @@ class NotionEmulator:
         ``requests`` counts every ``/v1/`` request; ``by_endpoint`` those past the rate limiter;
         ``rate_limited`` the limiter's 429 answers; ``faults`` the random faults injected, by
         kind (``rate_limited``, ``server_error``, ``overload``, ``timeout``, ``reset``,
-        ``lost_response``; kinds that never happened are left out).
+        ``lost_response``, ``late_commit``; kinds that never happened are left out).
         """
         return self._controls.stats()
 
@@ -197,7 +231,12 @@ class NotionEmulator:
 
     def dump(self) -> dict[str, Any]:
         """Every data source with its pages, in response shapes (see :mod:`.dump`)."""
-        return dump(self._ws)
+        return dump(self._settled())
+
+    def _settled(self) -> Workspace:
+        """The workspace with every late commit that is due applied (as a request would see it)."""
+        self._http.late_commits.settle()
+        return self._ws
 
     def close(self) -> None:
         """Write pending state and close the database; stop serving :attr:`app` first."""

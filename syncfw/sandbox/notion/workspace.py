@@ -15,12 +15,14 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from . import errors
 from .ids import new_id, parse_id
 from .model import Database, DataSource, Page, User
+from .query import ResultCap
 from .render import Renderer
 from .richtext import text_items
 from .schema import SchemaEditor
@@ -42,6 +44,7 @@ class Workspace:
         render: response shapes.
         bot_user_id: the integration's bot user.
         parent_page_id: the seeded "syncfw sandbox" page.
+        result_cap: where each data source query stands against its result cap.
     """
 
     def __init__(self, store: Store, clock: Clock = time.time) -> None:
@@ -49,6 +52,8 @@ class Workspace:
         self.render = Renderer(store)
         self._clock = clock
         self.rng = random.Random()
+        self._pinned: int | None = None
+        self.result_cap = ResultCap()
         with store.transaction():
             if "bot_user_id" not in store.meta:
                 self._seed()
@@ -77,8 +82,21 @@ class Workspace:
         self.store.set_meta("parent_page_id", page.id)
 
     def now_ms(self) -> int:
-        """The clock's time in epoch milliseconds."""
+        """The clock's time in epoch milliseconds (the pinned moment inside :meth:`at`)."""
+        if self._pinned is not None:
+            return self._pinned
         return int(self._clock() * 1000)
+
+    @contextmanager
+    def at(self, ms: int) -> Iterator[None]:
+        """Hold the store's lock and let :meth:`now_ms` answer ``ms`` meanwhile: an operation
+        that happened at that moment (a late commit) is applied with its own time."""
+        with self.store.lock:
+            self._pinned = ms
+            try:
+                yield
+            finally:
+                self._pinned = None
 
     def person(self, name: str) -> User:
         """The person user called ``name``, created (with an example.com email) if needed."""
