@@ -534,7 +534,8 @@ class HubSpotPortal:
             self.requests.append(entry)
 
     def search(self, object_type: str, body: Any) -> dict[str, Any]:
-        """The answer of ``POST /crm/v3/objects/{type}/search``.
+        """The answer of ``POST /crm/v3/objects/{type}/search``, from what the search index shows
+        now (writes reach it after their delay: :attr:`search_lag`).
 
         Raises:
             ApiError: 400 for an unknown object type, an invalid request, or ``after`` at or
