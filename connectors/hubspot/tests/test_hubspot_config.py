@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -32,6 +33,8 @@ def test_a_token_alone_is_a_complete_config() -> None:
 
     assert config.host == "https://api.hubapi.com"
     assert (config.page_size, config.requests_per_10_seconds, config.deletes) == (200, 100, True)
+    assert (config.lookback, config.archived_pages_per_read) == (timedelta(minutes=5), 10)
+    assert HubSpotConfig(access_token=TOKEN, lookback="90s").lookback == timedelta(seconds=90)
     assert TOKEN not in repr(config) and TOKEN not in config.model_dump_json()
 
 
@@ -46,6 +49,9 @@ def test_a_token_alone_is_a_complete_config() -> None:
         ({"access_token": TOKEN, "host": "https://api.hubapi.com/crm/v3"}, "without a path"),
         ({"access_token": TOKEN, "page_size": 201}, "less than or equal to 200"),
         ({"access_token": TOKEN, "associations": {"contacts": ["com panies"]}}, "not a HubSpot object type"),
+        ({"access_token": TOKEN, "lookback": "5 minutes"}, "write a duration such as 30m"),
+        ({"access_token": TOKEN, "lookback": timedelta(minutes=-1)}, "the look-back cannot be negative"),
+        ({"access_token": TOKEN, "archived_pages_per_read": 0}, "greater than or equal to 1"),
     ],
 )
 def test_bad_configs_are_refused_with_the_reason(fields: dict[str, Any], message: str) -> None:

@@ -1,16 +1,21 @@
-"""Archived, purged and permanently deleted records: the 90-day window, the archived sweep, scan_keys."""
+"""Archived, purged and permanently deleted records: the 90-day window, the archived sweep,
+scan_keys, and the emulator options for its clock-bound behaviour."""
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from hubspot import Client
 from hubspot.crm.objects.exceptions import NotFoundException
+from syncfw_hubspot.emulator import HubSpotEmulator, HubSpotPortal
 
-from syncfw.connector import Record
-from syncfw.errors import SourceError
+from syncfw.connector import EmulatorContext, Record
+from syncfw.errors import ConfigError, SourceError
+from syncfw.sandbox.server import TLSFiles
 
 if TYPE_CHECKING:
     from conftest import Sandbox
@@ -146,3 +151,21 @@ def test_the_sweep_reports_every_new_archive_once(sandbox: Sandbox) -> None:
 
     assert sorted(r.key for r in reported) == sorted([created[0], ahead])
     assert all(r.deleted for r in reported)
+
+
+def test_the_sandbox_options_set_the_lag_and_the_archive_window(tls: TLSFiles, tmp_path: Path) -> None:
+    defaults = HubSpotPortal(None, "pat-na1-x")
+    assert (defaults.search_lag, defaults.archive_retention) == (10.0, timedelta(days=90))
+    emulator = HubSpotEmulator()
+    options = {"hubspot_search_lag": "0", "hubspot_archive_retention": "15"}
+    emulator.start(EmulatorContext(None, tmp_path, tls, options))
+    try:
+        assert emulator.portal is not None
+        assert (emulator.portal.search_lag, emulator.portal.archive_retention) == (0.0, timedelta(days=15))
+    finally:
+        emulator.stop()
+
+    with pytest.raises(ConfigError, match="hubspot_search_lag='soon': expected a number"):
+        HubSpotEmulator().start(EmulatorContext(None, tmp_path, tls, {"hubspot_search_lag": "soon"}))
+    with pytest.raises(ConfigError, match="days \\(more than 0\\)"):
+        HubSpotEmulator().start(EmulatorContext(None, tmp_path, tls, {"hubspot_archive_retention": "0"}))
