@@ -103,6 +103,7 @@ class HubSpotConnector(Connector):
         burst = max(1, int(per_second))
         self._search_window = RollingWindow(burst, burst / per_second)
         self._daily_limit: int | None = None
+        self._lookback_ms = int(config.lookback.total_seconds() * 1000)
         self._streams: dict[str, StreamSpec] = {}
 
     def check(self) -> None:
@@ -178,9 +179,8 @@ class HubSpotConnector(Connector):
         """
         object_type = _object_type(stream)
         prop = modified_property(stream)
-        lookback_ms = int(self.settings.lookback.total_seconds() * 1000)
         try:
-            position = HubSpotCursor.decode(cursor, prop, lookback_ms)
+            position = HubSpotCursor.decode(cursor, prop, self._lookback_ms)
         except ValueError as exc:
             raise SourceError(
                 f"the saved cursor of HubSpot stream {stream!r} is not one this connector wrote "
@@ -314,7 +314,7 @@ class HubSpotConnector(Connector):
         between this clock and HubSpot's.
         """
         if sweep.after is None:
-            sweep.started = int(time.time() * 1000) - int(self.settings.lookback.total_seconds() * 1000)
+            sweep.started = int(time.time() * 1000) - self._lookback_ms
         whole = whole or sweep.floor is None
         pages = 0
         while whole or pages < self.settings.archived_pages_per_read:

@@ -153,21 +153,21 @@ class LookBack:
         """Where the next search starts (``GTE``), or None for every record."""
         return None if self.newest is None else self.newest - self.lookback_ms
 
-    def delivered(self, record_id: str, digest: str) -> bool:
-        """True when this version of the record was delivered within the window."""
+    def delivered(self, record_id: str, version: str) -> bool:
+        """True when this version (:func:`digest`) of the record was delivered within the window."""
         seen = self.seen.get(record_id)
-        return seen is not None and seen[1] == digest
+        return seen is not None and seen[1] == version
 
-    def note(self, record_id: str, instant: int, digest: str) -> None:
-        """Remember a delivered record."""
+    def note(self, record_id: str, instant: int, version: str) -> None:
+        """Remember a delivered record: its last-modified instant and :func:`digest`."""
         self.newest = instant if self.newest is None else max(self.newest, instant)
-        self.seen[record_id] = (instant, digest)
+        self.seen[record_id] = (instant, version)
 
     def _state(self, prop: str) -> dict[str, Any]:
         lower = self.lower
         window = {
-            record_id: [instant, digest]
-            for record_id, (instant, digest) in sorted(self.seen.items())
+            record_id: [instant, version]
+            for record_id, (instant, version) in sorted(self.seen.items())
             if lower is None or instant >= lower
         }
         return {prop: format_instant(self.newest) if self.newest is not None else None, "window": window}
@@ -183,7 +183,11 @@ class ArchivedSweep:
     last read stopped (``after``), and starts over at its end: one whole walk is a *sweep*.
     A record archived before a sweep began is in the list throughout it, so that sweep sees
     it; so a sweep reports every archived record with ``archivedAt`` at or after :attr:`floor`,
-    the start of the sweep before it, except those already reported (:attr:`delivered`).
+    the start of the sweep before it, except those already reported (:attr:`delivered`). A read
+    costs at most ``archived_pages_per_read`` list requests, whatever the size of the archive;
+    the price is latency: a delete is reported within one sweep. A record restored or purged
+    (90 days after its archive) before a sweep reaches it is never reported by a read; the
+    engine's reconciliation (:meth:`~syncfw.connector.Connector.scan_keys`) finds it.
 
     Attributes:
         floor: epoch milliseconds; None reports every archived record (the first sweep).
