@@ -459,11 +459,10 @@ class HubSpotPortal:
             record["archivedAt"] = format_instant(instant)
             self._index.written((kind.name, record_id), record, before=before, delay=index_delay)
             self._version += 1
-            self._next_purge = None
 
     def delete_permanently(self, object_type: str, record_id: str) -> None:
-        """Delete a record for good at once, as a permanent or GDPR delete does
-        (``POST /crm/v3/objects/{type}/gdpr-delete``): it is never listed as archived and every
+        """Delete a record for good at once, as a permanent or GDPR delete does (for contacts
+        ``POST /crm/v3/objects/contacts/gdpr-delete``): it is never listed as archived and every
         endpoint answers as if it never existed. HubSpot, "Restore deleted records": "permanent or
         GDPR-related deletions aren't held in the recycle bin"
         (https://knowledge.hubspot.com/records/restore-deleted-records).
@@ -839,7 +838,6 @@ class HubSpotPortal:
             self._index.forget((name, record_id))
         self._gone |= keys
         self._version += 1
-        self._next_purge = None
 
     def _current(self) -> _Data:
         """The records now, once archived records past :attr:`archive_retention` are deleted."""
