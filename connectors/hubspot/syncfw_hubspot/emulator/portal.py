@@ -285,7 +285,8 @@ class HubSpotPortal:
 
     @property
     def search_lag(self) -> float:
-        """The longest delay, in seconds, before search sees a create, update or archive."""
+        """The longest delay, in seconds, before search sees a create, update or archive (writes
+        already made keep the delay drawn for them)."""
         return self._index.lag
 
     @search_lag.setter
