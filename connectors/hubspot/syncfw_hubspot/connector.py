@@ -1,18 +1,19 @@
 """The HubSpot source connector: any CRM object type as a stream, read incrementally.
 
-A read walks the CRM search API ascending by the last-modified date (see
-:mod:`syncfw_hubspot.scan`), adds the associated ids the mappings ask for from the associations
-batch API (search answers carry none), then lists the archived records (``archived=true``) and
-yields those archived after the cursor as deletes. See :mod:`syncfw_hubspot.incremental` for the
-cursor and :mod:`syncfw_hubspot.ratelimit` for the limits it paces itself to.
+A read walks the CRM search API ascending by the last-modified date from a look-back before
+the cursor (see :mod:`syncfw_hubspot.scan`), adds the associated ids the mappings ask for from
+the associations batch API (search answers carry none), then walks part of the archived list
+(``archived=true``) and yields the archives not reported before as deletes. See
+:mod:`syncfw_hubspot.incremental` for the cursor and :mod:`syncfw_hubspot.ratelimit` for the
+limits it paces itself to.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
 from functools import partial
 from typing import Any, ClassVar, overload
 
@@ -29,10 +30,13 @@ from syncfw_hubspot.datetimes import parse_instant
 from syncfw_hubspot.errors import Refusal, is_transient, translate, waitable_rate_limit
 from syncfw_hubspot.incremental import (
     ARCHIVED_AT,
+    ID_PROPERTY,
     PRIMARY_KEY,
+    ArchivedSweep,
     HubSpotCursor,
     ReadPlan,
     Watermark,
+    digest,
     modified_property,
     plan_read,
 )
@@ -99,6 +103,7 @@ class HubSpotConnector(Connector):
         burst = max(1, int(per_second))
         self._search_window = RollingWindow(burst, burst / per_second)
         self._daily_limit: int | None = None
+        self._lookback_ms = int(config.lookback.total_seconds() * 1000)
         self._streams: dict[str, StreamSpec] = {}
 
     def check(self) -> None:
@@ -155,11 +160,12 @@ class HubSpotConnector(Connector):
         """Yield the records of object type ``stream`` changed after the cursor, then its deletes.
 
         1. Describes the object type (:meth:`stream`) and refuses properties it does not have.
-        2. Searches ``<modified property> GTE <cursor instant>`` sorted ascending, page by page
-           (``page_size`` records), skipping the ids the cursor already delivered at that
-           instant; a checkpoint follows each page that yielded records.
-        3. With ``deletes`` on, lists the archived records and yields, oldest ``archivedAt``
-           first, those archived after the cursor, with ``deleted=True``.
+        2. Searches ``<modified property> GTE <cursor instant - lookback>`` sorted ascending, page
+           by page (``page_size`` records), skipping the records whose version the cursor's
+           window already delivered; a checkpoint follows each page that yielded records.
+        3. With ``deletes`` on, walks the archived list (all of it on a full read, else at most
+           ``archived_pages_per_read`` pages, resuming where the last read stopped) and yields
+           the archives not reported before with ``deleted=True``.
         4. Ends with a checkpoint, also when nothing changed.
 
         Args:
@@ -174,7 +180,7 @@ class HubSpotConnector(Connector):
         object_type = _object_type(stream)
         prop = modified_property(stream)
         try:
-            start = HubSpotCursor.decode(cursor, prop)
+            position = HubSpotCursor.decode(cursor, prop, self._lookback_ms)
         except ValueError as exc:
             raise SourceError(
                 f"the saved cursor of HubSpot stream {stream!r} is not one this connector wrote "
@@ -182,28 +188,67 @@ class HubSpotConnector(Connector):
             ) from None
         plan = plan_read(stream, fields, self.settings.associations.get(stream, ()))
         self._check_properties(stream, plan)
-        position = start
-        for batch, modified in scan_changes(
+        window = position.modified
+        for batch, _ in scan_changes(
             lambda filters, sort, limit: self._search(object_type, filters, sort, limit, plan),
             prop,
-            start.modified,
+            Watermark(window.lower),
             self.settings.page_size,
         ):
-            if not batch:
+            fresh = [
+                (record, instant, version)
+                for record, instant in batch
+                if not window.delivered(str(record[PRIMARY_KEY]), version := digest(record))
+            ]
+            if not fresh:
                 continue
-            records = [record for record, _ in batch]
-            self._add_associations(object_type, records, plan.associations)
-            for record in records:
+            self._add_associations(object_type, [record for record, _, _ in fresh], plan.associations)
+            for record, instant, version in fresh:
                 yield Record(stream, str(record[PRIMARY_KEY]), record)
-            position = replace(position, modified=modified)
+                window.note(str(record[PRIMARY_KEY]), instant, version)
             yield Checkpoint(stream, position.encode(prop))
         if self.settings.deletes:
-            archived = position.archived
-            for record, instant in self._archived_after(object_type, start.archived):
-                archived = archived.advanced(str(record[PRIMARY_KEY]), instant)
-                yield Record(stream, str(record[PRIMARY_KEY]), record, deleted=True)
-            position = replace(position, archived=archived)
+            for archived in self._sweep_archived(object_type, position.archived, whole=cursor is None):
+                if archived is None:
+                    yield Checkpoint(stream, position.encode(prop))
+                else:
+                    yield Record(stream, str(archived[PRIMARY_KEY]), archived, deleted=True)
         yield Checkpoint(stream, position.encode(prop))
+
+    def scan_keys(self, stream: str) -> Iterator[str]:
+        """Yield the id of every live (not archived) record of object type ``stream``.
+
+        Walks ``GET /crm/v3/objects/{type}`` 100 records a page (the list endpoint's maximum),
+        asking only for ``hs_object_id`` and following ``paging.next.after``; archived records
+        are not in that list.
+
+        Raises:
+            syncfw.errors.ConfigError: ``stream`` cannot be an object type.
+            syncfw.errors.SourceError: a call failed (after the retries of the class docstring)
+                or an answer was malformed; the keys yielded so far are then no complete list.
+        """
+        object_type = _object_type(stream)
+        after: str | None = None
+        while True:
+            answer = self._call(
+                f"key scan of {object_type}",
+                partial(
+                    CrmClient.list_page,
+                    object_type=object_type,
+                    limit=_LIST_PAGE_LIMIT,
+                    after=after,
+                    properties=(ID_PROPERTY,),
+                    archived=False,
+                ),
+            )
+            for record in answer.body.get("results", []):
+                key = record.get(PRIMARY_KEY)
+                if key is None:
+                    raise SourceError(f"HubSpot listed a {object_type} record without an id: {record!r:.200}")
+                yield str(key)
+            after = _next_after(object_type, answer, after)
+            if after is None:
+                return
 
     def close(self) -> None:
         """Close the connection pools."""
@@ -256,22 +301,36 @@ class HubSpotConnector(Connector):
                 if results:
                     record.setdefault("associations", {})[to_type] = {"results": results}
 
-    def _archived_after(self, object_type: str, since: Watermark) -> list[tuple[dict[str, Any], int]]:
-        """Archived records not delivered before ``since``, oldest ``archivedAt`` first."""
-        found: list[tuple[dict[str, Any], int]] = []
-        after: str | None = None
-        while True:
+    def _sweep_archived(
+        self, object_type: str, sweep: ArchivedSweep, *, whole: bool
+    ) -> Iterator[dict[str, Any] | None]:
+        """Walk the archived list as :class:`~syncfw_hubspot.incremental.ArchivedSweep` says:
+        yield each archive not reported before, and None after a page that had some (the
+        caller's checkpoint).
+
+        ``whole`` (a full read), or a sweep that reports every archive (no floor yet), walks to
+        the end of the list; otherwise at most ``archived_pages_per_read`` pages. A sweep's start
+        is this machine's clock moved back by ``lookback``, which also absorbs a difference
+        between this clock and HubSpot's.
+        """
+        if sweep.after is None:
+            sweep.started = int(time.time() * 1000) - self._lookback_ms
+        whole = whole or sweep.floor is None
+        pages = 0
+        while whole or pages < self.settings.archived_pages_per_read:
             answer = self._call(
                 f"list of archived {object_type}",
                 partial(
                     CrmClient.list_page,
                     object_type=object_type,
                     limit=_LIST_PAGE_LIMIT,
-                    after=after,
+                    after=sweep.after,
                     properties=(),
                     archived=True,
                 ),
             )
+            pages += 1
+            found = False
             for record in answer.body.get("results", []):
                 try:
                     instant = parse_instant(record.get(ARCHIVED_AT) or record.get("updatedAt"))
@@ -280,11 +339,18 @@ class HubSpotConnector(Connector):
                         f"HubSpot archived {object_type} {record.get(PRIMARY_KEY)} has no readable "
                         f"archivedAt ({exc})"
                     ) from None
-                if not since.delivered(str(record[PRIMARY_KEY]), instant):
-                    found.append((record, instant))
-            after = ((answer.body.get("paging") or {}).get("next") or {}).get("after")
-            if not after:
-                return sorted(found, key=lambda item: (item[1], int(item[0][PRIMARY_KEY])))
+                key = str(record[PRIMARY_KEY])
+                if sweep.fresh(key, instant):
+                    sweep.delivered[key] = instant
+                    found = True
+                    yield record
+            after = _next_after(object_type, answer, sweep.after)
+            if after is None:
+                sweep.finish()
+                return
+            sweep.after = after
+            if found:
+                yield None
 
     @overload
     def _call(self, what: str, request: Callable[[CrmClient], Answer], *, search: bool = False) -> Answer: ...
@@ -380,6 +446,20 @@ def _object_type(stream: str) -> str:
         return check_object_type(stream)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _next_after(object_type: str, answer: Answer, after: str | None) -> str | None:
+    """The list page's ``paging.next.after``, None on the last page.
+
+    Raises:
+        SourceError: the list points back at the page just read (it would never end).
+    """
+    following = ((answer.body.get("paging") or {}).get("next") or {}).get("after")
+    if not following:
+        return None
+    if str(following) == after:
+        raise SourceError(f"HubSpot's list of {object_type} does not move past after={after!r}")
+    return str(following)
 
 
 def _raise_association_errors(object_type: str, to_type: str, answer: Answer) -> None:

@@ -3,20 +3,24 @@
 Changed records are found with the CRM search API, sorted ascending by the object type's
 last-modified property: ``hs_lastmodifieddate``, or ``lastmodifieddate`` for contacts (CRM
 search guide, https://developers.hubspot.com/docs/api-reference/search/guide). Deleted records
-are the archived ones, listed with ``archived=true`` and ordered here by ``archivedAt``.
+are the archived ones, listed with ``archived=true`` (see :class:`ArchivedSweep`).
 
-Many records can share one millisecond (a batch update or an import stamps them together), and
-a change can become visible to search after a newer one was read. So both positions are kept
-as an instant plus the ids already delivered at exactly that instant: a read filters with
-``GTE`` the instant and skips those ids, so nothing is missed and nothing is delivered twice.
+Search shows a write "a few moments" after it (the guide's "Limits"), in no promised order, so
+a change can become visible after a newer one was read. Each read therefore searches from a
+look-back before the newest instant it delivered (:class:`LookBack`) and skips the records whose
+digest it delivered within that window: the window's records are read again, but only new or
+changed ones are delivered. Many records can share one millisecond (a batch update or an import
+stamps them together); the window tells them apart by id.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from syncfw.errors import ConfigError
 from syncfw_hubspot.config import check_object_type
@@ -108,9 +112,6 @@ class Watermark:
             return Watermark(instant, self.ids | {record_id})
         return self
 
-    def _encode(self) -> tuple[str | None, list[str]]:
-        return (format_instant(self.instant) if self.instant is not None else None, sorted(self.ids))
-
     @classmethod
     def _decode(cls, stamp: object, ids: object) -> Watermark:
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
@@ -124,46 +125,201 @@ class Watermark:
         return cls(parse_instant(stamp), frozenset(ids))
 
 
-@dataclass(frozen=True)
+class LookBack:
+    """Where the search read stopped: the newest last-modified instant delivered, and a digest of
+    every record delivered within the look-back window before it.
+
+    The next read searches from ``newest - lookback`` (:attr:`lower`), so a change that search
+    showed late, stamped before ``newest``, is still found; a record whose digest is already
+    here is the version delivered before and is skipped. The window only keeps records stamped
+    at or after :attr:`lower`, which is also where the next search starts, so its size is the
+    number of records changed within ``lookback`` of the newest change.
+
+    Args:
+        lookback_ms: the look-back, in milliseconds.
+        newest: the newest instant delivered (epoch milliseconds), None before the first read.
+        seen: record id → (instant, digest) of the records delivered within the window.
+    """
+
+    def __init__(
+        self, lookback_ms: int, newest: int | None = None, seen: dict[str, tuple[int, str]] | None = None
+    ) -> None:
+        self.lookback_ms = lookback_ms
+        self.newest = newest
+        self.seen = dict(seen or {})
+
+    @property
+    def lower(self) -> int | None:
+        """Where the next search starts (``GTE``), or None for every record."""
+        return None if self.newest is None else self.newest - self.lookback_ms
+
+    def delivered(self, record_id: str, version: str) -> bool:
+        """True when this version (:func:`digest`) of the record was delivered within the window."""
+        seen = self.seen.get(record_id)
+        return seen is not None and seen[1] == version
+
+    def note(self, record_id: str, instant: int, version: str) -> None:
+        """Remember a delivered record: its last-modified instant and :func:`digest`."""
+        self.newest = instant if self.newest is None else max(self.newest, instant)
+        self.seen[record_id] = (instant, version)
+
+    def _state(self, prop: str) -> dict[str, Any]:
+        lower = self.lower
+        window = {
+            record_id: [instant, version]
+            for record_id, (instant, version) in sorted(self.seen.items())
+            if lower is None or instant >= lower
+        }
+        return {prop: format_instant(self.newest) if self.newest is not None else None, "window": window}
+
+
+@dataclass
+class ArchivedSweep:
+    """Where the rolling walk through the archived list stands.
+
+    HubSpot's list endpoint (``GET /crm/v3/objects/{type}?archived=true``) has no filter and no
+    sort (the search endpoint never returns archived records), so the only way to see new
+    archives is to walk the list. A read walks at most a few pages of it, resuming where the
+    last read stopped (``after``), and starts over at its end: one whole walk is a *sweep*.
+    A record archived before a sweep began is in the list throughout it, so that sweep sees
+    it; so a sweep reports every archived record with ``archivedAt`` at or after :attr:`floor`,
+    the start of the sweep before it, except those already reported (:attr:`delivered`). A read
+    costs at most ``archived_pages_per_read`` list requests, whatever the size of the archive;
+    the price is latency: a delete is reported within one sweep. A record restored or purged
+    (90 days after its archive) before a sweep reaches it is never reported by a read; the
+    engine's reconciliation (:meth:`~syncfw.connector.Connector.scan_keys`) finds it.
+
+    Attributes:
+        floor: epoch milliseconds; None reports every archived record (the first sweep).
+        delivered: record id → ``archivedAt`` of the records reported with ``archivedAt`` at or
+            after ``floor`` (a record restored and archived again has a new ``archivedAt``).
+        after: the list's ``paging.next.after`` where the current sweep resumes; None when a
+            new sweep starts at the next read.
+        started: when the current sweep started (epoch milliseconds, already moved back by the
+            margin for the clocks' difference); None before it starts.
+    """
+
+    floor: int | None = None
+    delivered: dict[str, int] = field(default_factory=dict)
+    after: str | None = None
+    started: int | None = None
+
+    def fresh(self, record_id: str, archived_at: int) -> bool:
+        """True when the archive of this record was not reported yet."""
+        if self.floor is not None and archived_at < self.floor:
+            return False
+        return self.delivered.get(record_id) != archived_at
+
+    def finish(self) -> None:
+        """The sweep reached the end of the list: the next one reports from its start."""
+        self.floor = self.started
+        self.delivered = {i: at for i, at in self.delivered.items() if self.floor is None or at >= self.floor}
+        self.after = None
+        self.started = None
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "floor": _instant_text(self.floor),
+            "delivered": dict(sorted(self.delivered.items())),
+            "after": self.after,
+            "started": _instant_text(self.started),
+        }
+
+
+@dataclass
 class HubSpotCursor:
     """Where an incremental read of one object type stopped.
 
     Attributes:
-        modified: the newest last-modified instant delivered, with the ids delivered at it.
-        archived: the newest ``archivedAt`` delivered as a delete, with the ids deleted at it.
+        modified: the search read's position and look-back window.
+        archived: the sweep through the archived list.
     """
 
-    modified: Watermark = Watermark()
-    archived: Watermark = Watermark()
+    modified: LookBack
+    archived: ArchivedSweep
 
     def encode(self, prop: str) -> str:
-        """The opaque cursor kept by the engine, JSON with ISO 8601 instants::
+        """The opaque cursor kept by the engine, JSON with ISO 8601 instants (window instants in
+        epoch milliseconds)::
 
-        {"hs_lastmodifieddate": "2026-05-01T07:25:37.861Z", "ids": ["1001"],
-         "archivedAt": null, "archived_ids": []}
+        {"hs_lastmodifieddate": "2026-05-01T07:25:37.861Z",
+         "window": {"1001": [1777620337861, "9f86d081884c7d65"]},
+         "archived": {"floor": "2026-05-01T07:20:37.861Z", "delivered": {"9": 1777620000000},
+                      "after": null, "started": null}}
         """
-        stamp, ids = self.modified._encode()
-        archived_stamp, archived_ids = self.archived._encode()
-        data = {prop: stamp, "ids": ids, ARCHIVED_AT: archived_stamp, "archived_ids": archived_ids}
+        data = {**self.modified._state(prop), "archived": self.archived._state()}
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
-    def decode(cls, cursor: str | None, prop: str) -> HubSpotCursor:
+    def decode(cls, cursor: str | None, prop: str, lookback_ms: int) -> HubSpotCursor:
         """Read a cursor written by :meth:`encode` for the property ``prop``; None: nothing read yet.
+
+        Cursors of earlier versions (``{prop, "ids", "archivedAt", "archived_ids"}``) resume
+        from their instants with an empty window, so the records of their last ``lookback`` are
+        delivered once more (the engine finds nothing to write for them).
 
         Raises:
             ValueError: the string is not a cursor of this connector for that property.
         """
         if cursor is None:
-            return cls()
+            return cls(LookBack(lookback_ms), ArchivedSweep())
         try:
             data = json.loads(cursor)
-            return cls(
-                Watermark._decode(data[prop], data["ids"]),
-                Watermark._decode(data[ARCHIVED_AT], data["archived_ids"]),
-            )
-        except (ValueError, KeyError, TypeError) as exc:
+            if "window" in data:
+                return cls(
+                    LookBack(lookback_ms, _instant_or_none(data[prop]), _window(data["window"])),
+                    _sweep(data["archived"]),
+                )
+            modified = Watermark._decode(data[prop], data["ids"])
+            archived = Watermark._decode(data[ARCHIVED_AT], data["archived_ids"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a HubSpot cursor for {prop}: {cursor[:80]!r} ({exc})") from None
+        return cls(
+            LookBack(lookback_ms, modified.instant),
+            ArchivedSweep(archived.instant, dict.fromkeys(archived.ids, archived.instant or 0)),
+        )
+
+
+def digest(record: dict[str, Any]) -> str:
+    """A short digest of a record's property values (16 hex digits): equal for one version."""
+    text = json.dumps(record.get("properties"), sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _instant_text(instant: int | None) -> str | None:
+    return format_instant(instant) if instant is not None else None
+
+
+def _instant_or_none(value: object) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("an instant must be an ISO 8601 string")
+    return parse_instant(value)
+
+
+def _window(data: object) -> dict[str, tuple[int, str]]:
+    if not isinstance(data, dict):
+        raise ValueError("the window must be an object")
+    window: dict[str, tuple[int, str]] = {}
+    for record_id, entry in data.items():
+        instant, text = entry
+        if not isinstance(instant, int) or not isinstance(text, str):
+            raise ValueError("window entries are [epoch milliseconds, digest]")
+        window[record_id] = (instant, text)
+    return window
+
+
+def _sweep(data: dict[str, Any]) -> ArchivedSweep:
+    delivered = data["delivered"]
+    if not isinstance(delivered, dict) or not all(isinstance(v, int) for v in delivered.values()):
+        raise ValueError("delivered archives are id → epoch milliseconds")
+    after = data["after"]
+    if after is not None and not isinstance(after, str):
+        raise ValueError("after must be a string")
+    return ArchivedSweep(
+        _instant_or_none(data["floor"]), dict(delivered), after, _instant_or_none(data["started"])
+    )
 
 
 def record_instant(record: dict[str, object], prop: str) -> int:

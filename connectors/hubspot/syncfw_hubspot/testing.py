@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,7 +22,9 @@ from syncfw.connector import Connector, EmulatorContext
 from syncfw.sandbox.server import TLSFiles
 from syncfw.testing.harness import ConnectorHarness
 from syncfw_hubspot.connector import HubSpotConnector
+from syncfw_hubspot.datetimes import parse_instant
 from syncfw_hubspot.emulator import TEN_SECONDLY, HubSpotEmulator, HubSpotPortal
+from syncfw_hubspot.incremental import modified_property
 
 SEED_DIR = Path(syncfw.__file__).parent / "sandbox" / "data" / "hubspot"
 _CA_VARIABLE = "REQUESTS_CA_BUNDLE"
@@ -54,7 +57,9 @@ class HubSpotHarness(ConnectorHarness):
     pages of 5 records, so that reads of the seed data checkpoint between pages. The emulator's
     limit of 5 searches a second is off, so that the kit's back-to-back reads are not slowed by
     it (the connector's own tests cover that limit); its 10-second window is 200 ms, so the
-    429s of :meth:`rate_limit_next` ask for a 0.2 s wait.
+    429s of :meth:`rate_limit_next` ask for a 0.2 s wait. Its search index lag stays on: after
+    each change the harness moves the emulator's clock past the lag, as if the kit had waited
+    for search to catch up.
     """
 
     connector_class: ClassVar[type[Connector]] = HubSpotConnector
@@ -110,8 +115,19 @@ class HubSpotHarness(ConnectorHarness):
 
     def add_record(self, stream: str) -> str:
         """Create a record modified after every existing one."""
+        return self._indexed(self.portal.create(stream, self._sample(stream)))
+
+    def add_late_record(self, stream: str) -> str:
+        """Create a record stamped one second before the newest one, which search shows only now:
+        a write HubSpot's search index took longer to show than later ones."""
+        prop = modified_property(stream)
+        newest = max(parse_instant(r["properties"][prop]) for r in self.portal.records(stream))
+        at = datetime.fromtimestamp((newest - 1000) / 1000, tz=UTC)
+        return self._indexed(self.portal.create(stream, self._sample(stream), at=at))
+
+    def _sample(self, stream: str) -> dict[str, str | None]:
         n = next(self._changes)
-        samples = {
+        samples: dict[str, dict[str, str | None]] = {
             "companies": {
                 "name": f"Kit Company {n}",
                 "domain": f"kit{n}.example.com",
@@ -124,7 +140,7 @@ class HubSpotHarness(ConnectorHarness):
                 "dealstage": "appointmentscheduled",
             },
         }
-        return self.portal.create(stream, samples[stream])
+        return samples[stream]
 
     def change_record(self, stream: str) -> str:
         """Change the first live record's first mapped property; its last-modified date moves."""
@@ -133,18 +149,29 @@ class HubSpotHarness(ConnectorHarness):
         self.portal.update(
             stream, record["id"], {prop: f"{record['properties'].get(prop)} (changed {next(self._changes)})"}
         )
-        return str(record["id"])
+        return self._indexed(str(record["id"]))
 
     def delete_record(self, stream: str) -> str:
         """Archive the last live record, as HubSpot does on delete."""
         record = self._live(stream)[-1]
         self.portal.archive(stream, record["id"])
+        return self._indexed(str(record["id"]))
+
+    def hard_delete_record(self, stream: str) -> str:
+        """Delete the last live record permanently (a GDPR delete): it is never listed as archived."""
+        record = self._live(stream)[-1]
+        self.portal.delete_permanently(stream, record["id"])
         return str(record["id"])
 
     def rate_limit_next(self, requests: int) -> None:
         """Answer the next requests with 429 ``TEN_SECONDLY_ROLLING``, whose
         ``X-HubSpot-RateLimit-Interval-Milliseconds`` is 200."""
         self.portal.rate_limit_next(requests, TEN_SECONDLY)
+
+    def _indexed(self, key: str) -> str:
+        """Move the emulator's clock past the search index lag; return ``key``."""
+        self.portal.advance(self.portal.search_lag)
+        return key
 
     def _live(self, stream: str) -> list[dict[str, Any]]:
         live = [r for r in self.portal.records(stream) if not r["archived"]]

@@ -106,8 +106,9 @@ def start_sandbox(
 ) -> Iterator[Callable[..., Sandbox]]:
     """Start emulators on copies of the shipped seed data; stops them after the test.
 
-    The emulator's search limit (5 a second) is off so tests may search fast; tests of pacing
-    turn it back on.
+    The emulator's search limit (5 a second) is off so tests may search fast, and its search
+    index lag is 0 so writes are searchable at once; tests of pacing and of the lag turn them
+    back on.
     """
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca_file))
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
@@ -122,6 +123,7 @@ def start_sandbox(
         started.append(emulator)
         assert emulator.portal is not None
         emulator.portal.search_per_second = None
+        emulator.portal.search_lag = 0
         return Sandbox(emulator, env, data_dir)
 
     yield start

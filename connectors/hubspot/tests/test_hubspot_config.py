@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -10,7 +11,14 @@ from pydantic import ValidationError
 from syncfw_hubspot import HubSpotConfig, HubSpotConnector
 from syncfw_hubspot.datetimes import format_instant, parse_instant
 from syncfw_hubspot.emulator import HubSpotEmulator
-from syncfw_hubspot.incremental import HubSpotCursor, Watermark, modified_property, plan_read
+from syncfw_hubspot.incremental import (
+    ArchivedSweep,
+    HubSpotCursor,
+    LookBack,
+    Watermark,
+    modified_property,
+    plan_read,
+)
 from syncfw_hubspot.ratelimit import RateLimitHeaders, RollingWindow
 from syncfw_hubspot.transforms import hubspot_ids
 
@@ -25,6 +33,8 @@ def test_a_token_alone_is_a_complete_config() -> None:
 
     assert config.host == "https://api.hubapi.com"
     assert (config.page_size, config.requests_per_10_seconds, config.deletes) == (200, 100, True)
+    assert (config.lookback, config.archived_pages_per_read) == (timedelta(minutes=5), 10)
+    assert HubSpotConfig(access_token=TOKEN, lookback="90s").lookback == timedelta(seconds=90)
     assert TOKEN not in repr(config) and TOKEN not in config.model_dump_json()
 
 
@@ -39,6 +49,9 @@ def test_a_token_alone_is_a_complete_config() -> None:
         ({"access_token": TOKEN, "host": "https://api.hubapi.com/crm/v3"}, "without a path"),
         ({"access_token": TOKEN, "page_size": 201}, "less than or equal to 200"),
         ({"access_token": TOKEN, "associations": {"contacts": ["com panies"]}}, "not a HubSpot object type"),
+        ({"access_token": TOKEN, "lookback": "5 minutes"}, "write a duration such as 30m"),
+        ({"access_token": TOKEN, "lookback": timedelta(minutes=-1)}, "the look-back cannot be negative"),
+        ({"access_token": TOKEN, "archived_pages_per_read": 0}, "greater than or equal to 1"),
     ],
 )
 def test_bad_configs_are_refused_with_the_reason(fields: dict[str, Any], message: str) -> None:
@@ -83,20 +96,39 @@ def test_paths_that_name_nothing_are_configuration_errors(path: str, message: st
 
 def test_cursors_round_trip_and_name_their_property() -> None:
     cursor = HubSpotCursor(
-        Watermark(parse_instant("2026-05-01T07:25:37.861Z"), frozenset({"2", "1"})),
-        Watermark(parse_instant("2026-05-02T00:00:00Z"), frozenset({"9"})),
+        LookBack(
+            300_000, parse_instant("2026-05-01T07:25:37.861Z"), {"2": (1777620337861, "ab"), "1": (1, "cd")}
+        ),
+        ArchivedSweep(parse_instant("2026-05-02T00:00:00Z"), {"9": 1777680000000}, "1200", None),
     )
 
     encoded = cursor.encode("hs_lastmodifieddate")
 
     assert encoded == (
+        '{"hs_lastmodifieddate":"2026-05-01T07:25:37.861Z","window":{"2":[1777620337861,"ab"]},'
+        '"archived":{"floor":"2026-05-02T00:00:00.000Z","delivered":{"9":1777680000000},'
+        '"after":"1200","started":null}}'
+    )  # record 1 is older than the look-back window: dropped
+    decoded = HubSpotCursor.decode(encoded, "hs_lastmodifieddate", 300_000)
+    assert decoded.encode("hs_lastmodifieddate") == encoded
+    assert decoded.modified.delivered("2", "ab") and not decoded.modified.delivered("2", "ef")
+    assert HubSpotCursor.decode(None, "lastmodifieddate", 0).modified.newest is None
+    with pytest.raises(ValueError, match="not a HubSpot cursor for lastmodifieddate"):
+        HubSpotCursor.decode(encoded, "lastmodifieddate", 0)  # a companies cursor given to contacts
+
+
+def test_cursors_of_the_earlier_version_resume_from_their_instants() -> None:
+    old = (
         '{"hs_lastmodifieddate":"2026-05-01T07:25:37.861Z","ids":["1","2"],'
         '"archivedAt":"2026-05-02T00:00:00.000Z","archived_ids":["9"]}'
     )
-    assert HubSpotCursor.decode(encoded, "hs_lastmodifieddate") == cursor
-    assert HubSpotCursor.decode(None, "lastmodifieddate") == HubSpotCursor()
-    with pytest.raises(ValueError, match="not a HubSpot cursor for lastmodifieddate"):
-        HubSpotCursor.decode(encoded, "lastmodifieddate")  # a companies cursor given to contacts
+
+    cursor = HubSpotCursor.decode(old, "hs_lastmodifieddate", 1000)
+
+    assert cursor.modified.lower == parse_instant("2026-05-01T07:25:36.861Z")
+    archived_at = parse_instant("2026-05-02T00:00:00Z")
+    assert not cursor.archived.fresh("9", archived_at) and not cursor.archived.fresh("8", archived_at - 1)
+    assert cursor.archived.fresh("8", archived_at) and cursor.archived.fresh("9", archived_at + 1)
 
 
 @pytest.mark.parametrize(
@@ -106,11 +138,17 @@ def test_cursors_round_trip_and_name_their_property() -> None:
         '{"hs_lastmodifieddate": null, "ids": ["1"], "archivedAt": null, "archived_ids": []}',
         '{"hs_lastmodifieddate": "2026-05-01T07:25:37", "ids": [], "archivedAt": null, "archived_ids": []}',
         '{"hs_lastmodifieddate": "2026-05-01T07:25:37Z", "ids": [1], "archivedAt": null, "archived_ids": []}',
+        '{"hs_lastmodifieddate": "2026-05-01T07:25:37Z", "window": {"1": [1]}, "archived": {}}',
+        '{"hs_lastmodifieddate": "2026-05-01T07:25:37Z", "window": [], "archived": {}}',
+        '{"hs_lastmodifieddate": 5, "window": {}, "archived": {"floor": null, "delivered": {}, '
+        '"after": null, "started": null}}',
+        '{"hs_lastmodifieddate": null, "window": {}, "archived": {"floor": null, "delivered": [], '
+        '"after": null, "started": null}}',
     ],
 )
 def test_damaged_cursors_are_refused(cursor: str) -> None:
     with pytest.raises(ValueError):
-        HubSpotCursor.decode(cursor, "hs_lastmodifieddate")
+        HubSpotCursor.decode(cursor, "hs_lastmodifieddate", 300_000)
 
 
 def test_a_watermark_skips_only_what_it_delivered() -> None:

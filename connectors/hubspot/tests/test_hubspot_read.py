@@ -106,14 +106,15 @@ def test_incremental_read_returns_only_changed_records(sandbox: Sandbox) -> None
     assert records[1].data["associations"]["companies"]["results"][0]["id"] == "18240501006"
     again, after = sandbox.read("contacts", checkpoints[-1].cursor, CONTACT_FIELDS)
     assert again == []
-    assert after[-1].cursor == checkpoints[-1].cursor
+    kept, before = json.loads(after[-1].cursor), json.loads(checkpoints[-1].cursor)
+    assert (kept["lastmodifieddate"], kept["window"]) == (before["lastmodifieddate"], before["window"])
 
 
 def test_records_sharing_the_cursor_instant_are_not_repeated_but_late_ones_come(sandbox: Sandbox) -> None:
     sandbox.portal.create_many("companies", [{"name": "Alpha"}, {"name": "Beta"}], at=LATER)
     _, first = sandbox.read("companies", None, ("properties.name",))
     cursor = json.loads(first[-1].cursor)
-    assert cursor["hs_lastmodifieddate"] == "2026-05-03T10:00:00.000Z" and len(cursor["ids"]) == 2
+    assert cursor["hs_lastmodifieddate"] == "2026-05-03T10:00:00.000Z" and len(cursor["window"]) == 2
 
     repeated, _ = sandbox.read("companies", first[-1].cursor, ("properties.name",))
     assert repeated == []
@@ -121,8 +122,8 @@ def test_records_sharing_the_cursor_instant_are_not_repeated_but_late_ones_come(
     late = sandbox.portal.create("companies", {"name": "Gamma"}, at=LATER)
     records, checkpoints = sandbox.read("companies", first[-1].cursor, ("properties.name",))
     assert [(r.key, r.data["properties"]["name"]) for r in records] == [(late, "Gamma")]
-    assert len(json.loads(checkpoints[-1].cursor)["ids"]) == 3
-    assert sandbox.read("companies", checkpoints[-1].cursor)[0] == []
+    assert len(json.loads(checkpoints[-1].cursor)["window"]) == 3
+    assert sandbox.read("companies", checkpoints[-1].cursor, ("properties.name",))[0] == []
 
 
 def test_a_record_changed_mid_read_hides_no_other_record(sandbox: Sandbox) -> None:
@@ -178,24 +179,23 @@ def test_more_records_in_one_millisecond_than_a_page_holds(sandbox: Sandbox) -> 
 
     assert [r.key for r in records[5:]] == created  # the seed deals first, then by id
     assert len(records) == 28 == len({r.key for r in records})
-    assert set(json.loads(checkpoints[-1].cursor)["ids"]) == set(created)
-    assert sandbox.read("deals", checkpoints[-1].cursor, page_size=10)[0] == []
+    assert set(created) <= set(json.loads(checkpoints[-1].cursor)["window"])
+    assert sandbox.read("deals", checkpoints[-1].cursor, ("properties.dealname",), page_size=10)[0] == []
     walked = [r.body for r in sandbox.portal.requests if r.path.endswith("/search")]
     assert any(body["sorts"][0]["propertyName"] == "hs_object_id" for body in walked)
 
 
 def test_archived_records_become_deletes(sandbox: Sandbox) -> None:
     _, first = sandbox.read("contacts", None, CONTACT_FIELDS)
-    sandbox.portal.archive("contacts", "51200000111", at=LATER)
-    sandbox.portal.archive("contacts", "51200000103", at=datetime(2026, 5, 3, 11, 0, tzinfo=UTC))
+    sandbox.portal.archive("contacts", "51200000111")
+    sandbox.portal.archive("contacts", "51200000103")
 
     records, checkpoints = sandbox.read("contacts", first[-1].cursor, CONTACT_FIELDS)
 
-    assert [(r.key, r.deleted) for r in records] == [("51200000111", True), ("51200000103", True)]
+    assert [(r.key, r.deleted) for r in records] == [("51200000103", True), ("51200000111", True)]
     assert records[0].data["archived"] is True
-    assert records[0].data["archivedAt"] == "2026-05-03T10:00:00.000Z"
-    cursor = json.loads(checkpoints[-1].cursor)
-    assert (cursor["archivedAt"], cursor["archived_ids"]) == ("2026-05-03T11:00:00.000Z", ["51200000103"])
+    assert 0 <= sandbox.portal.now_ms() - parse_instant(records[0].data["archivedAt"]) < 60_000
+    assert set(json.loads(checkpoints[-1].cursor)["archived"]["delivered"]) == {"51200000103", "51200000111"}
     assert sandbox.read("contacts", checkpoints[-1].cursor, CONTACT_FIELDS)[0] == []
 
 
@@ -215,7 +215,12 @@ def test_deletes_off_skips_the_archived_list(sandbox: Sandbox) -> None:
 
     assert len(records) == 4 and not any(r.deleted for r in records)
     assert not any(r.query.get("archived") == ["True"] for r in sandbox.portal.requests)
-    assert json.loads(checkpoints[-1].cursor)["archivedAt"] is None
+    assert json.loads(checkpoints[-1].cursor)["archived"] == {
+        "floor": None,
+        "delivered": {},
+        "after": None,
+        "started": None,
+    }
 
 
 def test_seed_file_edits_are_read_incrementally(sandbox: Sandbox) -> None:
@@ -234,12 +239,9 @@ def test_an_empty_stream_still_ends_with_a_checkpoint(sandbox: Sandbox) -> None:
     records, checkpoints = sandbox.read("tickets", None, ("properties.subject",))
 
     assert records == []
-    assert json.loads(checkpoints[0].cursor) == {
-        "hs_lastmodifieddate": None,
-        "ids": [],
-        "archivedAt": None,
-        "archived_ids": [],
-    }
+    cursor = json.loads(checkpoints[0].cursor)
+    assert (cursor["hs_lastmodifieddate"], cursor["window"]) == (None, {})
+    assert cursor["archived"]["delivered"] == {} and cursor["archived"]["floor"] is not None
 
 
 def test_unknown_properties_are_named(sandbox: Sandbox) -> None:

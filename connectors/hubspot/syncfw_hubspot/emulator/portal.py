@@ -7,8 +7,11 @@ arrays of records in the shape the list endpoint returns, ``{"id", "properties",
 contact). A seed file is read again when its modification time, size or inode changes.
 
 Tests and the sandbox harness change data through :meth:`HubSpotPortal.create`,
-:meth:`~HubSpotPortal.update` and :meth:`~HubSpotPortal.archive` (changes survive seed reloads),
-and turn the knobs: :meth:`~HubSpotPortal.fail_next`, :meth:`~HubSpotPortal.rate_limit_next`,
+:meth:`~HubSpotPortal.update`, :meth:`~HubSpotPortal.archive` and
+:meth:`~HubSpotPortal.delete_permanently` (changes survive seed reloads), and turn the knobs:
+:meth:`~HubSpotPortal.advance` (the portal's clock, :attr:`~HubSpotPortal.now`),
+:attr:`~HubSpotPortal.search_lag`, :attr:`~HubSpotPortal.archive_retention`,
+:meth:`~HubSpotPortal.fail_next`, :meth:`~HubSpotPortal.rate_limit_next`,
 :attr:`~HubSpotPortal.daily_remaining`, :attr:`~HubSpotPortal.window_max`,
 :attr:`~HubSpotPortal.window_ms`, :attr:`~HubSpotPortal.search_per_second`,
 :attr:`~HubSpotPortal.search_cap`, :attr:`~HubSpotPortal.scopes`; :attr:`~HubSpotPortal.stats` and
@@ -27,11 +30,12 @@ import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from syncfw_hubspot.datetimes import format_instant, parse_instant
+from syncfw_hubspot.emulator.index import SEARCH_LAG_SECONDS, SearchIndex
 from syncfw_hubspot.emulator.objects import (
     STANDARD,
     ObjectType,
@@ -51,6 +55,10 @@ SEARCH_CAP = 10_000
 LIST_MAX_LIMIT = 100
 BATCH_MAX_INPUTS = 1000
 FREE_DAILY_LIMIT = 250_000
+#: how long an archived record stays restorable (and listed with ``archived=true``): HubSpot,
+#: "Restore deleted records" (https://knowledge.hubspot.com/records/restore-deleted-records): "up
+#: to 90 days after they were deleted"; then it is permanently deleted
+ARCHIVE_RETENTION = timedelta(days=90)
 _AUTH_MESSAGE = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can "
     "find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
@@ -136,6 +144,7 @@ class _Data:
 
     types: dict[str, ObjectType]
     records: dict[str, list[dict[str, Any]]]
+    gone: frozenset[tuple[str, str]] = frozenset()
     by_id: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     property_names: dict[str, set[str]] = field(default_factory=dict)
     links: dict[str, dict[str, dict[str, list[dict[str, str]]]]] = field(default_factory=dict)
@@ -157,6 +166,8 @@ class _Data:
                             self._link(name, record["id"], other, str(link["id"]), str(link["type"]))
 
     def _link(self, name: str, record_id: str, other: ObjectType, other_id: str, label: str) -> None:
+        if (other.name, other_id) in self.gone:
+            return
         self._add(name, record_id, other.name, other_id, label)
         if other_id in self.by_id.get(other.name, {}):
             self._add(other.name, other_id, name, record_id, reverse_label(label, self.types[name], other))
@@ -193,6 +204,10 @@ class HubSpotPortal:
         window_max: requests allowed per :attr:`window_ms` (the 10-second window; 100 or 190).
         window_ms: the window's length in milliseconds.
         search_per_second: search requests allowed per second (5), or None for no limit.
+        search_lag: the longest delay, in seconds, before search sees a write (see
+            :mod:`syncfw_hubspot.emulator.index`); 0 makes every write searchable at once.
+        archive_retention: how long archived records stay listed with ``archived=true``
+            (HubSpot: 90 days); past it they are permanently deleted, on the portal's clock.
 
     Thread-safe: the server thread and a test thread may use it at once.
     """
@@ -207,6 +222,8 @@ class HubSpotPortal:
         window_max: int = 100,
         window_ms: int = 10_000,
         search_per_second: int | None = 5,
+        search_lag: float = SEARCH_LAG_SECONDS,
+        archive_retention: timedelta = ARCHIVE_RETENTION,
     ) -> None:
         self.data_dir = data_dir
         self.token = token
@@ -234,8 +251,61 @@ class HubSpotPortal:
         self._data: _Data | None = None
         self._newest = 0
         self._next_id = 90_000_000_001
+        self._offset_ms = 0
+        self._index = SearchIndex(search_lag, self.now_ms)
+        self._gone: set[tuple[str, str]] = set()
+        self._retention_ms = 0
+        self._next_purge: int | None = None
+        self.archive_retention = archive_retention
 
     # knobs
+
+    def now_ms(self) -> int:
+        """The portal's clock, epoch milliseconds: the machine's clock plus what :meth:`advance` added.
+
+        It stamps writes, makes writes searchable (:attr:`search_lag`) and ends the archive window.
+        """
+        return int(time.time() * 1000) + self._offset_ms
+
+    @property
+    def now(self) -> datetime:
+        """The portal's clock as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.now_ms() / 1000, tz=UTC)
+
+    def advance(self, seconds: float) -> None:
+        """Move the portal's clock forward by ``seconds`` (the index catches up, archives age).
+
+        Raises:
+            ValueError: ``seconds`` is negative (the clock never goes back).
+        """
+        if seconds < 0:
+            raise ValueError(f"the clock only moves forward: {seconds} seconds")
+        with self._lock:
+            self._offset_ms += round(seconds * 1000)
+
+    @property
+    def search_lag(self) -> float:
+        """The longest delay, in seconds, before search sees a create, update or archive (writes
+        already made keep the delay drawn for them)."""
+        return self._index.lag
+
+    @search_lag.setter
+    def search_lag(self, seconds: float) -> None:
+        with self._lock:
+            self._index.lag = seconds
+
+    @property
+    def archive_retention(self) -> timedelta:
+        """How long an archived record stays restorable and listed with ``archived=true``."""
+        return timedelta(milliseconds=self._retention_ms)
+
+    @archive_retention.setter
+    def archive_retention(self, value: timedelta) -> None:
+        if value <= timedelta(0):
+            raise ValueError(f"the archive retention must be positive, was {value}")
+        with self._lock:
+            self._retention_ms = int(value.total_seconds() * 1000)
+            self._next_purge = None
 
     @property
     def stats(self) -> PortalStats:
@@ -282,6 +352,7 @@ class HubSpotPortal:
         *,
         associations: Mapping[str, Iterable[str]] | None = None,
         at: datetime | None = None,
+        index_delay: float | None = None,
     ) -> str:
         """Create a record (as ``POST /crm/v3/objects/{type}`` would); return its id.
 
@@ -290,8 +361,12 @@ class HubSpotPortal:
                 labelled with the default type (``contact_to_company``).
             at: its creation instant; default now, or just after the newest instant in the
                 portal when that is later (seed data may be dated ahead of the clock).
+            index_delay: seconds until search shows it; default a random share of
+                :attr:`search_lag`.
         """
-        return self.create_many(object_type, [properties], associations=associations, at=at)[0]
+        return self.create_many(
+            object_type, [properties], associations=associations, at=at, index_delay=index_delay
+        )[0]
 
     def create_many(
         self,
@@ -300,9 +375,10 @@ class HubSpotPortal:
         *,
         associations: Mapping[str, Iterable[str]] | None = None,
         at: datetime | None = None,
+        index_delay: float | None = None,
     ) -> list[str]:
         """Create many records at once: with ``at`` all share that instant, else each is 1 ms
-        after the previous one."""
+        after the previous one. Arguments as in :meth:`create`."""
         with self._lock:
             kind = self._type(object_type, create=True)
             store = self._overlay.setdefault(kind.name, {})
@@ -326,6 +402,7 @@ class HubSpotPortal:
                 if associations:
                     record["associations"] = self._linked(kind, associations)
                 store[record_id] = record
+                self._index.written((kind.name, record_id), record, before=None, delay=index_delay)
                 ids.append(record_id)
             self._version += 1
             return ids
@@ -337,35 +414,66 @@ class HubSpotPortal:
         properties: Mapping[str, str | None],
         *,
         at: datetime | None = None,
+        index_delay: float | None = None,
     ) -> None:
         """Change properties of a record; its last-modified date moves to ``at`` (default now).
+
+        Search shows the version before the change until ``index_delay`` seconds have passed
+        (default a random share of :attr:`search_lag`).
 
         Raises:
             KeyError: no such record.
         """
         with self._lock:
             kind, record = self._editable(object_type, record_id)
+            before = copy.deepcopy(record)
             instant = _instant_of(at) or self._tick()
             self._newest = max(self._newest, instant)
             stamp = format_instant(instant)
             record["properties"].update(properties)
             record["properties"][kind.modified] = stamp
             record["updatedAt"] = stamp
+            self._index.written((kind.name, record_id), record, before=before, delay=index_delay)
             self._version += 1
 
-    def archive(self, object_type: str, record_id: str, *, at: datetime | None = None) -> None:
-        """Archive (delete) a record, as ``DELETE /crm/v3/objects/{type}/{id}`` does.
+    def archive(
+        self,
+        object_type: str,
+        record_id: str,
+        *,
+        at: datetime | None = None,
+        index_delay: float | None = None,
+    ) -> None:
+        """Archive (delete) a record, as ``DELETE /crm/v3/objects/{type}/{id}`` does: listed with
+        ``archived=true`` for :attr:`archive_retention`, then permanently deleted. Search keeps
+        showing it until ``index_delay`` seconds have passed (as in :meth:`update`).
 
         Raises:
             KeyError: no such record.
         """
         with self._lock:
-            _, record = self._editable(object_type, record_id)
+            kind, record = self._editable(object_type, record_id)
+            before = copy.deepcopy(record)
             instant = _instant_of(at) or self._tick()
             self._newest = max(self._newest, instant)
             record["archived"] = True
             record["archivedAt"] = format_instant(instant)
+            self._index.written((kind.name, record_id), record, before=before, delay=index_delay)
             self._version += 1
+
+    def delete_permanently(self, object_type: str, record_id: str) -> None:
+        """Delete a record for good at once, as a permanent or GDPR delete does (for contacts
+        ``POST /crm/v3/objects/contacts/gdpr-delete``): it is never listed as archived and every
+        endpoint answers as if it never existed. HubSpot, "Restore deleted records": "permanent or
+        GDPR-related deletions aren't held in the recycle bin"
+        (https://knowledge.hubspot.com/records/restore-deleted-records).
+
+        Raises:
+            KeyError: no such record.
+        """
+        with self._lock:
+            kind, _ = self._editable(object_type, record_id)
+            self._forget({(kind.name, record_id)})
 
     # what the API does
 
@@ -426,7 +534,8 @@ class HubSpotPortal:
             self.requests.append(entry)
 
     def search(self, object_type: str, body: Any) -> dict[str, Any]:
-        """The answer of ``POST /crm/v3/objects/{type}/search``.
+        """The answer of ``POST /crm/v3/objects/{type}/search``, from what the search index shows
+        now (writes reach it after their delay: :attr:`search_lag`).
 
         Raises:
             ApiError: 400 for an unknown object type, an invalid request, or ``after`` at or
@@ -448,7 +557,11 @@ class HubSpotPortal:
                     f"(after={request.after})",
                     "VALIDATION_ERROR",
                 )
-            rows = [r for r in self._current().records.get(kind.name, []) if not r["archived"]]
+            rows = [
+                shown
+                for r in self._current().records.get(kind.name, [])
+                if (shown := self._index.view((kind.name, r["id"]), r)) is not None and not shown["archived"]
+            ]
             hits = request.order(
                 [r for r in rows if request.matches(r["properties"])], lambda r: r["properties"]
             )
@@ -561,7 +674,7 @@ class HubSpotPortal:
                     f"Batch size {len(inputs)} exceeds the maximum of {BATCH_MAX_INPUTS}",
                     "VALIDATION_ERROR",
                 )
-            started = format_instant(int(time.time() * 1000))
+            started = format_instant(self.now_ms())
             results: list[dict[str, Any]] = []
             errors: list[dict[str, Any]] = []
             data = self._current()
@@ -590,7 +703,7 @@ class HubSpotPortal:
                 answer["numErrors"] = len(errors)
                 answer["errors"] = errors
             answer["startedAt"] = started
-            answer["completedAt"] = format_instant(int(time.time() * 1000))
+            answer["completedAt"] = format_instant(self.now_ms())
             self._stats = replace(self._stats, association_reads=self._stats.association_reads + 1)
             return (207 if errors else 200), answer
 
@@ -717,9 +830,41 @@ class HubSpotPortal:
         return linked
 
     def _tick(self) -> int:
-        return max(int(time.time() * 1000), self._newest + 1)
+        return max(self.now_ms(), self._newest + 1)
+
+    def _forget(self, keys: set[tuple[str, str]]) -> None:
+        """Delete records everywhere (a permanent delete, or the archive window's end)."""
+        for name, record_id in keys:
+            self._overlay.get(name, {}).pop(record_id, None)
+            self._index.forget((name, record_id))
+        self._gone |= keys
+        self._version += 1
 
     def _current(self) -> _Data:
+        """The records now, once archived records past :attr:`archive_retention` are deleted."""
+        data = self._build()
+        if self._next_purge is None:
+            ends = [
+                parse_instant(r["archivedAt"]) + self._retention_ms
+                for name, rows in data.records.items()
+                for r in rows
+                if r["archived"] and r.get("archivedAt")
+            ]
+            self._next_purge = min(ends, default=None)
+        if self._next_purge is not None and self.now_ms() >= self._next_purge:
+            horizon = self.now_ms() - self._retention_ms
+            self._forget(
+                {
+                    (name, r["id"])
+                    for name, rows in data.records.items()
+                    for r in rows
+                    if r["archived"] and r.get("archivedAt") and parse_instant(r["archivedAt"]) <= horizon
+                }
+            )
+            return self._current()
+        return data
+
+    def _build(self) -> _Data:
         files = sorted(self.data_dir.glob("*.json")) if self.data_dir and self.data_dir.is_dir() else []
         signatures = {path: _signature(path) for path in files}
         signature = tuple((path.name, *sig) for path, sig in signatures.items())
@@ -729,13 +874,17 @@ class HubSpotPortal:
         base: dict[str, dict[str, dict[str, Any]]] = {}
         for path, sig in signatures.items():
             kind = resolve(path.stem, types) or types.setdefault(path.stem, custom(path.stem))
-            base[kind.name] = {r["id"]: r for r in self._load(path, sig)}
+            base[kind.name] = {
+                r["id"]: r for r in self._load(path, sig) if (kind.name, r["id"]) not in self._gone
+            }
         types.update(self._extra_types)
         for name, changed in self._overlay.items():
             base.setdefault(name, {}).update(changed)
-        self._data = _Data(types, {name: list(rows.values()) for name, rows in base.items()})
+        gone = frozenset(self._gone)
+        self._data = _Data(types, {name: list(rows.values()) for name, rows in base.items()}, gone)
         self._signature = signature
         self._built_version = self._version
+        self._next_purge = None
         self._newest = max(self._newest, _newest_instant(self._data))
         return self._data
 
