@@ -404,8 +404,9 @@ def _overhead(over: Any, p: dict[str, Any]) -> list[str]:
         "",
         f"* **re-plan, 1% changed** (the target's scenario{_measured_at(p)}): the pages exist in Notion "
         "before syncfw, as when a team has imported a CSV file into the database: the rows of the same "
-        "table, merged in one go by a person an hour earlier (`human_import` on the emulator, which checks "
-        "every row like `POST /v1/pages` but sends no API request). A real `syncfw run`, in its own "
+        "table, merged by a person in an import that ended an hour earlier (`human_import` on the emulator, "
+        "which creates 100 pages a second, checks every row like `POST /v1/pages` and sends no API "
+        "request). A real `syncfw run`, in its own "
         "process, then *adopts* them: each page already holds its sync key and the source's values, so "
         "the run reads every page (query requests of 100) and records each page and its values in its "
         "state store without writing to Notion. The setup stops unless that run wrote nothing, found "

@@ -612,6 +612,14 @@ def _fault_plan(ctx: click.Context, param: click.Parameter, value: str | None) -
 )
 @click.option("--notion-rate-limit", type=float, help="Answer 429 above this many requests per second.")
 @click.option("--notion-latency", type=float, default=0.0, help="Seconds added to every Notion response.")
+@click.option(
+    "--notion-query-cap",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Results one Notion data source query returns at most (Notion's limit; past it "
+    'responses carry request_status "incomplete").',
+)
 @click.option("--bulk", type=int, help="Add this many generated records per source object (e.g. 3000).")
 @click.option(
     "--notion-faults",
@@ -629,6 +637,7 @@ def sandbox_serve(
     env_file: Path,
     notion_rate_limit: float | None,
     notion_latency: float,
+    notion_query_cap: int,
     bulk: int | None,
     notion_faults: str | None,
     source_faults: str | None,
@@ -646,6 +655,7 @@ def sandbox_serve(
         notion_rate_limit=notion_rate_limit,
         notion_latency=notion_latency,
         notion_faults=notion_faults,
+        notion_query_cap=notion_query_cap,
         options=options,
     )
     stop = threading.Event()

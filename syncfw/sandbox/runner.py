@@ -18,6 +18,7 @@ from pathlib import Path
 from syncfw.connector import EmulatorContext, SourceEmulator
 from syncfw.plugins import Registry
 from syncfw.sandbox.notion import NotionEmulator
+from syncfw.sandbox.notion.controls import QUERY_CAP
 from syncfw.sandbox.server import ServedApp, TLSFiles
 
 BUILTIN_DATA = Path(__file__).parent / "data"
@@ -35,6 +36,8 @@ class Sandbox:
         notion_faults: a fault plan for the Notion emulator (see :mod:`syncfw.sandbox.faults`),
             e.g. ``"429=0.05,5xx=0.05,lost=0.02,retry_after=0"``; source emulators get theirs
             through ``options["faults"]``.
+        notion_query_cap: results one Notion data source query returns at most (Notion's
+            10,000 by default; a small cap lets a test read past it in ``created_time`` windows).
         options: passed to every source emulator (e.g. ``{"bulk": "3000"}``).
     """
 
@@ -47,6 +50,7 @@ class Sandbox:
         notion_rate_limit: float | None = None,
         notion_latency: float = 0.0,
         notion_faults: str | None = None,
+        notion_query_cap: int = QUERY_CAP,
         options: Mapping[str, str] | None = None,
     ) -> None:
         self.state_dir = state_dir
@@ -55,6 +59,7 @@ class Sandbox:
         self.notion_rate_limit = notion_rate_limit
         self.notion_latency = notion_latency
         self.notion_faults = notion_faults
+        self.notion_query_cap = notion_query_cap
         self.options = dict(options or {})
         self.env: dict[str, str] = {}
         self.notion: NotionEmulator | None = None
@@ -80,6 +85,7 @@ class Sandbox:
             rate_limit=self.notion_rate_limit,
             latency=self.notion_latency,
             faults=self.notion_faults,
+            query_cap=self.notion_query_cap,
         )
         served = ServedApp(self.notion.app)
         self._served.append(served)

@@ -12,10 +12,17 @@ from notion_client import Client, collect_paginated_api
 
 from syncfw.sandbox.notion import NotionAPIError, NotionEmulator
 from syncfw.sandbox.server import ServedApp
-from tests.sandbox.notion_helpers import TOKEN, Clock, make_database, plain, text
+from tests.sandbox.notion_helpers import (
+    BY_CREATION,
+    TOKEN,
+    Clock,
+    make_database,
+    plain,
+    read_in_created_time_windows,
+    text,
+)
 
 SCHEMA = {"Name": {"title": {}}, "Amount": {"number": {}}, "Stage": {"select": {}}}
-BY_CREATION = [{"timestamp": "created_time", "direction": "ascending"}]
 
 
 def _row(i: int) -> dict[str, Any]:
@@ -120,15 +127,32 @@ def test_pagination_sees_pages_added_and_edited_between_requests(
     ]
 
 
-def test_reading_a_large_data_source_costs_the_same_per_request(
+def test_reading_a_large_data_source_in_windows_costs_the_same_per_request(
     notion: Client, emulator: NotionEmulator, clock: Clock
 ) -> None:
     source_id = make_database(notion, emulator.parent_page_id, schema=SCHEMA)
-    emulator.human_import(source_id, (_row(i) for i in range(40_000)))
+    emulator.human_import(source_id, (_row(i) for i in range(40_000)))  # 100 a second, 6,000 a minute
     clock.advance(3600)
+    whole = notion.data_sources.query(source_id, sorts=BY_CREATION, page_size=1)
+    assert whole["request_status"]["type"] == "incomplete"  # 40,000 pages: over Notion's 10,000
     started = time.monotonic()
-    pages = collect_paginated_api(notion.data_sources.query, data_source_id=source_id, sorts=BY_CREATION)
+    pages, windows = read_in_created_time_windows(notion, source_id)
     assert len(pages) == 40_000
-    assert _names(pages[-2:]) == ["Row 39998", "Row 39999"]
-    # 400 requests; sorting and scanning every page again for each one took about ten times this
-    assert time.monotonic() - started < 12
+    assert _names(list(pages.values())[-2:]) == ["Row 39998", "Row 39999"]
+    assert windows == 6  # each window after the first reads its first minute again
+    # about 550 requests; sorting and scanning every page again for each one took ten times this
+    assert time.monotonic() - started < 15
+
+
+def test_an_import_spreads_its_pages_over_minutes_until_now(
+    notion: Client, emulator: NotionEmulator, clock: Clock
+) -> None:
+    source_id = make_database(notion, emulator.parent_page_id, schema=SCHEMA)
+    emulator.human_import(source_id, (_row(i) for i in range(1_000)), rows_per_second=5)
+    pages = collect_paginated_api(notion.data_sources.query, data_source_id=source_id, sorts=BY_CREATION)
+    minutes = sorted({page["created_time"] for page in pages})
+    assert minutes[-1] == time.strftime("%Y-%m-%dT%H:%M:00.000Z", time.gmtime(clock.now))
+    assert len(minutes) in (4, 5)  # 200 s of work ending now: four minutes, five across boundaries
+    assert all(page["last_edited_time"] == page["created_time"] for page in pages)
+    with pytest.raises(NotionAPIError, match="rows_per_second"):
+        emulator.human_import(source_id, [_row(0)], rows_per_second=0)

@@ -69,7 +69,14 @@ def test_latency_delays_answers_without_serialising_them(served: ServedApp, emul
 def test_knobs_and_stats_over_http(served: ServedApp, emulator: NotionEmulator, notion: Client) -> None:
     auth = {"Authorization": f"Bearer {TOKEN}"}
     config = httpx.post(f"{served.url}/_emulator/config", json={"rate_limit": 2, "burst": 5}, headers=auth)
-    assert config.json() == {"rate_limit": 2, "burst": 5, "latency": 0.0, "retry_after": None, "faults": None}
+    assert config.json() == {
+        "rate_limit": 2,
+        "burst": 5,
+        "latency": 0.0,
+        "retry_after": None,
+        "faults": None,
+        "query_cap": 10_000,
+    }
     assert httpx.get(f"{served.url}/_emulator/config", headers=auth).json()["rate_limit"] == 2
     for _ in range(12):
         httpx.get(f"{served.url}/_emulator/stats", headers=auth)  # never limited, never counted

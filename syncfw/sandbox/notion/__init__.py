@@ -7,6 +7,17 @@ in ``shared/reference/notion`` (API-FACTS.md and the notion-sdk-py cassettes). I
 SQLite, throttles like Notion (429 with ``Retry-After``), can add latency and inject faults, and
 lets tests act as a person editing in the Notion app.
 
+Limits of the real service it enforces, on by default (knobs make them smaller for tests):
+
+* **query result cap**: one data source query (filter + sorts) returns at most 10,000 results;
+  past that ``has_more: false`` and every page carries ``request_status`` ``incomplete`` /
+  ``query_result_limit_reached`` (knob ``query_cap``; developers.notion.com "Query a data
+  source" § Pagination limit, guide "Query large data sources"); ``created_time`` filters
+  compare the minute a page shows (:mod:`.timestamps`), so reads in ``created_time`` windows
+  work as the guide describes;
+* **request payload limit**: a ``/v1/`` request body over 500KB (500,000 bytes as sent) is
+  answered 400 ``validation_error`` (DOC request-limits, API-FACTS §3);
+
 Modules, one concept each:
 
 * :mod:`.emulator`: :class:`NotionEmulator`, the entry point;

@@ -9,8 +9,10 @@ Every ``/v1/`` request goes through, in this order (API-FACTS §9):
 3. ``Authorization: Bearer <token>`` must carry the configured token (401 ``unauthorized``);
 4. the rate limiter (429 ``rate_limited`` with ``Retry-After``);
 5. the configured latency (an asyncio sleep);
-6. the JSON body (400 ``invalid_json``), then any injected fault (a queued one, else one drawn
-   from the ``faults`` plan, see :mod:`syncfw.sandbox.faults`), then the endpoint.
+6. the JSON body: over 500KB (500,000 bytes as sent) 400 ``validation_error``
+   (:func:`.errors.payload_too_large`, DOC request-limits), not JSON 400 ``invalid_json``; then
+   any injected fault (a queued one, else one drawn from the ``faults`` plan, see
+   :mod:`syncfw.sandbox.faults`), then the endpoint.
 
 A fault answers Notion's error body for its status (429 ``rate_limited`` with or without
 ``Retry-After``, 500/502/503/504, 529 ``service_overload``) or resets the connection without an
@@ -24,13 +26,13 @@ Every JSON answer carries ``request_id`` and the same id in the ``x-notion-reque
 
 ========================================================  ===========================================
 ``GET /_emulator/info``                                    ``{"parent_page_id","bot_user_id","workspace_id"}``
-``GET``/``POST /_emulator/config``                         knobs ``{"rate_limit","burst","latency","retry_after","faults"}``
+``GET``/``POST /_emulator/config``                         knobs ``{"rate_limit","burst","latency","retry_after","faults","query_cap"}``
 ``GET /_emulator/stats``, ``POST /_emulator/stats/reset``  request counters
 ``GET``/``POST /_emulator/faults``, ``POST .../clear``     queued faults ``{"endpoint","status","after_commit","times"}``
 ``POST /_emulator/pages/{id}/human-edit``                  ``{"properties": {...}, "user_name"?}``
 ``POST /_emulator/pages/{id}/human-trash``                 ``{"user_name"?}``
 ``POST /_emulator/data_sources/{id}/human-create``         ``{"properties": {...}, "user_name"?}``
-``POST /_emulator/data_sources/{id}/human-import``         ``{"rows": [{...}, ...], "user_name"?}`` → ``{"created"}``
+``POST /_emulator/data_sources/{id}/human-import``         ``{"rows": [...], "user_name"?, "rows_per_second"?}`` → ``{"created"}``
 ``POST /_emulator/data_sources/{id}/human-schema``         ``{"properties": {...}, "user_name"?}``
 ``GET /_emulator/dump``                                    every data source with its pages
 ========================================================  ===========================================
@@ -58,6 +60,7 @@ from . import databases, errors, humans, pages, search, users
 from .controls import Controls, Fault
 from .dump import dump
 from .ids import new_id
+from .pages import IMPORT_ROWS_PER_SECOND
 from .workspace import DEFAULT_PERSON, Workspace
 
 _log = logging.getLogger(__name__)
@@ -97,7 +100,7 @@ def _route(method: str, template: str, handler: Handler) -> _Route:
     return _Route(method, template, handler, pattern, name, write)
 
 
-def _api_routes() -> list[_Route]:
+def _api_routes(controls: Controls) -> list[_Route]:
     return [
         _route("GET", "/v1/users/me", lambda ws, c: users.me(ws)),
         _route(
@@ -132,7 +135,11 @@ def _api_routes() -> list[_Route]:
             "POST",
             "/v1/data_sources/{data_source_id}/query",
             lambda ws, c: databases.query_data_source(
-                ws, c.params["data_source_id"], c.body, c.query.getlist("filter_properties")
+                ws,
+                c.params["data_source_id"],
+                c.body,
+                c.query.getlist("filter_properties"),
+                controls.knobs.query_cap,
             ),
         ),
         _route("POST", "/v1/pages", lambda ws, c: pages.create(ws, c.body, c.actor)),
@@ -188,6 +195,11 @@ def _properties(call: Call) -> Any:
     return _object(call.body).get("properties", errors.UNDEFINED)
 
 
+def _rows_per_second(call: Call) -> Any:
+    """The import's pace as given (checked by :func:`.pages.import_rows`)."""
+    return _object(call.body).get("rows_per_second", IMPORT_ROWS_PER_SECOND)
+
+
 def _rows(call: Call) -> list[Any]:
     rows = _object(call.body).get("rows", errors.UNDEFINED)
     if not isinstance(rows, list):
@@ -202,7 +214,7 @@ class NotionApp:
         self._ws = ws
         self._controls = controls
         self._token = token
-        self._api = _api_routes()
+        self._api = _api_routes(controls)
         self._emulator = self._emulator_routes()
         self.app = DroppableConnections(
             Starlette(routes=[Route("/{path:path}", self._dispatch, methods=_METHODS)])
@@ -255,7 +267,9 @@ class NotionApp:
                 "POST",
                 "/_emulator/data_sources/{data_source_id}/human-import",
                 lambda ws, c: {
-                    "created": humans.import_rows(ws, c.params["data_source_id"], _rows(c), _user_name(c))
+                    "created": humans.import_rows(
+                        ws, c.params["data_source_id"], _rows(c), _user_name(c), _rows_per_second(c)
+                    )
                 },
             ),
             _route(
@@ -307,7 +321,8 @@ class NotionApp:
         latency = self._controls.knobs.latency
         if latency:
             await asyncio.sleep(latency)
-        call = Call(params, await _body(request), request.query_params, self._ws.bot_user_id)
+        body = await _body(request, errors.PAYLOAD_LIMIT_BYTES)
+        call = Call(params, body, request.query_params, self._ws.bot_user_id)
         self._controls.log(route.name, params, call.body)
         fault = self._controls.take_fault(route.name)
         if fault is not None and not fault.after_commit:
@@ -354,10 +369,13 @@ async def _inflict(request: Request, injection: Injection, request_id: str) -> R
     return _json(error.body(request_id), request_id, error.status, error.headers)
 
 
-async def _body(request: Request) -> Any:
+async def _body(request: Request, limit: int | None = None) -> Any:
+    """The JSON body; over ``limit`` bytes on the wire (``/v1/`` requests) it is refused."""
     if request.method not in ("POST", "PATCH"):
         return None
     raw = await request.body()
+    if limit is not None and len(raw) > limit:
+        raise errors.payload_too_large(len(raw))
     if not raw.strip():
         return {}
     try:

@@ -8,7 +8,9 @@ Knobs (all changeable at runtime, from Python or ``POST /_emulator/config``):
   so concurrent requests wait in parallel);
 * ``retry_after``: a fixed ``Retry-After`` for 429 answers (``None``: the real wait, rounded up);
 * ``faults``: random faults, a :class:`~syncfw.sandbox.faults.FaultPlan` in its compact form
-  (``"429=0.1,500=0.05,reset=0.02,lost=0.02,retry_after=0,seed=7"``; ``None``: no faults).
+  (``"429=0.1,500=0.05,reset=0.02,lost=0.02,retry_after=0,seed=7"``; ``None``: no faults);
+* ``query_cap``: how many results one data source query returns at most, over all its pages
+  (default :data:`QUERY_CAP`, Notion's 10,000; see :mod:`.databases`); tests set it small.
 
 Queued faults (:class:`Fault`) make the next matching requests fail with a Notion 5xx/409 error
 body, either before the request does anything or after it was applied and committed ("the
@@ -34,6 +36,9 @@ from . import errors
 from .ratelimit import TokenBucket, retry_after_seconds
 
 FAULT_STATUSES = (409, 500, 502, 503, 504, 529)
+QUERY_CAP = 10_000
+"""Results one data source query can page through (developers.notion.com, "Query a data source",
+section "Pagination limit", and the guide "Query large data sources")."""
 REQUEST_LOG_SIZE = 20_000
 """How many ``/v1/`` requests (with their bodies) :meth:`Controls.requests` keeps."""
 
@@ -47,6 +52,7 @@ class Knobs:
     latency: float = 0.0
     retry_after: int | None = None
     faults: str | None = None
+    query_cap: int = QUERY_CAP
 
 
 @dataclass
@@ -210,3 +216,5 @@ def check_knobs(knobs: Knobs) -> None:
         isinstance(knobs.retry_after, bool) or not isinstance(knobs.retry_after, int) or knobs.retry_after < 0
     ):
         raise errors.validation("retry_after must be a whole number of seconds, at least 0, or null.")
+    if isinstance(knobs.query_cap, bool) or not isinstance(knobs.query_cap, int) or knobs.query_cap < 1:
+        raise errors.validation("query_cap must be a whole number of results, at least 1.")

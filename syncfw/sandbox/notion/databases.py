@@ -11,7 +11,17 @@
 * ``GET/PATCH /v1/data_sources/{id}``: schema and title; PATCH ``properties`` adds, renames
   (``{"name"}``), removes (``null``) and retypes properties (values of removed or retyped
   properties are dropped from the pages); ``in_trash``/``archived`` move it to the trash.
-* ``POST /v1/data_sources/{id}/query``: see :mod:`.query`.
+* ``POST /v1/data_sources/{id}/query``: filters and sorts as in :mod:`.query`. One query (its
+  filter, sorts and trash flag) returns at most ``query_cap`` results (10,000 by default) over
+  all its pages: past that, pagination stops (``has_more: false``, ``next_cursor: null``) and
+  every page of the query, the first included, carries
+  ``"request_status": {"type": "incomplete", "incomplete_reason": "query_result_limit_reached"}``
+  (developers.notion.com, "Query a data source", section "Pagination limit", and the guide
+  "Query large data sources"). A query under the cap carries no ``request_status``: the docs
+  say a page *can* include one, and a third party's recording of real responses
+  (2026-08-17, ``Notion-Version: 2026-03-11``) found the key absent from uncapped queries.
+  Reading past the cap takes narrower queries, e.g. ``created_time`` windows sorted by
+  ``created_time`` (the guide's technique, see :mod:`.timestamps` for the precision).
 
 Writes to a database or data source in the trash, other than taking it out, answer
 ``Can't edit block that is archived. You must unarchive the block before editing.``
@@ -25,7 +35,7 @@ from typing import Any
 from . import errors
 from .ids import new_id
 from .model import Database, DataSource
-from .query import Query, page_size_of, paginate
+from .query import INCOMPLETE, Query, page_size_of
 from .richtext import parse_rich_text
 from .schema import SchemaChange, SchemaEditor, find_property
 from .workspace import Workspace, body_id, check_keys, icon_or_cover, trash_flag
@@ -184,8 +194,11 @@ def update_data_source(ws: Workspace, raw_id: str, body: Any, actor: str) -> dic
         return ws.render.data_source(source)
 
 
-def query_data_source(ws: Workspace, raw_id: str, body: Any, filter_properties: list[str]) -> dict[str, Any]:
-    """One page of the data source's pages that match the filter, in sort order."""
+def query_data_source(
+    ws: Workspace, raw_id: str, body: Any, filter_properties: list[str], cap: int
+) -> dict[str, Any]:
+    """One page of the data source's pages that match the filter, in sort order, within the
+    query's result cap (``cap`` results at most over all pages; see :class:`.query.ResultCap`)."""
     body = check_keys(body, _QUERY)
     with ws.store.transaction():
         source = ws.data_source(raw_id)
@@ -200,15 +213,18 @@ def query_data_source(ws: Workspace, raw_id: str, body: Any, filter_properties: 
         only = property_ids(source, filter_properties)
         order = json.dumps(body.get("sorts"), sort_keys=True)
         ordered, positions = ws.store.ordered_pages(source.id, order, query.key)
-        results, next_cursor = paginate(
+        signature = json.dumps([source.id, body.get("filter"), order, trashed, result_type], sort_keys=True)
+        results, next_cursor, capped = ws.result_cap.page(
+            signature,
             ordered,
             lambda page: page.id,
             lambda page: result_type != "data_source" and page.in_trash == trashed and query.matches(page),
             body.get("start_cursor"),
             size,
+            cap,
             positions=positions,
         )
-        return {
+        answer: dict[str, Any] = {
             "object": "list",
             "results": [ws.render.page(page, only) for page in results],
             "next_cursor": next_cursor,
@@ -216,6 +232,9 @@ def query_data_source(ws: Workspace, raw_id: str, body: Any, filter_properties: 
             "type": "page_or_data_source",
             "page_or_data_source": {},
         }
+        if capped:
+            answer["request_status"] = dict(INCOMPLETE)
+        return answer
 
 
 def property_ids(source: DataSource, keys: list[str]) -> set[str] | None:

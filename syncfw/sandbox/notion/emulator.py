@@ -25,8 +25,9 @@ from syncfw.sandbox.faults import FaultPlan
 
 from . import humans
 from .app import NotionApp
-from .controls import Controls, Fault, Knobs
+from .controls import QUERY_CAP, Controls, Fault, Knobs
 from .dump import dump
+from .pages import IMPORT_ROWS_PER_SECOND
 from .store import Store
 from .workspace import DEFAULT_PERSON, Clock, Workspace
 
@@ -47,6 +48,8 @@ class NotionEmulator:
             or its compact form (``"429=0.1,500=0.05,reset=0.02,seed=7"``); see :meth:`configure`.
         clock: seconds since the epoch for ``created_time``/``last_edited_time`` (default
             :func:`time.time`); tests pass their own to cross minute boundaries.
+        query_cap: results one data source query returns at most over all its pages (default
+            10,000, Notion's limit); see :meth:`configure`.
 
     Attributes:
         app: the Starlette ASGI app; serve it with :class:`syncfw.sandbox.server.ServedApp`.
@@ -68,8 +71,11 @@ class NotionEmulator:
         latency: float = 0.0,
         faults: FaultPlan | str | None = None,
         clock: Clock | None = None,
+        query_cap: int = QUERY_CAP,
     ) -> None:
-        self._controls = Controls(Knobs(rate_limit=rate_limit, burst=burst, latency=latency))
+        self._controls = Controls(
+            Knobs(rate_limit=rate_limit, burst=burst, latency=latency, query_cap=query_cap)
+        )
         if faults is not None:
             self._controls.configure(faults=faults)
         if state_dir is not None:
@@ -88,6 +94,7 @@ class NotionEmulator:
         latency: float = _UNSET,
         retry_after: int | None = _UNSET,
         faults: FaultPlan | str | None = _UNSET,
+        query_cap: int = _UNSET,
     ) -> dict[str, Any]:
         """Change knobs at runtime; omitted ones keep their value. Answers all current knobs.
 
@@ -104,6 +111,11 @@ class NotionEmulator:
         ``lost_response`` applies a write and then loses its answer. The answered knob is the
         plan's compact form. :meth:`stats` counts the faults by kind.
 
+        ``query_cap`` is how many results one data source query (a filter, sorts and trash
+        flag) returns at most over all its pages; past it pagination stops and every page of
+        the query carries ``request_status`` ``incomplete`` / ``query_result_limit_reached``
+        (developers.notion.com, "Query large data sources"; Notion's cap is 10,000).
+
         Raises:
             NotionAPIError: ``validation_error`` naming the knob or fault setting that is wrong.
         """
@@ -115,6 +127,7 @@ class NotionEmulator:
                 ("latency", latency),
                 ("retry_after", retry_after),
                 ("faults", faults),
+                ("query_cap", query_cap),
             )
             if value is not _UNSET
         }
@@ -151,18 +164,26 @@ class NotionEmulator:
         return humans.create_page(self._ws, data_source_id, properties, user_name)
 
     def human_import(
-        self, data_source_id: str, rows: Iterable[dict[str, Any]], *, user_name: str = DEFAULT_PERSON
+        self,
+        data_source_id: str,
+        rows: Iterable[dict[str, Any]],
+        *,
+        user_name: str = DEFAULT_PERSON,
+        rows_per_second: float = IMPORT_ROWS_PER_SECOND,
     ) -> int:
         """Import many pages at once as a person, like merging a CSV file into a data source in
         the Notion app (the pages exist before any integration touches them).
 
         ``rows`` are ``properties`` objects in request shapes, one per page, each checked like a
         ``POST /v1/pages``; a refused row raises and imports nothing. The pages are created and
-        last edited by that person at the clock's current time, in the order of ``rows``, in one
-        operation (no HTTP request, nothing counted in :meth:`stats`), so a large data source is
-        seeded in seconds per hundred thousand pages. Answers how many pages were created.
+        last edited by that person in the order of ``rows``, one after the other at
+        ``rows_per_second`` (default 100), the last one at the clock's current time: a real
+        import spreads its pages over minutes, so a large data source can be read in
+        ``created_time`` windows under the query cap. It is one operation (no HTTP request,
+        nothing counted in :meth:`stats`), so a large data source is seeded in seconds per
+        hundred thousand pages. Answers how many pages were created.
         """
-        return humans.import_rows(self._ws, data_source_id, rows, user_name)
+        return humans.import_rows(self._ws, data_source_id, rows, user_name, rows_per_second)
 
     def human_trash_page(self, page_id: str, *, user_name: str = DEFAULT_PERSON) -> dict[str, Any]:
         """Move a page to the trash as a person; answers the page object."""

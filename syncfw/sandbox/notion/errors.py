@@ -111,6 +111,22 @@ def rate_limited(retry_after: int | None) -> NotionAPIError:
     )
 
 
+PAYLOAD_LIMIT_BYTES = 500_000
+"""Largest request body accepted: *"payloads have a maximum size of 1000 block elements and 500KB
+overall"* (DOC request-limits, API-FACTS §3), 500KB read as 500,000 bytes, the stricter reading."""
+
+
+def payload_too_large(size: int) -> NotionAPIError:
+    """400 ``validation_error`` for a request body over :data:`PAYLOAD_LIMIT_BYTES` bytes on the
+    wire. The status and code are the documented ones (DOC request-limits: *"A request that
+    exceeds any of these limits will return "validation_error" error code (HTTP response status
+    400)"*); no recording of the message exists, so it quotes the documented limit."""
+    return validation(
+        f"Request body is too large ({size:,} bytes): payloads have a maximum size of "
+        "1000 block elements and 500KB overall."
+    )
+
+
 def validation(message: str) -> NotionAPIError:
     """400 ``validation_error`` with a message given verbatim."""
     return NotionAPIError(400, "validation_error", message)

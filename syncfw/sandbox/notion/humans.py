@@ -31,11 +31,16 @@ def create_page(
 
 
 def import_rows(
-    ws: Workspace, data_source_id: str, rows: Iterable[dict[str, Any]], user_name: str = DEFAULT_PERSON
+    ws: Workspace,
+    data_source_id: str,
+    rows: Iterable[dict[str, Any]],
+    user_name: str = DEFAULT_PERSON,
+    rows_per_second: float = pages.IMPORT_ROWS_PER_SECOND,
 ) -> int:
     """Import rows (``properties`` objects) into a data source as ``user_name``, as a person merging
-    a CSV file into it in the Notion app; answers how many pages were created."""
-    return pages.import_rows(ws, data_source_id, rows, ws.person(user_name).id)
+    a CSV file into it in the Notion app, one page after the other at ``rows_per_second`` until
+    now; answers how many pages were created."""
+    return pages.import_rows(ws, data_source_id, rows, ws.person(user_name).id, rows_per_second)
 
 
 def trash_page(ws: Workspace, page_id: str, user_name: str = DEFAULT_PERSON) -> dict[str, Any]:

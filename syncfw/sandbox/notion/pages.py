@@ -65,16 +65,38 @@ def create(ws: Workspace, body: Any, actor: str) -> dict[str, Any]:
         return ws.render.page(page)
 
 
-def import_rows(ws: Workspace, raw_id: str, rows: Iterable[Any], actor: str) -> int:
+IMPORT_ROWS_PER_SECOND = 100.0
+"""How fast a person's import creates pages by default. Notion publishes no figure; at this rate a
+minute holds 6,000 pages, under the 10,000 results of one query, so a data source filled by
+imports can be read in ``created_time`` windows (guide "Query large data sources"), as one
+filled by any real import of hours of work can."""
+
+
+def import_rows(
+    ws: Workspace,
+    raw_id: str,
+    rows: Iterable[Any],
+    actor: str,
+    rows_per_second: float = IMPORT_ROWS_PER_SECOND,
+) -> int:
     """Create one page per row (a ``properties`` object) in a data source, in one operation.
 
     Every row is checked like the ``properties`` of ``POST /v1/pages`` before any page is added,
-    so a refused row leaves no trace; the pages share one creation time. Answers how many
-    pages were created.
+    so a refused row leaves no trace. The pages are created one after the other at
+    ``rows_per_second``, the last one at the clock's current time, as a real import spreads its
+    pages over minutes (``created_time`` and ``last_edited_time`` are each page's own moment).
+    Answers how many pages were created.
 
     Raises:
-        NotionAPIError: like ``POST /v1/pages``, naming the row (``body.rows[i].properties``).
+        NotionAPIError: like ``POST /v1/pages``, naming the row (``body.rows[i].properties``);
+            ``validation_error`` for a ``rows_per_second`` that is not a positive number.
     """
+    if (
+        isinstance(rows_per_second, bool)
+        or not isinstance(rows_per_second, int | float)
+        or rows_per_second <= 0
+    ):
+        raise errors.validation("rows_per_second must be a positive number of pages per second.")
     with ws.store.transaction():
         source = ws.data_source(raw_id)
         _check_open(ws, source)
@@ -87,9 +109,12 @@ def import_rows(ws: Workspace, raw_id: str, rows: Iterable[Any], actor: str) -> 
             _fill_row(ws, editor, parser, page, requested, f"body.rows[{index}].properties")
             made.append(page)
         source = editor.working.get(source.id, source)
-        for page in made:
+        for index, page in enumerate(made):
+            page.created_time = page.last_edited_time = now - round(
+                (len(made) - 1 - index) * 1000 / rows_per_second
+            )
             ws.store.put(page)
-            _sync_relations(ws, source, page, {}, actor, now)
+            _sync_relations(ws, source, page, {}, actor, page.created_time)
         for working in editor.working.values():
             ws.store.put(working)
         return len(made)

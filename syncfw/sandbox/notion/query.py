@@ -28,11 +28,13 @@ sort by the instant (creation order for ``created_time``), not the minute shown.
 (and after them) pages come newest first.
 
 Pagination: ``page_size`` 1-100 (default 100); ``next_cursor`` is the id of the first item of the
-next page (as recorded for block children), ``start_cursor`` resumes from that item.
+next page (as recorded for block children), ``start_cursor`` resumes from that item. A data
+source query pages through at most ``query_cap`` results (:class:`ResultCap`).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -476,24 +478,122 @@ def paginate(
     Raises:
         NotionAPIError: the cursor is not a UUID, or names no item of ``ordered``.
     """
-    start = 0
-    if start_cursor is not None:
-        cursor = parse_id(start_cursor)
-        if cursor is None:
-            raise errors.body_invalid(
-                path, "a valid uuid or `undefined`", start_cursor, part=path.split(".")[0]
-            )
-        if positions is not None:
-            start = positions.get(cursor, -1)
-        else:
-            start = next((i for i, item in enumerate(ordered) if id_of(item) == cursor), -1)
-        if start < 0:
-            raise errors.validation(f"The start_cursor provided is invalid: {start_cursor}")
+    start = cursor_index(ordered, id_of, start_cursor, path, positions)
+    results, following = _collect(ordered, keep, start, page_size)
+    return results, None if following is None else id_of(ordered[following])
+
+
+def cursor_index(
+    ordered: Sequence[T],
+    id_of: Callable[[T], str],
+    start_cursor: Any,
+    path: str = "body.start_cursor",
+    positions: Mapping[str, int] | None = None,
+) -> int:
+    """Where ``start_cursor`` (the id of the first item of a page) resumes in ``ordered``; 0
+    without a cursor.
+
+    Raises:
+        NotionAPIError: the cursor is not a UUID, or names no item of ``ordered``.
+    """
+    if start_cursor is None:
+        return 0
+    cursor = parse_id(start_cursor)
+    if cursor is None:
+        raise errors.body_invalid(path, "a valid uuid or `undefined`", start_cursor, part=path.split(".")[0])
+    if positions is not None:
+        start = positions.get(cursor, -1)
+    else:
+        start = next((i for i, item in enumerate(ordered) if id_of(item) == cursor), -1)
+    if start < 0:
+        raise errors.validation(f"The start_cursor provided is invalid: {start_cursor}")
+    return start
+
+
+def _collect(
+    ordered: Sequence[T], keep: Callable[[T], bool], start: int, page_size: int
+) -> tuple[list[T], int | None]:
+    """Up to ``page_size`` kept items from ``start`` on, and the index of the next kept item."""
     results: list[T] = []
     for index in range(start, len(ordered)):
-        item = ordered[index]
-        if keep(item):
+        if keep(ordered[index]):
             if len(results) == page_size:
-                return results, id_of(item)
-            results.append(item)
+                return results, index
+            results.append(ordered[index])
     return results, None
+
+
+def _more_than(ordered: Sequence[T], keep: Callable[[T], bool], start: int, count: int) -> bool:
+    """Whether more than ``count`` items from ``start`` on are kept (stops at the first extra)."""
+    found = 0
+    for index in range(start, len(ordered)):
+        if keep(ordered[index]):
+            found += 1
+            if found > count:
+                return True
+    return False
+
+
+INCOMPLETE = {"type": "incomplete", "incomplete_reason": "query_result_limit_reached"}
+"""``request_status`` of every page of a query whose results were capped."""
+
+
+class ResultCap:
+    """Notion's limit on the results one data source query returns, and each query's progress.
+
+    A query is its data source, filter, sorts and trash flag (developers.notion.com, "Query a
+    data source", "Pagination limit": *"a query is defined by its filter and sort"*). When more
+    than ``cap`` results match, pagination stops at the ``cap``-th result (``has_more: false``,
+    ``next_cursor: null``) and every page of that query carries :data:`INCOMPLETE`, from the
+    first page on. Whether a query is capped is decided when its first page is served and kept
+    with the cursor handed out, with the number of results served so far, for the pages that
+    follow. A cursor the emulator no longer remembers (after a restart) is placed by counting
+    the results before it.
+    """
+
+    _REMEMBERED = 1000
+
+    def __init__(self) -> None:
+        self._progress: OrderedDict[tuple[str, str], tuple[int, bool]] = OrderedDict()
+
+    def page(
+        self,
+        query: str,
+        ordered: Sequence[T],
+        id_of: Callable[[T], str],
+        keep: Callable[[T], bool],
+        start_cursor: Any,
+        page_size: int,
+        cap: int,
+        positions: Mapping[str, int] | None = None,
+    ) -> tuple[list[T], str | None, bool]:
+        """Like :func:`paginate`, within the cap; also answers whether the query is capped.
+
+        ``query`` names the query (the same name must mean the same data source, filter,
+        sorts and trash flag).
+
+        Raises:
+            NotionAPIError: as :func:`paginate`.
+        """
+        start = cursor_index(ordered, id_of, start_cursor, positions=positions)
+        served: int = 0
+        capped: bool | None = None
+        if start_cursor is not None:
+            known = self._progress.get((query, id_of(ordered[start])))
+            if known is None:
+                served = sum(1 for item in ordered[:start] if keep(item))
+            else:
+                served, capped = known
+        room = max(cap - served, 0)
+        results, following = _collect(ordered, keep, start, min(page_size, room))
+        if capped is None:
+            capped = _more_than(ordered, keep, start, room)
+        if capped and served + len(results) >= cap:
+            following = None
+        if following is None:
+            return results, None, capped
+        next_cursor = id_of(ordered[following])
+        self._progress[(query, next_cursor)] = (served + len(results), capped)
+        while len(self._progress) > self._REMEMBERED:
+            self._progress.popitem(last=False)
+        return results, next_cursor, capped

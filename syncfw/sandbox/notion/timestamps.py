@@ -1,8 +1,16 @@
 """Times as Notion writes and reads them.
 
 * Pages and data sources: ``created_time`` / ``last_edited_time`` truncated to the minute,
-  ``"2026-07-04T09:08:00.000Z"`` (every 2025-09-03 recording; API-FACTS §4.1). Filters and sorts on
-  these timestamps see the truncated value, as the real service does.
+  ``"2026-07-04T09:08:00.000Z"`` (every 2025-09-03 recording; API-FACTS §4.1). Filters on these
+  timestamps (``equals``, ``before``, ``after``, ``on_or_before``, ``on_or_after``, with a date
+  or a date-time to the millisecond) compare the truncated value a page shows: ``after`` the
+  minute a page shows never returns that page, ``on_or_after`` it returns every page of that
+  minute again. That is what the sources rely on: Notion's guide "Query large data sources" and
+  its cookbook example window reads ``on_or_after`` the last page's ``created_time`` and drop
+  the pages of the boundary minute that *"repeat across windows"*; activepieces/activepieces#4671
+  found that reads resumed ``after`` the last minute seen skip pages of that minute. Sorts see
+  the exact instant (creation order for ``created_time``), so a window sorted by
+  ``created_time`` is in a stable order.
 * Database containers: milliseconds and ``+00:00``, ``"2026-07-04T09:08:57.778+00:00"`` (recorded).
 * Date property values: ISO 8601 dates (``2026-07-04``) or date-times; date-times come back with
   milliseconds and an offset (``2026-07-04T10:00:00.000+00:00``), or without offset when a

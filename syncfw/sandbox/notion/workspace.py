@@ -21,6 +21,7 @@ from typing import Any
 from . import errors
 from .ids import new_id, parse_id
 from .model import Database, DataSource, Page, User
+from .query import ResultCap
 from .render import Renderer
 from .richtext import text_items
 from .schema import SchemaEditor
@@ -42,6 +43,7 @@ class Workspace:
         render: response shapes.
         bot_user_id: the integration's bot user.
         parent_page_id: the seeded "syncfw sandbox" page.
+        result_cap: where each data source query stands against its result cap.
     """
 
     def __init__(self, store: Store, clock: Clock = time.time) -> None:
@@ -49,6 +51,7 @@ class Workspace:
         self.render = Renderer(store)
         self._clock = clock
         self.rng = random.Random()
+        self.result_cap = ResultCap()
         with store.transaction():
             if "bot_user_id" not in store.meta:
                 self._seed()
