@@ -624,7 +624,8 @@ def _fault_plan(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option(
     "--notion-faults",
     callback=_fault_plan,
-    help='Random faults of the Notion emulator, e.g. "429=0.05,5xx=0.05,reset=0.02,lost=0.02,retry_after=0".',
+    help="Random faults of the Notion emulator, e.g. "
+    '"429=0.05,5xx=0.05,reset=0.02,lost=0.02,late_commit=0.01,late_commit_after=2,retry_after=0".',
 )
 @click.option(
     "--source-faults",

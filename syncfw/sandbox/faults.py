@@ -16,6 +16,14 @@ Kinds, and what they look like on the wire:
 ``reset``           the TCP connection is reset (RST) without an answer; the request is not applied
 ``lost_response``   writes only: the request is applied and committed, then its answer is lost
                     (reset, 502 or 504, see :attr:`FaultPlan.lost_as`)
+``late_commit``     writes only: the request is answered 504 ``gateway_timeout`` or held past the
+                    client's timeout and reset (see :attr:`FaultPlan.late_as`), and committed
+                    :attr:`FaultPlan.late_commit_after` seconds after that answer, on the
+                    emulator's clock (never before the answer). Notion documents that a request
+                    may run up to 60 s, its maximum request timeout, and answer 503 or 504
+                    ``gateway_timeout`` (developers.notion.com "Status codes"); it has no
+                    idempotency keys (nothing in "Request limits" or the API reference offers
+                    one), so a client cannot tell a failed write from one still being applied
 ==================  ===========================================================================
 
 The compact form, for ``--notion-faults`` / ``--source-faults`` and environment variables,
@@ -39,14 +47,19 @@ from typing import Any, Literal, get_args
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-FaultKind = Literal["rate_limited", "server_error", "overload", "timeout", "reset", "lost_response"]
+FaultKind = Literal[
+    "rate_limited", "server_error", "overload", "timeout", "reset", "lost_response", "late_commit"
+]
 Only = Literal["all", "reads", "writes"]
 LostAs = Literal["any", "reset", "502", "504", "timeout"]
+LateAs = Literal["any", "504", "timeout"]
 
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 SERVER_ERROR_STATUSES = (500, 502, 503, 504)
 DEFAULT_TIMEOUT_SECONDS = 65.0
 """How long a ``timeout`` holds a request: past notion-client's default timeout of 60 s."""
+DEFAULT_LATE_COMMIT_AFTER = 2.0
+"""Seconds between a ``late_commit``'s failed answer and its commit (the issue's reproduction)."""
 
 _ALIASES: dict[str, str] = {
     "429": "rate_limited",
@@ -63,6 +76,9 @@ _ALIASES: dict[str, str] = {
     "reset": "reset",
     "lost": "lost_response",
     "lost_response": "lost_response",
+    "late_commit": "late_commit",
+    "late_commit_after": "late_commit_after",
+    "late_as": "late_as",
     "retry_after": "retry_after",
     "timeout_seconds": "timeout_seconds",
     "lost_as": "lost_as",
@@ -89,6 +105,11 @@ class FaultPlan:
         lost_response: probability, for writes, of applying the request and then losing the answer.
         lost_as: how the answer is lost: ``reset``, ``502``, ``504``, ``timeout`` (held, then reset)
             or ``any`` (one of reset, 502 and 504 at random).
+        late_commit: probability, for writes, of failing the answer and committing the request
+            :attr:`late_commit_after` seconds later.
+        late_commit_after: seconds (above 0) from a late commit's answer to its commit.
+        late_as: how a late commit is answered: ``504``, ``timeout`` (held
+            :attr:`timeout_seconds`, then reset) or ``any`` (one of the two at random).
         only: which requests may fail: ``all``, ``reads`` or ``writes`` (what a write is, is the
             emulator's call: a request that changes its data).
         seed: seed of the random draws; ``None`` draws a different sequence each time.
@@ -107,11 +128,14 @@ class FaultPlan:
     reset: float = 0.0
     lost_response: float = 0.0
     lost_as: LostAs = "any"
+    late_commit: float = 0.0
+    late_commit_after: float = DEFAULT_LATE_COMMIT_AFTER
+    late_as: LateAs = "any"
     only: Only = "all"
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("rate_limited", "overload", "timeout", "reset", "lost_response"):
+        for name in ("rate_limited", "overload", "timeout", "reset", "lost_response", "late_commit"):
             _check_probability(name, getattr(self, name))
         for status, chance in self.server_errors.items():
             if status not in SERVER_ERROR_STATUSES:
@@ -134,6 +158,15 @@ class FaultPlan:
             or self.timeout_seconds <= 0
         ):
             raise ValueError("timeout_seconds must be a number of seconds above 0")
+        if (
+            isinstance(self.late_commit_after, bool)
+            or not isinstance(self.late_commit_after, int | float)
+            or not math.isfinite(self.late_commit_after)
+            or self.late_commit_after <= 0
+        ):
+            raise ValueError("late_commit_after must be a number of seconds above 0")
+        if self.late_as not in get_args(LateAs):
+            raise ValueError(f"late_as must be one of {', '.join(get_args(LateAs))}, not {self.late_as!r}")
         if self.lost_as not in get_args(LostAs):
             raise ValueError(f"lost_as must be one of {', '.join(get_args(LostAs))}, not {self.lost_as!r}")
         if self.only not in get_args(Only):
@@ -154,13 +187,16 @@ class FaultPlan:
         * ``429`` or ``rate_limited``; ``529`` or ``overload``; ``timeout``; ``reset``;
         * ``500``, ``502``, ``503``, ``504``: that status; ``5xx`` or ``server_error``: one of
           the four with equal chances (added to any status given on its own);
-        * ``lost`` or ``lost_response``: writes are applied, then the answer is lost.
+        * ``lost`` or ``lost_response``: writes are applied, then the answer is lost;
+        * ``late_commit``: writes are answered 504 or time out, and are applied later.
 
         Other settings:
 
         * ``retry_after=N`` (whole seconds) or ``retry_after=none`` (no header; the default);
         * ``timeout_seconds=S`` (default 65);
         * ``lost_as=any|reset|502|504|timeout`` (default ``any``: reset, 502 or 504);
+        * ``late_commit_after=S`` (seconds, default 2); ``late_as=any|504|timeout`` (default
+          ``any``: 504 or timeout);
         * ``only=all|reads|writes`` (default ``all``);
         * ``seed=N`` (default: a new random sequence each time).
 
@@ -199,7 +235,7 @@ class FaultPlan:
             if chance:
                 server_errors[status] = chance
         fields: dict[str, Any] = {"server_errors": server_errors}
-        for name in ("rate_limited", "overload", "timeout", "reset", "lost_response"):
+        for name in ("rate_limited", "overload", "timeout", "reset", "lost_response", "late_commit"):
             if name in settings:
                 fields[name] = _probability(name, settings.pop(name))
         if "retry_after" in settings:
@@ -207,9 +243,11 @@ class FaultPlan:
             fields["retry_after"] = None if value.lower() == "none" else _whole("retry_after", value)
         if "timeout_seconds" in settings:
             fields["timeout_seconds"] = _number("timeout_seconds", settings.pop("timeout_seconds"))
+        if "late_commit_after" in settings:
+            fields["late_commit_after"] = _number("late_commit_after", settings.pop("late_commit_after"))
         if "seed" in settings:
             fields["seed"] = _whole("seed", settings.pop("seed"))
-        for name in ("lost_as", "only"):
+        for name in ("lost_as", "late_as", "only"):
             if name in settings:
                 fields[name] = settings.pop(name).lower()
         return cls(**fields)
@@ -236,6 +274,7 @@ class FaultPlan:
             "timeout": self.timeout,
             "reset": self.reset,
             "lost_response": self.lost_response,
+            "late_commit": self.late_commit,
         }
         return {kind: chance for kind, chance in chances.items() if chance > 0}
 
@@ -268,6 +307,7 @@ class FaultPlan:
             ("timeout", self.timeout),
             ("reset", self.reset),
             ("lost", self.lost_response),
+            ("late_commit", self.late_commit),
         ):
             if chance:
                 parts.append(f"{key}={_shown(chance)}")
@@ -277,6 +317,10 @@ class FaultPlan:
             parts.append(f"timeout_seconds={_shown(self.timeout_seconds)}")
         if self.lost_as != "any":
             parts.append(f"lost_as={self.lost_as}")
+        if self.late_commit_after != DEFAULT_LATE_COMMIT_AFTER:
+            parts.append(f"late_commit_after={_shown(self.late_commit_after)}")
+        if self.late_as != "any":
+            parts.append(f"late_as={self.late_as}")
         if self.only != "all":
             parts.append(f"only={self.only}")
         if self.seed is not None:
@@ -334,6 +378,8 @@ class Injection:
         retry_after: for a 429: the ``Retry-After`` header in seconds, ``None`` for no header.
         after_commit: apply the request first (``lost_response``).
         hold_seconds: how long to wait before failing (``timeout``, or a lost answer held).
+        commit_after: apply the request this many seconds after the failed answer
+            (``late_commit``); ``None`` otherwise.
     """
 
     kind: FaultKind
@@ -341,6 +387,7 @@ class Injection:
     retry_after: int | None = None
     after_commit: bool = False
     hold_seconds: float = 0.0
+    commit_after: float | None = None
 
 
 class FaultInjector:
@@ -396,8 +443,16 @@ class FaultInjector:
                 return Injection(kind, hold_seconds=plan.timeout_seconds)
             if kind == "reset":
                 return Injection(kind)
-            if not write:  # nothing to lose: a read has no effect to commit
+            if not write:  # nothing to lose or delay: a read has no effect to commit
                 return None
+            if kind == "late_commit":
+                late_as = plan.late_as if plan.late_as != "any" else self._random.choice(["504", "timeout"])
+                return Injection(
+                    kind,
+                    504 if late_as == "504" else None,
+                    hold_seconds=plan.timeout_seconds if late_as == "timeout" else 0.0,
+                    commit_after=plan.late_commit_after,
+                )
             lost_as = plan.lost_as if plan.lost_as != "any" else self._random.choice(["reset", "502", "504"])
             return Injection(
                 kind,

@@ -164,3 +164,34 @@ def test_counts_by_kind_and_reset() -> None:
     injector.reset_counts()
     assert injector.counts() == {}
     assert FaultInjector().draw(write=True) is None
+
+
+def test_late_commits_parse_round_trip_and_draw_for_writes_only() -> None:
+    plan = FaultPlan.parse("late_commit=0.5,late_commit_after=3,late_as=timeout,timeout_seconds=2,seed=4")
+    assert (plan.late_commit, plan.late_commit_after, plan.late_as) == (0.5, 3.0, "timeout")
+    assert str(plan) == "late_commit=0.5,timeout_seconds=2,late_commit_after=3,late_as=timeout,seed=4"
+    assert FaultPlan.parse(str(plan)) == plan
+    assert str(FaultPlan.parse("late_commit=1")) == "late_commit=1"  # 2 s, 504 or timeout by default
+    assert draws(FaultPlan.parse("late_commit=1,late_as=504"), 1) == [
+        Injection("late_commit", 504, commit_after=2.0)
+    ]
+    assert draws(FaultPlan.parse("late_commit=1,late_as=timeout,timeout_seconds=2"), 1) == [
+        Injection("late_commit", None, hold_seconds=2.0, commit_after=2.0)
+    ]
+    answered = Counter(d.status for d in draws(FaultPlan.parse("late_commit=1,seed=1"), 200) if d)
+    assert set(answered) == {None, 504}
+    assert draws(FaultPlan.parse("late_commit=1"), 20, write=False) == [None] * 20
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("late_commit=1,late_commit_after=0", "late_commit_after must be a number of seconds above 0"),
+        ("late_commit=1,late_commit_after=later", "fault setting late_commit_after='later'"),
+        ("late_commit=1,late_as=reset", "late_as must be one of any, 504, timeout, not 'reset'"),
+    ],
+)
+def test_bad_late_commit_settings_are_refused_by_name(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        FaultPlan.parse(text)
+    assert message in str(caught.value)

@@ -17,6 +17,10 @@ Limits of the real service it enforces, on by default (knobs make them smaller f
   work as the guide describes;
 * **request payload limit**: a ``/v1/`` request body over 500KB (500,000 bytes as sent) is
   answered 400 ``validation_error`` (DOC request-limits, API-FACTS §3);
+* **late commits** (a fault, off by default like every fault): a write answered 504 or timed
+  out is committed seconds later (``--notion-faults late_commit=P,late_commit_after=S``, or
+  ``inject_fault(..., commit_after=S)``; developers.notion.com "Status codes": requests run up
+  to a 60 s maximum and may answer 503/504; no idempotency keys);
 
 Modules, one concept each:
 

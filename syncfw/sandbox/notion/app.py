@@ -18,7 +18,10 @@ A fault answers Notion's error body for its status (429 ``rate_limited`` with or
 ``Retry-After``, 500/502/503/504, 529 ``service_overload``) or resets the connection without an
 answer (``reset``; ``timeout`` after holding the request). ``lost_response`` hits writes only
 (every ``POST``, ``PATCH`` and ``DELETE`` except data source queries and search): the write is applied
-and committed, then the answer is lost.
+and committed, then the answer is lost. ``late_commit`` (writes only, drawn or queued with
+``commit_after``) answers 504 or times out first and commits the write ``S`` seconds later on
+the emulator's clock (:class:`LateCommits`): every request, ``/_emulator/`` ones included, first
+applies the late commits that are due, each stamped with its own due time.
 
 Every JSON answer carries ``request_id`` and the same id in the ``x-notion-request-id`` header.
 
@@ -28,7 +31,7 @@ Every JSON answer carries ``request_id`` and the same id in the ``x-notion-reque
 ``GET /_emulator/info``                                    ``{"parent_page_id","bot_user_id","workspace_id"}``
 ``GET``/``POST /_emulator/config``                         knobs ``{"rate_limit","burst","latency","retry_after","faults","query_cap"}``
 ``GET /_emulator/stats``, ``POST /_emulator/stats/reset``  request counters
-``GET``/``POST /_emulator/faults``, ``POST .../clear``     queued faults ``{"endpoint","status","after_commit","times"}``
+``GET``/``POST /_emulator/faults``, ``POST .../clear``     queued faults ``{"endpoint","status","after_commit","times","commit_after"}``
 ``POST /_emulator/pages/{id}/human-edit``                  ``{"properties": {...}, "user_name"?}``
 ``POST /_emulator/pages/{id}/human-trash``                 ``{"user_name"?}``
 ``POST /_emulator/data_sources/{id}/human-create``         ``{"properties": {...}, "user_name"?}``
@@ -41,9 +44,12 @@ Every JSON answer carries ``request_id`` and the same id in the ``x-notion-reque
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -207,13 +213,55 @@ def _rows(call: Call) -> list[Any]:
     return rows
 
 
+class LateCommits:
+    """Writes answered as failed that the emulator commits later (the ``late_commit`` fault).
+
+    Each is due a number of seconds after its answer, on the workspace's clock; :meth:`settle`
+    applies those that are due, oldest first, with the clock showing their due time (so their
+    ``created_time``/``last_edited_time`` are the commit's). A late write that the workspace
+    refuses by then (its page was trashed meanwhile, say) is dropped, as Notion would fail it.
+    """
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+        self._lock = threading.Lock()
+        self._order = itertools.count()
+        self._pending: list[tuple[int, int, Callable[[], Any]]] = []
+
+    def add(self, seconds: float, apply: Callable[[], Any]) -> None:
+        """Commit ``apply`` ``seconds`` from now (call it once the failure is answered)."""
+        with self._ws.store.lock:  # not inside another commit's pinned moment
+            due = self._ws.now_ms() + round(seconds * 1000)
+        with self._lock:
+            heapq.heappush(self._pending, (due, next(self._order), apply))
+
+    def settle(self) -> None:
+        """Apply every late commit that is due."""
+        while True:
+            with self._lock:
+                if not self._pending or self._pending[0][0] > self._ws.now_ms():
+                    return
+                due, _, apply = heapq.heappop(self._pending)
+            with self._ws.at(due):
+                try:
+                    apply()
+                except errors.NotionAPIError as error:
+                    _log.info("late commit refused when due: %s", error)
+
+
 class NotionApp:
-    """Builds the Starlette app around a workspace and its controls."""
+    """Builds the Starlette app around a workspace and its controls.
+
+    Attributes:
+        app: the ASGI app.
+        late_commits: writes the emulator will commit later (see :class:`LateCommits`).
+    """
 
     def __init__(self, ws: Workspace, controls: Controls, token: str) -> None:
         self._ws = ws
         self._controls = controls
         self._token = token
+        self.late_commits = LateCommits(ws)
         self._api = _api_routes(controls)
         self._emulator = self._emulator_routes()
         self.app = DroppableConnections(
@@ -293,6 +341,7 @@ class NotionApp:
     async def _dispatch(self, request: Request) -> Response:
         request_id = new_id()
         try:
+            self.late_commits.settle()
             if request.url.path.startswith("/_emulator/"):
                 route, params = self._match(self._emulator, request)
                 self._authorize(request)
@@ -325,9 +374,16 @@ class NotionApp:
         call = Call(params, body, request.query_params, self._ws.bot_user_id)
         self._controls.log(route.name, params, call.body)
         fault = self._controls.take_fault(route.name)
+        if fault is not None and fault.commit_after is not None:
+            self.late_commits.add(fault.commit_after, lambda: route.handler(self._ws, call))
+            raise errors.fault(fault.status)
         if fault is not None and not fault.after_commit:
             raise errors.fault(fault.status)
         injection = None if fault is not None else self._controls.draw_fault(write=route.write)
+        if injection is not None and injection.commit_after is not None:
+            answer = await _inflict(request, injection, request_id)
+            self.late_commits.add(injection.commit_after, lambda: route.handler(self._ws, call))
+            return answer
         if injection is not None and not injection.after_commit:
             return await _inflict(request, injection, request_id)
         result = route.handler(self._ws, call)

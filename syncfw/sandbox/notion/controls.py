@@ -13,9 +13,10 @@ Knobs (all changeable at runtime, from Python or ``POST /_emulator/config``):
   (default :data:`QUERY_CAP`, Notion's 10,000; see :mod:`.databases`); tests set it small.
 
 Queued faults (:class:`Fault`) make the next matching requests fail with a Notion 5xx/409 error
-body, either before the request does anything or after it was applied and committed ("the
-response was lost"), the case where a client cannot know whether its write happened. They are
-checked before the random ``faults``.
+body, either before the request does anything, after it was applied and committed ("the
+response was lost"), or with the request committed some seconds after the answer (a late
+commit), the cases where a client cannot know whether its write happened. They are checked
+before the random ``faults``.
 
 Statistics count ``/v1/`` requests: ``requests`` (all, whatever the answer), ``by_endpoint``
 (those past the rate limiter, keyed like ``"PATCH /v1/pages/{id}"``), ``rate_limited`` (the
@@ -60,13 +61,15 @@ class Fault:
     """Make the next ``times`` requests to ``endpoint`` fail with ``status``.
 
     ``endpoint`` is a statistics key such as ``"POST /v1/pages"``; ``after_commit`` applies the
-    request before failing.
+    request before failing; ``commit_after`` (seconds, above 0) applies it that long after the
+    failed answer, on the emulator's clock (a late commit; see :mod:`syncfw.sandbox.faults`).
     """
 
     endpoint: str
     status: int = 500
     after_commit: bool = False
     times: int = 1
+    commit_after: float | None = None
 
 
 class Controls:
@@ -175,6 +178,15 @@ class Controls:
             )
         if fault.times < 1:
             raise errors.validation("Fault times must be at least 1.")
+        if fault.commit_after is not None and (
+            isinstance(fault.commit_after, bool)
+            or not isinstance(fault.commit_after, int | float)
+            or fault.commit_after <= 0
+            or fault.after_commit
+        ):
+            raise errors.validation(
+                "Fault commit_after must be a number of seconds above 0, without after_commit."
+            )
         with self._lock:
             self._faults.append(fault)
 

@@ -82,7 +82,8 @@ class NotionEmulator:
             state_dir.mkdir(parents=True, exist_ok=True)
         self._store = Store(state_dir / "notion.sqlite" if state_dir is not None else None)
         self._ws = Workspace(self._store, clock) if clock else Workspace(self._store)
-        self.app = NotionApp(self._ws, self._controls, token).app
+        self._http = NotionApp(self._ws, self._controls, token)
+        self.app = self._http.app
         self.parent_page_id = self._ws.parent_page_id
         self.bot_user_id = self._ws.bot_user_id
 
@@ -108,7 +109,9 @@ class NotionEmulator:
         Notion's error bodies (429 ``rate_limited``, 500 ``internal_server_error``, 502
         ``bad_gateway``, 503 ``service_unavailable``, 504 ``gateway_timeout``, 529
         ``service_overload``); ``reset`` and ``timeout`` reset the connection without an answer;
-        ``lost_response`` applies a write and then loses its answer. The answered knob is the
+        ``lost_response`` applies a write and then loses its answer; ``late_commit`` answers a
+        write 504 or times it out and applies it ``late_commit_after`` seconds later on the
+        emulator's clock (:mod:`syncfw.sandbox.faults`). The answered knob is the
         plan's compact form. :meth:`stats` counts the faults by kind.
 
         ``query_cap`` is how many results one data source query (a filter, sorts and trash
@@ -134,15 +137,23 @@ class NotionEmulator:
         return vars(self._controls.configure(**changes)).copy()
 
     def inject_fault(
-        self, endpoint: str, *, status: int = 500, after_commit: bool = False, times: int = 1
+        self,
+        endpoint: str,
+        *,
+        status: int = 500,
+        after_commit: bool = False,
+        times: int = 1,
+        commit_after: float | None = None,
     ) -> None:
         """Make the next ``times`` requests to ``endpoint`` (e.g. ``"POST /v1/pages"``) fail.
 
         ``status`` is one of 409, 500, 502, 503, 504, 529 (answered with Notion's code and
         message); with ``after_commit`` the request is applied before the error is answered, as
-        when a response is lost after the write happened.
+        when a response is lost after the write happened; with ``commit_after`` (seconds) it is
+        applied that long after the error was answered, on the emulator's clock (a late commit:
+        Notion may finish a request it answered 504, and has no idempotency keys).
         """
-        self._controls.add_fault(Fault(endpoint, status, after_commit, times))
+        self._controls.add_fault(Fault(endpoint, status, after_commit, times, commit_after))
 
     def clear_faults(self) -> None:
         """Drop faults not yet used."""
@@ -155,13 +166,13 @@ class NotionEmulator:
 
         ``last_edited_by`` becomes that person and ``last_edited_time`` the current minute.
         """
-        return humans.edit_page(self._ws, page_id, properties, user_name)
+        return humans.edit_page(self._settled(), page_id, properties, user_name)
 
     def human_create_page(
         self, data_source_id: str, properties: dict[str, Any], *, user_name: str = DEFAULT_PERSON
     ) -> dict[str, Any]:
         """Create a page in a data source as a person; answers the page object."""
-        return humans.create_page(self._ws, data_source_id, properties, user_name)
+        return humans.create_page(self._settled(), data_source_id, properties, user_name)
 
     def human_import(
         self,
@@ -183,18 +194,18 @@ class NotionEmulator:
         nothing counted in :meth:`stats`), so a large data source is seeded in seconds per
         hundred thousand pages. Answers how many pages were created.
         """
-        return humans.import_rows(self._ws, data_source_id, rows, user_name, rows_per_second)
+        return humans.import_rows(self._settled(), data_source_id, rows, user_name, rows_per_second)
 
     def human_trash_page(self, page_id: str, *, user_name: str = DEFAULT_PERSON) -> dict[str, Any]:
         """Move a page to the trash as a person; answers the page object."""
-        return humans.trash_page(self._ws, page_id, user_name)
+        return humans.trash_page(self._settled(), page_id, user_name)
 
     def human_update_schema(
         self, data_source_id: str, properties: dict[str, Any], *, user_name: str = DEFAULT_PERSON
     ) -> dict[str, Any]:
         """Rename (``{"name"}``), remove (``None``), add or retype properties as a person, like
         ``PATCH /v1/data_sources/{id}``; answers the data source object."""
-        return humans.update_schema(self._ws, data_source_id, properties, user_name)
+        return humans.update_schema(self._settled(), data_source_id, properties, user_name)
 
     def stats(self) -> dict[str, Any]:
         """``{"requests": int, "by_endpoint": {"POST /v1/pages": n, ...}, "rate_limited": int,
@@ -203,7 +214,7 @@ class NotionEmulator:
         ``requests`` counts every ``/v1/`` request; ``by_endpoint`` those past the rate limiter;
         ``rate_limited`` the limiter's 429 answers; ``faults`` the random faults injected, by
         kind (``rate_limited``, ``server_error``, ``overload``, ``timeout``, ``reset``,
-        ``lost_response``; kinds that never happened are left out).
+        ``lost_response``, ``late_commit``; kinds that never happened are left out).
         """
         return self._controls.stats()
 
@@ -218,7 +229,12 @@ class NotionEmulator:
 
     def dump(self) -> dict[str, Any]:
         """Every data source with its pages, in response shapes (see :mod:`.dump`)."""
-        return dump(self._ws)
+        return dump(self._settled())
+
+    def _settled(self) -> Workspace:
+        """The workspace with every late commit that is due applied (as a request would see it)."""
+        self._http.late_commits.settle()
+        return self._ws
 
     def close(self) -> None:
         """Write pending state and close the database; stop serving :attr:`app` first."""

@@ -15,7 +15,8 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from . import errors
@@ -51,6 +52,7 @@ class Workspace:
         self.render = Renderer(store)
         self._clock = clock
         self.rng = random.Random()
+        self._pinned: int | None = None
         self.result_cap = ResultCap()
         with store.transaction():
             if "bot_user_id" not in store.meta:
@@ -80,8 +82,21 @@ class Workspace:
         self.store.set_meta("parent_page_id", page.id)
 
     def now_ms(self) -> int:
-        """The clock's time in epoch milliseconds."""
+        """The clock's time in epoch milliseconds (the pinned moment inside :meth:`at`)."""
+        if self._pinned is not None:
+            return self._pinned
         return int(self._clock() * 1000)
+
+    @contextmanager
+    def at(self, ms: int) -> Iterator[None]:
+        """Hold the store's lock and let :meth:`now_ms` answer ``ms`` meanwhile: an operation
+        that happened at that moment (a late commit) is applied with its own time."""
+        with self.store.lock:
+            self._pinned = ms
+            try:
+                yield
+            finally:
+                self._pinned = None
 
     def person(self, name: str) -> User:
         """The person user called ``name``, created (with an example.com email) if needed."""
