@@ -37,6 +37,8 @@ def test_a_create_committed_just_before_the_grace_ends_is_adopted_in_the_same_ru
     assert sorted(by_key(sandbox, ids["items"])) == ITEMS  # by_key: no key has two pages
     assert sorted(by_key(sandbox, ids["things"])) == KEYS
     assert writes(sync(recipe, registry)) == 0
+    time.sleep(grace())  # whatever Notion was still to commit has landed by now
+    assert sorted(by_key(sandbox, ids["items"])) == ITEMS
 
 
 def test_a_create_committed_just_after_the_grace_is_pending_then_adopted_by_the_next_run(
