@@ -1,10 +1,11 @@
 """Settling the open intents a crashed run left behind, before a new run plans anything.
 
 An intent is open when syncfw recorded a write but not its outcome: the process died (or lost
-the connection) between the two. Notion has no idempotency keys, so the only way to know is to
+the connection) between the two, or a create whose answer was lost was still not found when the
+run that sent it looked once the grace had passed (it was reported *pending*). Notion has no idempotency keys, so the only way to know is to
 look (DESIGN.md rule 3):
 
-* ``create``: query the data source for the sync key. Found: the page is adopted (identity map,
+* ``create``: query the data source for the sync key (compared exactly). Found: the page is adopted (identity map,
   last written values) and the intent is ``applied``. Not found: ``absent``, and the plan will
   create it, once.
 * ``update`` / ``restore``: read the page. Every property holds the intended value: ``applied``
