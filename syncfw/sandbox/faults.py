@@ -10,7 +10,10 @@ Kinds, and what they look like on the wire:
 ==================  ===========================================================================
 ``rate_limited``    429 (Notion: ``rate_limited``), ``Retry-After`` as :attr:`FaultPlan.retry_after`
 ``server_error``    500, 502, 503 or 504 with the service's error body
-``overload``        529 (Notion: ``service_overload``)
+``overload``        529 (Notion: ``service_overload``), ``Retry-After`` as
+                    :attr:`FaultPlan.overload_retry_after` (DOC request-limits: *"Connections
+                    should handle HTTP 429 and 529 responses and respect the Retry-After
+                    response header"*; a 529 is retried *"the same way as a 429"*)
 ``timeout``         no answer for :attr:`FaultPlan.timeout_seconds`, then the connection is reset;
                     the request is not applied
 ``reset``           the TCP connection is reset (RST) without an answer; the request is not applied
@@ -58,6 +61,9 @@ FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 SERVER_ERROR_STATUSES = (500, 502, 503, 504)
 DEFAULT_TIMEOUT_SECONDS = 65.0
 """How long a ``timeout`` holds a request: past notion-client's default timeout of 60 s."""
+DEFAULT_OVERLOAD_RETRY_AFTER = 1
+"""``Retry-After`` of a 529, in seconds. Notion documents that 529s carry the header but gives no
+value; one second is the shortest whole wait, so a client that ignores it is still seen to."""
 DEFAULT_LATE_COMMIT_AFTER = 2.0
 """Seconds between a ``late_commit``'s failed answer and its commit (the issue's reproduction)."""
 
@@ -80,6 +86,7 @@ _ALIASES: dict[str, str] = {
     "late_commit_after": "late_commit_after",
     "late_as": "late_as",
     "retry_after": "retry_after",
+    "overload_retry_after": "overload_retry_after",
     "timeout_seconds": "timeout_seconds",
     "lost_as": "lost_as",
     "only": "only",
@@ -98,6 +105,8 @@ class FaultPlan:
             allowed); ``None`` sends no header.
         server_errors: probability of each 5xx status (500, 502, 503, 504).
         overload: probability of a 529 ``service_overload``.
+        overload_retry_after: ``Retry-After`` of those 529s in whole seconds (default 1);
+            ``None`` sends no header.
         timeout: probability of holding the request :attr:`timeout_seconds`, then resetting
             the connection without an answer.
         timeout_seconds: see :attr:`timeout`; set it above the client's timeout.
@@ -123,6 +132,7 @@ class FaultPlan:
     retry_after: int | None = None
     server_errors: Mapping[int, float] = dataclasses.field(default_factory=dict)
     overload: float = 0.0
+    overload_retry_after: int | None = DEFAULT_OVERLOAD_RETRY_AFTER
     timeout: float = 0.0
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     reset: float = 0.0
@@ -145,12 +155,10 @@ class FaultPlan:
             _check_probability(str(status), chance)
         if sum(self.chances().values()) > 1 + 1e-9:
             raise ValueError(f"fault probabilities add up to more than 1: {self}")
-        if self.retry_after is not None and (
-            isinstance(self.retry_after, bool)
-            or not isinstance(self.retry_after, int)
-            or self.retry_after < 0
-        ):
-            raise ValueError("retry_after must be a whole number of seconds (at least 0) or None")
+        for name in ("retry_after", "overload_retry_after"):
+            wait = getattr(self, name)
+            if wait is not None and (isinstance(wait, bool) or not isinstance(wait, int) or wait < 0):
+                raise ValueError(f"{name} must be a whole number of seconds (at least 0) or None")
         if (
             isinstance(self.timeout_seconds, bool)
             or not isinstance(self.timeout_seconds, int | float)
@@ -192,7 +200,8 @@ class FaultPlan:
 
         Other settings:
 
-        * ``retry_after=N`` (whole seconds) or ``retry_after=none`` (no header; the default);
+        * ``retry_after=N`` (whole seconds) or ``retry_after=none`` (no header; the default),
+          for 429s; ``overload_retry_after=N|none`` for 529s (default 1);
         * ``timeout_seconds=S`` (default 65);
         * ``lost_as=any|reset|502|504|timeout`` (default ``any``: reset, 502 or 504);
         * ``late_commit_after=S`` (seconds, default 2); ``late_as=any|504|timeout`` (default
@@ -238,9 +247,10 @@ class FaultPlan:
         for name in ("rate_limited", "overload", "timeout", "reset", "lost_response", "late_commit"):
             if name in settings:
                 fields[name] = _probability(name, settings.pop(name))
-        if "retry_after" in settings:
-            value = settings.pop("retry_after")
-            fields["retry_after"] = None if value.lower() == "none" else _whole("retry_after", value)
+        for name in ("retry_after", "overload_retry_after"):
+            if name in settings:
+                value = settings.pop(name)
+                fields[name] = None if value.lower() == "none" else _whole(name, value)
         if "timeout_seconds" in settings:
             fields["timeout_seconds"] = _number("timeout_seconds", settings.pop("timeout_seconds"))
         if "late_commit_after" in settings:
@@ -313,6 +323,8 @@ class FaultPlan:
                 parts.append(f"{key}={_shown(chance)}")
         if self.retry_after is not None:
             parts.append(f"retry_after={self.retry_after}")
+        if self.overload_retry_after != DEFAULT_OVERLOAD_RETRY_AFTER:
+            parts.append(f"overload_retry_after={str(self.overload_retry_after).lower()}")
         if self.timeout_seconds != DEFAULT_TIMEOUT_SECONDS:
             parts.append(f"timeout_seconds={_shown(self.timeout_seconds)}")
         if self.lost_as != "any":
@@ -375,7 +387,8 @@ class Injection:
         kind: the plan's kind it comes from.
         status: the HTTP status to answer (429, 5xx, 529), or ``None`` to reset the connection
             without an answer.
-        retry_after: for a 429: the ``Retry-After`` header in seconds, ``None`` for no header.
+        retry_after: for a 429 or a 529: the ``Retry-After`` header in seconds, ``None`` for no
+            header.
         after_commit: apply the request first (``lost_response``).
         hold_seconds: how long to wait before failing (``timeout``, or a lost answer held).
         commit_after: apply the request this many seconds after the failed answer
@@ -438,7 +451,7 @@ class FaultInjector:
                 weights = list(plan.server_errors.values())
                 return Injection(kind, self._random.choices(statuses, weights)[0])
             if kind == "overload":
-                return Injection(kind, 529)
+                return Injection(kind, 529, retry_after=plan.overload_retry_after)
             if kind == "timeout":
                 return Injection(kind, hold_seconds=plan.timeout_seconds)
             if kind == "reset":

@@ -133,7 +133,7 @@ def test_same_seed_same_faults_and_configure_restarts_the_sequence() -> None:
 def test_injections_carry_what_the_emulator_must_do() -> None:
     assert draws(FaultPlan.parse("429=1"), 1) == [Injection("rate_limited", 429, retry_after=None)]
     assert draws(FaultPlan.parse("429=1,retry_after=0"), 1) == [Injection("rate_limited", 429, retry_after=0)]
-    assert draws(FaultPlan.parse("529=1"), 1) == [Injection("overload", 529)]
+    assert draws(FaultPlan.parse("529=1"), 1) == [Injection("overload", 529, retry_after=1)]
     assert draws(FaultPlan.parse("reset=1"), 1) == [Injection("reset")]
     assert draws(FaultPlan.parse("timeout=1,timeout_seconds=3"), 1) == [
         Injection("timeout", hold_seconds=3.0)
@@ -195,3 +195,16 @@ def test_bad_late_commit_settings_are_refused_by_name(text: str, message: str) -
     with pytest.raises(ValueError) as caught:
         FaultPlan.parse(text)
     assert message in str(caught.value)
+
+
+def test_overloads_carry_retry_after_one_second_unless_set() -> None:
+    assert draws(FaultPlan.parse("529=1"), 1) == [Injection("overload", 529, retry_after=1)]
+    plan = FaultPlan.parse("529=1,overload_retry_after=90")
+    assert draws(plan, 1) == [Injection("overload", 529, retry_after=90)]
+    assert str(plan) == "529=1,overload_retry_after=90"
+    assert FaultPlan.parse("529=1,overload_retry_after=none").overload_retry_after is None
+    assert FaultPlan.parse(str(FaultPlan.parse("529=1,overload_retry_after=none"))) == FaultPlan(
+        overload=1, overload_retry_after=None
+    )
+    with pytest.raises(ValueError, match="overload_retry_after='-2': expected a whole number"):
+        FaultPlan.parse("529=1,overload_retry_after=-2")

@@ -90,6 +90,32 @@ def test_codes_the_sdk_does_not_know_are_unknown_http_response_errors(
     assert body["request_id"] == error.headers["x-notion-request-id"]
 
 
+@pytest.mark.parametrize(
+    ("faults", "header"),
+    [("529=1", "1"), ("529=1,overload_retry_after=0", "0"), ("529=1,overload_retry_after=90", "90")],
+)
+def test_overload_carries_retry_after(
+    notion: Client, emulator: NotionEmulator, faults: str, header: str
+) -> None:
+    emulator.configure(faults=faults)
+
+    error = failure(notion.users.me)
+
+    assert isinstance(error, HTTPResponseError) and error.status == 529
+    assert error.headers["retry-after"] == header
+    assert emulator.stats()["faults"] == {"overload": 1}
+
+
+def test_queued_overloads_carry_retry_after(notion: Client, emulator: NotionEmulator) -> None:
+    emulator.inject_fault("GET /v1/users/me", status=529)
+    emulator.inject_fault("GET /v1/users/me", status=529, retry_after=30)
+    emulator.inject_fault("GET /v1/users/me", status=529, retry_after=None)
+    headers = [failure(notion.users.me).headers.get("retry-after") for _ in range(3)]  # type: ignore[attr-defined]
+    assert headers == ["1", "30", None]
+    with pytest.raises(NotionAPIError, match="retry_after must be a whole number"):
+        emulator.inject_fault("GET /v1/users/me", status=529, retry_after=-1)
+
+
 def test_reset_drops_the_connection_without_an_answer(
     notion: Client, emulator: NotionEmulator, http: httpx.Client, source_id: str
 ) -> None:

@@ -89,7 +89,7 @@ def test_knobs_and_stats_over_http(served: ServedApp, emulator: NotionEmulator, 
     assert info["parent_page_id"] == emulator.parent_page_id
     fault = {"endpoint": "PATCH /v1/pages/{id}", "status": 503, "after_commit": False, "times": 2}
     assert httpx.post(f"{served.url}/_emulator/faults", json=fault, headers=auth).json() == {
-        "faults": [{**fault, "commit_after": None}]
+        "faults": [{**fault, "commit_after": None, "retry_after": 1}]
     }
     assert httpx.post(f"{served.url}/_emulator/faults/clear", headers=auth).json() == {"faults": []}
     refused = httpx.post(f"{served.url}/_emulator/config", json={"burst": 0}, headers=auth)

@@ -74,8 +74,9 @@ def test_a_late_commit_after_a_timeout_commits_once_the_hold_is_over(
         create(impatient, source_id, "Acme")()
     emulator.configure(faults=None)
     assert titles(notion, source_id) == []
-    clock.advance(3)
-    for _ in range(50):  # the emulator sees the client go within its 50 ms poll
+    # the 3 s count from the end of the hold (at most timeout_seconds after the client left)
+    for _ in range(100):
+        clock.advance(3)
         if titles(notion, source_id):
             break
         time.sleep(0.05)
@@ -118,7 +119,7 @@ def test_queued_late_commits_over_http_and_refused_settings(
     auth = {"Authorization": f"Bearer {TOKEN}"}
     fault = {"endpoint": "POST /v1/pages", "status": 504, "commit_after": 2}
     queued = httpx.post(f"{served.url}/_emulator/faults", json=fault, headers=auth).json()["faults"]
-    assert queued == [{**fault, "after_commit": False, "times": 1}]
+    assert queued == [{**fault, "after_commit": False, "times": 1, "retry_after": 1}]
     with pytest.raises(APIResponseError):
         create(notion, source_id, "Acme")()
     clock.advance(2)

@@ -21,6 +21,15 @@ Limits of the real service it enforces, on by default (knobs make them smaller f
   out is committed seconds later (``--notion-faults late_commit=P,late_commit_after=S``, or
   ``inject_fault(..., commit_after=S)``; developers.notion.com "Status codes": requests run up
   to a 60 s maximum and may answer 503/504; no idempotency keys);
+* **529 with Retry-After**: ``service_overload`` answers (faults) carry ``Retry-After``, 1 s by
+  default (``overload_retry_after=N|none``, ``inject_fault(..., retry_after=N)``; DOC
+  request-limits: handle 429 and 529 and respect ``Retry-After``; no value is documented);
+* **long relations and people**: page objects (retrieve and query results) list at most 25
+  (relations add ``has_more: true``); ``GET /v1/pages/{id}/properties/{property_id}`` pages
+  through all of them (``page_size`` ≤ 100, ``next_cursor``); a request setting more than 100
+  is refused 400; a relation value sent with ``has_more: true`` is refused 400
+  ``invalid_request`` (DOC request-limits, retrieve-a-page-property, patch-page; API-FACTS §3,
+  §4.4; see :mod:`.pages`).
 
 Modules, one concept each:
 

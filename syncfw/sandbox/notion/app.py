@@ -15,7 +15,7 @@ Every ``/v1/`` request goes through, in this order (API-FACTS §9):
    :mod:`syncfw.sandbox.faults`), then the endpoint.
 
 A fault answers Notion's error body for its status (429 ``rate_limited`` with or without
-``Retry-After``, 500/502/503/504, 529 ``service_overload``) or resets the connection without an
+``Retry-After``, 500/502/503/504, 529 ``service_overload`` with ``Retry-After``, 1 s by default) or resets the connection without an
 answer (``reset``; ``timeout`` after holding the request). ``lost_response`` hits writes only
 (every ``POST``, ``PATCH`` and ``DELETE`` except data source queries and search): the write is applied
 and committed, then the answer is lost. ``late_commit`` (writes only, drawn or queued with
@@ -31,7 +31,7 @@ Every JSON answer carries ``request_id`` and the same id in the ``x-notion-reque
 ``GET /_emulator/info``                                    ``{"parent_page_id","bot_user_id","workspace_id"}``
 ``GET``/``POST /_emulator/config``                         knobs ``{"rate_limit","burst","latency","retry_after","faults","query_cap"}``
 ``GET /_emulator/stats``, ``POST /_emulator/stats/reset``  request counters
-``GET``/``POST /_emulator/faults``, ``POST .../clear``     queued faults ``{"endpoint","status","after_commit","times","commit_after"}``
+``GET``/``POST /_emulator/faults``, ``POST .../clear``     queued faults ``{"endpoint","status","after_commit","times","commit_after","retry_after"}``
 ``POST /_emulator/pages/{id}/human-edit``                  ``{"properties": {...}, "user_name"?}``
 ``POST /_emulator/pages/{id}/human-trash``                 ``{"user_name"?}``
 ``POST /_emulator/data_sources/{id}/human-create``         ``{"properties": {...}, "user_name"?}``
@@ -376,9 +376,9 @@ class NotionApp:
         fault = self._controls.take_fault(route.name)
         if fault is not None and fault.commit_after is not None:
             self.late_commits.add(fault.commit_after, lambda: route.handler(self._ws, call))
-            raise errors.fault(fault.status)
+            raise errors.fault(fault.status, fault.retry_after)
         if fault is not None and not fault.after_commit:
-            raise errors.fault(fault.status)
+            raise errors.fault(fault.status, fault.retry_after)
         injection = None if fault is not None else self._controls.draw_fault(write=route.write)
         if injection is not None and injection.commit_after is not None:
             answer = await _inflict(request, injection, request_id)
@@ -388,7 +388,7 @@ class NotionApp:
             return await _inflict(request, injection, request_id)
         result = route.handler(self._ws, call)
         if fault is not None:
-            raise errors.fault(fault.status)
+            raise errors.fault(fault.status, fault.retry_after)
         if injection is not None:
             return await _inflict(request, injection, request_id)
         return _json({**result, "request_id": request_id}, request_id)
@@ -417,11 +417,7 @@ async def _inflict(request: Request, injection: Injection, request_id: str) -> R
         if connected:
             await drop_connection(request.scope)
         return Response(status_code=500)  # never sent: the connection is gone
-    error = (
-        errors.rate_limited(injection.retry_after)
-        if injection.status == 429
-        else errors.fault(injection.status)
-    )
+    error = errors.fault(injection.status, injection.retry_after)
     return _json(error.body(request_id), request_id, error.status, error.headers)
 
 

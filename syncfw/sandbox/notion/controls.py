@@ -31,7 +31,7 @@ from collections import Counter, deque
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from syncfw.sandbox.faults import FaultInjector, FaultPlan, Injection
+from syncfw.sandbox.faults import DEFAULT_OVERLOAD_RETRY_AFTER, FaultInjector, FaultPlan, Injection
 
 from . import errors
 from .ratelimit import TokenBucket, retry_after_seconds
@@ -62,7 +62,8 @@ class Fault:
 
     ``endpoint`` is a statistics key such as ``"POST /v1/pages"``; ``after_commit`` applies the
     request before failing; ``commit_after`` (seconds, above 0) applies it that long after the
-    failed answer, on the emulator's clock (a late commit; see :mod:`syncfw.sandbox.faults`).
+    failed answer, on the emulator's clock (a late commit; see :mod:`syncfw.sandbox.faults`);
+    ``retry_after`` is the ``Retry-After`` of a 529 in whole seconds (``None``: no header).
     """
 
     endpoint: str
@@ -70,6 +71,7 @@ class Fault:
     after_commit: bool = False
     times: int = 1
     commit_after: float | None = None
+    retry_after: int | None = DEFAULT_OVERLOAD_RETRY_AFTER
 
 
 class Controls:
@@ -178,6 +180,14 @@ class Controls:
             )
         if fault.times < 1:
             raise errors.validation("Fault times must be at least 1.")
+        if fault.retry_after is not None and (
+            isinstance(fault.retry_after, bool)
+            or not isinstance(fault.retry_after, int)
+            or fault.retry_after < 0
+        ):
+            raise errors.validation(
+                "Fault retry_after must be a whole number of seconds, at least 0, or null."
+            )
         if fault.commit_after is not None and (
             isinstance(fault.commit_after, bool)
             or not isinstance(fault.commit_after, int | float)

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from syncfw.sandbox.faults import FaultPlan
+from syncfw.sandbox.faults import DEFAULT_OVERLOAD_RETRY_AFTER, FaultPlan
 
 from . import humans
 from .app import NotionApp
@@ -144,6 +144,7 @@ class NotionEmulator:
         after_commit: bool = False,
         times: int = 1,
         commit_after: float | None = None,
+        retry_after: int | None = DEFAULT_OVERLOAD_RETRY_AFTER,
     ) -> None:
         """Make the next ``times`` requests to ``endpoint`` (e.g. ``"POST /v1/pages"``) fail.
 
@@ -151,9 +152,10 @@ class NotionEmulator:
         message); with ``after_commit`` the request is applied before the error is answered, as
         when a response is lost after the write happened; with ``commit_after`` (seconds) it is
         applied that long after the error was answered, on the emulator's clock (a late commit:
-        Notion may finish a request it answered 504, and has no idempotency keys).
+        Notion may finish a request it answered 504, and has no idempotency keys). A 529 carries
+        ``Retry-After: retry_after`` (whole seconds, default 1; ``None``: no header).
         """
-        self._controls.add_fault(Fault(endpoint, status, after_commit, times, commit_after))
+        self._controls.add_fault(Fault(endpoint, status, after_commit, times, commit_after, retry_after))
 
     def clear_faults(self) -> None:
         """Drop faults not yet used."""

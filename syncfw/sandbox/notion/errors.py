@@ -178,9 +178,13 @@ def archived_block() -> NotionAPIError:
     return validation("Can't edit block that is archived. You must unarchive the block before editing.")
 
 
-def fault(status: int) -> NotionAPIError:
+def fault(status: int, retry_after: int | None = None) -> NotionAPIError:
     """A server-side failure injected by the emulator's fault knobs, with Notion's codes and
-    messages (API-FACTS §2.3; the 529 message is written in the style of the 503 one)."""
+    messages (API-FACTS §2.3; the 529 message is written in the style of the 503 one). A 429 or
+    529 carries ``Retry-After: retry_after`` (whole seconds) unless it is ``None`` (DOC
+    request-limits: connections must respect ``Retry-After`` on 429 and 529 answers)."""
+    if status == 429:
+        return rate_limited(retry_after)
     codes = {
         409: ("conflict_error", "Conflict occurred while saving. Please try again."),
         500: ("internal_server_error", "Unexpected error occurred."),
@@ -190,4 +194,5 @@ def fault(status: int) -> NotionAPIError:
         529: ("service_overload", "Notion is overloaded, please try again later."),
     }
     code, message = codes.get(status, ("internal_server_error", "Unexpected error occurred."))
-    return NotionAPIError(status, code, message)
+    headers = {"Retry-After": str(retry_after)} if status == 529 and retry_after is not None else None
+    return NotionAPIError(status, code, message, headers=headers)

@@ -11,7 +11,13 @@
 * ``PATCH /v1/pages/{id}``: ``properties``, ``icon``, ``cover``, ``is_locked``, ``in_trash`` /
   ``archived``. A page in the trash only accepts ``in_trash: false`` (with or without other
   changes); anything else answers ``Can't edit block that is archived. You must unarchive the
-  block before editing.`` (API-FACTS §5.4).
+  block before editing.`` (API-FACTS §5.4). A relation value that itself says
+  ``"has_more": true`` (a page object's cut list of 25, sent back) is refused with 400
+  ``invalid_request`` ``Can't update page because has_more is set to true for page property
+  '<name>'`` (the example error of DOC patch-page, API-FACTS §3): writing it would cut the
+  relation to those 25. The docs give no more than that example; the emulator reads it as
+  applying to the request's own value only, so a page whose stored relation is longer than 25
+  takes any other update, and a full list (up to 100 ids, no ``has_more``) replaces it.
 * ``GET /v1/pages/{id}/properties/{property_id}``: one ``property_item``, or for title,
   rich_text, relation and people a paginated list (recorded in
   ``test_pages_properties_retrieve.yaml``).
@@ -32,7 +38,7 @@ from .databases import property_ids
 from .ids import new_id, parse_id, same_property_id
 from .model import Database, DataSource, Page, PropertySchema
 from .query import paginate, query_page_size
-from .schema import SchemaEditor
+from .schema import SchemaEditor, find_property
 from .values import ValueParser
 from .workspace import Workspace, body_id, check_keys, icon_or_cover, path_id, trash_flag
 
@@ -144,6 +150,7 @@ def update(ws: Workspace, raw_id: str, body: Any, actor: str) -> dict[str, Any]:
             page.in_trash = trash
         editor = ws.editor()
         if "properties" in body:
+            _refuse_partial_relations(ws, page, body["properties"])
             if page.parent_type == "data_source":
                 page.values.update(ws.parser(editor).parse(str(page.parent_id), body["properties"]))
             else:
@@ -346,6 +353,24 @@ def _sync_relations(
             if other is not page:
                 other.last_edited_time, other.last_edited_by = now, actor
             ws.store.put(other)
+
+
+def _refuse_partial_relations(ws: Workspace, page: Page, requested: Any) -> None:
+    """Refuse a relation value sent with ``"has_more": true`` (see the module docstring)."""
+    source = _source_of(ws, page)
+    if source is None or not isinstance(requested, dict):
+        return
+    for key, value in requested.items():
+        prop = find_property(source, key)
+        if (
+            prop is not None
+            and prop.type == "relation"
+            and isinstance(value, dict)
+            and value.get("has_more") is True
+        ):
+            raise errors.invalid_request(
+                f"Can't update page because has_more is set to true for page property '{prop.name}'"
+            )
 
 
 def _item_cursor(kind: str, item: dict[str, Any], index: int) -> str:
