@@ -4,6 +4,7 @@ lookups."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -113,3 +114,15 @@ def test_a_relation_of_60_pages_is_read_in_full_by_query_and_retrieve(
     assert queried[0]["properties"]["Items"]["has_more"] is False
     retrieved = client.retrieve_page(page["id"])["properties"]["Items"]
     assert sorted(r["id"] for r in retrieved["relation"]) == sorted(related)
+
+
+def test_a_529_answer_pauses_the_budget_for_its_retry_after_before_the_retry(
+    client: NotionClient, emulator: NotionEmulator
+) -> None:
+    ds = data_source(client, emulator)
+    emulator.human_import(ds, [row("k")])
+    emulator.inject_fault("POST /v1/data_sources/{id}/query", status=529, retry_after=3)
+    started = time.monotonic()
+    assert [key_of(p) for p in client.query_pages(ds)] == ["k"]
+    assert time.monotonic() - started >= 3.0  # not the 0.5 s to 1.5 s backoff of a plain 5xx
+    assert client.stats.retries == 1
