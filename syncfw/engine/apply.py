@@ -4,9 +4,19 @@ Every write is journaled before it is sent (an *intent* with the before and afte
 settled after the response, in the same state transaction that records what was written. A
 crash therefore leaves at most the writes in flight as open intents, which the next run settles
 by reading Notion (:mod:`syncfw.engine.recover`) before it plans anything. A create whose
-outcome is unknown (timeout, reset, 5xx after sending) is settled by looking the sync key up
-before anything is re-sent: a page is never created twice. The journal's before-images are what
-``syncfw rollback`` restores.
+outcome is unknown (timeout, reset, 5xx after sending) is never sent again: Notion may still
+commit it for up to a minute (``SYNCFW_INFLIGHT_GRACE``, default 65 s), so once the target's other
+writes are done the run waits until the grace has passed and looks the sync key up. Found: the
+page is adopted. Not found (or the run was stopped while waiting): the record is *pending*, its
+intent stays open for the next run's recovery (:mod:`syncfw.engine.recover`) and its cursor stays
+before it. A page is never created twice. The journal's before-images are what ``syncfw rollback``
+restores.
+
+Notion refuses a request body over 500 KB (developers.notion.com/reference/request-limits). A page
+whose properties are larger in total is written in parts, each request under the limit and each
+journaled: a create with the sync key and as many properties as fit, then updates with the rest.
+A page with one property over the limit on its own is not sent: its records are quarantined with
+their source, key and that property, and the rest of the target goes on.
 
 Writes are issued from a few threads; the rate budget paces them, so the budget stays saturated
 when the API is slow. When the run is asked to stop (SIGINT/SIGTERM), writes not yet started are
@@ -15,21 +25,24 @@ left for the next run and the cursors stay before their records.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from syncfw.engine.plan import Operation, TargetPlan
+from syncfw.engine.plan import Operation, TargetPlan, live_values
 from syncfw.errors import NotionRejected, RecordProblem
 from syncfw.mapping import encode
-from syncfw.notion.client import AmbiguousWrite, NotionClient
+from syncfw.notion.client import PAYLOAD_LIMIT, AmbiguousWrite, NotionClient, body_size
 from syncfw.state import QuarantinedRecord, StateStore
 
 WORKERS = 4
-CREATE_ATTEMPTS = 5
+DEFAULT_INFLIGHT_GRACE = 65.0
+"""Seconds after sending during which Notion may still commit a request (it allows 60)."""
 
 
 def now() -> str:
@@ -37,11 +50,89 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def inflight_grace() -> float:
+    """Seconds to wait after sending a create before its absence in Notion means anything:
+    ``SYNCFW_INFLIGHT_GRACE``, default 65 (Notion gives a request up to 60 seconds)."""
+    return float(os.environ.get("SYNCFW_INFLIGHT_GRACE", DEFAULT_INFLIGHT_GRACE))
+
+
+def holds(page: dict[str, Any], after: dict[str, Any], types: dict[str, str]) -> bool:
+    """Whether ``page`` (from Notion) holds every value of ``after`` (canonical values)."""
+    props = page.get("properties", {})
+    if any(name not in props or name not in types for name in after):
+        return False
+    live = live_values(page, {name: types[name] for name in after})
+    return all(
+        live[name] == (tuple(sorted(value or ())) if types[name] == "relation" else value)
+        for name, value in after.items()
+    )
+
+
+def settle_create(
+    client: NotionClient,
+    store: StateStore,
+    *,
+    data_source_id: str,
+    target: str,
+    key_property: str,
+    types: dict[str, str],
+    seq: int,
+    sync_key: str,
+    after: dict[str, Any],
+) -> str | None:
+    """Look up the page of an open create intent by its sync key (compared exactly).
+
+    Found: the page is adopted (identity map; its last written values when it holds ``after``)
+    and the intent is settled ``applied``; returns the page id. Not found: returns None and
+    leaves the intent as it is (the caller decides whether absence is final yet).
+
+    Raises:
+        NotionError, StateError: the lookup or the state commit failed; the intent stays open.
+    """
+    found = client.find_pages(data_source_id, key_property, types[key_property], sync_key)
+    if not found:
+        return None
+    page = found[0]
+    with store.transaction() as tx:
+        tx.set_page(target, sync_key, page["id"], created_by_syncfw=True)
+        if holds(page, after, types):
+            tx.set_written(target, sync_key, after)
+        tx.settle(seq, "applied", now(), page["id"])
+    return str(page["id"])
+
+
+class Oversize(ValueError):
+    """One property's value alone makes a request body larger than Notion accepts."""
+
+    def __init__(self, prop: str, size: int) -> None:
+        super().__init__(
+            f"the value is {size:,} bytes as JSON; Notion accepts request bodies of at most "
+            f"{PAYLOAD_LIMIT:,} bytes, so the page cannot be written (shorten the source value)"
+        )
+        self.property = prop
+
+
+@dataclass
+class _Pending:
+    """A create whose answer was lost: not sent again, looked up once the grace has passed."""
+
+    op: Operation
+    seq: int
+    after: dict[str, Any]
+    sent: float
+    more: bool
+    """Parts of the page were still to be written after this create."""
+
+
 class Applier:
     """Applies one :class:`TargetPlan` for run ``run_id``.
 
+    After :meth:`apply`, ``done`` counts the writes made by action and ``pending_keys`` lists
+    the creates whose outcome is still unknown (reported as pending; settled by the next run).
+
     Args:
-        stop: when set, writes not yet started are skipped (their records keep the cursor back).
+        stop: when set, writes not yet started are skipped (their records keep the cursor back),
+            and the wait for the grace of lost creates ends.
         on_done: called after each write (progress).
     """
 
@@ -65,94 +156,182 @@ class Applier:
         self._lock = threading.Lock()
         self.done: dict[str, int] = {"create": 0, "update": 0, "archive": 0}
         self.skipped = 0
+        self.pending: list[_Pending] = []
+        self.pending_keys: list[str] = []
+        """Sync keys whose create Notion did not answer and that no lookup found yet (pending)."""
 
     def _encode(self, values: dict[str, Any]) -> dict[str, Any]:
         return {name: encode(self.plan.types[name], value)[0] for name, value in values.items()}
 
-    def _intent(self, op: Operation) -> int:
-        action = "restore" if op.restore else op.action
+    def _parts(self, op: Operation) -> list[dict[str, Any]]:
+        """``op.after`` in parts whose requests each stay within Notion's body limit (one part
+        when the whole page fits); a create's first part holds the sync key, so that the page can
+        be looked up from the moment it exists.
+
+        Raises:
+            Oversize: one property alone does not fit.
+        """
+        parent = {"type": "data_source_id", "data_source_id": self.plan.data_source_id}
+
+        def size(values: dict[str, Any]) -> int:
+            return body_size({"parent": parent, "in_trash": False, "properties": self._encode(values)})
+
+        if size(op.after) <= PAYLOAD_LIMIT:
+            return [op.after]
+        key_prop = self.plan.sync_key_property
+        names = sorted(op.after, key=lambda name: name != key_prop)
+        parts: list[dict[str, Any]] = [{}]
+        for name in names:
+            alone = size({name: op.after[name]})
+            if alone > PAYLOAD_LIMIT:
+                raise Oversize(name, alone)
+            if parts[-1] and size({**parts[-1], name: op.after[name]}) > PAYLOAD_LIMIT:
+                parts.append({})
+            parts[-1][name] = op.after[name]
+        return parts
+
+    def _intent(self, op: Operation, action: str, after: dict[str, Any]) -> int:
+        before = {name: op.before[name] for name in after if name in op.before}
         with self.store.transaction() as tx:
             return tx.open_intent(
-                self.run_id, self.target, action, op.sync_key, op.page_id, op.before, op.after, now()
+                self.run_id, self.target, action, op.sync_key, op.page_id, before, after, now()
             )
 
-    def _create(self, op: Operation, seq: int) -> None:
-        key_prop = self.plan.sync_key_property
-        props = self._encode(op.after)
-        page: dict[str, Any] | None = None
-        for attempt in range(CREATE_ATTEMPTS):
-            try:
-                page = self.client.create_page(self.plan.data_source_id, props)
-                break
-            except AmbiguousWrite:
-                # Notion may have created it: look before sending it again (no idempotency keys)
-                found = self.client.find_pages(
-                    self.plan.data_source_id, key_prop, self.plan.types[key_prop], op.sync_key
-                )
-                if found:
-                    page = found[0]
-                    break
-                if attempt == CREATE_ATTEMPTS - 1:
-                    raise
-                time.sleep(min(2**attempt, 10))
-        assert page is not None
+    def _create(self, op: Operation, after: dict[str, Any], more: bool) -> bool:
+        """Send the create of ``op`` with ``after``; False when its outcome is unknown (pending)."""
+        seq = self._intent(op, "create", after)
+        sent = time.monotonic()
+        try:
+            page = self.client.create_page(self.plan.data_source_id, self._encode(after))
+        except AmbiguousWrite:
+            # Notion may commit it later: never send it again within the grace (no idempotency keys)
+            with self._lock:
+                self.pending.append(_Pending(op, seq, after, sent, more))
+            return False
+        except NotionRejected:
+            self._settle_absent(seq)
+            raise
         op.page_id = page["id"]
         with self.store.transaction() as tx:
             tx.set_page(self.target, op.sync_key, page["id"], created_by_syncfw=True)
-            tx.set_written(self.target, op.sync_key, op.after)
+            tx.set_written(self.target, op.sync_key, after)
             tx.settle(seq, "applied", now(), page["id"])
+        return True
 
-    def _update(self, op: Operation, seq: int) -> None:
+    def _update(self, op: Operation, after: dict[str, Any], restore: bool) -> None:
         assert op.page_id is not None
-        self.client.update_page(
-            op.page_id, properties=self._encode(op.after), in_trash=False if op.restore else None
-        )
+        seq = self._intent(op, "restore" if restore else "update", after)
+        try:
+            self.client.update_page(
+                op.page_id, properties=self._encode(after), in_trash=False if restore else None
+            )
+        except NotionRejected:
+            self._settle_absent(seq)
+            raise
         with self.store.transaction() as tx:
             tx.set_page(self.target, op.sync_key, op.page_id, created_by_syncfw=False)
-            tx.set_written(self.target, op.sync_key, op.after)
+            tx.set_written(self.target, op.sync_key, after)
             tx.settle(seq, "applied", now())
 
-    def _archive(self, op: Operation, seq: int) -> None:
+    def _archive(self, op: Operation) -> None:
         assert op.page_id is not None
+        seq = self._intent(op, "archive", {})
         try:
             self.client.update_page(op.page_id, in_trash=True)
         except NotionRejected:
             # a retry of an archive whose answer was lost finds the page already in trash
             if not self.client.retrieve_page(op.page_id).get("in_trash"):
+                self._settle_absent(seq)
                 raise
         with self.store.transaction() as tx:
             tx.set_archived(self.target, op.sync_key, True)
             tx.settle(seq, "applied", now())
 
+    def _settle_absent(self, seq: int) -> None:
+        with self.store.transaction() as tx:
+            tx.settle(seq, "absent", now())
+
     def _one(self, op: Operation) -> None:
         if self.stop.is_set():
             with self._lock:
                 self.skipped += 1
-                for mapping, position in op.records:
-                    self.plan.fail(mapping, position)
+                self._hold(op)
             return
-        seq = self._intent(op)
         try:
-            {"create": self._create, "update": self._update, "archive": self._archive}[op.action](op, seq)
+            done = self._write(op)
+        except Oversize as exc:
+            self._rejected(op, str(exc), exc.property)
         except NotionRejected as exc:
-            with self.store.transaction() as tx:
-                tx.settle(seq, "absent", now())
             self._rejected(op, str(exc))
         else:
-            with self._lock:
-                self.done[op.action] += 1
+            if done:
+                with self._lock:
+                    self.done[op.action] += 1
         if self.on_done is not None:
             self.on_done()
 
-    def _rejected(self, op: Operation, reason: str) -> None:
-        """Notion refused the write as invalid: quarantine the records behind it."""
+    def _write(self, op: Operation) -> bool:
+        """Make the write(s) of ``op``; False when its create is pending."""
+        if op.action == "archive":
+            self._archive(op)
+            return True
+        parts = self._parts(op)
+        if op.action == "create":
+            if not self._create(op, parts[0], len(parts) > 1):
+                return False
+            parts = parts[1:]
+        for i, part in enumerate(parts):
+            self._update(op, part, op.restore and i == 0)
+        return True
+
+    def _hold(self, op: Operation) -> None:
+        """Keep the cursors of ``op``'s records before them: its write did not happen this run."""
+        for mapping, position in op.records:
+            self.plan.fail(mapping, position)
+
+    def _settle_pending(self) -> None:
+        """Look up every create whose answer was lost, each once its grace has passed; a create
+        not found (or not looked up because the run is stopping) stays pending."""
+        grace = inflight_grace()
+        waiting = sorted(self.pending, key=lambda p: p.sent)
+        self.pending = []
+        unsettled: list[_Pending] = []
+        for index, item in enumerate(waiting):
+            wait = item.sent + grace - time.monotonic()
+            if wait > 0 and self.stop.wait(wait):
+                unsettled += waiting[index:]
+                break
+            page_id = settle_create(
+                self.client,
+                self.store,
+                data_source_id=self.plan.data_source_id,
+                target=self.target,
+                key_property=self.plan.sync_key_property,
+                types=self.plan.types,
+                seq=item.seq,
+                sync_key=item.op.sync_key,
+                after=item.after,
+            )
+            if page_id is None:
+                unsettled.append(item)
+                continue
+            item.op.page_id = page_id
+            self.done["create"] += 1
+            if item.more:
+                self._hold(item.op)  # the rest of the page is written when its records are read again
+        for item in unsettled:
+            self.pending_keys.append(item.op.sync_key)
+            self._hold(item.op)
+
+    def _rejected(self, op: Operation, reason: str, prop: str | None = None) -> None:
+        """Notion refused the write as invalid (or it cannot be sent): quarantine its records."""
         with self._lock:
             if not op.records:
-                self.plan.problems.append(RecordProblem("notion", self.target, op.sync_key, None, reason))
+                self.plan.problems.append(RecordProblem("notion", self.target, op.sync_key, prop, reason))
             for mapping, position in op.records:
                 read = self.plan.reads[mapping]
                 record = read.records[position]
-                problem = RecordProblem(read.source, read.stream, record.key, None, reason)
+                problem = RecordProblem(read.source, read.stream, record.key, prop, reason)
                 self.plan.problems.append(problem)
                 self.plan.quarantine.append((mapping, record, problem))
                 self.plan.evaluated.discard((mapping, record.key))
@@ -171,6 +350,7 @@ class Applier:
                 future.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+        self._settle_pending()
         stamp = now()
         with self.store.transaction() as tx:
             for key, values in self.plan.agreed.items():

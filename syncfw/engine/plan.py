@@ -480,8 +480,7 @@ class _Planner:
             if not known or key not in self.foreign:
                 return
         self.seen.add(key)
-        props = page.get("properties", {})
-        values = {name: decode(t, props[name]) if name in props else None for name, t in self.types.items()}
+        values = live_values(page, self.types)
         if not known:
             self.foreign.add(key)
         else:
@@ -1046,6 +1045,21 @@ def resolve_keys(
         else:
             ids.append(entry.page_id)
     return ids, missing
+
+
+def live_values(page: Mapping[str, Any], types: Mapping[str, str]) -> dict[str, Any]:
+    """The canonical values (N) of a page from Notion, property name → value (None when absent).
+
+    A relation is compared as the set of its pages, in the order syncfw writes it (sorted ids):
+    Notion keeps the order a person gave, and the page property item endpoint need not list the
+    pages in the order written.
+    """
+    props = page.get("properties", {})
+    values = {name: decode(t, props[name]) if name in props else None for name, t in types.items()}
+    for name, t in types.items():
+        if t == "relation" and values[name]:
+            values[name] = tuple(sorted(values[name] or ()))
+    return values
 
 
 def ordered_mappings(target: Target) -> Iterable[BoundMapping]:

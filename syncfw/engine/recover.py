@@ -1,10 +1,11 @@
 """Settling the open intents a crashed run left behind, before a new run plans anything.
 
 An intent is open when syncfw recorded a write but not its outcome: the process died (or lost
-the connection) between the two. Notion has no idempotency keys, so the only way to know is to
+the connection) between the two, or a create whose answer was lost was still not found when the
+run that sent it looked once the grace had passed (it was reported *pending*). Notion has no idempotency keys, so the only way to know is to
 look (DESIGN.md rule 3):
 
-* ``create``: query the data source for the sync key. Found: the page is adopted (identity map,
+* ``create``: query the data source for the sync key (compared exactly). Found: the page is adopted (identity map,
   last written values) and the intent is ``applied``. Not found: ``absent``, and the plan will
   create it, once.
 * ``update`` / ``restore``: read the page. Every property holds the intended value: ``applied``
@@ -19,40 +20,20 @@ committed late would otherwise be created a second time.
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import UTC, datetime
-from typing import Any
 
-from syncfw.engine.apply import now
+from syncfw.engine.apply import holds, inflight_grace, now, settle_create
 from syncfw.errors import NotionNotFound
-from syncfw.mapping import decode
 from syncfw.notion.client import NotionClient
 from syncfw.recipe import Recipe
 from syncfw.state import JournalEntry, StateStore
-
-DEFAULT_INFLIGHT_GRACE = 65.0
-"""Seconds after sending during which Notion may still commit a request (it allows 60)."""
 
 
 def _types(recipe: Recipe, target: str) -> dict[str, str]:
     t = recipe.targets[target]
     types: dict[str, str] = {name: spec.type for name, spec in t.properties.items()}
     return types
-
-
-def _holds(page: dict[str, Any], after: dict[str, Any], types: dict[str, str]) -> bool:
-    props = page.get("properties", {})
-    for name, value in after.items():
-        if name not in props or name not in types:
-            return False
-        live = decode(types[name], props[name])
-        if types[name] == "relation":
-            live = tuple(sorted(live or ()))
-            value = tuple(sorted(value or ()))
-        if live != value:
-            return False
-    return True
 
 
 def settle_open_intents(
@@ -80,7 +61,7 @@ def settle_open_intents(
 
 
 def _wait_for_requests_in_flight(entries: list[JournalEntry]) -> None:
-    grace = float(os.environ.get("SYNCFW_INFLIGHT_GRACE", DEFAULT_INFLIGHT_GRACE))
+    grace = inflight_grace()
     sent = [
         datetime.fromisoformat(e.created_at.replace("Z", "+00:00")) for e in entries if e.action == "create"
     ]
@@ -97,16 +78,21 @@ def _settle(
     types = _types(recipe, entry.target)
     key_prop = recipe.targets[entry.target].sync_key
     if entry.action == "create":
-        found = client.find_pages(data_source_id, key_prop, types[key_prop], entry.sync_key)
-        with store.transaction() as tx:
-            if not found:
+        page_id = settle_create(
+            client,
+            store,
+            data_source_id=data_source_id,
+            target=entry.target,
+            key_property=key_prop,
+            types=types,
+            seq=entry.seq,
+            sync_key=entry.sync_key,
+            after=entry.after,
+        )
+        if page_id is None:
+            with store.transaction() as tx:
                 tx.settle(entry.seq, "absent", now())
-                return "absent"
-            page = found[0]
-            tx.set_page(entry.target, entry.sync_key, page["id"], created_by_syncfw=True)
-            if _holds(page, entry.after, types):
-                tx.set_written(entry.target, entry.sync_key, entry.after)
-            tx.settle(entry.seq, "applied", now(), page["id"])
+            return "absent"
         return "applied"
     if entry.page_id is None:
         with store.transaction() as tx:
@@ -124,7 +110,7 @@ def _settle(
             if applied:
                 tx.set_archived(entry.target, entry.sync_key, True)
         else:
-            applied = _holds(page, entry.after, types) and (
+            applied = holds(page, entry.after, types) and (
                 entry.action != "restore" or not page.get("in_trash")
             )
             if applied:

@@ -106,6 +106,8 @@ class TargetReport:
     notion_requests: dict[str, int]
     applied: bool
     reconciled: list[Reconciliation] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    """Sync keys whose create Notion did not answer and no lookup has found yet."""
 
     def as_dict(self) -> dict[str, Any]:
         p = self.plan
@@ -124,6 +126,7 @@ class TargetReport:
             "drift": len(p.drift),
             "pending_relations": len(p.pending_relations),
             "pending_relation_keys": p.pending_relations,
+            "pending_creates": self.pending,
             "unmatched": p.unmatched,
             "drift_findings": [d.as_dict() for d in p.drift],
             "problems": [
@@ -424,6 +427,7 @@ def _execute(
                 applier.apply()
             finally:
                 target_report.done = applier.done
+                target_report.pending = applier.pending_keys
             _advance_cursors(store, target, plan, report.run_id)
             runs_since_full = 0 if complete else (watermark[1] + 1 if watermark else 0)
             with store.transaction() as tx:

@@ -8,14 +8,22 @@ message that says what to do:
 * 404 ``object_not_found`` → :class:`NotionNotFound` (not found, or not shared with the
   integration, with the step to share it);
 * 429 ``rate_limited`` → the whole budget pauses for ``Retry-After``, then the request is retried;
-  repeated 429s also lower the budget's rate (AIMD, see :mod:`syncfw.notion.budget`);
+  repeated 429s also lower the budget's rate (AIMD, see :mod:`syncfw.notion.budget`); a 529
+  ``service_overload`` or a 503 that carries ``Retry-After`` pauses the budget the same way
+  ("Connections should handle HTTP 429 and 529 responses and respect the Retry-After");
 * 409, 500, 502, 503, 504, 529, timeouts and dropped connections → retried with exponential
   backoff when re-sending cannot duplicate anything (reads, and updates that set absolute
   values); a create that fails this way raises :class:`AmbiguousWrite`, because Notion may have
   committed it (Notion has no idempotency keys): the caller looks the sync key up before re-sending.
 
+Reads are complete: a data source query returns at most 10,000 results, so :meth:`NotionClient.query_pages`
+continues in ``created_time`` windows; a relation listed with ``has_more`` (a page object lists at
+most 25 related pages) is read in full through the page property item endpoint.
+
 Sources: https://developers.notion.com/reference/request-limits,
-https://developers.notion.com/reference/status-codes, notion-client 3.1.0 ``errors.py``.
+https://developers.notion.com/reference/status-codes,
+https://developers.notion.com/guides/data-apis/query-large-data-sources,
+https://developers.notion.com/reference/retrieve-a-page-property, notion-client 3.1.0 ``errors.py``.
 """
 
 from __future__ import annotations
@@ -40,18 +48,32 @@ from tenacity import (
 )
 
 from syncfw.errors import NotionAuthError, NotionError, NotionNotFound, NotionRejected
+from syncfw.mapping import decode
 from syncfw.notion.budget import Priority, RateBudget, check_priority
 
 DEFAULT_BASE_URL = "https://api.notion.com"
 NOTION_VERSION = "2025-09-03"
 TRANSIENT_STATUS = {409, 500, 502, 503, 504, 529}
+PAUSING_STATUS = {429, 503, 529}
+"""Answers whose ``Retry-After`` pauses the whole budget (429 always, 1 s when the header is missing)."""
 MAX_ATTEMPTS = 8
+PAYLOAD_LIMIT = 500_000
+"""Bytes of one request body Notion accepts ("500KB overall", developers.notion.com/reference/request-limits)."""
 
 T = TypeVar("T")
 
 
 class AmbiguousWrite(NotionError):
     """A create may or may not have been committed (timeout, reset, 5xx after sending)."""
+
+
+class IncompleteRead(NotionError):
+    """A data source query stayed capped although syncfw narrowed it as far as Notion allows.
+
+    Notion answers at most 10,000 results per query; :meth:`NotionClient.query_pages` reads on in
+    ``created_time`` windows, which cannot be narrowed below one ``created_time`` value (Notion
+    gives page times to the minute). More pages than the cap sharing one minute cannot all be read.
+    """
 
 
 @dataclass
@@ -100,6 +122,12 @@ def _retry_after(headers: httpx.Headers) -> float | None:
         return None
 
 
+def body_size(body: dict[str, Any]) -> int:
+    """Bytes of ``body`` as JSON exactly as this client sends it (httpx's own encoder: UTF-8,
+    compact separators, non-ASCII characters unescaped, so a CJK character is 3 bytes)."""
+    return len(httpx.Request("POST", DEFAULT_BASE_URL, json=body).content)
+
+
 def _status(exc: BaseException) -> int | None:
     if isinstance(exc, HTTPResponseError):
         return int(exc.status)
@@ -111,6 +139,18 @@ def _transient(exc: BaseException) -> bool:
     if status is not None:
         return status in TRANSIENT_STATUS
     return isinstance(exc, RequestTimeoutError | httpx.TransportError)
+
+
+def _within(condition: dict[str, Any] | None, created_from: str | None) -> dict[str, Any] | None:
+    """``condition`` and-ed with ``created_time`` on or after ``created_from`` (when given)."""
+    if created_from is None:
+        return condition
+    window = {"timestamp": "created_time", "created_time": {"on_or_after": created_from}}
+    if condition is None:
+        return window
+    if set(condition) == {"and"}:  # keep compounds within Notion's two levels of nesting
+        return {"and": [*condition["and"], window]}
+    return {"and": [condition, window]}
 
 
 class NotionClient:
@@ -169,11 +209,14 @@ class NotionClient:
             self.stats.reads += 1
         else:
             self.stats.writes += 1
+        if response.status_code not in PAUSING_STATUS:
+            return
+        after = _retry_after(response.headers)
         if response.status_code == 429:
             self.stats.rate_limited += 1
-            after = _retry_after(response.headers)
-            if self.budget.pause(after if after is not None else 1.0):
-                self.stats.rate_lowered += 1
+            after = 1.0 if after is None else after
+        if after is not None and self.budget.pause(after):
+            self.stats.rate_lowered += 1
 
     def close(self) -> None:
         self._api.close()
@@ -191,8 +234,10 @@ class NotionClient:
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
-            if exc is not None and _status(exc) == 429:
-                return 0.0
+            if isinstance(exc, HTTPResponseError) and (
+                exc.status == 429 or (exc.status in PAUSING_STATUS and _retry_after(exc.headers) is not None)
+            ):
+                return 0.0  # the budget is paused for Retry-After (see _after)
             return float(wait_exponential_jitter(multiplier=0.5, max=30)(state))
 
         retrying = Retrying(
@@ -224,7 +269,7 @@ class NotionClient:
             )
         if not resend_safe and _transient(exc):
             return AmbiguousWrite(f"Notion may or may not have completed the request to {what}: {exc}")
-        if isinstance(exc, APIResponseError) and status == 400:
+        if status == 413 or (isinstance(exc, APIResponseError) and status == 400):
             return NotionRejected(f"Notion refused the request to {what}: {exc}")
         if isinstance(exc, APIResponseError):
             return NotionError(f"Notion refused the request to {what} ({status} {exc.code}): {exc}")
@@ -251,10 +296,41 @@ class NotionClient:
         )
 
     def retrieve_page(self, page_id: str) -> dict[str, Any]:
-        """``GET /v1/pages/{id}``."""
-        return self._call(
+        """``GET /v1/pages/{id}``, with every relation read in full (see :meth:`full_relations`)."""
+        page: dict[str, Any] = self._call(
             f"retrieve page {page_id}", lambda: self._api.pages.retrieve(page_id=page_id), resend_safe=True
         )
+        return self.full_relations(page)
+
+    def full_relations(self, page: dict[str, Any]) -> dict[str, Any]:
+        """``page`` with each relation property that says ``has_more`` completed in place.
+
+        A page object lists at most 25 related pages per relation and sets ``has_more``; the rest
+        is read from ``GET /v1/pages/{id}/properties/{property_id}`` (100 per request), only for
+        those properties. Afterwards the property lists every related page and ``has_more`` is
+        False. Source: developers.notion.com/reference/retrieve-a-page-property.
+        """
+        for name, value in page.get("properties", {}).items():
+            if value.get("type") != "relation" or not value.get("has_more"):
+                continue
+            related: list[dict[str, Any]] = []
+            cursor: str | None = None
+            while True:
+                kwargs: dict[str, Any] = {"page_id": page["id"], "property_id": value["id"], "page_size": 100}
+                if cursor:
+                    kwargs["start_cursor"] = cursor
+                item: dict[str, Any] = self._call(
+                    f"read relation {name!r} of page {page['id']}",
+                    functools.partial(self._api.pages.properties.retrieve, **kwargs),
+                    resend_safe=True,
+                )
+                related += [{"id": r["relation"]["id"]} for r in item.get("results", [])]
+                if not item.get("has_more") or not item.get("next_cursor"):
+                    break
+                cursor = item["next_cursor"]
+            value["relation"] = related
+            value["has_more"] = False
+        return page
 
     def retrieve_user(self, user_id: str) -> dict[str, Any]:
         """``GET /v1/users/{id}``."""
@@ -305,34 +381,83 @@ class NotionClient:
     def query_pages(
         self, data_source_id: str, *, filter: dict[str, Any] | None = None
     ) -> Iterator[dict[str, Any]]:
-        """``POST /v1/data_sources/{id}/query``, every page of results (100 per request)."""
-        cursor: str | None = None
+        """``POST /v1/data_sources/{id}/query``: every page matching ``filter``, each exactly once.
+
+        Pages come in ``created_time`` order, 100 per request, relations read in full
+        (:meth:`full_relations`). Notion answers at most 10,000 results per query and then says
+        ``request_status: {"type": "incomplete"}`` (on any page of the answer, with ``has_more``
+        false); the read then goes on with a new query for ``created_time`` on or after the last
+        page returned, and-ed with ``filter``, skipping the pages of that minute already yielded
+        (developers.notion.com/guides/data-apis/query-large-data-sources).
+
+        Raises:
+            IncompleteRead: a query stayed capped within a single ``created_time`` (more pages
+                than the cap created in one minute). Pages were already yielded, so a caller
+                must treat the whole read as failed: the planner abandons the target before
+                writing anything, and no cursor moves.
+            NotionError: the query failed.
+        """
+        window: str | None = None  # created_time the current query starts at
+        edge: set[str] = set()  # ids created at ``window`` that an earlier query yielded
         while True:
-            # creation order is stable while pages are edited during the read; Notion's default
-            # (last edited first) moves an edited page and the next cursor can skip one
-            kwargs: dict[str, Any] = {
-                "data_source_id": data_source_id,
-                "page_size": 100,
-                "sorts": [{"timestamp": "created_time", "direction": "ascending"}],
-            }
-            if filter is not None:
-                kwargs["filter"] = filter
-            if cursor:
-                kwargs["start_cursor"] = cursor
-            page: dict[str, Any] = self._call(
-                f"query data source {data_source_id}",
-                functools.partial(self._api.data_sources.query, **kwargs),
-                resend_safe=True,
-            )
-            yield from page["results"]
-            if not page.get("has_more") or not page.get("next_cursor"):
+            capped = False
+            last: str | None = None  # created_time of the newest page of this query
+            at_last: set[str] = set()
+            cursor: str | None = None
+            while True:
+                # creation order is stable while pages are edited during the read; Notion's default
+                # (last edited first) moves an edited page and the next cursor can skip one
+                kwargs: dict[str, Any] = {
+                    "data_source_id": data_source_id,
+                    "page_size": 100,
+                    "sorts": [{"timestamp": "created_time", "direction": "ascending"}],
+                }
+                condition = _within(filter, window)
+                if condition is not None:
+                    kwargs["filter"] = condition
+                if cursor:
+                    kwargs["start_cursor"] = cursor
+                page: dict[str, Any] = self._call(
+                    f"query data source {data_source_id}",
+                    functools.partial(self._api.data_sources.query, **kwargs),
+                    resend_safe=True,
+                )
+                capped = capped or (page.get("request_status") or {}).get("type") == "incomplete"
+                for result in page["results"]:
+                    created = result.get("created_time")
+                    if created != last:
+                        last, at_last = created, set()
+                    at_last.add(result["id"])
+                    if created == window and result["id"] in edge:
+                        continue
+                    yield self.full_relations(result)
+                if not page.get("has_more") or not page.get("next_cursor"):
+                    break
+                cursor = page["next_cursor"]
+            if not capped:
                 return
-            cursor = page["next_cursor"]
+            if last is None or last == window:
+                raise IncompleteRead(
+                    f"Notion caps a query of data source {data_source_id} and more pages than the cap "
+                    f"were created at {last}: syncfw cannot read them all, so this read counts as "
+                    "failed and nothing is planned from it. Move some of those pages to another data "
+                    "source, or ask Notion support about the query result limit."
+                )
+            window, edge = last, at_last
 
     def find_pages(self, data_source_id: str, prop: str, prop_type: str, value: str) -> list[dict[str, Any]]:
-        """Pages of a data source whose ``prop`` equals ``value`` (a sync-key lookup)."""
+        """Pages of a data source whose sync key ``prop`` is exactly ``value`` (a sync-key lookup).
+
+        Notion's ``equals`` filter may match more loosely than ``==`` (case, normalisation), so the
+        key of every page it returns is decoded and compared exactly; the others are dropped.
+        """
         condition = {"property": prop, prop_type: {"equals": value}}
-        return list(self.query_pages(data_source_id, filter=condition))
+        return [
+            page
+            for page in self.query_pages(data_source_id, filter=condition)
+            if prop in page.get("properties", {})
+            and str(decode(prop_type, page["properties"][prop])) == value
+        ]
 
     def create_page(self, data_source_id: str, properties: dict[str, Any]) -> dict[str, Any]:
         """``POST /v1/pages`` in a data source.
