@@ -111,6 +111,18 @@ class Sandbox:
         self.env = env
         return env
 
+    def emulator(self, name: str) -> SourceEmulator:
+        """The running emulator of connector ``name`` (to drive its source as a person or a
+        clock would: seed edits, deletes, time passing).
+
+        Raises:
+            KeyError: no emulator of that name is running.
+        """
+        for emulator in self._emulators:
+            if emulator.name == name:
+                return emulator
+        raise KeyError(f"no {name} emulator is running in this sandbox")
+
     def write_env(self, path: Path) -> None:
         """Write ``env`` as ``NAME=value`` lines (readable by ``--env-file`` and by shells)."""
         path.parent.mkdir(parents=True, exist_ok=True)

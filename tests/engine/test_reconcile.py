@@ -8,8 +8,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from syncfw_salesforce.emulator import SalesforceEmulator
 
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
@@ -17,7 +20,7 @@ from syncfw.sandbox.runner import Sandbox
 from syncfw.state import StateStore
 from tests.conftest import RECIPE
 from tests.engine.multi_source import TICKET_ROWS, write_csv, write_recipe
-from tests.engine.test_sync_end_to_end import by_key, init, pages, seed, sync, write_seed
+from tests.engine.test_sync_end_to_end import bump, by_key, init, pages, seed, sync, write_seed
 
 
 def _recipe(tmp_path: Path, registry: Registry, extra: str = "") -> Recipe:
@@ -171,3 +174,33 @@ def test_records_gone_from_an_incremental_source_leave_their_aggregate(
     assert (found["ticket-stats"]["gone_keys"], found["ticket-stats"]["error"]) == (["t1"], None)
     assert open_tickets() == 1
     assert sync(recipe, registry, reconcile=True).notion_requests["writes"] == 0
+
+
+def test_a_record_purged_from_the_recycle_bin_while_the_sync_was_paused_is_archived(
+    sandbox: Sandbox, registry: Registry, tmp_path: Path, seed_dir: Path
+) -> None:
+    """Deleted in Salesforce, then 16 days without a sync: the Recycle Bin has purged the row, so
+    ``queryAll`` no longer shows the delete. The scheduled reconciliation archives the page."""
+    recipe = _recipe(tmp_path, registry, "reconcile_every: 2")
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    accounts = seed(seed_dir, "Account")
+    gone = next(a for a in accounts if not a.get("IsDeleted"))
+    gone["IsDeleted"] = True
+    bump(gone)
+    write_seed(seed_dir, "Account", accounts)
+    emulator = sandbox.emulator("salesforce")
+    assert isinstance(emulator, SalesforceEmulator) and emulator.org is not None
+    assert emulator.org.record_counts()["Account"] == len(accounts)  # the org sees the delete
+    emulator.org.advance_clock(timedelta(days=16))  # the sync is paused past the 15-day retention
+
+    ordinary = sync(recipe, registry)  # not due: one run in two reconciles
+    assert ordinary.targets["accounts"].as_dict()["archived"] == 0  # queryAll no longer shows the delete
+    assert gone["Id"] in by_key(pages(sandbox, ids["accounts"]))
+
+    report = sync(recipe, registry)
+    assert report.exit_code == 0, report.error
+    accounts_report = report.targets["accounts"].as_dict()
+    assert accounts_report["reconciled"][0]["gone_keys"] == [gone["Id"]]
+    assert accounts_report["archived"] == 1
+    assert gone["Id"] not in by_key(pages(sandbox, ids["accounts"]))
