@@ -602,6 +602,16 @@ def _fault_plan(ctx: click.Context, param: click.Parameter, value: str | None) -
     return value
 
 
+def _source_options(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise click.BadParameter(f"{item!r}: write NAME=VALUE, e.g. recycle_bin_days=15")
+        options[name.strip()] = value.strip()
+    return options
+
+
 @sandbox.command("serve")
 @click.option(
     "--data",
@@ -643,6 +653,16 @@ def _fault_plan(ctx: click.Context, param: click.Parameter, value: str | None) -
     callback=_fault_plan,
     help="Random faults of the source emulators that support them (same grammar).",
 )
+@click.option(
+    "--source-option",
+    "source_options",
+    multiple=True,
+    callback=_source_options,
+    metavar="NAME=VALUE",
+    help="An option of the source emulators, repeatable (e.g. recycle_bin_days=15, "
+    "hubspot_search_lag=10, hubspot_archive_retention=90, zendesk_rate_limit=400; each "
+    "connector's README lists its own).",
+)
 def sandbox_serve(
     data_dir: Path | None,
     state_dir: Path,
@@ -653,11 +673,14 @@ def sandbox_serve(
     bulk: int | None,
     notion_faults: str | None,
     source_faults: str | None,
+    source_options: dict[str, str],
 ) -> None:
     """Start the emulators on 127.0.0.1 and run until stopped (Ctrl-C or SIGTERM)."""
     from syncfw.sandbox.runner import Sandbox
 
-    options = {"bulk": str(bulk)} if bulk else {}
+    options = dict(source_options)
+    if bulk:
+        options["bulk"] = str(bulk)
     if source_faults:
         options["faults"] = source_faults
     box = Sandbox(

@@ -175,3 +175,12 @@ def test_sandbox_edit_makes_a_human_edit_that_the_next_run_reports_as_drift(tmp_
         ]
     finally:
         stop(proc)
+
+
+def test_sandbox_serve_refuses_a_malformed_or_invalid_source_option(tmp_path: Path) -> None:
+    state = str(tmp_path / "state")
+    malformed = syncfw("sandbox", "serve", "--state-dir", state, "--source-option", "recycle_bin_days")
+    assert malformed.returncode == 2 and "write NAME=VALUE" in malformed.stderr
+    invalid = syncfw("sandbox", "serve", "--state-dir", state, "--source-option", "zendesk_rate_limit=none")
+    assert invalid.returncode == 2, invalid.stderr
+    assert "zendesk_rate_limit='none'" in invalid.stderr and "Traceback" not in invalid.stderr
