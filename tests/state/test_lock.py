@@ -47,7 +47,7 @@ def test_deleting_the_lock_file_of_a_running_run_does_not_let_a_second_run_in(
         assert "Traceback" not in second.stderr
     finally:
         first.send_signal(signal.SIGCONT)
-    out, err = first.communicate(timeout=120)
+    _, err = first.communicate(timeout=120)
     assert first.returncode == 0, err[-2000:]
     # every record exactly once, and the next run has nothing left to do
     for target, sobject in (("accounts", "Account"), ("contacts", "Contact")):
