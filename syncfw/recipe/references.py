@@ -56,8 +56,9 @@ def resolve_references(document: YamlDocument, base_dir: Path, environ: Mapping[
     """Replace the references in every string value of ``document``.
 
     ``${file:PATH}`` reads the file (relative to ``base_dir``); one trailing line break of a
-    file or variable is dropped; ``$${`` writes a literal ``${``. An unset variable without default, an unreadable file or a
-    malformed reference is a problem at the value's position naming the variable or file.
+    file or variable is dropped; ``$${`` writes a literal ``${``. An unset variable without
+    default, an unreadable file or a malformed reference is a problem at the value's position
+    naming the variable or file.
     """
     resolution = Resolution(data=None)
 
