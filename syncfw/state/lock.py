@@ -86,7 +86,9 @@ class RunLock:
         claim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             claim.bind(self._name)
-            claim.listen(1)  # lets a refused run ask who holds it (SO_PEERCRED)
+            # lets a refused run ask who holds it (SO_PEERCRED); nothing is accepted, so each probe
+            # keeps a place in the backlog until this run ends
+            claim.listen(socket.SOMAXCONN)
         except OSError as exc:
             claim.close()
             if exc.errno != errno.EADDRINUSE:
@@ -102,6 +104,8 @@ class RunLock:
     def _peer(self) -> int | None:
         """The pid of the process holding the name, as the kernel reports it."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            # the holder never accepts: once its backlog is full a blocking connect would hang
+            probe.setblocking(False)
             try:
                 probe.connect(self._name)
                 creds = probe.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
