@@ -82,8 +82,17 @@ class RunLock:
         )
         return self
 
-    def _claim_name(self) -> socket.socket:
-        claim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    def _claim_name(self) -> socket.socket | None:
+        """The bound name, or None where Unix sockets are not allowed (a sandbox): the file lock
+        alone then.
+
+        Raises:
+            LockHeld: another process holds the name.
+        """
+        try:
+            claim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        except OSError:
+            return None
         try:
             claim.bind(self._name)
             # lets a refused run ask who holds it (SO_PEERCRED); nothing is accepted, so each probe
@@ -92,7 +101,7 @@ class RunLock:
         except OSError as exc:
             claim.close()
             if exc.errno != errno.EADDRINUSE:
-                raise
+                return None
             raise LockHeld(
                 f"another run of recipe {self.recipe} is still running ({self._holder(self._peer())}) "
                 f"although its lock file {self.path} was deleted or replaced; this run did nothing. Wait "
