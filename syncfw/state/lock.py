@@ -10,8 +10,9 @@ A file lock belongs to the file, not to its name: when the file is deleted while
 one. So on Linux a run also holds a name in the abstract Unix socket namespace derived from the
 state file's real path: a name no file operation can remove, freed by the kernel when the process
 ends, exactly like the file lock. The file lock still covers what the name cannot: runs in other
-network namespaces (containers) sharing the state directory. Elsewhere (macOS, Windows) there is
-no such namespace and only the file lock counts: do not let cleaners delete ``*.lock`` there.
+network namespaces (containers) sharing the state directory. Elsewhere (macOS, Windows, or a
+sandbox that forbids Unix sockets) there is no such name and only the file lock counts: do not
+let cleaners delete ``*.lock`` there.
 A local user who binds the name first blocks the recipe's runs (they exit 75 naming the holding
 process); it can never let two runs in.
 """
