@@ -7,13 +7,13 @@ text that leaves the machine (a Notion row, a chat message): every secret value 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, SecretBytes, SecretStr
 
 from syncfw.recipe import Recipe
+from syncfw.recipe.references import hide
 
 MAX_LINE = 300
 _SHORTEST_SECRET = 6
@@ -47,11 +47,9 @@ def _secrets_in(value: Any, *, plain: bool) -> Iterator[str]:
 
 
 def scrub(text: str, recipe: Recipe) -> str:
-    """``text`` with every secret value of ``recipe`` replaced by ``***``."""
-    secrets = sorted(recipe_secrets(recipe), key=len, reverse=True)
-    if not secrets:
-        return text
-    return re.sub("|".join(re.escape(s) for s in secrets), "***", text)
+    """``text`` with every secret value of ``recipe`` replaced by ``***``, also where an
+    exception message quotes it escaped (see :func:`syncfw.recipe.references.hide`)."""
+    return hide(text, recipe_secrets(recipe), _SHORTEST_SECRET)
 
 
 def one_line(text: str | None, recipe: Recipe, limit: int = MAX_LINE) -> str:

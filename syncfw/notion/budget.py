@@ -24,20 +24,25 @@ and each request takes one.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import hashlib
 import json
+import logging
 import math
 import os
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args
 
 from filelock import FileLock
+
+from syncfw.errors import SyncfwError
 
 Priority = Literal["high", "bulk"]
 """The lane of a request: ``"high"`` for health and run-history writes, ``"bulk"`` for the rest."""
@@ -240,6 +245,94 @@ class RateBudget:
         return self._exchange(stop)
 
 
+class UnsafeBudgetDirectory(SyncfwError):
+    """The rate-budget directory, or a file in it, could be written or redirected by another
+    local user (exit 1). ``problem`` says what is wrong; the message also says what to do."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.problem = problem
+        super().__init__(
+            f"the rate-budget directory {path} is not safe to write in: {problem}. Point SYNCFW_BUDGET_DIR "
+            "at a directory that belongs to this user and that only it can write (mode 0700)"
+        )
+
+
+PRIVATE_CHECKS = os.name == "posix"
+"""Whether owners, modes and links are checked (POSIX; elsewhere the temporary directory is the user's own)."""
+_LOG = logging.getLogger(__name__)
+
+
+def _open_directory(path: Path) -> int:
+    """A descriptor of the budget directory ``path`` (created with mode 0700 when missing), after
+    checking that it is a real directory, belongs to this user and only this user can write in it.
+
+    Raises:
+        UnsafeBudgetDirectory: it is not.
+    """
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as exc:
+        problem = "it is a symbolic link" if path.is_symlink() else f"it cannot be opened ({exc.strerror})"
+        raise UnsafeBudgetDirectory(path, problem) from None
+    info = os.fstat(fd)
+    if info.st_uid != os.getuid():
+        problem = f"it belongs to uid {info.st_uid}, not to this user (uid {os.getuid()})"
+    elif info.st_mode & 0o022:
+        problem = f"other users can write in it (mode {info.st_mode & 0o7777:o})"
+    else:
+        return fd
+    os.close(fd)
+    raise UnsafeBudgetDirectory(path, problem)
+
+
+@contextlib.contextmanager
+def _directory(path: Path) -> Iterator[int | None]:
+    """:func:`_open_directory` where owners and modes exist (None elsewhere), closed on exit."""
+    if not PRIVATE_CHECKS:
+        path.mkdir(parents=True, exist_ok=True)
+        yield None
+        return
+    fd = _open_directory(path)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def budget_directory() -> Path:
+    """Where the budget files of :class:`SharedRateBudget` live.
+
+    ``SYNCFW_BUDGET_DIR`` when set, else ``<temporary directory>/syncfw`` (``/tmp/syncfw``),
+    created with mode 0700. A directory in a world-writable place can be planted by another local
+    user (owned by them, or open to them, with symbolic links waiting for syncfw to write
+    through); so the directory must belong to this user, be a real directory (not a link) and be
+    writable by no one else. When the default one is not, syncfw warns and uses
+    ``$XDG_CACHE_HOME/syncfw/budget`` (``~/.cache/syncfw/budget``) instead: every process of this
+    user falls back the same way, so they still share one budget. A ``SYNCFW_BUDGET_DIR`` that is
+    not safe (it was chosen on purpose), or an unsafe fallback, is refused when the budget is used
+    (:class:`UnsafeBudgetDirectory`), so the run that uses it fails (exit 1) and records why.
+    """
+    explicit = os.environ.get("SYNCFW_BUDGET_DIR")
+    if explicit:
+        return Path(explicit)  # checked on each use, so the run that uses it fails and says why
+    shared = Path(tempfile.gettempdir()) / "syncfw"
+    try:
+        with _directory(shared):
+            return shared
+    except UnsafeBudgetDirectory as exc:
+        private = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "syncfw" / "budget"
+        _LOG.warning(
+            "warning: the rate-budget directory %s is not safe to write in: %s; syncfw uses %s instead "
+            "(remove %s, or set SYNCFW_BUDGET_DIR)",
+            shared,
+            exc.problem,
+            private,
+            shared,
+        )
+        return private
+
+
 class SharedRateBudget(RateBudget):
     """A :class:`RateBudget` shared by every process of the machine that uses the same token.
 
@@ -248,14 +341,19 @@ class SharedRateBudget(RateBudget):
     guarded by a kernel file lock, so two cron jobs of one integration together stay within
     Notion's rate, a 429 seen by one slows both, and a health write of one goes ahead of the
     other's bulk writes. Threads of one process share the instance as usual. An unreadable file
-    starts a fresh bucket.
+    starts a fresh bucket. The file is opened without following a symbolic link (``O_NOFOLLOW``,
+    relative to the checked directory), with mode 0600.
 
     Args:
         key: what identifies the budget (a digest of the token).
-        directory: where the bucket file lives (default ``SYNCFW_BUDGET_DIR`` or the system's
-            temporary directory).
+        directory: where the bucket file lives (default :func:`budget_directory`); it must
+            belong to this user and be writable by no one else.
         clock, sleep: injectable for simulation; default ``time.time`` (the file outlives the
             processes, and a monotonic clock restarts with the machine) and ``time.sleep``.
+
+    Raises:
+        UnsafeBudgetDirectory: (from :meth:`acquire`, :meth:`pause` and the rate properties) the
+            directory is not safe (see :func:`budget_directory`), or the bucket file is a link.
     """
 
     def __init__(
@@ -269,31 +367,48 @@ class SharedRateBudget(RateBudget):
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__(rate, burst, clock=clock, sleep=sleep)
-        base = directory or Path(
-            os.environ.get("SYNCFW_BUDGET_DIR") or Path(tempfile.gettempdir()) / "syncfw"
-        )
-        base.mkdir(parents=True, exist_ok=True)
+        base = budget_directory() if directory is None else directory
         self.path = base / f"budget-{key}.json"
         self._file_lock = FileLock(str(self.path) + ".lock")
 
-    def _load(self, now: float) -> _Bucket:
+    def _open(self, directory: int | None) -> int:
+        """The bucket file, opened read-write (created 0600) without following a link."""
+        if directory is None:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            return os.open(self.path.name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600, dir_fd=directory)
+        except OSError as exc:
+            reason = (
+                "is a symbolic link" if exc.errno == errno.ELOOP else f"cannot be opened ({exc.strerror})"
+            )
+            raise UnsafeBudgetDirectory(self.path.parent, f"its file {self.path.name} {reason}") from None
+
+    def _load(self, text: str, now: float) -> _Bucket:
         fresh = _Bucket(tokens=float(self.burst), updated=now)
         try:
-            saved: Any = json.loads(self.path.read_text())
+            saved: Any = json.loads(text)
             names = {f.name for f in dataclasses.fields(_Bucket)}
             # a file of an older syncfw lacks the newer fields: they keep their defaults
             return dataclasses.replace(fresh, **{k: v for k, v in saved.items() if k in names})
-        except (OSError, ValueError, TypeError, AttributeError):
+        except (ValueError, TypeError, AttributeError):
             return fresh
 
     def _exchange(self, change: Callable[[_Bucket, float], T]) -> T:
         # filelock retries a held lock every 50 ms by default: a delay of up to half a token at
         # 10 requests/s, for a high request too
-        with self._lock, self._file_lock.acquire(poll_interval=0.005):
+        # the directory is checked before the lock file in it is opened
+        with (
+            self._lock,
+            _directory(self.path.parent) as directory,
+            self._file_lock.acquire(poll_interval=0.005),
+        ):
             now = self._clock()
-            state = self._load(now)
-            result = change(state, now)
-            self.path.write_text(json.dumps(dataclasses.asdict(state)))
+            with os.fdopen(self._open(directory), "r+", encoding="utf-8", errors="replace") as file:
+                state = self._load(file.read(), now)
+                result = change(state, now)
+                file.seek(0)
+                file.truncate()
+                file.write(json.dumps(dataclasses.asdict(state)))
             return result
 
 

@@ -47,9 +47,10 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from syncfw.errors import NotionAuthError, NotionError, NotionNotFound, NotionRejected
+from syncfw.errors import ConfigError, NotionAuthError, NotionError, NotionNotFound, NotionRejected
 from syncfw.mapping import decode
 from syncfw.notion.budget import Priority, RateBudget, check_priority
+from syncfw.recipe.references import hide, unusable_character
 
 DEFAULT_BASE_URL = "https://api.notion.com"
 NOTION_VERSION = "2025-09-03"
@@ -167,8 +168,13 @@ class NotionClient:
             dashboard and run history, which go ahead of the ``"bulk"`` sync writes waiting on the
             same budget (DESIGN.md rule 6).
 
+    Every error message this client raises has the token (in any form an HTTP library quotes it)
+    replaced by ``***``.
+
     Raises:
         ValueError: ``priority`` is not ``"high"`` or ``"bulk"``.
+        ConfigError: the token cannot be sent in the ``Authorization`` header (a second line, a
+            control character, a non-ASCII character); the message never shows it.
     """
 
     def __init__(
@@ -182,6 +188,12 @@ class NotionClient:
         priority: Priority = "bulk",
     ) -> None:
         check_priority(priority)
+        reason = unusable_character(token.get_secret_value(), header=True)
+        if reason is not None:
+            raise ConfigError(
+                f"the Notion token cannot be sent to Notion: {reason}. Fix the variable or file it comes from"
+            )
+        self._token = token
         self.budget = budget
         self.priority = priority
         self.stats = RequestStats()
@@ -254,6 +266,8 @@ class NotionClient:
 
     def _explain(self, what: str, exc: Exception, *, resend_safe: bool) -> NotionError:
         status = _status(exc)
+        # an HTTP library quotes what it could not send ("Illegal header value b'Bearer …'")
+        detail = hide(str(exc), [self._token.get_secret_value()])
         if status == 401:
             return NotionAuthError(
                 f"Notion refused the integration token while trying to {what} (401 unauthorized): the "
@@ -268,14 +282,14 @@ class NotionClient:
                 "the id in the recipe."
             )
         if not resend_safe and _transient(exc):
-            return AmbiguousWrite(f"Notion may or may not have completed the request to {what}: {exc}")
+            return AmbiguousWrite(f"Notion may or may not have completed the request to {what}: {detail}")
         if status == 413 or (isinstance(exc, APIResponseError) and status == 400):
-            return NotionRejected(f"Notion refused the request to {what}: {exc}")
+            return NotionRejected(f"Notion refused the request to {what}: {detail}")
         if isinstance(exc, APIResponseError):
-            return NotionError(f"Notion refused the request to {what} ({status} {exc.code}): {exc}")
+            return NotionError(f"Notion refused the request to {what} ({status} {exc.code}): {detail}")
         if status is not None:
             return NotionError(f"Notion failed the request to {what} (HTTP {status}) after retries")
-        return NotionError(f"could not reach Notion at {self.base_url} to {what}: {exc}")
+        return NotionError(f"could not reach Notion at {self.base_url} to {what}: {detail}")
 
     # -- endpoints -------------------------------------------------------------------------
 

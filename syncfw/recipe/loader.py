@@ -58,6 +58,7 @@ from syncfw.recipe.references import (
     redact,
     resolve_references,
     secret_patterns,
+    unusable_secrets,
 )
 
 EXPIRY_WINDOW = timedelta(days=30)
@@ -171,6 +172,10 @@ class _Loader:
         self.problems += problems
         if document is None:
             return _MappingRead(None, None, complete=False, has_match=False)
+        if _foreign(document.data, schema.MappingDocument):
+            # an env file or a password file named by mistake: its lines must not become
+            # "unknown key" errors; whoever named the file reports it
+            return _MappingRead(None, None, complete=False, has_match=False, foreign=True)
         raw = document.data if isinstance(document.data, dict) else {}
         try:
             parsed = schema.MappingDocument.model_validate(document.data)
@@ -348,6 +353,16 @@ class _Loader:
     def recipe(self, path: Path, environ: Mapping[str, str]) -> Recipe:
         document, problems = read_yaml(path, str(path))
         self.problems += problems
+        # (a bare value or a list is reported as such: it cannot hold a key to echo)
+        if (
+            document is not None
+            and isinstance(document.data, dict)
+            and _foreign(document.data, schema.RecipeDocument)
+        ):
+            self.problems.append(
+                Problem(str(path), 1, 1, "", _not_a("recipe", str(path), schema.RecipeDocument))
+            )
+            document = None
         if document is None:
             self.fail_if_problems()
         assert document is not None
@@ -365,6 +380,7 @@ class _Loader:
         patterns = [*secret_patterns(schema.RecipeDocument), *config_secrets]
         secret_problems, literals = literal_secrets(document, resolution, patterns)
         self.problems += secret_problems
+        self.problems += unusable_secrets(document, resolution, patterns, headers=[("notion", "token")])
         self.secrets |= literals
         self._check_tier(document, raw)
         targets = self._targets(document, path, raw)
@@ -460,6 +476,10 @@ class _Loader:
                     continue
                 read = self.mapping(mapping_path)
                 complete = complete and read.complete
+                if read.foreign:
+                    self.problems.append(
+                        document.problem(at, _not_a("mapping", file, schema.MappingDocument))
+                    )
                 if read.document is not None:
                     self._check_relations(read.document, raw_targets)
                 if read.mapping is None or read.document is None:
@@ -783,6 +803,21 @@ class _MappingRead(NamedTuple):
     complete: bool
     has_match: bool
     """The file has a ``match`` key (even when it is invalid and ``mapping.match`` is None)."""
+    foreign: bool = False
+    """The file is YAML but not a mapping file at all (see :func:`_foreign`)."""
+
+
+def _foreign(data: Any, model: type[BaseModel]) -> bool:
+    """True for a file that shares no key with ``model`` (or is a bare value or a list): an env
+    file or a password file named by mistake, whose lines must not become "unknown key" errors."""
+    return data is not None and not (isinstance(data, dict) and set(_keys_at(model, ())) & set(data))
+
+
+def _not_a(kind: str, file: str, model: type[BaseModel]) -> str:
+    return (
+        f"{file!r} is not a {kind} file: it has none of the keys of one ({', '.join(_keys_at(model, ()))}); "
+        "check the path (its content is not shown: it may hold secrets)"
+    )
 
 
 class _Entry(NamedTuple):
@@ -1033,7 +1068,12 @@ def load_mapping(path: Path, *, registry: Registry | None = None) -> MappingFile
         ConfigError: every problem in the file, at ``file:line:col key.path``.
     """
     loader = _Loader(registry)
-    mapping = loader.mapping(path).mapping
+    read = loader.mapping(path)
+    if read.foreign:
+        loader.problems.append(
+            Problem(str(path), 1, 1, "", _not_a("mapping", str(path), schema.MappingDocument))
+        )
     loader.fail_if_problems()
+    mapping = read.mapping
     assert mapping is not None
     return mapping

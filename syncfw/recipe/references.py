@@ -4,6 +4,14 @@ References are resolved in every string value of a recipe when it is loaded. A s
 (a :class:`~pydantic.SecretStr` in the recipe schema or in a connector's ``config_model``) must
 be written as a reference: a literal token in a YAML file ends up in version control.
 Resolved values are remembered so that no error message can repeat one.
+
+One trailing line break (``\\n`` or ``\\r\\n``) is dropped from what a reference produces: it is
+what ``echo TOKEN > file``, ``kubectl create secret --from-file`` and most secret stores leave.
+Anything else that cannot be part of a credential is refused when the recipe is loaded, at the
+reference, naming the variable or file and never the value: a secret with a second line, a
+control character or surrounding spaces, and a Notion token with a character that an HTTP header
+cannot carry (it is sent as ``Authorization: Bearer <token>``, RFC 9110 section 5.5: visible
+ASCII; httpx encodes header values as ASCII).
 """
 
 from __future__ import annotations
@@ -11,7 +19,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import types
-from collections.abc import Iterator, Mapping
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -31,13 +40,14 @@ _MIN_REDACTED = 4
 class Resolution:
     """The data with references replaced, and what the loader must know about them.
 
-    ``referenced`` holds the paths whose value contained a reference; ``sensitive`` every value a
-    reference produced (redacted from messages); a reference that could not be resolved is a
-    problem and its text is left in place.
+    ``referenced`` holds the paths whose value contained a reference, with each reference's text
+    (``${env:NAME}``) and the value it produced; ``sensitive`` every value a reference produced
+    (redacted from messages); a reference that could not be resolved is a problem and its text is
+    left in place.
     """
 
     data: Any
-    referenced: set[KeyPath] = dataclasses.field(default_factory=set)
+    referenced: dict[KeyPath, list[tuple[str, str]]] = dataclasses.field(default_factory=dict)
     sensitive: set[str] = dataclasses.field(default_factory=set)
     problems: list[Problem] = dataclasses.field(default_factory=list)
 
@@ -45,9 +55,10 @@ class Resolution:
 def resolve_references(document: YamlDocument, base_dir: Path, environ: Mapping[str, str]) -> Resolution:
     """Replace the references in every string value of ``document``.
 
-    ``${file:PATH}`` reads the file (relative to ``base_dir``) and drops surrounding whitespace;
-    ``$${`` writes a literal ``${``. An unset variable without default, an unreadable file or a
-    malformed reference is a problem at the value's position naming the variable or file.
+    ``${file:PATH}`` reads the file (relative to ``base_dir``); one trailing line break of a
+    file or variable is dropped; ``$${`` writes a literal ``${``. An unset variable without
+    default, an unreadable file or a malformed reference is a problem at the value's position
+    naming the variable or file.
     """
     resolution = Resolution(data=None)
 
@@ -59,6 +70,7 @@ def resolve_references(document: YamlDocument, base_dir: Path, environ: Mapping[
         if not isinstance(value, str) or "${" not in value:
             return value
         failed: list[str] = []
+        pieces: list[tuple[str, str]] = []
 
         def substitute(match: re.Match[str]) -> str:
             if match.group(1) is None:
@@ -68,11 +80,12 @@ def resolve_references(document: YamlDocument, base_dir: Path, environ: Mapping[
                 failed.append(resolved.message)
                 return match.group(0)
             resolution.sensitive.add(resolved)
+            pieces.append((match.group(0), resolved))
             return resolved
 
         result = _REFERENCE.sub(substitute, value)
         if result != value or failed:
-            resolution.referenced.add(path)
+            resolution.referenced[path] = pieces
         for message in failed:
             resolution.problems.append(document.problem(path, message))
         return value if failed else result
@@ -91,7 +104,7 @@ def _resolve_one(inner: str, base_dir: Path, environ: Mapping[str, str]) -> str 
     if env:
         name, default = env.group(1), env.group(2)
         if name in environ:
-            return environ[name]
+            return _one_line_ending_dropped(environ[name])
         if default is not None:
             return default
         return _Failure(f"environment variable {name} is not set (referenced as ${{env:{name}}})")
@@ -99,13 +112,58 @@ def _resolve_one(inner: str, base_dir: Path, environ: Mapping[str, str]) -> str 
         relative = inner[5:].strip()
         path = (base_dir / Path(relative).expanduser()).resolve()
         try:
-            return path.read_text(encoding="utf-8").strip()
+            with path.open(encoding="utf-8", newline="") as file:
+                return _one_line_ending_dropped(file.read())
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
             return _Failure(f"cannot read {relative!r} (${{file:{relative}}}, at {path}): {reason}")
     return _Failure(
         f"malformed reference ${{{inner}}}: write ${{env:NAME}}, ${{env:NAME:-default}} or ${{file:PATH}}"
     )
+
+
+def _one_line_ending_dropped(value: str) -> str:
+    return value.removesuffix("\n").removesuffix("\r") if value.endswith("\n") else value
+
+
+def unusable_character(value: str, *, header: bool) -> str | None:
+    """Why ``value`` cannot be a credential, or None: a line break, another control character,
+    surrounding whitespace, or (``header``: it is sent in an HTTP header) a character outside
+    visible ASCII. The answer names the kind and the position (1-based), never the character."""
+    if value.splitlines() != [value]:
+        return "it is more than one line (a credential is one line)"
+    for index, char in enumerate(value, start=1):
+        if unicodedata.category(char) == "Cc":
+            return f"character {index} is a control character"
+        if header and not " " <= char <= "~":
+            return f"character {index} is not ASCII, which an HTTP header cannot carry"
+    if value != value.strip():
+        return "it starts or ends with whitespace"
+    return None
+
+
+def unusable_secrets(
+    document: YamlDocument, resolution: Resolution, patterns: list[KeyPath], headers: list[KeyPath]
+) -> list[Problem]:
+    """Problems for the references of secret fields (``patterns``) whose value cannot be a
+    credential; ``headers`` are the secret fields sent in an HTTP header (see
+    :func:`unusable_character`). Each names its reference, never the value."""
+    problems: list[Problem] = []
+    for path, pieces in resolution.referenced.items():
+        if not any(matches(path, p) for p in patterns):
+            continue
+        header = any(matches(path, p) for p in headers)
+        for reference, value in pieces:
+            reason = unusable_character(value, header=header)
+            if reason is not None:
+                problems.append(
+                    document.problem(
+                        path,
+                        f"the secret from {reference} cannot be used: {reason}. One trailing line break is "
+                        "dropped; fix the variable or file so that it holds the credential alone",
+                    )
+                )
+    return problems
 
 
 def secret_patterns(annotation: Any, prefix: KeyPath = ()) -> Iterator[KeyPath]:
@@ -171,10 +229,23 @@ def literal_secrets(
     return problems, literals
 
 
+def hide(text: str, secrets: Iterable[str], shortest: int = _MIN_REDACTED) -> str:
+    """``text`` with every secret replaced by ``***``: as it is, line by line, and as reprs show
+    it (``b'Bearer …\\n'`` in httpx's "Illegal header value", ``\\xe9`` and ``\\u2019`` escapes),
+    so that an exception message that quotes a malformed credential cannot carry it. Forms
+    shorter than ``shortest`` characters are too common to hide without mangling the text."""
+    forms: set[str] = set()
+    for secret in secrets:
+        escaped = (repr(secret)[1:-1], ascii(secret)[1:-1], repr(secret.encode())[2:-1])
+        for form in (secret, *secret.splitlines(), *escaped):
+            if len(form.strip()) >= shortest:
+                forms.add(form.strip())
+    if not forms:
+        return text
+    pattern = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    return re.sub(pattern, "***", text)
+
+
 def redact(problems: list[Problem], secrets: set[str]) -> list[Problem]:
     """The problems with every occurrence of a secret value in a message replaced by ``***``."""
-    hidden = sorted((s for s in secrets if len(s) >= _MIN_REDACTED), key=len, reverse=True)
-    if not hidden:
-        return problems
-    pattern = re.compile("|".join(re.escape(s) for s in hidden))
-    return [dataclasses.replace(p, message=pattern.sub("***", p.message)) for p in problems]
+    return [dataclasses.replace(p, message=hide(p.message, secrets)) for p in problems]
