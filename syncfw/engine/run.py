@@ -43,6 +43,8 @@ from syncfw.notion.client import NotionClient
 from syncfw.notion.schema import preflight
 from syncfw.plugins import Registry
 from syncfw.recipe import BoundMapping, Recipe, Target
+from syncfw.recipe.model import SHORTEST_SECRET
+from syncfw.recipe.references import hide
 from syncfw.state import RunLock, StateStore
 
 GUARD_MIN_PAGES = 10
@@ -292,9 +294,20 @@ def _guarded(
         report.notion_requests = client.stats.as_dict()
         if stop.is_set() and isinstance(stop, StopSignal):
             _interrupted(report, stop)
+        _hide_secrets(report, recipe.secrets())
         for observer in observers:
             _observe(report, observer.run_finished, client, store)
         client.close()
+
+
+def _hide_secrets(report: RunReport, secrets: set[str]) -> None:
+    """Error messages are secret-free by contract; this second lock covers text that quotes what
+    a library or a service said (an HTTP header, a URL) before it reaches output, state or a plan."""
+    if report.error:
+        report.error = hide(report.error, secrets, SHORTEST_SECRET)
+    report.warnings = [hide(w, secrets, SHORTEST_SECRET) for w in report.warnings]
+    for target in report.targets.values():
+        target.plan.warnings = [hide(w, secrets, SHORTEST_SECRET) for w in target.plan.warnings]
 
 
 def _observe(report: RunReport, hook: Any, client: NotionClient, store: StateStore) -> None:
@@ -358,6 +371,7 @@ def _execute(
                 cursor,
                 compiled[mapping.name].fields,
                 options,
+                recipe.secrets(),
             )
             read.keep_records = options.apply
             read.retries = [
@@ -471,17 +485,22 @@ def _read(
     cursor: str | None,
     fields: list[str],
     options: RunOptions,
+    secrets: set[str],
 ) -> StreamRead:
     """One stream's read, consumed while the target is planned. For runs, its attempt and its
     success or error are recorded as it starts and ends (source freshness)."""
     read = read_stream(connector, mapping, cursor, fields)
     if options.apply:
-        read.items = _recorded(store, target, mapping, read.items or iter(()))
+        read.items = _recorded(store, target, mapping, read.items or iter(()), secrets)
     return read
 
 
 def _recorded(
-    store: StateStore, target: Target, mapping: BoundMapping, items: Iterator[Record | Checkpoint]
+    store: StateStore,
+    target: Target,
+    mapping: BoundMapping,
+    items: Iterator[Record | Checkpoint],
+    secrets: set[str],
 ) -> Iterator[Record | Checkpoint]:
     with store.transaction() as tx:
         tx.read_attempted(target.name, mapping.source, mapping.stream, _now())
@@ -489,7 +508,10 @@ def _recorded(
         yield from items
     except SyncfwError as exc:
         with store.transaction() as tx:
-            tx.read_finished(target.name, mapping.source, mapping.stream, _now(), str(exc).splitlines()[0])
+            error = hide(
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__, secrets, SHORTEST_SECRET
+            )
+            tx.read_finished(target.name, mapping.source, mapping.stream, _now(), error)
         raise
     with store.transaction() as tx:
         tx.read_finished(target.name, mapping.source, mapping.stream, _now(), None)
