@@ -335,22 +335,34 @@ class Workspace:
         return load_recipe(self.recipe_path, registry=self.registry)
 
     def init(self) -> str:
-        """``syncfw notion init``: create the database; people then add their own ``Notes``
-        column. Answers the data source id."""
-        recipe = self.recipe()
-        client = notion_client_for(recipe, FAST)
-        store = StateStore(recipe.state_path)
-        try:
-            data_source_id = init_target(client, store, recipe.targets[TARGET], {}).data_source_id
-        finally:
-            client.close()
-            store.close()
+        """``syncfw notion init``: create the databases; people then add their own ``Notes``
+        column to the target ``rows``. Answers its data source id."""
+        data_source_id = self.init_targets()[TARGET]
         self.notion.emulator.human_update_schema(data_source_id, {"Notes": {"rich_text": {}}})
         return data_source_id
 
-    def sync(self, *, rate_limit: float | None = None, progress: Progress | None = None) -> RunReport:
-        """One ``syncfw run`` in this process (the real notion-client against the emulator)."""
-        report = execute(self.recipe(), self.registry, RunOptions(rate_limit=rate_limit), progress)
+    def init_targets(self) -> dict[str, str]:
+        """``syncfw notion init``: create every target's database, related targets first.
+        Answers target name → data source id."""
+        recipe = self.recipe()
+        client = notion_client_for(recipe, FAST)
+        store = StateStore(recipe.state_path)
+        ids: dict[str, str] = {}
+        try:
+            for target in recipe.targets_in_order():
+                ids[target.name] = init_target(client, store, target, ids).data_source_id
+        finally:
+            client.close()
+            store.close()
+        return ids
+
+    def sync(
+        self, *, rate_limit: float | None = None, progress: Progress | None = None, **options: Any
+    ) -> RunReport:
+        """One ``syncfw run`` in this process (the real notion-client against the emulator);
+        ``options`` are further :class:`RunOptions` (``full_refresh``, ``reconcile``)."""
+        run_options = RunOptions(rate_limit=rate_limit, **options)
+        report = execute(self.recipe(), self.registry, run_options, progress)
         if report.status != "success":
             raise RuntimeError(f"the run of {self.recipe_path} ended {report.status}: {report.error}")
         return report

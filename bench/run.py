@@ -2,13 +2,14 @@
 
 Usage::
 
-    python bench/run.py            # full run, about 25 minutes on 2 cores
+    python bench/run.py            # full run, about 30 minutes on 2 cores
     python bench/run.py --quick    # smaller sizes, a few minutes
     python bench/run.py --json     # also print the figures as one JSON object on stdout
 
 Scenarios (issue 5): budget saturation (:mod:`bench.saturation`), request minimality and the
 lookup-and-update scripts (:mod:`bench.minimality`, :mod:`bench.scripts`), engine overhead
-(:mod:`bench.overhead`). Progress goes to stderr. A scenario that fails is reported as such
+(:mod:`bench.overhead`); what reconciliation and long relations cost (issue 11,
+:mod:`bench.costs`). Progress goes to stderr. A scenario that fails is reported as such
 (its targets "not measured") and the others still run.
 """
 
@@ -33,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench import minimality, overhead, report, saturation  # noqa: E402
+from bench import costs, minimality, overhead, report, saturation  # noqa: E402
 from bench.common import BUDGET, LATENCY, NOTION_BURST, NOTION_RATE, log  # noqa: E402
 from syncfw import __version__  # noqa: E402
 from syncfw.plugins import load_plugins  # noqa: E402
@@ -51,10 +52,11 @@ class Sizes:
     first_plan: tuple[int, ...]
     replan: int
     plan_timeout_seconds: float
+    cost_pages: int
 
 
-QUICK = Sizes(150, 10_000, 60, (100_000,), 100_000, 600)
-FULL = Sizes(600, 10_000, 200, (100_000, 1_000_000), 1_000_000, 1200)
+QUICK = Sizes(150, 10_000, 60, (100_000,), 100_000, 600, 2_000)
+FULL = Sizes(600, 10_000, 200, (100_000, 1_000_000), 1_000_000, 1200, 10_000)
 
 
 def machine() -> dict[str, Any]:
@@ -139,6 +141,10 @@ def run(sizes: Sizes, only: set[str]) -> dict[str, Any]:
                 for size in sizes.first_plan
             ]
             results["overhead"] = {"runs": runs}
+        if "costs" in only:
+            results["costs"] = attempt(
+                "costs", lambda: costs.measure(root / "costs", registry, sizes.cost_pages)
+            )
         os.chdir(REPO)
     return results
 
@@ -150,12 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["saturation", "minimality", "overhead"],
+        choices=["saturation", "minimality", "overhead", "costs"],
         help="run only this scenario (repeatable); docs/benchmarks.md is then left alone",
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
-    only = set(args.only or ["saturation", "minimality", "overhead"])
+    only = set(args.only or ["saturation", "minimality", "overhead", "costs"])
     started = time.perf_counter()
     log(f"{'quick' if args.quick else 'full'} run: {sizes}")
     results = run(sizes, only)
@@ -171,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
             "notion_burst": NOTION_BURST,
             "latency_seconds": LATENCY,
             "script_pause_seconds": minimality.PAUSE,
+            "cost_related_items": costs.ITEMS,
+            "cost_long_relation": costs.LONG,
+            "cost_short_relation": costs.SHORT,
             "memory_ceiling_mib": overhead.MEMORY_CEILING_MIB,
             "changed_share": 0.01,
             "human_edited_share": 0.005,
