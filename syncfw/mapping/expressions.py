@@ -24,7 +24,13 @@ from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.parser import Parser
 
-from syncfw.mapping.limits import BoundedSandbox, LimitExceeded, bounded_join, constant_parts, evaluation_budget
+from syncfw.mapping.limits import (
+    BoundedSandbox,
+    LimitExceeded,
+    bounded_join,
+    constant_parts,
+    evaluation_budget,
+)
 
 FIELD_PATH = re.compile(r"^[^.\s]+(\.[^.\s]+)*$")
 """A field path: non-empty segments without whitespace, separated by dots."""
@@ -163,19 +169,20 @@ def _check_limits(tree: nodes.Node, what: str, evaluate_empty: Callable[[], Any]
     other failure is left to each record (``{{ 1 / count }}`` fails only where count is 0)."""
     for part in constant_parts(_ENVIRONMENT, tree):
         body = nodes.Assign(nodes.Name("value", "store", lineno=part.lineno), part, lineno=part.lineno)
-        template = nodes.Template([body], lineno=part.lineno).set_environment(_ENVIRONMENT)
+        template = nodes.Template([body], lineno=part.lineno)
+        template.set_environment(_ENVIRONMENT)
         try:
             with evaluation_budget():
                 _ENVIRONMENT.from_string(template).render()
         except LimitExceeded as exc:
             raise TemplateError(f"{what[:-1]} {_OVER}: {exc} ({_LIMITS_HELP})", part.lineno) from None
-        except Exception:  # noqa: S112 - failing for every record is each record's problem
+        except Exception:  # failing for every record is still each record's problem
             continue
     try:
         evaluate_empty()
     except LimitExceeded as exc:
         raise TemplateError(f"{what[:-1]} {_OVER}: {exc} ({_LIMITS_HELP})") from None
-    except Exception:  # noqa: S110 - a record with no fields is not a real record
+    except Exception:  # a record with no fields is not a real record
         pass
 
 

@@ -60,9 +60,10 @@ MAX_INT_DIGITS = 4300
 
 _PRINTF_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 _DIGITS = re.compile(r"\d+")
+_SEQUENCES = (str, list, tuple)
 
 
-class LimitExceeded(BaseException):  # noqa: N818 - the name says what happened
+class LimitExceeded(BaseException):
     """A template or expression went over one of the limits of this module; the message says which.
 
     A :class:`BaseException`, so that no ``except Exception`` inside Jinja or a filter (constant
@@ -98,7 +99,7 @@ def evaluation_budget(seconds: float = MAX_SECONDS) -> Iterator[None]:
 
 def check_length(value: Any) -> Any:
     """``value`` unchanged when it is no longer than :data:`MAX_LENGTH` (or has no length)."""
-    if isinstance(value, str | list | tuple) and len(value) > MAX_LENGTH:
+    if isinstance(value, _SEQUENCES) and len(value) > MAX_LENGTH:
         raise LimitExceeded(f"it built more than {MAX_LENGTH} characters or items")
     return value
 
@@ -171,29 +172,24 @@ def _range(*args: int) -> range:
 
 
 def _check_binop(operator: str, left: Any, right: Any) -> None:
-    if operator == "**":
-        if (
-            isinstance(left, int)
-            and isinstance(right, int)
-            and right > 0
-            and abs(left) > 1
-            and right * math.log10(abs(left)) > MAX_INT_DIGITS
-        ):
-            raise LimitExceeded(f"it built an integer of more than {MAX_INT_DIGITS} digits (**)")
-    elif operator == "*":
-        if isinstance(left, int) and isinstance(right, int):
-            if (left.bit_length() + right.bit_length()) * math.log10(2) > MAX_INT_DIGITS + 1:
-                raise LimitExceeded(f"it built an integer of more than {MAX_INT_DIGITS} digits (*)")
-            return
+    digits = 0.0
+    if isinstance(left, int) and isinstance(right, int):
+        if operator == "**" and right > 0 and abs(left) > 1:
+            digits = right * math.log10(abs(left))
+        elif operator == "*":
+            digits = (left.bit_length() + right.bit_length()) * math.log10(2)
+    if digits > MAX_INT_DIGITS:
+        raise LimitExceeded(f"it built an integer of more than {MAX_INT_DIGITS} digits ({operator})")
+    length = 0
+    if operator == "*" and isinstance(left, int) != isinstance(right, int):
         count, sequence = (left, right) if isinstance(left, int) else (right, left)
-        if isinstance(count, int) and isinstance(sequence, str | list | tuple):
-            if len(sequence) * max(count, 0) > MAX_LENGTH:
-                raise LimitExceeded(f"it built more than {MAX_LENGTH} characters or items (*)")
-    elif operator == "+":
-        if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
-            if len(left) + len(right) > MAX_LENGTH:
-                raise LimitExceeded(f"it built more than {MAX_LENGTH} characters or items (+)")
-    elif operator == "%" and isinstance(left, str):
+        if isinstance(sequence, _SEQUENCES):
+            length = len(sequence) * max(count, 0)
+    elif operator == "+" and isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
+        length = len(left) + len(right)
+    if length > MAX_LENGTH:
+        raise LimitExceeded(f"it built more than {MAX_LENGTH} characters or items ({operator})")
+    if operator == "%" and isinstance(left, str):
         _refuse_wide(_printf_widths(left))
         if "*" in left:
             _refuse_wide(_numbers([right]))
@@ -239,7 +235,7 @@ class BoundedSandbox(SandboxedEnvironment):
         _check_binop(operator, left, right)
         return super().call_binop(context, operator, left, right)
 
-    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         """A call from a template; a string method (``ljust``, ``zfill``, ``format``…) may not
         ask for a width or count over :data:`MAX_LENGTH`."""
         method = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format
@@ -255,18 +251,19 @@ def constant_parts(environment: BoundedSandbox, tree: nodes.Node) -> Iterator[no
     """The largest expressions of ``tree`` that read no record field nor template variable."""
     local = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
 
+    def depends(part: nodes.Node) -> bool:
+        if isinstance(part, nodes.Name):
+            return part.name in local or part.name not in environment.globals
+        if isinstance(part, nodes.Filter):
+            return part.node is None  # a {% filter %} block's filter applies to the block's output
+        return not isinstance(part, nodes.Expr) or isinstance(
+            part, nodes.ContextReference | nodes.DerivedContextReference | nodes.InternalName
+        )
+
     def constant(node: nodes.Expr) -> bool:
-        for part in (node, *node.find_all(nodes.Node)):
-            if isinstance(part, nodes.Name):
-                if part.name in local or part.name not in environment.globals:
-                    return False
-            elif isinstance(part, nodes.Filter) and part.node is None:
-                return False
-            elif not isinstance(part, nodes.Expr) or isinstance(
-                part, nodes.ContextReference | nodes.DerivedContextReference | nodes.InternalName
-            ):
-                return False
-        return not isinstance(node, nodes.Literal | nodes.Name)
+        if isinstance(node, nodes.Literal | nodes.Name):
+            return False  # nothing to evaluate
+        return not any(depends(part) for part in (node, *node.find_all(nodes.Node)))
 
     def visit(node: nodes.Node) -> Iterator[nodes.Expr]:
         for child in node.iter_child_nodes():
