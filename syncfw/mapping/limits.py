@@ -143,22 +143,47 @@ def _printf_widths(text: str) -> Iterator[int]:
         yield from _spec_widths(g for g in match.groups() if g is not None and g != "*")
 
 
-def _format_widths(text: str) -> Iterator[int]:
+def _format_specs(text: str) -> list[str]:
     try:
-        fields = list(string.Formatter().parse(text))
+        return [spec for _literal, _name, spec, _conversion in string.Formatter().parse(text) if spec]
     except ValueError:  # a malformed format string fails when it is used, with Python's message
-        return
-    for _literal, _name, spec, _conversion in fields:
-        if spec:
-            yield from _spec_widths(_DIGITS.findall(spec))
+        return []
 
 
-def _width_checked(function: Callable[..., Any], printf: bool = False) -> Callable[..., Any]:
+def _refuse_long(length: int) -> None:
+    if length > MAX_LENGTH:
+        raise LimitExceeded(f"it built more than {MAX_LENGTH} characters or items")
+
+
+def _check_str_method(text: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Refuse a call of ``text.name(*args, **kwargs)`` whose result would be over a limit."""
+    if name in ("center", "ljust", "rjust", "zfill", "expandtabs"):
+        _refuse_wide(_numbers([*args, *kwargs.values()]))
+    elif name in ("format", "format_map"):
+        specs = _format_specs(text)
+        _refuse_wide(_spec_widths(run for spec in specs for run in _DIGITS.findall(spec)))
+        if any("{" in spec for spec in specs):  # a width given as an argument: '{:>{w}}'
+            _refuse_wide(_numbers([*args, *kwargs.values()]))
+    elif name == "join" and args and isinstance(args[0], list | tuple):
+        _refuse_long(len(text) * len(args[0]))
+    elif name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
+        old, new = args[0], args[1]
+        _refuse_long(len(text) + len(new) * (text.count(old) if old else len(text) + 1))
+
+
+def _width_checked(function: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(function)
     def checked(value: Any, *args: Any, **kwargs: Any) -> Any:
         _refuse_wide(_numbers([*args, *kwargs.values()]))
-        if printf and isinstance(value, str):
-            _refuse_wide(_printf_widths(value))
+        return function(value, *args, **kwargs)
+
+    return checked
+
+
+def _printf_checked(function: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(function)
+    def checked(value: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_binop("%", value, kwargs or args)
         return function(value, *args, **kwargs)
 
     return checked
@@ -191,7 +216,7 @@ def _check_binop(operator: str, left: Any, right: Any) -> None:
         raise LimitExceeded(f"it built more than {MAX_LENGTH} characters or items ({operator})")
     if operator == "%" and isinstance(left, str):
         _refuse_wide(_printf_widths(left))
-        if "*" in left:
+        if "*" in left:  # a width given as an argument: '%*d' % (width, n)
             _refuse_wide(_numbers([right]))
 
 
@@ -224,7 +249,7 @@ class BoundedSandbox(SandboxedEnvironment):
         self.globals["range"] = _range
         for name in ("batch", "center", "indent"):
             self.filters[name] = _width_checked(self.filters[name])
-        self.filters["format"] = _width_checked(self.filters["format"], printf=True)
+        self.filters["format"] = _printf_checked(self.filters["format"])
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
         # the default returns an undefined that renders empty: an escape attempt must fail loudly
@@ -236,14 +261,12 @@ class BoundedSandbox(SandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        """A call from a template; a string method (``ljust``, ``zfill``, ``format``…) may not
-        ask for a width or count over :data:`MAX_LENGTH`."""
+        """A call from a template; a string method that builds text (``ljust``, ``zfill``,
+        ``format``, ``join``, ``replace``…) is refused when its result would be over a limit."""
         method = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format
         owner = getattr(method, "__self__", None)
         if isinstance(owner, str):
-            _refuse_wide(_numbers([*args, *kwargs.values()]))
-            if getattr(method, "__name__", "") in ("format", "format_map"):
-                _refuse_wide(_format_widths(owner))
+            _check_str_method(owner, getattr(method, "__name__", ""), args, kwargs)
         return super().call(__context, __obj, *args, **kwargs)
 
 

@@ -30,6 +30,8 @@ LOOPS = "{% for i in range(n) %}{% for j in range(n) %}{% endfor %}{% endfor %}{
         ("{{ 'x'.zfill(3000000000) }}", "a width or count over 1000000"),
         ("{{ '{:>3000000000}'.format(1) }}", "a width or count over 1000000"),
         ("{{ '%0*d'|format(3000000000, 1) }}", "a width or count over 1000000"),
+        ("{{ ('x' * 1000).replace('', 'y' * 2000) }}", "more than 1000000 characters or items"),
+        ("{{ ('x' * 1000).join(['a'] * 2000) }}", "more than 1000000 characters or items"),
         (
             "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
             "{% endfor %}{{ ns.s }}",
@@ -89,10 +91,12 @@ def test_the_time_budget_stops_a_template_in_a_worker_thread_and_restores_the_tr
 def test_templates_within_the_limits_are_unchanged() -> None:
     template = Template(
         "{{ '-' * 3 }} {{ 10 ** 12 }} {{ '%05d' % n }} {{ 'Order 12345678: %s' % name }} "
-        "{{ '{:>4}'.format(n) }} {{ name|center(7) }} {{ [1, 2] + [3] }} {{ range(3)|join }}"
+        "{{ '{:>4}'.format(n) }} {{ name|center(7) }} {{ [1, 2] + [3] }} {{ range(3)|join }} "
+        "{{ 'Revenue: {}'.format(revenue) }} {{ '%d'|format(revenue) }} {{ name.replace('a', 'o') }}"
     )
-    assert template.render({"n": 42, "name": "Ada"}) == (
-        "--- 1000000000000 00042 Order 12345678: Ada   42   Ada   [1, 2, 3] 012"
+    assert template.render({"n": 42, "name": "Ada", "revenue": 139_000_000}) == (
+        "--- 1000000000000 00042 Order 12345678: Ada   42   Ada   [1, 2, 3] 012 "
+        "Revenue: 139000000 139000000 Ado"
     )
 
 
