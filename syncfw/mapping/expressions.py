@@ -9,18 +9,28 @@ same sandbox and gives a Python value; a missing field is undefined there (equal
 an error in ``<`` or ``>``: write ``priority is defined and priority > 3``).
 Access to attributes starting with ``_`` (``{{ ''.__class__ }}``) is refused when a template or
 expression is compiled, and the sandbox refuses any other unsafe access while evaluating.
+Evaluation is bounded in time, output, string and integer size (:mod:`syncfw.mapping.limits`):
+compiling evaluates the parts that do not depend on the record, then the whole for a record with
+no fields, and refuses one over a limit; a record that takes it over a limit fails alone.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.parser import Parser
-from jinja2.sandbox import SandboxedEnvironment
+
+from syncfw.mapping.limits import (
+    BoundedSandbox,
+    LimitExceeded,
+    bounded_join,
+    constant_parts,
+    evaluation_budget,
+)
 
 FIELD_PATH = re.compile(r"^[^.\s]+(\.[^.\s]+)*$")
 """A field path: non-empty segments without whitespace, separated by dots."""
@@ -49,24 +59,20 @@ def get_path(data: Mapping[str, Any], path: str) -> Any:
     return current
 
 
-class _Sandbox(SandboxedEnvironment):
-    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
-        # the default returns an undefined that renders empty: an escape attempt must fail loudly
-        raise SecurityError(f"access to attribute {attribute!r} of a {type(obj).__name__} is not allowed")
+_ENVIRONMENT = BoundedSandbox(ChainableUndefined)
 
+_OVER = "over a limit"
+"""In every limit message: ``template over a limit: it ran for more than 1 second (…)``."""
 
-def _blank_none(value: Any) -> Any:
-    return "" if value is None else value
-
-
-_ENVIRONMENT = _Sandbox(undefined=ChainableUndefined, finalize=_blank_none, autoescape=False)
+_LIMITS_HELP = "see 'Template limits' in the README"
 
 
 class Template:
     """A compiled template.
 
     Raises:
-        TemplateError: on construction, for a syntax error or an attribute starting with ``_``.
+        TemplateError: on construction, for a syntax error, an attribute starting with ``_``, or
+            a template over a limit whatever the record (see :mod:`syncfw.mapping.limits`).
     """
 
     def __init__(self, source: str) -> None:
@@ -78,15 +84,23 @@ class Template:
         self.source = source
         self.fields: list[str] = list(dict.fromkeys(_field_paths(tree)))
         self._template = _ENVIRONMENT.from_string(tree)
+        _check_limits(tree, "templates", lambda: self._render({}))
+
+    def _render(self, data: Mapping[str, Any]) -> str:
+        with evaluation_budget():
+            return bounded_join(self._template.generate(data))
 
     def render(self, data: Mapping[str, Any]) -> str | None:
         """Render with the record's fields as variables; trimmed, and None when empty.
 
         Raises:
-            ValueError: the template failed while rendering (including a sandbox refusal).
+            ValueError: the template failed while rendering (including a sandbox refusal and a
+                limit of :mod:`syncfw.mapping.limits`: ``template over a limit: …``).
         """
         try:
-            text = self._template.render(data).strip()
+            text = self._render(data).strip()
+        except LimitExceeded as exc:
+            raise ValueError(f"template {_OVER}: {exc} ({_LIMITS_HELP})") from None
         except SecurityError as exc:
             raise ValueError(f"template refused: {exc}") from None
         except Exception as exc:  # any rendering failure is one record's problem, not the run's
@@ -99,7 +113,8 @@ class Expression:
 
     Raises:
         TemplateError: on construction, for a syntax error (including anything after the
-            expression) or an attribute starting with ``_``.
+            expression), an attribute starting with ``_``, or an expression over a limit
+            whatever the record.
     """
 
     def __init__(self, source: str) -> None:
@@ -116,15 +131,23 @@ class Expression:
         self.source = source
         self.fields: list[str] = list(dict.fromkeys(_field_paths(expression)))
         self._expression = _ENVIRONMENT.compile_expression(source, undefined_to_none=True)
+        _check_limits(expression, "expressions", lambda: self._evaluate({}))
+
+    def _evaluate(self, data: Mapping[str, Any]) -> Any:
+        with evaluation_budget():
+            return self._expression(data)
 
     def __call__(self, data: Mapping[str, Any]) -> Any:
         """The expression's value with the record's fields as variables (None when undefined).
 
         Raises:
-            ValueError: evaluation failed (e.g. ``None > 3``), including a sandbox refusal.
+            ValueError: evaluation failed (e.g. ``None > 3``), including a sandbox refusal and a
+                limit (``expression over a limit: …``).
         """
         try:
-            return self._expression(data)
+            return self._evaluate(data)
+        except LimitExceeded as exc:
+            raise ValueError(f"expression {_OVER}: {exc} ({_LIMITS_HELP})") from None
         except SecurityError as exc:
             raise ValueError(f"expression refused: {exc}") from None
         except Exception as exc:  # any evaluation failure is one record's problem, not the run's
@@ -138,6 +161,29 @@ def compile_expression(source: str) -> Expression:
         TemplateError: syntax error or an attribute starting with ``_``.
     """
     return Expression(source)
+
+
+def _check_limits(tree: nodes.Node, what: str, evaluate_empty: Callable[[], Any]) -> None:
+    """Evaluate, under the limits, the parts of ``tree`` that do not depend on the record, then
+    the whole for a record with no fields: one over a limit is a :class:`TemplateError`. Any
+    other failure is left to each record (``{{ 1 / count }}`` fails only where count is 0)."""
+    for part in constant_parts(_ENVIRONMENT, tree):
+        body = nodes.Assign(nodes.Name("value", "store", lineno=part.lineno), part, lineno=part.lineno)
+        template = nodes.Template([body], lineno=part.lineno)
+        template.set_environment(_ENVIRONMENT)
+        try:
+            with evaluation_budget():
+                _ENVIRONMENT.from_string(template).render()
+        except LimitExceeded as exc:
+            raise TemplateError(f"{what[:-1]} {_OVER}: {exc} ({_LIMITS_HELP})", part.lineno) from None
+        except Exception:  # failing for every record is still each record's problem
+            continue
+    try:
+        evaluate_empty()
+    except LimitExceeded as exc:
+        raise TemplateError(f"{what[:-1]} {_OVER}: {exc} ({_LIMITS_HELP})") from None
+    except Exception:  # a record with no fields is not a real record
+        pass
 
 
 def _refuse_private(tree: nodes.Node, what: str) -> None:
