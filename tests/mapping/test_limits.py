@@ -70,7 +70,7 @@ def test_a_record_that_takes_a_template_over_a_limit_fails_alone(
     assert "README" in errors[0].reason
 
 
-def test_the_time_budget_stops_a_template_in_a_worker_thread_and_restores_the_trace_function() -> None:
+def test_the_time_budget_stops_a_template_in_a_worker_thread_and_leaves_the_trace_function_alone() -> None:
     template = Template(LOOPS)
 
     def render(n: int) -> str | None:
