@@ -1,0 +1,82 @@
+"""Issue 12 case 14: `syncfw rollback` killed with SIGKILL after Notion moved a page to the trash
+and before the journal recorded it. The next rollback (or run) must find out from Notion what
+happened, and no record may be left missing from Notion."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from syncfw.plugins import Registry
+from syncfw.recipe import load_recipe
+from syncfw.sandbox.runner import Sandbox
+from syncfw.state import StateStore
+from tests.conftest import RECIPE
+from tests.engine.test_sync_end_to_end import bump, by_key, init, pages, seed, write_seed
+from tests.hostile.support import syncfw
+
+
+def _kill_after_a_committed_write(sandbox: Sandbox, args: list[str], cwd: Path) -> None:
+    """Start ``syncfw ARGS`` with every Notion write applied and its answer lost, and SIGKILL it
+    while its client waits to retry the first one: Notion has done the write, syncfw never saw it."""
+    assert sandbox.notion is not None
+    sandbox.notion.configure(faults="lost_response=1,lost_as=502,only=writes,seed=1")
+    child = subprocess.Popen([sys.executable, "-m", "syncfw.cli", *args], cwd=cwd)
+    try:
+        deadline = time.monotonic() + 60
+        while not sandbox.notion.stats().get("faults", {}).get("lost_response"):
+            assert child.poll() is None, "the command ended before its first write"
+            assert time.monotonic() < deadline, "no write reached Notion"
+            time.sleep(0.01)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        sandbox.notion.configure(faults=None)
+
+
+def test_rollback_killed_after_trashing_a_page_leaves_no_record_missing(
+    sandbox: Sandbox, registry: Registry, seed_dir: Path, tmp_path: Path
+) -> None:
+    recipe = load_recipe(RECIPE, registry=registry)
+    ids = init(recipe)
+    env_file = tmp_path / "sandbox.env"
+    assert syncfw("run", RECIPE, "--env-file", env_file, cwd=tmp_path).exit_code == 0
+    accounts = seed(seed_dir, "Account")
+    new = []
+    for n in range(2):
+        record = dict(accounts[0], Id=f"001Sx000000{n}NEWIAA", Name=f"New Co {n}")
+        bump(record)
+        new.append(record)
+    write_seed(seed_dir, "Account", [*accounts, *new])
+    created = syncfw("run", RECIPE, "--env-file", env_file, "--json", cwd=tmp_path)
+    assert created.exit_code == 0, created.output
+    run_id = json.loads(created.stdout)["run_id"]
+
+    _kill_after_a_committed_write(
+        sandbox, ["rollback", run_id, "--recipe", str(RECIPE), "--env-file", str(env_file)], tmp_path
+    )
+    again = syncfw("rollback", run_id, "--recipe", RECIPE, "--env-file", env_file, cwd=tmp_path)
+    assert again.exit_code == 0, again.output
+    assert "Traceback" not in again.output
+    live = by_key(pages(sandbox, ids["accounts"]))
+    assert not {r["Id"] for r in new} & set(live)  # both pages the run created are in the trash
+    twice = syncfw("rollback", run_id, "--recipe", RECIPE, "--env-file", env_file, cwd=tmp_path)
+    assert twice.exit_code == 0, twice.output  # a second rollback is a no-op, not an error
+
+    # the records still exist at the source: the next run brings their pages back
+    after = syncfw("run", RECIPE, "--env-file", env_file, "--json", cwd=tmp_path)
+    assert after.exit_code == 0, after.output
+    assert "no longer in Notion" not in after.output, after.output
+    live_pages = pages(sandbox, ids["accounts"])
+    keys = [p["properties"]["Salesforce ID"]["rich_text"][0]["plain_text"] for p in live_pages]
+    assert sorted(keys) == sorted(a["Id"] for a in [*accounts, *new] if not a.get("IsDeleted"))
+    assert syncfw("run", RECIPE, "--env-file", env_file, cwd=tmp_path).exit_code == 0
+    store = StateStore(recipe.state_path)
+    try:
+        assert store.journal(status="open") == []
+    finally:
+        store.close()
