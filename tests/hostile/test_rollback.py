@@ -4,7 +4,6 @@ happened, and no record may be left missing from Notion."""
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from syncfw.recipe import load_recipe
 from syncfw.sandbox.runner import Sandbox
 from syncfw.state import StateStore
 from tests.conftest import RECIPE
-from tests.engine.test_sync_end_to_end import bump, by_key, init, pages, seed, write_seed
+from tests.engine.test_sync_end_to_end import bump, by_key, init, pages, seed, sync, write_seed
 from tests.hostile.support import syncfw
 
 
@@ -44,7 +43,7 @@ def test_rollback_killed_after_trashing_a_page_leaves_no_record_missing(
     recipe = load_recipe(RECIPE, registry=registry)
     ids = init(recipe)
     env_file = tmp_path / "sandbox.env"
-    assert syncfw("run", RECIPE, "--env-file", env_file, cwd=tmp_path).exit_code == 0
+    assert sync(recipe, registry).exit_code == 0
     accounts = seed(seed_dir, "Account")
     new = []
     for n in range(2):
@@ -52,9 +51,9 @@ def test_rollback_killed_after_trashing_a_page_leaves_no_record_missing(
         bump(record)
         new.append(record)
     write_seed(seed_dir, "Account", [*accounts, *new])
-    created = syncfw("run", RECIPE, "--env-file", env_file, "--json", cwd=tmp_path)
-    assert created.exit_code == 0, created.output
-    run_id = json.loads(created.stdout)["run_id"]
+    created = sync(recipe, registry)
+    assert created.exit_code == 0, created.error
+    run_id = created.run_id
 
     _kill_after_a_committed_write(
         sandbox, ["rollback", run_id, "--recipe", str(RECIPE), "--env-file", str(env_file)], tmp_path
@@ -64,17 +63,21 @@ def test_rollback_killed_after_trashing_a_page_leaves_no_record_missing(
     assert "Traceback" not in again.output
     live = by_key(pages(sandbox, ids["accounts"]))
     assert not {r["Id"] for r in new} & set(live)  # both pages the run created are in the trash
+    assert sandbox.notion is not None
+    sandbox.notion.reset_stats()
     twice = syncfw("rollback", run_id, "--recipe", RECIPE, "--env-file", env_file, cwd=tmp_path)
     assert twice.exit_code == 0, twice.output  # a second rollback is a no-op, not an error
+    writes = [e for e in sandbox.notion.stats()["by_endpoint"] if not e.startswith("GET")]
+    assert writes == [], writes
 
     # the records still exist at the source: the next run brings their pages back
-    after = syncfw("run", RECIPE, "--env-file", env_file, "--json", cwd=tmp_path)
+    after = syncfw("run", RECIPE, "--env-file", env_file, "--notion-rate-limit", "500", cwd=tmp_path)
     assert after.exit_code == 0, after.output
     assert "no longer in Notion" not in after.output, after.output
     live_pages = pages(sandbox, ids["accounts"])
     keys = [p["properties"]["Salesforce ID"]["rich_text"][0]["plain_text"] for p in live_pages]
     assert sorted(keys) == sorted(a["Id"] for a in [*accounts, *new] if not a.get("IsDeleted"))
-    assert syncfw("run", RECIPE, "--env-file", env_file, cwd=tmp_path).exit_code == 0
+    assert sync(recipe, registry).notion_requests["writes"] == 0
     store = StateStore(recipe.state_path)
     try:
         assert store.journal(status="open") == []
