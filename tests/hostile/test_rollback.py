@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from syncfw.plugins import Registry
-from syncfw.recipe import load_recipe
+from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.runner import Sandbox
 from syncfw.state import StateStore
 from tests.conftest import RECIPE
@@ -37,12 +37,13 @@ def _kill_after_a_committed_write(sandbox: Sandbox, args: list[str], cwd: Path) 
         sandbox.notion.configure(faults=None)
 
 
-def test_rollback_killed_after_trashing_a_page_leaves_no_record_missing(
+def _killed_rollback(
     sandbox: Sandbox, registry: Registry, seed_dir: Path, tmp_path: Path
-) -> None:
+) -> tuple[Recipe, str, str, list[str]]:
+    """A run that creates two pages, then its rollback killed after Notion trashed the first of
+    them. Returns the recipe, the accounts' data source, the run id and every account's key."""
     recipe = load_recipe(RECIPE, registry=registry)
     ids = init(recipe)
-    env_file = tmp_path / "sandbox.env"
     assert sync(recipe, registry).exit_code == 0
     accounts = seed(seed_dir, "Account")
     new = []
@@ -53,33 +54,60 @@ def test_rollback_killed_after_trashing_a_page_leaves_no_record_missing(
     write_seed(seed_dir, "Account", [*accounts, *new])
     created = sync(recipe, registry)
     assert created.exit_code == 0, created.error
-    run_id = created.run_id
+    rollback = [
+        "rollback",
+        created.run_id,
+        "--recipe",
+        str(RECIPE),
+        "--env-file",
+        str(tmp_path / "sandbox.env"),
+    ]
+    _kill_after_a_committed_write(sandbox, rollback, tmp_path)
+    keys = [a["Id"] for a in [*accounts, *new] if not a.get("IsDeleted")]
+    return recipe, ids["accounts"], created.run_id, keys
 
-    _kill_after_a_committed_write(
-        sandbox, ["rollback", run_id, "--recipe", str(RECIPE), "--env-file", str(env_file)], tmp_path
-    )
-    again = syncfw("rollback", run_id, "--recipe", RECIPE, "--env-file", env_file, cwd=tmp_path)
-    assert again.exit_code == 0, again.output
-    assert "Traceback" not in again.output
-    live = by_key(pages(sandbox, ids["accounts"]))
-    assert not {r["Id"] for r in new} & set(live)  # both pages the run created are in the trash
-    assert sandbox.notion is not None
-    sandbox.notion.reset_stats()
-    twice = syncfw("rollback", run_id, "--recipe", RECIPE, "--env-file", env_file, cwd=tmp_path)
-    assert twice.exit_code == 0, twice.output  # a second rollback is a no-op, not an error
-    writes = [e for e in sandbox.notion.stats()["by_endpoint"] if not e.startswith("GET")]
-    assert writes == [], writes
 
-    # the records still exist at the source: the next run brings their pages back
-    after = syncfw("run", RECIPE, "--env-file", env_file, "--notion-rate-limit", "500", cwd=tmp_path)
+def _assert_next_run_converges(
+    sandbox: Sandbox, registry: Registry, recipe: Recipe, data_source: str, keys: list[str], cwd: Path
+) -> None:
+    """The records still exist at the source: the next run brings back the pages the rollback
+    trashed, each exactly once, and leaves no intent open."""
+    after = syncfw("run", RECIPE, "--env-file", cwd / "sandbox.env", "--notion-rate-limit", "500", cwd=cwd)
     assert after.exit_code == 0, after.output
     assert "no longer in Notion" not in after.output, after.output
-    live_pages = pages(sandbox, ids["accounts"])
-    keys = [p["properties"]["Salesforce ID"]["rich_text"][0]["plain_text"] for p in live_pages]
-    assert sorted(keys) == sorted(a["Id"] for a in [*accounts, *new] if not a.get("IsDeleted"))
+    live = [
+        p["properties"]["Salesforce ID"]["rich_text"][0]["plain_text"] for p in pages(sandbox, data_source)
+    ]
+    assert sorted(live) == sorted(keys)
     assert sync(recipe, registry).notion_requests["writes"] == 0
     store = StateStore(recipe.state_path)
     try:
         assert store.journal(status="open") == []
     finally:
         store.close()
+
+
+def test_a_second_rollback_finishes_a_killed_one_and_a_third_changes_nothing(
+    sandbox: Sandbox, registry: Registry, seed_dir: Path, tmp_path: Path
+) -> None:
+    recipe, data_source, run_id, keys = _killed_rollback(sandbox, registry, seed_dir, tmp_path)
+    env_file = tmp_path / "sandbox.env"
+    again = syncfw("rollback", run_id, "--recipe", RECIPE, "--env-file", env_file, cwd=tmp_path)
+    assert again.exit_code == 0, again.output
+    assert "Traceback" not in again.output
+    live = by_key(pages(sandbox, data_source))
+    assert not {"001Sx0000000NEWIAA", "001Sx0000001NEWIAA"} & set(live)  # both created pages are in the trash
+    assert sandbox.notion is not None
+    sandbox.notion.reset_stats()
+    twice = syncfw("rollback", run_id, "--recipe", RECIPE, "--env-file", env_file, cwd=tmp_path)
+    assert twice.exit_code == 0, twice.output  # a second rollback is a no-op, not an error
+    writes = [e for e in sandbox.notion.stats()["by_endpoint"] if not e.startswith("GET")]
+    assert writes == [], writes
+    _assert_next_run_converges(sandbox, registry, recipe, data_source, keys, tmp_path)
+
+
+def test_a_run_after_a_killed_rollback_settles_its_write_and_loses_no_record(
+    sandbox: Sandbox, registry: Registry, seed_dir: Path, tmp_path: Path
+) -> None:
+    recipe, data_source, _, keys = _killed_rollback(sandbox, registry, seed_dir, tmp_path)
+    _assert_next_run_converges(sandbox, registry, recipe, data_source, keys, tmp_path)
