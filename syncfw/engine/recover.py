@@ -12,10 +12,17 @@ look (DESIGN.md rule 3):
   (its last written values are recorded). Otherwise ``absent``; the plan writes what is needed.
 * ``archive``: read the page; in trash means ``applied``.
 
+``syncfw rollback`` journals its own writes the same way, under the run id
+``rollback-of-<seq>`` (:func:`rollback_run_id`), ``seq`` being the journal entry it undoes: an
+``archive`` (a page the run created or restored goes to the trash), a ``restore`` (a page the run
+archived comes back) or an ``update`` (properties get their values from before the run). Such an
+intent found applied also settles the entry it undoes as ``rolled_back``, in the same transaction.
+
 A request can still be committed by Notion after the client that sent it is gone (Notion gives a
-request up to 60 seconds). So before looking for the page of a create sent less than
-``SYNCFW_INFLIGHT_GRACE`` seconds ago (default 65), recovery waits until it is that old: a page
-committed late would otherwise be created a second time.
+request up to 60 seconds). So before looking for the page of a create, or reading the page a
+rollback was changing, sent less than ``SYNCFW_INFLIGHT_GRACE`` seconds ago (default 65),
+recovery waits until it is that old: a page committed late would otherwise be created a second
+time, or moved to the trash after recovery recorded that it was not.
 """
 
 from __future__ import annotations
@@ -28,6 +35,20 @@ from syncfw.errors import NotionNotFound
 from syncfw.notion.client import NotionClient
 from syncfw.recipe import Recipe
 from syncfw.state import JournalEntry, StateStore
+
+_ROLLBACK_RUN = "rollback-of-"
+
+
+def rollback_run_id(seq: int) -> str:
+    """The run id under which ``syncfw rollback`` journals the writes that undo entry ``seq``."""
+    return f"{_ROLLBACK_RUN}{seq}"
+
+
+def undone_entry(entry: JournalEntry) -> int | None:
+    """The journal entry that ``entry`` (an intent of ``syncfw rollback``) undoes; None for the
+    intents of a run."""
+    rest = entry.run_id.removeprefix(_ROLLBACK_RUN)
+    return int(rest) if rest != entry.run_id and rest.isdigit() else None
 
 
 def _types(recipe: Recipe, target: str) -> dict[str, str]:
@@ -63,7 +84,9 @@ def settle_open_intents(
 def _wait_for_requests_in_flight(entries: list[JournalEntry]) -> None:
     grace = inflight_grace()
     sent = [
-        datetime.fromisoformat(e.created_at.replace("Z", "+00:00")) for e in entries if e.action == "create"
+        datetime.fromisoformat(e.created_at.replace("Z", "+00:00"))
+        for e in entries
+        if e.action == "create" or undone_entry(e) is not None
     ]
     if not sent:
         return
@@ -118,4 +141,7 @@ def _settle(
                 if entry.action == "restore":
                     tx.set_page(entry.target, entry.sync_key, entry.page_id, created_by_syncfw=False)
         tx.settle(entry.seq, "applied" if applied else "absent", now())
+        undone = undone_entry(entry)
+        if applied and undone is not None:
+            tx.settle(undone, "rolled_back", now())
     return "applied" if applied else "absent"

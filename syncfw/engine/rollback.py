@@ -4,21 +4,35 @@ Entries are undone newest first: an update gets its properties' previous values 
 is restored from trash, a page the run created is archived, a restored page goes back to trash,
 and the streams' cursors are rewound so the next run reads those records again. A property a
 person (or a later run) changed after the run is not overwritten: it is reported and left alone.
+
+A rollback is crash-safe like a run (:mod:`syncfw.engine.apply`): it holds the recipe's run lock,
+first settles the open intents a killed run or rollback left (:mod:`syncfw.engine.recover`,
+which reads Notion once the in-flight grace has passed), and journals each of its writes as an
+intent before sending it; the intent is settled, and the entry it undoes marked ``rolled_back``,
+in the transaction that records the change in state. An entry whose undoing Notion already shows
+(in the trash, restored, or holding the values from before the run) is settled without a write,
+so a second rollback of the same run changes nothing. The transaction that journals moving a page
+to the trash also rewinds its target's cursors to where they were before the run, so that the
+next run reads the page's record again and, while the record still exists at the source,
+restores the page (never creates a second one).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from syncfw.engine.apply import now
 from syncfw.engine.plan import jsonable
+from syncfw.engine.recover import rollback_run_id, settle_open_intents
 from syncfw.engine.run import notion_client_for
 from syncfw.errors import ConfigError, NotionNotFound
 from syncfw.mapping import decode, encode
 from syncfw.notion.client import NotionClient
 from syncfw.recipe import Recipe
 from syncfw.state import JournalEntry, RunLock, StateStore
+from syncfw.state.store import Transaction
 
 
 @dataclass
@@ -54,6 +68,8 @@ class RollbackReport:
     run_id: str
     dry_run: bool
     steps: list[RollbackStep] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)
+    """One line per open intent of a killed run or rollback settled first."""
 
     @property
     def refused(self) -> int:
@@ -64,17 +80,33 @@ class RollbackReport:
             "run_id": self.run_id,
             "dry_run": self.dry_run,
             "refused": self.refused,
+            "recovered_intents": self.recovered,
             "steps": [s.as_dict() for s in self.steps],
         }
 
 
+def _canonical(value: Any) -> Any:
+    return tuple(sorted(value or ())) if isinstance(value, tuple) else value
+
+
+def _data_sources(recipe: Recipe, store: StateStore) -> dict[str, str]:
+    """Target → data source id, as the runs of ``recipe`` resolved them."""
+    return {name: ids[1] for name in recipe.targets if (ids := store.target_ids(name)) is not None}
+
+
 class _Rollback:
-    def __init__(self, recipe: Recipe, store: StateStore, client: NotionClient, dry_run: bool) -> None:
+    def __init__(
+        self, recipe: Recipe, store: StateStore, client: NotionClient, run_id: str, dry_run: bool
+    ) -> None:
         self.recipe = recipe
         self.store = store
         self.client = client
         self.dry_run = dry_run
         self._types: dict[str, dict[str, str]] = {}
+        self.cursors = [
+            e for e in store.journal(run_id=run_id) if e.action == "cursor" and e.status != "absent"
+        ]
+        """The run's cursor moves, undone or not: rewound again whenever a page goes to the trash."""
 
     def types(self, target: str) -> dict[str, str]:
         if target not in self._types:
@@ -98,6 +130,58 @@ class _Rollback:
         value = decode(types[prop], raw)
         return tuple(sorted(value or ())) if types[prop] == "relation" else value
 
+    def rewind(self, tx: Transaction, cursor: JournalEntry) -> None:
+        source, _, stream = cursor.sync_key.partition("/")
+        old = cursor.before.get("cursor")
+        if old is None:
+            tx.delete_cursor(cursor.target, source, stream)
+        else:
+            tx.set_cursor(cursor.target, source, stream, str(old), now())
+
+    def rewind_target(self, tx: Transaction, target: str) -> None:
+        """Put ``target``'s cursors back where they were before the run. A page put in the trash
+        while its record may still exist at the source must be restored by the next run, which
+        reads that record only if the cursors are before it (a run between two rollbacks may
+        have moved them on)."""
+        for cursor in self.cursors:
+            if cursor.target == target:
+                self.rewind(tx, cursor)
+
+    def trashed(self, tx: Transaction, entry: JournalEntry, trash: bool) -> None:
+        """Record in state that the page of ``entry`` is (``trash``) or is not in the trash."""
+        tx.set_archived(entry.target, entry.sync_key, trash)
+        if trash:
+            self.rewind_target(tx, entry.target)
+
+    def write(
+        self,
+        entry: JournalEntry,
+        action: str,
+        values: tuple[dict[str, Any], dict[str, Any]],
+        send: Callable[[], object],
+        record: Callable[[Transaction], None],
+    ) -> None:
+        """Journal the write that undoes ``entry`` (``values``: before, after), send it, then record
+        it in state and settle it and ``entry`` in one transaction. A crash in between leaves an
+        open intent that the next run or rollback settles by reading Notion."""
+        with self.store.transaction() as tx:
+            seq = tx.open_intent(
+                rollback_run_id(entry.seq),
+                entry.target,
+                action,
+                entry.sync_key,
+                entry.page_id,
+                *values,
+                now(),
+            )
+            if action == "archive":
+                self.rewind_target(tx, entry.target)  # before Notion changes, see rewind_target
+        send()
+        with self.store.transaction() as tx:
+            record(tx)
+            tx.settle(seq, "applied", now())
+            tx.settle(entry.seq, "rolled_back", now())
+
     def undo(self, entry: JournalEntry) -> RollbackStep:
         step = RollbackStep(entry.seq, entry.target, entry.action, entry.sync_key, entry.page_id)
         if entry.action == "cursor":
@@ -111,13 +195,16 @@ class _Rollback:
         trash = entry.action in ("create", "restore")
         if bool(page.get("in_trash")) == trash:
             step.note = "already in trash" if trash else "already restored"
+            if not self.dry_run:
+                with self.store.transaction() as tx:
+                    self.trashed(tx, entry, trash)
+                    tx.settle(entry.seq, "rolled_back", now())
             return step
         if trash:
             changed = {
                 p: "changed in Notion since the run"
                 for p, v in entry.after.items()
-                if self.value(page, entry.target, p)
-                != (tuple(sorted(v or ())) if isinstance(v, tuple) else v)
+                if self.value(page, entry.target, p) != _canonical(v)
             }
             if changed:
                 step.refused = changed
@@ -126,39 +213,53 @@ class _Rollback:
         step.note = "archived" if trash else "restored from trash"
         if not self.dry_run:
             assert entry.page_id is not None
-            self.client.update_page(entry.page_id, in_trash=trash)
-            with self.store.transaction() as tx:
-                tx.set_archived(entry.target, entry.sync_key, trash)
-                tx.settle(entry.seq, "rolled_back", now())
+            page_id = entry.page_id
+            self.write(
+                entry,
+                "archive" if trash else "restore",
+                ({}, {}),
+                lambda: self.client.update_page(page_id, in_trash=trash),
+                lambda tx: self.trashed(tx, entry, trash),
+            )
         return step
 
     def update(self, entry: JournalEntry, step: RollbackStep, page: dict[str, Any]) -> RollbackStep:
         types = self.types(entry.target)
+        already: dict[str, Any] = {}
         for prop, written in entry.after.items():
-            expected = tuple(sorted(written or ())) if isinstance(written, tuple) else written
-            if self.value(page, entry.target, prop) != expected:
-                step.refused[prop] = "changed in Notion since the run"
-            else:
+            live = self.value(page, entry.target, prop)
+            if live == _canonical(written):
                 step.restored[prop] = entry.before.get(prop)
-        if step.restored and not self.dry_run:
+            elif live == _canonical(entry.before.get(prop)):
+                already[prop] = entry.before.get(prop)
+            else:
+                step.refused[prop] = "changed in Notion since the run"
+        if self.dry_run:
+            return step
+        after = {**already, **step.restored}
+        if step.restored:
             assert entry.page_id is not None
+            page_id = entry.page_id
             request = {p: encode(types[p], v)[0] for p, v in step.restored.items()}
-            self.client.update_page(entry.page_id, properties=request)
+            self.write(
+                entry,
+                "update",
+                ({**already, **{p: entry.after[p] for p in step.restored}}, after),
+                lambda: self.client.update_page(page_id, properties=request),
+                lambda tx: tx.set_written(entry.target, entry.sync_key, after),
+            )
+        elif already and not step.refused:
+            step.note = "already holds its values from before the run"
             with self.store.transaction() as tx:
-                tx.set_written(entry.target, entry.sync_key, step.restored)
+                tx.set_written(entry.target, entry.sync_key, after)
                 tx.settle(entry.seq, "rolled_back", now())
         return step
 
     def cursor(self, entry: JournalEntry, step: RollbackStep) -> RollbackStep:
-        source, _, stream = entry.sync_key.partition("/")
-        old = entry.before.get("cursor")
         step.note = f"cursor of {entry.sync_key} rewound"
         if not self.dry_run:
             with self.store.transaction() as tx:
-                if old is None:
-                    tx.delete_cursor(entry.target, source, stream)
-                else:
-                    tx.set_cursor(entry.target, source, stream, str(old), now())
+                self.rewind(tx, entry)
                 tx.settle(entry.seq, "rolled_back", now())
         return step
 
@@ -166,18 +267,19 @@ class _Rollback:
 def rollback(
     recipe: Recipe, run_id: str, *, dry_run: bool = False, rate_limit: float | None = None
 ) -> RollbackReport:
-    """Undo the writes of run ``run_id`` of ``recipe`` (see the module docstring).
+    """Undo the writes of run ``run_id`` of ``recipe`` (see the module docstring). Entries already
+    undone are skipped: rolling a run back twice changes nothing the second time.
 
     Raises:
         ConfigError: the run is unknown or wrote nothing that can be undone.
         LockHeld: a run of the recipe is in progress.
         NotionError, StateError: Notion or the state store failed; entries not yet undone stay
-            applied and a second rollback continues where this one stopped.
+            applied, the write in flight stays an open intent, and a second rollback (or the next
+            run) settles it and continues where this one stopped.
     """
     store = StateStore(recipe.state_path)
     try:
-        entries = store.journal(run_id=run_id, status="applied")
-        if not entries:
+        if not store.journal(run_id=run_id):
             known = ", ".join(r.run_id for r in store.runs(5)) or "none"
             raise ConfigError(
                 f"run {run_id} of recipe {recipe.name} has no writes to undo (recent runs: {known})"
@@ -186,8 +288,12 @@ def rollback(
         client = notion_client_for(recipe, rate_limit)
         try:
             with RunLock(recipe.state_path, recipe.name, f"rollback {run_id}"):
-                undo = _Rollback(recipe, store, client, dry_run)
-                for entry in reversed(entries):
+                if not dry_run:
+                    report.recovered = settle_open_intents(
+                        client, store, recipe, _data_sources(recipe, store)
+                    )
+                undo = _Rollback(recipe, store, client, run_id, dry_run)
+                for entry in reversed(store.journal(run_id=run_id, status="applied")):
                     report.steps.append(undo.undo(entry))
         finally:
             client.close()

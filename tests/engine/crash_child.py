@@ -1,11 +1,13 @@
-"""The process the crash test kills: one ordinary `syncfw run` of a recipe, in a forked child
-(forkserver with syncfw preloaded, so a hundred kills do not pay a hundred interpreter starts)."""
+"""The processes the crash test kills: one ordinary `syncfw run` (or `syncfw rollback`) of a recipe,
+in a forked child (forkserver with syncfw preloaded, so a hundred kills do not pay a hundred
+interpreter starts)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from syncfw.engine.rollback import rollback
 from syncfw.engine.run import RunOptions, execute
 from syncfw.plugins import load_plugins
 from syncfw.recipe import load_recipe
@@ -19,3 +21,11 @@ def run_recipe(recipe: str, env: dict[str, str], cwd: str, rate_limit: float) ->
         load_recipe(Path(recipe), registry=registry), registry, RunOptions(rate_limit=rate_limit)
     )
     return report.exit_code
+
+
+def rollback_run(recipe: str, env: dict[str, str], cwd: str, run_id: str, rate_limit: float) -> int:
+    """One ordinary `syncfw rollback RUN_ID` of a recipe (exit 3 when something was refused)."""
+    os.environ.update(env)
+    os.chdir(cwd)
+    report = rollback(load_recipe(Path(recipe), registry=load_plugins()), run_id, rate_limit=rate_limit)
+    return 3 if report.refused else 0

@@ -3,28 +3,39 @@ over while the source keeps changing and Notion commits some creates late (answe
 out, committed 1.5 s later: just inside the in-flight grace of the tests, 2 s, as Notion's 60 s are
 inside the default 65 s); every kill is followed by another run. In the end every
 record is in Notion exactly once with the right values, the next run writes nothing and no intent
-is left open. Real notion-client and simple-salesforce against the emulators; the killed process
-runs syncfw's ordinary code path."""
+is left open. Then `syncfw rollback` is killed the same way (issue 12 case 14): rounds of a run
+that creates, updates and archives pages, its rollback killed at random moments and then let
+finish, which must leave Notion exactly as before that run; the runs after it converge as above.
+Real notion-client and simple-salesforce against the emulators; the killed process runs syncfw's
+ordinary code path."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
 import random
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from syncfw.engine.recover import undone_entry
+from syncfw.engine.rollback import rollback
 from syncfw.plugins import Registry
-from syncfw.recipe import load_recipe
+from syncfw.recipe import Recipe, load_recipe
+from syncfw.sandbox.runner import Sandbox
 from syncfw.state import StateStore
 from tests.conftest import RECIPE, start_sandbox
-from tests.engine.crash_child import run_recipe
+from tests.engine.crash_child import rollback_run, run_recipe
 from tests.engine.test_ownership import value
 from tests.engine.test_sync_end_to_end import bump, init, pages, seed, sync, write_seed
 
 KILLS = 100
 BULK = 150  # generated accounts (plus about as many contacts) on top of the sample data
+ROLLBACK_ROUNDS = 3
+ROLLBACK_KILLS = 6  # at most, per round; then the rollback is let finish
+ROLLBACK_RATE = 25.0  # requests/second: a rollback then takes about 2 s, so most kills land mid-way
 
 
 @pytest.mark.timeout(900)
@@ -71,34 +82,129 @@ def test_sigkill_at_random_moments_never_loses_or_duplicates(
         late = box.notion.stats().get("faults", {}).get("late_commit", 0)
         assert late > 0, "no create was committed late"
         box.notion.configure(faults=None)  # commits still due land during the final run's recovery
-        final = sync(recipe, registry, allow_mass_change=True)
-        assert final.exit_code == 0, final.error
-        for target, sobject in (("accounts", "Account"), ("contacts", "Contact")):
-            records = {r["Id"]: r for r in seed(seed_dir, sobject) if not r.get("IsDeleted")}
-            live = pages(box, ids[target])
-            keys = [value(p, "Salesforce ID") for p in live]
-            if len(keys) != len(set(keys)):
-                twice = {k for k in keys if keys.count(k) > 1}
-                store = StateStore(recipe.state_path)
-                story = [
-                    (e.seq, e.run_id, e.action, e.status, e.created_at, e.page_id)
-                    for e in store.journal()
-                    if e.sync_key in twice
-                ]
-                identity = {k: store.pages(target).get(k) for k in twice}
-                store.close()
-                copies = [(p["id"], p["created_time"]) for p in live if value(p, "Salesforce ID") in twice]
-                raise AssertionError(f"{target}: a sync key has two pages: {copies} {identity} {story}")
-            assert set(keys) == set(records)
-            if target == "accounts":
-                for page in live:
-                    record = records[value(page, "Salesforce ID")]
-                    assert value(page, "Name") == record["Name"]
-                    assert value(page, "Industry") == record.get("Industry")
-        assert sync(recipe, registry).notion_requests["writes"] == 0
+        _assert_converged(box, recipe, registry, seed_dir, ids)
+        print(f"{kills} kills, {finished} runs finished on their own, {late} late commits")
+        started = time.monotonic()
+        killed, halfway, done = _rollback_phase(box, ctx, recipe, registry, seed_dir, ids, rng, tmp_path, env)
+        assert halfway > 0, "no rollback was killed halfway through"
+        _assert_converged(box, recipe, registry, seed_dir, ids)
+        print(
+            f"rollback phase: {killed} rollbacks killed ({halfway} halfway through), {done} finished on "
+            f"their own, {time.monotonic() - started:.0f} s"
+        )
+    finally:
+        box.stop()
+
+
+def _snapshot(box: Sandbox, ids: dict[str, str]) -> dict[str, dict[str, dict[str, Any]]]:
+    return {
+        target: {
+            value(p, "Salesforce ID"): {name: value(p, name) for name in p["properties"]}
+            for p in pages(box, data_source)
+        }
+        for target, data_source in ids.items()
+    }
+
+
+def _rollback_phase(
+    box: Sandbox,
+    ctx: Any,
+    recipe: Recipe,
+    registry: Registry,
+    seed_dir: Path,
+    ids: dict[str, str],
+    rng: random.Random,
+    cwd: Path,
+    env: dict[str, str],
+) -> tuple[int, int, int]:
+    """Rounds of: a run that creates, updates and archives pages; `syncfw rollback` of it killed
+    with SIGKILL at random moments, then let finish. Each finished rollback leaves Notion exactly
+    as it was before the run. Returns how many rollbacks were killed, how many of them halfway
+    through (some entries undone or a write in flight, some not) and how many finished on their own."""
+    assert box.notion is not None
+    killed = halfway = done = 0
+    for round_ in range(ROLLBACK_ROUNDS):
+        before = _snapshot(box, ids)
+        accounts = seed(seed_dir, "Account")
+        for record in rng.sample([a for a in accounts if not a.get("IsDeleted")], 6):
+            record["Industry"] = rng.choice(["Energy", "Retail", "Media", "Shipping", None])
+            bump(record)
+        gone = rng.choice([a for a in accounts if not a.get("IsDeleted")])
+        gone["IsDeleted"] = True
+        bump(gone)
+        new = [
+            dict(accounts[0], Id=f"001Rb{round_:04d}{n:03d}ROLLAA", Name=f"Rollback {round_}.{n}")
+            for n in range(3)
+        ]
+        for record in new:
+            bump(record)
+        write_seed(seed_dir, "Account", [*accounts, *new])
+        bad = sync(recipe, registry, allow_mass_change=True)
+        assert bad.exit_code == 0, bad.error
+        # some writes are applied and their answer lost: the client waits to re-send them, and a
+        # kill then finds Notion changed and the journal not yet told
+        box.notion.configure(faults=f"lost_response=0.3,lost_as=502,only=writes,seed={round_}")
+        for _ in range(ROLLBACK_KILLS):
+            child = ctx.Process(
+                target=rollback_run, args=(str(RECIPE), env, str(cwd), bad.run_id, ROLLBACK_RATE)
+            )
+            child.start()
+            child.join(rng.uniform(0.3, 2.0))
+            if child.is_alive():
+                child.kill()
+                child.join()
+            if child.exitcode != -9:
+                assert child.exitcode == 0, f"rollback ended with exit {child.exitcode}"
+                done += 1
+                break
+            killed += 1
+            store = StateStore(recipe.state_path)
+            undone = [e.status for e in store.journal(run_id=bad.run_id)]
+            in_flight = [e for e in store.journal(status="open") if undone_entry(e) is not None]
+            store.close()
+            if in_flight or ("rolled_back" in undone and "applied" in undone):
+                halfway += 1
+        box.notion.configure(faults=None)
+        report = rollback(recipe, bad.run_id, rate_limit=2000.0)
+        assert report.refused == 0, report.as_dict()
+        assert _snapshot(box, ids) == before, f"round {round_}: rollback did not restore Notion"
         store = StateStore(recipe.state_path)
         assert store.journal(status="open") == []
         store.close()
-        print(f"{kills} kills, {finished} runs finished on their own, {late} late commits")
-    finally:
-        box.stop()
+        assert sync(recipe, registry, allow_mass_change=True).exit_code == 0
+    return killed, halfway, done
+
+
+def _assert_converged(
+    box: Sandbox, recipe: Recipe, registry: Registry, seed_dir: Path, ids: dict[str, str]
+) -> None:
+    """One more run: then every record is in Notion exactly once with the source's values, the
+    next run writes nothing and no intent is left open."""
+    final = sync(recipe, registry, allow_mass_change=True)
+    assert final.exit_code == 0, final.error
+    for target, sobject in (("accounts", "Account"), ("contacts", "Contact")):
+        records = {r["Id"]: r for r in seed(seed_dir, sobject) if not r.get("IsDeleted")}
+        live = pages(box, ids[target])
+        keys = [value(p, "Salesforce ID") for p in live]
+        if len(keys) != len(set(keys)):
+            twice = {k for k in keys if keys.count(k) > 1}
+            store = StateStore(recipe.state_path)
+            story = [
+                (e.seq, e.run_id, e.action, e.status, e.created_at, e.page_id)
+                for e in store.journal()
+                if e.sync_key in twice
+            ]
+            identity = {k: store.pages(target).get(k) for k in twice}
+            store.close()
+            copies = [(p["id"], p["created_time"]) for p in live if value(p, "Salesforce ID") in twice]
+            raise AssertionError(f"{target}: a sync key has two pages: {copies} {identity} {story}")
+        assert set(keys) == set(records)
+        if target == "accounts":
+            for page in live:
+                record = records[value(page, "Salesforce ID")]
+                assert value(page, "Name") == record["Name"]
+                assert value(page, "Industry") == record.get("Industry")
+    assert sync(recipe, registry).notion_requests["writes"] == 0
+    store = StateStore(recipe.state_path)
+    assert store.journal(status="open") == []
+    store.close()
