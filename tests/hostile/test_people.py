@@ -108,6 +108,31 @@ def test_a_deleted_sync_key_is_refilled_from_the_state_store(
     assert sync(recipe, registry).targets["accounts"].plan.operations == []
 
 
+def test_an_emptied_sync_key_is_refilled_by_the_next_incremental_run_whatever_on_drift_says(
+    sandbox: Sandbox, registry: Registry, seed_dir: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "recipe.yaml"
+    path.write_text(
+        RECIPE.read_text()
+        .replace("on_drift: revert", "on_drift: flag")
+        .replace("../mappings/", f"{RECIPE.parent.parent}/mappings/")
+    )
+    recipe = load_recipe(path, registry=registry)
+    ds = first_sync(sandbox, recipe, registry, seed_dir)
+    assert sandbox.notion is not None
+    victim = seed(seed_dir, "Account")[3]["Id"]
+    sandbox.notion.human_edit(by_key(pages(sandbox, ds))[victim]["id"], {KEY: {"rich_text": []}})
+
+    report = sync(recipe, registry)
+    assert report.exit_code == 0, report.error
+    plan = report.targets["accounts"].plan
+    assert [(op.action, op.sync_key, op.after) for op in plan.operations] == [
+        ("update", victim, {KEY: victim})
+    ]
+    assert [(d.sync_key, d.live, d.action) for d in plan.drift] == [(victim, None, "reverted")]
+    assert keys(sandbox, ds) == Counter(a["Id"] for a in seed(seed_dir, "Account"))
+
+
 def test_emptied_sync_keys_without_a_state_store_never_fill_the_target_with_new_pages(
     sandbox: Sandbox, recipe: Recipe, registry: Registry, seed_dir: Path, tmp_path: Path
 ) -> None:
