@@ -190,7 +190,8 @@ class TargetPlan:
     evaluated: set[tuple[str, str]] = field(default_factory=set)
     unidentified_count: int = 0
     """Pages the state store cannot identify, found while it knows no page of the target: pages
-    with values but an empty sync key, or a key no source record has (see :func:`plan_target`)."""
+    with values but an empty sync key, or a key no source record has. Creating pages beside them
+    could duplicate them (the mass-change guard stops such a run)."""
     unidentified: list[str] = field(default_factory=list)
     """A few of them, described for a message (``'k007-typo' (page …)``, ``page … (no key)``)."""
 
@@ -439,8 +440,9 @@ class _Planner:
         self.match_maps: dict[str, StoredMatches] = {}
         self.has_pages = store.page_count(target.name) > 0
         self.quarantined: dict[str, set[str]] = {}
-        self.unclaimed: dict[str, str] = {}
-        """Without any state: sync key → page id of pages no primary record has claimed yet."""
+        self.strays: dict[str, str] = {}
+        """While the state store knows no page: sync key → page id of the pages the read returned
+        whose key no primary record has had yet (a key a person edited, or a page people made)."""
 
     # -- Notion side ---------------------------------------------------------------------
 
@@ -483,7 +485,7 @@ class _Planner:
         if self.complete:
             self.plan.pages = len(self.seen)
             if not self.has_pages:
-                self.unclaimed = {key: self.live[key].id for key in self.foreign if key in self.live}
+                self.strays = {key: self.live[key].id for key in self.foreign if key in self.live}
         else:
             unknown = 0
             for key in self.seen:
@@ -516,9 +518,9 @@ class _Planner:
                 for name, v in live_values(page, self.types).items()
                 if name != self.key_prop
             ):
-                self.unidentified(f"page {page['id']} (no {self.key_prop})")
+                self.note_unidentified(f"page {page['id']} (no {self.key_prop})")
 
-    def unidentified(self, what: str) -> None:
+    def note_unidentified(self, what: str) -> None:
         """Note a page the state store cannot identify (see :attr:`TargetPlan.unidentified`)."""
         self.plan.unidentified_count += 1
         if len(self.plan.unidentified) < 3:
@@ -663,7 +665,7 @@ class _Planner:
             self.state.load(record.key for _, record in batch)
             for position, record in batch:
                 key = record.key
-                self.unclaimed.pop(key, None)
+                self.strays.pop(key, None)
                 if record.deleted:
                     self.archives[key] = (mapping.name, position)
                     read.keep(position, record)
@@ -694,9 +696,9 @@ class _Planner:
                 self.want(key, values, (mapping.name, position))
                 read.keep(position, record)
         if read.full:
-            for key, page_id in sorted(self.unclaimed.items()):
-                self.unidentified(f"{key!r} (page {page_id})")
-        self.unclaimed = {}
+            for key, page_id in sorted(self.strays.items()):
+                self.note_unidentified(f"{key!r} (page {page_id})")
+        self.strays = {}
         if read.full and live_records == 0 and self.has_pages and self.archives:
             self.plan.warnings.append(
                 f"{read.source}/{read.stream} returned no records on a full read: nothing is archived "
