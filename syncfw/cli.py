@@ -506,7 +506,7 @@ def notion_init(recipe: Path, env_file: Path | None, no_health: bool) -> None:
     try:
         results: list[InitResult] = []
         for target in loaded.targets_in_order():
-            result = init_target(client, store, target, data_sources)
+            result = init_target(client, store, target, data_sources, loaded.name)
             data_sources[target.name] = result.data_source_id
             results.append(result)
         if no_health:

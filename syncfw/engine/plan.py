@@ -13,6 +13,7 @@ Nothing is written while planning; :mod:`syncfw.engine.apply` carries a plan out
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Any, Generic, Literal, TypeVar
 from more_itertools import chunked
 
 from syncfw.connector import Checkpoint, Connector, Record
-from syncfw.engine.diff import Drift, diff_page
+from syncfw.engine.diff import Drift, PageDiff, diff_page
 from syncfw.errors import RecordProblem
 from syncfw.mapping import CompiledMapping, decode, encode, normalize
 from syncfw.recipe import BoundMapping, Target
@@ -187,9 +188,25 @@ class TargetPlan:
     pages: int = 0
     quarantine: list[tuple[str, Record, RecordProblem]] = field(default_factory=list)
     evaluated: set[tuple[str, str]] = field(default_factory=set)
+    unidentified_count: int = 0
+    """Pages the state store cannot identify, found while it knows no page of the target: pages
+    with values but an empty sync key, or a key no source record has. Creating pages beside them
+    could duplicate them (the mass-change guard stops such a run)."""
+    unidentified: list[str] = field(default_factory=list)
+    """A few of them, described for a message (``'k007-typo' (page …)``, ``page … (no key)``)."""
 
     def count(self, action: Action) -> int:
         return sum(1 for op in self.operations if op.action == action)
+
+    def key_refills(self) -> int:
+        """Updates that only write back a sync key a page lost (it was emptied or its property
+        deleted); they overwrite nothing a person wrote."""
+        key = self.sync_key_property
+        return sum(
+            1
+            for op in self.operations
+            if op.action == "update" and set(op.after) == {key} and op.before.get(key) in (None, "")
+        )
 
     def fail(self, mapping: str, position: int) -> None:
         """Hold the mapping's cursor before this record: its write did not happen this run."""
@@ -423,6 +440,9 @@ class _Planner:
         self.match_maps: dict[str, StoredMatches] = {}
         self.has_pages = store.page_count(target.name) > 0
         self.quarantined: dict[str, set[str]] = {}
+        self.strays: dict[str, str] = {}
+        """While the state store knows no page: sync key → page id of the pages the read returned
+        whose key no primary record has had yet (a key a person edited, or a page people made)."""
 
     # -- Notion side ---------------------------------------------------------------------
 
@@ -438,14 +458,13 @@ class _Planner:
         """
         key_type = self.types[self.key_prop]
         for chunk in batched(pages):
-            keyed = []
+            keyed: list[tuple[str | None, dict[str, Any]]] = []
             for page in chunk:
                 raw = page.get("properties", {}).get(self.key_prop)
                 key = decode(key_type, raw) if raw is not None else None
-                if key not in (None, ""):
-                    keyed.append((str(key), page))
-            self.state.load(k for k, _ in keyed)
-            for key, page in keyed:
+                keyed.append((str(key) if key not in (None, "") else None, page))
+            self.state.load(k for k, _ in keyed if k is not None)
+            for key, page in self._identify(keyed):
                 self._add_live(key, page)
         if self.complete:
             missing = (
@@ -465,12 +484,47 @@ class _Planner:
             )
         if self.complete:
             self.plan.pages = len(self.seen)
+            if not self.has_pages:
+                self.strays = {key: self.live[key].id for key in self.foreign if key in self.live}
         else:
             unknown = 0
             for key in self.seen:
                 known = self.state.entry(key)
                 unknown += known is None or known.archived
             self.plan.pages = self.store.page_count(self.target.name, archived=False) + unknown
+
+    def _identify(
+        self, keyed: list[tuple[str | None, dict[str, Any]]]
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The key each page of a batch stands for: the one the state store knows its page id by
+        when a person emptied or edited its sync key (the edit is then drift on that key, and the
+        key it carries now is never adopted), else the key it carries. Pages with no key that
+        the store does not know are left out (counted as unidentified when the store knows no page).
+        """
+        unsure = [
+            page["id"]
+            for key, page in keyed
+            if key is None or (entry := self.state.entry(key)) is None or entry.page_id != page["id"]
+        ]
+        known = self.store.pages_by_id(self.target.name, unsure) if unsure and self.has_pages else {}
+        for key, page in keyed:
+            entry = known.get(page["id"])
+            if entry is not None:
+                yield entry.sync_key, page
+            elif key is not None:
+                yield key, page
+            elif not self.has_pages and any(
+                v not in (None, "", (), False)
+                for name, v in live_values(page, self.types).items()
+                if name != self.key_prop
+            ):
+                self.note_unidentified(f"page {page['id']} (no {self.key_prop})")
+
+    def note_unidentified(self, what: str) -> None:
+        """Note a page the state store cannot identify (see :attr:`TargetPlan.unidentified`)."""
+        self.plan.unidentified_count += 1
+        if len(self.plan.unidentified) < 3:
+            self.plan.unidentified.append(what)
 
     def _add_live(self, key: str, page: dict[str, Any]) -> None:
         entry = self.state.entry(key)
@@ -611,6 +665,7 @@ class _Planner:
             self.state.load(record.key for _, record in batch)
             for position, record in batch:
                 key = record.key
+                self.strays.pop(key, None)
                 if record.deleted:
                     self.archives[key] = (mapping.name, position)
                     read.keep(position, record)
@@ -640,6 +695,10 @@ class _Planner:
                     self.creates.add(key)
                 self.want(key, values, (mapping.name, position))
                 read.keep(position, record)
+        if read.full:
+            for key, page_id in sorted(self.strays.items()):
+                self.note_unidentified(f"{key!r} (page {page_id})")
+        self.strays = {}
         if read.full and live_records == 0 and self.has_pages and self.archives:
             self.plan.warnings.append(
                 f"{read.source}/{read.stream} returned no records on a full read: nothing is archived "
@@ -903,6 +962,8 @@ class _Planner:
         page = self.live.get(key)
         live = self.live_values(key)
         result = diff_page(full, live, last, self.target.on_drift)
+        if page is not None and live.get(self.key_prop) in (None, "") and self.key_prop in full:
+            self._refill_key(result, full[self.key_prop])
         if result.drift and page is not None:
             editor = _editor_name(page.editor, self.user_name)
             self.plan.drift += [_finding(key, page.id, d, editor) for d in result.drift]
@@ -923,6 +984,16 @@ class _Planner:
             self.plan.operations.append(
                 Operation("update", key, self.page_id(key), result.writes, result.before, records=origin)
             )
+
+    def _refill_key(self, result: PageDiff, key: Any) -> None:
+        """Write back the sync key of a page a person emptied it on (or whose sync-key property was
+        deleted and added again), whatever ``on_drift`` says: the key is the page's identity."""
+        prop = self.key_prop
+        result.writes[prop] = key
+        result.before[prop] = None
+        result.drift = [
+            dataclasses.replace(d, action="reverted") if d.property == prop else d for d in result.drift
+        ]
 
     def deletes(self) -> None:
         self.state.load(self.archives)

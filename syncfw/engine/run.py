@@ -39,6 +39,7 @@ from syncfw.engine.signals import StopSignal, stop_on_signals
 from syncfw.errors import GuardStop, NotionNotFound, SyncfwError
 from syncfw.mapping import compile_mapping, normalize
 from syncfw.notion.budget import budget_for
+from syncfw.notion.claim import Claim, write_claim
 from syncfw.notion.client import NotionClient
 from syncfw.notion.schema import preflight
 from syncfw.plugins import Registry
@@ -335,7 +336,7 @@ def _execute(
         connector.check()
     resolved = preflight(client, store, recipe)
     if options.apply:
-        data_sources = {name: r[1] for name, r in resolved.items()}
+        data_sources = {name: r.data_source_id for name, r in resolved.items()}
         report.recovered = settle_open_intents(client, store, recipe, data_sources)
 
     @cache
@@ -351,7 +352,14 @@ def _execute(
         if stop.is_set():
             break
         before = client.stats.copy()
-        _, data_source_id, schema = resolved[target.name]
+        located = resolved[target.name]
+        data_source_id, schema = located.data_source_id, located.schema
+        claim = Claim.of(recipe.name, target, located.sync_key_property_id)
+        if options.apply and located.claim is None:
+            write_claim(client, data_source_id, claim)
+        # the claim is out of date, mostly because the sync-key property was deleted and added
+        # again: every page is read so that keys are refilled, then the claim is updated
+        rekeyed = located.claim is not None and located.claim != claim
         compiled = {m.name: compile_mapping(m, registry.transforms) for m in target.mappings}
         first_run = store.page_count(target.name) == 0
         quarantined = store.quarantined(target.name)
@@ -394,6 +402,7 @@ def _execute(
         complete = (
             options.full_refresh
             or first_run
+            or rekeyed
             or watermark is None
             or watermark[1] >= target.full_read_every - 1
         )
@@ -452,6 +461,8 @@ def _execute(
             if not stop.is_set():
                 done = reconciling and all(r.error is None for r in reconciled)
                 record_reconciled(store, target, reconciled=done, at=read_started.isoformat())
+                if rekeyed and not plan.problems:
+                    write_claim(client, data_source_id, claim)
         target_report.notion_requests = client.stats.minus(before)
     if options.apply and not stop.is_set():
         _link_pending_relations(recipe, report, store, client)
@@ -626,11 +637,26 @@ def _link_pending_relations(
 
 
 def _guard(target: Target, plan: TargetPlan, live_pages: int, options: RunOptions) -> None:
-    """Stop before writing when a run would archive or overwrite too much of a target."""
-    if options.allow_mass_change or live_pages < GUARD_MIN_PAGES:
+    """Stop before writing when a run would archive or overwrite too much of a target, or create
+    pages in a target that holds pages the state store cannot identify (their sync keys emptied
+    or edited while the state store was lost: creating would duplicate them). Refilling a sync
+    key a page lost (the state store knows the page) overwrites nothing and is not counted."""
+    if options.allow_mass_change:
+        return
+    creates = plan.count("create")
+    if creates and plan.unidentified:
+        examples = ", ".join(plan.unidentified[:3])
+        raise GuardStop(
+            f"target {target.name}: the state store knows no page of this target, and the data source "
+            f"holds {plan.unidentified_count} pages whose {plan.sync_key_property} is empty or matches no "
+            f"source record ({examples}); creating {creates} pages could duplicate them, so nothing was "
+            f"written. Restore those keys in Notion (or the state store), or rerun with "
+            "--allow-mass-change if the new pages are intended."
+        )
+    if live_pages < GUARD_MIN_PAGES:
         return
     limit = target.max_change
-    changes = plan.count("archive") + plan.count("update")
+    changes = plan.count("archive") + plan.count("update") - plan.key_refills()
     if changes > limit * live_pages:
         raise GuardStop(
             f"target {target.name}: this run would archive or update {changes} of {live_pages} pages "

@@ -373,6 +373,18 @@ class NotionClient:
             resend_safe=True,
         )
 
+    def update_description(self, data_source_id: str, description: list[dict[str, Any]]) -> dict[str, Any]:
+        """``PATCH /v1/data_sources/{id}`` setting its ``description`` (rich text; absolute, safe to
+        resend). notion-client's ``data_sources.update`` drops ``description``, so this goes
+        through its generic ``request`` (developers.notion.com/reference/update-a-data-source)."""
+        return self._call(
+            f"update the description of data source {data_source_id}",
+            lambda: self._api.request(
+                path=f"data_sources/{data_source_id}", method="PATCH", body={"description": description}
+            ),
+            resend_safe=True,
+        )
+
     def search_data_sources(self, query: str) -> Iterator[dict[str, Any]]:
         """``POST /v1/search`` for data sources whose database title matches ``query``."""
         cursor: str | None = None

@@ -12,10 +12,11 @@ https://developers.notion.com/reference/update-a-data-source (API version 2025-0
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from syncfw.errors import GuardStop, NotionNotFound
 from syncfw.mapping import schema_config
+from syncfw.notion.claim import Claim, check_claim, read_claim, sync_key_property_id, write_claim
 from syncfw.notion.client import NotionClient
 from syncfw.recipe import Recipe, Target
 from syncfw.state import StateStore
@@ -59,20 +60,21 @@ def find_data_source(
     Raises:
         NotionNotFound: a data source id named in the recipe is not found or not shared.
         GuardStop: several databases with the title exist under the parent page, or the
-            database holds several data sources (the recipe must then name one by id).
+            database holds several data sources (the recipe must then name one by id), or the
+            target's data source (or its database) is in Notion's trash.
     """
     if target.data_source:
-        ds = client.retrieve_data_source(target.data_source)
+        ds = _not_in_trash(client, target, client.retrieve_data_source(target.data_source))
         return ds.get("parent", {}).get("database_id"), ds["id"], ds
     assert target.database is not None
     known = store.target_ids(target.name)
     if known is not None:
         try:
             ds = client.retrieve_data_source(known[1])
-            if not ds.get("in_trash"):
-                return known[0], known[1], ds
         except NotionNotFound:
-            pass
+            pass  # deleted for good (the trash emptied): look for the title again
+        else:
+            return known[0], known[1], _not_in_trash(client, target, ds)
     title, parent = target.database.title, target.database.parent_page
     matches = [
         ds
@@ -100,7 +102,33 @@ def find_data_source(
         tx.set_target_ids(target.name, database_id, ds["id"])
     if "properties" not in ds:
         ds = client.retrieve_data_source(ds["id"])
-    return database_id, ds["id"], ds
+    return database_id, ds["id"], _not_in_trash(client, target, ds)
+
+
+def _not_in_trash(client: NotionClient, target: Target, ds: dict[str, Any]) -> dict[str, Any]:
+    """``ds``, unless it or its database is in Notion's trash (``in_trash``).
+
+    A data source in the trash keeps its pages; syncfw must not take it for gone and create a
+    new database (every page would be created again), so the run stops with the way to restore
+    it. Source: developers.notion.com/reference/retrieve-a-data-source, .../retrieve-a-database
+    (``in_trash``).
+
+    Raises:
+        GuardStop: the data source or its database is in the trash.
+    """
+    database_id = ds.get("parent", {}).get("database_id")
+    trashed = "data source" if ds.get("in_trash") else None
+    if trashed is None and database_id and client.retrieve_database(database_id).get("in_trash"):
+        trashed = "database"
+    if trashed is None:
+        return ds
+    title = _plain(ds.get("title", [])) or ds["id"]
+    raise GuardStop(
+        f"target {target.name}: its {trashed} {title!r} (data source {ds['id']}, database {database_id}) "
+        "is in Notion's trash; nothing was written. Restore it in Notion (Trash in the sidebar, "
+        "then Restore) and run again; syncfw will not create a new one while it is there, so no page "
+        "is created twice."
+    )
 
 
 def _config(prop: WantedProperty, data_sources: dict[str, str]) -> dict[str, Any]:
@@ -115,10 +143,15 @@ def _config(prop: WantedProperty, data_sources: dict[str, str]) -> dict[str, Any
     return schema_config(prop.type)
 
 
-def schema_problems(target: Target, schema: dict[str, Any], data_sources: dict[str, str]) -> list[str]:
-    """What is wrong with a data source's properties for ``target`` (empty when it fits)."""
+def schema_problems(
+    target: Target, schema: dict[str, Any], data_sources: dict[str, str], *, skip: str | None = None
+) -> list[str]:
+    """What is wrong with a data source's properties for ``target`` (empty when it fits); the
+    property ``skip`` is left out (its problem is explained otherwise)."""
     problems = []
     for prop in wanted_properties(target).values():
+        if prop.name == skip:
+            continue
         have = schema.get(prop.name)
         if have is None:
             problems.append(f"{prop.where}: property {prop.name!r} ({prop.type}) is missing in Notion")
@@ -136,19 +169,61 @@ def schema_problems(target: Target, schema: dict[str, Any], data_sources: dict[s
     return problems
 
 
-def preflight(
-    client: NotionClient, store: StateStore, recipe: Recipe
-) -> dict[str, tuple[str | None, str, dict[str, Any]]]:
-    """Resolve every target and check its schema, before anything is read or written.
+def _renamed_key(target: Target, schema: dict[str, Any], claim: Claim | None) -> str | None:
+    """The name the target's sync-key property has now when a person renamed it (found by the
+    property id its claim recorded), else None."""
+    if claim is None or claim.sync_key != target.sync_key or target.sync_key in schema:
+        return None
+    return next((name for name, p in schema.items() if p.get("id") == claim.sync_key_property_id), None)
+
+
+def _sync_key_problem(target: Target, schema: dict[str, Any], claim: Claim | None) -> str | None:
+    """Why the sync-key property syncfw keyed the pages by is not there any more, or None."""
+    if claim is None or claim.sync_key != target.sync_key or target.sync_key in schema:
+        return None
+    renamed = _renamed_key(target, schema, claim)
+    if renamed is not None:
+        return (
+            f"target {target.name}: the sync-key property {target.sync_key!r} was renamed to {renamed!r} in "
+            f"Notion (property id {claim.sync_key_property_id}); `syncfw notion init` renames it back and "
+            "keeps every key"
+        )
+    return (
+        f"target {target.name}: the sync-key property {target.sync_key!r} was deleted in Notion; "
+        "`syncfw notion init` adds it again and the next run refills every page's key from the state "
+        "store (which knows each page's key by page id)"
+    )
+
+
+class ResolvedTarget(NamedTuple):
+    """A target's data source as the preflight found it.
+
+    ``claim`` is the recipe's own claim in the data source's description (None when absent:
+    the run writes it); ``sync_key_property_id`` the id of the sync-key property now. When both
+    are known and differ, the property was deleted and added again since the claim was written:
+    the pages' keys are to be refilled.
+    """
+
+    database_id: str | None
+    data_source_id: str
+    schema: dict[str, Any]
+    claim: Claim | None
+    sync_key_property_id: str | None
+
+
+def preflight(client: NotionClient, store: StateStore, recipe: Recipe) -> dict[str, ResolvedTarget]:
+    """Resolve every target and check its schema and its claim, before anything is read or written.
 
     Returns:
-        target name → (database id, data source id, property schema).
+        target name → the resolved target.
 
     Raises:
-        GuardStop: a database is missing, or properties are missing or of another type; the
-            message lists every problem and says to run ``syncfw notion init``.
+        GuardStop: a database is missing or in the trash, another recipe claims a data source
+            (:mod:`syncfw.notion.claim`), or properties are missing (the sync key renamed or
+            deleted included) or of another type; the message lists every schema problem and
+            says to run ``syncfw notion init``.
     """
-    resolved: dict[str, tuple[str | None, str, dict[str, Any]]] = {}
+    resolved: dict[str, ResolvedTarget] = {}
     problems: list[str] = []
     for target in recipe.targets_in_order():
         ids = find_data_source(client, store, target)
@@ -159,7 +234,11 @@ def preflight(
                 f"{target.database.parent_page}"
             )
             continue
-        resolved[target.name] = (ids[0], ids[1], ids[2].get("properties", {}))
+        schema = ids[2].get("properties", {})
+        claim = check_claim(recipe.name, target, ids[2])
+        resolved[target.name] = ResolvedTarget(
+            ids[0], ids[1], schema, claim, sync_key_property_id(target, schema)
+        )
         if target.database is not None and ids[0]:
             sources = client.retrieve_database(ids[0]).get("data_sources", [])
             if len(sources) > 1:
@@ -167,10 +246,15 @@ def preflight(
                     f"target {target.name}: database {target.database.title!r} now holds {len(sources)} data "
                     "sources (someone added one); name the one to sync with `data_source: <id>` in the recipe"
                 )
-    data_sources = {name: r[1] for name, r in resolved.items()}
+    data_sources = {name: r.data_source_id for name, r in resolved.items()}
     for target in recipe.targets_in_order():
         if target.name in resolved:
-            problems += schema_problems(target, resolved[target.name][2], data_sources)
+            found = resolved[target.name]
+            key_problem = _sync_key_problem(target, found.schema, found.claim)
+            problems += [key_problem] if key_problem else []
+            problems += schema_problems(
+                target, found.schema, data_sources, skip=target.sync_key if key_problem else None
+            )
     if problems:
         raise GuardStop(
             "the Notion schema does not fit the recipe; nothing was written:\n  "
@@ -192,12 +276,23 @@ class InitResult:
 
 
 def init_target(
-    client: NotionClient, store: StateStore, target: Target, data_sources: dict[str, str]
+    client: NotionClient,
+    store: StateStore,
+    target: Target,
+    data_sources: dict[str, str],
+    recipe: str | None = None,
 ) -> InitResult:
     """Create the target's database with every mapped property, or add the missing ones.
 
     A property that exists with another type is reported, not changed: retyping a property can
-    destroy what people wrote in it.
+    destroy what people wrote in it. A sync-key property a person renamed is renamed back (found
+    by the property id in the data source's claim), keeping every key. With ``recipe`` (a recipe
+    name; the health databases have none) the data source is claimed for that recipe when no
+    recipe claims it yet (:mod:`syncfw.notion.claim`).
+
+    Raises:
+        GuardStop: another recipe claims the data source, or it is in Notion's trash; nothing
+            was changed.
     """
     wanted = wanted_properties(target)
     ids = find_data_source(client, store, target)
@@ -210,11 +305,19 @@ def init_target(
         ds_id = db["data_sources"][0]["id"]
         with store.transaction() as tx:
             tx.set_target_ids(target.name, db["id"], ds_id)
+        if recipe is not None:
+            schema = client.retrieve_data_source(ds_id).get("properties", {})
+            write_claim(client, ds_id, Claim.of(recipe, target, sync_key_property_id(target, schema)))
         return InitResult(target.name, ds_id, True, sorted(wanted), [])
     schema = ids[2].get("properties", {})
+    claim = check_claim(recipe, target, ids[2]) if recipe is not None else read_claim(ids[2])
     missing = {name: p for name, p in wanted.items() if name not in schema}
     title_now = next((n for n, s in schema.items() if s.get("type") == "title"), None)
     changes: dict[str, Any] = {}
+    renamed = _renamed_key(target, schema, claim)
+    if renamed is not None:
+        changes[renamed] = {"name": target.sync_key}
+        missing.pop(target.sync_key, None)
     for name, prop in missing.items():
         if prop.type == "title" and title_now is not None:
             changes[title_now] = {"name": name}  # a data source has one title property: rename it
@@ -223,5 +326,8 @@ def init_target(
     if changes:
         client.update_data_source(ids[1], changes)
         schema = client.retrieve_data_source(ids[1]).get("properties", {})
+    if recipe is not None and claim is None:
+        write_claim(client, ids[1], Claim.of(recipe, target, sync_key_property_id(target, schema)))
     problems = schema_problems(target, schema, data_sources)
-    return InitResult(target.name, ids[1], False, sorted(missing), problems)
+    added = sorted(missing) + ([f"{target.sync_key} (renamed back from {renamed!r})"] if renamed else [])
+    return InitResult(target.name, ids[1], False, added, problems)

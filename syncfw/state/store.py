@@ -321,6 +321,20 @@ class StateStore:
             out.update((r[0], PageEntry(target, r[0], r[1], bool(r[2]), bool(r[3]))) for r in rows)
         return out
 
+    def pages_by_id(self, target: str, page_ids: Iterable[str]) -> dict[str, PageEntry]:
+        """The identity map entries of the Notion pages ``page_ids`` in ``target``: page id → entry
+        (pages syncfw does not know are absent). This is how a page whose sync key a person
+        emptied or edited is still known for the key syncfw gave it."""
+        out: dict[str, PageEntry] = {}
+        for chunk in _chunks(page_ids):
+            rows = self._query(
+                "SELECT sync_key, page_id, created_by_syncfw, archived FROM pages WHERE target = ? "
+                f"AND page_id IN ({_marks(chunk)})",
+                (target, *chunk),
+            )
+            out.update((r[1], PageEntry(target, r[0], r[1], bool(r[2]), bool(r[3]))) for r in rows)
+        return out
+
     def written_for(self, target: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The last values syncfw wrote on the pages of ``keys`` (keys it never wrote are absent)."""
         out: dict[str, dict[str, Any]] = {}

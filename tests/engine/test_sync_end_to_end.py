@@ -29,7 +29,7 @@ def init(recipe: Recipe) -> dict[str, str]:
     store = StateStore(recipe.state_path)
     ids: dict[str, str] = {}
     for target in recipe.targets_in_order():
-        ids[target.name] = init_target(client, store, target, ids).data_source_id
+        ids[target.name] = init_target(client, store, target, ids, recipe.name).data_source_id
     client.close()
     store.close()
     return ids
