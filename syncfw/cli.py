@@ -92,17 +92,14 @@ def _finish(code: int) -> None:
 # -- option types --------------------------------------------------------------------------
 
 
-class _Rate(click.ParamType):
+class _Rate(click.types.FloatParamType):
     """Requests per second: a finite number that :func:`~syncfw.notion.budget.rate_problem` accepts
     (from one a day to 10,000 a second)."""
 
-    name = "requests/s"
+    name = "rate"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        try:
-            rate = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number of requests per second, e.g. 3", param, ctx)
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        rate = super().convert(value, param, ctx)
         problem = rate_problem(rate)
         if problem is not None:
             self.fail(problem, param, ctx)
@@ -486,7 +483,13 @@ def status(path: Path, env_file: Path | None, as_json: bool, publish: bool) -> N
 @cli.command()
 @_recipes_argument
 @env_file_option
-@click.option("--limit", type=click.IntRange(1, MAX_RUNS_SHOWN), default=20, show_default=True, help="Runs shown per recipe.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, MAX_RUNS_SHOWN),
+    default=20,
+    show_default=True,
+    help="Runs shown per recipe.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def runs(path: Path, env_file: Path | None, limit: int, as_json: bool) -> None:
     """Run history: who or what started each run, versions, counts, Notion requests, duration,
@@ -745,7 +748,11 @@ def _query_cap(ctx: click.Context, param: click.Parameter, value: int) -> int:
     help="Results one Notion data source query returns at most (Notion's limit; past it "
     'responses carry request_status "incomplete").',
 )
-@click.option("--bulk", type=click.IntRange(1, MAX_BULK), help="Add this many generated records per source object (e.g. 3000).")
+@click.option(
+    "--bulk",
+    type=click.IntRange(1, MAX_BULK),
+    help="Add this many generated records per source object (e.g. 3000).",
+)
 @click.option(
     "--notion-faults",
     callback=_fault_plan,

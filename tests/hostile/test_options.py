@@ -59,7 +59,9 @@ def test_every_numeric_option_refuses_absurd_values(args: tuple[str, ...], tmp_p
 
 
 def _write_deep(path: Path, depth: int) -> None:
-    path.write_text('{"recipe": "salesforce-accounts", "command": "plan", "targets": ' + "[" * depth + "]" * depth + "}")
+    path.write_text(
+        '{"recipe": "salesforce-accounts", "command": "plan", "targets": ' + "[" * depth + "]" * depth + "}"
+    )
 
 
 def _tampered(plan: dict[str, object], **changes: object) -> str:
