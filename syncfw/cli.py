@@ -10,8 +10,10 @@ its last run failed or was stopped), so that a monitoring check can call it.
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -21,15 +23,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 from rich.table import Table
 
 from syncfw import __version__
+from syncfw.engine.plan import Action
 from syncfw.engine.run import Progress, RunObserver, RunOptions, RunReport, execute, notion_client_for
 from syncfw.errors import ConfigError, GuardStop, SyncfwError
+from syncfw.notion.budget import rate_problem
 from syncfw.plugins import PluginWarning, Registry, load_plugins
 from syncfw.render import (
     JsonLog,
@@ -82,6 +87,109 @@ def _load_recipe(path: Path, registry: Registry) -> Any:
 
 def _finish(code: int) -> None:
     sys.exit(code)
+
+
+# -- option types --------------------------------------------------------------------------
+
+
+class _Rate(click.types.FloatParamType):
+    """Requests per second: a finite number that :func:`~syncfw.notion.budget.rate_problem` accepts
+    (from one a day to 10,000 a second)."""
+
+    name = "rate"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        rate = super().convert(value, param, ctx)
+        problem = rate_problem(rate)
+        if problem is not None:
+            self.fail(problem, param, ctx)
+        return rate
+
+
+class _FiniteRange(click.FloatRange):
+    """click's :class:`~click.FloatRange` without NaN (which compares false with both bounds)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
+
+
+RATE = _Rate()
+NOTION_TIMEOUT = 60.0
+"""Seconds notion-client waits for an answer by default (its ``timeout_ms`` is 60 000): a sandbox
+latency above it would only make every request time out."""
+MAX_BULK = 1_000_000
+"""Generated records per source object the sandbox may add (the emulators hold them in memory)."""
+MAX_RUNS_SHOWN = 100_000
+
+
+# -- reviewed plans ------------------------------------------------------------------------
+
+MAX_PLAN_BYTES = 256 * 2**20
+"""The largest plan file ``syncfw run --plan`` reads (a plan of 200,000 changed pages fits)."""
+
+
+class _PlannedOperation(BaseModel):
+    model_config = ConfigDict(strict=True)
+    action: Action
+    sync_key: str
+    page_id: str | None = None
+    before: dict[str, JsonValue]
+    after: dict[str, JsonValue]
+
+
+class _PlannedTarget(BaseModel):
+    model_config = ConfigDict(strict=True)
+    operations: list[_PlannedOperation]
+
+
+class ReviewedPlan(BaseModel):
+    """What ``syncfw run --plan`` reads of a plan file written by ``syncfw plan --out`` (the report
+    of :meth:`~syncfw.engine.run.RunReport.as_dict`; other keys are ignored). JSON nested more than
+    pydantic's parser allows (200 levels) is refused, far above a plan's own depth."""
+
+    model_config = ConfigDict(strict=True)
+    recipe: str
+    command: str
+    targets: dict[str, _PlannedTarget]
+
+
+def _reviewed_plan(path: Path, recipe: str) -> dict[str, Any]:
+    """The plan file at ``path`` as :class:`ReviewedPlan` checked it, for ``RunOptions.reviewed_plan``.
+
+    Raises:
+        ConfigError: in one line naming the file: not a regular file, over :data:`MAX_PLAN_BYTES`,
+            unreadable, not JSON (or nested too deep), not the shape of a plan, not a plan of
+            ``recipe``.
+    """
+
+    def refuse(why: str) -> NoReturn:
+        raise ConfigError(
+            f"{path}: {why}; make a new plan with `syncfw plan RECIPE --out {path}` and review it"
+        )
+
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or device would block or never end
+            refuse("not a plan file written by `syncfw plan --out` (not a regular file)")
+        with path.open("rb") as file:
+            text = file.read(MAX_PLAN_BYTES + 1)
+    except OSError as exc:
+        refuse(f"cannot read the plan file: {exc.strerror or exc}")
+    if len(text) > MAX_PLAN_BYTES:
+        refuse(f"larger than {MAX_PLAN_BYTES // 2**20} MiB, so not a plan file syncfw reads")
+    try:
+        plan = ReviewedPlan.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(map(str, first["loc"]))[:120]
+        refuse(
+            f"not a plan file written by `syncfw plan --out` ({where + ': ' if where else ''}{first['msg']})"
+        )
+    if plan.command != "plan" or plan.recipe != recipe:
+        refuse(f"not a plan of recipe {recipe} written by `syncfw plan --out`")
+    return plan.model_dump(mode="json")
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -158,7 +266,7 @@ def _run_common(fn: F) -> F:
     )(fn)
     fn = click.option(
         "--notion-rate-limit",
-        type=float,
+        type=RATE,
         help="Notion requests per second (overrides the recipe's notion.rate_limit).",
     )(fn)
     fn = click.option(
@@ -276,18 +384,7 @@ def run(
     _check_runnable(loaded)
     reviewed = None
     if plan_file is not None:
-        try:
-            reviewed = json.loads(plan_file.read_text())
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"{plan_file}: not a plan file written by `syncfw plan --out`: {exc}") from None
-        if (
-            not isinstance(reviewed, dict)
-            or reviewed.get("recipe") != loaded.name
-            or reviewed.get("command") != "plan"
-        ):
-            raise ConfigError(
-                f"{plan_file}: not a plan of recipe {loaded.name} written by `syncfw plan --out`"
-            )
+        reviewed = _reviewed_plan(plan_file, loaded.name)
         allow_mass_change = True  # the changes were reviewed
     context = run_context(loaded, registry, sys.argv[1:])
     output = _Output(log_format, quiet, as_json)
@@ -386,7 +483,13 @@ def status(path: Path, env_file: Path | None, as_json: bool, publish: bool) -> N
 @cli.command()
 @_recipes_argument
 @env_file_option
-@click.option("--limit", type=int, default=20, show_default=True, help="Runs shown per recipe.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, MAX_RUNS_SHOWN),
+    default=20,
+    show_default=True,
+    help="Runs shown per recipe.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def runs(path: Path, env_file: Path | None, limit: int, as_json: bool) -> None:
     """Run history: who or what started each run, versions, counts, Notion requests, duration,
@@ -612,6 +715,14 @@ def _source_options(ctx: click.Context, param: click.Parameter, values: tuple[st
     return options
 
 
+def _query_cap(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    from syncfw.sandbox.notion.controls import QUERY_CAP
+
+    if value > QUERY_CAP:  # an emulator is at least as strict as Notion
+        raise click.BadParameter(f"{value} is more than Notion's own cap of {QUERY_CAP} results")
+    return value
+
+
 @sandbox.command("serve")
 @click.option(
     "--data",
@@ -631,17 +742,27 @@ def _source_options(ctx: click.Context, param: click.Parameter, values: tuple[st
     default=Path(".syncfw/sandbox.env"),
     show_default=True,
 )
-@click.option("--notion-rate-limit", type=float, help="Answer 429 above this many requests per second.")
-@click.option("--notion-latency", type=float, default=0.0, help="Seconds added to every Notion response.")
+@click.option("--notion-rate-limit", type=RATE, help="Answer 429 above this many requests per second.")
+@click.option(
+    "--notion-latency",
+    type=_FiniteRange(0, NOTION_TIMEOUT),
+    default=0.0,
+    help="Seconds added to every Notion response.",
+)
 @click.option(
     "--notion-query-cap",
     type=click.IntRange(min=1),
+    callback=_query_cap,
     default=10_000,
     show_default=True,
     help="Results one Notion data source query returns at most (Notion's limit; past it "
     'responses carry request_status "incomplete").',
 )
-@click.option("--bulk", type=int, help="Add this many generated records per source object (e.g. 3000).")
+@click.option(
+    "--bulk",
+    type=click.IntRange(1, MAX_BULK),
+    help="Add this many generated records per source object (e.g. 3000).",
+)
 @click.option(
     "--notion-faults",
     callback=_fault_plan,
@@ -749,7 +870,7 @@ def sandbox_edit(page_or_sync_key: str, property_name: str, value: str, as_user:
 
 
 @cli.command()
-@click.option("--rate-limit", type=float, default=3.0, show_default=True, help="Notion requests per second.")
+@click.option("--rate-limit", type=RATE, default=3.0, show_default=True, help="Notion requests per second.")
 @click.option(
     "--keep", type=click.Path(path_type=Path, file_okay=False), help="Keep the sandbox in this directory."
 )

@@ -47,7 +47,11 @@ def sandbox_env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_validate_accepts_the_shipped_recipe(tmp_path: Path) -> None:
-    env = {**sandbox_env(tmp_path), "NOTION_TOKEN": "t", "NOTION_PARENT_PAGE_ID": "p"}
+    env = {
+        **sandbox_env(tmp_path),
+        "NOTION_TOKEN": "t",
+        "NOTION_PARENT_PAGE_ID": "5ef05a19c01f41cabbb33e067018240a",
+    }
     result = syncfw("validate", str(RECIPE), env=env)
     assert result.returncode == 0, result.stderr
     assert "salesforce-accounts" in result.stdout

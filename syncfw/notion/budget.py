@@ -66,11 +66,34 @@ RECOVER_AFTER = 10.0
 """Seconds without a 429 after which a lowered rate goes up by one step."""
 RECOVER_STEP_FRACTION = 0.1
 """One recovery step, as a fraction of the configured rate."""
+MIN_RATE = 1 / 86_400
+"""The slowest configurable rate, in requests per second: one request a day. Anything slower
+would make a run wait more than a day for each request, which is a typo, not a setting."""
+MAX_RATE = 10_000.0
+"""The fastest configurable rate, in requests per second: over three thousand times Notion's
+documented average of 3 (developers.notion.com, "Request limits"); more is a typo."""
 CLAIM_SECONDS = 1.0
 """Seconds a waiting high request's claim outlives its planned wake-up (so a crashed waiter
 holds bulk back for no longer than that)."""
 
 T = TypeVar("T")
+
+
+def rate_problem(rate: float) -> str | None:
+    """Why ``rate`` (requests per second) cannot be a configured rate, or None when it can: it
+    must be a finite number from :data:`MIN_RATE` to :data:`MAX_RATE`."""
+    if not math.isfinite(rate):
+        return f"{rate} is not a number of requests per second"
+    if rate <= 0:
+        return f"{rate:g} requests per second would never send a request: the rate must be positive, e.g. 3"
+    if rate < MIN_RATE:
+        return (
+            f"{rate:g} requests per second would wait more than a day for each request: "
+            "give at least one a day (0.0000116), e.g. 3"
+        )
+    if rate > MAX_RATE:
+        return f"{rate:g} requests per second is more than {MAX_RATE:g} (Notion allows an average of 3)"
+    return None
 
 
 @dataclasses.dataclass
@@ -92,13 +115,13 @@ class RateBudget:
     """A blocking token bucket with a priority lane and AIMD on 429s (see the module docstring).
 
     Args:
-        rate: the configured rate in requests per second (> 0).
+        rate: the configured rate in requests per second (see :func:`rate_problem`).
         burst: bucket capacity in requests (≥ 1); the number of requests that may go back to back
             after an idle period.
         clock, sleep: injectable for simulation; default ``time.monotonic`` and ``time.sleep``.
 
     Raises:
-        ValueError: ``rate`` is not positive.
+        ValueError: ``rate`` is not a finite rate from :data:`MIN_RATE` to :data:`MAX_RATE`.
     """
 
     def __init__(
@@ -109,8 +132,9 @@ class RateBudget:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive (requests per second)")
+        problem = rate_problem(rate)
+        if problem is not None:
+            raise ValueError(problem)
         self.rate = rate
         self.burst = max(1, burst)
         self._clock = clock

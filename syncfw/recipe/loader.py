@@ -22,7 +22,7 @@ import inspect
 import os
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, TypeVar, Union, get_args, get_origin
@@ -111,13 +111,18 @@ def _message(error: ErrorDetails, model: type[BaseModel]) -> str:
 
 
 def validation_problems(
-    document: YamlDocument, error: ValidationError, model: type[BaseModel], prefix: KeyPath = ()
+    document: YamlDocument,
+    error: ValidationError,
+    model: type[BaseModel],
+    prefix: KeyPath = (),
+    referenced: Collection[KeyPath] = (),
 ) -> list[Problem]:
     """Map each pydantic error of validating ``model`` back to the YAML node it is about.
 
     ``prefix`` is where the validated data sits in the document (e.g. a connector's config).
     A missing key is reported at the mapping that lacks it, an unknown key at the key itself,
-    anything else at the offending value.
+    anything else at the offending value. A value at one of the ``referenced`` paths came from a
+    reference: the message names the reference as written (never the value it gave).
     """
     problems = []
     for detail in error.errors():
@@ -128,6 +133,8 @@ def validation_problems(
             problems.append(document.problem(found, message, at_key=True, shown=(*found, loc[-1])))
         else:
             at_key = detail["type"] == "extra_forbidden" or "[key]" in detail["loc"]
+            if loc in referenced:
+                message += f"; the value comes from {document.get(loc)}"
             problems.append(document.problem(loc, message, at_key=at_key))
     return problems
 
@@ -373,7 +380,9 @@ class _Loader:
         try:
             parsed: schema.RecipeDocument | None = schema.RecipeDocument.model_validate(data)
         except ValidationError as exc:
-            self.problems += validation_problems(document, exc, schema.RecipeDocument)
+            self.problems += validation_problems(
+                document, exc, schema.RecipeDocument, referenced=resolution.referenced
+            )
             parsed = None
         raw = data if isinstance(data, dict) else {}
         configs, config_secrets = self._connector_configs(document, raw)

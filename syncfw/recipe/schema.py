@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from syncfw.mapping.encoding import PropertyType
+from syncfw.notion.budget import MAX_RATE, MIN_RATE, rate_problem
 from syncfw.recipe.model import AggregateFunction, AlertEvent, OnDelete, OnDrift, PersonalData, Tier
 
 _CONFIG = ConfigDict(strict=True, extra="forbid")
@@ -32,9 +33,15 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*s)?\s*$")
 _DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _DURATION_UNITS = ("weeks", "days", "hours", "minutes", "seconds")
+_NOTION_ID = re.compile(r"^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})$")
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?LW#]+$")
 _CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+MAX_DURATION = timedelta(days=366)
+"""The longest duration a recipe may give (``stale_after``): a source read once a year still fits."""
+MAX_EVERY = 10_000
+"""The most runs ``full_read_every`` and ``reconcile_every`` may count: a week of runs once a minute.
+Rarer is never in practice (``reconcile_every: 0`` says so for reconciliation)."""
 
 
 def _name(value: str) -> str:
@@ -56,8 +63,9 @@ def _rate(value: Any) -> Any:
             raise ValueError('write requests per second as a number or "N/s", e.g. 3/s')
         value = float(match.group(1))
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if value <= 0:
-            raise ValueError("must be more than 0 requests per second")
+        problem = rate_problem(float(value))
+        if problem is not None:
+            raise ValueError(problem)
         return float(value)
     return value
 
@@ -67,7 +75,17 @@ def _duration(value: Any) -> Any:
         match = _DURATION.match(value.strip())
         if not match or not any(match.groups()):
             raise ValueError("write a duration such as 30m, 1h, 4h30m or 2d")
-        return timedelta(**{u: int(n) for u, n in zip(_DURATION_UNITS, match.groups(), strict=True) if n})
+        # summed as whole seconds first: timedelta() overflows on a huge count
+        seconds = sum(
+            int(n) * int(timedelta(**{unit: 1}).total_seconds())
+            for unit, n in zip(_DURATION_UNITS, match.groups(), strict=True)
+            if n
+        )
+        if seconds == 0:
+            raise ValueError("must be longer than 0, e.g. 30m or 1h")
+        if seconds > MAX_DURATION.total_seconds():
+            raise ValueError(f"must be at most {MAX_DURATION.days} days, e.g. 4h or 2d")
+        return timedelta(seconds=seconds)
     return value
 
 
@@ -93,6 +111,15 @@ def _fraction(value: Any) -> Any:
     return value
 
 
+def _notion_id(value: str) -> str:
+    if not _NOTION_ID.match(value):
+        raise ValueError(
+            "not a Notion id: give the 32 hex digits that end its link, with or without dashes, "
+            "e.g. 1f2e3d4c5b6a47988776655443322110"
+        )
+    return value
+
+
 def _cron(value: str) -> str:
     fields = value.split()
     if value.strip() in _CRON_MACROS or (len(fields) == 5 and all(_CRON_FIELD.match(f) for f in fields)):
@@ -102,13 +129,17 @@ def _cron(value: str) -> str:
 
 Name = Annotated[str, AfterValidator(_name)]
 NonEmpty = Annotated[str, Field(min_length=1)]
+NotionId = Annotated[str, AfterValidator(_notion_id)]
+"""The id of a Notion page or data source: a UUID, 32 hex digits with or without dashes (Notion
+accepts both in requests and answers with dashes; the id ends the object's link: developers.notion.com,
+"Working with databases"). A ``${env:NAME}`` reference is checked once resolved."""
 RequestsPerSecond = Annotated[
     float,
     BeforeValidator(_rate),
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "number", "exclusiveMinimum": 0},
+                {"type": "number", "minimum": MIN_RATE, "maximum": MAX_RATE},
                 {"type": "string", "pattern": r"^\d+(\.\d+)?/s$"},
             ]
         }
@@ -156,7 +187,7 @@ class DatabaseDocument(BaseModel):
 
     model_config = _CONFIG
     title: NonEmpty
-    parent_page: NonEmpty
+    parent_page: NotionId = Field(description="Id of the page the database is created under.")
 
 
 class MappingRefDocument(BaseModel):
@@ -190,7 +221,7 @@ class TargetDocument(BaseModel):
     """``targets.<name>:`` — one Notion data source and the mappings that feed it."""
 
     model_config = _CONFIG
-    data_source: NonEmpty | None = Field(None, description="Id of an existing data source.")
+    data_source: NotionId | None = Field(None, description="Id of an existing data source.")
     database: DatabaseDocument | None = None
     sync_key: NonEmpty = Field(description="Property holding the primary source's key.")
     mappings: list[MappingRef] = Field(min_length=1)
@@ -202,12 +233,14 @@ class TargetDocument(BaseModel):
     full_read_every: int = Field(
         24,
         ge=1,
+        le=MAX_EVERY,
         description="Read every page of the target on one run in this many (the others read only the "
         "pages edited since the previous run); 1 reads every page on every run.",
     )
     reconcile_every: int = Field(
         24,
         ge=0,
+        le=MAX_EVERY,
         description="Reconcile on one run in this many: list every key that exists at the source (a "
         "key scan) and handle the pages and records whose key is gone as deletes (on_delete), catching "
         "deletes that leave no tombstone (a purged Recycle Bin, a hard delete, an expired archive); "

@@ -177,7 +177,7 @@ def test_transforms_from_a_plugin_registry_are_checked_and_used(tmp_path: Path) 
     """
     targets = """
     accounts:
-      data_source: ds
+      data_source: 0d5d5d5d5d5d4d5d8d5d5d5d5d5d5d5d
       sync_key: Salesforce ID
       mappings: [m.yaml]
     """

@@ -163,7 +163,7 @@ zendesk: {connector: zendesk, config: {token: "${env:ZENDESK_TOKEN}"}}
 
 MULTI_TARGETS = """
 accounts:
-  data_source: ds-accounts
+  data_source: a0000000-0000-4000-8000-0000000000a1
   sync_key: Salesforce ID
   mappings: [account.yaml, hubspot.yaml, zendesk.yaml, opportunity.yaml]
   owners: {Notes: notion, Lifecycle Stage: hubspot}
@@ -196,11 +196,11 @@ def recipe_text(targets: str = "", *, sources: str = "", head: str = "") -> str:
         targets
         or """
       accounts:
-        data_source: ds-accounts
+        data_source: a0000000-0000-4000-8000-0000000000a1
         sync_key: Salesforce ID
         mappings: [account.yaml]
       contacts:
-        data_source: ds-contacts
+        data_source: c0000000-0000-4000-8000-0000000000c1
         sync_key: Salesforce ID
         mappings: [contact.yaml]
     """

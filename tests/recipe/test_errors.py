@@ -27,7 +27,7 @@ sources:
     stale_after: soon
 targets:
   accounts:
-    data_source: ds-1
+    data_source: d0000000-0000-4000-8000-0000000000d1
     sync_key: Salesforce ID
     mappings: [account.yaml, missing.yaml]
     owners: {Website: notion}

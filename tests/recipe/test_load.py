@@ -123,11 +123,11 @@ def test_targets_in_order_puts_related_targets_first_and_allows_self_relations(t
     account = ACCOUNT_MAPPING + "      Parent: {type: relation, target: accounts, field: ParentId}\n"
     targets = """
     contacts:
-      data_source: ds-contacts
+      data_source: c0000000-0000-4000-8000-0000000000c1
       sync_key: Salesforce ID
       mappings: [contact.yaml]
     accounts:
-      data_source: ds-accounts
+      data_source: a0000000-0000-4000-8000-0000000000a1
       sync_key: Salesforce ID
       mappings: [account.yaml]
     """
@@ -147,7 +147,7 @@ def test_a_mapping_entry_can_name_its_source(tmp_path: Path) -> None:
     """
     targets = """
     accounts:
-      data_source: ds-accounts
+      data_source: a0000000-0000-4000-8000-0000000000a1
       sync_key: Salesforce ID
       mappings: [{file: account.yaml, source: sf_us}]
     """

@@ -35,7 +35,7 @@ def _load(tmp_path: Path, files: dict[str, str]) -> tuple[list[tuple[str, int, i
 def test_two_mappings_writing_one_property_name_both_places(tmp_path: Path) -> None:
     targets = """
     accounts:
-      data_source: ds-accounts
+      data_source: a0000000-0000-4000-8000-0000000000a1
       sync_key: Salesforce ID
       mappings: [{file: account.yaml, source: sf_eu}, {file: extra.yaml, source: sf_us}]
     """
@@ -64,7 +64,7 @@ def test_two_mappings_writing_one_property_name_both_places(tmp_path: Path) -> N
 def test_a_property_owned_by_notion_cannot_be_written_by_a_mapping(tmp_path: Path) -> None:
     targets = """
     accounts:
-      data_source: ds-accounts
+      data_source: a0000000-0000-4000-8000-0000000000a1
       sync_key: Salesforce ID
       mappings: [account.yaml]
       owners: {Name: notion, Notes: notion}
@@ -77,7 +77,7 @@ def test_a_property_owned_by_notion_cannot_be_written_by_a_mapping(tmp_path: Pat
 def test_owners_must_be_notion_or_a_source_that_writes_the_property(tmp_path: Path) -> None:
     targets = """
     accounts:
-      data_source: ds-accounts
+      data_source: a0000000-0000-4000-8000-0000000000a1
       sync_key: Salesforce ID
       mappings: [account.yaml]
       owners: {Notes: humans, Tier: salesforce}
@@ -96,7 +96,7 @@ def test_owners_must_be_notion_or_a_source_that_writes_the_property(tmp_path: Pa
 def test_sync_key_and_mark_property_are_checked_against_the_mappings(tmp_path: Path) -> None:
     targets = """
     accounts:
-      data_source: ds-accounts
+      data_source: a0000000-0000-4000-8000-0000000000a1
       sync_key: Account Number
       mappings: [account.yaml]
       on_delete: mark
@@ -115,7 +115,7 @@ def test_a_mapping_must_match_a_source_of_the_recipe(tmp_path: Path) -> None:
     zendesk = ACCOUNT_MAPPING.replace("connector: salesforce", "connector: zendesk")
     targets = """
     accounts:
-      data_source: ds-accounts
+      data_source: a0000000-0000-4000-8000-0000000000a1
       sync_key: Salesforce ID
       mappings: [account.yaml, {file: contact.yaml, source: sf_asia}]
     """
@@ -138,7 +138,7 @@ def test_a_mapping_must_match_a_source_of_the_recipe(tmp_path: Path) -> None:
 def test_several_sources_of_one_connector_need_an_explicit_source(tmp_path: Path) -> None:
     targets = """
     accounts:
-      data_source: ds-accounts
+      data_source: a0000000-0000-4000-8000-0000000000a1
       sync_key: Salesforce ID
       mappings: [account.yaml]
     """
@@ -175,7 +175,7 @@ def test_a_target_has_one_title_property(tmp_path: Path) -> None:
     """
     targets = """
     accounts:
-      data_source: ds-accounts
+      data_source: a0000000-0000-4000-8000-0000000000a1
       sync_key: Salesforce ID
       mappings: [{file: account.yaml, source: sf_eu}, {file: extra.yaml, source: sf_us}]
     """

@@ -49,7 +49,7 @@ def test_a_target_fed_by_several_sources_loads_with_one_primary_mapping(tmp_path
 def test_each_mapping_must_have_its_role_in_the_target(tmp_path: Path) -> None:
     targets = """
     accounts:
-      data_source: ds-accounts
+      data_source: a0000000-0000-4000-8000-0000000000a1
       sync_key: Salesforce ID
       mappings: [account.yaml, hubspot.yaml, owner.yaml, org.yaml, users.yaml, parent.yaml]
     """
@@ -299,7 +299,7 @@ def test_the_mapping_json_schema_describes_match_and_aggregates() -> None:
 def test_a_target_needs_a_mapping_that_creates_its_pages(tmp_path: Path) -> None:
     targets = """
     accounts:
-      data_source: ds-accounts
+      data_source: a0000000-0000-4000-8000-0000000000a1
       sync_key: Salesforce ID
       mappings: [hubspot.yaml, zendesk.yaml]
     """

@@ -24,11 +24,11 @@ zendesk: {connector: zendesk, config: {token: "${env:ZENDESK_TOKEN}"}}
 # recipe.yaml: accounts at line 10 (mappings: line 13), tickets at line 14 (mappings: line 17)
 TARGETS = """
 accounts:
-  data_source: ds-accounts
+  data_source: a0000000-0000-4000-8000-0000000000a1
   sync_key: Salesforce ID
   mappings: [account.yaml, organization.yaml, ticket-stats.yaml]
 tickets:
-  data_source: ds-tickets
+  data_source: 70000000-0000-4000-8000-000000000071
   sync_key: Ticket ID
   mappings: [ticket.yaml]
 """
@@ -170,11 +170,11 @@ def test_an_invalid_match_does_not_make_the_mapping_look_like_it_creates_pages(t
 def test_via_must_name_a_mapping_that_matches_pages_of_the_right_target(tmp_path: Path) -> None:
     targets = """
     accounts:
-      data_source: ds-accounts
+      data_source: a0000000-0000-4000-8000-0000000000a1
       sync_key: Salesforce ID
       mappings: [account.yaml, organization.yaml, ticket-stats.yaml, a.yaml, b.yaml, c.yaml, d.yaml]
     tickets:
-      data_source: ds-tickets
+      data_source: 70000000-0000-4000-8000-000000000071
       sync_key: Ticket ID
       mappings: [ticket.yaml]
     """

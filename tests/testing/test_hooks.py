@@ -91,7 +91,7 @@ sources:
   things: {connector: things, config: {token: "${env:THINGS_TOKEN}", CONFIG}}
 targets:
   things:
-    data_source: ds-things
+    data_source: e0000000-0000-4000-8000-0000000000e1
     sync_key: Thing ID
     mappings: [things.yaml]
 """
