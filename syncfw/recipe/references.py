@@ -19,6 +19,7 @@ from pydantic import BaseModel, SecretBytes, SecretStr
 
 from syncfw.errors import Problem
 from syncfw.recipe.document import KeyPath, YamlDocument
+from syncfw.regular_files import SECRET, read_regular
 
 _REFERENCE = re.compile(r"\$\$(?=\{)|\$\{([^{}]*)\}")
 _ENV = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
@@ -45,7 +46,8 @@ class Resolution:
 def resolve_references(document: YamlDocument, base_dir: Path, environ: Mapping[str, str]) -> Resolution:
     """Replace the references in every string value of ``document``.
 
-    ``${file:PATH}`` reads the file (relative to ``base_dir``) and drops surrounding whitespace;
+    ``${file:PATH}`` reads the file (relative to ``base_dir``; a regular file of at most
+    :data:`~syncfw.regular_files.SECRET` bytes) and drops surrounding whitespace;
     ``$${`` writes a literal ``${``. An unset variable without default, an unreadable file or a
     malformed reference is a problem at the value's position naming the variable or file.
     """
@@ -99,7 +101,7 @@ def _resolve_one(inner: str, base_dir: Path, environ: Mapping[str, str]) -> str 
         relative = inner[5:].strip()
         path = (base_dir / Path(relative).expanduser()).resolve()
         try:
-            return path.read_text(encoding="utf-8").strip()
+            return read_regular(path, SECRET).decode("utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
             return _Failure(f"cannot read {relative!r} (${{file:{relative}}}, at {path}): {reason}")
