@@ -310,13 +310,12 @@ class StateStore:
         (https://www.sqlite.org/rescode.html), so an I/O error is checked against the free space
         and the process's file size limit (``ulimit -f``)."""
         code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-        directory = self.path.parent
-        free = shutil.disk_usage(directory).free if directory.is_dir() else None
-        space = (
-            "free some space" if free is None else f"{free // 1024} KiB free in {directory}: free some space"
+        free = _free_space(self.path.parent)
+        room = "Free some space" + (
+            "" if free is None else f" ({free // 1024} KiB free in {self.path.parent})"
         )
         if code == sqlite3.SQLITE_FULL:
-            return "disk full", f"{space.capitalize()} and run again."
+            return "disk full", f"{room} and run again."
         if code != sqlite3.SQLITE_IOERR:
             return str(exc), "Check the file and run again."
         limit = _file_size_limit()
@@ -327,7 +326,7 @@ class StateStore:
                 "Raise the limit (or move `state.path` elsewhere) and run again.",
             )
         if free is not None and free < _LARGEST_WRITE:
-            return "disk full", f"{space.capitalize()} and run again."
+            return "disk full", f"{room} and run again."
         return f"{exc} (a write to the disk failed)", "Check the disk (`dmesg`) and run again."
 
     def _largest_file(self) -> int:
@@ -846,6 +845,14 @@ _CHUNK = 500
 
 # A WAL frame: a page of at most 64 KiB and its 24-byte header (https://www.sqlite.org/fileformat.html).
 _LARGEST_WRITE = 65536 + 24
+
+
+def _free_space(directory: Path) -> int | None:
+    """Bytes free for this user on the file system of ``directory``, or None if unknown."""
+    try:
+        return shutil.disk_usage(directory).free
+    except OSError:
+        return None
 
 
 def _file_size_limit() -> int | None:

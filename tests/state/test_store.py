@@ -92,3 +92,18 @@ def test_a_commit_refused_by_a_full_disk_is_one_clear_error_and_commits_nothing(
     with store.transaction() as tx:
         tx.set_page("accounts", "001B", "page-2", created_by_syncfw=True)
     assert set(store.pages("accounts")) == {"001B"}
+
+
+def test_a_write_sqlite_finds_no_room_for_is_disk_full_and_commits_nothing(tmp_path: Path) -> None:
+    """SQLITE_FULL, what SQLite answers when a write finds no room (ENOSPC, or the database's
+    ``max_page_count``, used here to fill it: https://www.sqlite.org/pragma.html#pragma_max_page_count)."""
+    path = tmp_path / "s.sqlite"
+    store = StateStore(path)
+    store._db.execute("PRAGMA max_page_count = " + str(store._db.execute("PRAGMA page_count").fetchone()[0]))
+    with pytest.raises(StateError) as refused, store.transaction() as tx:
+        tx.set_page("accounts", "001A", "page-1", created_by_syncfw=True)
+        tx.set_written("accounts", "001A", {"Notes": "n" * 100_000})
+    message = str(refused.value)
+    assert message.startswith(f"the state store {path} could not be written: disk full; nothing is lost")
+    assert f"KiB free in {tmp_path}" in message and "\n" not in message
+    assert store.pages("accounts") == {}
