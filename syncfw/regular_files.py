@@ -66,7 +66,7 @@ def _check(path: Path, mode: int) -> None:
         return
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(errno.EISDIR, "it is a directory, not a regular file", str(path))
-    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    kind = next((name for test, name in _KINDS if test(mode)), "another kind of file")
     raise NotRegularFile(
         errno.EINVAL, f"it is {kind}, not a regular file: give the path of a file", str(path)
     )
