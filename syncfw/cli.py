@@ -9,6 +9,7 @@ its last run failed or was stopped), so that a monitoring check can call it.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -36,6 +37,7 @@ from syncfw.engine.run import Progress, RunObserver, RunOptions, RunReport, exec
 from syncfw.errors import ConfigError, GuardStop, SyncfwError
 from syncfw.notion.budget import rate_problem
 from syncfw.plugins import PluginWarning, Registry, load_plugins
+from syncfw.regular_files import DOCUMENT, SECRET, read_regular
 from syncfw.render import (
     JsonLog,
     err,
@@ -64,9 +66,16 @@ def _registry() -> Registry:
 def _load_env(env_file: Path | None) -> None:
     if env_file is None:
         return
-    if not env_file.exists():
-        raise ConfigError(f"{env_file}: env file not found (start the sandbox with `syncfw sandbox serve`)")
-    for key, value in dotenv_values(env_file).items():
+    try:
+        text = read_regular(env_file, SECRET).decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{env_file}: env file not found (start the sandbox with `syncfw sandbox serve`)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise ConfigError(f"{env_file}: cannot read the env file: {reason}") from None
+    for key, value in dotenv_values(stream=io.StringIO(text)).items():
         if value is not None:
             os.environ[key] = value
 
@@ -219,7 +228,11 @@ def validate(paths: tuple[Path, ...], env_file: Path | None, explain: bool) -> N
         files = sorted(path.rglob("*.yaml")) + sorted(path.rglob("*.yml")) if path.is_dir() else [path]
         for file in files:
             try:
-                head = file.read_text(encoding="utf-8", errors="replace")
+                head = read_regular(file, DOCUMENT).decode("utf-8", errors="replace")
+            except OSError as exc:
+                problems.append(f"{file}:1:1 cannot read the file: {exc.strerror or exc}")
+                continue
+            try:
                 if any(line.startswith("mapping:") for line in head.splitlines()):
                     load_mapping(file)
                     out.print(f"ok  mapping {file}")

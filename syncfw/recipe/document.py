@@ -18,6 +18,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from syncfw.errors import Problem
+from syncfw.regular_files import DOCUMENT, read_regular
 
 KeyPath = tuple[Any, ...]
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -242,9 +243,10 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]
 
 
 def read_yaml(path: Path, file: str) -> tuple[YamlDocument | None, list[Problem]]:
-    """Read and parse a YAML file; an unreadable file is one problem at line 1."""
+    """Read and parse a YAML file; an unreadable file (not a regular file, larger than
+    :data:`~syncfw.regular_files.DOCUMENT`, not UTF-8) is one problem at line 1."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path, DOCUMENT).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return None, [Problem(file, 1, 1, "", f"cannot read the file: {reason}")]

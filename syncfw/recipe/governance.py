@@ -22,6 +22,7 @@ from syncfw.plugins import Registry
 from syncfw.recipe.document import YamlDocument, read_yaml
 from syncfw.recipe.model import BoundMapping, PropertySpec, Target
 from syncfw.recipe.references import resolve_references
+from syncfw.regular_files import DOCUMENT, read_regular
 
 MIN_SENTENCES = 3
 _SENTENCE = re.compile(r"[^.!?]*[A-Za-z][^.!?]*(?:[.!?]+|$)")
@@ -46,7 +47,7 @@ def recipe_files(directory: Path) -> list[Path]:
 
 def _is_recipe(path: Path) -> bool:
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = read_regular(path, DOCUMENT).decode("utf-8", errors="replace")
     except OSError:
         return False
     return any(line.startswith("recipe:") for line in text.splitlines())

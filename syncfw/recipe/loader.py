@@ -60,6 +60,7 @@ from syncfw.recipe.references import (
     secret_patterns,
     unusable_secrets,
 )
+from syncfw.regular_files import DOCUMENT, check_regular
 
 EXPIRY_WINDOW = timedelta(days=30)
 """How far ahead an experimental recipe may expire."""
@@ -477,10 +478,9 @@ class _Loader:
             for index, file, source in refs:
                 mapping_path = Path(os.path.normpath(path.parent / file))
                 at = ("targets", name, "mappings", index)
-                if not mapping_path.is_file():
-                    self.problems.append(
-                        document.problem(at, f"mapping file {file!r} not found (looked for {mapping_path})")
-                    )
+                unreadable = _unreadable_mapping(file, mapping_path)
+                if unreadable is not None:
+                    self.problems.append(document.problem(at, unreadable))
                     complete = False
                     continue
                 read = self.mapping(mapping_path)
@@ -804,6 +804,18 @@ class _Loader:
 
 def _owner(owner: str) -> str:
     return "people in Notion" if owner == NOTION_OWNER else f"source {owner!r}"
+
+
+def _unreadable_mapping(file: str, path: Path) -> str | None:
+    """Why the mapping file named ``file`` (at ``path``) cannot be read, or None. Checked before it
+    is read so that the problem is at the recipe's reference; reading checks again."""
+    try:
+        check_regular(path, DOCUMENT)
+    except FileNotFoundError:
+        return f"mapping file {file!r} not found (looked for {path})"
+    except OSError as exc:
+        return f"mapping file {file!r} cannot be read (at {path}): {exc.strerror or exc}"
+    return None
 
 
 class _MappingRead(NamedTuple):

@@ -28,6 +28,7 @@ from pydantic import BaseModel, SecretBytes, SecretStr
 
 from syncfw.errors import Problem
 from syncfw.recipe.document import KeyPath, YamlDocument
+from syncfw.regular_files import SECRET, read_regular
 
 _REFERENCE = re.compile(r"\$\$(?=\{)|\$\{([^{}]*)\}")
 _ENV = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
@@ -55,10 +56,10 @@ class Resolution:
 def resolve_references(document: YamlDocument, base_dir: Path, environ: Mapping[str, str]) -> Resolution:
     """Replace the references in every string value of ``document``.
 
-    ``${file:PATH}`` reads the file (relative to ``base_dir``); one trailing line break of a
-    file or variable is dropped; ``$${`` writes a literal ``${``. An unset variable without
-    default, an unreadable file or a malformed reference is a problem at the value's position
-    naming the variable or file.
+    ``${file:PATH}`` reads the file (relative to ``base_dir``; a regular file of at most
+    :data:`~syncfw.regular_files.SECRET` bytes); one trailing line break of a file or variable is
+    dropped; ``$${`` writes a literal ``${``. An unset variable without default, an unreadable
+    file or a malformed reference is a problem at the value's position naming the variable or file.
     """
     resolution = Resolution(data=None)
 
@@ -112,8 +113,7 @@ def _resolve_one(inner: str, base_dir: Path, environ: Mapping[str, str]) -> str 
         relative = inner[5:].strip()
         path = (base_dir / Path(relative).expanduser()).resolve()
         try:
-            with path.open(encoding="utf-8", newline="") as file:
-                return _one_line_ending_dropped(file.read())
+            return _one_line_ending_dropped(read_regular(path, SECRET).decode("utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
             return _Failure(f"cannot read {relative!r} (${{file:{relative}}}, at {path}): {reason}")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -274,16 +275,66 @@ class StateStore:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise StateError(f"cannot write the state store {self.path}: {exc}") from exc
+                raise StateError(self._not_written(exc)) from exc
             try:
                 yield Transaction(self._db)
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
-                self._db.execute("ROLLBACK")
-                raise StateError(f"cannot write the state store {self.path}: {exc}") from exc
+                self._rollback()
+                raise StateError(self._not_written(exc)) from exc
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
+
+    def _rollback(self) -> None:
+        # SQLite rolls a transaction back by itself after SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY or
+        # SQLITE_NOMEM (https://www.sqlite.org/lang_transaction.html, "Response To Errors Within A
+        # Transaction"): a second ROLLBACK would fail and hide the error that ended it.
+        if not self._db.in_transaction:
+            return
+        with suppress(sqlite3.Error):
+            self._db.execute("ROLLBACK")
+
+    def _not_written(self, exc: sqlite3.Error) -> str:
+        """The one-line message of a failed write: what happened, that nothing is lost (intents are
+        committed before each Notion write, cursors only after), and what to do."""
+        cause, todo = self._write_failure(exc)
+        return (
+            f"the state store {self.path} could not be written: {cause}; nothing is lost: the next "
+            f"run settles the writes this run made to Notion and goes on from there. {todo}"
+        )
+
+    def _write_failure(self, exc: sqlite3.Error) -> tuple[str, str]:
+        """Why a write failed, and what to do. SQLite reports ENOSPC as SQLITE_FULL but a write
+        refused for another reason (EFBIG past the file size limit, EIO, EDQUOT) as SQLITE_IOERR
+        (https://www.sqlite.org/rescode.html), so an I/O error is checked against the free space
+        and the process's file size limit (``ulimit -f``)."""
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        free = _free_space(self.path.parent)
+        room = "Free some space" + (
+            "" if free is None else f" ({free // 1024} KiB free in {self.path.parent})"
+        )
+        if code == sqlite3.SQLITE_FULL:
+            return "disk full", f"{room} and run again."
+        if code != sqlite3.SQLITE_IOERR:
+            return str(exc), "Check the file and run again."
+        limit = _file_size_limit()
+        if limit is not None and self._largest_file() + _LARGEST_WRITE >= limit:
+            return (
+                f"disk full: a file of the state store reached the file size limit of this process "
+                f"({limit // 1024} KiB, `ulimit -f`)",
+                "Raise the limit (or move `state.path` elsewhere) and run again.",
+            )
+        if free is not None and free < _LARGEST_WRITE:
+            return "disk full", f"{room} and run again."
+        return f"{exc} (a write to the disk failed)", "Check the disk (`dmesg`) and run again."
+
+    def _largest_file(self) -> int:
+        sizes = [0]
+        for suffix in ("", "-wal", "-journal"):
+            with suppress(OSError):
+                sizes.append(self.path.with_name(self.path.name + suffix).stat().st_size)
+        return max(sizes)
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -804,6 +855,28 @@ class Transaction:
 
 _CHUNK = 500
 """Keys per ``IN (...)`` query: well under SQLite's limit of bound parameters."""
+
+
+# A WAL frame: a page of at most 64 KiB and its 24-byte header (https://www.sqlite.org/fileformat.html).
+_LARGEST_WRITE = 65536 + 24
+
+
+def _free_space(directory: Path) -> int | None:
+    """Bytes free for this user on the file system of ``directory``, or None if unknown."""
+    try:
+        return shutil.disk_usage(directory).free
+    except OSError:
+        return None
+
+
+def _file_size_limit() -> int | None:
+    """The soft RLIMIT_FSIZE of this process in bytes, or None when unlimited (or not POSIX)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
 
 
 def _chunks(keys: Iterable[str]) -> Iterator[list[str]]:

@@ -10,11 +10,13 @@
   met in the file, in order of appearance.
 * Parquet: pyarrow, record batches of at most ``chunk_rows`` rows.
 
-Every failure is a :class:`~syncfw.errors.SourceError` naming the file (and the row or line).
+The file must be a regular file (not a FIFO or a device); it is streamed, so its size is not
+bounded. Every failure is a :class:`~syncfw.errors.SourceError` naming the file (and the row or line).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import warnings
@@ -22,7 +24,7 @@ import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
@@ -30,6 +32,7 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from openpyxl.utils.exceptions import InvalidFileException
 
 from syncfw.errors import SourceAuthError, SourceError
+from syncfw.regular_files import open_regular
 from syncfw_files.config import ColumnType, FilesConfig
 
 Row = dict[str, Any]
@@ -81,6 +84,15 @@ class Table(ABC):
         """Where row ``number`` is, for messages."""
         return f"data row {number}"
 
+    def open(self) -> BinaryIO:
+        """The file, opened for reading if it is a regular file: a FIFO would block the run for
+        ever and a device such as ``/dev/zero`` never end (see :mod:`syncfw.regular_files`).
+
+        Raises:
+            OSError: not a regular file, missing, unreadable (use inside :meth:`errors`).
+        """
+        return open_regular(self.path)
+
     @contextmanager
     def errors(self, what: str) -> Iterator[None]:
         """Turn the failures of reading the file into :class:`SourceError`; ``what`` names the format."""
@@ -125,10 +137,8 @@ class CsvTable(Table):
     typed = False
 
     def columns(self) -> list[str]:
-        with self.errors("CSV"):
-            header = pd.read_csv(
-                self.path, sep=self.config.separator, encoding=self.config.text_encoding, nrows=0
-            )
+        with self.errors("CSV"), self.open() as file:
+            header = pd.read_csv(file, sep=self.config.separator, encoding=self.config.text_encoding, nrows=0)
         return [str(c) for c in header.columns]
 
     def rows(self, columns: Sequence[str]) -> Iterator[tuple[int, Row]]:
@@ -138,8 +148,9 @@ class CsvTable(Table):
         number = 0
         with (
             self.errors("CSV"),
+            self.open() as file,
             pd.read_csv(
-                self.path,
+                file,
                 sep=self.config.separator,
                 encoding=self.config.text_encoding,
                 index_col=False,
@@ -168,12 +179,12 @@ class ExcelTable(Table):
     typed = False
 
     def columns(self) -> list[str]:
-        with self.errors("Excel .xlsx"), pd.ExcelFile(self.path, engine="openpyxl") as book:
+        with self.errors("Excel .xlsx"), self.open() as file, pd.ExcelFile(file, engine="openpyxl") as book:
             header = pd.read_excel(book, sheet_name=self._sheet(book), nrows=0)
         return [str(c) for c in header.columns]
 
     def rows(self, columns: Sequence[str]) -> Iterator[tuple[int, Row]]:
-        with self.errors("Excel .xlsx"), pd.ExcelFile(self.path, engine="openpyxl") as book:
+        with self.errors("Excel .xlsx"), self.open() as file, pd.ExcelFile(file, engine="openpyxl") as book:
             sheet = pd.read_excel(
                 book,
                 sheet_name=self._sheet(book),
@@ -218,7 +229,10 @@ class JsonLinesTable(Table):
         return f"line {number}"
 
     def _objects(self) -> Iterator[tuple[int, Mapping[str, Any]]]:
-        with self.errors("JSON Lines"), open(self.path, encoding=self.config.text_encoding) as lines:
+        with (
+            self.errors("JSON Lines"),
+            io.TextIOWrapper(self.open(), encoding=self.config.text_encoding) as lines,
+        ):
             for number, line in enumerate(lines, start=1):
                 if not line.strip():
                     continue
@@ -239,12 +253,12 @@ class ParquetTable(Table):
     typed = True
 
     def columns(self) -> list[str]:
-        with self.errors("Parquet"), pq.ParquetFile(self.path) as parquet:
+        with self.errors("Parquet"), self.open() as file, pq.ParquetFile(file) as parquet:
             return [str(name) for name in parquet.schema_arrow.names]
 
     def rows(self, columns: Sequence[str]) -> Iterator[tuple[int, Row]]:
         number = 0
-        with self.errors("Parquet"), pq.ParquetFile(self.path) as parquet:
+        with self.errors("Parquet"), self.open() as file, pq.ParquetFile(file) as parquet:
             for batch in parquet.iter_batches(batch_size=self.chunk_rows, columns=list(columns)):
                 for row in _zip_rows(columns, [batch.column(c).to_pylist() for c in columns]):
                     number += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ import openpyxl
 import pytest
 from pydantic import ValidationError
 from syncfw_files import FilesConfig, FilesConnector
+from syncfw_files.config import FileFormat
 
 from syncfw.errors import SourceError
 
@@ -130,6 +132,32 @@ def test_check_passes_and_names_a_missing_file(tmp_path: Path, monkeypatch: pyte
     assert str(caught.value) == (
         f"data/missing.csv: no such file (resolved from {tmp_path}): check `path` in the source's config"
     )
+
+
+@pytest.mark.timeout(20)  # an open() of a FIFO that nobody writes would never return
+@pytest.mark.parametrize("name", ["t.csv", "t.jsonl", "t.xlsx", "t.parquet"])
+def test_a_fifo_is_refused_at_once_in_every_format(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    os.mkfifo(path)
+    connector = FilesConnector(FilesConfig(path=path, key="id"))
+
+    with pytest.raises(SourceError) as caught:
+        connector.check()
+
+    assert str(caught.value) == (
+        f"{path} cannot be read: it is a FIFO (named pipe), not a regular file: give the path of a file"
+    )
+
+
+@pytest.mark.timeout(20)  # /dev/zero never ends: reading it would exhaust memory
+@pytest.mark.parametrize("file_format", ["csv", "jsonl", "excel", "parquet"])
+def test_a_device_is_refused_unread_in_every_format(file_format: FileFormat) -> None:
+    connector = FilesConnector(FilesConfig(path=Path("/dev/zero"), key="id", format=file_format))
+
+    with pytest.raises(
+        SourceError, match=r"^/dev/zero cannot be read: it is a character device, not a regular"
+    ):
+        connector.check()
 
 
 @pytest.mark.parametrize(
