@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -160,7 +159,6 @@ def test_a_checkpoint_mid_read_resumes_after_its_records(sandbox: Sandbox) -> No
 
 def test_the_10000_result_search_cap_is_crossed_by_moving_the_lower_bound(sandbox: Sandbox) -> None:
     sandbox.portal.create_many("companies", [{"name": f"Bulk {n}"} for n in range(10_050)])
-    started = time.monotonic()
 
     records, checkpoints = sandbox.read("companies", None, ("properties.name",))
 
@@ -169,7 +167,6 @@ def test_the_10000_result_search_cap_is_crossed_by_moving_the_lower_bound(sandbo
     assert sandbox.portal.stats.past_cap == 0
     assert sandbox.portal.stats.searches == 51  # 200 a page, each one a new search
     assert len(checkpoints) == 52  # one per page, then the end
-    assert time.monotonic() - started < 15
 
 
 def test_more_records_in_one_millisecond_than_a_page_holds(sandbox: Sandbox) -> None:
