@@ -25,6 +25,7 @@ left for the next run and the cursors stay before their records.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -35,7 +36,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncfw.engine.plan import Operation, TargetPlan, live_values
-from syncfw.errors import NotionRejected, RecordProblem
+from syncfw.errors import ConfigError, NotionRejected, RecordProblem
 from syncfw.mapping import encode
 from syncfw.notion.client import PAYLOAD_LIMIT, AmbiguousWrite, NotionClient, body_size
 from syncfw.state import QuarantinedRecord, StateStore
@@ -52,8 +53,24 @@ def now() -> str:
 
 def inflight_grace() -> float:
     """Seconds to wait after sending a create before its absence in Notion means anything:
-    ``SYNCFW_INFLIGHT_GRACE``, default 65 (Notion gives a request up to 60 seconds)."""
-    return float(os.environ.get("SYNCFW_INFLIGHT_GRACE", DEFAULT_INFLIGHT_GRACE))
+    ``SYNCFW_INFLIGHT_GRACE``, default 65 (Notion gives a request up to 60 seconds).
+
+    Raises:
+        ConfigError: the variable is not a number of seconds from 0 to 86,400 (a day).
+    """
+    text = os.environ.get("SYNCFW_INFLIGHT_GRACE")
+    if text is None:
+        return DEFAULT_INFLIGHT_GRACE
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds <= 86_400:  # NaN fails every comparison
+        raise ConfigError(
+            f"SYNCFW_INFLIGHT_GRACE={text[:40]!r}: expected seconds from 0 to 86400 (default 65: Notion "
+            "gives a request up to 60 s)"
+        )
+    return seconds
 
 
 def holds(page: dict[str, Any], after: dict[str, Any], types: dict[str, str]) -> bool:

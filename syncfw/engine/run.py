@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from syncfw import __version__
 from syncfw.connector import Checkpoint, Connector, Record
-from syncfw.engine.apply import Applier
+from syncfw.engine.apply import Applier, inflight_grace
 from syncfw.engine.plan import (
     Operation,
     StoredMatches,
@@ -224,12 +224,14 @@ def execute(
 
     Raises:
         GuardStop: the recipe is experimental and expired (exit 4); nothing was done.
+        ConfigError: ``SYNCFW_INFLIGHT_GRACE`` is not a number of seconds (exit 2); nothing was done.
         LockHeld: another run of the recipe holds the lock (exit 75); nothing was done.
         StateError: the state store cannot be opened.
     """
     from syncfw.health.governance import check_runnable  # health observes the engine: import late
 
     check_runnable(recipe, datetime.now(UTC).date())
+    inflight_grace()  # a malformed SYNCFW_INFLIGHT_GRACE is refused before anything is read
     progress = progress or Progress()
     command = "run" if options.apply else "plan"
     report = RunReport(new_run_id(), recipe.name, command, _now())

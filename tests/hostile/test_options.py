@@ -182,3 +182,17 @@ def test_an_id_from_the_environment_names_the_variable_never_its_value(tmp_path:
     )
     assert "the value comes from ${env:ACCOUNTS_DATA_SOURCE_ID}" in outcome.stderr
     assert not (tmp_path / ".syncfw").exists()
+
+
+@pytest.mark.parametrize("grace", ["soon", "nan", "-1", "1e9"])
+def test_a_malformed_inflight_grace_is_refused_before_anything_is_read(grace: str, tmp_path: Path) -> None:
+    env = {
+        "NOTION_TOKEN": "secret_dummy_token_for_the_test",
+        "NOTION_PARENT_PAGE_ID": "12345678-1234-1234-1234-123456789abc",
+        "SALESFORCE_INSTANCE_URL": "https://127.0.0.1:1",
+        "SALESFORCE_SESSION_ID": "00Dx0000000dummy",
+        "SYNCFW_INFLIGHT_GRACE": grace,
+    }
+    outcome = syncfw("run", RECIPE, cwd=tmp_path, env=env, timeout=60)
+    assert_refused(outcome, 2, says="SYNCFW_INFLIGHT_GRACE")
+    assert not (tmp_path / ".syncfw").exists()
