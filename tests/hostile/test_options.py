@@ -196,3 +196,22 @@ def test_a_malformed_inflight_grace_is_refused_before_anything_is_read(grace: st
     outcome = syncfw("run", RECIPE, cwd=tmp_path, env=env, timeout=60)
     assert_refused(outcome, 2, says="SYNCFW_INFLIGHT_GRACE")
     assert not (tmp_path / ".syncfw").exists()
+
+
+@pytest.mark.parametrize("value", [".inf", ".nan", "1e9"])
+def test_a_connector_timeout_must_be_a_finite_number_of_seconds(value: str, tmp_path: Path) -> None:
+    text = RECIPE.read_text().replace("../mappings/", f"{RECIPE.parent.parent / 'mappings'}/")
+    text = text.replace(
+        "      session_id: ${env:SALESFORCE_SESSION_ID}\n",
+        f"      session_id: ${{env:SALESFORCE_SESSION_ID}}\n      timeout_seconds: {value}\n",
+    )
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(text)
+    env = {
+        "NOTION_TOKEN": "secret_dummy_token_for_the_test",
+        "NOTION_PARENT_PAGE_ID": "12345678-1234-1234-1234-123456789abc",
+        "SALESFORCE_INSTANCE_URL": "https://127.0.0.1:1",
+        "SALESFORCE_SESSION_ID": "00Dx0000000dummy",
+    }
+    outcome = syncfw("validate", recipe, cwd=tmp_path, env=env, timeout=60)
+    assert_refused(outcome, 2, says="timeout_seconds", where="recipe.yaml:")

@@ -87,8 +87,8 @@ class HubSpotConfig(BaseModel):
     lookback: Duration = DEFAULT_LOOKBACK
     page_size: int = Field(default=200, ge=1, le=200)
     requests_per_10_seconds: int = Field(default=100, ge=1, le=1000)
-    search_requests_per_second: float = Field(default=4.0, gt=0)
-    timeout_seconds: float = Field(default=60.0, gt=0)
+    search_requests_per_second: float = Field(default=4.0, gt=0, le=1000, allow_inf_nan=False)
+    timeout_seconds: float = Field(default=60.0, gt=0, le=3600, allow_inf_nan=False)
 
     @field_validator("access_token")
     @classmethod

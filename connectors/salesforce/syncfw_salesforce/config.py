@@ -83,7 +83,7 @@ class SalesforceConfig(BaseModel):
     domain: str = "login"
     api_version: str = Field(default="59.0", pattern=r"^\d{2,3}\.0$")
     batch_size: int = Field(default=MAX_BATCH_SIZE, ge=200, le=MAX_BATCH_SIZE)
-    timeout_seconds: float = Field(default=120.0, gt=0)
+    timeout_seconds: float = Field(default=120.0, gt=0, le=3600, allow_inf_nan=False)
     lookback: Duration = DEFAULT_LOOKBACK
 
     @field_validator("lookback")

@@ -51,8 +51,8 @@ class ZendeskConfig(BaseModel):
     oauth_token: SecretStr | None = None
     start_time: int = Field(default=0, ge=0)
     page_size: int = Field(default=1000, ge=1, le=1000)
-    max_rate_limit_wait: float = Field(default=120.0, ge=0)
-    timeout_seconds: float = Field(default=60.0, gt=0)
+    max_rate_limit_wait: float = Field(default=120.0, ge=0, le=3600, allow_inf_nan=False)
+    timeout_seconds: float = Field(default=60.0, gt=0, le=3600, allow_inf_nan=False)
 
     @field_validator("subdomain")
     @classmethod
