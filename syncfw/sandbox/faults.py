@@ -59,6 +59,9 @@ LateAs = Literal["any", "504", "timeout"]
 
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 SERVER_ERROR_STATUSES = (500, 502, 503, 504)
+MAX_RETRY_AFTER = 3600
+"""The longest ``Retry-After`` a fault plan may ask for: past an hour a test or a sandbox session
+would only stall."""
 DEFAULT_TIMEOUT_SECONDS = 65.0
 """How long a ``timeout`` holds a request: past notion-client's default timeout of 60 s."""
 DEFAULT_OVERLOAD_RETRY_AFTER = 1
@@ -157,8 +160,12 @@ class FaultPlan:
             raise ValueError(f"fault probabilities add up to more than 1: {self}")
         for name in ("retry_after", "overload_retry_after"):
             wait = getattr(self, name)
-            if wait is not None and (isinstance(wait, bool) or not isinstance(wait, int) or wait < 0):
-                raise ValueError(f"{name} must be a whole number of seconds (at least 0) or None")
+            if wait is not None and (
+                isinstance(wait, bool) or not isinstance(wait, int) or not 0 <= wait <= MAX_RETRY_AFTER
+            ):
+                raise ValueError(
+                    f"{name} must be a whole number of seconds from 0 to {MAX_RETRY_AFTER} (an hour) or None"
+                )
         if (
             isinstance(self.timeout_seconds, bool)
             or not isinstance(self.timeout_seconds, int | float)

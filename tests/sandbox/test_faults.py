@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -208,3 +211,25 @@ def test_overloads_carry_retry_after_one_second_unless_set() -> None:
     )
     with pytest.raises(ValueError, match="overload_retry_after='-2': expected a whole number"):
         FaultPlan.parse("529=1,overload_retry_after=-2")
+
+
+def test_a_retry_after_over_an_hour_is_refused_by_the_cli(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "syncfw.cli",
+            "sandbox",
+            "serve",
+            "--state-dir",
+            str(tmp_path / "s"),
+            "--notion-faults",
+            "429=0.1,retry_after=99999999",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and "from 0 to 3600" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "s").exists()
