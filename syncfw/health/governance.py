@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 from syncfw.errors import ConfigError, GuardStop
 from syncfw.recipe import Recipe
 from syncfw.recipe.loader import EXPIRY_WINDOW
+from syncfw.regular_files import DOCUMENT, read_regular
 
 
 def check_runnable(recipe: Recipe, today: date) -> None:
@@ -48,7 +49,10 @@ def renew(path: Path, today: date, days: int = EXPIRY_WINDOW.days) -> tuple[date
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 4096  # never re-wrap long lines
-    data = yaml.load(path.read_text(encoding="utf-8"))
+    try:
+        data = yaml.load(read_regular(path, DOCUMENT).decode("utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:  # swapped for a FIFO or a device since it loaded
+        raise ConfigError(f"{path}: cannot read the recipe again to renew it: {exc}") from None
     if not isinstance(data, dict) or data.get("tier") != "experimental":
         raise ConfigError(
             f"{path}: only an experimental recipe expires; this one is tier {data.get('tier')!r}"
