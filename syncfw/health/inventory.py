@@ -12,6 +12,9 @@ from syncfw.recipe import Recipe, load_recipe
 from syncfw.recipe.governance import recipe_files
 
 _UNSET = re.compile(r"^environment variable ([A-Za-z_][A-Za-z0-9_]*) is not set")
+_UNSET_ID = re.compile(r"not a Notion id: .*the value comes from \$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+NIL_ID = "00000000-0000-0000-0000-000000000000"
+"""What an unset variable that must hold a Notion id stands for when a recipe is read offline."""
 
 
 def recipe_paths(path: Path) -> list[Path]:
@@ -43,4 +46,13 @@ def load_offline(path: Path) -> Recipe:
         if not exc.problems or not all(unset):
             raise
         names = {m.group(1) for m in unset if m is not None}
-    return load_recipe(path, environ={**os.environ, **{name: f"<{name} unset>" for name in names}})
+    environ = {**os.environ, **{name: f"<{name} unset>" for name in names}}
+    try:
+        return load_recipe(path, environ=environ)
+    except ConfigError as exc:
+        # a variable that must hold a Notion id (a parent page) gets the nil id instead
+        ids = [_UNSET_ID.search(p.message) for p in exc.problems]
+        if not exc.problems or not all(m is not None and m.group(1) in names for m in ids):
+            raise
+        environ.update({m.group(1): NIL_ID for m in ids if m is not None})
+    return load_recipe(path, environ=environ)
