@@ -81,11 +81,16 @@ def _duration(value: Any) -> Any:
             for unit, n in zip(_DURATION_UNITS, match.groups(), strict=True)
             if n
         )
-        if seconds == 0:
-            raise ValueError("must be longer than 0, e.g. 30m or 1h")
         if seconds > MAX_DURATION.total_seconds():
             raise ValueError(f"must be at most {MAX_DURATION.days} days, e.g. 4h or 2d")
         return timedelta(seconds=seconds)
+    return value
+
+
+def _positive_duration(value: Any) -> Any:
+    value = _duration(value)
+    if isinstance(value, timedelta) and value <= timedelta(0):
+        raise ValueError("must be longer than 0, e.g. 30m or 1h")
     return value
 
 
@@ -150,6 +155,11 @@ Duration = Annotated[
     BeforeValidator(_duration),
     WithJsonSchema({"type": "string", "pattern": r"^(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?$"}),
 ]
+PositiveDuration = Annotated[
+    timedelta,
+    BeforeValidator(_positive_duration),
+    WithJsonSchema({"type": "string", "pattern": r"^(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?$"}),
+]
 IsoDate = Annotated[date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
 Fraction = Annotated[
     float,
@@ -179,7 +189,9 @@ class SourceDocument(BaseModel):
     model_config = _CONFIG
     connector: NonEmpty = Field(description="Name of an installed connector, e.g. salesforce.")
     config: dict[str, Any] = Field(default_factory=dict, description="The connector's own settings.")
-    stale_after: Duration | None = Field(None, description="Data older than this is reported stale, e.g. 1h.")
+    stale_after: PositiveDuration | None = Field(
+        None, description="Data older than this is reported stale, e.g. 1h."
+    )
 
 
 class DatabaseDocument(BaseModel):
