@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from syncfw.plugins import Registry, load_plugins
 from syncfw.sandbox.runner import BUILTIN_DATA, Sandbox
+from tests.servers import Server, ServerMissing, start_postgres, start_redis
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -57,3 +58,26 @@ def sandbox(
     box = start_sandbox(tmp_path, registry, seed_dir, monkeypatch)
     yield box
     box.stop()
+
+
+def _server(start: Callable[[], Server]) -> Iterator[str]:
+    """A throwaway server for the session (tests/servers.py); a test that needs one fails, never
+    skips, when it cannot be started: CI runs every backend test."""
+    try:
+        server = start()
+    except ServerMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The URL (with its password) of a throwaway PostgreSQL 15 server on loopback."""
+    yield from _server(start_postgres)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The URL (with its password) of a throwaway Redis server on loopback."""
+    yield from _server(start_redis)

@@ -111,6 +111,24 @@ class _Bucket:
     claims: dict[str, float] = dataclasses.field(default_factory=dict)  # high waiter → expiry
 
 
+def load_bucket(text: str | bytes, burst: int, now: float) -> _Bucket:
+    """The bucket saved as ``text`` (JSON, as text or UTF-8 bytes) by :func:`dump_bucket`; a fresh, full one when ``text`` cannot
+    be read (empty, not JSON). A bucket saved by an older syncfw lacks the newer fields: they keep
+    their defaults."""
+    fresh = _Bucket(tokens=float(burst), updated=now)
+    try:
+        saved: Any = json.loads(text)
+        names = {f.name for f in dataclasses.fields(_Bucket)}
+        return dataclasses.replace(fresh, **{k: v for k, v in saved.items() if k in names})
+    except (ValueError, TypeError, AttributeError):
+        return fresh
+
+
+def dump_bucket(state: _Bucket) -> str:
+    """``state`` as JSON text, for a budget kept outside the process (a file, a server)."""
+    return json.dumps(dataclasses.asdict(state))
+
+
 class RateBudget:
     """A blocking token bucket with a priority lane and AIMD on 429s (see the module docstring).
 
@@ -407,16 +425,6 @@ class SharedRateBudget(RateBudget):
             )
             raise UnsafeBudgetDirectory(self.path.parent, f"its file {self.path.name} {reason}") from None
 
-    def _load(self, text: str, now: float) -> _Bucket:
-        fresh = _Bucket(tokens=float(self.burst), updated=now)
-        try:
-            saved: Any = json.loads(text)
-            names = {f.name for f in dataclasses.fields(_Bucket)}
-            # a file of an older syncfw lacks the newer fields: they keep their defaults
-            return dataclasses.replace(fresh, **{k: v for k, v in saved.items() if k in names})
-        except (ValueError, TypeError, AttributeError):
-            return fresh
-
     def _exchange(self, change: Callable[[_Bucket, float], T]) -> T:
         # filelock retries a held lock every 50 ms by default: a delay of up to half a token at
         # 10 requests/s, for a high request too
@@ -428,24 +436,39 @@ class SharedRateBudget(RateBudget):
         ):
             now = self._clock()
             with os.fdopen(self._open(directory), "r+", encoding="utf-8", errors="replace") as file:
-                state = self._load(file.read(), now)
+                state = load_bucket(file.read(), self.burst, now)
                 result = change(state, now)
                 file.seek(0)
                 file.truncate()
-                file.write(json.dumps(dataclasses.asdict(state)))
+                file.write(dump_bucket(state))
             return result
 
 
-_BUDGETS: dict[str, RateBudget] = {}
+_BUDGETS: dict[tuple[str, str], RateBudget] = {}
 _BUDGETS_LOCK = threading.Lock()
 
 
 def budget_for(token: str, rate: float, burst: int = 3) -> RateBudget:
-    """The budget of an integration token: one per token in this process, shared on disk with
-    every other process of the machine (DESIGN.md rule 6). ``rate`` is requests per second."""
+    """The budget of an integration token (DESIGN.md rule 6): one per token in this process,
+    shared with every other process of the token on this machine through a file
+    (:class:`SharedRateBudget`), or, when ``SYNCFW_BUDGET_URL`` is set, with every process on every
+    machine through that PostgreSQL or Redis server (:mod:`syncfw.notion.budget_shared`). ``rate``
+    is requests per second; the server is first contacted by the first request.
+
+    Raises:
+        ConfigError: ``SYNCFW_BUDGET_URL`` is malformed or its driver is not installed (exit 2).
+    """
     key = hashlib.sha256(token.encode()).hexdigest()[:16]
+    url = os.environ.get("SYNCFW_BUDGET_URL", "")
     with _BUDGETS_LOCK:
-        budget = _BUDGETS.get(key)
+        budget = _BUDGETS.get((url, key))
         if budget is None or budget.rate != rate:
-            budget = _BUDGETS[key] = SharedRateBudget(rate, burst, key=key)
+            if url:
+                # imported here: its drivers are optional extras, needed only with a budget server
+                from syncfw.notion.budget_shared import server_budget
+
+                budget = server_budget(url, rate, burst, key=key)
+            else:
+                budget = SharedRateBudget(rate, burst, key=key)
+            _BUDGETS[url, key] = budget
         return budget
