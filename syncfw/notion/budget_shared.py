@@ -140,19 +140,29 @@ class ServerRateBudget(RateBudget, abc.ABC):
             try:
                 return self._transact(change)
             except self.driver_errors as exc:
-                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
                 raise BudgetUnavailable(self.shown, hide_password(reason, self._url)) from None
 
 
-def server_budget(url: str, rate: float, burst: int = 3, *, key: str) -> ServerRateBudget:
-    """The budget of ``key`` in the server that ``url`` names (no connection is made yet).
+def server_budget(
+    url: str,
+    rate: float,
+    burst: int = 3,
+    *,
+    key: str,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ServerRateBudget:
+    """The budget of ``key`` in the server that ``url`` names (no connection is made yet);
+    ``clock`` and ``sleep`` as for :class:`ServerRateBudget`.
 
     Raises:
         ConfigError: ``url`` is malformed, its scheme is not one of PostgreSQL or Redis, or the
             driver for it is not installed (exit 2).
     """
     try:
-        scheme = urlsplit(url).scheme.lower()
+        parts = urlsplit(url)
+        scheme, _ = parts.scheme.lower(), parts.port  # a port that is not a number is refused here
     except ValueError as exc:
         raise malformed(url, str(exc)) from None
     kind = _KINDS.get(scheme)
@@ -165,4 +175,4 @@ def server_budget(url: str, rate: float, burst: int = 3, *, key: str) -> ServerR
             from syncfw.notion.budget_redis import RedisRateBudget as backend  # type: ignore[assignment]
     except ImportError as exc:
         raise malformed(url, f"its driver cannot be imported ({exc}): pip install 'syncfw[{kind}]'") from None
-    return backend(rate, burst, key=key, url=url)
+    return backend(rate, burst, key=key, url=url, clock=clock, sleep=sleep)

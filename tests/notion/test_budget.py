@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from syncfw.notion.budget import RateBudget
+from tests.notion.conftest import Backend
 
 
 class Clock:
@@ -51,23 +52,19 @@ def test_rate_must_be_positive() -> None:
         RateBudget(0)
 
 
-def _spend(directory: str, count: int) -> None:
-    from pathlib import Path
-
-    from syncfw.notion.budget import SharedRateBudget
-
-    budget = SharedRateBudget(20.0, burst=1, key="test", directory=Path(directory))
+def _spend(backend: Backend, count: int) -> None:
+    budget = backend.budget(20.0, burst=1, key="test")
     for _ in range(count):
         budget.acquire()
 
 
-def test_two_processes_of_one_token_share_one_budget(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_two_processes_of_one_token_share_one_budget(budget_backend: Backend) -> None:
     import multiprocessing
     import time
 
     ctx = multiprocessing.get_context("fork")
     started = time.monotonic()
-    workers = [ctx.Process(target=_spend, args=(str(tmp_path), 15)) for _ in range(2)]
+    workers = [ctx.Process(target=_spend, args=(budget_backend, 15)) for _ in range(2)]
     for worker in workers:
         worker.start()
     for worker in workers:

@@ -14,6 +14,7 @@ from syncfw.notion.budget import RateBudget, SharedRateBudget
 from syncfw.notion.client import NotionClient
 from syncfw.sandbox.notion import NotionEmulator
 from syncfw.sandbox.server import ServedApp
+from tests.notion.conftest import Backend
 from tests.notion.test_budget import Clock
 
 TOKEN = "secret_aimd_test_token"
@@ -109,12 +110,9 @@ def test_the_rate_comes_back_step_by_step_after_quiet_time() -> None:
     assert pace(budget, clock, 30) == pytest.approx(10.0)
 
 
-def test_processes_of_one_token_share_the_lowered_rate(tmp_path: Path) -> None:
+def test_processes_of_one_token_share_the_lowered_rate(budget_backend: Backend) -> None:
     clock = Clock()
-    first, second = (
-        SharedRateBudget(3.0, key="aimd", directory=tmp_path, clock=clock, sleep=clock.sleep)
-        for _ in range(2)
-    )
+    first, second = (budget_backend.budget(3.0, key="aimd", clock=clock, sleep=clock.sleep) for _ in range(2))
     clock.now = 1000.0
     assert first.pause(1) is False
     clock.now = 1004.0

@@ -7,13 +7,13 @@ import multiprocessing
 import threading
 import time
 from multiprocessing.sharedctypes import Synchronized
-from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
-from syncfw.notion.budget import RateBudget, SharedRateBudget
+from syncfw.notion.budget import RateBudget
 from syncfw.notion.client import NotionClient
+from tests.notion.conftest import Backend
 
 RATE = 10.0  # requests per second: one token every 0.1 s
 BULK_THREADS = 6
@@ -62,8 +62,10 @@ def test_a_high_request_overtakes_bulk_threads_saturating_the_budget() -> None:
     assert len(times) >= RATE * elapsed / 2  # the bulk threads were not starved either
 
 
-def _bulk_process(directory: str, seconds: float, ready: Synchronized[int], done: Synchronized[int]) -> None:
-    budget = SharedRateBudget(RATE, burst=1, key="lanes", directory=Path(directory))
+def _bulk_process(
+    backend: Backend, seconds: float, ready: Synchronized[int], done: Synchronized[int]
+) -> None:
+    budget = backend.budget(RATE, burst=1, key="lanes")
     stop, times = threading.Event(), []
     threads = saturate(budget, stop, times)
     ready.value = 1
@@ -74,16 +76,16 @@ def _bulk_process(directory: str, seconds: float, ready: Synchronized[int], done
     done.value = len(times)
 
 
-def test_a_high_request_of_one_process_overtakes_the_bulk_of_another(tmp_path: Path) -> None:
+def test_a_high_request_of_one_process_overtakes_the_bulk_of_another(budget_backend: Backend) -> None:
     ctx = multiprocessing.get_context("fork")
     ready, done = ctx.Value("i", 0), ctx.Value("i", 0)
     started = time.monotonic()
-    bulk = ctx.Process(target=_bulk_process, args=(str(tmp_path), 1.6, ready, done))
+    bulk = ctx.Process(target=_bulk_process, args=(budget_backend, 1.6, ready, done))
     bulk.start()
     while not ready.value and time.monotonic() - started < 10:
         time.sleep(0.01)
     time.sleep(0.3)
-    budget = SharedRateBudget(RATE, burst=1, key="lanes", directory=tmp_path)
+    budget = budget_backend.budget(RATE, burst=1, key="lanes")
     waits = high_waits(budget)
     bulk.join(10)
     elapsed = time.monotonic() - started
