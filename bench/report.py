@@ -38,6 +38,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     else:
         out.append(_missing("Budget saturation", "≥ 0.95 of 3/s, zero 429s, 400 ms latency", sat))
 
+    out += _shared_targets(results.get("shared_budget"))
+
     mini = results.get("minimality")
     if _ok(mini):
         run, rerun = mini["changed_run"], mini["rerun"]
@@ -103,6 +105,32 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+SHARED_TARGET = "≥ 0.95 of 3/s, zero 429s, 3 processes"
+BACKEND_NAMES = {"file": "file", "postgresql": "PostgreSQL", "redis": "Redis"}
+
+
+def _shared_targets(shared: Any) -> list[dict[str, Any]]:
+    """Issue 14: one token shared by three processes, a row per budget backend."""
+    if not _ok(shared):
+        return [_missing("Shared budget saturation", SHARED_TARGET, shared)]
+    out = []
+    for backend, run in shared["backends"].items():
+        n429 = run["rate_limited_emulator"]
+        measured = (
+            f"{run['saturation']:.3f} ({run['achieved_per_second']:.2f} requests/s over {run['seconds']:.0f} s, "
+            f"{run['requests']} creates), {n429} 429s"
+        )
+        met = 0.95 <= run["saturation"] <= 1.05 and n429 == 0
+        out.append(_row(f"Shared budget saturation ({BACKEND_NAMES[backend]})", SHARED_TARGET, measured, met))
+    return out
+
+
+def shared_cost_line(shared: dict[str, Any]) -> str:
+    """What each budget backend costs per Notion request, in one sentence."""
+    costs = ", ".join(f"{BACKEND_NAMES[k]} {v:g} ms" for k, v in shared["cost_ms_per_request"].items())
+    return f"Rate budget cost per request (one process, token always ready): {costs}"
+
+
 def target_plan(results: dict[str, Any]) -> dict[str, Any] | None:
     """The run that measures the plan target: the re-plan of 1,000,000 records, 1% changed."""
     runs = results.get("overhead", {}).get("runs", [])
@@ -148,6 +176,9 @@ def summary(figures: dict[str, Any]) -> str:
     cost = figures["results"].get("costs")
     if _ok(cost):
         lines += [f"  {'measured':>12}  {line}" for line in cost_lines(cost)]
+    shared = figures["results"].get("shared_budget")
+    if _ok(shared):
+        lines.append(f"  {'measured':>12}  {shared_cost_line(shared)}")
     return "\n".join(lines)
 
 
@@ -205,6 +236,7 @@ def markdown(figures: dict[str, Any]) -> str:
         *_scripts(r.get("minimality"), p),
         *_overhead(r.get("overhead"), p),
         *_costs(r.get("costs"), p),
+        *_shared_budget(r.get("shared_budget")),
         *_sandbox(),
         "## Parameters of this run",
         "",
@@ -214,6 +246,41 @@ def markdown(figures: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def _shared_budget(shared: Any) -> list[str]:
+    lines = [
+        "## Shared budget (issue 14)",
+        "",
+        "One integration token used by three processes at once, each in its own working and "
+        "temporary directory, sharing the budget through the file budget of one machine, "
+        "PostgreSQL (`SYNCFW_BUDGET_URL=postgresql://…`) or Redis (`redis://…`), the servers on "
+        "loopback. Every process creates pages one at a time against the emulator playing Notion.",
+        "",
+    ]
+    if not _ok(shared):
+        return lines + _error(shared)
+    emulator = shared["emulator"]
+    lines += [
+        f"Emulator: {emulator['rate_limit']} requests/s, burst {emulator['burst']}, "
+        f"{emulator['latency_seconds'] * 1000:.0f} ms latency; budget {shared['budget_per_second']:g}/s.",
+        "",
+        "| backend | creates | seconds | achieved | saturation | 429s (emulator / client) | cost per request |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for backend, run in shared["backends"].items():
+        lines.append(
+            f"| {BACKEND_NAMES[backend]} | {run['requests']} | {run['seconds']} s | "
+            f"{run['achieved_per_second']}/s | **{run['saturation']}** | {run['rate_limited_emulator']} / "
+            f"{run['rate_limited_client']} | {shared['cost_ms_per_request'][backend]} ms |"
+        )
+    lines += [
+        "",
+        "The cost per request is the time one `acquire()` takes when a token is ready, in one "
+        "process: what the backend adds to every Notion request.",
+        "",
+    ]
+    return lines
 
 
 def _json(value: Any) -> str:

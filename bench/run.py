@@ -9,7 +9,8 @@ Usage::
 Scenarios (issue 5): budget saturation (:mod:`bench.saturation`), request minimality and the
 lookup-and-update scripts (:mod:`bench.minimality`, :mod:`bench.scripts`), engine overhead
 (:mod:`bench.overhead`); what reconciliation and long relations cost (issue 11,
-:mod:`bench.costs`). Progress goes to stderr. A scenario that fails is reported as such
+:mod:`bench.costs`); one token shared by three processes through each budget backend (issue 14,
+:mod:`bench.shared_budget`). Progress goes to stderr. A scenario that fails is reported as such
 (its targets "not measured") and the others still run.
 """
 
@@ -34,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench import costs, minimality, overhead, report, saturation  # noqa: E402
+from bench import costs, minimality, overhead, report, saturation, shared_budget  # noqa: E402
 from bench.common import BUDGET, LATENCY, NOTION_BURST, NOTION_RATE, log  # noqa: E402
 from syncfw import __version__  # noqa: E402
 from syncfw.plugins import load_plugins  # noqa: E402
@@ -145,6 +146,11 @@ def run(sizes: Sizes, only: set[str]) -> dict[str, Any]:
             results["costs"] = attempt(
                 "costs", lambda: costs.measure(root / "costs", registry, sizes.cost_pages)
             )
+        if "shared" in only:
+            results["shared_budget"] = attempt(
+                "shared budget",
+                lambda: shared_budget.measure(root / "shared-budget", sizes.saturation_creates),
+            )
         os.chdir(REPO)
     return results
 
@@ -156,12 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["saturation", "minimality", "overhead", "costs"],
+        choices=["saturation", "minimality", "overhead", "costs", "shared"],
         help="run only this scenario (repeatable); docs/benchmarks.md is then left alone",
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
-    only = set(args.only or ["saturation", "minimality", "overhead", "costs"])
+    only = set(args.only or ["saturation", "minimality", "overhead", "costs", "shared"])
     started = time.perf_counter()
     log(f"{'quick' if args.quick else 'full'} run: {sizes}")
     results = run(sizes, only)

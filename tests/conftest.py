@@ -66,9 +66,12 @@ def _server(start: Callable[[], Server]) -> Iterator[str]:
     try:
         server = start()
     except ServerMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield server.url
-    server.stop()
+        missing = str(exc)
+    else:
+        yield server.url
+        server.stop()
+        return
+    pytest.fail(missing, pytrace=False)  # outside the except: one line, no chained exception
 
 
 @pytest.fixture(scope="session")

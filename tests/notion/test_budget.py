@@ -52,6 +52,18 @@ def test_rate_must_be_positive() -> None:
         RateBudget(0)
 
 
+def test_a_429_seen_by_one_process_pauses_every_process_of_the_token(budget_backend: Backend) -> None:
+    clock = Clock()
+    clock.now = 1000.0
+    first, second = (
+        budget_backend.budget(10.0, burst=5, key="pause", clock=clock, sleep=clock.sleep) for _ in range(2)
+    )
+    first.acquire()
+    first.pause(30)
+    second.acquire()
+    assert clock.now == pytest.approx(1030.1)  # the pause, then an empty bucket refilling at 10/s
+
+
 def _spend(backend: Backend, count: int) -> None:
     budget = backend.budget(20.0, burst=1, key="test")
     for _ in range(count):
