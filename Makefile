@@ -6,7 +6,7 @@ STAMP := $(VENV)/.syncfw-installed
 # every built-in connector is its own distribution, installed like a third party's
 CONNECTORS := $(wildcard connectors/*/pyproject.toml)
 
-.PHONY: demo test lint typecheck unit setup clean
+.PHONY: demo test lint typecheck unit setup servers clean
 
 $(STAMP): pyproject.toml $(CONNECTORS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ typecheck: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e "connectors/files/[typing]"
 	$(BIN)/mypy syncfw $(addsuffix syncfw_*,$(dir $(CONNECTORS)))
 
-unit: $(STAMP)
+# the backend tests' PostgreSQL and Redis servers (installed from Debian's packages when missing)
+servers:
+	.ci/servers
+
+unit: $(STAMP) servers
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
