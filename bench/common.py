@@ -30,7 +30,7 @@ from syncfw.notion.schema import init_target
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.notion import NotionEmulator
-from syncfw.sandbox.server import ServedApp
+from syncfw.emulation.server import ServedApp
 from syncfw.state import StateStore
 
 BUDGET = 3.0

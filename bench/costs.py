@@ -57,7 +57,7 @@ from bench.common import (
 from syncfw.connector import EmulatorContext
 from syncfw.engine.run import Progress, RunReport
 from syncfw.plugins import Registry
-from syncfw.sandbox.server import TLSFiles
+from syncfw.emulation.server import TLSFiles
 
 PER = 10_000
 """The figures are also given per this many pages of the target."""

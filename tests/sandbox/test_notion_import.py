@@ -11,7 +11,7 @@ import pytest
 from notion_client import Client, collect_paginated_api
 
 from syncfw.sandbox.notion import NotionAPIError, NotionEmulator
-from syncfw.sandbox.server import ServedApp
+from syncfw.emulation.server import ServedApp
 from tests.sandbox.notion_helpers import (
     BY_CREATION,
     TOKEN,

@@ -18,7 +18,7 @@ from notion_client import Client, collect_paginated_api
 from syncfw.plugins import Registry
 from syncfw.sandbox.notion import NotionAPIError, NotionEmulator
 from syncfw.sandbox.runner import Sandbox
-from syncfw.sandbox.server import ServedApp
+from syncfw.emulation.server import ServedApp
 from tests.sandbox.notion_helpers import (
     BY_CREATION,
     TOKEN,

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from syncfw.recipe.schema import Duration
+from syncfw import Duration
 
 DEFAULT_HOST = "https://api.hubapi.com"
 _OBJECT_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]*|\d+-\d+")

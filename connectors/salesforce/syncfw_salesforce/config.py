@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from syncfw.recipe.schema import Duration
+from syncfw import Duration
 from syncfw_salesforce.incremental import DEFAULT_LOOKBACK
 
 AuthMode = Literal["password", "session", "jwt"]
