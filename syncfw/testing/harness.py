@@ -182,8 +182,9 @@ class EmulatorHarness(ConnectorHarness, Generic[E]):
     ``start`` copies :attr:`SourceEmulator.seed_data` to ``workdir/<emulator name>``
     (:attr:`data_dir`, which subclasses edit to change source data), starts the emulator with
     :attr:`emulator_options`, and sets the environment variables the source's client library
-    reads: ``REQUESTS_CA_BUNDLE`` (the CA file, for requests-based clients) and each name of
-    :attr:`client_env` from the environment the emulator returned. ``stop`` stops the emulator and
+    reads: ``REQUESTS_CA_BUNDLE`` and ``SSL_CERT_FILE`` (the CA file, for requests and httpx, as the
+    sandbox's env file sets them) and each name of :attr:`client_env` from the environment the
+    emulator returned. ``stop`` stops the emulator and
     restores those variables. Override :meth:`started` to turn the emulator's knobs once it runs.
 
     Args:
@@ -241,8 +242,8 @@ class EmulatorHarness(ConnectorHarness, Generic[E]):
             dict(self.emulator_options),
         )
         self.env = self._emulator.start(context)
-        values = {**self.env, "REQUESTS_CA_BUNDLE": str(tls.ca_file)}
-        for name in ("REQUESTS_CA_BUNDLE", *self.client_env):
+        values = {**self.env, "REQUESTS_CA_BUNDLE": str(tls.ca_file), "SSL_CERT_FILE": str(tls.ca_file)}
+        for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", *self.client_env):
             self._saved_env[name] = os.environ.get(name)
             os.environ[name] = values[name]
         self.started()

@@ -14,8 +14,8 @@ from notion_client import APIResponseError, Client, RetryOptions
 from notion_client.errors import HTTPResponseError, RequestTimeoutError, UnknownHTTPResponseError
 
 from syncfw.emulation.faults import FaultPlan
-from syncfw.sandbox.notion import NotionAPIError, NotionEmulator
 from syncfw.emulation.server import ServedApp
+from syncfw.sandbox.notion import NotionAPIError, NotionEmulator
 from tests.sandbox.notion_helpers import TOKEN, expect_error, make_database, text
 
 RATE_LIMITED = "You have been rate limited. Please try again in a few minutes."

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from notion_client import Client, collect_paginated_api
 
-from syncfw.sandbox.notion import NotionAPIError, NotionEmulator
 from syncfw.emulation.server import ServedApp
+from syncfw.sandbox.notion import NotionAPIError, NotionEmulator
 from tests.sandbox.notion_helpers import (
     BY_CREATION,
     TOKEN,

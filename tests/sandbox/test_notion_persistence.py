@@ -6,8 +6,8 @@ from pathlib import Path
 
 from notion_client import Client
 
-from syncfw.sandbox.notion import NotionEmulator
 from syncfw.emulation.server import ServedApp
+from syncfw.sandbox.notion import NotionEmulator
 from tests.sandbox.notion_helpers import TOKEN, make_database, plain, text
 
 
