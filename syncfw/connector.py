@@ -36,9 +36,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
@@ -50,6 +50,21 @@ if TYPE_CHECKING:
     from syncfw.emulation import TLSFiles
 
 Maturity = Literal["stable", "beta", "alpha"]
+
+
+def _header_safe(secret: SecretStr) -> SecretStr:
+    for index, char in enumerate(secret.get_secret_value(), start=1):
+        if not char.isascii():
+            raise ValueError(f"character {index} is not ASCII, which an HTTP header cannot carry")
+    return secret
+
+
+HeaderSecret = Annotated[SecretStr, AfterValidator(_header_safe)]
+"""A credential the connector sends in an HTTP header (a bearer token, a session id, an API token
+in basic authentication). A character outside ASCII (a typographic quote pasted with the token)
+is refused when the config is validated, naming its position, never the character: header field
+values are ASCII (RFC 9110, section 5.5: other octets are "opaque data"), and requests and
+urllib3 fail with ``UnicodeEncodeError`` while sending one (they encode headers as Latin-1)."""
 
 
 @dataclass(frozen=True)
