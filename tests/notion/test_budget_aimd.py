@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from syncfw.emulation.server import ServedApp
+from syncfw.emulation import ServedApp
 from syncfw.errors import NotionError
 from syncfw.notion.budget import RateBudget, SharedRateBudget
 from syncfw.notion.client import NotionClient

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from syncfw.emulation.server import ServedApp
+from syncfw.emulation import ServedApp
 from syncfw.errors import IncompleteRead
 from syncfw.notion.budget import RateBudget
 from syncfw.notion.client import NotionClient

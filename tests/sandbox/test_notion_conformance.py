@@ -15,7 +15,7 @@ import httpx
 import pytest
 from notion_client import APIResponseError, Client
 
-from syncfw.emulation.server import ServedApp
+from syncfw.emulation import ServedApp
 from syncfw.sandbox.notion import NotionEmulator
 from tests.sandbox.notion_helpers import text
 

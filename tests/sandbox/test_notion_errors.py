@@ -12,7 +12,7 @@ import httpx
 import pytest
 from notion_client import APIResponseError, Client
 
-from syncfw.emulation.server import ServedApp
+from syncfw.emulation import ServedApp
 from syncfw.sandbox.notion import NotionAPIError, NotionEmulator
 from tests.sandbox.notion_helpers import TOKEN, VERSION, expect_error, make_database, text
 

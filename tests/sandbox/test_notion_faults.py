@@ -13,8 +13,7 @@ import pytest
 from notion_client import APIResponseError, Client, RetryOptions
 from notion_client.errors import HTTPResponseError, RequestTimeoutError, UnknownHTTPResponseError
 
-from syncfw.emulation.faults import FaultPlan
-from syncfw.emulation.server import ServedApp
+from syncfw.emulation import FaultPlan, ServedApp
 from syncfw.sandbox.notion import NotionAPIError, NotionEmulator
 from tests.sandbox.notion_helpers import TOKEN, expect_error, make_database, text
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from notion_client import Client, collect_paginated_api
 
-from syncfw.emulation.server import ServedApp
+from syncfw.emulation import ServedApp
 from syncfw.sandbox.notion import NotionAPIError, NotionEmulator
 from tests.sandbox.notion_helpers import (
     BY_CREATION,

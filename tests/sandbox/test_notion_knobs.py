@@ -9,7 +9,7 @@ import httpx
 import pytest
 from notion_client import Client
 
-from syncfw.emulation.server import ServedApp
+from syncfw.emulation import ServedApp
 from syncfw.sandbox.notion import NotionAPIError, NotionEmulator
 from tests.sandbox.notion_helpers import TOKEN, expect_error, make_database, text
 

@@ -14,7 +14,7 @@ import pytest
 from notion_client import APIResponseError, Client
 from notion_client.errors import RequestTimeoutError
 
-from syncfw.emulation.server import ServedApp
+from syncfw.emulation import ServedApp
 from syncfw.sandbox.notion import NotionAPIError, NotionEmulator
 from tests.sandbox.notion_helpers import TOKEN, Clock, make_database, plain, text
 

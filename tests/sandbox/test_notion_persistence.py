@@ -6,7 +6,7 @@ from pathlib import Path
 
 from notion_client import Client
 
-from syncfw.emulation.server import ServedApp
+from syncfw.emulation import ServedApp
 from syncfw.sandbox.notion import NotionEmulator
 from tests.sandbox.notion_helpers import TOKEN, make_database, plain, text
 

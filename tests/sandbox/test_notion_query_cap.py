@@ -15,7 +15,7 @@ import httpx
 import pytest
 from notion_client import Client, collect_paginated_api
 
-from syncfw.emulation.server import ServedApp
+from syncfw.emulation import ServedApp
 from syncfw.plugins import Registry
 from syncfw.sandbox.notion import NotionAPIError, NotionEmulator
 from syncfw.sandbox.runner import Sandbox
