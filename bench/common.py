@@ -25,12 +25,12 @@ from typing import Any
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
+from syncfw.emulation import ServedApp
 from syncfw.engine.run import Progress, RunOptions, RunReport, execute, notion_client_for
 from syncfw.notion.schema import init_target
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.notion import NotionEmulator
-from syncfw.sandbox.server import ServedApp
 from syncfw.state import StateStore
 
 BUDGET = 3.0

@@ -55,9 +55,9 @@ from bench.common import (
     log,
 )
 from syncfw.connector import EmulatorContext
+from syncfw.emulation import TLSFiles
 from syncfw.engine.run import Progress, RunReport
 from syncfw.plugins import Registry
-from syncfw.sandbox.server import TLSFiles
 
 PER = 10_000
 """The figures are also given per this many pages of the target."""

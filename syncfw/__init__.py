@@ -1,20 +1,89 @@
 """syncfw: keep Notion data sources fed from the systems that own the data.
 
-The public API is what ``__all__`` lists; everything else may change between releases.
+The public API is what ``__all__`` lists; everything else may change between releases. A
+connector distribution uses only these names and the modules :mod:`syncfw.connector` (the
+contract), :mod:`syncfw.emulation` (building a source emulator) and :mod:`syncfw.testing` (the
+acceptance kit). Errors are reached from here (``from syncfw import SourceError``); their tree,
+and what a caller should do about each, is drawn in :mod:`syncfw.errors`.
 """
 
-from syncfw.connector import Checkpoint, Connector, EmulatorContext, Record, SourceEmulator, StreamSpec
+from syncfw.connector import (
+    Checkpoint,
+    Connector,
+    EmulatorContext,
+    HeaderSecret,
+    Record,
+    SourceEmulator,
+    StreamSpec,
+)
+from syncfw.durations import Duration
+from syncfw.errors import (
+    AlertNotDelivered,
+    Ambiguous,
+    AmbiguousWrite,
+    BudgetUnavailable,
+    ConfigError,
+    DashboardUnavailable,
+    GuardStop,
+    IncompleteRead,
+    KeyScanUnsupported,
+    LockHeld,
+    NotionAuthError,
+    NotionError,
+    NotionNotFound,
+    NotionRejected,
+    PluginWarning,
+    Problem,
+    RecordProblem,
+    Retriable,
+    Skippable,
+    SourceAuthError,
+    SourceError,
+    SourceLimitExceeded,
+    SourceUnavailable,
+    StateError,
+    SyncfwError,
+    UnsafeBudgetDirectory,
+)
 from syncfw.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlertNotDelivered",
+    "Ambiguous",
+    "AmbiguousWrite",
+    "BudgetUnavailable",
     "Checkpoint",
+    "ConfigError",
     "Connector",
+    "DashboardUnavailable",
+    "Duration",
     "EmulatorContext",
+    "GuardStop",
+    "HeaderSecret",
+    "IncompleteRead",
+    "KeyScanUnsupported",
+    "LockHeld",
+    "NotionAuthError",
+    "NotionError",
+    "NotionNotFound",
+    "NotionRejected",
+    "PluginWarning",
+    "Problem",
     "Record",
+    "RecordProblem",
+    "Retriable",
+    "Skippable",
+    "SourceAuthError",
     "SourceEmulator",
+    "SourceError",
+    "SourceLimitExceeded",
+    "SourceUnavailable",
+    "StateError",
     "StreamSpec",
+    "SyncfwError",
+    "UnsafeBudgetDirectory",
     "__version__",
     "hookimpl",
 ]

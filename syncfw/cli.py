@@ -34,9 +34,9 @@ from rich.table import Table
 from syncfw import __version__
 from syncfw.engine.plan import Action
 from syncfw.engine.run import Progress, RunObserver, RunOptions, RunReport, execute, notion_client_for
-from syncfw.errors import ConfigError, GuardStop, SyncfwError
+from syncfw.errors import ConfigError, GuardStop, PluginWarning, SyncfwError
 from syncfw.notion.budget import rate_problem
-from syncfw.plugins import PluginWarning, Registry, load_plugins
+from syncfw.plugins import Registry, load_plugins
 from syncfw.regular_files import DOCUMENT, SECRET, read_regular
 from syncfw.render import (
     JsonLog,
@@ -609,7 +609,8 @@ def notion() -> None:
 def notion_init(recipe: Path, env_file: Path | None, no_health: bool) -> None:
     """Create the target databases with the mapped property types, or add missing properties; and
     the Sync Health and Sync Runs databases under the same parent page (once per workspace page)."""
-    from syncfw.health.dashboard import DashboardUnavailable, disable_dashboard, init_dashboard
+    from syncfw.errors import DashboardUnavailable
+    from syncfw.health.dashboard import disable_dashboard, init_dashboard
     from syncfw.notion.schema import InitResult, init_target
     from syncfw.state import StateStore
 
@@ -708,7 +709,7 @@ def sandbox() -> None:
 
 
 def _fault_plan(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from syncfw.sandbox.faults import FaultPlan
+    from syncfw.emulation.faults import FaultPlan
 
     if value:
         try:

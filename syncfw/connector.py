@@ -22,24 +22,49 @@ retention) never reach :meth:`Connector.read`. :meth:`Connector.scan_keys` lists
 exist at the source; the engine's reconciliation (``reconcile_every:`` per target, or
 ``syncfw run --reconcile``) handles the pages whose key is not listed as the target's
 ``on_delete`` says.
+
+A connector retries transient failures itself (connection errors, timeouts, 5xx answers) before
+raising :class:`~syncfw.errors.SourceUnavailable`: :func:`is_transient` and :func:`retrying` are
+that policy, shared by the built-in connectors and offered to third parties. A connector that
+reads local files opens them with :func:`open_regular` (never a FIFO or a device).
 """
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, SecretStr
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity.stop import stop_base
+from tenacity.wait import wait_base
 
 from syncfw.errors import KeyScanUnsupported
+from syncfw.regular_files import open_regular as open_regular
 
 if TYPE_CHECKING:
-    from syncfw.sandbox.server import TLSFiles
+    from syncfw.emulation import TLSFiles
 
 Maturity = Literal["stable", "beta", "alpha"]
+
+
+def _header_safe(secret: SecretStr) -> SecretStr:
+    for index, char in enumerate(secret.get_secret_value(), start=1):
+        if not char.isascii():
+            raise ValueError(f"character {index} is not ASCII, which an HTTP header cannot carry")
+    return secret
+
+
+HeaderSecret = Annotated[SecretStr, AfterValidator(_header_safe)]
+"""A credential the connector sends in an HTTP header (a bearer token, a session id, an API token
+in basic authentication). A character outside ASCII (a typographic quote pasted with the token)
+is refused when the config is validated, naming its position, never the character: header field
+values are ASCII (RFC 9110, section 5.5: other octets are "opaque data"), and requests and
+urllib3 fail with ``UnicodeEncodeError`` while sending one (they encode headers as Latin-1)."""
 
 
 @dataclass(frozen=True)
@@ -160,10 +185,16 @@ class SourceEmulator(ABC):
     """A local emulator of a connector's source API, started by ``syncfw sandbox serve``.
 
     Shipped by a connector through the ``register_emulators`` hook. ``start`` serves the API on
-    127.0.0.1 and returns the environment variables a recipe needs to reach it (URLs, tokens).
+    127.0.0.1 (build it from :mod:`syncfw.emulation`) and returns the environment variables a
+    recipe needs to reach it (URLs, tokens).
     """
 
     name: ClassVar[str]
+    seed_data: ClassVar[Path | None] = None
+    """The directory of sample records the sandbox seeds the emulator with when it is given no
+    ``--data DIR`` (the same layout as ``DIR/<connector name>/``, e.g. ``Account.json`` in the
+    source API's own JSON shape); None: the emulator starts empty. Ship it as package data of the
+    connector's distribution, e.g. ``Path(__file__).parent / "seed"``."""
 
     @abstractmethod
     def start(self, context: EmulatorContext) -> dict[str, str]:
@@ -179,9 +210,11 @@ class EmulatorContext:
     """What the sandbox gives an emulator when it starts.
 
     Attributes:
-        data_dir: ``DIR/<connector name>`` holding seed files, or None for no seed data.
+        data_dir: ``DIR/<connector name>`` holding seed files (the emulator's own
+            :attr:`SourceEmulator.seed_data` when the sandbox is given no ``DIR``), or None for no
+            seed data.
         state_dir: a directory the emulator may persist into.
-        tls: certificate files for serving HTTPS (see :class:`syncfw.sandbox.server.TLSFiles`).
+        tls: certificate files for serving HTTPS (see :class:`syncfw.emulation.TLSFiles`).
         options: free-form sandbox options (for example ``{"bulk": "2000"}``).
     """
 
@@ -189,3 +222,85 @@ class EmulatorContext:
     state_dir: Path
     tls: TLSFiles
     options: Mapping[str, str] = field(default_factory=dict)
+
+
+RETRY_ATTEMPTS = 4
+"""Tries of one source call in all (the first and three retries) before it is given up."""
+RETRY_WAIT: wait_base = wait_exponential(multiplier=1, min=1, max=30)
+"""The wait between tries: 1 s, 2 s, 4 s, ... at most 30 s."""
+
+
+def _status(exc: BaseException) -> int | None:
+    """The HTTP status of a failed call where the common client libraries keep it: ``status``
+    (simple-salesforce, hubspot-api-client), ``response.status_code`` (requests, zenpy)."""
+    status = getattr(exc, "status", None)
+    if status is None:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def is_transient(
+    exc: BaseException,
+    *,
+    connection_errors: tuple[type[BaseException], ...],
+    tls_errors: tuple[type[BaseException], ...] = (),
+) -> bool:
+    """True for a failure worth retrying after a backoff: a connection error or timeout of the
+    source's client library, or an answer with a 5xx status.
+
+    Args:
+        exc: what the client library raised.
+        connection_errors: the library's connection and timeout errors
+            (``(requests.ConnectionError, requests.Timeout)``).
+        tls_errors: its TLS failures, never transient even when they are connection errors: a
+            certificate that is not trusted does not heal by retrying (``(requests.exceptions.SSLError,)``).
+    """
+    if isinstance(exc, tls_errors):
+        return False
+    if isinstance(exc, connection_errors):
+        return True
+    status = _status(exc)
+    return status is not None and status >= 500
+
+
+def retrying(
+    source: str,
+    what: str,
+    *,
+    retry: Callable[[BaseException], bool],
+    log: logging.Logger,
+    stop: int | stop_base | Callable[[RetryCallState], bool] = RETRY_ATTEMPTS,
+    wait: wait_base | Callable[[RetryCallState], float] = RETRY_WAIT,
+    describe: Callable[[BaseException | None], str] | None = None,
+) -> Retrying:
+    """A tenacity ``Retrying`` for one source call: tries it again while ``retry(exc)`` holds,
+    waiting ``wait`` between tries, and logs a warning before each wait. The last failure is
+    raised as it is (``reraise``); ``retrying.statistics["attempt_number"]`` tells how many tries
+    were made, for the message of the :class:`~syncfw.errors.SourceUnavailable` it becomes.
+
+    Args:
+        source: the source's name in the log line (``"Salesforce"``).
+        what: the call in words (``"query of Account"``).
+        retry: which failures to try again (usually a :func:`is_transient`).
+        log: the connector's logger.
+        stop: tries in all (:data:`RETRY_ATTEMPTS`), or a stop condition of the retry state.
+        wait: the wait between tries (:data:`RETRY_WAIT`), or a function of the retry state.
+        describe: the failure in a few words for the log line; None leaves it out.
+    """
+
+    def warn(state: RetryCallState) -> None:
+        if describe is None:
+            log.warning("%s %s failed (attempt %d), retrying", source, what, state.attempt_number)
+        else:
+            error = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "%s %s failed (attempt %d: %s), retrying", source, what, state.attempt_number, describe(error)
+            )
+
+    return Retrying(
+        reraise=True,
+        stop=stop_after_attempt(stop) if isinstance(stop, int) else stop,
+        wait=wait,
+        retry=retry_if_exception(retry),
+        before_sleep=warn,
+    )

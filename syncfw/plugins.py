@@ -19,7 +19,7 @@ import pluggy
 
 from syncfw import hookspecs
 from syncfw.connector import Connector, SourceEmulator
-from syncfw.errors import ConfigError
+from syncfw.errors import ConfigError, PluginWarning
 
 ENTRY_POINT_GROUP = "syncfw"
 
@@ -34,10 +34,6 @@ class PluginInfo:
     connectors: list[str] = field(default_factory=list)
     emulators: list[str] = field(default_factory=list)
     transforms: list[str] = field(default_factory=list)
-
-
-class PluginWarning(UserWarning):
-    """A plugin could not be loaded or registered something invalid."""
 
 
 @dataclass

@@ -4,14 +4,14 @@ of the sample data, the environment a recipe needs to reach it, and the demo rec
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from syncfw.plugins import Registry, load_plugins
-from syncfw.sandbox.runner import BUILTIN_DATA, Sandbox
+from syncfw.sandbox.runner import Sandbox
+from syncfw.testing import copy_seed_data
 from tests.servers import Server, ServerMissing, start_postgres, start_redis
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,11 +28,9 @@ def registry() -> Registry:
 
 
 @pytest.fixture
-def seed_dir(tmp_path: Path) -> Path:
-    """A writable copy of the built-in seed data (tests edit it to simulate source changes)."""
-    target = tmp_path / "seed"
-    shutil.copytree(BUILTIN_DATA, target)
-    return target
+def seed_dir(tmp_path: Path, registry: Registry) -> Path:
+    """A writable copy of the connectors' seed data (tests edit it to simulate source changes)."""
+    return copy_seed_data(registry.emulators.values(), tmp_path / "seed")
 
 
 def start_sandbox(

@@ -1,7 +1,7 @@
 """``docs/connectors.md`` is the connector author's reference: these tests fail when it falls behind.
 
 Every hook in ``syncfw/hookspecs.py`` must be documented with its exact signature and have a
-``test_hook_<name>`` test; every public name of ``syncfw`` and ``syncfw.testing``, every kit
+``test_hook_<name>`` test; every public name of ``syncfw``, ``syncfw.emulation`` and ``syncfw.testing``, every kit
 check and every error a connector raises must be documented.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import syncfw
+import syncfw.emulation
 import syncfw.testing
 from syncfw import errors, hookspecs
 from syncfw.testing.kit import ConnectorKit

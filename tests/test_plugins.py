@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from syncfw.cli import cli
-from syncfw.plugins import PluginWarning, load_plugins
+from syncfw.errors import PluginWarning
+from syncfw.plugins import load_plugins
 
 GOOD = """
 from collections.abc import Iterator

@@ -36,9 +36,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncfw.engine.plan import Operation, TargetPlan, live_values
-from syncfw.errors import ConfigError, NotionRejected, RecordProblem
+from syncfw.errors import AmbiguousWrite, ConfigError, NotionRejected, RecordProblem
 from syncfw.mapping import encode
-from syncfw.notion.client import PAYLOAD_LIMIT, AmbiguousWrite, NotionClient, body_size
+from syncfw.notion.client import PAYLOAD_LIMIT, NotionClient, body_size
 from syncfw.state import QuarantinedRecord, StateStore
 
 WORKERS = 4

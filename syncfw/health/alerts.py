@@ -31,7 +31,7 @@ from typing import Literal
 import apprise
 
 from syncfw.engine.run import RunObserver, RunReport
-from syncfw.errors import SyncfwError
+from syncfw.errors import AlertNotDelivered
 from syncfw.health.clock import Clock, iso, short, utcnow
 from syncfw.health.history import record_of
 from syncfw.health.redaction import one_line, scrub
@@ -52,10 +52,6 @@ _SEVERITY: dict[AlertEvent, Severity] = {
     "run_recovered": "success",
 }
 _SUCCEEDED = ("success", "partial")
-
-
-class AlertNotDelivered(SyncfwError):
-    """apprise could not deliver a notification; its state is kept to try again on the next run."""
 
 
 @dataclasses.dataclass(frozen=True)

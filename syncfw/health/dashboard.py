@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from syncfw.engine.run import RunObserver, RunReport
-from syncfw.errors import NotionNotFound, NotionRejected, SyncfwError
+from syncfw.errors import DashboardUnavailable, NotionNotFound, NotionRejected, SyncfwError
 from syncfw.health.clock import Clock, iso, parse_time, utcnow
 from syncfw.health.history import entry, record_of, started_by
 from syncfw.health.redaction import one_line
@@ -87,10 +87,6 @@ RUNS_PROPERTIES: dict[str, PropertyType] = {
     "Started by": "rich_text",
     "Error": "rich_text",
 }
-
-
-class DashboardUnavailable(SyncfwError):
-    """The dashboard databases cannot be found (not created yet, or no parent page is known)."""
 
 
 def _target(title: str, parent_page: str, properties: dict[str, PropertyType]) -> Target:

@@ -42,7 +42,7 @@ from typing import Any, Literal, TypeVar, get_args
 
 from filelock import FileLock
 
-from syncfw.errors import SyncfwError
+from syncfw.errors import UnsafeBudgetDirectory
 
 Priority = Literal["high", "bulk"]
 """The lane of a request: ``"high"`` for health and run-history writes, ``"bulk"`` for the rest."""
@@ -285,18 +285,6 @@ class RateBudget:
             return lowered
 
         return self._exchange(stop)
-
-
-class UnsafeBudgetDirectory(SyncfwError):
-    """The rate-budget directory, or a file in it, could be written or redirected by another
-    local user (exit 1). ``problem`` says what is wrong; the message also says what to do."""
-
-    def __init__(self, path: Path, problem: str) -> None:
-        self.problem = problem
-        super().__init__(
-            f"the rate-budget directory {path} is not safe to write in: {problem}. Point SYNCFW_BUDGET_DIR "
-            "at a directory that belongs to this user and that only it can write (mode 0700)"
-        )
 
 
 PRIVATE_CHECKS = os.name == "posix"

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
-from syncfw.errors import ConfigError, SyncfwError
+from syncfw.errors import BudgetUnavailable, ConfigError
 from syncfw.notion.budget import RateBudget, _Bucket
 
 T = TypeVar("T")
@@ -76,17 +76,6 @@ def hide_password(text: str, url: str) -> str:
 def malformed(url: str, problem: str) -> ConfigError:
     """The one-line error (exit 2) for a ``SYNCFW_BUDGET_URL`` that cannot be used as it is."""
     return ConfigError(f"SYNCFW_BUDGET_URL {shown_url(url)}: {hide_password(problem, url)}")
-
-
-class BudgetUnavailable(SyncfwError):
-    """The server of a shared rate budget cannot be reached or used (exit 1): the run fails
-    before its next request and records why. ``str()`` names the server without its password."""
-
-    def __init__(self, shown: str, reason: str) -> None:
-        super().__init__(
-            f"the rate budget server {shown} cannot be used: {reason}. Check SYNCFW_BUDGET_URL and "
-            "that the server is running"
-        )
 
 
 class ServerRateBudget(RateBudget, abc.ABC):

@@ -47,7 +47,15 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from syncfw.errors import ConfigError, NotionAuthError, NotionError, NotionNotFound, NotionRejected
+from syncfw.errors import (
+    AmbiguousWrite,
+    ConfigError,
+    IncompleteRead,
+    NotionAuthError,
+    NotionError,
+    NotionNotFound,
+    NotionRejected,
+)
 from syncfw.mapping import decode
 from syncfw.notion.budget import Priority, RateBudget, check_priority
 from syncfw.recipe.references import hide, unusable_character
@@ -62,19 +70,6 @@ PAYLOAD_LIMIT = 500_000
 """Bytes of one request body Notion accepts ("500KB overall", developers.notion.com/reference/request-limits)."""
 
 T = TypeVar("T")
-
-
-class AmbiguousWrite(NotionError):
-    """A create may or may not have been committed (timeout, reset, 5xx after sending)."""
-
-
-class IncompleteRead(NotionError):
-    """A data source query stayed capped although syncfw narrowed it as far as Notion allows.
-
-    Notion answers at most 10,000 results per query; :meth:`NotionClient.query_pages` reads on in
-    ``created_time`` windows, which cannot be narrowed below one ``created_time`` value (Notion
-    gives page times to the minute). More pages than the cap sharing one minute cannot all be read.
-    """
 
 
 @dataclass

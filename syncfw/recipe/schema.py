@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from syncfw.durations import DURATION_SCHEMA, parse_duration
 from syncfw.mapping.encoding import PropertyType
 from syncfw.notion.budget import MAX_RATE, MIN_RATE, rate_problem
 from syncfw.recipe.model import AggregateFunction, AlertEvent, OnDelete, OnDrift, PersonalData, Tier
@@ -31,14 +32,10 @@ _CONFIG = ConfigDict(strict=True, extra="forbid")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*s)?\s*$")
-_DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-_DURATION_UNITS = ("weeks", "days", "hours", "minutes", "seconds")
 _NOTION_ID = re.compile(r"^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})$")
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?LW#]+$")
 _CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
-MAX_DURATION = timedelta(days=366)
-"""The longest duration a recipe may give (``stale_after``): a source read once a year still fits."""
 MAX_EVERY = 10_000
 """The most runs ``full_read_every`` and ``reconcile_every`` may count: a week of runs once a minute.
 Rarer is never in practice (``reconcile_every: 0`` says so for reconciliation)."""
@@ -70,25 +67,8 @@ def _rate(value: Any) -> Any:
     return value
 
 
-def _duration(value: Any) -> Any:
-    if isinstance(value, str):
-        match = _DURATION.match(value.strip())
-        if not match or not any(match.groups()):
-            raise ValueError("write a duration such as 30m, 1h, 4h30m or 2d")
-        # summed as whole seconds first: timedelta() overflows on a huge count
-        seconds = sum(
-            int(n) * int(timedelta(**{unit: 1}).total_seconds())
-            for unit, n in zip(_DURATION_UNITS, match.groups(), strict=True)
-            if n
-        )
-        if seconds > MAX_DURATION.total_seconds():
-            raise ValueError(f"must be at most {MAX_DURATION.days} days, e.g. 4h or 2d")
-        return timedelta(seconds=seconds)
-    return value
-
-
 def _positive_duration(value: Any) -> Any:
-    value = _duration(value)
+    value = parse_duration(value)
     if isinstance(value, timedelta) and value <= timedelta(0):
         raise ValueError("must be longer than 0, e.g. 30m or 1h")
     return value
@@ -150,16 +130,7 @@ RequestsPerSecond = Annotated[
         }
     ),
 ]
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(_duration),
-    WithJsonSchema({"type": "string", "pattern": r"^(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?$"}),
-]
-PositiveDuration = Annotated[
-    timedelta,
-    BeforeValidator(_positive_duration),
-    WithJsonSchema({"type": "string", "pattern": r"^(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?$"}),
-]
+PositiveDuration = Annotated[timedelta, BeforeValidator(_positive_duration), DURATION_SCHEMA]
 IsoDate = Annotated[date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
 Fraction = Annotated[
     float,

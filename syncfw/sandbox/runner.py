@@ -1,7 +1,8 @@
 """The sandbox: the Notion emulator plus every installed connector's emulator, on 127.0.0.1.
 
 ``syncfw sandbox serve`` and ``syncfw demo`` use :class:`Sandbox`. It seeds each connector's
-emulator from ``DATA_DIR/<connector>/`` (the built-in sample data by default), keeps Notion's
+emulator from ``DATA_DIR/<connector>/`` (by default from the sample data the connector ships,
+:attr:`SourceEmulator.seed_data <syncfw.connector.SourceEmulator.seed_data>`), keeps Notion's
 content in ``STATE_DIR`` across restarts, and writes an env file with everything a recipe needs
 to reach the emulators unchanged: ``NOTION_TOKEN``, ``NOTION_BASE_URL``, ``NOTION_PARENT_PAGE_ID``,
 ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE`` (the sandbox CA, for HTTPS emulators) and each
@@ -16,12 +17,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from syncfw.connector import EmulatorContext, SourceEmulator
+from syncfw.emulation import ServedApp, TLSFiles
 from syncfw.plugins import Registry
 from syncfw.sandbox.notion import NotionEmulator
 from syncfw.sandbox.notion.controls import QUERY_CAP
-from syncfw.sandbox.server import ServedApp, TLSFiles
-
-BUILTIN_DATA = Path(__file__).parent / "data"
 
 
 class Sandbox:
@@ -29,11 +28,12 @@ class Sandbox:
 
     Args:
         state_dir: where Notion content, the CA and the sandbox token are kept.
-        data_dir: seed data root (``<connector>/<Object>.json``); the built-in sample by default.
+        data_dir: seed data root (``<connector>/<Object>.json``); None seeds each emulator with
+            the sample data its connector ships (``seed_data``).
         registry: the loaded plugins (their ``register_emulators`` provide source emulators).
         notion_rate_limit: the Notion emulator's limit in requests per second (None: unlimited).
         notion_latency: seconds added to every Notion emulator response.
-        notion_faults: a fault plan for the Notion emulator (see :mod:`syncfw.sandbox.faults`),
+        notion_faults: a fault plan for the Notion emulator (see :mod:`syncfw.emulation.faults`),
             e.g. ``"429=0.05,5xx=0.05,lost=0.02,retry_after=0"``; source emulators get theirs
             through ``options["faults"]``.
         notion_query_cap: results one Notion data source query returns at most (Notion's
@@ -54,7 +54,7 @@ class Sandbox:
         options: Mapping[str, str] | None = None,
     ) -> None:
         self.state_dir = state_dir
-        self.data_dir = data_dir or BUILTIN_DATA
+        self.data_dir = data_dir
         self.registry = registry
         self.notion_rate_limit = notion_rate_limit
         self.notion_latency = notion_latency
@@ -98,9 +98,9 @@ class Sandbox:
         }
         for name, cls in sorted(self.registry.emulators.items()):
             emulator = cls()
-            seed = self.data_dir / name
+            seed = cls.seed_data if self.data_dir is None else self.data_dir / name
             context = EmulatorContext(
-                data_dir=seed if seed.is_dir() else None,
+                data_dir=seed if seed is not None and seed.is_dir() else None,
                 state_dir=self.state_dir / name,
                 tls=tls,
                 options=self.options,

@@ -1,7 +1,8 @@
 """The connector author's acceptance kit (see ``docs/connectors.md``).
 
 A connector distribution ships a :class:`ConnectorHarness` that starts its emulator and can
-change source data; three lines in its tests run every standard check::
+change source data (:class:`EmulatorHarness` does the starting for a connector that ships a
+:class:`~syncfw.connector.SourceEmulator`); three lines in its tests run every standard check::
 
     from syncfw.testing import connector_tests
     from syncfw_mysource.testing import MySourceHarness
@@ -9,7 +10,14 @@ change source data; three lines in its tests run every standard check::
     TestMySourceKit = connector_tests(MySourceHarness)
 """
 
-from syncfw.testing.harness import ConnectorHarness, shift_timestamps
+from syncfw.testing.harness import ConnectorHarness, EmulatorHarness, copy_seed_data, shift_timestamps
 from syncfw.testing.kit import RATE_LIMITED_REQUESTS, connector_tests
 
-__all__ = ["RATE_LIMITED_REQUESTS", "ConnectorHarness", "connector_tests", "shift_timestamps"]
+__all__ = [
+    "RATE_LIMITED_REQUESTS",
+    "ConnectorHarness",
+    "EmulatorHarness",
+    "connector_tests",
+    "copy_seed_data",
+    "shift_timestamps",
+]

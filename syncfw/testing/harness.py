@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from syncfw.connector import Connector
+from syncfw.connector import Connector, EmulatorContext, SourceEmulator
+from syncfw.emulation import TLSFiles
+
+E = TypeVar("E", bound=SourceEmulator)
 
 # an ISO 8601 date-time (``2026-05-01T07:25:37.000+0000``, ``2026-05-01 07:25:37Z``): the year is
 # what moves, so every other detail of the cursor's format is kept
@@ -157,3 +163,102 @@ class ConnectorHarness(ABC):
             ValueError: no future cursor can be made from ``cursor``.
         """
         return shift_timestamps(cursor)
+
+
+def copy_seed_data(emulators: Iterable[type[SourceEmulator]], target: Path) -> Path:
+    """Copy the seed data of every emulator that ships some (:attr:`SourceEmulator.seed_data`)
+    into ``target/<emulator name>/``, the layout ``syncfw sandbox serve --data DIR`` reads, so a
+    test can change source data by editing the copy; return ``target``."""
+    for emulator in emulators:
+        if emulator.seed_data is not None:
+            shutil.copytree(emulator.seed_data, target / emulator.name)
+    return target
+
+
+class EmulatorHarness(ConnectorHarness, Generic[E]):
+    """A harness whose source is the connector's own emulator, seeded with a writable copy of its
+    seed data and served over HTTPS with a private CA in the kit's work directory.
+
+    ``start`` copies :attr:`SourceEmulator.seed_data` to ``workdir/<emulator name>``
+    (:attr:`data_dir`, which subclasses edit to change source data), starts the emulator with
+    :attr:`emulator_options`, and sets the environment variables the source's client library
+    reads: ``REQUESTS_CA_BUNDLE`` and ``SSL_CERT_FILE`` (the CA file, for requests and httpx, as the
+    sandbox's env file sets them) and each name of :attr:`client_env` from the environment the
+    emulator returned. ``stop`` stops the emulator and
+    restores those variables. Override :meth:`started` to turn the emulator's knobs once it runs.
+
+    Args:
+        emulator_class: the connector's :class:`~syncfw.connector.SourceEmulator`.
+
+    Attributes:
+        emulator_options: sandbox options given to the emulator (``EmulatorContext.options``).
+        client_env: variables of the emulator's environment the client library reads itself.
+        env: the environment the running emulator returned (URLs, tokens), for :meth:`config`.
+    """
+
+    emulator_options: ClassVar[Mapping[str, str]] = {}
+    client_env: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, emulator_class: type[E]) -> None:
+        self._emulator_class = emulator_class
+        self._emulator: E | None = None
+        self._data_dir: Path | None = None
+        self._saved_env: dict[str, str | None] = {}
+        self.env: dict[str, str] = {}
+
+    @property
+    def emulator(self) -> E:
+        """The running emulator.
+
+        Raises:
+            RuntimeError: :meth:`start` was not called, or :meth:`stop` was.
+        """
+        if self._emulator is None:
+            raise RuntimeError(f"the {self._emulator_class.name} emulator is not running: call start() first")
+        return self._emulator
+
+    @property
+    def data_dir(self) -> Path:
+        """The writable copy of the seed data the emulator reads (``workdir/<emulator name>``).
+
+        Raises:
+            RuntimeError: :meth:`start` was not called.
+        """
+        if self._data_dir is None:
+            raise RuntimeError("the harness is not started")
+        return self._data_dir
+
+    def start(self, workdir: Path) -> None:
+        """Copy the seed data into ``workdir``, make a CA there, serve the emulator over HTTPS and
+        set the client's environment variables."""
+        copy_seed_data([self._emulator_class], workdir)
+        self._data_dir = workdir / self._emulator_class.name
+        tls = TLSFiles.in_dir(workdir / "tls")
+        self._emulator = self._emulator_class()
+        context = EmulatorContext(
+            self._data_dir if self._data_dir.is_dir() else None,
+            workdir / "state",
+            tls,
+            dict(self.emulator_options),
+        )
+        self.env = self._emulator.start(context)
+        values = {**self.env, "REQUESTS_CA_BUNDLE": str(tls.ca_file), "SSL_CERT_FILE": str(tls.ca_file)}
+        for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", *self.client_env):
+            self._saved_env[name] = os.environ.get(name)
+            os.environ[name] = values[name]
+        self.started()
+
+    def started(self) -> None:
+        """Called once the emulator runs: turn its knobs here (nothing by default)."""
+
+    def stop(self) -> None:
+        """Stop the emulator and restore the environment variables :meth:`start` set."""
+        if self._emulator is not None:
+            self._emulator.stop()
+            self._emulator = None
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from syncfw.mapping.transforms import domain
 from syncfw.plugins import Registry, load_plugins
 from syncfw.recipe import load_recipe
-from syncfw.sandbox.runner import BUILTIN_DATA, Sandbox
+from syncfw.sandbox.runner import Sandbox
+from syncfw.testing import copy_seed_data
 from tests.engine.multi_source import SHEET_ROWS, write_csv, write_recipe
 from tests.engine.test_ownership import value
 from tests.engine.test_sync_end_to_end import bump, init, pages, seed, sync, text, write_seed
@@ -90,8 +91,7 @@ def projection(seed_dir: Path, sheet: list[dict[str, Any]]) -> dict[str, dict[st
 @given(rounds)
 def test_runs_converge_to_the_projection_of_the_sources(plan: list[list[tuple[str, int, Any]]]) -> None:
     work = Path(tempfile.mkdtemp(prefix="syncfw-prop-"))
-    seed_dir = work / "seed"
-    shutil.copytree(BUILTIN_DATA, seed_dir)
+    seed_dir = copy_seed_data(registry().emulators.values(), work / "seed")
     box = Sandbox(work / "sandbox", registry(), data_dir=seed_dir)
     env = box.start()
     try:

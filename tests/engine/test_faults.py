@@ -6,7 +6,6 @@ run, with no duplicate page."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,8 @@ import pytest
 
 from syncfw.plugins import Registry
 from syncfw.recipe import load_recipe
-from syncfw.sandbox.runner import BUILTIN_DATA, Sandbox
+from syncfw.sandbox.runner import Sandbox
+from syncfw.testing import copy_seed_data
 from tests.conftest import RECIPE, start_sandbox
 from tests.engine.test_ownership import value
 from tests.engine.test_sync_end_to_end import bump, init, pages, seed, sync, write_seed
@@ -48,8 +48,7 @@ def converge(
     """Two rounds of runs (the source changes in between), each repeated until a run succeeds."""
     from syncfw_salesforce.emulator.bulk import generate  # the emulator's own record generator
 
-    seed_dir = work / "seed"
-    shutil.copytree(BUILTIN_DATA, seed_dir)
+    seed_dir = copy_seed_data(registry.emulators.values(), work / "seed")
     # enough records for a few hundred Notion requests, so that a fifth of them failing is dozens
     generated = generate(BULK, [u["Id"] for u in seed(seed_dir, "User")], seed=5)
     for sobject in ("Account", "Contact"):

@@ -3,6 +3,7 @@ mapping or recipe is expected, and Notion tokens that cannot be sent."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -67,3 +68,30 @@ def test_a_notion_token_with_a_second_line_is_refused_by_the_client_too(tmp_path
         says="the Notion token cannot be sent to Notion: it is more than one line",
         secrets=["ntn_SECRET_first_line", "second_SECRET_line"],
     )
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("variable", "setting"),
+    [
+        ("SALESFORCE_SESSION_ID", "sources.salesforce.config.session_id"),
+        ("HUBSPOT_ACCESS_TOKEN", "sources.hubspot.config.access_token"),
+        ("ZENDESK_API_TOKEN", "sources.zendesk.config.api_token"),
+    ],
+    ids=["salesforce", "hubspot", "zendesk"],
+)
+def test_a_source_token_with_a_non_ascii_character_is_refused_in_one_line(
+    sandbox: object, variable: str, setting: str
+) -> None:
+    # pasted with a typographic character: each connector sends its token in an HTTP header,
+    # which cannot carry it (requests and urllib3 fail with UnicodeEncodeError while sending)
+    token = f"{os.environ[variable]}\u2019SECRET"
+    for command in ("validate", "run"):
+        done = syncfw(command, REPO / "recipes" / "customer-360.yaml", env={variable: token})
+        assert_refused(
+            done, 2, says=f"{setting}: character", where="customer-360.yaml:", secrets=[token, token[:-7]]
+        )
+        assert "is not ASCII, which an HTTP header cannot carry" in done.output
+        assert len([line for line in done.output.splitlines() if setting in line]) == 1, done.output

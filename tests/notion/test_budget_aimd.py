@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from syncfw.emulation import ServedApp
 from syncfw.errors import NotionError
 from syncfw.notion.budget import RateBudget, SharedRateBudget
 from syncfw.notion.client import NotionClient
 from syncfw.sandbox.notion import NotionEmulator
-from syncfw.sandbox.server import ServedApp
 from tests.notion.conftest import Backend
 from tests.notion.test_budget import Clock
 

@@ -18,6 +18,7 @@ import pytest
 import redis
 from pydantic import SecretStr
 
+from syncfw.emulation import ServedApp
 from syncfw.notion.budget import budget_for
 from syncfw.notion.budget_shared import ServerRateBudget
 from syncfw.notion.client import NotionClient
@@ -25,7 +26,6 @@ from syncfw.plugins import Registry
 from syncfw.recipe import load_recipe
 from syncfw.sandbox.notion import NotionEmulator
 from syncfw.sandbox.runner import Sandbox
-from syncfw.sandbox.server import ServedApp
 from tests.conftest import RECIPE
 from tests.engine.test_sync_end_to_end import init, pages
 from tests.hostile.support import assert_refused, syncfw

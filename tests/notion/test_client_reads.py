@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from syncfw.emulation import ServedApp
+from syncfw.errors import IncompleteRead
 from syncfw.notion.budget import RateBudget
-from syncfw.notion.client import IncompleteRead, NotionClient
+from syncfw.notion.client import NotionClient
 from syncfw.sandbox.notion import NotionEmulator
-from syncfw.sandbox.server import ServedApp
 from tests.sandbox.notion_helpers import TOKEN, Clock
 
 CAP = 25

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from notion_client import Client
 
+from syncfw.emulation import ServedApp
 from syncfw.sandbox.notion import NotionEmulator
-from syncfw.sandbox.server import ServedApp
 from tests.sandbox.notion_helpers import TOKEN, VERSION, Clock
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from syncfw.sandbox.faults import FaultInjector, FaultPlan, Injection
+from syncfw.emulation import FaultInjector, FaultPlan, Injection
 
 
 def test_compact_form_sets_every_kind() -> None:

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from notion_client import APIResponseError, Client
 
+from syncfw.emulation import ServedApp
 from syncfw.sandbox.notion import NotionEmulator
-from syncfw.sandbox.server import ServedApp
 from tests.sandbox.notion_helpers import text
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notion"

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from notion_client import APIResponseError, Client
 
+from syncfw.emulation import ServedApp
 from syncfw.sandbox.notion import NotionAPIError, NotionEmulator
-from syncfw.sandbox.server import ServedApp
 from tests.sandbox.notion_helpers import TOKEN, VERSION, expect_error, make_database, text
 
 MISSING = "2b1a0f9e-8d7c-4b6a-9f5e-4d3c2b1a0f9e"

@@ -13,9 +13,8 @@ import pytest
 from notion_client import APIResponseError, Client, RetryOptions
 from notion_client.errors import HTTPResponseError, RequestTimeoutError, UnknownHTTPResponseError
 
-from syncfw.sandbox.faults import FaultPlan
+from syncfw.emulation import FaultPlan, ServedApp
 from syncfw.sandbox.notion import NotionAPIError, NotionEmulator
-from syncfw.sandbox.server import ServedApp
 from tests.sandbox.notion_helpers import TOKEN, expect_error, make_database, text
 
 RATE_LIMITED = "You have been rate limited. Please try again in a few minutes."

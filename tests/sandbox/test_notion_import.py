@@ -10,8 +10,8 @@ import httpx
 import pytest
 from notion_client import Client, collect_paginated_api
 
+from syncfw.emulation import ServedApp
 from syncfw.sandbox.notion import NotionAPIError, NotionEmulator
-from syncfw.sandbox.server import ServedApp
 from tests.sandbox.notion_helpers import (
     BY_CREATION,
     TOKEN,

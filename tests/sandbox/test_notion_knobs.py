@@ -9,8 +9,8 @@ import httpx
 import pytest
 from notion_client import Client
 
+from syncfw.emulation import ServedApp
 from syncfw.sandbox.notion import NotionAPIError, NotionEmulator
-from syncfw.sandbox.server import ServedApp
 from tests.sandbox.notion_helpers import TOKEN, expect_error, make_database, text
 
 RATE_LIMITED = "You have been rate limited. Please try again in a few minutes."

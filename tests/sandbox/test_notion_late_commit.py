@@ -14,8 +14,8 @@ import pytest
 from notion_client import APIResponseError, Client
 from notion_client.errors import RequestTimeoutError
 
+from syncfw.emulation import ServedApp
 from syncfw.sandbox.notion import NotionAPIError, NotionEmulator
-from syncfw.sandbox.server import ServedApp
 from tests.sandbox.notion_helpers import TOKEN, Clock, make_database, plain, text
 
 SCHEMA = {"Name": {"title": {}}, "Salesforce ID": {"rich_text": {}}}

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from notion_client import Client
 
+from syncfw.emulation import ServedApp
 from syncfw.sandbox.notion import NotionEmulator
-from syncfw.sandbox.server import ServedApp
 from tests.sandbox.notion_helpers import TOKEN, make_database, plain, text
 
 

@@ -15,10 +15,10 @@ import httpx
 import pytest
 from notion_client import Client, collect_paginated_api
 
+from syncfw.emulation import ServedApp
 from syncfw.plugins import Registry
 from syncfw.sandbox.notion import NotionAPIError, NotionEmulator
 from syncfw.sandbox.runner import Sandbox
-from syncfw.sandbox.server import ServedApp
 from tests.sandbox.notion_helpers import (
     BY_CREATION,
     TOKEN,

@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from syncfw import Checkpoint, Connector, Record, SourceEmulator, StreamSpec, hookimpl
-from syncfw.sandbox.server import ServedApp
+from syncfw.emulation import ServedApp
 
 class ThingsConfig(BaseModel):
     token: SecretStr

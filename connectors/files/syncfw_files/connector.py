@@ -33,8 +33,8 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel
 
+from syncfw import SourceError
 from syncfw.connector import Checkpoint, Connector, Record, StreamSpec
-from syncfw.errors import SourceError
 from syncfw_files.config import FilesConfig
 from syncfw_files.cursor import IncrementalCursor, IncrementalCursorBuilder, MirrorCursor, row_digester
 from syncfw_files.tables import Table, open_table

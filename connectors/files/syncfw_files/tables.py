@@ -31,8 +31,8 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from openpyxl.utils.exceptions import InvalidFileException
 
-from syncfw.errors import SourceAuthError, SourceError
-from syncfw.regular_files import open_regular
+from syncfw import SourceAuthError, SourceError
+from syncfw.connector import open_regular
 from syncfw_files.config import ColumnType, FilesConfig
 
 Row = dict[str, Any]

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from syncfw_files import FilesConfig, FilesConnector
 from syncfw_files.config import FileFormat
 
-from syncfw.errors import SourceError
+from syncfw import SourceError
 
 if TYPE_CHECKING:
     from conftest import Read

@@ -8,8 +8,8 @@ import pytest
 from syncfw_files import FilesConnector
 from syncfw_files.testing import FilesHarness
 
+from syncfw import SourceError
 from syncfw.connector import Checkpoint, Record
-from syncfw.errors import SourceError
 from syncfw.plugins import load_plugins
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from syncfw_files.testing import FilesHarness
 
-from syncfw.errors import SourceAuthError, SourceError
+from syncfw import SourceAuthError, SourceError
 from syncfw.testing import connector_tests
 
 _Kit = connector_tests(FilesHarness)

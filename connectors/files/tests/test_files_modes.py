@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 import pytest
 from syncfw_files import FilesConfig, FilesConnector
 
+from syncfw import SourceError
 from syncfw.connector import Record
-from syncfw.errors import SourceError
 
 if TYPE_CHECKING:
     from conftest import Read

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from syncfw.recipe.schema import Duration
+from syncfw import Duration, HeaderSecret
 
 DEFAULT_HOST = "https://api.hubapi.com"
 _OBJECT_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]*|\d+-\d+")
@@ -79,7 +79,7 @@ class HubSpotConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    access_token: SecretStr
+    access_token: HeaderSecret
     host: str = DEFAULT_HOST
     associations: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     deletes: bool = True

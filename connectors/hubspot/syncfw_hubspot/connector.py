@@ -19,11 +19,11 @@ from typing import Any, ClassVar, overload
 
 import urllib3
 from pydantic import BaseModel
-from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential
+from tenacity import RetryCallState
 from tenacity.wait import wait_base
 
-from syncfw.connector import Checkpoint, Connector, Record, StreamSpec
-from syncfw.errors import ConfigError, SourceError
+from syncfw import ConfigError, SourceError
+from syncfw.connector import RETRY_ATTEMPTS, RETRY_WAIT, Checkpoint, Connector, Record, StreamSpec, retrying
 from syncfw_hubspot.client import API_EXCEPTIONS, Answer, CrmClient, SearchFilter
 from syncfw_hubspot.config import HubSpotConfig, check_object_type
 from syncfw_hubspot.datetimes import parse_instant
@@ -85,8 +85,8 @@ class HubSpotConnector(Connector):
         ),
     }
 
-    retry_attempts: ClassVar[int] = 4
-    retry_wait: ClassVar[wait_base] = wait_exponential(multiplier=1, min=1, max=30)
+    retry_attempts: ClassVar[int] = RETRY_ATTEMPTS
+    retry_wait: ClassVar[wait_base] = RETRY_WAIT
     rate_limit_attempts: ClassVar[int] = 5
     ten_secondly_wait: ClassVar[float] = 10.0
     secondly_wait: ClassVar[float] = 1.0
@@ -385,26 +385,23 @@ class HubSpotConnector(Connector):
             self._note_limits(answer)
             return answer
 
-        retrying = Retrying(
-            reraise=True,
+        attempts = retrying(
+            "HubSpot",
+            what,
+            retry=lambda e: is_transient(e) or waitable_rate_limit(e) is not None,
+            log=log,
             stop=self._stop,
             wait=self._wait,
-            retry=retry_if_exception(lambda e: is_transient(e) or waitable_rate_limit(e) is not None),
-            before_sleep=lambda state: log.warning(
-                "HubSpot %s failed (attempt %d: %s), retrying",
-                what,
-                state.attempt_number,
-                _brief(state.outcome.exception() if state.outcome else None),
-            ),
+            describe=_brief,
         )
         try:
-            return retrying(attempt)
+            return attempts(attempt)
         except _CALL_ERRORS as exc:
             refusal = Refusal.of(exc)
             if refusal is not None and refusal.status in accept:
                 return refusal
-            attempts = retrying.statistics.get("attempt_number", 1)
-            raise translate(exc, what=what, attempts=attempts, daily_limit=self._daily_limit) from None
+            tries = attempts.statistics.get("attempt_number", 1)
+            raise translate(exc, what=what, attempts=tries, daily_limit=self._daily_limit) from None
 
     def _stop(self, state: RetryCallState) -> bool:
         error = state.outcome.exception() if state.outcome else None

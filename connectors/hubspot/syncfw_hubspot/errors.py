@@ -20,7 +20,7 @@ from typing import Any
 
 import urllib3
 
-from syncfw.errors import SourceAuthError, SourceError, SourceLimitExceeded, SourceUnavailable
+from syncfw import SourceAuthError, SourceError, SourceLimitExceeded, SourceUnavailable, connector
 from syncfw_hubspot.client import API_EXCEPTIONS
 from syncfw_hubspot.ratelimit import DAILY, SECONDLY, TEN_SECONDLY, RateLimitHeaders
 
@@ -79,16 +79,13 @@ class Refusal:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for failures worth retrying after a backoff: 5xx answers and connection errors.
-
+    """True for failures worth retrying after a backoff: 5xx answers (hubspot-api-client's
+    ``ApiException.status``) and urllib3's connection errors (:func:`syncfw.connector.is_transient`).
     TLS failures never heal by retrying.
     """
-    if isinstance(exc, urllib3.exceptions.SSLError):
-        return False
-    if isinstance(exc, urllib3.exceptions.HTTPError):
-        return True
-    refusal = Refusal.of(exc)
-    return refusal is not None and refusal.status >= 500
+    return connector.is_transient(
+        exc, connection_errors=(urllib3.exceptions.HTTPError,), tls_errors=(urllib3.exceptions.SSLError,)
+    )
 
 
 def waitable_rate_limit(exc: BaseException) -> Refusal | None:

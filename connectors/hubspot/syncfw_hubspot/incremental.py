@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncfw.errors import ConfigError
+from syncfw import ConfigError
 from syncfw_hubspot.config import check_object_type
 from syncfw_hubspot.datetimes import format_instant, parse_instant
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from syncfw.errors import SourceError
+from syncfw import SourceError
 from syncfw_hubspot.client import SearchFilter
 from syncfw_hubspot.incremental import ID_PROPERTY, PRIMARY_KEY, Watermark, record_instant
 

@@ -11,23 +11,16 @@
 from __future__ import annotations
 
 import itertools
-import os
-import shutil
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, ClassVar
 
-import syncfw
-from syncfw.connector import Connector, EmulatorContext
-from syncfw.sandbox.server import TLSFiles
-from syncfw.testing.harness import ConnectorHarness
+from syncfw.connector import Connector
+from syncfw.testing import EmulatorHarness
 from syncfw_hubspot.connector import HubSpotConnector
 from syncfw_hubspot.datetimes import parse_instant
 from syncfw_hubspot.emulator import TEN_SECONDLY, HubSpotEmulator, HubSpotPortal
 from syncfw_hubspot.incremental import modified_property
 
-SEED_DIR = Path(syncfw.__file__).parent / "sandbox" / "data" / "hubspot"
-_CA_VARIABLE = "REQUESTS_CA_BUNDLE"
 #: the 10-second window is shortened so that a 429 is waited out in a fraction of a second
 _SHORT_WINDOW_MS = 200
 _PAGE_SIZE = 5
@@ -49,8 +42,8 @@ _FIELDS: dict[str, list[str]] = {
 }
 
 
-class HubSpotHarness(ConnectorHarness):
-    """Runs the HubSpot emulator on a copy of the sandbox seed data, over HTTPS.
+class HubSpotHarness(EmulatorHarness[HubSpotEmulator]):
+    """Runs the HubSpot emulator on a copy of the seed data it ships, over HTTPS.
 
     The connector reaches it through hubspot-api-client with ``host`` set to the emulator's URL
     and the sandbox CA in ``REQUESTS_CA_BUNDLE`` (restored by :meth:`stop`). Its config reads
@@ -67,47 +60,28 @@ class HubSpotHarness(ConnectorHarness):
     rate_limit_retry_after: ClassVar[float] = _SHORT_WINDOW_MS / 1000
 
     def __init__(self) -> None:
-        self._emulator: HubSpotEmulator | None = None
-        self._env: dict[str, str] = {}
-        self._saved_ca: str | None = None
+        super().__init__(HubSpotEmulator)
         self._changes = itertools.count(1)
 
     @property
     def portal(self) -> HubSpotPortal:
         """The running emulator's account."""
-        if self._emulator is None or self._emulator.portal is None:
+        if self.emulator.portal is None:
             raise RuntimeError("the harness is not started")
-        return self._emulator.portal
+        return self.emulator.portal
 
-    def start(self, workdir: Path) -> None:
-        """Copy the seed data into ``workdir`` and serve it; point ``REQUESTS_CA_BUNDLE`` at the CA."""
-        data_dir = workdir / "hubspot"
-        shutil.copytree(SEED_DIR, data_dir)
-        tls = TLSFiles.in_dir(workdir / "tls")
-        self._saved_ca = os.environ.get(_CA_VARIABLE)
-        os.environ[_CA_VARIABLE] = str(tls.ca_file)
-        self._emulator = HubSpotEmulator()
-        self._env = self._emulator.start(EmulatorContext(data_dir, workdir / "state", tls))
+    def started(self) -> None:
+        """Shorten the 10-second window and lift the search limit (see the class docstring)."""
         self.portal.window_ms = _SHORT_WINDOW_MS
         self.portal.search_per_second = None
-
-    def stop(self) -> None:
-        """Stop the emulator and restore ``REQUESTS_CA_BUNDLE``."""
-        if self._emulator is not None:
-            self._emulator.stop()
-            self._emulator = None
-        if self._saved_ca is None:
-            os.environ.pop(_CA_VARIABLE, None)
-        else:
-            os.environ[_CA_VARIABLE] = self._saved_ca
 
     def config(self, *, valid_credentials: bool = True) -> dict[str, Any]:
         """``{"access_token": ..., "host": "https://127.0.0.1:<port>", "page_size": 5}``; a
         made-up token when ``valid_credentials`` is False."""
-        token = self._env["HUBSPOT_ACCESS_TOKEN"]
+        token = self.env["HUBSPOT_ACCESS_TOKEN"]
         if not valid_credentials:
             token = "pat-na1-00000000-0000-0000-0000-000000000000"
-        return {"access_token": token, "host": self._env["HUBSPOT_HOST"], "page_size": _PAGE_SIZE}
+        return {"access_token": token, "host": self.env["HUBSPOT_HOST"], "page_size": _PAGE_SIZE}
 
     def fields(self, stream: str) -> list[str]:
         """Properties (and, for contacts and deals, associated companies) a mapping would read."""

@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from syncfw_hubspot import HubSpotConfig, HubSpotConnector
 from syncfw_hubspot.emulator import HubSpotEmulator, HubSpotPortal
-from syncfw_hubspot.testing import SEED_DIR
 from tenacity import wait_none
 
 from syncfw.connector import Checkpoint, EmulatorContext, Record
-from syncfw.sandbox.server import TLSFiles
+from syncfw.emulation import TLSFiles
+
+SEED_DIR = HubSpotEmulator.seed_data
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

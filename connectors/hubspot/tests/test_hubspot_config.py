@@ -22,7 +22,7 @@ from syncfw_hubspot.incremental import (
 from syncfw_hubspot.ratelimit import RateLimitHeaders, RollingWindow
 from syncfw_hubspot.transforms import hubspot_ids
 
-from syncfw.errors import ConfigError
+from syncfw import ConfigError
 from syncfw.plugins import load_plugins
 
 TOKEN = "pat-na1-secret-token"

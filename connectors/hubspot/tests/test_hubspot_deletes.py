@@ -13,9 +13,9 @@ from hubspot import Client
 from hubspot.crm.objects.exceptions import NotFoundException
 from syncfw_hubspot.emulator import HubSpotEmulator, HubSpotPortal
 
+from syncfw import ConfigError, SourceError
 from syncfw.connector import EmulatorContext, Record
-from syncfw.errors import ConfigError, SourceError
-from syncfw.sandbox.server import TLSFiles
+from syncfw.emulation import TLSFiles
 
 if TYPE_CHECKING:
     from conftest import Sandbox

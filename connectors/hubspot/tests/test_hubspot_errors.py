@@ -9,7 +9,7 @@ import pytest
 from syncfw_hubspot import HubSpotConnector
 from syncfw_hubspot.emulator import DAILY, SECONDLY, TEN_SECONDLY
 
-from syncfw.errors import SourceAuthError, SourceError, SourceLimitExceeded, SourceUnavailable
+from syncfw import SourceAuthError, SourceError, SourceLimitExceeded, SourceUnavailable
 
 if TYPE_CHECKING:
     from conftest import Sandbox

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import pytest
 from syncfw_hubspot.datetimes import parse_instant
 
+from syncfw import ConfigError, SourceError
 from syncfw.connector import Checkpoint, Record
-from syncfw.errors import ConfigError, SourceError
 
 if TYPE_CHECKING:
     from conftest import Sandbox

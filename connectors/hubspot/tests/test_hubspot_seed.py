@@ -8,9 +8,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from syncfw_hubspot.datetimes import parse_instant
-from syncfw_hubspot.testing import SEED_DIR
+from syncfw_hubspot.emulator import HubSpotEmulator
+from syncfw_salesforce.emulator import SalesforceEmulator
 
-SALESFORCE_DIR = SEED_DIR.parent / "salesforce"
+SEED_DIR = HubSpotEmulator.seed_data
+SALESFORCE_DIR = SalesforceEmulator.seed_data
 LIFECYCLE_STAGES = {
     "subscriber",
     "lead",

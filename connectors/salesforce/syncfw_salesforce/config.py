@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from syncfw.recipe.schema import Duration
+from syncfw import Duration, HeaderSecret
 from syncfw_salesforce.incremental import DEFAULT_LOOKBACK
 
 AuthMode = Literal["password", "session", "jwt"]
@@ -76,7 +76,7 @@ class SalesforceConfig(BaseModel):
     username: str | None = None
     password: SecretStr | None = None
     security_token: SecretStr | None = None
-    session_id: SecretStr | None = None
+    session_id: HeaderSecret | None = None
     instance_url: str | None = None
     consumer_key: str | None = None
     private_key_file: Path | None = None

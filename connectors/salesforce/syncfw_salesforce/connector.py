@@ -20,11 +20,10 @@ import requests
 from pydantic import BaseModel
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceResourceNotFound
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 from tenacity.wait import wait_base
 
-from syncfw.connector import Checkpoint, Connector, Record, StreamSpec
-from syncfw.errors import ConfigError, SourceError
+from syncfw import ConfigError, SourceError
+from syncfw.connector import RETRY_ATTEMPTS, RETRY_WAIT, Checkpoint, Connector, Record, StreamSpec, retrying
 from syncfw_salesforce.config import MAX_BATCH_SIZE, SalesforceConfig
 from syncfw_salesforce.datetimes import parse_datetime
 from syncfw_salesforce.errors import is_transient, translate
@@ -111,8 +110,8 @@ class SalesforceConnector(Connector):
         "Case": ("Owner", "SuppliedName", "SuppliedEmail", "SuppliedPhone", "Contact"),
     }
 
-    retry_attempts: ClassVar[int] = 4
-    retry_wait: ClassVar[wait_base] = wait_exponential(multiplier=1, min=1, max=30)
+    retry_attempts: ClassVar[int] = RETRY_ATTEMPTS
+    retry_wait: ClassVar[wait_base] = RETRY_WAIT
 
     def __init__(self, config: BaseModel) -> None:
         if not isinstance(config, SalesforceConfig):
@@ -257,24 +256,18 @@ class SalesforceConnector(Connector):
 
         ``not_found`` replaces the message of a 404 answer.
         """
-        retrying = Retrying(
-            reraise=True,
-            stop=stop_after_attempt(self.retry_attempts),
-            wait=self.retry_wait,
-            retry=retry_if_exception(is_transient),
-            before_sleep=lambda state: log.warning(
-                "Salesforce %s failed (attempt %d), retrying", what, state.attempt_number
-            ),
+        attempts = retrying(
+            "Salesforce", what, retry=is_transient, log=log, stop=self.retry_attempts, wait=self.retry_wait
         )
         try:
-            return retrying(lambda: request(self._client()))
+            return attempts(lambda: request(self._client()))
         except SalesforceResourceNotFound as exc:
             if not_found is None:
                 raise translate(exc, what=what, usage=self.api_usage) from None
             raise SourceError(not_found) from None
         except (SalesforceError, requests.RequestException) as exc:
-            attempts = retrying.statistics.get("attempt_number", 1)
-            raise translate(exc, what=what, usage=self.api_usage, attempts=attempts) from None
+            tries = attempts.statistics.get("attempt_number", 1)
+            raise translate(exc, what=what, usage=self.api_usage, attempts=tries) from None
 
     def _client(self) -> Salesforce:
         if self._sf is None:

@@ -23,20 +23,20 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from syncfw.errors import SourceAuthError, SourceError, SourceLimitExceeded, SourceUnavailable
+from syncfw import SourceAuthError, SourceError, SourceLimitExceeded, SourceUnavailable, connector
 from syncfw_salesforce.usage import ApiUsage
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for failures worth retrying: connection errors, timeouts and 5xx answers.
-
-    TLS verification failures are connection errors to requests but never heal by retrying.
-    """
-    if isinstance(exc, requests.exceptions.SSLError):
-        return False
-    if isinstance(exc, requests.ConnectionError | requests.Timeout):
-        return True
-    return isinstance(exc, SalesforceGeneralError) and exc.status >= 500
+    """True for failures worth retrying: connection errors, timeouts and 5xx answers
+    (:func:`syncfw.connector.is_transient`; simple-salesforce raises ``SalesforceGeneralError``
+    for a 5xx). TLS verification failures are connection errors to requests but never heal by
+    retrying."""
+    return connector.is_transient(
+        exc,
+        connection_errors=(requests.ConnectionError, requests.Timeout),
+        tls_errors=(requests.exceptions.SSLError,),
+    )
 
 
 def first_error(content: Any) -> tuple[str, str]:

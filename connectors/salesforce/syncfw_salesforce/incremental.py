@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from syncfw.errors import ConfigError
+from syncfw import ConfigError
 from syncfw_salesforce.datetimes import soql_datetime_literal
 
 PRIMARY_KEY = "Id"

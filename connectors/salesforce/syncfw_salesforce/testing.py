@@ -1,7 +1,7 @@
 """The acceptance kit's harness for syncfw-salesforce (see ``syncfw.testing``).
 
 :class:`SalesforceHarness` serves the emulator over HTTPS with a private CA in the kit's work
-directory, seeded with a copy of the sandbox's sample org plus generated records so that reads
+directory, seeded with a copy of the sample org the emulator ships plus generated records so that reads
 span more than one page. Source changes are made the way the sandbox documents them: by editing
 the seed files, with a ``SystemModstamp`` later than every record's; a change that commits late and
 a hard delete through the org's data controls (:meth:`SalesforceOrg.begin_transaction`,
@@ -12,26 +12,21 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+from collections.abc import Mapping
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from syncfw.connector import EmulatorContext
-from syncfw.sandbox.runner import BUILTIN_DATA
-from syncfw.sandbox.server import TLSFiles
-from syncfw.testing import ConnectorHarness
+from syncfw.testing import EmulatorHarness
 from syncfw_salesforce.connector import SalesforceConnector
 from syncfw_salesforce.datetimes import format_datetime, parse_datetime
 from syncfw_salesforce.emulator import SalesforceEmulator, SalesforceOrg
 from syncfw_salesforce.emulator.ids import make_id
 
-_CA_VARIABLE = "REQUESTS_CA_BUNDLE"
 # the field a change edits: Contact's Name is derived from FirstName and LastName
 _CHANGED_FIELD = {"Account": "Name", "Contact": "LastName"}
 
 
-class SalesforceHarness(ConnectorHarness):
+class SalesforceHarness(EmulatorHarness[SalesforceEmulator]):
     """The Salesforce REST emulator, ``Account`` and ``Contact`` streams, pages of 200 records.
 
     ``has_rate_limits`` is False because Salesforce has no rate-limit response a client can wait
@@ -53,49 +48,26 @@ class SalesforceHarness(ConnectorHarness):
     streams = ("Account", "Contact")
     has_rate_limits = False
     generated = 250
+    emulator_options: ClassVar[Mapping[str, str]] = {"bulk": str(generated)}
 
     def __init__(self) -> None:
-        self._emulator: SalesforceEmulator | None = None
-        self._saved_ca: str | None = None
-        self._env: dict[str, str] = {}
-        self._data_dir = Path()
+        super().__init__(SalesforceEmulator)
         self._touched: set[str] = set()
         self._added = 0
 
     @property
     def org(self) -> SalesforceOrg:
         """The running org, for tests that turn its knobs."""
-        if self._emulator is None or self._emulator.org is None:
+        if self.emulator.org is None:
             raise RuntimeError("the Salesforce emulator is not running: call start() first")
-        return self._emulator.org
-
-    def start(self, workdir: Path) -> None:
-        """Copy the sample org into ``workdir``, make a CA there, serve over HTTPS; set ``REQUESTS_CA_BUNDLE``."""
-        self._data_dir = workdir / "salesforce"
-        shutil.copytree(BUILTIN_DATA / "salesforce", self._data_dir)
-        tls = TLSFiles.in_dir(workdir / "tls")
-        self._saved_ca = os.environ.get(_CA_VARIABLE)
-        os.environ[_CA_VARIABLE] = str(tls.ca_file)
-        self._emulator = SalesforceEmulator()
-        context = EmulatorContext(self._data_dir, workdir / "state", tls, {"bulk": str(self.generated)})
-        self._env = self._emulator.start(context)
-
-    def stop(self) -> None:
-        """Stop the emulator; restore ``REQUESTS_CA_BUNDLE``."""
-        if self._emulator is not None:
-            self._emulator.stop()
-            self._emulator = None
-        if self._saved_ca is None:
-            os.environ.pop(_CA_VARIABLE, None)
-        else:
-            os.environ[_CA_VARIABLE] = self._saved_ca
+        return self.emulator.org
 
     def config(self, *, valid_credentials: bool = True) -> dict[str, Any]:
         """A session-id config; the refused one has a well-formed session id the org never issued."""
-        session_id = self._env["SALESFORCE_SESSION_ID"] if valid_credentials else "00DREFUSED0000" + "x" * 40
+        session_id = self.env["SALESFORCE_SESSION_ID"] if valid_credentials else "00DREFUSED0000" + "x" * 40
         return {
             "session_id": session_id,
-            "instance_url": self._env["SALESFORCE_INSTANCE_URL"],
+            "instance_url": self.env["SALESFORCE_INSTANCE_URL"],
             "batch_size": 200,
         }
 
@@ -149,13 +121,13 @@ class SalesforceHarness(ConnectorHarness):
 
     def _records(self, stream: str) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = json.loads(
-            (self._data_dir / f"{stream}.json").read_text(encoding="utf-8")
+            (self.data_dir / f"{stream}.json").read_text(encoding="utf-8")
         )
         return records
 
     def _write(self, stream: str, records: list[dict[str, Any]]) -> None:
         # a new file renamed over the old one: the org never reads a half-written file
-        path = self._data_dir / f"{stream}.json"
+        path = self.data_dir / f"{stream}.json"
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(records, indent=1), encoding="utf-8")
         os.replace(temporary, path)

@@ -15,11 +15,10 @@ from syncfw_salesforce import SalesforceConfig, SalesforceConnector
 from syncfw_salesforce.emulator import SalesforceEmulator, SalesforceOrg
 from tenacity import wait_none
 
-import syncfw
 from syncfw.connector import Checkpoint, EmulatorContext, Record
-from syncfw.sandbox.server import TLSFiles
+from syncfw.emulation import TLSFiles
 
-SEED_DIR = Path(syncfw.__file__).parent / "sandbox" / "data" / "salesforce"
+SEED_DIR = SalesforceEmulator.seed_data
 
 
 @dataclass

@@ -15,8 +15,7 @@ from syncfw_salesforce.datetimes import format_datetime, parse_datetime, soql_da
 from syncfw_salesforce.emulator import SalesforceEmulator
 from syncfw_salesforce.incremental import CursorBuilder, ModstampCursor, incremental_soql
 
-from syncfw import hookspecs
-from syncfw.errors import ConfigError, SourceError
+from syncfw import ConfigError, SourceError, hookspecs
 
 SESSION = {"session_id": "00Dsecret-session", "instance_url": "https://acme.my.salesforce.com"}
 PASSWORD = {"username": "ada@example.com", "password": "pw-secret", "security_token": "tok-secret"}

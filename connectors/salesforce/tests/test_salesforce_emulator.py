@@ -18,9 +18,9 @@ from simple_salesforce.exceptions import (
 )
 from syncfw_salesforce.emulator import SalesforceEmulator, SalesforceOrg
 
+from syncfw import ConfigError
 from syncfw.connector import EmulatorContext
-from syncfw.errors import ConfigError
-from syncfw.sandbox.server import TLSFiles
+from syncfw.emulation import TLSFiles
 
 if TYPE_CHECKING:
     from conftest import Sandbox

@@ -14,10 +14,9 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceGeneralError
 from syncfw_salesforce.emulator import SalesforceEmulator
 
+from syncfw import ConfigError, SourceUnavailable
 from syncfw.connector import EmulatorContext
-from syncfw.errors import ConfigError, SourceUnavailable
-from syncfw.sandbox.faults import FaultPlan
-from syncfw.sandbox.server import TLSFiles
+from syncfw.emulation import FaultPlan, TLSFiles
 
 if TYPE_CHECKING:
     from conftest import Sandbox

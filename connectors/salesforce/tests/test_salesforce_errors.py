@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from syncfw.errors import SourceAuthError, SourceError, SourceLimitExceeded, SourceUnavailable
+from syncfw import SourceAuthError, SourceError, SourceLimitExceeded, SourceUnavailable
 
 if TYPE_CHECKING:
     from conftest import Sandbox

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from syncfw_salesforce import SalesforceConnector
 
-from syncfw.errors import SourceError, SourceUnavailable
+from syncfw import SourceError, SourceUnavailable
 
 if TYPE_CHECKING:
     from conftest import Sandbox

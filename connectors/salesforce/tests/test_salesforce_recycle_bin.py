@@ -12,9 +12,9 @@ import pytest
 from simple_salesforce.api import Salesforce
 from syncfw_salesforce.emulator import SalesforceEmulator, SalesforceOrg
 
+from syncfw import ConfigError
 from syncfw.connector import EmulatorContext
-from syncfw.errors import ConfigError
-from syncfw.sandbox.server import TLSFiles
+from syncfw.emulation import TLSFiles
 
 if TYPE_CHECKING:
     from conftest import Sandbox

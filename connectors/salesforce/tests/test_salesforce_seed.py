@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from syncfw_salesforce.datetimes import parse_datetime
+from syncfw_salesforce.emulator import SalesforceEmulator
 from syncfw_salesforce.emulator.ids import case_safe_id
 
-import syncfw
-
-SEED_DIR = Path(syncfw.__file__).parent / "sandbox" / "data" / "salesforce"
+SEED_DIR = SalesforceEmulator.seed_data
 
 
 def load(sobject: str) -> list[dict[str, Any]]:

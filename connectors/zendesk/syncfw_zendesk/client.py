@@ -28,13 +28,13 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 from tenacity.wait import wait_base
 from zenpy import Zenpy  # type: ignore[import-untyped]
 from zenpy.lib.endpoint import Url  # type: ignore[import-untyped]
 from zenpy.lib.exception import APIException, ZenpyException  # type: ignore[import-untyped]
 
-from syncfw.errors import SourceError
+from syncfw import SourceError
+from syncfw.connector import RETRY_ATTEMPTS, RETRY_WAIT, retrying
 from syncfw_zendesk.config import ZendeskConfig
 from syncfw_zendesk.errors import RateLimited, is_transient, limit_exceeded, translate
 from syncfw_zendesk.ratelimits import RateLimits
@@ -70,8 +70,8 @@ class ZendeskClient:
     times in all with exponential backoff, then raised as :class:`~syncfw.errors.SourceUnavailable`.
     """
 
-    retry_attempts: ClassVar[int] = 4
-    retry_wait: ClassVar[wait_base] = wait_exponential(multiplier=1, min=1, max=30)
+    retry_attempts: ClassVar[int] = RETRY_ATTEMPTS
+    retry_wait: ClassVar[wait_base] = RETRY_WAIT
     rate_limit_attempts: ClassVar[int] = 6
 
     def __init__(self, config: ZendeskConfig) -> None:
@@ -133,20 +133,14 @@ class ZendeskClient:
         self._session.close()
 
     def _get_with_retries(self, path: str, params: Mapping[str, str | int], what: str) -> dict[str, Any]:
-        retrying = Retrying(
-            reraise=True,
-            stop=stop_after_attempt(self.retry_attempts),
-            wait=self.retry_wait,
-            retry=retry_if_exception(is_transient),
-            before_sleep=lambda state: log.warning(
-                "Zendesk %s failed (attempt %d), retrying", what, state.attempt_number
-            ),
+        attempts = retrying(
+            "Zendesk", what, retry=is_transient, log=log, stop=self.retry_attempts, wait=self.retry_wait
         )
         try:
-            body = retrying(self._get, path, params)
+            body = attempts(self._get, path, params)
         except (APIException, ZenpyException, requests.RequestException) as exc:
-            attempts = retrying.statistics.get("attempt_number", 1)
-            raise translate(exc, what=what, subdomain=self.config.subdomain, attempts=attempts) from None
+            tries = attempts.statistics.get("attempt_number", 1)
+            raise translate(exc, what=what, subdomain=self.config.subdomain, attempts=tries) from None
         except ValueError:
             raise SourceError(f"Zendesk answered the {what} with a body that is not JSON") from None
         if not isinstance(body, dict):

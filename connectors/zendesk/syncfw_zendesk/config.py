@@ -18,7 +18,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from syncfw import HeaderSecret
 
 AuthMode = Literal["api_token", "oauth"]
 
@@ -47,8 +49,8 @@ class ZendeskConfig(BaseModel):
 
     subdomain: str
     email: str | None = None
-    api_token: SecretStr | None = None
-    oauth_token: SecretStr | None = None
+    api_token: HeaderSecret | None = None
+    oauth_token: HeaderSecret | None = None
     start_time: int = Field(default=0, ge=0)
     page_size: int = Field(default=1000, ge=1, le=1000)
     max_rate_limit_wait: float = Field(default=120.0, ge=0, le=3600, allow_inf_nan=False)

@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
+from syncfw import SourceAuthError, SourceError
 from syncfw.connector import Checkpoint, Connector, Record, StreamSpec
-from syncfw.errors import SourceAuthError, SourceError
 from syncfw_zendesk.client import ZendeskClient
 from syncfw_zendesk.config import ZendeskConfig
 from syncfw_zendesk.cursors import ExportPosition

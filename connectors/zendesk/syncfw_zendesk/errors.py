@@ -13,9 +13,9 @@ import json
 from typing import Any
 
 import requests
-from zenpy.lib.exception import APIException, ZenpyException  # type: ignore[import-untyped]
+from zenpy.lib.exception import ZenpyException  # type: ignore[import-untyped]
 
-from syncfw.errors import SourceAuthError, SourceError, SourceLimitExceeded, SourceUnavailable
+from syncfw import SourceAuthError, SourceError, SourceLimitExceeded, SourceUnavailable, connector
 from syncfw_zendesk.ratelimits import RateLimits, parse_retry_after
 
 
@@ -58,16 +58,15 @@ def status_of(exc: BaseException) -> int | None:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for failures worth retrying: connection errors, timeouts and 5xx answers.
-
-    TLS verification failures are connection errors to requests but never heal by retrying.
+    """True for failures worth retrying: connection errors, timeouts and 5xx answers
+    (:func:`syncfw.connector.is_transient`; zenpy and requests keep the answer's status in
+    ``response``). TLS verification failures are connection errors to requests but never heal by retrying.
     """
-    if isinstance(exc, requests.exceptions.SSLError):
-        return False
-    if isinstance(exc, requests.ConnectionError | requests.Timeout):
-        return True
-    status = status_of(exc)
-    return isinstance(exc, APIException | requests.HTTPError) and status is not None and status >= 500
+    return connector.is_transient(
+        exc,
+        connection_errors=(requests.ConnectionError, requests.Timeout),
+        tls_errors=(requests.exceptions.SSLError,),
+    )
 
 
 def reason(exc: BaseException) -> str:

@@ -1,6 +1,6 @@
 """The acceptance-kit harness of the Zendesk connector: :class:`ZendeskHarness`.
 
-It runs :class:`~syncfw_zendesk.emulator.ZendeskEmulator` on a copy of the sandbox's seed data and
+It runs :class:`~syncfw_zendesk.emulator.ZendeskEmulator` on a copy of the seed data it ships and
 changes source data by rewriting the seed files, which the emulator reads again on the next
 request. Use it with the kit::
 
@@ -14,23 +14,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, ClassVar
 
-import syncfw
-from syncfw.connector import Connector, EmulatorContext
-from syncfw.sandbox.server import TLSFiles
-from syncfw.testing import ConnectorHarness
+from syncfw.connector import Connector
+from syncfw.testing import EmulatorHarness
 from syncfw_zendesk.connector import ZendeskConnector
 from syncfw_zendesk.emulator import ZendeskAccount, ZendeskEmulator, encode_cursor
 from syncfw_zendesk.streams import STREAMS, export_time
 
-SEED_DIR = Path(syncfw.__file__).parent / "sandbox" / "data" / "zendesk"
-
-_CLIENT_ENV = ("REQUESTS_CA_BUNDLE", "ZENPY_FORCE_NETLOC", "ZENPY_FORCE_SCHEME")
 _FIELDS = {
     "tickets": ["subject", "status", "priority", "requester_id", "organization_id", "tags"],
     "users": ["name", "email", "role", "organization_id"],
@@ -46,7 +40,7 @@ def format_time(stamp: int) -> str:
     return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class ZendeskHarness(ConnectorHarness):
+class ZendeskHarness(EmulatorHarness[ZendeskEmulator]):
     """Starts the Zendesk emulator over HTTPS and edits its seed files for the kit's checks.
 
     ``start`` sets ``REQUESTS_CA_BUNDLE``, ``ZENPY_FORCE_NETLOC`` and ``ZENPY_FORCE_SCHEME`` (zenpy
@@ -68,46 +62,23 @@ class ZendeskHarness(ConnectorHarness):
     connector_class: ClassVar[type[Connector]] = ZendeskConnector
     streams: ClassVar[tuple[str, ...]] = ("tickets", "users", "organizations")
     rate_limit_retry_after: ClassVar[float] = 1.0
+    # the kit reads far more often than 10 (time-based) or 20 (cursor-based) exports a minute
+    emulator_options: ClassVar[Mapping[str, str]] = {"zendesk_export_limit": "1000"}
+    client_env: ClassVar[tuple[str, ...]] = ("ZENPY_FORCE_NETLOC", "ZENPY_FORCE_SCHEME")
 
     def __init__(self) -> None:
-        self.emulator: ZendeskEmulator | None = None
-        self.env: dict[str, str] = {}
-        self.data_dir: Path | None = None
-        self._saved_env: dict[str, str | None] = {}
+        super().__init__(ZendeskEmulator)
 
     @property
     def account(self) -> ZendeskAccount:
         """The running emulator's account (its knobs)."""
-        if self.emulator is None or self.emulator.account is None:
+        if self.emulator.account is None:
             raise RuntimeError("the harness is not started")
         return self.emulator.account
 
-    def start(self, workdir: Path) -> None:
-        """Copy the seed data into ``workdir/zendesk`` and serve it over HTTPS."""
-        self.data_dir = workdir / "zendesk"
-        shutil.copytree(SEED_DIR, self.data_dir)
-        tls = TLSFiles.in_dir(workdir / "tls")
-        self.emulator = ZendeskEmulator()
-        # the kit reads far more often than 10 (time-based) or 20 (cursor-based) exports a minute
-        options = {"zendesk_export_limit": "1000"}
-        self.env = self.emulator.start(EmulatorContext(self.data_dir, workdir / "state", tls, options))
+    def started(self) -> None:
+        """Archive closed tickets after 30 days (see the class docstring)."""
         self.account.archive_after = _ARCHIVE_AFTER
-        values = {**self.env, "REQUESTS_CA_BUNDLE": str(tls.ca_file)}
-        for name in _CLIENT_ENV:
-            self._saved_env[name] = os.environ.get(name)
-            os.environ[name] = values[name]
-
-    def stop(self) -> None:
-        """Stop the emulator and restore the environment."""
-        if self.emulator is not None:
-            self.emulator.stop()
-            self.emulator = None
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_env.clear()
 
     def config(self, *, valid_credentials: bool = True) -> dict[str, Any]:
         """API token credentials of the sandbox admin; pages of 5 items so every read spans pages."""
@@ -175,13 +146,10 @@ class ZendeskHarness(ConnectorHarness):
         return encode_cursor(int(time.time()) + 8 * 365 * 86400, 0)
 
     def _items(self, stream: str) -> list[dict[str, Any]]:
-        if self.data_dir is None:
-            raise RuntimeError("the harness is not started")
         items: list[dict[str, Any]] = json.loads((self.data_dir / f"{stream}.json").read_text())
         return items
 
     def _write(self, stream: str, items: list[dict[str, Any]]) -> None:
-        assert self.data_dir is not None
         path = self.data_dir / f"{stream}.json"
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(items, indent=2))

@@ -17,11 +17,12 @@ from syncfw_zendesk import ZendeskConfig, ZendeskConnector
 from syncfw_zendesk.client import ZendeskClient
 from syncfw_zendesk.emulator import ZendeskAccount, ZendeskEmulator
 from syncfw_zendesk.streams import epoch_seconds
-from syncfw_zendesk.testing import SEED_DIR
 from tenacity import wait_none
 
 from syncfw.connector import Checkpoint, EmulatorContext, Record
-from syncfw.sandbox.server import TLSFiles
+from syncfw.emulation import TLSFiles
+
+SEED_DIR = ZendeskEmulator.seed_data
 
 
 @dataclass

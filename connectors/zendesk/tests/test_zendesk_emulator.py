@@ -14,9 +14,9 @@ import requests
 from syncfw_zendesk.emulator import SANDBOX_EMAIL, ZendeskEmulator, decode_cursor, encode_cursor
 from zenpy import Zenpy  # type: ignore[import-untyped]
 
+from syncfw import ConfigError
 from syncfw.connector import EmulatorContext
-from syncfw.errors import ConfigError
-from syncfw.sandbox.server import TLSFiles
+from syncfw.emulation import TLSFiles
 
 if TYPE_CHECKING:
     from conftest import Sandbox

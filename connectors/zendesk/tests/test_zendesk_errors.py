@@ -9,7 +9,7 @@ import pytest
 from syncfw_zendesk.client import ZendeskClient
 from syncfw_zendesk.emulator import account as account_module
 
-from syncfw.errors import SourceAuthError, SourceError, SourceLimitExceeded, SourceUnavailable
+from syncfw import SourceAuthError, SourceError, SourceLimitExceeded, SourceUnavailable
 
 if TYPE_CHECKING:
     from conftest import Sandbox

@@ -10,8 +10,8 @@ import pytest
 from syncfw_zendesk import ZendeskConfig, ZendeskConnector
 from syncfw_zendesk.testing import ZendeskHarness
 
+from syncfw import SourceAuthError
 from syncfw.connector import Checkpoint, Record
-from syncfw.errors import SourceAuthError
 from syncfw.plugins import load_plugins
 
 

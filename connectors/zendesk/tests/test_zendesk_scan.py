@@ -10,7 +10,7 @@ import pytest
 from syncfw_zendesk.emulator import ApiError
 from syncfw_zendesk.testing import format_time
 
-from syncfw.errors import SourceError
+from syncfw import SourceError
 
 if TYPE_CHECKING:
     from conftest import Sandbox

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from syncfw_salesforce.emulator import SalesforceEmulator
+from syncfw_zendesk.emulator import ZendeskEmulator
 from syncfw_zendesk.streams import STREAMS, epoch_seconds, export_time
-from syncfw_zendesk.testing import SEED_DIR
 
-SALESFORCE_DIR = SEED_DIR.parent / "salesforce"
+SEED_DIR = ZendeskEmulator.seed_data
+SALESFORCE_DIR = SalesforceEmulator.seed_data
 
 
 def load(directory: Path, name: str) -> list[dict[str, Any]]:

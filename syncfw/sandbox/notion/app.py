@@ -12,7 +12,7 @@ Every ``/v1/`` request goes through, in this order (API-FACTS §9):
 6. the JSON body: over 500KB (500,000 bytes as sent) 400 ``validation_error``
    (:func:`.errors.payload_too_large`, DOC request-limits), not JSON 400 ``invalid_json``; then
    any injected fault (a queued one, else one drawn from the ``faults`` plan, see
-   :mod:`syncfw.sandbox.faults`), then the endpoint.
+   :mod:`syncfw.emulation.faults`), then the endpoint.
 
 A fault answers Notion's error body for its status (429 ``rate_limited`` with or without
 ``Retry-After``, 500/502/503/504, 529 ``service_overload`` with ``Retry-After``, 1 s by default) or resets the connection without an
@@ -60,7 +60,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from syncfw.sandbox.faults import DroppableConnections, Injection, drop_connection, hold
+from syncfw.emulation.faults import DroppableConnections, Injection, drop_connection, hold
 
 from . import databases, errors, humans, pages, search, users
 from .controls import Controls, Fault

@@ -7,7 +7,7 @@ Knobs (all changeable at runtime, from Python or ``POST /_emulator/config``):
 * ``latency``: seconds every ``/v1/`` request waits before it is answered (an ``asyncio`` sleep,
   so concurrent requests wait in parallel);
 * ``retry_after``: a fixed ``Retry-After`` for 429 answers (``None``: the real wait, rounded up);
-* ``faults``: random faults, a :class:`~syncfw.sandbox.faults.FaultPlan` in its compact form
+* ``faults``: random faults, a :class:`~syncfw.emulation.faults.FaultPlan` in its compact form
   (``"429=0.1,500=0.05,reset=0.02,lost=0.02,retry_after=0,seed=7"``; ``None``: no faults);
 * ``query_cap``: how many results one data source query returns at most, over all its pages
   (default :data:`QUERY_CAP`, Notion's 10,000; see :mod:`.databases`); tests set it small.
@@ -31,7 +31,7 @@ from collections import Counter, deque
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from syncfw.sandbox.faults import DEFAULT_OVERLOAD_RETRY_AFTER, FaultInjector, FaultPlan, Injection
+from syncfw.emulation.faults import DEFAULT_OVERLOAD_RETRY_AFTER, FaultInjector, FaultPlan, Injection
 
 from . import errors
 from .ratelimit import TokenBucket, retry_after_seconds
@@ -62,7 +62,7 @@ class Fault:
 
     ``endpoint`` is a statistics key such as ``"POST /v1/pages"``; ``after_commit`` applies the
     request before failing; ``commit_after`` (seconds, above 0) applies it that long after the
-    failed answer, on the emulator's clock (a late commit; see :mod:`syncfw.sandbox.faults`);
+    failed answer, on the emulator's clock (a late commit; see :mod:`syncfw.emulation.faults`);
     ``retry_after`` is the ``Retry-After`` of a 529 in whole seconds (``None``: no header).
     """
 
@@ -92,7 +92,7 @@ class Controls:
     def configure(self, **changes: Any) -> Knobs:
         """Change some knobs (names of :class:`Knobs`); answers the new settings.
 
-        ``faults`` may be a :class:`~syncfw.sandbox.faults.FaultPlan`, its compact form or
+        ``faults`` may be a :class:`~syncfw.emulation.faults.FaultPlan`, its compact form or
         ``None``; setting it starts the plan's random sequence again.
 
         Raises:

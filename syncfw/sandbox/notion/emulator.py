@@ -3,7 +3,7 @@
 Typical use::
 
     from syncfw.sandbox.notion import NotionEmulator
-    from syncfw.sandbox.server import ServedApp
+    from syncfw.emulation.server import ServedApp
     from notion_client import Client
 
     emu = NotionEmulator(tmp_path, token="secret_sandbox", rate_limit=3, burst=10)
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from syncfw.sandbox.faults import DEFAULT_OVERLOAD_RETRY_AFTER, FaultPlan
+from syncfw.emulation.faults import DEFAULT_OVERLOAD_RETRY_AFTER, FaultPlan
 
 from . import humans
 from .app import NotionApp
@@ -44,7 +44,7 @@ class NotionEmulator:
         rate_limit: average requests per second allowed on ``/v1/`` (``None``: unlimited).
         burst: requests allowed at once before the average applies.
         latency: seconds added before every ``/v1/`` answer.
-        faults: random faults of ``/v1/`` requests: a :class:`~syncfw.sandbox.faults.FaultPlan`
+        faults: random faults of ``/v1/`` requests: a :class:`~syncfw.emulation.faults.FaultPlan`
             or its compact form (``"429=0.1,500=0.05,reset=0.02,seed=7"``); see :meth:`configure`.
         clock: seconds since the epoch for ``created_time``/``last_edited_time`` (default
             :func:`time.time`); tests pass their own to cross minute boundaries.
@@ -52,7 +52,7 @@ class NotionEmulator:
             10,000, Notion's limit); see :meth:`configure`.
 
     Attributes:
-        app: the Starlette ASGI app; serve it with :class:`syncfw.sandbox.server.ServedApp`.
+        app: the Starlette ASGI app; serve it with :class:`syncfw.emulation.server.ServedApp`.
         parent_page_id: the dashed id of the seeded page "syncfw sandbox", under which databases
             are created; the same across restarts on one ``state_dir``.
         bot_user_id: the integration's bot user (``last_edited_by`` of API writes).
@@ -103,15 +103,15 @@ class NotionEmulator:
         the real wait, rounded up to whole seconds).
 
         ``faults`` makes ``/v1/`` requests fail at random, after authentication, the rate
-        limiter and the latency: a :class:`~syncfw.sandbox.faults.FaultPlan`, its compact form
-        (:meth:`FaultPlan.parse <syncfw.sandbox.faults.FaultPlan.parse>`) or ``None`` for no
+        limiter and the latency: a :class:`~syncfw.emulation.faults.FaultPlan`, its compact form
+        (:meth:`FaultPlan.parse <syncfw.emulation.faults.FaultPlan.parse>`) or ``None`` for no
         faults. Setting it starts the plan's seeded random sequence again. Answers carry
         Notion's error bodies (429 ``rate_limited``, 500 ``internal_server_error``, 502
         ``bad_gateway``, 503 ``service_unavailable``, 504 ``gateway_timeout``, 529
         ``service_overload``); ``reset`` and ``timeout`` reset the connection without an answer;
         ``lost_response`` applies a write and then loses its answer; ``late_commit`` answers a
         write 504 or times it out and applies it ``late_commit_after`` seconds later on the
-        emulator's clock (:mod:`syncfw.sandbox.faults`). The answered knob is the
+        emulator's clock (:mod:`syncfw.emulation.faults`). The answered knob is the
         plan's compact form. :meth:`stats` counts the faults by kind.
 
         ``query_cap`` is how many results one data source query (a filter, sorts and trash

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from pathlib import Path
 
+from syncfw import ConfigError
 from syncfw.connector import EmulatorContext, SourceEmulator
-from syncfw.errors import ConfigError
-from syncfw.sandbox.server import ServedApp
+from syncfw.emulation import ServedApp
 from syncfw_hubspot.emulator.app import create_app
 from syncfw_hubspot.emulator.index import SEARCH_LAG_SECONDS
 from syncfw_hubspot.emulator.portal import (
@@ -62,6 +63,7 @@ class HubSpotEmulator(SourceEmulator):
     """
 
     name = "hubspot"
+    seed_data = Path(__file__).parents[1] / "seed"
 
     def __init__(self) -> None:
         self.portal: HubSpotPortal | None = None

@@ -9,10 +9,11 @@ sandbox's certificate authority; clients trust it through ``REQUESTS_CA_BUNDLE``
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
+from syncfw import ConfigError
 from syncfw.connector import EmulatorContext, SourceEmulator
-from syncfw.errors import ConfigError
-from syncfw.sandbox.server import ServedApp
+from syncfw.emulation import ServedApp
 from syncfw_salesforce.emulator.app import create_app
 from syncfw_salesforce.emulator.org import ApiError, OrgStats, SalesforceOrg, new_session_id
 from syncfw_salesforce.emulator.visibility import RECYCLE_BIN_RETENTION
@@ -25,7 +26,7 @@ class SalesforceEmulator(SourceEmulator):
 
     Sandbox options: ``bulk=N`` adds N generated accounts and about N contacts; ``faults=PLAN``
     makes API requests fail at random, PLAN in the compact form of
-    :meth:`syncfw.sandbox.faults.FaultPlan.parse` (e.g. ``5xx=0.1,reset=0.02,seed=7``; see
+    :meth:`syncfw.emulation.faults.FaultPlan.parse` (e.g. ``5xx=0.1,reset=0.02,seed=7``; see
     :meth:`SalesforceOrg.configure_faults` for the kinds Salesforce supports);
     ``recycle_bin_days=N`` keeps deleted records in the Recycle Bin (returned by ``queryAll``)
     N days instead of Salesforce's 15 (see :mod:`syncfw_salesforce.emulator.visibility`).
@@ -35,6 +36,7 @@ class SalesforceEmulator(SourceEmulator):
     """
 
     name = "salesforce"
+    seed_data = Path(__file__).parents[1] / "seed"
 
     def __init__(self) -> None:
         self.org: SalesforceOrg | None = None

@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from syncfw.sandbox.faults import DroppableConnections, Injection, drop_connection, hold
+from syncfw.emulation import DroppableConnections, Injection, drop_connection, hold
 from syncfw_salesforce.emulator.org import ApiError, SalesforceOrg
 
 _VERSION = re.compile(r"v(\d{2,3}\.0)")

@@ -27,7 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from syncfw.sandbox.faults import FaultInjector, FaultKind, FaultPlan, Injection
+from syncfw.emulation import FaultInjector, FaultKind, FaultPlan, Injection
 from syncfw_salesforce.emulator import bulk
 from syncfw_salesforce.emulator.execute import execute
 from syncfw_salesforce.emulator.schema import SObjectSchema, infer_schema, key_prefix
@@ -49,7 +49,7 @@ DEVELOPER_EDITION_DAILY_LIMIT = 15000
 _KEPT_QUERY_CURSORS = 100
 _PERSON_SOBJECTS = frozenset({"Contact", "Lead", "User"})
 SUPPORTED_FAULTS: tuple[FaultKind, ...] = ("server_error", "timeout", "reset")
-"""The kinds of :class:`~syncfw.sandbox.faults.FaultPlan` the org can inject."""
+"""The kinds of :class:`~syncfw.emulation.faults.FaultPlan` the org can inject."""
 _UNSUPPORTED_FAULTS: dict[FaultKind, str] = {
     "rate_limited": "Salesforce never answers 429, it refuses requests over its limits with "
     "403 REQUEST_LIMIT_EXCEEDED (set SalesforceOrg.remaining_requests to 0 for that)",
@@ -230,7 +230,7 @@ class SalesforceOrg:
     def configure_faults(self, plan: FaultPlan | str | None) -> None:
         """Make authenticated API requests fail at random from now on (``None``: stop).
 
-        ``plan`` is a :class:`~syncfw.sandbox.faults.FaultPlan` or its compact form, e.g.
+        ``plan`` is a :class:`~syncfw.emulation.faults.FaultPlan` or its compact form, e.g.
         ``"5xx=0.1,reset=0.05,seed=7"``. Faults hit requests that passed authentication and the
         daily allowance (they count against it, as Salesforce counts them). On the wire:
         ``server_error`` answers 500 ``UNKNOWN_EXCEPTION`` or 503 ``SERVER_UNAVAILABLE`` as

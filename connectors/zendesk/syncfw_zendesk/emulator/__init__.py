@@ -10,11 +10,12 @@ instead, which serves HTTPS with the sandbox's certificate authority; clients tr
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
+from syncfw import ConfigError
 from syncfw.connector import EmulatorContext, SourceEmulator
-from syncfw.errors import ConfigError
-from syncfw.sandbox.server import ServedApp
+from syncfw.emulation import ServedApp
 from syncfw_zendesk.emulator.account import (
     AccountStats,
     ApiError,
@@ -54,6 +55,7 @@ class ZendeskEmulator(SourceEmulator):
     """
 
     name = "zendesk"
+    seed_data = Path(__file__).parents[1] / "seed"
 
     def __init__(self) -> None:
         self.account: ZendeskAccount | None = None

@@ -1,4 +1,4 @@
-"""Injected faults of the sandbox's emulators: which requests fail, how often, and how.
+"""Injected faults of emulators (the sandbox's and connectors'): which requests fail, how often, and how.
 
 A :class:`FaultPlan` gives each kind of failure a probability per request; a
 :class:`FaultInjector` draws from it with a seeded :class:`random.Random`, so a test run with a
@@ -541,7 +541,7 @@ async def drop_connection(scope: Scope) -> None:
 
     Raises:
         RuntimeError: the app is not wrapped in :class:`DroppableConnections` and served by
-            uvicorn (:class:`syncfw.sandbox.server.ServedApp`).
+            uvicorn (:class:`syncfw.emulation.server.ServedApp`).
     """
     transport = getattr(getattr(scope.get(_SEND_KEY), "__self__", None), "transport", None)
     if not isinstance(transport, asyncio.Transport):
