@@ -327,7 +327,7 @@ class _Output:
 
 
 def _check_runnable(recipe: Any) -> None:
-    from syncfw.health import check_runnable
+    from syncfw.recipe.governance import check_runnable
 
     check_runnable(recipe, date.today())
 
@@ -550,7 +550,7 @@ def audit(path: Path, env_file: Path | None, as_json: bool) -> None:
 def renew(recipe: Path, days: int, env_file: Path | None) -> None:
     """Move the expires date of an experimental recipe (edits the file, keeping its comments), and
     record the renewal in its run history."""
-    from syncfw.health import renew as move_expiry
+    from syncfw.recipe.governance import renew as move_expiry
     from syncfw.health.history import record_renewal, run_context
 
     _load_env(env_file)
