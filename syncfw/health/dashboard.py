@@ -35,9 +35,9 @@ from syncfw.health.redaction import one_line
 from syncfw.health.status import RecipeStatus, SourceCounts, recipe_status
 from syncfw.mapping import decode, encode
 from syncfw.mapping.encoding import PropertyType
+from syncfw.mapping.spec import MappingFile, Position, PropertySpec
 from syncfw.notion.client import NotionClient
 from syncfw.notion.schema import InitResult, find_data_source, init_target
-from syncfw.mapping.spec import MappingFile, Position, PropertySpec
 from syncfw.recipe import DatabaseRef, Recipe, Target
 from syncfw.state import StateStore
 from syncfw.state.store import RunRecord
@@ -98,7 +98,9 @@ def _target(title: str, parent_page: str, properties: dict[str, PropertyType]) -
     """A dashboard database described as a target, so that finding, creating and extending it is
     the same code as for a recipe's own databases. Its name cannot clash with a recipe target's."""
     where = Position(Path(f"<{title}>"))
-    specs = {name: PropertySpec(type=kind, value=None).named(name, where) for name, kind in properties.items()}
+    specs = {
+        name: PropertySpec(type=kind, value=None).named(name, where) for name, kind in properties.items()
+    }
     # built, not read: the title is no mapping name and the parent page no recipe value
     mapping = MappingFile.model_construct(name=title, connector="syncfw", stream="health", properties=specs)
     database = DatabaseRef.model_construct(title=title, parent_page=parent_page)

@@ -10,9 +10,17 @@ The pydantic models are at once the YAML shape and what the engine runs:
 :mod:`syncfw.recipe.model` (recipes) and :mod:`syncfw.mapping.spec` (mappings).
 """
 
+from syncfw.mapping.spec import (
+    Aggregate,
+    BoundMapping,
+    MappingFile,
+    MatchSpec,
+    Position,
+    PropertySpec,
+    TransformCall,
+)
 from syncfw.recipe.explain import ExplainRow, explain
 from syncfw.recipe.loader import load_mapping, load_recipe
-from syncfw.mapping.spec import Aggregate, BoundMapping, MappingFile, MatchSpec, Position, PropertySpec, TransformCall
 from syncfw.recipe.model import (
     AlertRoute,
     DatabaseRef,

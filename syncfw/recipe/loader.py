@@ -165,7 +165,8 @@ class _Loader:
         self.fail_if_problems()
         assert parsed is not None
         sources = {
-            name: source.named(name, configs.get(name, source.config)) for name, source in parsed.sources.items()
+            name: source.named(name, configs.get(name, source.config))
+            for name, source in parsed.sources.items()
         }
         return parsed.at(path, sources, {name: targets[name] for name in parsed.targets})
 
@@ -187,10 +188,14 @@ class _Loader:
             claims = Claims.of(raw_target)
             bound, problems = check_matches(document, name, claims.sync_key, layout.entries, layout.complete)
             self.problems += problems
-            self.problems += ownership_problems(document, name, claims, bound, set(connectors), layout.complete)
+            self.problems += ownership_problems(
+                document, name, claims, bound, set(connectors), layout.complete
+            )
             target = validated(Target, raw_target)
             if target is not None:
-                owner_lines = {prop: document.mark(("targets", name, "owners", prop)).line for prop in target.owners}
+                owner_lines = {
+                    prop: document.mark(("targets", name, "owners", prop)).line for prop in target.owners
+                }
                 targets[name] = target.bind(name, bound, owner_lines)
         self.problems += via_problems(document, layouts)
         return targets

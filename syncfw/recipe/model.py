@@ -16,7 +16,6 @@ from __future__ import annotations
 import builtins
 import itertools
 from collections.abc import Mapping
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -129,7 +128,6 @@ class MappingRef(BaseModel):
     )
 
 
-
 def _file_alone(value: Any) -> Any:
     return {"file": value} if isinstance(value, str) else value
 
@@ -159,9 +157,9 @@ class Target(BaseModel):
     data_source: NotionId | None = Field(None, description="Id of an existing data source.")
     database: DatabaseRef | None = None
     sync_key: NonEmpty = Field(description="Property holding the primary source's key.")
-    entries: list[Annotated[MappingRef, BeforeValidator(_file_alone, json_schema_input_type=str | MappingRef)]] = (
-        Field(alias="mappings", min_length=1)
-    )
+    entries: list[
+        Annotated[MappingRef, BeforeValidator(_file_alone, json_schema_input_type=str | MappingRef)]
+    ] = Field(alias="mappings", min_length=1)
     owners: dict[str, str] = Field(default_factory=dict, description='Property → "notion" or a source name.')
     on_delete: OnDelete = "archive"
     mark_property: NonEmpty | None = None

@@ -9,8 +9,8 @@ import pytest
 
 from syncfw.errors import ConfigError
 from syncfw.mapping import CompiledMapping, PropertyError, compile_mapping
-from syncfw.mapping.transforms import BUILTIN_TRANSFORMS
 from syncfw.mapping.spec import MappingFile, MatchSpec, Position, PropertySpec, TransformCall
+from syncfw.mapping.transforms import BUILTIN_TRANSFORMS
 from syncfw.recipe import load_recipe
 
 from ..recipe.support import ENV, fake_registry, problems_of, recipe_text, write_files
@@ -22,7 +22,9 @@ def compiled(match: MatchSpec | None = None, **properties: dict[str, Any]) -> Co
         name: PropertySpec(**spec).named(name, Position(Path("m.yaml"), line=index + 6, column=3))
         for index, (name, spec) in enumerate(properties.items())
     }
-    definition = MappingFile.model_construct(name="m", connector="src", stream="records", properties=specs, match=match)
+    definition = MappingFile.model_construct(
+        name="m", connector="src", stream="records", properties=specs, match=match
+    )
     mapping = definition.at(Position(Path("m.yaml"))).bind("src", 1, match.type if match else "rich_text")
     return compile_mapping(mapping, BUILTIN_TRANSFORMS)
 

@@ -69,7 +69,9 @@ def test_match_value_is_the_normalised_value_of_the_match_property() -> None:
     ):
         mapping.match_value({"organization": {"domain": {"name": "edge.com"}}})
 
-    number = compiled(MatchSpec(property="Account Number", template="{{ prefix }}{{ number }}").typed("number"))
+    number = compiled(
+        MatchSpec(property="Account Number", template="{{ prefix }}{{ number }}").typed("number")
+    )
     assert number.match_value({"prefix": "00", "number": 42}) == 42
     with pytest.raises(ValueError, match=r"match on 'Account Number': 'A-42' is not a number"):
         number.match_value({"prefix": "A-", "number": 42})
@@ -289,9 +291,9 @@ def test_match_via_gives_the_record_key_of_the_followed_mapping_as_a_string() ->
 
 
 def test_a_match_has_exactly_one_of_property_and_via() -> None:
-    with pytest.raises(ValueError, match="exactly one of property .* or via"):
+    with pytest.raises(ValueError, match=r"exactly one of property .* or via"):
         MatchSpec(property="Domain", via="zendesk-organization")
-    with pytest.raises(ValueError, match="exactly one of property .* or via"):
+    with pytest.raises(ValueError, match=r"exactly one of property .* or via"):
         MatchSpec(field="id")
 
 

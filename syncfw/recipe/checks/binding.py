@@ -53,7 +53,9 @@ def bound_source(
     several) use the mapping's connector."""
     if source is not None:
         if source not in connectors:
-            message = f"no source named {source!r} in this recipe (sources: {', '.join(connectors) or 'none'})"
+            message = (
+                f"no source named {source!r} in this recipe (sources: {', '.join(connectors) or 'none'})"
+            )
             return None, [document.problem((*at, "source"), message)]
         if connectors[source] != mapping.connector:
             message = (

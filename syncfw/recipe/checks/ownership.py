@@ -100,7 +100,9 @@ def ownership_problems(
                 )
             )
         elif owner != NOTION_OWNER and complete and prop_name not in by_source.get(owner, set()):
-            problems.append(document.problem(owner_at, f"no mapping of source {owner!r} writes {prop_name!r}"))
+            problems.append(
+                document.problem(owner_at, f"no mapping of source {owner!r} writes {prop_name!r}")
+            )
     if complete and target.sync_key is not None and target.sync_key not in writers:
         problems.append(
             document.problem(

@@ -20,7 +20,9 @@ AGGREGATE_TYPES: dict[str, tuple[str, ...]] = {
 """The property types each aggregate function can fill (``latest``: any type but relation)."""
 
 
-def origin_problems(document: YamlDocument, at: KeyPath, field: str | None, template: str | None) -> list[Problem]:
+def origin_problems(
+    document: YamlDocument, at: KeyPath, field: str | None, template: str | None
+) -> list[Problem]:
     """A field path that is not dotted names, or a template that does not compile."""
     problems = []
     if field is not None:
@@ -120,7 +122,9 @@ def role_problems(
     problems = []
     sync_key = raw.get("sync_key")
     if isinstance(sync_key, str) and sync_key not in (raw.get("properties") or {}):
-        problems.append(document.problem(("sync_key",), f"sync_key {sync_key!r} is not one of the properties"))
+        problems.append(
+            document.problem(("sync_key",), f"sync_key {sync_key!r} is not one of the properties")
+        )
     if "match" in raw and "sync_key" in raw:
         problems.append(
             document.problem(

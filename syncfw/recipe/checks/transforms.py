@@ -14,7 +14,10 @@ from syncfw.recipe.document import KeyPath, YamlDocument
 
 
 def transform_problems(
-    document: YamlDocument, at: KeyPath, calls: Sequence[TransformCall], known: Mapping[str, Callable[..., Any]]
+    document: YamlDocument,
+    at: KeyPath,
+    calls: Sequence[TransformCall],
+    known: Mapping[str, Callable[..., Any]],
 ) -> list[Problem]:
     """An unknown transform (with the closest installed name), or arguments its signature refuses."""
     problems = []
