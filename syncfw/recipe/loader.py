@@ -92,6 +92,7 @@ class _Loader:
             # "unknown key" errors; whoever named the file reports it
             return _MappingRead(None, None, complete=False, has_match=False, foreign=True)
         raw = document.data if isinstance(document.data, dict) else {}
+        parsed: MappingFile | None = None
         try:
             parsed = MappingFile.model_validate(document.data)
             properties, match = parsed.properties, parsed.match
@@ -107,23 +108,28 @@ class _Loader:
             self.problems += match_problems(document, match, name)
             self._transforms(document, ("match",), match)
         self.problems += role_problems(document, raw, properties)
-        if not isinstance(raw.get("connector"), str):
+        connector = raw.get("connector")
+        if not isinstance(connector, str):
             return _MappingRead(document, None, complete=False, has_match="match" in raw)
-        # a mapping with mistakes is still bound (with its valid properties) so that its
-        # ownership conflicts are reported in the same run as its other mistakes
-        header = {key: raw.get(key) for key in ("connector", "stream", "sync_key", "description")}
-        mapping = MappingFile.model_construct(
-            name=name,
-            connector=header["connector"],
-            stream=header["stream"] if isinstance(header["stream"], str) else "",
-            sync_key=header["sync_key"] if isinstance(header["sync_key"], str) else None,
-            description=header["description"] if isinstance(header["description"], str) else None,
-            properties={
+        if parsed is None:
+            # a mapping with mistakes is still bound (with its valid properties) so that its
+            # ownership conflicts are reported in the same run as its other mistakes
+            parsed = MappingFile.model_construct(
+                name=name,
+                connector=connector,
+                stream=raw["stream"] if isinstance(raw.get("stream"), str) else "",
+                sync_key=raw["sync_key"] if isinstance(raw.get("sync_key"), str) else None,
+                description=raw["description"] if isinstance(raw.get("description"), str) else None,
+                properties=properties,
+            )
+        located = {
+            "properties": {
                 prop_name: prop.named(prop_name, _position(document, path, ("properties", prop_name)))
                 for prop_name, prop in properties.items()
             },
-            match=None if match is None else match.at(_position(document, path, ("match",))),
-        ).at(Position(path))
+            "match": None if match is None else match.at(_position(document, path, ("match",))),
+        }
+        mapping = parsed.model_copy(update=located).at(Position(path))
         return _MappingRead(document, mapping, len(self.problems) == before, "match" in raw)
 
     def recipe(self, path: Path, environ: Mapping[str, str]) -> Recipe:

@@ -7,14 +7,13 @@ Each type validates and converts one YAML value, with the message a user sees at
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from cronsim import CronSim, CronSimError
 from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
-
-from syncfw.notion.budget import MAX_RATE, MIN_RATE, rate_problem
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*s)?\s*$")
@@ -26,9 +25,32 @@ _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?LW#]+$")
 _CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 MAX_DURATION = timedelta(days=366)
 """The longest duration a recipe may give (``stale_after``): a source read once a year still fits."""
+MIN_RATE = 1 / 86_400
+"""The slowest configurable rate, in requests per second: one request a day. Anything slower
+would make a run wait more than a day for each request, which is a typo, not a setting."""
+MAX_RATE = 10_000.0
+"""The fastest configurable rate, in requests per second: over three thousand times Notion's
+documented average of 3 (developers.notion.com, "Request limits"); more is a typo."""
 MAX_EVERY = 10_000
 """The most runs ``full_read_every`` and ``reconcile_every`` may count: a week of runs once a minute.
 Rarer is never in practice (``reconcile_every: 0`` says so for reconciliation)."""
+
+
+def rate_problem(rate: float) -> str | None:
+    """Why ``rate`` (requests per second) cannot be a configured rate, or None when it can: it
+    must be a finite number from :data:`MIN_RATE` to :data:`MAX_RATE`."""
+    if not math.isfinite(rate):
+        return f"{rate} is not a number of requests per second"
+    if rate <= 0:
+        return f"{rate:g} requests per second would never send a request: the rate must be positive, e.g. 3"
+    if rate < MIN_RATE:
+        return (
+            f"{rate:g} requests per second would wait more than a day for each request: "
+            "give at least one a day (0.0000116), e.g. 3"
+        )
+    if rate > MAX_RATE:
+        return f"{rate:g} requests per second is more than {MAX_RATE:g} (Notion allows an average of 3)"
+    return None
 
 
 def _email(value: str) -> str:

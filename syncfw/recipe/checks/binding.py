@@ -13,9 +13,9 @@ from syncfw.regular_files import DOCUMENT, check_regular
 
 class MappingRefRead(NamedTuple):
     """An entry of a target's ``mappings:`` that names a file, read leniently (even in an invalid
-    target): its index, the file as written and the source it names (if any)."""
+    target): its number in the list, the file as written and the source it names (if any)."""
 
-    index: int
+    number: int
     file: str
     source: str | None
 
