@@ -17,7 +17,7 @@ import builtins
 import itertools
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
     AfterValidator,
@@ -28,10 +28,9 @@ from pydantic import (
     GetPydanticSchema,
     SecretBytes,
     SecretStr,
-    field_validator,
     model_validator,
 )
-from pydantic_core import PydanticKnownError, core_schema
+from pydantic_core import core_schema
 
 from syncfw.errors import ConfigError, Problem
 from syncfw.mapping.spec import BoundMapping, MappingFile, Name, NonEmpty, PropertySpec
@@ -66,6 +65,11 @@ def _connector_config(
         lambda value, validate: value if isinstance(value, BaseModel) else validate(value),
         handler(dict[str, Any]),
     )
+
+
+def _listed_events(source: Any, handler: Any) -> core_schema.CoreSchema:
+    # YAML lists the events; None (every event) is what a bare URL gets, never written
+    return cast(core_schema.CoreSchema, handler(Annotated[list[AlertEvent], Field(min_length=1)]))
 
 
 ConnectorConfig = Annotated[BaseModel | dict[str, Any], GetPydanticSchema(_connector_config)]
@@ -263,25 +267,22 @@ class StateSettings(BaseModel):
 
 
 class AlertRoute(BaseModel):
-    """An entry of ``alerts:`` that receives only some events: a notification URL (apprise syntax)
-    and its events. A bare URL in ``alerts:`` receives every event (``events`` is None)."""
+    """An entry of ``alerts:`` that receives only some events.
+
+    A notification URL (apprise syntax) and its events; a bare URL in ``alerts:`` receives every
+    event (``events`` is None)."""
 
     model_config = _CONFIG
     url: SecretStr = Field(description="Notification URL (apprise syntax); must be a reference.")
-    events: list[AlertEvent] | None = Field(min_length=1, description="The events sent to this URL.")
-
-    @field_validator("events", mode="before")
-    @classmethod
-    def _listed(cls, value: Any) -> Any:  # None is what a bare URL gets, never written
-        if value is None:
-            raise PydanticKnownError("list_type")
-        return value
+    events: Annotated[list[AlertEvent] | None, GetPydanticSchema(_listed_events)] = Field(
+        description="The events sent to this URL."
+    )
 
 
 class Recipe(BaseModel):
-    """A recipe file; once loaded (:func:`syncfw.recipe.load_recipe`), fully checked.
+    """A recipe file.
 
-    ``path`` is the recipe file; ``state_path`` the SQLite state file (default
+    Once loaded (:func:`syncfw.recipe.load_recipe`) it is fully checked. ``path`` is the recipe file; ``state_path`` the SQLite state file (default
     ``.syncfw/<name>.sqlite`` relative to the current directory); ``alerts`` where alerts go;
     ``expires`` is required for the experimental tier.
     """
@@ -424,9 +425,18 @@ def _cycle_problems(targets: Mapping[str, Target], cycle: list[str]) -> list[Pro
 
 def recipe_json_schema() -> dict[str, Any]:
     """JSON Schema of recipe files (for editors, e.g. the YAML language server)."""
-    return Recipe.model_json_schema()
+    return _for_editors(Recipe.model_json_schema())
 
 
 def mapping_json_schema() -> dict[str, Any]:
     """JSON Schema of mapping files."""
-    return MappingFile.model_json_schema()
+    return _for_editors(MappingFile.model_json_schema())
+
+
+def _for_editors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Each model's description cut to its docstring's first paragraph: what the key is for. The
+    rest of a docstring is about the loaded model (its attributes and methods), not the YAML."""
+    for described in (schema, *schema.get("$defs", {}).values()):
+        if "description" in described:
+            described["description"] = " ".join(described["description"].split("\n\n")[0].split())
+    return schema
