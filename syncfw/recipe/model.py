@@ -17,7 +17,7 @@ import builtins
 import itertools
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -25,6 +25,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
     GetPydanticSchema,
     SecretBytes,
     SecretStr,
@@ -58,18 +59,17 @@ SHORTEST_SECRET = 6
 _CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
-def _connector_config(
-    source: Any, handler: Any
-) -> core_schema.CoreSchema:  # a plain mapping in YAML; the connector's config_model once loaded
+def _connector_config(source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    # a plain mapping in YAML; the connector's config_model once loaded (Source.named)
     return core_schema.no_info_wrap_validator_function(
         lambda value, validate: value if isinstance(value, BaseModel) else validate(value),
         handler(dict[str, Any]),
     )
 
 
-def _listed_events(source: Any, handler: Any) -> core_schema.CoreSchema:
+def _listed_events(source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
     # YAML lists the events; None (every event) is what a bare URL gets, never written
-    return cast(core_schema.CoreSchema, handler(Annotated[list[AlertEvent], Field(min_length=1)]))
+    return handler(Annotated[list[AlertEvent], Field(min_length=1)])
 
 
 ConnectorConfig = Annotated[BaseModel | dict[str, Any], GetPydanticSchema(_connector_config)]
