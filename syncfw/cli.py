@@ -35,8 +35,8 @@ from syncfw import __version__
 from syncfw.engine.plan import Action
 from syncfw.engine.run import Progress, RunObserver, RunOptions, RunReport, execute, notion_client_for
 from syncfw.errors import ConfigError, GuardStop, PluginWarning, SyncfwError
-from syncfw.notion.budget import rate_problem
 from syncfw.plugins import Registry, load_plugins
+from syncfw.recipe.schema import rate_problem
 from syncfw.regular_files import DOCUMENT, SECRET, read_regular
 from syncfw.render import (
     JsonLog,
@@ -102,7 +102,7 @@ def _finish(code: int) -> None:
 
 
 class _Rate(click.types.FloatParamType):
-    """Requests per second: a finite number that :func:`~syncfw.notion.budget.rate_problem` accepts
+    """Requests per second: a finite number that :func:`~syncfw.recipe.schema.rate_problem` accepts
     (from one a day to 10,000 a second)."""
 
     name = "rate"
@@ -327,7 +327,7 @@ class _Output:
 
 
 def _check_runnable(recipe: Any) -> None:
-    from syncfw.health import check_runnable
+    from syncfw.recipe.governance import check_runnable
 
     check_runnable(recipe, date.today())
 
@@ -550,8 +550,8 @@ def audit(path: Path, env_file: Path | None, as_json: bool) -> None:
 def renew(recipe: Path, days: int, env_file: Path | None) -> None:
     """Move the expires date of an experimental recipe (edits the file, keeping its comments), and
     record the renewal in its run history."""
-    from syncfw.health import renew as move_expiry
     from syncfw.health.history import record_renewal, run_context
+    from syncfw.recipe.governance import renew as move_expiry
 
     _load_env(env_file)
     loaded = _recipes(recipe)[0]

@@ -44,6 +44,7 @@ from syncfw.notion.client import NotionClient
 from syncfw.notion.schema import preflight
 from syncfw.plugins import Registry
 from syncfw.recipe import BoundMapping, Recipe, Target
+from syncfw.recipe.governance import check_runnable
 from syncfw.recipe.model import SHORTEST_SECRET
 from syncfw.recipe.references import hide
 from syncfw.state import RunLock, StateStore
@@ -228,8 +229,6 @@ def execute(
         LockHeld: another run of the recipe holds the lock (exit 75); nothing was done.
         StateError: the state store cannot be opened.
     """
-    from syncfw.health.governance import check_runnable  # health observes the engine: import late
-
     check_runnable(recipe, datetime.now(UTC).date())
     inflight_grace()  # a malformed SYNCFW_INFLIGHT_GRACE is refused before anything is read
     progress = progress or Progress()

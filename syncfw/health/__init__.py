@@ -5,8 +5,6 @@
 * :class:`HealthDashboard` — run observer writing the **Sync Health** and **Sync Runs** databases
   in Notion; :func:`init_dashboard` creates them (``syncfw notion init``).
 * :class:`Alerts` — run observer sending one apprise notification per change of state.
-* :func:`check_runnable` / :func:`renew` — an expired experimental recipe does not run;
-  ``syncfw renew`` moves its ``expires``.
 * :func:`run_history` / :func:`run_context` — ``syncfw runs``: who started each run and what it did.
 * :func:`audit_recipe` — ``syncfw audit``: owner, tier, expiry, last success, lineage, personal data.
 """
@@ -14,7 +12,6 @@
 from syncfw.health.alerts import Alerts, raise_alerts
 from syncfw.health.audit import RecipeAudit, audit_recipe
 from syncfw.health.dashboard import HealthDashboard, init_dashboard
-from syncfw.health.governance import check_runnable, renew
 from syncfw.health.history import RunEntry, record_context, run_context, run_history
 from syncfw.health.status import RecipeStatus, SourceStatus, recipe_status
 
@@ -26,12 +23,10 @@ __all__ = [
     "RunEntry",
     "SourceStatus",
     "audit_recipe",
-    "check_runnable",
     "init_dashboard",
     "raise_alerts",
     "recipe_status",
     "record_context",
-    "renew",
     "run_context",
     "run_history",
 ]

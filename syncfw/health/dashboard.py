@@ -35,9 +35,10 @@ from syncfw.health.redaction import one_line
 from syncfw.health.status import RecipeStatus, SourceCounts, recipe_status
 from syncfw.mapping import decode, encode
 from syncfw.mapping.encoding import PropertyType
+from syncfw.mapping.spec import MappingFile, Position, PropertySpec
 from syncfw.notion.client import NotionClient
 from syncfw.notion.schema import InitResult, find_data_source, init_target
-from syncfw.recipe import BoundMapping, DatabaseRef, PropertySpec, Recipe, Target
+from syncfw.recipe import DatabaseRef, Recipe, Target
 from syncfw.state import StateStore
 from syncfw.state.store import RunRecord
 
@@ -92,10 +93,15 @@ RUNS_PROPERTIES: dict[str, PropertyType] = {
 def _target(title: str, parent_page: str, properties: dict[str, PropertyType]) -> Target:
     """A dashboard database described as a target, so that finding, creating and extending it is
     the same code as for a recipe's own databases. Its name cannot clash with a recipe target's."""
-    specs = {name: PropertySpec(name, kind, file=Path(f"<{title}>")) for name, kind in properties.items()}
-    mapping = BoundMapping(title, Path(f"<{title}>"), 1, "syncfw", "syncfw", "health", None, specs)
-    first = next(iter(properties))
-    return Target(f"health: {title}", None, DatabaseRef(title, parent_page), first, [mapping])
+    where = Position(Path(f"<{title}>"))
+    specs = {
+        name: PropertySpec(type=kind, value=None).named(name, where) for name, kind in properties.items()
+    }
+    # built, not read: the title is no mapping name and the parent page no recipe value
+    mapping = MappingFile.model_construct(name=title, connector="syncfw", stream="health", properties=specs)
+    database = DatabaseRef.model_construct(title=title, parent_page=parent_page)
+    target = Target.model_construct(database=database, sync_key=next(iter(properties)), entries=[])
+    return target.bind(f"health: {title}", [mapping.at(where).bind("syncfw", 1)], {})
 
 
 def health_parent_page(client: NotionClient, recipe: Recipe) -> str | None:

@@ -14,14 +14,12 @@ import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from syncfw.errors import ConfigError, Problem
 from syncfw.mapping.encoding import PropertyValueError, canonical, normalize, record_key, relation_keys
 from syncfw.mapping.expressions import Expression, Template, TemplateError, compile_expression, get_path
-
-if TYPE_CHECKING:
-    from syncfw.recipe.model import Aggregate, BoundMapping, MatchSpec, PropertySpec, TransformCall
+from syncfw.mapping.spec import Aggregate, BoundMapping, MatchSpec, PropertySpec, TransformCall
 
 Transform = Callable[..., Any]
 _EMPTY: tuple[Any, ...] = (None, "", [], ())
@@ -229,7 +227,7 @@ class _CompiledMatch:
 
 
 class CompiledMapping:
-    """A :class:`~syncfw.recipe.model.BoundMapping` ready to evaluate records.
+    """A :class:`~syncfw.mapping.spec.BoundMapping` ready to evaluate records.
 
     Attributes:
         mapping: the bound mapping it was compiled from.

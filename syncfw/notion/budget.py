@@ -43,6 +43,7 @@ from typing import Any, Literal, TypeVar, get_args
 from filelock import FileLock
 
 from syncfw.errors import UnsafeBudgetDirectory
+from syncfw.recipe.schema import rate_problem
 
 Priority = Literal["high", "bulk"]
 """The lane of a request: ``"high"`` for health and run-history writes, ``"bulk"`` for the rest."""
@@ -66,34 +67,11 @@ RECOVER_AFTER = 10.0
 """Seconds without a 429 after which a lowered rate goes up by one step."""
 RECOVER_STEP_FRACTION = 0.1
 """One recovery step, as a fraction of the configured rate."""
-MIN_RATE = 1 / 86_400
-"""The slowest configurable rate, in requests per second: one request a day. Anything slower
-would make a run wait more than a day for each request, which is a typo, not a setting."""
-MAX_RATE = 10_000.0
-"""The fastest configurable rate, in requests per second: over three thousand times Notion's
-documented average of 3 (developers.notion.com, "Request limits"); more is a typo."""
 CLAIM_SECONDS = 1.0
 """Seconds a waiting high request's claim outlives its planned wake-up (so a crashed waiter
 holds bulk back for no longer than that)."""
 
 T = TypeVar("T")
-
-
-def rate_problem(rate: float) -> str | None:
-    """Why ``rate`` (requests per second) cannot be a configured rate, or None when it can: it
-    must be a finite number from :data:`MIN_RATE` to :data:`MAX_RATE`."""
-    if not math.isfinite(rate):
-        return f"{rate} is not a number of requests per second"
-    if rate <= 0:
-        return f"{rate:g} requests per second would never send a request: the rate must be positive, e.g. 3"
-    if rate < MIN_RATE:
-        return (
-            f"{rate:g} requests per second would wait more than a day for each request: "
-            "give at least one a day (0.0000116), e.g. 3"
-        )
-    if rate > MAX_RATE:
-        return f"{rate:g} requests per second is more than {MAX_RATE:g} (Notion allows an average of 3)"
-    return None
 
 
 @dataclasses.dataclass

@@ -5,36 +5,52 @@
 * :func:`load_mapping` reads one mapping file on its own.
 * :func:`explain` lists every property of every target with its owner and origin (lineage).
 * :func:`recipe_json_schema` / :func:`mapping_json_schema` give JSON Schemas for editors.
+
+The pydantic models are at once the YAML shape and what the engine runs:
+:mod:`syncfw.recipe.model` (recipes) and :mod:`syncfw.mapping.spec` (mappings).
 """
 
+from syncfw.mapping.spec import (
+    Aggregate,
+    BoundMapping,
+    MappingFile,
+    MatchSpec,
+    Position,
+    PropertySpec,
+    TransformCall,
+)
 from syncfw.recipe.explain import ExplainRow, explain
 from syncfw.recipe.loader import load_mapping, load_recipe
 from syncfw.recipe.model import (
-    Aggregate,
-    BoundMapping,
+    AlertRoute,
     DatabaseRef,
-    MappingFile,
-    MatchSpec,
+    Guard,
+    MappingRef,
     NotionSettings,
-    PropertySpec,
     Recipe,
     Source,
+    StateSettings,
     Target,
-    TransformCall,
+    mapping_json_schema,
+    recipe_json_schema,
 )
-from syncfw.recipe.schema import mapping_json_schema, recipe_json_schema
 
 __all__ = [
     "Aggregate",
+    "AlertRoute",
     "BoundMapping",
     "DatabaseRef",
     "ExplainRow",
+    "Guard",
     "MappingFile",
+    "MappingRef",
     "MatchSpec",
     "NotionSettings",
+    "Position",
     "PropertySpec",
     "Recipe",
     "Source",
+    "StateSettings",
     "Target",
     "TransformCall",
     "explain",

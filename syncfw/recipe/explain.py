@@ -10,7 +10,8 @@ import dataclasses
 from collections.abc import Sequence
 
 from syncfw.mapping.encoding import PropertyType
-from syncfw.recipe.model import NOTION_OWNER, BoundMapping, PropertySpec, Recipe, Target, TransformCall
+from syncfw.mapping.spec import BoundMapping, PropertySpec, TransformCall
+from syncfw.recipe.model import NOTION_OWNER, Recipe, Target
 
 
 @dataclasses.dataclass(frozen=True)

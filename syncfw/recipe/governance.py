@@ -1,11 +1,11 @@
-"""Recipe governance checked when a recipe loads: a real description, safe connectors, personal
-data kept out where a target forbids it, and experiments kept off production data sources.
+"""Recipe governance: a real description, an expiry for experiments, safe connectors, personal
+data kept out where a target forbids it, experiments kept off production data sources, and at run
+time no expired experiment (:func:`check_runnable`, :func:`renew`).
 
-Each check returns :class:`~syncfw.errors.Problem` objects at ``file:line:col key.path``, which
-:mod:`syncfw.recipe.loader` reports with every other mistake of the recipe. Checks that need the
-plugin registry (connector maturity, personal data) are skipped when a recipe is loaded without
-one. What is checked at run time (an expired experimental recipe) lives in
-:mod:`syncfw.health.governance`.
+Each load-time check returns :class:`~syncfw.errors.Problem` objects at ``file:line:col
+key.path``, which :mod:`syncfw.recipe.loader` reports with every other mistake of the recipe.
+Checks that need the plugin registry (connector maturity, personal data) are skipped when a
+recipe is loaded without one.
 """
 
 from __future__ import annotations
@@ -13,17 +13,23 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterator, Mapping
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from syncfw.errors import Problem
+from ruamel.yaml import YAML
+
+from syncfw.errors import ConfigError, GuardStop, Problem
 from syncfw.mapping.expressions import Template, TemplateError, compile_expression
+from syncfw.mapping.spec import BoundMapping, PropertySpec
 from syncfw.plugins import Registry
 from syncfw.recipe.document import YamlDocument, read_yaml
-from syncfw.recipe.model import BoundMapping, PropertySpec, Target
+from syncfw.recipe.model import Recipe, Target
 from syncfw.recipe.references import resolve_references
 from syncfw.regular_files import DOCUMENT, read_regular
 
+EXPIRY_WINDOW = timedelta(days=30)
+"""How far ahead an experimental recipe may expire."""
 MIN_SENTENCES = 3
 _SENTENCE = re.compile(r"[^.!?]*[A-Za-z][^.!?]*(?:[.!?]+|$)")
 _TRIGGER = re.compile(
@@ -63,6 +69,7 @@ def governance_problems(
 ) -> list[Problem]:
     """Every governance problem of a recipe (``raw`` is its data with references resolved)."""
     problems = description_problems(document, raw)
+    problems += tier_problems(document, raw)
     problems += production_data_source_problems(document, path, raw, environ)
     if registry is not None:
         problems += maturity_problems(document, raw, registry)
@@ -254,3 +261,86 @@ def _describe(identity: tuple[str, ...]) -> str:
     if identity[0] == "data_source":
         return f"data source {identity[1]}"
     return f"database {identity[1]!r} under page {identity[2]}"
+
+
+def tier_problems(document: YamlDocument, raw: dict[Any, Any]) -> list[Problem]:
+    """An experimental recipe needs ``expires``, at most :data:`EXPIRY_WINDOW` ahead."""
+    problems = []
+    expires = raw.get("expires")
+    if isinstance(expires, str):
+        try:
+            expires = date.fromisoformat(expires.strip())
+        except ValueError:
+            expires = None
+    if raw.get("tier") == "experimental" and raw.get("expires") is None:
+        problems.append(
+            document.problem(
+                ("tier",),
+                f"an experimental recipe needs expires: a date at most {EXPIRY_WINDOW.days} days ahead",
+            )
+        )
+    if isinstance(expires, date) and not isinstance(expires, datetime):
+        latest = date.today() + EXPIRY_WINDOW
+        if expires > latest:
+            problems.append(
+                document.problem(
+                    ("expires",),
+                    f"expires {expires.isoformat()} is more than {EXPIRY_WINDOW.days} days ahead "
+                    f"(latest allowed today: {latest.isoformat()}); renew it when it is due instead",
+                )
+            )
+    return problems
+
+
+def check_runnable(recipe: Recipe, today: date) -> None:
+    """Refuse to run an experimental recipe after its ``expires`` date (the date itself still runs).
+
+    Pure: reads nothing but its arguments, so the CLI and the engine can both call it before
+    anything is read.
+
+    Raises:
+        GuardStop: the recipe expired (exit 4); the message says how to renew it.
+    """
+    if recipe.tier == "experimental" and recipe.expires is not None and today > recipe.expires:
+        raise GuardStop(
+            f"recipe {recipe.name} is experimental and expired on {recipe.expires.isoformat()}; nothing was "
+            f"read or written. If the experiment goes on, renew it: `syncfw renew {recipe.path}` (at most "
+            f"{EXPIRY_WINDOW.days} days); if it is done, promote it to tier: production or delete it."
+        )
+
+
+def renew(path: Path, today: date, days: int = EXPIRY_WINDOW.days) -> tuple[date | None, date]:
+    """Move the ``expires`` date of the experimental recipe file at ``path`` to ``today + days``.
+
+    The file is edited in place with ruamel.yaml's round trip, so comments, quoting and layout are
+    kept. Returns the old and the new date.
+
+    Raises:
+        ConfigError: ``days`` is outside 1..30, or the file is not an experimental recipe.
+    """
+    if not 1 <= days <= EXPIRY_WINDOW.days:
+        raise ConfigError(f"--days must be between 1 and {EXPIRY_WINDOW.days}, not {days}")
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-wrap long lines
+    try:
+        data = yaml.load(read_regular(path, DOCUMENT).decode("utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:  # swapped for a FIFO or a device since it loaded
+        raise ConfigError(f"{path}: cannot read the recipe again to renew it: {exc}") from None
+    if not isinstance(data, dict) or data.get("tier") != "experimental":
+        raise ConfigError(
+            f"{path}: only an experimental recipe expires; this one is tier {data.get('tier')!r}"
+            if isinstance(data, dict)
+            else f"{path}: not a recipe"
+        )
+    before = data.get("expires")
+    after = today + timedelta(days=days)
+    data["expires"] = after
+    with path.open("w", encoding="utf-8") as out:
+        yaml.dump(data, out)
+    if isinstance(before, str):
+        try:
+            before = date.fromisoformat(before.strip())
+        except ValueError:
+            before = None
+    return (before if isinstance(before, date) else None), after

@@ -1,224 +1,150 @@
-"""A loaded recipe: references resolved, mappings read and bound to sources and targets.
+"""Recipes as pydantic models: the YAML shape, the JSON Schema and the model the engine runs, in one.
 
-These are the objects the engine works with. They are built only by
-:func:`syncfw.recipe.load_recipe` and :func:`syncfw.recipe.load_mapping` after every check passed;
-the YAML shapes they come from are the pydantic models in :mod:`syncfw.recipe.schema`.
-Secrets are :class:`~pydantic.SecretStr` and connector configs are kept out of ``repr``.
+Models are strict (no silent ``"1"`` → 1 coercion), forbid unknown keys and are frozen. Validating
+a recipe file checks the shape of one file; what spans files or needs the plugin registry (mapping
+↔ source, ownership, relations, connector configs) is checked by :mod:`syncfw.recipe.loader`,
+which then attaches what YAML cannot say, as Dagster attaches source positions: the recipe's path,
+each source's and target's name (its key), each target's bound mappings and the lines of its
+``owners:`` entries (:meth:`Target.bind`, :meth:`Source.named`, :meth:`Recipe.at`). A loaded
+recipe is built only by :func:`syncfw.recipe.load_recipe`. Secrets are
+:class:`~pydantic.SecretStr` and connector configs are kept out of ``repr``. The mapping models
+are :mod:`syncfw.mapping.spec`.
 """
 
 from __future__ import annotations
 
 import builtins
-import dataclasses
 import itertools
 from collections.abc import Mapping
-from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, SecretBytes, SecretStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetPydanticSchema,
+    SecretBytes,
+    SecretStr,
+    model_validator,
+)
+from pydantic_core import core_schema
 
 from syncfw.errors import ConfigError, Problem
-from syncfw.mapping.encoding import PropertyType
+from syncfw.mapping.spec import BoundMapping, MappingFile, Name, NonEmpty, PropertySpec
+from syncfw.recipe.schema import (
+    MAX_EVERY,
+    Cron,
+    Email,
+    Fraction,
+    IsoDate,
+    NotionId,
+    PositiveDuration,
+    RequestsPerSecond,
+)
 
 Tier = Literal["production", "experimental"]
 OnDelete = Literal["archive", "mark", "ignore"]
 OnDrift = Literal["revert", "flag"]
-AggregateFunction = Literal["count", "sum", "min", "max", "latest"]
 AlertEvent = Literal["run_failed", "run_recovered", "source_stale", "guard_stopped", "drift", "expiring"]
 """What an alert is about (:mod:`syncfw.health.alerts`); ``run_recovered`` follows a failed or
 stopped run, and ``source_stale`` also announces the source is fresh again."""
 PersonalData = Literal["allow", "forbid"]
 NOTION_OWNER = "notion"
 """The owner name of properties edited by people in Notion (``owners: {Notes: notion}``)."""
+SHORTEST_SECRET = 6
+_CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
-@dataclasses.dataclass(frozen=True)
-class TransformCall:
-    """One entry of a property's ``transforms``: the transform name and its arguments."""
+def _connector_config(source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    # a plain mapping in YAML; the connector's config_model once loaded (Source.named)
+    return core_schema.no_info_wrap_validator_function(
+        lambda value, validate: value if isinstance(value, BaseModel) else validate(value),
+        handler(dict[str, Any]),
+    )
 
-    name: str
-    args: tuple[Any, ...] = ()
+
+def _listed_events(source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    # YAML lists the events; None (every event) is what a bare URL gets, never written
+    return handler(Annotated[list[AlertEvent], Field(min_length=1)])
 
 
-@dataclasses.dataclass(frozen=True)
-class Aggregate:
-    """A property computed over every record of a stream that matches a page.
+ConnectorConfig = Annotated[BaseModel | dict[str, Any], GetPydanticSchema(_connector_config)]
 
-    ``count`` counts the records; ``sum``, ``min`` and ``max`` combine their ``field`` values
-    (None values are ignored); ``latest`` is the ``field`` value of the record with the greatest
-    ``by`` value (a number or an ISO 8601 date). ``where`` is a sandboxed Jinja2 expression over
-    the record's fields; records for which it is false are left out.
+
+class NotionSettings(BaseModel):
+    """``notion:`` — the integration token (a reference) and the request rate (requests per second)."""
+
+    model_config = _CONFIG
+    token: SecretStr = Field(description="Integration token; must be ${env:NAME} or ${file:PATH}.")
+    rate_limit: RequestsPerSecond = Field(3.0, description='Requests per second: a number or "N/s".')
+
+
+class Source(BaseModel):
+    """``sources.<name>:`` — a source system: connector name, config, and freshness expectation.
+
+    ``config`` is the plain ``config`` mapping as written; a recipe loaded with a plugin registry
+    holds an instance of the connector's ``config_model`` instead (:meth:`named`). It is left out
+    of ``repr``. ``name`` is the source's key under ``sources:``.
     """
 
-    function: AggregateFunction
-    field: str | None = None
-    by: str | None = None
-    where: str | None = None
+    model_config = _CONFIG
+    connector: NonEmpty = Field(description="Name of an installed connector, e.g. salesforce.")
+    config: ConnectorConfig = Field(
+        default_factory=dict, repr=False, description="The connector's own settings."
+    )
+    stale_after: PositiveDuration | None = Field(
+        None, description="Data older than this is reported stale, e.g. 1h."
+    )
+    _name: str = ""
 
-
-@dataclasses.dataclass(frozen=True)
-class MatchSpec:
-    """How a secondary mapping's record finds the page it enriches.
-
-    The record's match value comes from ``field`` (dotted path) or ``template``, then
-    ``transforms``. Exactly one of ``property`` and ``via`` is set:
-
-    * ``property``: the value is compared with that property of the target's pages, which is the
-      target's sync key (matched through the identity map in the state store) or a property
-      another mapping of the target writes. ``type`` is that property's type: the loader sets it
-      when the mapping is bound to a target (a mapping file read alone has ``rich_text``).
-    * ``via``: the value is the record key of a record of mapping ``via`` (by its ``mapping:``
-      name), a secondary mapping of the same target listed earlier in its ``mappings:``; the page
-      is the one that record matched (the state store's matches of ``via``). ``type`` stays
-      ``rich_text``: the value is a key string (see :func:`~syncfw.mapping.encoding.record_key`).
-
-    ``file``/``line``/``column`` locate the ``match`` key in the mapping file.
-    """
-
-    property: str | None = None
-    type: PropertyType = "rich_text"
-    field: str | None = None
-    template: str | None = None
-    transforms: tuple[TransformCall, ...] = ()
-    file: Path = Path("<mapping>")
-    line: int = 1
-    column: int = 1
-    via: str | None = None
-
-    def __post_init__(self) -> None:
-        if (self.property is None) == (self.via is None):
-            raise ValueError("a match has exactly one of property and via")
-
-    @builtins.property  # ``property`` is a field here
-    def label(self) -> str:
-        """What the record is matched by, for messages: ``Domain`` or ``via zendesk-organization``."""
-        return f"via {self.via}" if self.via is not None else str(self.property)
-
-
-@dataclasses.dataclass(frozen=True)
-class PropertySpec:
-    """How one Notion property gets its value from a source record.
-
-    Exactly one of ``field`` (dotted path), ``template`` (Jinja2 source) or ``value`` (constant)
-    is the value's origin; ``value`` is used when the other two are None. Then, in order:
-    ``transforms``, ``map`` (unmapped values pass through unless ``has_map_default``), and
-    ``default`` (used when the value is None or empty). ``target`` is the recipe target a
-    ``relation`` points to; its value is the related record's key (or a list of keys): the sync
-    key of a page of ``target``, or with ``via`` the record key of a record of mapping ``via``
-    (a secondary mapping of ``target``), whose page is the one that record matched.
-    With ``aggregate`` the value is computed over many records instead (``field``, ``template``
-    and ``value`` are None); ``transforms`` then apply to each record's ``aggregate.field`` value,
-    and ``default`` to an empty result.
-    ``file``/``line``/``column`` locate the property's key in its mapping file (1-based).
-    """
-
-    name: str
-    type: PropertyType
-    field: str | None = None
-    template: str | None = None
-    value: Any = None
-    transforms: tuple[TransformCall, ...] = ()
-    map: Mapping[Any, Any] | None = None
-    map_default: Any = None
-    has_map_default: bool = False
-    default: Any = None
-    target: str | None = None
-    via: str | None = None
-    aggregate: Aggregate | None = None
-    file: Path = Path("<mapping>")
-    line: int = 1
-    column: int = 1
+    def named(self, name: str, config: BaseModel | dict[str, Any]) -> Source:
+        """A copy named ``name`` whose config is ``config`` (the connector's validated model)."""
+        named = self.model_copy(update={"config": config})
+        named._name = name
+        return named
 
     @property
-    def where(self) -> str:
-        """``file:line`` of the property, for messages."""
-        return f"{self.file}:{self.line}"
+    def name(self) -> str:
+        """The source's key under ``sources:``."""
+        return self._name
 
 
-@dataclasses.dataclass(frozen=True)
-class MappingFile:
-    """A mapping file as read, before it is bound to a recipe source and target.
+class DatabaseRef(BaseModel):
+    """``database:`` — a Notion database found (or created) by title under a parent page."""
 
-    ``match`` is None for a primary mapping (its records create pages) and says how each record
-    finds its page for a secondary one.
-    """
-
-    name: str
-    path: Path
-    connector: str
-    stream: str
-    sync_key: str | None
-    description: str | None
-    properties: dict[str, PropertySpec]
-    match: MatchSpec | None = None
+    model_config = _CONFIG
+    title: NonEmpty
+    parent_page: NotionId = Field(description="Id of the page the database is created under.")
 
 
-@dataclasses.dataclass(frozen=True)
-class BoundMapping:
-    """A mapping file bound to one source of a recipe, inside one target.
+class MappingRef(BaseModel):
+    """An entry of ``mappings:``: a mapping file (relative to the recipe), and the recipe source it
+    reads when several use its connector. YAML may give the file alone."""
 
-    ``file`` is the mapping file; ``line`` is the line of its entry in the recipe's
-    ``mappings:`` list. ``source`` is the recipe source name the records come from.
-    The primary mapping (``match`` is None) writes the target's sync key and creates its pages;
-    a secondary mapping only updates the page its ``match`` finds. When its properties are
-    aggregates, many records contribute to one page.
-    """
-
-    name: str
-    file: Path
-    line: int
-    source: str
-    connector: str
-    stream: str
-    sync_key: str | None
-    properties: dict[str, PropertySpec]
-    match: MatchSpec | None = None
-
-    @property
-    def is_primary(self) -> bool:
-        """True for the mapping whose records create the target's pages (it has no ``match``)."""
-        return self.match is None
-
-    @property
-    def is_aggregate(self) -> bool:
-        """True when every property is an aggregate over the records matching a page."""
-        return any(spec.aggregate is not None for spec in self.properties.values())
+    model_config = _CONFIG
+    file: NonEmpty = Field(description="Mapping file, relative to the recipe file.")
+    source: str | None = Field(
+        None, description="The recipe source it reads (when several use its connector)."
+    )
 
 
-@dataclasses.dataclass(frozen=True)
-class NotionSettings:
-    """The Notion integration: its token and the request rate (requests per second)."""
-
-    token: SecretStr
-    rate_limit: float = 3.0
+def _file_alone(value: Any) -> Any:
+    return {"file": value} if isinstance(value, str) else value
 
 
-@dataclasses.dataclass(frozen=True)
-class Source:
-    """A source system: connector name, validated config, and freshness expectation.
+class Guard(BaseModel):
+    """``guard:`` — stop before writing when a run would change too much of a target."""
 
-    ``config`` is an instance of the connector's ``config_model`` when the recipe was loaded with
-    a plugin registry, else the plain ``config`` mapping. It is left out of ``repr``.
-    """
-
-    name: str
-    connector: str
-    config: BaseModel | dict[str, Any] = dataclasses.field(repr=False)
-    stale_after: timedelta | None = None
+    model_config = _CONFIG
+    max_change: Fraction = Field(0.2, description="Largest share of pages archived or overwritten, e.g. 20%.")
 
 
-@dataclasses.dataclass(frozen=True)
-class DatabaseRef:
-    """A Notion database found or created by title under a parent page."""
-
-    title: str
-    parent_page: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Target:
-    """A Notion data source fed by one or more mappings.
+class Target(BaseModel):
+    """``targets.<name>:`` — a Notion data source fed by one or more mappings.
 
     Either ``data_source`` (an existing data source id) or ``database`` is set. ``owners`` maps
     property names to ``"notion"`` or a source name; ``owner_lines`` gives the line of each of its
@@ -226,45 +152,103 @@ class Target:
     target's pages (0.2 = 20%). ``full_read_every``: one run in this many reads every page of the
     target; the others read only pages edited since the previous read. ``reconcile_every``: one
     run in this many compares the keys of the records syncfw keeps state for with a key scan of the
-    source and treats the missing ones as deleted (0: only on ``--reconcile``). Exactly one mapping is
-    primary; the others have a ``match``.
+    source and treats the missing ones as deleted (0: only on ``--reconcile``). ``entries`` are the
+    ``mappings:`` as written; ``mappings`` the mapping files bound to their sources (:meth:`bind`):
+    exactly one is primary, the others have a ``match``.
     """
 
-    name: str
-    data_source: str | None
-    database: DatabaseRef | None
-    sync_key: str
-    mappings: list[BoundMapping]
-    owners: dict[str, str] = dataclasses.field(default_factory=dict)
+    model_config = _CONFIG
+    data_source: NotionId | None = Field(None, description="Id of an existing data source.")
+    database: DatabaseRef | None = None
+    sync_key: NonEmpty = Field(description="Property holding the primary source's key.")
+    entries: list[
+        Annotated[MappingRef, BeforeValidator(_file_alone, json_schema_input_type=str | MappingRef)]
+    ] = Field(alias="mappings", min_length=1)
+    owners: dict[str, str] = Field(default_factory=dict, description='Property → "notion" or a source name.')
     on_delete: OnDelete = "archive"
-    mark_property: str | None = None
+    mark_property: NonEmpty | None = None
     on_drift: OnDrift = "revert"
-    max_change: float = 0.2
-    full_read_every: int = 24
-    reconcile_every: int = 24
-    owner_lines: dict[str, int] = dataclasses.field(default_factory=dict)
+    guard: Guard = Field(default_factory=Guard)
+    full_read_every: int = Field(
+        24,
+        ge=1,
+        le=MAX_EVERY,
+        description="Read every page of the target on one run in this many (the others read only the "
+        "pages edited since the previous run); 1 reads every page on every run.",
+    )
+    reconcile_every: int = Field(
+        24,
+        ge=0,
+        le=MAX_EVERY,
+        description="Reconcile on one run in this many: list every key that exists at the source (a "
+        "key scan) and handle the pages and records whose key is gone as deletes (on_delete), catching "
+        "deletes that leave no tombstone (a purged Recycle Bin, a hard delete, an expired archive); "
+        "0 reconciles only when asked (`--reconcile`).",
+    )
+    personal_data: PersonalData = Field(
+        "allow",
+        description="forbid: refuse any property fed by a field its connector marks as personal data.",
+    )
+    _name: str = ""
+    _mappings: tuple[BoundMapping, ...] = ()
+    _owner_lines: Mapping[str, int] = {}
 
-    @property
+    @model_validator(mode="after")
+    def _one_location(self) -> Target:
+        if (self.data_source is None) == (self.database is None):
+            raise ValueError("give exactly one of data_source or database")
+        if (self.on_delete == "mark") != (self.mark_property is not None):
+            raise ValueError("on_delete: mark needs mark_property (and mark_property needs on_delete: mark)")
+        return self
+
+    def bind(self, name: str, mappings: list[BoundMapping], owner_lines: Mapping[str, int]) -> Target:
+        """A copy named ``name`` (its key under ``targets:``) fed by ``mappings``, whose ``owners:``
+        entries are at ``owner_lines`` of the recipe file."""
+        bound = self.model_copy()
+        bound._name, bound._mappings, bound._owner_lines = name, tuple(mappings), dict(owner_lines)
+        return bound
+
+    @builtins.property
+    def name(self) -> str:
+        """The target's key under ``targets:``."""
+        return self._name
+
+    @builtins.property
+    def mappings(self) -> list[BoundMapping]:
+        """The mapping files of ``mappings:``, bound to their sources, in recipe order."""
+        return list(self._mappings)
+
+    @builtins.property
+    def owner_lines(self) -> dict[str, int]:
+        """The line of each ``owners:`` entry in the recipe file."""
+        return dict(self._owner_lines)
+
+    @builtins.property
+    def max_change(self) -> float:
+        """The mass-change guard: the largest share of pages a run may archive or overwrite."""
+        return self.guard.max_change
+
+    @builtins.property
     def primary_mapping(self) -> BoundMapping:
         """The mapping that writes the sync key and creates the target's pages.
 
         Raises:
             ValueError: every mapping has a ``match`` (a loaded recipe never has this).
         """
-        for mapping in self.mappings:
+        for mapping in self._mappings:
             if mapping.is_primary:
                 return mapping
         raise ValueError(f"target {self.name!r} has no primary mapping (every mapping has a match)")
 
-    @property
+    @builtins.property
     def secondary_mappings(self) -> list[BoundMapping]:
         """The mappings that enrich existing pages through their ``match``, in recipe order."""
-        return [mapping for mapping in self.mappings if not mapping.is_primary]
+        return [mapping for mapping in self._mappings if not mapping.is_primary]
 
-    @property
+    @builtins.property
     def properties(self) -> dict[str, PropertySpec]:
         """Every property a mapping of this target writes (each has exactly one writer)."""
-        return {name: spec for mapping in self.mappings for name, spec in mapping.properties.items()}
+        return {name: spec for mapping in self._mappings for name, spec in mapping.properties.items()}
 
     def related_targets(self) -> dict[str, PropertySpec]:
         """The first relation property pointing at each other target, by target name."""
@@ -275,36 +259,82 @@ class Target:
         return related
 
 
-@dataclasses.dataclass(frozen=True)
-class AlertRoute:
-    """An entry of ``alerts:``: a notification URL (apprise syntax) and the events it receives
-    (None: every event)."""
+class StateSettings(BaseModel):
+    """``state:`` — where run state is kept."""
 
-    url: SecretStr
-    events: frozenset[AlertEvent] | None = None
+    model_config = _CONFIG
+    path: NonEmpty = Field(description="SQLite file, relative to the recipe file.")
 
 
-@dataclasses.dataclass(frozen=True)
-class Recipe:
-    """A loaded, fully checked recipe.
+class AlertRoute(BaseModel):
+    """An entry of ``alerts:`` that receives only some events.
 
-    ``path`` is the recipe file; ``state_path`` the SQLite state file (default
+    A notification URL (apprise syntax) and its events; a bare URL in ``alerts:`` receives every
+    event (``events`` is None)."""
+
+    model_config = _CONFIG
+    url: SecretStr = Field(description="Notification URL (apprise syntax); must be a reference.")
+    events: Annotated[list[AlertEvent] | None, GetPydanticSchema(_listed_events)] = Field(
+        description="The events sent to this URL."
+    )
+
+
+class Recipe(BaseModel):
+    """A recipe file.
+
+    Once loaded (:func:`syncfw.recipe.load_recipe`) it is fully checked. ``path`` is the recipe file; ``state_path`` the SQLite state file (default
     ``.syncfw/<name>.sqlite`` relative to the current directory); ``alerts`` where alerts go;
     ``expires`` is required for the experimental tier.
     """
 
-    name: str
-    owner: str
-    description: str
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, title="syncfw recipe")
+    name: Name = Field(alias="recipe", description="Recipe name (used for the state file and in reports).")
+    owner: Email = Field(description="Email of the person who answers for it.")
+    description: Annotated[str, Field(min_length=1), AfterValidator(str.strip)] = Field(
+        description="What it does, what triggers it, what breaks if it fails."
+    )
     tier: Tier
-    expires: date | None
-    schedule: str | None
-    path: Path
+    expires: IsoDate | None = Field(
+        None, description="Required for experimental recipes: at most 30 days ahead."
+    )
+    schedule: Cron | None = None
     notion: NotionSettings
-    state_path: Path
-    alerts: list[AlertRoute]
-    sources: dict[str, Source]
-    targets: dict[str, Target]
+    sources: dict[str, Source] = Field(min_length=1)
+    targets: dict[str, Target] = Field(min_length=1)
+    state: StateSettings | None = None
+    routes: list[SecretStr | AlertRoute] = Field(
+        alias="alerts",
+        default_factory=list,
+        description="Alert URLs (apprise syntax, as references), or {url, events} for some events only.",
+    )
+    _path: Path = Path("<recipe>")
+
+    def at(self, path: Path, sources: dict[str, Source], targets: dict[str, Target]) -> Recipe:
+        """A copy read from ``path`` with its named ``sources`` and bound ``targets``."""
+        loaded = self.model_copy(update={"sources": sources, "targets": targets})
+        loaded._path = path
+        return loaded
+
+    @property
+    def path(self) -> Path:
+        """The recipe file."""
+        return self._path
+
+    @property
+    def state_path(self) -> Path:
+        """The SQLite state file: ``state.path`` relative to the recipe file, or
+        ``.syncfw/<name>.sqlite`` relative to the current directory."""
+        if self.state is not None:
+            return self.path.parent / Path(self.state.path).expanduser()
+        return Path(".syncfw") / f"{self.name}.sqlite"
+
+    @property
+    def alerts(self) -> list[AlertRoute]:
+        """Where alerts go: each URL with the events it receives (None: every event)."""
+        return [
+            AlertRoute.model_construct(url=route, events=None) if isinstance(route, SecretStr) else route
+            for route in self.routes
+        ]
 
     def targets_in_order(self) -> list[Target]:
         """Targets ordered so that each comes after the targets its relations point to.
@@ -325,9 +355,6 @@ class Recipe:
         for source in self.sources.values():
             found.update(_secrets_in(source.config, plain=isinstance(source.config, dict)))
         return {s for s in found if len(s) >= SHORTEST_SECRET}
-
-
-SHORTEST_SECRET = 6
 
 
 def _secrets_in(value: Any, *, plain: bool) -> builtins.list[str]:
@@ -394,3 +421,22 @@ def _cycle_problems(targets: Mapping[str, Target], cycle: list[str]) -> list[Pro
             )
         )
     return problems
+
+
+def recipe_json_schema() -> dict[str, Any]:
+    """JSON Schema of recipe files (for editors, e.g. the YAML language server)."""
+    return _for_editors(Recipe.model_json_schema())
+
+
+def mapping_json_schema() -> dict[str, Any]:
+    """JSON Schema of mapping files."""
+    return _for_editors(MappingFile.model_json_schema())
+
+
+def _for_editors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Each model's description cut to its docstring's first paragraph: what the key is for. The
+    rest of a docstring is about the loaded model (its attributes and methods), not the YAML."""
+    for described in (schema, *schema.get("$defs", {}).values()):
+        if "description" in described:
+            described["description"] = " ".join(described["description"].split("\n\n")[0].split())
+    return schema

@@ -169,7 +169,7 @@ def unusable_secrets(
 def secret_patterns(annotation: Any, prefix: KeyPath = ()) -> Iterator[KeyPath]:
     """Key paths of the secret fields in a type, with ``"*"`` for any list index or dict key.
 
-    ``secret_patterns(RecipeDocument)`` yields ``("notion", "token")`` and ``("alerts", "*")``.
+    ``secret_patterns(Recipe)`` yields ``("notion", "token")`` and ``("alerts", "*")``.
     Field aliases are used where a model declares them, since the YAML is written with them.
     """
     yield from _secret_patterns(annotation, prefix, set())

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from syncfw.errors import ConfigError, GuardStop
-from syncfw.health import check_runnable
 from syncfw.plugins import Registry
 from syncfw.recipe import load_recipe
+from syncfw.recipe.governance import check_runnable
 from tests.health.support import REPO, recipe_copy
 from tests.recipe.support import FakeSalesforce, fake_registry
 

@@ -9,8 +9,9 @@ import pytest
 
 from syncfw.errors import ConfigError
 from syncfw.mapping import CompiledMapping, PropertyError, compile_mapping
+from syncfw.mapping.spec import MappingFile, MatchSpec, Position, PropertySpec, TransformCall
 from syncfw.mapping.transforms import BUILTIN_TRANSFORMS
-from syncfw.recipe import BoundMapping, MatchSpec, PropertySpec, TransformCall, load_recipe
+from syncfw.recipe import load_recipe
 
 from ..recipe.support import ENV, fake_registry, problems_of, recipe_text, write_files
 
@@ -18,10 +19,13 @@ from ..recipe.support import ENV, fake_registry, problems_of, recipe_text, write
 def compiled(match: MatchSpec | None = None, **properties: dict[str, Any]) -> CompiledMapping:
     """A mapping of ``properties`` (``m.yaml``, the first at line 6), optionally with a match."""
     specs = {
-        name: PropertySpec(name=name, file=Path("m.yaml"), line=index + 6, column=3, **spec)
+        name: PropertySpec(**spec).named(name, Position(Path("m.yaml"), line=index + 6, column=3))
         for index, (name, spec) in enumerate(properties.items())
     }
-    mapping = BoundMapping("m", Path("m.yaml"), 1, "src", "src", "records", None, specs, match)
+    definition = MappingFile.model_construct(
+        name="m", connector="src", stream="records", properties=specs, match=match
+    )
+    mapping = definition.at(Position(Path("m.yaml"))).bind("src", 1, match.type if match else "rich_text")
     return compile_mapping(mapping, BUILTIN_TRANSFORMS)
 
 
@@ -95,10 +99,9 @@ def test_order_is_value_transforms_map_default() -> None:
     spec = {
         "type": "select",
         "field": "Industry",
-        "transforms": (TransformCall("upper"),),
+        "transforms": (TransformCall(name="upper"),),
         "map": {"TECHNOLOGY": "Tech", "FINANCE": "Finance"},
         "map_default": "Other",
-        "has_map_default": True,
         "default": "Unknown",
     }
     mapping = compiled(Industry=spec)
@@ -113,7 +116,7 @@ def test_unmapped_values_pass_through_and_lists_map_item_by_item() -> None:
         Tags={
             "type": "multi_select",
             "field": "Tags",
-            "transforms": (TransformCall("split", (";",)),),
+            "transforms": (TransformCall(name="split", args=(";",)),),
             "map": {"a": "Alpha"},
         },
     )
@@ -126,7 +129,7 @@ def test_a_failing_property_is_reported_and_the_others_still_evaluate() -> None:
     mapping = compiled(
         Revenue={"type": "number", "field": "AnnualRevenue"},
         Flag={"type": "checkbox", "field": "Flag"},
-        Size={"type": "number", "field": "Size", "transforms": (TransformCall("int"),)},
+        Size={"type": "number", "field": "Size", "transforms": (TransformCall(name="int"),)},
         Name={"type": "title", "field": "Name"},
     )
     values, errors = mapping.evaluate({"AnnualRevenue": True, "Flag": None, "Size": "3.5", "Name": "Acme"})
@@ -157,7 +160,7 @@ def test_constants_are_values_too() -> None:
 
 def test_compile_refuses_unknown_transforms_at_their_property() -> None:
     with pytest.raises(ConfigError) as caught:
-        compiled(Name={"type": "title", "field": "Name", "transforms": (TransformCall("titlecase"),)})
+        compiled(Name={"type": "title", "field": "Name", "transforms": (TransformCall(name="titlecase"),)})
     assert str(caught.value) == "m.yaml:6:3 properties.Name: unknown transform 'titlecase'"
 
 

@@ -11,13 +11,14 @@ import pytest
 
 from syncfw.errors import ConfigError
 from syncfw.mapping import PropertyError, compile_mapping
-from syncfw.recipe import Aggregate, MatchSpec, TransformCall, load_recipe
+from syncfw.mapping.spec import Aggregate, MatchSpec, TransformCall
+from syncfw.recipe import load_recipe
 
 from ..recipe.support import ENV, fake_registry, multi_source_files, write_files
 from ..recipe.test_via import write as write_via_recipe
 from .test_evaluate import compiled
 
-DOMAIN = MatchSpec("Domain", "rich_text", field="organization.domain", transforms=(TransformCall("domain"),))
+DOMAIN = MatchSpec(property="Domain", field="organization.domain", transforms=(TransformCall(name="domain"),))
 OPEN = "status in ['new', 'open', 'pending']"
 
 TICKETS: list[dict[str, Any]] = [
@@ -68,7 +69,9 @@ def test_match_value_is_the_normalised_value_of_the_match_property() -> None:
     ):
         mapping.match_value({"organization": {"domain": {"name": "edge.com"}}})
 
-    number = compiled(MatchSpec("Account Number", "number", template="{{ prefix }}{{ number }}"))
+    number = compiled(
+        MatchSpec(property="Account Number", template="{{ prefix }}{{ number }}").typed("number")
+    )
     assert number.match_value({"prefix": "00", "number": 42}) == 42
     with pytest.raises(ValueError, match=r"match on 'Account Number': 'A-42' is not a number"):
         number.match_value({"prefix": "A-", "number": 42})
@@ -160,12 +163,12 @@ def test_transforms_apply_to_each_record_before_aggregating() -> None:
         Last={
             "type": "date",
             "aggregate": {"function": "max", "field": "updated_at"},
-            "transforms": (TransformCall("date"),),
+            "transforms": (TransformCall(name="date"),),
         },
         Hours={
             "type": "number",
             "aggregate": {"function": "sum", "field": "minutes"},
-            "transforms": (TransformCall("float"),),
+            "transforms": (TransformCall(name="float"),),
         },
     )
     members = [mapping.member({"updated_at": "2026-05-01T23:30:00-07:00", "minutes": "1.5"})]
@@ -283,14 +286,14 @@ def test_match_via_gives_the_record_key_of_the_followed_mapping_as_a_string() ->
         mapping.match_value({"organization_id": float("nan")})
 
     # a template and transforms make the key like any match value
-    upper = MatchSpec(via="orgs", template="{{ org.id }}", transforms=(TransformCall("upper"),))
+    upper = MatchSpec(via="orgs", template="{{ org.id }}", transforms=(TransformCall(name="upper"),))
     assert compiled(upper).match_value({"org": {"id": "ab7"}}) == "AB7"
 
 
 def test_a_match_has_exactly_one_of_property_and_via() -> None:
-    with pytest.raises(ValueError, match="exactly one of property and via"):
-        MatchSpec("Domain", via="zendesk-organization")
-    with pytest.raises(ValueError, match="exactly one of property and via"):
+    with pytest.raises(ValueError, match=r"exactly one of property .* or via"):
+        MatchSpec(property="Domain", via="zendesk-organization")
+    with pytest.raises(ValueError, match=r"exactly one of property .* or via"):
         MatchSpec(field="id")
 
 

@@ -198,10 +198,10 @@ def test_json_schemas_describe_the_files() -> None:
         "targets",
     }
     assert recipe["additionalProperties"] is False
-    target = recipe["$defs"]["TargetDocument"]["properties"]
+    target = recipe["$defs"]["Target"]["properties"]
     assert set(target["on_delete"]["enum"]) == {"archive", "mark", "ignore"}
     mapping = mapping_json_schema()
-    assert set(mapping["$defs"]["PropertyDocument"]["properties"]["type"]["enum"]) == set(PROPERTY_TYPES)
+    assert set(mapping["$defs"]["PropertySpec"]["properties"]["type"]["enum"]) == set(PROPERTY_TYPES)
 
 
 def test_load_mapping_reports_its_own_mistakes(tmp_path: Path) -> None:

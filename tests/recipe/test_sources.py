@@ -39,9 +39,11 @@ def test_a_target_fed_by_several_sources_loads_with_one_primary_mapping(tmp_path
     assert (opportunities.match.property, opportunities.match.type) == ("Salesforce ID", "rich_text")
     assert not hubspot.is_aggregate and zendesk.is_aggregate
     assert zendesk.properties["Open Tickets"].aggregate == Aggregate(
-        "count", where="status in ['new', 'open', 'pending']"
+        function="count", where="status in ['new', 'open', 'pending']"
     )
-    assert zendesk.properties["Last Subject"].aggregate == Aggregate("latest", "subject", "updated_at")
+    assert zendesk.properties["Last Subject"].aggregate == Aggregate(
+        function="latest", field="subject", by="updated_at"
+    )
     assert opportunities.properties["Pipeline"].default == 0
     assert accounts.owner_lines == {"Notes": 15, "Lifecycle Stage": 15}
 
@@ -287,12 +289,12 @@ def test_explain_shows_how_secondary_sources_find_and_fill_pages(tmp_path: Path)
 
 def test_the_mapping_json_schema_describes_match_and_aggregates() -> None:
     schema = mapping_json_schema()
-    match = schema["$defs"]["MatchDocument"]
+    match = schema["$defs"]["MatchSpec"]
     assert {"property", "via", "field", "template", "transforms"} <= set(match["properties"])
     assert match["oneOf"] == [{"required": ["property"]}, {"required": ["via"]}]
-    assert "via" in schema["$defs"]["PropertyDocument"]["properties"]
+    assert "via" in schema["$defs"]["PropertySpec"]["properties"]
     assert "match" in schema["properties"]
-    aggregate = schema["$defs"]["AggregateDocument"]["properties"]
+    aggregate = schema["$defs"]["Aggregate"]["properties"]
     assert set(aggregate["function"]["enum"]) == {"count", "sum", "min", "max", "latest"}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from syncfw.recipe import ExplainRow, MatchSpec, explain, load_mapping, load_recipe
+from syncfw.recipe import ExplainRow, MatchSpec, Position, explain, load_mapping, load_recipe
 
 from .support import (
     ENV,
@@ -80,14 +80,10 @@ def test_a_recipe_matching_and_relating_via_a_mapping_loads(tmp_path: Path) -> N
 
     accounts = recipe.targets["accounts"]
     organization, stats = accounts.secondary_mappings
-    assert stats.match == MatchSpec(
-        via="zendesk-organization",
-        type="rich_text",
-        field="organization_id",
-        file=tmp_path / "ticket-stats.yaml",
-        line=4,
-        column=1,
+    assert stats.match == MatchSpec(via="zendesk-organization", field="organization_id").at(
+        Position(tmp_path / "ticket-stats.yaml", line=4, column=1)
     )
+    assert stats.match.type == "rich_text"
     assert stats.match.property is None and stats.match.label == "via zendesk-organization"
     assert stats.is_aggregate
     assert organization.match is not None and organization.match.via is None

@@ -1,0 +1,87 @@
+"""One mapping of a target creates its pages; every other one matches them (``match:``)."""
+
+from __future__ import annotations
+
+from syncfw.errors import Problem
+from syncfw.mapping.spec import BoundMapping, PropertySpec
+from syncfw.recipe.checks.binding import Entry
+from syncfw.recipe.document import YamlDocument
+
+
+def spec_problem(spec: PropertySpec, message: str) -> Problem:
+    """A problem at a property's key in its mapping file."""
+    return Problem(str(spec.file), spec.line, spec.column, f"properties.{spec.name}", message)
+
+
+def check_matches(
+    document: YamlDocument, name: str, sync_key: str | None, entries: list[Entry], complete: bool
+) -> tuple[list[BoundMapping], list[Problem]]:
+    """Check that one mapping creates the target's pages and every other one matches them.
+
+    Returns the bound mappings, each ``match`` with the type of the property it compares with,
+    and the problems.
+    """
+    problems = []
+    writers: dict[str, tuple[int, PropertySpec]] = {}
+    for index, entry in enumerate(entries):
+        for prop_name, spec in entry.mapping.properties.items():
+            writers.setdefault(prop_name, (index, spec))
+    has_primary = any(e.mapping.is_primary and sync_key in e.mapping.properties for e in entries)
+    if entries and complete and not any(e.mapping.is_primary for e in entries):
+        problems.append(
+            document.problem(
+                ("targets", name, "mappings"),
+                f"every mapping of target {name!r} has a match, so none creates its pages: "
+                f"one mapping must have no match and write the sync key {sync_key!r}",
+            )
+        )
+    bound: list[BoundMapping] = []
+    for index, (at, mapping_document, mapping, _, has_match) in enumerate(entries):
+        match = mapping.match
+        if match is None:
+            if has_primary and sync_key not in mapping.properties and not has_match:
+                problems.append(
+                    document.problem(
+                        at,
+                        f"{mapping.file} does not write the sync key {sync_key!r}, so its records cannot "
+                        f"create pages of target {name!r}: add a match to it (match: {{property: <property "
+                        "of the target>, field: <record field>}) so that they enrich the pages they match",
+                    )
+                )
+            bound.append(mapping)
+            continue
+        if sync_key in mapping.properties:
+            problems.append(
+                spec_problem(
+                    mapping.properties[sync_key],
+                    f"this mapping enriches the pages its match finds, so it must not write the sync "
+                    f"key {sync_key!r}: only the mapping that creates the pages of {name!r} writes it",
+                )
+            )
+        if match.via is not None:  # checked with the other targets' mappings (relations.via_problems)
+            bound.append(mapping)
+            continue
+        assert match.property is not None
+        others = {prop: spec for prop, (i, spec) in writers.items() if i != index}
+        compared = others.get(match.property)
+        if compared is None and match.property != sync_key and complete:
+            available = [sync_key] if sync_key is not None else []
+            available += sorted(prop for prop in others if prop != sync_key)
+            problems.append(
+                mapping_document.problem(
+                    ("match", "property"),
+                    f"match property {match.property!r} is neither the sync key nor written by another "
+                    f"mapping of target {name!r}; match on one of: {', '.join(available) or 'none'}",
+                )
+            )
+        elif compared is not None and compared.type == "relation":
+            problems.append(
+                mapping_document.problem(
+                    ("match", "property"),
+                    f"{match.property!r} is a relation; match on a property holding one value instead",
+                )
+            )
+        if compared is not None:
+            mapping = mapping.definition.bind(mapping.source, mapping.line, compared.type)
+        bound.append(mapping)
+    return bound, problems
