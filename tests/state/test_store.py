@@ -11,7 +11,7 @@ import pytest
 
 from syncfw.errors import StateError
 from syncfw.state import StateStore
-from syncfw.state.store import MIGRATIONS
+from syncfw.state.schema import MIGRATIONS
 
 
 def test_values_survive_reopening_with_their_types(tmp_path: Path) -> None:
