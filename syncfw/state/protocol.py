@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,7 @@ class NotionRead:
     since_full: int
 
 
+@runtime_checkable
 class SyncTransaction(Protocol):
     """The engine's writes inside :meth:`SyncState.transaction`."""
 
@@ -155,6 +156,7 @@ class SyncTransaction(Protocol):
         """Take a record out of quarantine (it synced)."""
 
 
+@runtime_checkable
 class SyncState(Protocol):
     """What the engine reads and writes between runs (see the module docstring).
 
@@ -226,6 +228,7 @@ class SyncState(Protocol):
     def quarantined(self, target: str | None = None) -> list[QuarantinedRecord]: ...
 
 
+@runtime_checkable
 class HistoryTransaction(Protocol):
     """Run-history writes inside :meth:`RunHistory.transaction`."""
 
@@ -257,6 +260,7 @@ class HistoryTransaction(Protocol):
     ) -> None: ...
 
 
+@runtime_checkable
 class RunHistory(Protocol):
     """Runs, source reads, alert states and settings: what health and the command line show."""
 
