@@ -9,7 +9,8 @@ which commits or rolls back as a whole. A failure to read or write the store rai
 
 What a backend offers is two protocols (:mod:`syncfw.state.protocol`): :class:`SyncState`, what
 the engine reads and writes, and :class:`RunHistory`, what health and the command line show.
-:class:`StateStore` is the SQLite backend (:mod:`syncfw.state.sqlite`) and offers both. Modules:
+:class:`StateBackend` is both in one, with one ``transaction()`` for both kinds of writes;
+:class:`StateStore` is the SQLite backend (:mod:`syncfw.state.sqlite`). Modules:
 ``protocol`` (the protocols and the records they answer), ``schema`` (ordered migrations),
 ``dialect`` (what differs between SQL databases), ``sql`` (what the SQL parts share), ``reads``
 and ``writes`` (the engine's part in SQL), ``history`` (the run history in SQL), ``sqlite`` (the
@@ -25,6 +26,8 @@ from syncfw.state.protocol import (
     QuarantinedRecord,
     RunHistory,
     RunRecord,
+    StateBackend,
+    StoreTransaction,
     SyncState,
     SyncTransaction,
 )
@@ -39,7 +42,9 @@ __all__ = [
     "RunHistory",
     "RunLock",
     "RunRecord",
+    "StateBackend",
     "StateStore",
+    "StoreTransaction",
     "SyncState",
     "SyncTransaction",
     "Transaction",

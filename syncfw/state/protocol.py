@@ -294,3 +294,24 @@ class RunHistory(Protocol):
         Raises:
             StateError: the end could not be recorded (the next run records it as failed).
         """
+
+
+@runtime_checkable
+class StoreTransaction(SyncTransaction, HistoryTransaction, Protocol):
+    """Both kinds of writes in one transaction (a read's history with the state it produced)."""
+
+
+@runtime_checkable
+class StateBackend(SyncState, RunHistory, Protocol):
+    """One backend's store of a recipe's state: both parts, written in one transaction."""
+
+    @property
+    def schema_version(self) -> int:
+        """How many of the ordered migrations (:data:`syncfw.state.schema.MIGRATIONS`) it has had."""
+
+    def transaction(self) -> AbstractContextManager[StoreTransaction]:
+        """Group writes of both parts; everything inside commits together or not at all.
+
+        Raises:
+            StateError: the commit failed (the caller must stop: nothing more may be written).
+        """

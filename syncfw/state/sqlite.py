@@ -115,7 +115,8 @@ class StateStore(SyncReads, HistoryReads):
             except sqlite3.Error as exc:
                 message = self._not_written(exc)
                 self._rollback()
-                self._give_back_log()
+                if _error_code(exc) in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
+                    self._give_back_log()
                 raise StateError(message) from exc
             except BaseException:
                 self._rollback()
@@ -157,7 +158,7 @@ class StateStore(SyncReads, HistoryReads):
             record()
 
     def _give_back_log(self) -> None:
-        """After a refused write: copy the write-ahead log into the database and truncate it to
+        """After a write refused for want of room: copy the write-ahead log into the database and truncate it to
         nothing (``PRAGMA wal_checkpoint(TRUNCATE)``,
         https://www.sqlite.org/pragma.html#pragma_wal_checkpoint). A run's commits grow the log up
         to SQLite's automatic checkpoint at 1000 pages
@@ -190,7 +191,7 @@ class StateStore(SyncReads, HistoryReads):
         refused for another reason (EFBIG past the file size limit, EIO, EDQUOT) as SQLITE_IOERR
         (https://www.sqlite.org/rescode.html), so an I/O error is checked against the free space
         and the process's file size limit (``ulimit -f``)."""
-        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        code = _error_code(exc)
         free = _free_space(self.path.parent)
         room = "Free some space" + (
             "" if free is None else f" ({free // 1024} KiB free in {self.path.parent})"
@@ -223,6 +224,11 @@ class StateStore(SyncReads, HistoryReads):
                 return list(self._db.execute(self.dialect.sql(sql), params).fetchall())
             except sqlite3.Error as exc:
                 raise StateError(f"cannot read the state store {self.path}: {exc}") from exc
+
+
+def _error_code(exc: sqlite3.Error) -> int:
+    """The primary result code of ``exc`` (https://www.sqlite.org/rescode.html), 0 if none."""
+    return int(getattr(exc, "sqlite_errorcode", 0)) & 0xFF
 
 
 # A WAL frame: a page of at most 64 KiB and its 24-byte header (https://www.sqlite.org/fileformat.html).

@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from syncfw.state import StateStore
+from syncfw.state import StateBackend, StateStore
 
-OpenStore = Callable[[], StateStore]
+OpenStore = Callable[[], StateBackend]
 
 
 @pytest.fixture(params=["sqlite"])
 def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenStore]:
     """Opens the test's one store (each call a new connection to the same state); closes them all."""
-    opened: list[StateStore] = []
+    opened: list[StateBackend] = []
 
-    def again() -> StateStore:
+    def again() -> StateBackend:
         opened.append(StateStore(tmp_path / "state.sqlite"))
         return opened[-1]
 
@@ -31,5 +31,5 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenS
 
 
 @pytest.fixture
-def store(open_store: OpenStore) -> StateStore:
+def store(open_store: OpenStore) -> StateBackend:
     return open_store()

@@ -13,7 +13,8 @@ from syncfw.state import (
     NotionRead,
     QuarantinedRecord,
     RunHistory,
-    StateStore,
+    StateBackend,
+    StoreTransaction,
     SyncState,
     SyncTransaction,
 )
@@ -23,9 +24,10 @@ from syncfw.state.sql import CHUNK
 from tests.state.conftest import OpenStore
 
 
-def test_the_store_offers_both_protocols(store: StateStore) -> None:
-    assert isinstance(store, SyncState) and isinstance(store, RunHistory)
+def test_the_store_offers_both_protocols(store: StateBackend) -> None:
+    assert isinstance(store, StateBackend) and isinstance(store, SyncState) and isinstance(store, RunHistory)
     with store.transaction() as tx:
+        assert isinstance(tx, StoreTransaction)
         assert isinstance(tx, SyncTransaction) and isinstance(tx, HistoryTransaction)
 
 
@@ -47,14 +49,14 @@ def test_values_survive_reopening_with_their_types(open_store: OpenStore) -> Non
     assert again.cursor("accounts", "salesforce", "Account") == '{"ts": 1}'
 
 
-def test_a_failed_transaction_leaves_nothing_behind(store: StateStore) -> None:
+def test_a_failed_transaction_leaves_nothing_behind(store: StateBackend) -> None:
     with pytest.raises(RuntimeError), store.transaction() as tx:
         tx.set_page("accounts", "001A", "page-1", created_by_syncfw=True)
         raise RuntimeError("crash between the write and the commit")
     assert store.pages("accounts") == {}
 
 
-def test_adopting_a_page_keeps_whether_syncfw_created_it(store: StateStore) -> None:
+def test_adopting_a_page_keeps_whether_syncfw_created_it(store: StateBackend) -> None:
     with store.transaction() as tx:
         tx.set_page("t", "k", "p1", created_by_syncfw=True)
         tx.set_page("t", "k", "p1", created_by_syncfw=False)
@@ -66,7 +68,7 @@ def test_adopting_a_page_keeps_whether_syncfw_created_it(store: StateStore) -> N
     assert (entry.page_id, entry.created_by_syncfw, entry.archived) == ("p2", False, False)
 
 
-def test_lookups_by_key_answer_only_known_keys_past_one_chunk(store: StateStore) -> None:
+def test_lookups_by_key_answer_only_known_keys_past_one_chunk(store: StateBackend) -> None:
     known = [f"k{i:04}" for i in range(CHUNK + 20)]
     with store.transaction() as tx:
         for key in known:
@@ -87,7 +89,7 @@ def test_lookups_by_key_answer_only_known_keys_past_one_chunk(store: StateStore)
     assert store.page_count("t") == len(known) and store.page_count("t", archived=True) == 0
 
 
-def test_iterations_yield_batches_in_key_order(store: StateStore) -> None:
+def test_iterations_yield_batches_in_key_order(store: StateBackend) -> None:
     with store.transaction() as tx:
         for key in ("c", "a", "e", "b", "d"):
             tx.set_page("t", key, f"p-{key}", created_by_syncfw=False)
@@ -108,7 +110,7 @@ def test_iterations_yield_batches_in_key_order(store: StateStore) -> None:
     assert list(store.iter_record_keys("t", "m", batch=2)) == [["r1", "r2"], ["r3"]]
 
 
-def test_matches_members_and_unmatched_are_kept_and_forgotten(store: StateStore) -> None:
+def test_matches_members_and_unmatched_are_kept_and_forgotten(store: StateBackend) -> None:
     with store.transaction() as tx:
         tx.set_match("t", "orgs", "o1", "001A")
         tx.set_match("t", "orgs", "o2", "001B")
@@ -132,7 +134,7 @@ def test_matches_members_and_unmatched_are_kept_and_forgotten(store: StateStore)
     assert store.unmatched("t") == []
 
 
-def test_the_journal_keeps_intents_in_order_until_settled(store: StateStore) -> None:
+def test_the_journal_keeps_intents_in_order_until_settled(store: StateBackend) -> None:
     with store.transaction() as tx:
         first = tx.open_intent("run-1", "t", "create", "k1", None, {}, {"Name": "A"}, "2026-01-01T00:00:00Z")
         second = tx.open_intent(
@@ -152,7 +154,7 @@ def test_the_journal_keeps_intents_in_order_until_settled(store: StateStore) -> 
     assert store.journal(run_id="run-1")[1].before == {"Tags": ("x",)}
 
 
-def test_quarantine_counts_attempts_until_released(store: StateStore) -> None:
+def test_quarantine_counts_attempts_until_released(store: StateBackend) -> None:
     record = QuarantinedRecord(
         "t", "m", "r1", "salesforce", "Account", "Revenue", "not a number", {"Revenue": "lots"},
         False, "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", 1,
@@ -175,7 +177,7 @@ def test_quarantine_counts_attempts_until_released(store: StateStore) -> None:
     assert store.quarantined() == []
 
 
-def test_targets_cursors_and_the_notion_read_watermark_are_kept(store: StateStore) -> None:
+def test_targets_cursors_and_the_notion_read_watermark_are_kept(store: StateBackend) -> None:
     read_at = datetime(2026, 1, 1, 12, 30, 15, 123456, tzinfo=UTC)
     assert store.notion_read("t") is None
     with store.transaction() as tx:
@@ -193,7 +195,7 @@ def test_targets_cursors_and_the_notion_read_watermark_are_kept(store: StateStor
     assert store.cursor("t", "salesforce", "Contact") is None
 
 
-def test_run_history_source_reads_alerts_and_settings(store: StateStore) -> None:
+def test_run_history_source_reads_alerts_and_settings(store: StateBackend) -> None:
     with store.transaction() as tx:
         tx.start_run("r1", "crm", "run", "2026-01-01T00:00:00Z")
         tx.start_run("r2", "crm", "run", "2026-01-02T00:00:00Z")
@@ -219,7 +221,7 @@ def test_run_history_source_reads_alerts_and_settings(store: StateStore) -> None
     assert store.setting("dashboard") == "off" and store.setting("missing") is None
 
 
-def test_a_run_left_running_is_recorded_failed_by_the_next_run(store: StateStore) -> None:
+def test_a_run_left_running_is_recorded_failed_by_the_next_run(store: StateBackend) -> None:
     """A run killed, or one whose end the full disk refused, stays ``running``; the next run
     (which holds the run lock, so no other run is going on) records it as failed."""
     with store.transaction() as tx:
