@@ -71,24 +71,33 @@ class StateStore(SyncReads, HistoryReads):
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self) -> None:
+        """Apply the migrations the file lacks, each in its own transaction with its version; the
+        version is read again under the write lock, so two processes opening an old store at
+        once apply each migration once."""
+        self._check_version()
+        while self.schema_version < len(MIGRATIONS):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                version = self.schema_version
+                if version < len(MIGRATIONS):
+                    migration = MIGRATIONS[version]
+                    for statement in migration.statements(self.dialect):
+                        self._db.execute(statement)
+                    if migration.data is not None:
+                        migration.data(self._rows, Transaction(self._db)._execute)
+                    self._db.execute(f"PRAGMA user_version = {version + 1}")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+
+    def _check_version(self) -> None:
         version = self.schema_version
         if version > len(MIGRATIONS):
             raise StateError(
                 f"the state store {self.path} was written by a newer syncfw (schema {version}); "
                 "upgrade syncfw to use it"
             )
-        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in migration.statements(self.dialect):
-                    self._db.execute(statement)
-                if migration.data is not None:
-                    migration.data(self._rows, Transaction(self._db)._execute)
-                self._db.execute(f"PRAGMA user_version = {number}")
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
         return list(self._db.execute(self.dialect.sql(sql), params).fetchall())
