@@ -31,8 +31,7 @@ from syncfw.errors import ConfigError, NotionNotFound
 from syncfw.mapping import decode, encode
 from syncfw.notion.client import NotionClient
 from syncfw.recipe import Recipe
-from syncfw.state import JournalEntry, RunLock, StateStore
-from syncfw.state.store import Transaction
+from syncfw.state import JournalEntry, RunLock, StateStore, Transaction
 
 
 @dataclass

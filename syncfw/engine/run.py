@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import secrets
 import signal
 import threading
@@ -47,7 +46,7 @@ from syncfw.recipe import BoundMapping, Recipe, Target
 from syncfw.recipe.governance import check_runnable
 from syncfw.recipe.model import SHORTEST_SECRET
 from syncfw.recipe.references import hide
-from syncfw.state import RunLock, StateStore
+from syncfw.state import NotionRead, RunLock, StateStore
 
 GUARD_MIN_PAGES = 10
 READ_OVERLAP = timedelta(minutes=1)
@@ -241,17 +240,17 @@ def execute(
             return report
         with RunLock(recipe.state_path, recipe.name, command), stop_on_signals() as stop:
             with store.transaction() as tx:
+                tx.end_unfinished_runs(report.started_at)
                 tx.start_run(report.run_id, recipe.name, command, report.started_at)
             _guarded(recipe, registry, options, progress, report, store, stop)
-            with store.transaction() as tx:
-                tx.finish_run(
-                    report.run_id,
-                    finished_at=report.finished_at,
-                    status=report.status,
-                    exit_code=report.exit_code,
-                    summary=report.as_dict(),
-                    error=report.error,
-                )
+            store.end_run(
+                report.run_id,
+                finished_at=report.finished_at,
+                status=report.status,
+                exit_code=report.exit_code,
+                summary=report.as_dict(),
+                error=report.error,
+            )
         return report
     finally:
         store.close()
@@ -455,10 +454,7 @@ def _execute(
             _advance_cursors(store, target, plan, report.run_id)
             runs_since_full = 0 if complete else (watermark[1] + 1 if watermark else 0)
             with store.transaction() as tx:
-                tx.set_setting(
-                    f"notion_read:{target.name}",
-                    json.dumps({"at": read_started.isoformat(), "since_full": runs_since_full}),
-                )
+                tx.set_notion_read(target.name, NotionRead(read_started, runs_since_full))
             if not stop.is_set():
                 done = reconciling and all(r.error is None for r in reconciled)
                 record_reconciled(store, target, reconciled=done, at=read_started.isoformat())
@@ -482,11 +478,8 @@ def _retrieve(client: NotionClient, page_id: str) -> dict[str, Any] | None:
 
 def _notion_watermark(store: StateStore, target: str) -> tuple[datetime, int] | None:
     """When the target's pages were last read, and how many incremental reads followed a full one."""
-    value = store.setting(f"notion_read:{target}")
-    if value is None:
-        return None
-    data = json.loads(value)
-    return datetime.fromisoformat(data["at"]), int(data["since_full"])
+    read = store.notion_read(target)
+    return None if read is None else (read.at, read.since_full)
 
 
 def _read(

@@ -18,8 +18,7 @@ from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, Target, explain
 from syncfw.recipe.governance import personal_fields
 from syncfw.recipe.model import NOTION_OWNER
-from syncfw.state import StateStore
-from syncfw.state.store import RunRecord
+from syncfw.state import RunRecord, StateStore
 
 
 @dataclasses.dataclass(frozen=True)

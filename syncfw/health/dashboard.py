@@ -39,8 +39,7 @@ from syncfw.mapping.spec import MappingFile, Position, PropertySpec
 from syncfw.notion.client import NotionClient
 from syncfw.notion.schema import InitResult, find_data_source, init_target
 from syncfw.recipe import DatabaseRef, Recipe, Target
-from syncfw.state import StateStore
-from syncfw.state.store import RunRecord
+from syncfw.state import RunRecord, StateStore
 
 HEALTH_TITLE = "Sync Health"
 RUNS_TITLE = "Sync Runs"

@@ -28,8 +28,7 @@ from syncfw.engine.run import RunReport
 from syncfw.health.clock import iso, parse_time, utcnow
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe
-from syncfw.state import StateStore
-from syncfw.state.store import RunRecord
+from syncfw.state import RunRecord, StateStore
 
 COUNTS = ("created", "updated", "archived", "failed", "drift")
 

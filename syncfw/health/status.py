@@ -23,8 +23,7 @@ from typing import Any, Literal
 
 from syncfw.health.clock import iso, parse_time, short, utcnow
 from syncfw.recipe import Recipe
-from syncfw.state import StateStore
-from syncfw.state.store import QuarantinedRecord, RunRecord
+from syncfw.state import QuarantinedRecord, RunRecord, StateStore
 
 SourceState = Literal["ok", "stale", "failing", "never"]
 EXPIRY_NOTICE = timedelta(days=7)

@@ -2,12 +2,50 @@
 
 One SQLite file per recipe (``state.path`` in the recipe, default ``.syncfw/<recipe>.sqlite``)
 holds the identity map (sync key → Notion page), the last value syncfw wrote for every owned
-property, the cursor of every stream, the resolved Notion ids of each target, and the run history.
-Every change happens inside :meth:`StateStore.transaction`, which commits or rolls back as a whole.
-A failure to read or write the store raises :class:`syncfw.errors.StateError` and ends the run.
+property, the cursor of every stream, the resolved Notion ids of each target, the Notion read
+watermark, and the run history. Every change happens inside :meth:`StateStore.transaction`,
+which commits or rolls back as a whole. A failure to read or write the store raises
+:class:`syncfw.errors.StateError` and ends the run.
+
+What a backend offers is two protocols (:mod:`syncfw.state.protocol`): :class:`SyncState`, what
+the engine reads and writes, and :class:`RunHistory`, what health and the command line show.
+:class:`StateBackend` is both in one, with one ``transaction()`` for both kinds of writes;
+:class:`StateStore` is the SQLite backend (:mod:`syncfw.state.sqlite`). Modules:
+``protocol`` (the protocols and the records they answer), ``schema`` (ordered migrations),
+``dialect`` (what differs between SQL databases), ``sql`` (what the SQL parts share), ``reads``
+and ``writes`` (the engine's part in SQL), ``history`` (the run history in SQL), ``sqlite`` (the
+connection, transactions and disk errors), ``lock`` (the run lock).
 """
 
 from syncfw.state.lock import RunLock
-from syncfw.state.store import JournalEntry, PageEntry, QuarantinedRecord, RunRecord, StateStore
+from syncfw.state.protocol import (
+    HistoryTransaction,
+    JournalEntry,
+    NotionRead,
+    PageEntry,
+    QuarantinedRecord,
+    RunHistory,
+    RunRecord,
+    StateBackend,
+    StoreTransaction,
+    SyncState,
+    SyncTransaction,
+)
+from syncfw.state.sqlite import StateStore, Transaction
 
-__all__ = ["JournalEntry", "PageEntry", "QuarantinedRecord", "RunLock", "RunRecord", "StateStore"]
+__all__ = [
+    "HistoryTransaction",
+    "JournalEntry",
+    "NotionRead",
+    "PageEntry",
+    "QuarantinedRecord",
+    "RunHistory",
+    "RunLock",
+    "RunRecord",
+    "StateBackend",
+    "StateStore",
+    "StoreTransaction",
+    "SyncState",
+    "SyncTransaction",
+    "Transaction",
+]

@@ -16,7 +16,7 @@ from syncfw.notion.schema import init_target
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.runner import Sandbox
-from syncfw.state import StateStore
+from syncfw.state import NotionRead, StateStore
 from tests.conftest import RECIPE, start_sandbox
 
 FAST = 500.0  # requests/second: tests do not wait for Notion's real budget
@@ -275,11 +275,11 @@ def test_an_incremental_read_that_returns_no_page_still_updates_and_never_duplic
     assert sync(recipe, registry).exit_code == 0
     # as if the last read was long after every page's last edit: the next read by
     # last_edited_time returns no page, and Notion must be taken to hold what syncfw wrote
-    later = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+    later = datetime.now(UTC) + timedelta(minutes=10)
     store = StateStore(recipe.state_path)
     with store.transaction() as tx:
         for target in ("accounts", "contacts"):
-            tx.set_setting(f"notion_read:{target}", json.dumps({"at": later, "since_full": 0}))
+            tx.set_notion_read(target, NotionRead(later, 0))
     store.close()
     accounts = seed(seed_dir, "Account")
     accounts[0]["Industry"] = "Biotechnology"

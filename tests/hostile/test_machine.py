@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from syncfw.sandbox.runner import Sandbox
+from syncfw.state import StateStore
 from tests.engine.test_sync_end_to_end import pages, text
 from tests.hostile.support import Outcome, assert_refused, syncfw
 
@@ -112,6 +113,10 @@ def test_disk_full_under_the_state_store_mid_run_is_one_line_and_the_next_run_lo
     assert_refused(full, 1, says="could not be written: disk full", where=".syncfw/machine.sqlite")
     (line,) = full.output.strip().splitlines()
     assert "nothing is lost: the next run settles" in line
+    runs = syncfw("runs", recipe, *env, "--json", cwd=tmp_path)
+    (ended,) = json.loads(runs.stdout)["runs"]  # the run recorded its end, though the disk was full
+    assert (ended["status"], ended["exit_code"], ended["finished_at"] is not None) == ("failed", 1, True)
+    assert "could not be written: disk full" in ended["error"]
     again = syncfw("run", recipe, *env, "--json", cwd=tmp_path)
     assert again.exit_code == 0, again.output[-2000:]
     report = json.loads(again.stdout)["targets"]["things"]
@@ -120,6 +125,31 @@ def test_disk_full_under_the_state_store_mid_run_is_one_line_and_the_next_run_lo
     assert notion_keys(sandbox, report["data_source_id"]) == [f"k{i:03}" for i in range(ROWS)]
     quiet = syncfw("run", recipe, *env, "--json", cwd=tmp_path)
     assert json.loads(quiet.stdout)["notion_requests"]["writes"] == 0
+
+
+def test_a_run_that_could_not_record_its_end_is_recorded_failed_by_the_next_run(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A run killed (or whose end even a freed write-ahead log could not hold) stays ``running`` in
+    the history; the next run, holding the run lock, records it as failed with the reason."""
+    data = tmp_path / "things.jsonl"
+    data.write_text(json.dumps({"key": "k0", "name": "Thing 0", "notes": ""}) + "\n")
+    recipe = files_recipe(tmp_path, data)
+    env = ("--env-file", tmp_path / "sandbox.env")
+    assert syncfw("notion", "init", recipe, *env, cwd=tmp_path).exit_code == 0
+    store = StateStore(tmp_path / ".syncfw" / "machine.sqlite")
+    with store.transaction() as tx:
+        tx.start_run("20260101T000000Z-dead", "machine", "run", "2026-01-01T00:00:00Z")
+    store.close()
+
+    assert syncfw("run", recipe, *env, "--quiet", cwd=tmp_path).exit_code == 0
+
+    runs = json.loads(syncfw("runs", recipe, *env, "--json", cwd=tmp_path).stdout)["runs"]
+    assert [(r["run_id"] == "20260101T000000Z-dead", r["status"]) for r in runs] == [
+        (False, "success"),
+        (True, "failed"),
+    ]
+    assert runs[1]["error"].startswith("the run could not record its end (it was killed, or the disk")
 
 
 CORPUS_BASE = Path(__file__).resolve().parents[1] / "corpus" / "base"

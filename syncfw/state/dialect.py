@@ -1,0 +1,64 @@
+"""How the state store's SQL differs between databases, in one place.
+
+Every statement of the store is written once, in the SQL that SQLite (3.35 or later) and
+PostgreSQL share, with ``?`` for each bound value. What differs is spelt here:
+
+- the placeholder (``?`` for sqlite3, ``%s`` for psycopg: PEP 249 ``paramstyle``);
+- the identity column of the journal (``INTEGER PRIMARY KEY AUTOINCREMENT`` in SQLite,
+  https://www.sqlite.org/autoinc.html; ``GENERATED ALWAYS AS IDENTITY`` in PostgreSQL);
+- the upsert, built by :meth:`Dialect.upsert` (``INSERT … ON CONFLICT … DO UPDATE``, the same words
+  in SQLite, https://www.sqlite.org/lang_upsert.html, and PostgreSQL,
+  https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT).
+
+Transactions, schema versions and error codes belong to the backend's connection module
+(:mod:`syncfw.state.sqlite`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The spelling of one database.
+
+    Attributes:
+        name: the database (``sqlite``).
+        placeholder: the bound-value marker of its driver (``?`` or ``%s``).
+        identity: the column definition of an integer primary key the database numbers itself.
+    """
+
+    name: str
+    placeholder: str
+    identity: str
+
+    def sql(self, text: str) -> str:
+        """``text`` (written with ``?`` markers and no literal ``?`` or ``%``) in this dialect."""
+        if self.placeholder == "?":
+            return text
+        return text.replace("%", "%%").replace("?", self.placeholder)
+
+    def upsert(
+        self, table: str, columns: Sequence[str], key: Sequence[str], update: Mapping[str, str] | None = None
+    ) -> str:
+        """An INSERT of one row (a ``?`` per column) that updates the row with the same ``key``
+        instead. ``update`` maps each column to change to an expression (``excluded.<column>`` is
+        the new row's value, ``<table>.<column>`` the stored one); by default every column not in
+        ``key`` takes the new row's value."""
+        if update is None:
+            update = {column: f"excluded.{column}" for column in columns if column not in key}
+        return (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks(len(columns))}) "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+            + ", ".join(f"{column} = {expression}" for column, expression in update.items())
+        )
+
+
+def marks(count: int) -> str:
+    """``count`` comma-separated ``?`` markers, for ``VALUES (…)`` or ``IN (…)``."""
+    return ", ".join("?" * count)
+
+
+SQLITE = Dialect("sqlite", "?", "INTEGER PRIMARY KEY AUTOINCREMENT")

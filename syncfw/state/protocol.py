@@ -1,0 +1,317 @@
+"""What a state store offers, independent of the database behind it.
+
+Two parts, each a :class:`typing.Protocol` that a backend implements:
+
+- :class:`SyncState`: what the engine needs to plan and apply: the identity map (sync key →
+  Notion page), the last value syncfw wrote for each owned property, stream cursors, matches and
+  members of secondary and aggregating mappings, relation keys, quarantine, the write-ahead
+  journal (intents) and the Notion read watermark. Its writes (:class:`SyncTransaction`) happen
+  inside ``transaction()``, which commits or rolls back as a whole, so that an intent is settled
+  in the same commit as the state it produced and a cursor advances only after its records.
+- :class:`RunHistory`: what health and the command line read and write: runs, source reads,
+  alert states and settings (:class:`HistoryTransaction`).
+
+:class:`syncfw.state.StateStore` (SQLite) implements both. Every method raises
+:class:`syncfw.errors.StateError` when the store cannot be read or written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    """The identity map entry of one sync key in one target."""
+
+    target: str
+    sync_key: str
+    page_id: str
+    created_by_syncfw: bool
+    archived: bool
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One write of a run: its intent (``open``), then its outcome (``applied``, ``absent`` when it
+    did not happen, ``rolled_back``). ``before``/``after`` are canonical property values; for a
+    ``cursor`` entry they are ``{"cursor": ...}`` and ``sync_key`` is ``source/stream``."""
+
+    seq: int
+    run_id: str
+    target: str
+    action: str
+    sync_key: str
+    page_id: str | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+    status: str
+    created_at: str = ""
+
+
+@dataclass(frozen=True)
+class QuarantinedRecord:
+    """A record that could not be synced, kept to be retried on later runs."""
+
+    target: str
+    mapping: str
+    record_key: str
+    source: str
+    stream: str
+    property: str | None
+    reason: str
+    data: dict[str, Any]
+    deleted: bool
+    first_seen: str
+    last_seen: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run in the history (times are ISO 8601 UTC strings)."""
+
+    run_id: str
+    recipe: str
+    command: str
+    started_at: str
+    finished_at: str | None
+    status: str
+    exit_code: int | None
+    summary: dict[str, Any] | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class NotionRead:
+    """The Notion read watermark of one target: when its pages were last read (``at``, aware), and
+    how many incremental reads (pages edited since the previous read) followed the last full one."""
+
+    at: datetime
+    since_full: int
+
+
+@runtime_checkable
+class SyncTransaction(Protocol):
+    """The engine's writes inside :meth:`SyncState.transaction`."""
+
+    def set_page(self, target: str, sync_key: str, page_id: str, *, created_by_syncfw: bool) -> None:
+        """Map ``sync_key`` to ``page_id`` (not archived). Adopting the page already mapped keeps
+        whether syncfw created it; another page takes ``created_by_syncfw``."""
+
+    def set_archived(self, target: str, sync_key: str, archived: bool) -> None: ...
+
+    def forget_page(self, target: str, sync_key: str) -> None:
+        """Remove the identity map entry and the written values of ``sync_key``."""
+
+    def set_written(self, target: str, sync_key: str, values: dict[str, Any]) -> None:
+        """Record the canonical values just written (JSON values; lists come back as tuples)."""
+
+    def set_match(self, target: str, mapping: str, record_key: str, page_key: str | None) -> None:
+        """Remember (or, with None, forget) which page a secondary record matched."""
+
+    def set_member(
+        self, target: str, mapping: str, record_key: str, member: tuple[str, dict[str, Any]] | None
+    ) -> None:
+        """Store (or, with None, remove) one record of an aggregating mapping: (page key, values)."""
+
+    def set_relation_keys(self, target: str, sync_key: str, keys: dict[str, tuple[str, ...]]) -> None: ...
+
+    def set_cursor(self, target: str, source: str, stream: str, cursor: str, now: str) -> None: ...
+
+    def delete_cursor(self, target: str, source: str, stream: str) -> None: ...
+
+    def set_target_ids(self, target: str, database_id: str | None, data_source_id: str) -> None: ...
+
+    def set_notion_read(self, target: str, read: NotionRead) -> None:
+        """Move the Notion read watermark of ``target``."""
+
+    def open_intent(
+        self,
+        run_id: str,
+        target: str,
+        action: str,
+        sync_key: str,
+        page_id: str | None,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        now: str,
+    ) -> int:
+        """Record a write about to be sent; returns its journal sequence number."""
+
+    def settle(self, seq: int, status: str, now: str, page_id: str | None = None) -> None:
+        """Record the outcome of an intent: ``applied``, ``absent`` or ``rolled_back``."""
+
+    def quarantine(self, record: QuarantinedRecord) -> None:
+        """Keep (or refresh, counting the attempt) a record that could not be synced."""
+
+    def set_unmatched(self, target: str, mapping: str, record_key: str, data: dict[str, Any] | None) -> None:
+        """Keep a secondary record that matched no page, to retry it; None: it matched (or is gone)."""
+
+    def release(self, target: str, mapping: str, record_key: str) -> None:
+        """Take a record out of quarantine (it synced)."""
+
+
+@runtime_checkable
+class SyncState(Protocol):
+    """What the engine reads and writes between runs (see the module docstring).
+
+    Key lookups take any number of keys and answer only the keys the store knows. ``iter_*``
+    methods yield batches ordered by key, so that a caller never holds a whole target.
+    """
+
+    def transaction(self) -> AbstractContextManager[SyncTransaction]:
+        """Group writes; everything inside commits together or not at all.
+
+        Raises:
+            StateError: the commit failed (the caller must stop: nothing more may be written).
+        """
+
+    def close(self) -> None: ...
+
+    def pages(self, target: str) -> dict[str, PageEntry]: ...
+
+    def written(self, target: str) -> dict[str, dict[str, Any]]: ...
+
+    def pages_for(self, target: str, keys: Iterable[str]) -> dict[str, PageEntry]: ...
+
+    def pages_by_id(self, target: str, page_ids: Iterable[str]) -> dict[str, PageEntry]: ...
+
+    def written_for(self, target: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]: ...
+
+    def relation_keys_for(
+        self, target: str, keys: Iterable[str]
+    ) -> dict[str, dict[str, tuple[str, ...]]]: ...
+
+    def page_count(self, target: str, *, archived: bool | None = None) -> int: ...
+
+    def iter_pages(self, target: str, batch: int = 5000) -> Iterator[list[PageEntry]]: ...
+
+    def iter_relation_keys(self, target: str, batch: int = 5000) -> Iterator[list[str]]: ...
+
+    def iter_record_keys(
+        self, target: str, mapping: str | None, batch: int = 5000
+    ) -> Iterator[list[str]]: ...
+
+    def matches_for(self, target: str, mapping: str, keys: Iterable[str]) -> dict[str, str]: ...
+
+    def members_for(
+        self, target: str, mapping: str, keys: Iterable[str]
+    ) -> dict[str, tuple[str, dict[str, Any]]]: ...
+
+    def members_of_pages(
+        self, target: str, mapping: str, page_keys: Iterable[str]
+    ) -> list[tuple[str, str, dict[str, Any]]]: ...
+
+    def unmatched(self, target: str) -> list[tuple[str, str, dict[str, Any]]]: ...
+
+    def matches(self, target: str, mapping: str) -> dict[str, str]: ...
+
+    def members(self, target: str, mapping: str) -> dict[str, tuple[str, dict[str, Any]]]: ...
+
+    def relation_keys(self, target: str) -> dict[str, dict[str, tuple[str, ...]]]: ...
+
+    def cursor(self, target: str, source: str, stream: str) -> str | None: ...
+
+    def cursors(self) -> list[tuple[str, str, str, str, str]]: ...
+
+    def target_ids(self, target: str) -> tuple[str | None, str] | None: ...
+
+    def notion_read(self, target: str) -> NotionRead | None: ...
+
+    def journal(self, *, run_id: str | None = None, status: str | None = None) -> list[JournalEntry]: ...
+
+    def quarantined(self, target: str | None = None) -> list[QuarantinedRecord]: ...
+
+
+@runtime_checkable
+class HistoryTransaction(Protocol):
+    """Run-history writes inside :meth:`RunHistory.transaction`."""
+
+    def read_attempted(self, target: str, source: str, stream: str, when: str) -> None: ...
+
+    def read_finished(self, target: str, source: str, stream: str, when: str, error: str | None) -> None:
+        """Record the end of a read: a success (``error`` None) or the one-line reason it failed."""
+
+    def set_alert_state(self, event: str, subject: str, state: str, since: str) -> None: ...
+
+    def set_setting(self, name: str, value: str) -> None: ...
+
+    def end_unfinished_runs(self, now: str) -> None:
+        """Record every run still ``running`` as ``failed``: only under the run lock, when none
+        can be going on (it was killed, or could not record its end)."""
+
+    def start_run(self, run_id: str, recipe: str, command: str, started_at: str) -> None:
+        """Add a run to the history, ``running``."""
+
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        finished_at: str,
+        status: str,
+        exit_code: int,
+        summary: dict[str, Any],
+        error: str | None,
+    ) -> None: ...
+
+
+@runtime_checkable
+class RunHistory(Protocol):
+    """Runs, source reads, alert states and settings: what health and the command line show."""
+
+    def transaction(self) -> AbstractContextManager[HistoryTransaction]: ...
+
+    def close(self) -> None: ...
+
+    def runs(self, limit: int = 20) -> list[RunRecord]:
+        """The most recent runs, newest first."""
+
+    def source_reads(self) -> list[tuple[str, str, str, str, str | None, str | None]]:
+        """Every stream read as (target, source, stream, last_attempt, last_success, last_error)."""
+
+    def alert_states(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """(event, subject) → (state, since) of every alert syncfw has sent or cleared."""
+
+    def setting(self, name: str) -> str | None: ...
+
+    def end_run(
+        self,
+        run_id: str,
+        *,
+        finished_at: str,
+        status: str,
+        exit_code: int,
+        summary: dict[str, Any],
+        error: str | None,
+    ) -> None:
+        """Record the end of a run in its own transaction, even when the store's disk is full.
+
+        Raises:
+            StateError: the end could not be recorded (the next run records it as failed).
+        """
+
+
+@runtime_checkable
+class StoreTransaction(SyncTransaction, HistoryTransaction, Protocol):
+    """Both kinds of writes in one transaction (a read's history with the state it produced)."""
+
+
+@runtime_checkable
+class StateBackend(SyncState, RunHistory, Protocol):
+    """One backend's store of a recipe's state: both parts, written in one transaction."""
+
+    @property
+    def schema_version(self) -> int:
+        """How many of the ordered migrations (:data:`syncfw.state.schema.MIGRATIONS`) it has had."""
+
+    def transaction(self) -> AbstractContextManager[StoreTransaction]:
+        """Group writes of both parts; everything inside commits together or not at all.
+
+        Raises:
+            StateError: the commit failed (the caller must stop: nothing more may be written).
+        """

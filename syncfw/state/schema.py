@@ -1,0 +1,207 @@
+"""The state store's schema: ordered migrations, the same for every backend.
+
+A store records the number of migrations applied to it (its schema version); opening it applies
+the ones it lacks, in order, each in one transaction with the new version, so a store is always
+at a version and never between two. Never edit a released migration: append a new one. DDL is
+written in the SQL SQLite and PostgreSQL share (``{identity}`` is the dialect's numbered key,
+:mod:`syncfw.state.dialect`); a step that moves data does it in Python through the store's own
+statements, not with one database's functions.
+
+Version 6 moved the Notion read watermark from the ``settings`` row ``notion_read:<target>``
+(JSON ``{"at": ISO 8601, "since_full": n}``) to the typed table ``notion_reads``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from syncfw.state.dialect import Dialect
+
+Query = Callable[[str, Sequence[Any]], list[Sequence[Any]]]
+"""Run a statement with ``?`` markers inside the migration's transaction; answers its rows."""
+Execute = Callable[[str, Sequence[Any]], None]
+"""Run a statement with ``?`` markers inside the migration's transaction."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step forward: DDL statements, then an optional step that moves data."""
+
+    ddl: tuple[str, ...]
+    data: Callable[[Query, Execute], None] | None = None
+
+    def statements(self, dialect: Dialect) -> list[str]:
+        """The DDL in ``dialect``."""
+        return [statement.format(identity=dialect.identity) for statement in self.ddl]
+
+
+_WATERMARK_SETTING = "notion_read:"
+
+
+def _watermarks_to_their_table(query: Query, execute: Execute) -> None:
+    for name, value in query("SELECT name, value FROM settings ORDER BY name", ()):
+        if not str(name).startswith(_WATERMARK_SETTING):
+            continue
+        data = json.loads(value)
+        execute(
+            "INSERT INTO notion_reads (target, read_at, reads_since_full) VALUES (?, ?, ?)",
+            (str(name)[len(_WATERMARK_SETTING) :], str(data["at"]), int(data["since_full"])),
+        )
+        execute("DELETE FROM settings WHERE name = ?", (name,))
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        (
+            """CREATE TABLE pages (
+                target TEXT NOT NULL,
+                sync_key TEXT NOT NULL,
+                page_id TEXT NOT NULL,
+                created_by_syncfw INTEGER NOT NULL,
+                archived INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (target, sync_key)
+            )""",
+            "CREATE INDEX pages_by_id ON pages (page_id)",
+            """CREATE TABLE written (
+                target TEXT NOT NULL,
+                sync_key TEXT NOT NULL,
+                property TEXT NOT NULL,
+                value TEXT NOT NULL,
+                PRIMARY KEY (target, sync_key, property)
+            )""",
+            """CREATE TABLE cursors (
+                target TEXT NOT NULL,
+                source TEXT NOT NULL,
+                stream TEXT NOT NULL,
+                cursor TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (target, source, stream)
+            )""",
+            """CREATE TABLE targets (
+                target TEXT PRIMARY KEY,
+                database_id TEXT,
+                data_source_id TEXT NOT NULL
+            )""",
+            """CREATE TABLE runs (
+                run_id TEXT PRIMARY KEY,
+                recipe TEXT NOT NULL,
+                command TEXT NOT NULL,
+                started_at TEXT NOT NULL,
+                finished_at TEXT,
+                status TEXT NOT NULL,
+                exit_code INTEGER,
+                summary TEXT,
+                error TEXT
+            )""",
+        )
+    ),
+    Migration(
+        (
+            """CREATE TABLE matches (
+                target TEXT NOT NULL,
+                mapping TEXT NOT NULL,
+                record_key TEXT NOT NULL,
+                page_key TEXT NOT NULL,
+                PRIMARY KEY (target, mapping, record_key)
+            )""",
+            """CREATE TABLE members (
+                target TEXT NOT NULL,
+                mapping TEXT NOT NULL,
+                record_key TEXT NOT NULL,
+                page_key TEXT NOT NULL,
+                data TEXT NOT NULL,
+                PRIMARY KEY (target, mapping, record_key)
+            )""",
+            "CREATE INDEX members_by_page ON members (target, mapping, page_key)",
+            """CREATE TABLE relation_keys (
+                target TEXT NOT NULL,
+                sync_key TEXT NOT NULL,
+                property TEXT NOT NULL,
+                keys TEXT NOT NULL,
+                PRIMARY KEY (target, sync_key, property)
+            )""",
+        )
+    ),
+    Migration(
+        (
+            """CREATE TABLE journal (
+                seq {identity},
+                run_id TEXT NOT NULL,
+                target TEXT NOT NULL,
+                action TEXT NOT NULL,
+                sync_key TEXT NOT NULL,
+                page_id TEXT,
+                before TEXT NOT NULL,
+                after TEXT NOT NULL,
+                status TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                settled_at TEXT
+            )""",
+            "CREATE INDEX journal_by_run ON journal (run_id)",
+            "CREATE INDEX journal_open ON journal (status)",
+            """CREATE TABLE quarantine (
+                target TEXT NOT NULL,
+                mapping TEXT NOT NULL,
+                record_key TEXT NOT NULL,
+                source TEXT NOT NULL,
+                stream TEXT NOT NULL,
+                property TEXT,
+                reason TEXT NOT NULL,
+                data TEXT NOT NULL,
+                deleted INTEGER NOT NULL,
+                first_seen TEXT NOT NULL,
+                last_seen TEXT NOT NULL,
+                attempts INTEGER NOT NULL,
+                PRIMARY KEY (target, mapping, record_key)
+            )""",
+        )
+    ),
+    Migration(
+        (
+            """CREATE TABLE source_reads (
+                target TEXT NOT NULL,
+                source TEXT NOT NULL,
+                stream TEXT NOT NULL,
+                last_attempt TEXT NOT NULL,
+                last_success TEXT,
+                last_error TEXT,
+                PRIMARY KEY (target, source, stream)
+            )""",
+            """CREATE TABLE alerts (
+                event TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                state TEXT NOT NULL,
+                since TEXT NOT NULL,
+                PRIMARY KEY (event, subject)
+            )""",
+            """CREATE TABLE settings (
+                name TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            )""",
+        )
+    ),
+    Migration(
+        (
+            """CREATE TABLE unmatched (
+                target TEXT NOT NULL,
+                mapping TEXT NOT NULL,
+                record_key TEXT NOT NULL,
+                data TEXT NOT NULL,
+                PRIMARY KEY (target, mapping, record_key)
+            )""",
+        )
+    ),
+    Migration(
+        (
+            """CREATE TABLE notion_reads (
+                target TEXT PRIMARY KEY,
+                read_at TEXT NOT NULL,
+                reads_since_full INTEGER NOT NULL
+            )""",
+        ),
+        _watermarks_to_their_table,
+    ),
+)

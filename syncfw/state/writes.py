@@ -1,0 +1,221 @@
+"""The engine's writes to the state store (:class:`syncfw.state.protocol.SyncTransaction`), in SQL."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from syncfw.state.dialect import Dialect
+from syncfw.state.protocol import NotionRead, QuarantinedRecord
+from syncfw.state.sql import SqlWriter, dump
+
+
+class SyncWrites(SqlWriter):
+    """Writes of pages, written values, relation keys, matches, members, cursors, target ids, the
+    Notion read watermark, the journal and quarantine, inside one open transaction."""
+
+    dialect: Dialect
+
+    def set_page(self, target: str, sync_key: str, page_id: str, *, created_by_syncfw: bool) -> None:
+        """Map ``sync_key`` to ``page_id`` (not archived). Adopting the page already mapped keeps
+        whether syncfw created it; another page takes ``created_by_syncfw``."""
+        self._execute(
+            self.dialect.upsert(
+                "pages",
+                ("target", "sync_key", "page_id", "created_by_syncfw", "archived"),
+                ("target", "sync_key"),
+                {
+                    "page_id": "excluded.page_id",
+                    "archived": "0",
+                    "created_by_syncfw": "CASE WHEN pages.page_id = excluded.page_id "
+                    "THEN pages.created_by_syncfw ELSE excluded.created_by_syncfw END",
+                },
+            ),
+            (target, sync_key, page_id, int(created_by_syncfw), 0),
+        )
+
+    def set_archived(self, target: str, sync_key: str, archived: bool) -> None:
+        self._execute(
+            "UPDATE pages SET archived = ? WHERE target = ? AND sync_key = ?",
+            (int(archived), target, sync_key),
+        )
+
+    def forget_page(self, target: str, sync_key: str) -> None:
+        """Remove the identity map entry and the written values of ``sync_key``."""
+        self._execute("DELETE FROM pages WHERE target = ? AND sync_key = ?", (target, sync_key))
+        self._execute("DELETE FROM written WHERE target = ? AND sync_key = ?", (target, sync_key))
+
+    def set_written(self, target: str, sync_key: str, values: dict[str, Any]) -> None:
+        """Record the canonical values just written (JSON values; lists come back as tuples)."""
+        self._executemany(
+            self.dialect.upsert(
+                "written", ("target", "sync_key", "property", "value"), ("target", "sync_key", "property")
+            ),
+            [(target, sync_key, prop, dump(value)) for prop, value in values.items()],
+        )
+
+    def set_match(self, target: str, mapping: str, record_key: str, page_key: str | None) -> None:
+        """Remember (or, with None, forget) which page a secondary record matched."""
+        if page_key is None:
+            self._execute(
+                "DELETE FROM matches WHERE target = ? AND mapping = ? AND record_key = ?",
+                (target, mapping, record_key),
+            )
+            return
+        self._execute(
+            self.dialect.upsert(
+                "matches",
+                ("target", "mapping", "record_key", "page_key"),
+                ("target", "mapping", "record_key"),
+            ),
+            (target, mapping, record_key, page_key),
+        )
+
+    def set_member(
+        self, target: str, mapping: str, record_key: str, member: tuple[str, dict[str, Any]] | None
+    ) -> None:
+        """Store (or, with None, remove) one record of an aggregating mapping: (page key, values)."""
+        if member is None:
+            self._execute(
+                "DELETE FROM members WHERE target = ? AND mapping = ? AND record_key = ?",
+                (target, mapping, record_key),
+            )
+            return
+        self._execute(
+            self.dialect.upsert(
+                "members",
+                ("target", "mapping", "record_key", "page_key", "data"),
+                ("target", "mapping", "record_key"),
+            ),
+            (target, mapping, record_key, member[0], dump(member[1])),
+        )
+
+    def set_relation_keys(self, target: str, sync_key: str, keys: dict[str, tuple[str, ...]]) -> None:
+        self._executemany(
+            self.dialect.upsert(
+                "relation_keys",
+                ("target", "sync_key", "property", "keys"),
+                ("target", "sync_key", "property"),
+            ),
+            [(target, sync_key, prop, json.dumps(list(value))) for prop, value in keys.items()],
+        )
+
+    def set_cursor(self, target: str, source: str, stream: str, cursor: str, now: str) -> None:
+        self._execute(
+            self.dialect.upsert(
+                "cursors",
+                ("target", "source", "stream", "cursor", "updated_at"),
+                ("target", "source", "stream"),
+            ),
+            (target, source, stream, cursor, now),
+        )
+
+    def delete_cursor(self, target: str, source: str, stream: str) -> None:
+        self._execute(
+            "DELETE FROM cursors WHERE target = ? AND source = ? AND stream = ?", (target, source, stream)
+        )
+
+    def set_target_ids(self, target: str, database_id: str | None, data_source_id: str) -> None:
+        self._execute(
+            self.dialect.upsert("targets", ("target", "database_id", "data_source_id"), ("target",)),
+            (target, database_id, data_source_id),
+        )
+
+    def set_notion_read(self, target: str, read: NotionRead) -> None:
+        """Move the Notion read watermark of ``target``."""
+        self._execute(
+            self.dialect.upsert("notion_reads", ("target", "read_at", "reads_since_full"), ("target",)),
+            (target, read.at.isoformat(), read.since_full),
+        )
+
+    def open_intent(
+        self,
+        run_id: str,
+        target: str,
+        action: str,
+        sync_key: str,
+        page_id: str | None,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        now: str,
+    ) -> int:
+        """Record a write about to be sent; returns its journal sequence number."""
+        return int(
+            self._returning(
+                "INSERT INTO journal (run_id, target, action, sync_key, page_id, before, after, status, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?) RETURNING seq",
+                (run_id, target, action, sync_key, page_id, dump(before), dump(after), now),
+            )
+        )
+
+    def settle(self, seq: int, status: str, now: str, page_id: str | None = None) -> None:
+        """Record the outcome of an intent: ``applied``, ``absent`` or ``rolled_back``."""
+        self._execute(
+            "UPDATE journal SET status = ?, settled_at = ?, page_id = COALESCE(?, page_id) WHERE seq = ?",
+            (status, now, page_id, seq),
+        )
+
+    def quarantine(self, record: QuarantinedRecord) -> None:
+        """Keep (or refresh, counting the attempt) a record that could not be synced."""
+        columns = (
+            "target",
+            "mapping",
+            "record_key",
+            "source",
+            "stream",
+            "property",
+            "reason",
+            "data",
+            "deleted",
+            "first_seen",
+            "last_seen",
+            "attempts",
+        )
+        refreshed = ("property", "reason", "data", "deleted", "last_seen")
+        self._execute(
+            self.dialect.upsert(
+                "quarantine",
+                columns,
+                ("target", "mapping", "record_key"),
+                {
+                    **{column: f"excluded.{column}" for column in refreshed},
+                    "attempts": "quarantine.attempts + 1",
+                },
+            ),
+            (
+                record.target,
+                record.mapping,
+                record.record_key,
+                record.source,
+                record.stream,
+                record.property,
+                record.reason,
+                json.dumps(record.data, default=str),
+                int(record.deleted),
+                record.first_seen,
+                record.last_seen,
+                1,
+            ),
+        )
+
+    def set_unmatched(self, target: str, mapping: str, record_key: str, data: dict[str, Any] | None) -> None:
+        """Keep a secondary record that matched no page, to retry it; None: it matched (or is gone)."""
+        if data is None:
+            self._execute(
+                "DELETE FROM unmatched WHERE target = ? AND mapping = ? AND record_key = ?",
+                (target, mapping, record_key),
+            )
+            return
+        self._execute(
+            self.dialect.upsert(
+                "unmatched", ("target", "mapping", "record_key", "data"), ("target", "mapping", "record_key")
+            ),
+            (target, mapping, record_key, json.dumps(data, default=str)),
+        )
+
+    def release(self, target: str, mapping: str, record_key: str) -> None:
+        """Take a record out of quarantine (it synced)."""
+        self._execute(
+            "DELETE FROM quarantine WHERE target = ? AND mapping = ? AND record_key = ?",
+            (target, mapping, record_key),
+        )

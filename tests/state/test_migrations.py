@@ -1,0 +1,75 @@
+"""Opening a store written by an earlier syncfw migrates it and loses nothing.
+
+``schema5.sql`` is a store written by syncfw at schema version 5 (every table holding rows,
+an open intent, the Notion read watermark still a ``notion_read:<target>`` setting), dumped with
+sqlite3's ``iterdump``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from syncfw.state import NotionRead, StateStore
+from syncfw.state.schema import MIGRATIONS
+
+SCHEMA5 = Path(__file__).with_name("schema5.sql")
+
+
+def schema5_store(path: Path) -> StateStore:
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA5.read_text())
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 5
+    db.close()
+    return StateStore(path)
+
+
+def test_a_schema_5_store_opens_at_the_newest_version_with_everything_kept(tmp_path: Path) -> None:
+    store = schema5_store(tmp_path / "s.sqlite")
+
+    assert store.schema_version == len(MIGRATIONS) == 6
+    assert store.notion_read("accounts") == NotionRead(datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=UTC), 3)
+    assert store.setting("notion_read:accounts") is None  # moved, not copied
+    assert store.setting("reconcile:accounts") == '{"at": "2026-01-01T00:00:00+00:00", "since": 2}'
+    assert store.setting("dashboard") == "on"
+    assert store.target_ids("accounts") == ("db-1", "ds-1")
+    pages = store.pages("accounts")
+    assert [(p.sync_key, p.page_id, p.created_by_syncfw, p.archived) for p in pages.values()] == [
+        ("001A", "page-1", True, False),
+        ("001B", "page-2", False, True),
+    ]
+    assert store.written("accounts") == {
+        "001A": {"Name": "Edge", "Tags": ("a", "b"), "Revenue": 1.5, "Empty": None}
+    }
+    assert store.relation_keys("accounts") == {"001A": {"Contacts": ("003A", "003B")}}
+    assert store.matches("accounts", "zendesk-orgs") == {"org-1": "001A"}
+    assert store.members("accounts", "tickets") == {"t-1": ("001A", {"Open": 1})}
+    assert store.unmatched("accounts") == [("zendesk-orgs", "org-2", {"domain": "nowhere.example"})]
+    assert store.cursor("accounts", "salesforce", "Account") == '{"ts": 1}'
+    assert [(e.seq, e.action, e.sync_key, e.status) for e in store.journal()] == [
+        (1, "create", "001C", "open"),
+        (2, "update", "001A", "applied"),
+    ]
+    (quarantined,) = store.quarantined()
+    assert (quarantined.record_key, quarantined.reason, quarantined.data) == (
+        "001Q", "not a number", {"Id": "001Q", "Revenue": "lots"},
+    )  # fmt: skip
+    assert store.source_reads() == [
+        ("accounts", "salesforce", "Account", "2026-01-01T00:00:00Z", "2026-01-01T00:00:04Z", None)
+    ]
+    assert store.alert_states() == {("run_failed", "customer-360"): ("firing", "2026-01-01T00:00:05Z")}
+    (run,) = store.runs()
+    assert (run.run_id, run.status, run.exit_code, run.summary) == (
+        "20260101T000000Z-a1b2", "partial", 3, {"targets": {"accounts": {"created": 1}}},
+    )  # fmt: skip
+    with store.transaction() as tx:  # the journal goes on numbering after its last entry
+        seq = tx.open_intent("r2", "accounts", "create", "001D", None, {}, {}, "2026-01-02T00:00:00Z")
+    assert seq == 3
+
+
+def test_opening_a_migrated_store_again_changes_nothing(tmp_path: Path) -> None:
+    schema5_store(tmp_path / "s.sqlite").close()
+    again = StateStore(tmp_path / "s.sqlite")
+    assert again.schema_version == len(MIGRATIONS)
+    assert again.notion_read("accounts") == NotionRead(datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=UTC), 3)
