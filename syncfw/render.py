@@ -20,7 +20,7 @@ from rich.table import Table
 from syncfw.engine.run import Progress as EngineProgress
 from syncfw.engine.run import RunObserver, RunReport
 from syncfw.health.audit import RecipeAudit
-from syncfw.health.clock import iso, parse_time, short
+from syncfw.clock import iso, parse_time, short
 from syncfw.health.history import RunEntry
 from syncfw.health.status import RecipeStatus
 from syncfw.notion.client import NotionClient

@@ -13,13 +13,14 @@ import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
 
 from syncfw import __version__
+from syncfw.clock import now_iso, today, utcnow
 from syncfw.connector import Checkpoint, Connector, Record
 from syncfw.engine.apply import Applier, inflight_grace
 from syncfw.engine.plan import (
@@ -193,13 +194,9 @@ class RunReport:
         }
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def new_run_id() -> str:
     """A sortable, unique run id such as ``20261121T210501Z-3f9a``."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
+    return utcnow().strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
 
 
 def notion_client_for(recipe: Recipe, rate_limit: float | None = None) -> NotionClient:
@@ -230,11 +227,11 @@ def execute(
     """
     from syncfw.health.governance import check_runnable  # health observes the engine: import late
 
-    check_runnable(recipe, datetime.now(UTC).date())
+    check_runnable(recipe, today())
     inflight_grace()  # a malformed SYNCFW_INFLIGHT_GRACE is refused before anything is read
     progress = progress or Progress()
     command = "run" if options.apply else "plan"
-    report = RunReport(new_run_id(), recipe.name, command, _now())
+    report = RunReport(new_run_id(), recipe.name, command, now_iso())
     store = StateStore(recipe.state_path)
     try:
         if not options.apply:
@@ -293,7 +290,7 @@ def _guarded(
     finally:
         for connector in connectors.values():
             connector.close()
-        report.finished_at = _now()
+        report.finished_at = now_iso()
         report.notion_requests = client.stats.as_dict()
         if stop.is_set() and isinstance(stop, StopSignal):
             _interrupted(report, stop)
@@ -399,7 +396,7 @@ def _execute(
                 read.retries += found.deletes()  # last, so a gone record wins over a retry of it
             reads[mapping.name] = read
         progress.phase(target.name, "reading Notion")
-        read_started = datetime.now(UTC)
+        read_started = utcnow()
         watermark = _notion_watermark(store, target.name)
         complete = (
             options.full_refresh
@@ -516,7 +513,7 @@ def _recorded(
     secrets: set[str],
 ) -> Iterator[Record | Checkpoint]:
     with store.transaction() as tx:
-        tx.read_attempted(target.name, mapping.source, mapping.stream, _now())
+        tx.read_attempted(target.name, mapping.source, mapping.stream, now_iso())
     try:
         yield from items
     except SyncfwError as exc:
@@ -524,10 +521,10 @@ def _recorded(
             error = hide(
                 str(exc).splitlines()[0] if str(exc) else type(exc).__name__, secrets, SHORTEST_SECRET
             )
-            tx.read_finished(target.name, mapping.source, mapping.stream, _now(), error)
+            tx.read_finished(target.name, mapping.source, mapping.stream, now_iso(), error)
         raise
     with store.transaction() as tx:
-        tx.read_finished(target.name, mapping.source, mapping.stream, _now(), None)
+        tx.read_finished(target.name, mapping.source, mapping.stream, now_iso(), None)
 
 
 def _check_reviewed(reviewed: dict[str, Any], target: str, plan: TargetPlan) -> None:
@@ -591,10 +588,10 @@ def _advance_cursors(store: StateStore, target: Target, plan: TargetPlan, run_id
                 None,
                 {"cursor": old},
                 {"cursor": cursor},
-                _now(),
+                now_iso(),
             )
-            tx.set_cursor(target.name, read.source, read.stream, cursor, _now())
-            tx.settle(seq, "applied", _now())
+            tx.set_cursor(target.name, read.source, read.stream, cursor, now_iso())
+            tx.settle(seq, "applied", now_iso())
 
 
 def _link_pending_relations(

@@ -30,6 +30,7 @@ from typing import Annotated, Any, NamedTuple, TypeVar, Union, get_args, get_ori
 from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 
+from syncfw.clock import today
 from syncfw.errors import ConfigError, Problem
 from syncfw.mapping.encoding import PropertyValueError, canonical
 from syncfw.mapping.expressions import FIELD_PATH, Template, TemplateError, compile_expression
@@ -447,7 +448,7 @@ class _Loader:
                 )
             )
         if isinstance(expires, date) and not isinstance(expires, datetime):
-            latest = date.today() + EXPIRY_WINDOW
+            latest = today() + EXPIRY_WINDOW
             if expires > latest:
                 self.problems.append(
                     document.problem(
