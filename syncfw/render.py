@@ -17,10 +17,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from syncfw.clock import iso, parse_time, short
 from syncfw.engine.run import Progress as EngineProgress
 from syncfw.engine.run import RunObserver, RunReport
 from syncfw.health.audit import RecipeAudit
-from syncfw.clock import iso, parse_time, short
 from syncfw.health.history import RunEntry
 from syncfw.health.status import RecipeStatus
 from syncfw.notion.client import NotionClient

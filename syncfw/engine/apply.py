@@ -206,7 +206,14 @@ class Applier:
         before = {name: op.before[name] for name in after if name in op.before}
         with self.store.transaction() as tx:
             return tx.open_intent(
-                self.run_id, self.target, action, op.sync_key, op.page_id, before, after, now_iso("milliseconds")
+                self.run_id,
+                self.target,
+                action,
+                op.sync_key,
+                op.page_id,
+                before,
+                after,
+                now_iso("milliseconds"),
             )
 
     def _create(self, op: Operation, after: dict[str, Any], more: bool) -> bool:

@@ -45,8 +45,7 @@ from syncfw.notion.client import NotionClient
 from syncfw.notion.schema import preflight
 from syncfw.plugins import Registry
 from syncfw.recipe import BoundMapping, Recipe, Target
-from syncfw.recipe.model import SHORTEST_SECRET
-from syncfw.recipe.references import hide
+from syncfw.secrets import hide
 from syncfw.state import RunLock, StateStore
 
 GUARD_MIN_PAGES = 10
@@ -304,10 +303,10 @@ def _hide_secrets(report: RunReport, secrets: set[str]) -> None:
     """Error messages are secret-free by contract; this second lock covers text that quotes what
     a library or a service said (an HTTP header, a URL) before it reaches output, state or a plan."""
     if report.error:
-        report.error = hide(report.error, secrets, SHORTEST_SECRET)
-    report.warnings = [hide(w, secrets, SHORTEST_SECRET) for w in report.warnings]
+        report.error = hide(report.error, secrets)
+    report.warnings = [hide(w, secrets) for w in report.warnings]
     for target in report.targets.values():
-        target.plan.warnings = [hide(w, secrets, SHORTEST_SECRET) for w in target.plan.warnings]
+        target.plan.warnings = [hide(w, secrets) for w in target.plan.warnings]
 
 
 def _observe(report: RunReport, hook: Any, client: NotionClient, store: StateStore) -> None:
@@ -518,9 +517,7 @@ def _recorded(
         yield from items
     except SyncfwError as exc:
         with store.transaction() as tx:
-            error = hide(
-                str(exc).splitlines()[0] if str(exc) else type(exc).__name__, secrets, SHORTEST_SECRET
-            )
+            error = hide(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, secrets)
             tx.read_finished(target.name, mapping.source, mapping.stream, now_iso(), error)
         raise
     with store.transaction() as tx:

@@ -50,7 +50,8 @@ from tenacity import (
 from syncfw.errors import ConfigError, NotionAuthError, NotionError, NotionNotFound, NotionRejected
 from syncfw.mapping import decode
 from syncfw.notion.budget import Priority, RateBudget, check_priority
-from syncfw.recipe.references import hide, unusable_character
+from syncfw.recipe.references import unusable_character
+from syncfw.secrets import hide
 
 DEFAULT_BASE_URL = "https://api.notion.com"
 NOTION_VERSION = "2025-09-03"
