@@ -36,6 +36,7 @@ from syncfw.engine.plan import (
 )
 from syncfw.engine.reconcile import Reconciliation, reconcile_due, reconcile_stream, record_reconciled
 from syncfw.engine.recover import settle_open_intents
+from syncfw.engine.reviewed import mass_change_approved
 from syncfw.engine.signals import StopSignal, stop_on_signals
 from syncfw.errors import GuardStop, NotionNotFound, SyncfwError
 from syncfw.mapping import compile_mapping, normalize
@@ -637,7 +638,7 @@ def _guard(target: Target, plan: TargetPlan, live_pages: int, options: RunOption
     pages in a target that holds pages the state store cannot identify (their sync keys emptied
     or edited while the state store was lost: creating would duplicate them). Refilling a sync
     key a page lost (the state store knows the page) overwrites nothing and is not counted."""
-    if options.allow_mass_change:
+    if mass_change_approved(options.allow_mass_change, options.reviewed_plan):
         return
     creates = plan.count("create")
     if creates and plan.unidentified:
