@@ -50,7 +50,10 @@ def non_public_imports(path: Path) -> list[str]:
 
 
 def all_syncfw_modules() -> list[ModuleType]:
-    names = [m.name for m in pkgutil.walk_packages(syncfw.__path__, "syncfw.")]
+    # a __main__ module runs its command when imported (`python -m syncfw.cli`)
+    names = [
+        m.name for m in pkgutil.walk_packages(syncfw.__path__, "syncfw.") if not m.name.endswith(".__main__")
+    ]
     return [importlib.import_module(name) for name in names]
 
 

@@ -32,9 +32,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from syncfw.clock import now_iso
 from syncfw.engine.plan import Operation, TargetPlan, live_values
 from syncfw.errors import AmbiguousWrite, ConfigError, NotionRejected, RecordProblem
 from syncfw.mapping import encode
@@ -44,11 +44,6 @@ from syncfw.state import QuarantinedRecord, StateStore
 WORKERS = 4
 DEFAULT_INFLIGHT_GRACE = 65.0
 """Seconds after sending during which Notion may still commit a request (it allows 60)."""
-
-
-def now() -> str:
-    """The current UTC time as ISO 8601 with milliseconds, e.g. ``2026-11-21T21:05:01.250Z``."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def inflight_grace() -> float:
@@ -114,7 +109,7 @@ def settle_create(
         tx.set_page(target, sync_key, page["id"], created_by_syncfw=True)
         if holds(page, after, types):
             tx.set_written(target, sync_key, after)
-        tx.settle(seq, "applied", now(), page["id"])
+        tx.settle(seq, "applied", now_iso("milliseconds"), page["id"])
     return str(page["id"])
 
 
@@ -211,7 +206,14 @@ class Applier:
         before = {name: op.before[name] for name in after if name in op.before}
         with self.store.transaction() as tx:
             return tx.open_intent(
-                self.run_id, self.target, action, op.sync_key, op.page_id, before, after, now()
+                self.run_id,
+                self.target,
+                action,
+                op.sync_key,
+                op.page_id,
+                before,
+                after,
+                now_iso("milliseconds"),
             )
 
     def _create(self, op: Operation, after: dict[str, Any], more: bool) -> bool:
@@ -232,7 +234,7 @@ class Applier:
         with self.store.transaction() as tx:
             tx.set_page(self.target, op.sync_key, page["id"], created_by_syncfw=True)
             tx.set_written(self.target, op.sync_key, after)
-            tx.settle(seq, "applied", now(), page["id"])
+            tx.settle(seq, "applied", now_iso("milliseconds"), page["id"])
         return True
 
     def _update(self, op: Operation, after: dict[str, Any], restore: bool) -> None:
@@ -248,7 +250,7 @@ class Applier:
         with self.store.transaction() as tx:
             tx.set_page(self.target, op.sync_key, op.page_id, created_by_syncfw=False)
             tx.set_written(self.target, op.sync_key, after)
-            tx.settle(seq, "applied", now())
+            tx.settle(seq, "applied", now_iso("milliseconds"))
 
     def _archive(self, op: Operation) -> None:
         assert op.page_id is not None
@@ -262,11 +264,11 @@ class Applier:
                 raise
         with self.store.transaction() as tx:
             tx.set_archived(self.target, op.sync_key, True)
-            tx.settle(seq, "applied", now())
+            tx.settle(seq, "applied", now_iso("milliseconds"))
 
     def _settle_absent(self, seq: int) -> None:
         with self.store.transaction() as tx:
-            tx.settle(seq, "absent", now())
+            tx.settle(seq, "absent", now_iso("milliseconds"))
 
     def _one(self, op: Operation) -> None:
         if self.stop.is_set():
@@ -368,7 +370,7 @@ class Applier:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         self._settle_pending()
-        stamp = now()
+        stamp = now_iso("milliseconds")
         with self.store.transaction() as tx:
             for key, values in self.plan.agreed.items():
                 tx.set_page(self.target, key, self.plan.page_ids[key], created_by_syncfw=False)

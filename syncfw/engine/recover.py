@@ -28,9 +28,10 @@ time, or moved to the trash after recovery recorded that it was not.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
-from syncfw.engine.apply import holds, inflight_grace, now, settle_create
+from syncfw.clock import now_iso, utcnow
+from syncfw.engine.apply import holds, inflight_grace, settle_create
 from syncfw.errors import NotionNotFound
 from syncfw.notion.client import NotionClient
 from syncfw.recipe import Recipe
@@ -71,7 +72,7 @@ def settle_open_intents(
     for entry in open_intents:
         if entry.target not in recipe.targets or entry.target not in data_sources:
             with store.transaction() as tx:
-                tx.settle(entry.seq, "absent", now())
+                tx.settle(entry.seq, "absent", now_iso("milliseconds"))
             lines.append(f"intent {entry.seq}: target {entry.target} is no longer in the recipe; closed")
             continue
         status = _settle(client, store, recipe, entry, data_sources[entry.target])
@@ -90,7 +91,7 @@ def _wait_for_requests_in_flight(entries: list[JournalEntry]) -> None:
     ]
     if not sent:
         return
-    age = (datetime.now(UTC) - max(sent)).total_seconds()
+    age = (utcnow() - max(sent)).total_seconds()
     if age < grace:
         time.sleep(grace - age)
 
@@ -114,18 +115,18 @@ def _settle(
         )
         if page_id is None:
             with store.transaction() as tx:
-                tx.settle(entry.seq, "absent", now())
+                tx.settle(entry.seq, "absent", now_iso("milliseconds"))
             return "absent"
         return "applied"
     if entry.page_id is None:
         with store.transaction() as tx:
-            tx.settle(entry.seq, "absent", now())
+            tx.settle(entry.seq, "absent", now_iso("milliseconds"))
         return "absent"
     try:
         page = client.retrieve_page(entry.page_id)
     except NotionNotFound:
         with store.transaction() as tx:
-            tx.settle(entry.seq, "absent", now())
+            tx.settle(entry.seq, "absent", now_iso("milliseconds"))
         return "absent (page gone)"
     with store.transaction() as tx:
         if entry.action == "archive":
@@ -140,8 +141,8 @@ def _settle(
                 tx.set_written(entry.target, entry.sync_key, entry.after)
                 if entry.action == "restore":
                     tx.set_page(entry.target, entry.sync_key, entry.page_id, created_by_syncfw=False)
-        tx.settle(entry.seq, "applied" if applied else "absent", now())
+        tx.settle(entry.seq, "applied" if applied else "absent", now_iso("milliseconds"))
         undone = undone_entry(entry)
         if applied and undone is not None:
-            tx.settle(undone, "rolled_back", now())
+            tx.settle(undone, "rolled_back", now_iso("milliseconds"))
     return "applied" if applied else "absent"

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncfw.engine.apply import now
+from syncfw.clock import now_iso
 from syncfw.engine.plan import jsonable
 from syncfw.engine.recover import rollback_run_id, settle_open_intents
 from syncfw.engine.run import notion_client_for
@@ -135,7 +135,7 @@ class _Rollback:
         if old is None:
             tx.delete_cursor(cursor.target, source, stream)
         else:
-            tx.set_cursor(cursor.target, source, stream, str(old), now())
+            tx.set_cursor(cursor.target, source, stream, str(old), now_iso("milliseconds"))
 
     def rewind_target(self, tx: Transaction, target: str) -> None:
         """Put ``target``'s cursors back where they were before the run. A page put in the trash
@@ -171,15 +171,15 @@ class _Rollback:
                 entry.sync_key,
                 entry.page_id,
                 *values,
-                now(),
+                now_iso("milliseconds"),
             )
             if action == "archive":
                 self.rewind_target(tx, entry.target)  # before Notion changes, see rewind_target
         send()
         with self.store.transaction() as tx:
             record(tx)
-            tx.settle(seq, "applied", now())
-            tx.settle(entry.seq, "rolled_back", now())
+            tx.settle(seq, "applied", now_iso("milliseconds"))
+            tx.settle(entry.seq, "rolled_back", now_iso("milliseconds"))
 
     def undo(self, entry: JournalEntry) -> RollbackStep:
         step = RollbackStep(entry.seq, entry.target, entry.action, entry.sync_key, entry.page_id)
@@ -197,7 +197,7 @@ class _Rollback:
             if not self.dry_run:
                 with self.store.transaction() as tx:
                     self.trashed(tx, entry, trash)
-                    tx.settle(entry.seq, "rolled_back", now())
+                    tx.settle(entry.seq, "rolled_back", now_iso("milliseconds"))
             return step
         if trash:
             changed = {
@@ -251,7 +251,7 @@ class _Rollback:
             step.note = "already holds its values from before the run"
             with self.store.transaction() as tx:
                 tx.set_written(entry.target, entry.sync_key, after)
-                tx.settle(entry.seq, "rolled_back", now())
+                tx.settle(entry.seq, "rolled_back", now_iso("milliseconds"))
         return step
 
     def cursor(self, entry: JournalEntry, step: RollbackStep) -> RollbackStep:
@@ -259,7 +259,7 @@ class _Rollback:
         if not self.dry_run:
             with self.store.transaction() as tx:
                 self.rewind(tx, entry)
-                tx.settle(entry.seq, "rolled_back", now())
+                tx.settle(entry.seq, "rolled_back", now_iso("milliseconds"))
         return step
 
 

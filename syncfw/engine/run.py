@@ -12,13 +12,14 @@ import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
 
 from syncfw import __version__
+from syncfw.clock import now_iso, today, utcnow
 from syncfw.connector import Checkpoint, Connector, Record
 from syncfw.engine.apply import Applier, inflight_grace
 from syncfw.engine.plan import (
@@ -34,6 +35,7 @@ from syncfw.engine.plan import (
 )
 from syncfw.engine.reconcile import Reconciliation, reconcile_due, reconcile_stream, record_reconciled
 from syncfw.engine.recover import settle_open_intents
+from syncfw.engine.reviewed import mass_change_approved
 from syncfw.engine.signals import StopSignal, stop_on_signals
 from syncfw.errors import GuardStop, NotionNotFound, SyncfwError
 from syncfw.mapping import compile_mapping, normalize
@@ -44,8 +46,7 @@ from syncfw.notion.schema import preflight
 from syncfw.plugins import Registry
 from syncfw.recipe import BoundMapping, Recipe, Target
 from syncfw.recipe.governance import check_runnable
-from syncfw.recipe.model import SHORTEST_SECRET
-from syncfw.recipe.references import hide
+from syncfw.secrets import hide
 from syncfw.state import NotionRead, RunLock, StateStore
 
 GUARD_MIN_PAGES = 10
@@ -193,13 +194,9 @@ class RunReport:
         }
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def new_run_id() -> str:
     """A sortable, unique run id such as ``20261121T210501Z-3f9a``."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
+    return utcnow().strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
 
 
 def notion_client_for(recipe: Recipe, rate_limit: float | None = None) -> NotionClient:
@@ -228,11 +225,11 @@ def execute(
         LockHeld: another run of the recipe holds the lock (exit 75); nothing was done.
         StateError: the state store cannot be opened.
     """
-    check_runnable(recipe, datetime.now(UTC).date())
+    check_runnable(recipe, today())
     inflight_grace()  # a malformed SYNCFW_INFLIGHT_GRACE is refused before anything is read
     progress = progress or Progress()
     command = "run" if options.apply else "plan"
-    report = RunReport(new_run_id(), recipe.name, command, _now())
+    report = RunReport(new_run_id(), recipe.name, command, now_iso())
     store = StateStore(recipe.state_path)
     try:
         if not options.apply:
@@ -291,7 +288,7 @@ def _guarded(
     finally:
         for connector in connectors.values():
             connector.close()
-        report.finished_at = _now()
+        report.finished_at = now_iso()
         report.notion_requests = client.stats.as_dict()
         if stop.is_set() and isinstance(stop, StopSignal):
             _interrupted(report, stop)
@@ -305,10 +302,10 @@ def _hide_secrets(report: RunReport, secrets: set[str]) -> None:
     """Error messages are secret-free by contract; this second lock covers text that quotes what
     a library or a service said (an HTTP header, a URL) before it reaches output, state or a plan."""
     if report.error:
-        report.error = hide(report.error, secrets, SHORTEST_SECRET)
-    report.warnings = [hide(w, secrets, SHORTEST_SECRET) for w in report.warnings]
+        report.error = hide(report.error, secrets)
+    report.warnings = [hide(w, secrets) for w in report.warnings]
     for target in report.targets.values():
-        target.plan.warnings = [hide(w, secrets, SHORTEST_SECRET) for w in target.plan.warnings]
+        target.plan.warnings = [hide(w, secrets) for w in target.plan.warnings]
 
 
 def _observe(report: RunReport, hook: Any, client: NotionClient, store: StateStore) -> None:
@@ -397,7 +394,7 @@ def _execute(
                 read.retries += found.deletes()  # last, so a gone record wins over a retry of it
             reads[mapping.name] = read
         progress.phase(target.name, "reading Notion")
-        read_started = datetime.now(UTC)
+        read_started = utcnow()
         watermark = _notion_watermark(store, target.name)
         complete = (
             options.full_refresh
@@ -508,18 +505,16 @@ def _recorded(
     secrets: set[str],
 ) -> Iterator[Record | Checkpoint]:
     with store.transaction() as tx:
-        tx.read_attempted(target.name, mapping.source, mapping.stream, _now())
+        tx.read_attempted(target.name, mapping.source, mapping.stream, now_iso())
     try:
         yield from items
     except SyncfwError as exc:
         with store.transaction() as tx:
-            error = hide(
-                str(exc).splitlines()[0] if str(exc) else type(exc).__name__, secrets, SHORTEST_SECRET
-            )
-            tx.read_finished(target.name, mapping.source, mapping.stream, _now(), error)
+            error = hide(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, secrets)
+            tx.read_finished(target.name, mapping.source, mapping.stream, now_iso(), error)
         raise
     with store.transaction() as tx:
-        tx.read_finished(target.name, mapping.source, mapping.stream, _now(), None)
+        tx.read_finished(target.name, mapping.source, mapping.stream, now_iso(), None)
 
 
 def _check_reviewed(reviewed: dict[str, Any], target: str, plan: TargetPlan) -> None:
@@ -583,10 +578,10 @@ def _advance_cursors(store: StateStore, target: Target, plan: TargetPlan, run_id
                 None,
                 {"cursor": old},
                 {"cursor": cursor},
-                _now(),
+                now_iso(),
             )
-            tx.set_cursor(target.name, read.source, read.stream, cursor, _now())
-            tx.settle(seq, "applied", _now())
+            tx.set_cursor(target.name, read.source, read.stream, cursor, now_iso())
+            tx.settle(seq, "applied", now_iso())
 
 
 def _link_pending_relations(
@@ -635,7 +630,7 @@ def _guard(target: Target, plan: TargetPlan, live_pages: int, options: RunOption
     pages in a target that holds pages the state store cannot identify (their sync keys emptied
     or edited while the state store was lost: creating would duplicate them). Refilling a sync
     key a page lost (the state store knows the page) overwrites nothing and is not counted."""
-    if options.allow_mass_change:
+    if mass_change_approved(options.allow_mass_change, options.reviewed_plan):
         return
     creates = plan.count("create")
     if creates and plan.unidentified:

@@ -5,6 +5,8 @@
 * :class:`HealthDashboard` — run observer writing the **Sync Health** and **Sync Runs** databases
   in Notion; :func:`init_dashboard` creates them (``syncfw notion init``).
 * :class:`Alerts` — run observer sending one apprise notification per change of state.
+* :func:`~syncfw.health.publish.publish_statuses` — ``syncfw status --publish``: the dashboard rows
+  and alerts from the status alone (a recipe whose scheduler stopped turns stale there too).
 * :func:`run_history` / :func:`run_context` — ``syncfw runs``: who started each run and what it did.
 * :func:`audit_recipe` — ``syncfw audit``: owner, tier, expiry, last success, lineage, personal data.
 """

@@ -30,9 +30,9 @@ from typing import Literal
 
 import apprise
 
+from syncfw.clock import Clock, iso, short, utcnow
 from syncfw.engine.run import RunObserver, RunReport
 from syncfw.errors import AlertNotDelivered
-from syncfw.health.clock import Clock, iso, short, utcnow
 from syncfw.health.history import record_of
 from syncfw.health.redaction import one_line, scrub
 from syncfw.health.status import EXPIRY_NOTICE, RecipeStatus, recipe_status

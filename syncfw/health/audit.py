@@ -13,7 +13,7 @@ import builtins
 import dataclasses
 from typing import Any
 
-from syncfw.health.clock import iso, parse_time
+from syncfw.clock import iso, parse_time
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, Target, explain
 from syncfw.recipe.governance import personal_fields

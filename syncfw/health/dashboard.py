@@ -27,9 +27,9 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from syncfw.clock import Clock, iso, parse_time, utcnow
 from syncfw.engine.run import RunObserver, RunReport
 from syncfw.errors import DashboardUnavailable, NotionNotFound, NotionRejected, SyncfwError
-from syncfw.health.clock import Clock, iso, parse_time, utcnow
 from syncfw.health.history import entry, record_of, started_by
 from syncfw.health.redaction import one_line
 from syncfw.health.status import RecipeStatus, SourceCounts, recipe_status

@@ -24,8 +24,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from syncfw import __version__
+from syncfw.clock import iso, parse_time, utcnow
 from syncfw.engine.run import RunReport
-from syncfw.health.clock import iso, parse_time, utcnow
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe
 from syncfw.state import RunRecord, StateStore

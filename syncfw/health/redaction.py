@@ -8,16 +8,15 @@ text that leaves the machine (a Notion row, a chat message): every secret value 
 from __future__ import annotations
 
 from syncfw.recipe import Recipe
-from syncfw.recipe.model import SHORTEST_SECRET
-from syncfw.recipe.references import hide
+from syncfw.secrets import hide
 
 MAX_LINE = 300
 
 
 def scrub(text: str, recipe: Recipe) -> str:
     """``text`` with every secret value of ``recipe`` replaced by ``***``, also where an
-    exception message quotes it escaped (see :func:`syncfw.recipe.references.hide`)."""
-    return hide(text, recipe.secrets(), SHORTEST_SECRET)
+    exception message quotes it escaped (see :func:`syncfw.secrets.hide`)."""
+    return hide(text, recipe.secrets())
 
 
 def one_line(text: str | None, recipe: Recipe, limit: int = MAX_LINE) -> str:

@@ -21,7 +21,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from syncfw.health.clock import iso, parse_time, short, utcnow
+from syncfw.clock import iso, parse_time, short, utcnow
 from syncfw.recipe import Recipe
 from syncfw.state import QuarantinedRecord, RunRecord, StateStore
 

@@ -58,7 +58,8 @@ from syncfw.errors import (
 )
 from syncfw.mapping import decode
 from syncfw.notion.budget import Priority, RateBudget, check_priority
-from syncfw.recipe.references import hide, unusable_character
+from syncfw.recipe.references import unusable_character
+from syncfw.secrets import hide
 
 DEFAULT_BASE_URL = "https://api.notion.com"
 NOTION_VERSION = "2025-09-03"

@@ -51,11 +51,18 @@ def _same_id(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and str(a).replace("-", "") == str(b).replace("-", "")
 
 
-def find_data_source(
-    client: NotionClient, store: StateStore, target: Target
-) -> tuple[str | None, str, dict[str, Any]] | None:
-    """The (database id, data source id, data source object) of ``target``, or None when its
-    database does not exist. The object is fresh from Notion (its ``properties`` are the schema).
+class FoundDataSource(NamedTuple):
+    """A target's data source as Notion holds it now (its ``properties`` are the schema), and the
+    database object when finding it read that too (to see whether it is in the trash)."""
+
+    database_id: str | None
+    data_source_id: str
+    data_source: dict[str, Any]
+    database: dict[str, Any] | None
+
+
+def find_data_source(client: NotionClient, store: StateStore, target: Target) -> FoundDataSource | None:
+    """The data source of ``target`` fresh from Notion, or None when its database does not exist.
 
     Raises:
         NotionNotFound: a data source id named in the recipe is not found or not shared.
@@ -64,8 +71,8 @@ def find_data_source(
             target's data source (or its database) is in Notion's trash.
     """
     if target.data_source:
-        ds = _not_in_trash(client, target, client.retrieve_data_source(target.data_source))
-        return ds.get("parent", {}).get("database_id"), ds["id"], ds
+        ds = client.retrieve_data_source(target.data_source)
+        return _not_in_trash(client, target, ds.get("parent", {}).get("database_id"), ds)
     assert target.database is not None
     known = store.target_ids(target.name)
     if known is not None:
@@ -74,7 +81,7 @@ def find_data_source(
         except NotionNotFound:
             pass  # deleted for good (the trash emptied): look for the title again
         else:
-            return known[0], known[1], _not_in_trash(client, target, ds)
+            return _not_in_trash(client, target, known[0], ds)
     title, parent = target.database.title, target.database.parent_page
     matches = [
         ds
@@ -102,11 +109,13 @@ def find_data_source(
         tx.set_target_ids(target.name, database_id, ds["id"])
     if "properties" not in ds:
         ds = client.retrieve_data_source(ds["id"])
-    return database_id, ds["id"], _not_in_trash(client, target, ds)
+    return _not_in_trash(client, target, database_id, ds)
 
 
-def _not_in_trash(client: NotionClient, target: Target, ds: dict[str, Any]) -> dict[str, Any]:
-    """``ds``, unless it or its database is in Notion's trash (``in_trash``).
+def _not_in_trash(
+    client: NotionClient, target: Target, database_id: str | None, ds: dict[str, Any]
+) -> FoundDataSource:
+    """``ds`` with its database, unless one of them is in Notion's trash (``in_trash``).
 
     A data source in the trash keeps its pages; syncfw must not take it for gone and create a
     new database (every page would be created again), so the run stops with the way to restore
@@ -116,15 +125,17 @@ def _not_in_trash(client: NotionClient, target: Target, ds: dict[str, Any]) -> d
     Raises:
         GuardStop: the data source or its database is in the trash.
     """
-    database_id = ds.get("parent", {}).get("database_id")
+    parent = ds.get("parent", {}).get("database_id")
     trashed = "data source" if ds.get("in_trash") else None
-    if trashed is None and database_id and client.retrieve_database(database_id).get("in_trash"):
+    database = client.retrieve_database(parent) if trashed is None and parent else None
+    if database is not None and database.get("in_trash"):
         trashed = "database"
     if trashed is None:
-        return ds
+        same = database is not None and _same_id(parent, database_id)
+        return FoundDataSource(database_id, ds["id"], ds, database if same else None)
     title = _plain(ds.get("title", [])) or ds["id"]
     raise GuardStop(
-        f"target {target.name}: its {trashed} {title!r} (data source {ds['id']}, database {database_id}) "
+        f"target {target.name}: its {trashed} {title!r} (data source {ds['id']}, database {parent}) "
         "is in Notion's trash; nothing was written. Restore it in Notion (Trash in the sidebar, "
         "then Restore) and run again; syncfw will not create a new one while it is there, so no page "
         "is created twice."
@@ -239,8 +250,9 @@ def preflight(client: NotionClient, store: StateStore, recipe: Recipe) -> dict[s
         resolved[target.name] = ResolvedTarget(
             ids[0], ids[1], schema, claim, sync_key_property_id(target, schema)
         )
-        if target.database is not None and ids[0]:
-            sources = client.retrieve_database(ids[0]).get("data_sources", [])
+        if target.database is not None and ids.database_id:
+            database = ids.database or client.retrieve_database(ids.database_id)
+            sources = database.get("data_sources", [])
             if len(sources) > 1:
                 problems.append(
                     f"target {target.name}: database {target.database.title!r} now holds {len(sources)} data "

@@ -19,6 +19,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from syncfw.clock import today
 from syncfw.errors import ConfigError, GuardStop, Problem
 from syncfw.mapping.expressions import Template, TemplateError, compile_expression
 from syncfw.mapping.spec import BoundMapping, PropertySpec
@@ -280,7 +281,7 @@ def tier_problems(document: YamlDocument, raw: dict[Any, Any]) -> list[Problem]:
             )
         )
     if isinstance(expires, date) and not isinstance(expires, datetime):
-        latest = date.today() + EXPIRY_WINDOW
+        latest = today() + EXPIRY_WINDOW
         if expires > latest:
             problems.append(
                 document.problem(

@@ -27,7 +27,6 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetPydanticSchema,
-    SecretBytes,
     SecretStr,
     model_validator,
 )
@@ -45,6 +44,7 @@ from syncfw.recipe.schema import (
     PositiveDuration,
     RequestsPerSecond,
 )
+from syncfw.secrets import secret_values
 
 Tier = Literal["production", "experimental"]
 OnDelete = Literal["archive", "mark", "ignore"]
@@ -55,7 +55,6 @@ stopped run, and ``source_stale`` also announces the source is fresh again."""
 PersonalData = Literal["allow", "forbid"]
 NOTION_OWNER = "notion"
 """The owner name of properties edited by people in Notion (``owners: {Notes: notion}``)."""
-SHORTEST_SECRET = 6
 _CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
@@ -349,30 +348,12 @@ class Recipe(BaseModel):
     def secrets(self) -> set[str]:
         """Every secret value the recipe holds: the Notion token, alert URLs and connector
         secrets (a connector config loaded without the plugin registry is a plain dict whose
-        secret fields are unknown: all its text values count). Values shorter than
-        :data:`SHORTEST_SECRET` characters are left out (they would hide ordinary words)."""
+        secret fields are unknown: all its text values count); :func:`syncfw.secrets.hide`
+        hides them."""
         found = {self.notion.token.get_secret_value(), *(a.url.get_secret_value() for a in self.alerts)}
         for source in self.sources.values():
-            found.update(_secrets_in(source.config, plain=isinstance(source.config, dict)))
-        return {s for s in found if len(s) >= SHORTEST_SECRET}
-
-
-def _secrets_in(value: Any, *, plain: bool) -> builtins.list[str]:
-    if isinstance(value, SecretStr):
-        return [value.get_secret_value()]
-    if isinstance(value, SecretBytes):
-        return [value.get_secret_value().decode(errors="replace")]
-    if isinstance(value, BaseModel):
-        return [
-            s for name in type(value).model_fields for s in _secrets_in(getattr(value, name), plain=plain)
-        ]
-    if isinstance(value, dict):
-        return [s for item in value.values() for s in _secrets_in(item, plain=plain)]
-    if isinstance(value, builtins.list | tuple):
-        return [s for item in value for s in _secrets_in(item, plain=plain)]
-    if plain and isinstance(value, str):
-        return [value]
-    return []
+            found.update(secret_values(source.config, plain=isinstance(source.config, dict)))
+        return found
 
 
 def relation_order(targets: Mapping[str, Target]) -> list[str]:

@@ -20,7 +20,7 @@ import dataclasses
 import re
 import types
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -29,12 +29,11 @@ from pydantic import BaseModel, SecretBytes, SecretStr
 from syncfw.errors import Problem
 from syncfw.recipe.document import KeyPath, YamlDocument
 from syncfw.regular_files import SECRET, read_regular
+from syncfw.secrets import hide
 
 _REFERENCE = re.compile(r"\$\$(?=\{)|\$\{([^{}]*)\}")
 _ENV = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
 WILDCARD = "*"
-# Shorter values are too common to redact from messages without mangling them.
-_MIN_REDACTED = 4
 
 
 @dataclasses.dataclass
@@ -227,23 +226,6 @@ def literal_secrets(
             )
         )
     return problems, literals
-
-
-def hide(text: str, secrets: Iterable[str], shortest: int = _MIN_REDACTED) -> str:
-    """``text`` with every secret replaced by ``***``: as it is, line by line, and as reprs show
-    it (``b'Bearer …\\n'`` in httpx's "Illegal header value", ``\\xe9`` and ``\\u2019`` escapes),
-    so that an exception message that quotes a malformed credential cannot carry it. Forms
-    shorter than ``shortest`` characters are too common to hide without mangling the text."""
-    forms: set[str] = set()
-    for secret in secrets:
-        escaped = (repr(secret)[1:-1], ascii(secret)[1:-1], repr(secret.encode())[2:-1])
-        for form in (secret, *secret.splitlines(), *escaped):
-            if len(form.strip()) >= shortest:
-                forms.add(form.strip())
-    if not forms:
-        return text
-    pattern = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
-    return re.sub(pattern, "***", text)
 
 
 def redact(problems: list[Problem], secrets: set[str]) -> list[Problem]:

@@ -26,12 +26,12 @@ import os
 import socket
 import struct
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
 from filelock import FileLock, Timeout
 
+from syncfw.clock import utcnow
 from syncfw.errors import LockHeld
 
 HOST_LOCKS = sys.platform.startswith("linux")
@@ -77,7 +77,7 @@ class RunLock:
                     "pid": os.getpid(),
                     "host": socket.gethostname(),
                     "command": self.command,
-                    "since": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "since": utcnow().isoformat(timespec="seconds"),
                 }
             )
         )

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from syncfw.engine.run import RunOptions, RunReport, execute
-from syncfw.notion.schema import init_target
+from syncfw.notion.setup import init_targets
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.runner import Sandbox
@@ -27,9 +27,7 @@ def init(recipe: Recipe) -> dict[str, str]:
 
     client = notion_client_for(recipe, FAST)
     store = StateStore(recipe.state_path)
-    ids: dict[str, str] = {}
-    for target in recipe.targets_in_order():
-        ids[target.name] = init_target(client, store, target, ids, recipe.name).data_source_id
+    ids = {result.target: result.data_source_id for result in init_targets(client, store, recipe)}
     client.close()
     store.close()
     return ids

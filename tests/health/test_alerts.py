@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from syncfw.clock import utcnow
 from syncfw.engine.run import RunOptions, RunReport, execute
 from syncfw.health import Alerts
-from syncfw.health.clock import utcnow
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
 from tests.conftest import start_sandbox

@@ -9,9 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from syncfw.clock import iso, parse_time, utcnow
 from syncfw.engine.run import RunOptions, execute, notion_client_for
 from syncfw.health import HealthDashboard, recipe_status
-from syncfw.health.clock import iso, parse_time, utcnow
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.dump import dump_workspace

@@ -12,7 +12,7 @@ import pytest
 
 from syncfw.plugins import Registry
 from syncfw.recipe import load_recipe
-from syncfw.recipe.references import hide
+from syncfw.secrets import hide
 from tests.conftest import RECIPE, start_sandbox
 from tests.hostile.support import assert_refused, syncfw
 

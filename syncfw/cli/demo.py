@@ -10,21 +10,24 @@ untouched, shows the Sync Health rows, and says where to go next.
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+import sys
+import tempfile
+import time
 from pathlib import Path
-from typing import Any
 
-from rich.console import Console
+import click
 from rich.table import Table
 
-from syncfw.engine.run import Progress, RunOptions, RunReport, execute, notion_client_for
+from syncfw.cli.options import RATE, registry
+from syncfw.cli.render import out, progress_bar, render_summary
+from syncfw.engine.run import RunOptions, RunReport, execute, notion_client_for
 from syncfw.health import Alerts, HealthDashboard, init_dashboard
 from syncfw.mapping import decode
-from syncfw.notion.schema import init_target
+from syncfw.notion.setup import init_targets
 from syncfw.plugins import Registry
-from syncfw.recipe import load_recipe
+from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.runner import Sandbox
 from syncfw.state import StateStore
 
@@ -48,10 +51,8 @@ COLUMNS = {
 }
 
 
-def _rows(report: RunReport, recipe: Any, limit: int) -> list[Table]:
+def _rows(report: RunReport, recipe: Recipe, limit: int) -> list[Table]:
     """A few pages of each target as Notion holds them, relations shown by the related title."""
-    import itertools
-
     client = notion_client_for(recipe, 50)
     titles: dict[str, str] = {}
     tables = []
@@ -81,93 +82,96 @@ def _rows(report: RunReport, recipe: Any, limit: int) -> list[Table]:
     return tables
 
 
-def run_demo(
-    workdir: Path,
-    registry: Registry,
-    *,
-    rate_limit: float,
-    console: Console,
-    progress: Callable[[bool], AbstractContextManager[Progress]],
-) -> int:
-    """Run the demo in ``workdir``; return the exit code (0 when both runs behaved)."""
+@click.command()
+@click.option("--rate-limit", type=RATE, default=3.0, show_default=True, help="Notion requests per second.")
+@click.option(
+    "--keep", type=click.Path(path_type=Path, file_okay=False), help="Keep the sandbox in this directory."
+)
+def demo(rate_limit: float, keep: Path | None) -> None:
+    """Run the main job end to end in the sandbox: Salesforce accounts and contacts into Notion."""
+    workdir = keep or Path(tempfile.mkdtemp(prefix="syncfw-demo-"))
+    started = time.monotonic()
+    code = run_demo(workdir, registry(), rate_limit=rate_limit)
+    out.print(f"demo finished in {time.monotonic() - started:.0f} s")
+    sys.exit(code)
+
+
+def run_demo(workdir: Path, plugins: Registry, *, rate_limit: float) -> int:
+    """Run the demo in ``workdir``, printing each step; return the exit code (0 when every run
+    behaved as the demo says)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    box = Sandbox(workdir / "sandbox", registry)
+    box = Sandbox(workdir / "sandbox", plugins)
     env = box.start()
     try:
         box.write_env(workdir / "sandbox.env")
         os.environ.update(env)
         os.chdir(workdir)
         recipe_path = demo_recipe()
-        console.rule("[bold]syncfw demo")
-        console.print(
+        out.rule("[bold]syncfw demo")
+        out.print(
             "Sandbox started on 127.0.0.1: a Notion emulator, and emulators of Salesforce, HubSpot and "
             "Zendesk seeded with Salesforce's developer-org sample companies (the same companies in "
             "all three).\n"
             f"Recipe: {recipe_path}\nWork directory: {workdir}\n"
         )
-        recipe = load_recipe(recipe_path, registry=registry)
-        console.print(
+        recipe = load_recipe(recipe_path, registry=plugins)
+        out.print(
             "[bold]1. syncfw notion init[/]: create the Accounts, Contacts and Tickets databases, and the "
             "Sync Health and Sync Runs databases operators watch"
         )
         client = notion_client_for(recipe)
         store = StateStore(recipe.state_path)
-        data_sources: dict[str, str] = {}
         try:
-            for target in recipe.targets_in_order():
-                result = init_target(client, store, target, data_sources)
-                data_sources[target.name] = result.data_source_id
-                console.print(f"   {target.name}: data source {result.data_source_id}")
+            for result in init_targets(client, store, recipe):
+                out.print(f"   {result.target}: data source {result.data_source_id}")
             for health in init_dashboard(client, store, recipe):
-                console.print(
-                    f"   {health.target.removeprefix('health: ')}: data source {health.data_source_id}"
-                )
+                out.print(f"   {health.target.removeprefix('health: ')}: data source {health.data_source_id}")
         finally:
             client.close()
             store.close()
 
-        console.print(
+        out.print(
             f"\n[bold]2. syncfw run[/] at Notion's budget of {rate_limit:g} requests/second: Salesforce creates "
             "the pages; HubSpot and Zendesk fill in their own properties in the same request. Records "
             "that match no account, or several (three accounts share uos.com), are reported, not guessed."
         )
-        first = _run(recipe, registry, rate_limit, progress)
-        _summary(console, first)
+        first = _run(recipe, plugins, rate_limit)
+        render_summary(first)
         for table in _rows(first, recipe, 4):
-            console.print(table)
+            out.print(table)
 
-        console.print(
+        out.print(
             "\n[bold]3. syncfw run[/] again: nothing changed at the source or in Notion, so nothing is written"
         )
-        second = _run(recipe, registry, rate_limit, progress)
-        _summary(console, second)
+        second = _run(recipe, plugins, rate_limit)
+        render_summary(second)
         writes = second.notion_requests.get("writes", 0)
-        console.print(f"   second run: {writes} writes to Notion")
+        out.print(f"   second run: {writes} writes to Notion")
 
-        console.print(
+        out.print(
             "\n[bold]4. A person works in Notion[/]: Grace adds a [italic]Notes[/] column (people own it) and "
             "writes a note on one account, and changes the [italic]Industry[/] of another, a property "
             "Salesforce owns (drift)"
         )
         noted, drifted = _human_edits(box, first)
-        console.print(f"   note on {noted}; Industry of {drifted} changed to 'Retail'")
+        out.print(f"   note on {noted}; Industry of {drifted} changed to 'Retail'")
 
-        console.print(
+        out.print(
             "\n[bold]5. syncfw run[/]: the drifted Industry is put back (on_drift: revert) and reported; "
             "the note is never touched"
         )
-        third = _run(recipe, registry, rate_limit, progress)
-        _summary(console, third)
+        third = _run(recipe, plugins, rate_limit)
+        render_summary(third)
         assert box.notion is not None
         notes_written = [
             r
             for r in box.notion.requests()
             if r["endpoint"].startswith("PATCH") and "Notes" in str(r["body"])
         ]
-        console.print(f"   requests that wrote Notes: {len(notes_written)}")
+        out.print(f"   requests that wrote Notes: {len(notes_written)}")
 
-        console.print(_health_rows(recipe))
-        console.print(
+        out.print(_health_rows(recipe))
+        out.print(
             "\n[bold]Where next[/]\n"
             f"  • read the recipe: {recipe_path} and its mappings\n"
             "  • keep a sandbox running: syncfw sandbox serve, then\n"
@@ -188,7 +192,7 @@ def run_demo(
         box.stop()
 
 
-def _health_rows(recipe: Any) -> Table:
+def _health_rows(recipe: Recipe) -> Table:
     """The Sync Health database as Notion holds it: one row per recipe and source."""
     store = StateStore(recipe.state_path)
     ids = store.target_ids("health: Sync Health")
@@ -237,20 +241,9 @@ def _human_edits(box: Sandbox, report: RunReport) -> tuple[str, str]:
     return noted, drifted
 
 
-def _run(
-    recipe: Any,
-    registry: Registry,
-    rate_limit: float,
-    progress: Callable[[bool], AbstractContextManager[Progress]],
-) -> RunReport:
-    with progress(True) as bar:
+def _run(recipe: Recipe, plugins: Registry, rate_limit: float) -> RunReport:
+    with progress_bar(True) as bar:
         options = RunOptions(
             apply=True, rate_limit=rate_limit, observers=[HealthDashboard(recipe), Alerts(recipe)]
         )
-        return execute(recipe, registry, options, bar)
-
-
-def _summary(console: Console, report: RunReport) -> None:
-    from syncfw.render import render_summary
-
-    render_summary(report)
+        return execute(recipe, plugins, options, bar)

@@ -1,6 +1,8 @@
-"""Rendering runs and plans for people: summary tables, property-level diffs, progress bars.
+"""Rendering runs and plans: summary tables and property-level diffs for people, progress bars,
+and JSON lines for machines.
 
-Everything goes to the terminal through rich; progress goes to stderr so that stdout can be piped.
+Everything goes to the terminal through rich; progress and logs go to stderr so that stdout can be
+piped. The health commands render in :mod:`syncfw.cli.render_health`.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -17,12 +18,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from syncfw.clock import now_iso, parse_time
 from syncfw.engine.run import Progress as EngineProgress
 from syncfw.engine.run import RunObserver, RunReport
-from syncfw.health.audit import RecipeAudit
-from syncfw.health.clock import iso, parse_time, short
-from syncfw.health.history import RunEntry
-from syncfw.health.status import RecipeStatus
 from syncfw.notion.client import NotionClient
 from syncfw.state import StateStore
 
@@ -195,8 +193,13 @@ class JsonLog(EngineProgress, RunObserver):
     def emit(self, event: str, level: str = "info", **fields: Any) -> None:
         if self.quiet and level == "info":
             return
-        now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        line = {"time": now, "level": level, "event": event, "run_id": self.run_id, "recipe": self.recipe}
+        line = {
+            "time": now_iso(),
+            "level": level,
+            "event": event,
+            "run_id": self.run_id,
+            "recipe": self.recipe,
+        }
         self.stream.write(json.dumps({**line, **fields}, ensure_ascii=False, default=str) + "\n")
         self.stream.flush()
 
@@ -266,112 +269,3 @@ class JsonLog(EngineProgress, RunObserver):
             notion_requests=report.notion_requests,
             duration_seconds=(end - start).total_seconds() if start and end else None,
         )
-
-
-# -- health, history, audit ----------------------------------------------------------------
-
-_STATE_STYLE = {"ok": "green", "stale": "yellow", "failing": "red", "never": "yellow"}
-
-
-def _when(text: str | None) -> str:
-    moment = parse_time(text)
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
-
-
-def render_status(statuses: list[RecipeStatus]) -> None:
-    for status in statuses:
-        recipe, run = status.recipe, status.last_run
-        head = f"[bold]{recipe.name}[/] ({recipe.tier}"
-        head += f", expires {recipe.expires.isoformat()}" if recipe.expires else ""
-        head += f") · owner {recipe.owner} · "
-        head += (
-            f"last run {run.run_id} {run.status} (exit {run.exit_code}) at {_when(run.finished_at or run.started_at)}"
-            if run
-            else "never run here"
-        )
-        out.print(head)
-        table = Table(title_justify="left")
-        for col in ("source", "state", "last attempt", "last success", "freshness", "quarantined", "drift"):
-            table.add_column(col, overflow="fold")
-        for source in status.sources:
-            style = _STATE_STYLE[source.state]
-            fresh = short(source.freshness) + (
-                f" / {short(source.stale_after)}" if source.stale_after else ""
-            )
-            counts = status.counts.get(source.source)
-            table.add_row(
-                source.source,
-                f"[{style}]{source.state}[/]",
-                _when(iso(source.last_attempt)),
-                _when(iso(source.last_success)),
-                fresh,
-                str(source.quarantined),
-                str(counts.drift if counts else 0),
-            )
-        out.print(table)
-        for problem in status.problems:
-            out.print(f"  [red]problem[/] {escape(problem)}")
-        for note in status.notes:
-            out.print(f"  [yellow]note[/] {escape(note)}")
-        for q in status.quarantine:
-            prop = f" property {q.property!r}" if q.property else ""
-            out.print(
-                f"  quarantined {q.target} ← {q.source}/{q.stream} key {q.record_key}{prop}: {q.reason} "
-                f"(since {q.first_seen}, {q.attempts} attempts)",
-                markup=False,
-            )
-
-
-def render_runs(entries: list[RunEntry]) -> None:
-    """A table of runs (the run id starts with its UTC start time); errors below it."""
-    several = len({e.recipe for e in entries}) > 1
-    table = Table(title_justify="left", box=None, header_style="bold")
-    table.add_column("run", no_wrap=True)
-    columns = ["recipe"] if several else []
-    for col in (*columns, "took", "result", "c/u/a/failed", "notion r/w", "by"):
-        table.add_column(col, overflow="fold")
-    notes = []
-    for e in entries:
-        c, n = e.counts, e.notion_requests
-        result = e.command if e.command != "run" else f"{e.status} ({e.exit_code})"
-        counts = f"{c['created']}/{c['updated']}/{c['archived']}/{c['failed']}" if e.command == "run" else ""
-        row = [e.run_id, *([e.recipe] if several else []), short(e.duration), result, counts]
-        table.add_row(*row, f"{n.get('reads', 0)}/{n.get('writes', 0)}" if n else "", e.started_by or "")
-        text = e.error or e.detail
-        if text:
-            notes.append(f"{e.run_id}: {text.splitlines()[0]}")
-    out.print(table)
-    for note in notes:
-        out.print(f"  {note}", markup=False)
-
-
-def render_audit(audits: list[RecipeAudit]) -> None:
-    for audit in audits:
-        recipe = audit.recipe
-        expires = f", expires {recipe.expires.isoformat()}" if recipe.expires else ""
-        out.print(
-            f"[bold]{recipe.name}[/] ({recipe.path}) · {recipe.tier}{expires} · owner {recipe.owner} · "
-            f"last success {_when(audit.last_success)}"
-        )
-        out.print(f"  {escape(recipe.description)}", soft_wrap=True)
-        table = Table(title_justify="left")
-        for col in ("target", "property", "type", "owner", "value from", "personal data", "defined at"):
-            table.add_column(col, overflow="fold")
-        shown: set[str] = set()
-        for row in audit.rows:
-            target = row.target if row.target in shown else f"{row.target}\n{row.data_source}"
-            shown.add(row.target)
-            owner = "people (notion)" if row.human_owned else row.owner
-            table.add_row(
-                escape(target),
-                escape(row.property),
-                row.type or "",
-                owner,
-                escape(row.origin),
-                "[magenta]" + escape(", ".join(row.personal)) + "[/]" if row.personal else "",
-                row.where,
-            )
-        out.print(table)
-        if audit.personal_properties:
-            names = ", ".join(f"{r.target}.{r.property}" for r in audit.personal_properties)
-            out.print(f"  [magenta]personal data[/] in {escape(names)}")

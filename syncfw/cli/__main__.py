@@ -1,0 +1,5 @@
+"""``python -m syncfw.cli``: the same as the ``syncfw`` command."""
+
+from syncfw.cli import main
+
+main()

@@ -1,0 +1,164 @@
+"""``syncfw plan`` and ``syncfw run``: read the sources and Notion, show or apply the diff."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from syncfw.cli.options import RATE, F, env_file_option, load_env, load_recipe, registry
+from syncfw.cli.render import JsonLog, err, progress_bar, render_plan, render_problems, render_summary
+from syncfw.engine.reviewed import read_reviewed_plan
+from syncfw.engine.run import Progress, RunObserver, RunOptions, RunReport, execute
+
+
+def _run_options(fn: F) -> F:
+    fn = click.option(
+        "--quiet", "-q", is_flag=True, help="Print only problems: failed records, warnings, the error."
+    )(fn)
+    fn = click.option(
+        "--log-format",
+        type=click.Choice(["auto", "text", "json"]),
+        default="auto",
+        show_default=True,
+        help="text: progress bars and tables; json: one JSON object per line on stderr; "
+        "auto: text on a terminal, json otherwise (cron, CI, containers) unless --json is given.",
+    )(fn)
+    fn = click.option(
+        "--json", "as_json", is_flag=True, help="Print the report as one JSON object on stdout."
+    )(fn)
+    fn = click.option(
+        "--notion-rate-limit",
+        type=RATE,
+        help="Notion requests per second (overrides the recipe's notion.rate_limit).",
+    )(fn)
+    fn = click.option(
+        "--reconcile",
+        is_flag=True,
+        help="Scan every key at the sources and treat records that no longer exist as deleted "
+        "(also done on one run in each target's reconcile_every).",
+    )(fn)
+    fn = click.option("--full-refresh", is_flag=True, help="Ignore stored cursors and read every record.")(fn)
+    fn = env_file_option(fn)
+    return click.argument("recipe", type=click.Path(path_type=Path, exists=True, dir_okay=False))(fn)
+
+
+class _Output:
+    """How a plan or run talks: rich progress and tables, or JSON lines, and the --json report."""
+
+    def __init__(self, log_format: str, quiet: bool, as_json: bool) -> None:
+        # with --json the report on stdout is the machine-readable output: auto adds no log lines
+        json_lines = log_format == "json" or (log_format == "auto" and not err.is_terminal and not as_json)
+        self.log = JsonLog(sys.stderr, quiet=quiet) if json_lines else None
+        self.quiet = quiet
+        self.as_json = as_json
+
+    @property
+    def observers(self) -> list[RunObserver]:
+        return [self.log] if self.log is not None else []
+
+    @contextmanager
+    def progress(self) -> Iterator[Progress]:
+        if self.log is not None:
+            yield self.log
+            return
+        with progress_bar(not (self.as_json or self.quiet)) as bar:
+            yield bar
+
+    def report(self, report: RunReport, render: Callable[[RunReport], None]) -> None:
+        if self.as_json:
+            click.echo(json.dumps(report.as_dict(), indent=2))
+        if self.log is not None:
+            self.log.finished(report)
+        elif self.quiet:
+            render_problems(report)
+        elif not self.as_json:
+            render(report)
+
+
+@click.command()
+@_run_options
+@click.option(
+    "--out", "out_file", type=click.Path(path_type=Path, dir_okay=False), help="Write the plan as JSON."
+)
+def plan(
+    recipe: Path,
+    env_file: Path | None,
+    full_refresh: bool,
+    reconcile: bool,
+    notion_rate_limit: float | None,
+    as_json: bool,
+    log_format: str,
+    quiet: bool,
+    out_file: Path | None,
+) -> None:
+    """Read the sources and Notion and show the property-level diff; write nothing."""
+    load_env(env_file)
+    plugins = registry()
+    loaded = load_recipe(recipe, plugins)
+    output = _Output(log_format, quiet, as_json)
+    options = RunOptions(
+        apply=False, rate_limit=notion_rate_limit, full_refresh=full_refresh, reconcile=reconcile
+    )
+    with output.progress() as progress:
+        report = execute(loaded, plugins, options, progress)
+    if out_file is not None:
+        out_file.write_text(json.dumps(report.as_dict(), indent=2))
+    output.report(report, render_plan)
+    sys.exit(report.exit_code)
+
+
+@click.command()
+@_run_options
+@click.option(
+    "--allow-mass-change", is_flag=True, help="Let this run archive or update more than the guard allows."
+)
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Apply only if a fresh plan equals this reviewed plan (from `syncfw plan --out`).",
+)
+def run(
+    recipe: Path,
+    env_file: Path | None,
+    full_refresh: bool,
+    reconcile: bool,
+    notion_rate_limit: float | None,
+    as_json: bool,
+    log_format: str,
+    quiet: bool,
+    allow_mass_change: bool,
+    plan_file: Path | None,
+) -> None:
+    """Plan and apply: write the changes to Notion, the Sync Health rows and the alerts."""
+    from syncfw.health import Alerts, HealthDashboard, record_context, run_context
+
+    load_env(env_file)
+    plugins = registry()
+    loaded = load_recipe(recipe, plugins)
+    reviewed = read_reviewed_plan(plan_file, loaded.name) if plan_file is not None else None
+    context = run_context(loaded, plugins, sys.argv[1:])
+    output = _Output(log_format, quiet, as_json)
+    options = RunOptions(
+        apply=True,
+        rate_limit=notion_rate_limit,
+        full_refresh=full_refresh,
+        reconcile=reconcile,
+        allow_mass_change=allow_mass_change,
+        reviewed_plan=reviewed,
+        observers=[
+            *output.observers,
+            HealthDashboard(loaded, started_by=context["started_by"]),
+            Alerts(loaded),
+        ],
+    )
+    with output.progress() as progress:
+        report = execute(loaded, plugins, options, progress)
+    record_context(loaded, report, context)
+    output.report(report, render_summary)
+    sys.exit(report.exit_code)
