@@ -335,7 +335,7 @@ def _apply(
     progress: Progress,
 ) -> ApplyResult:
     """Write the target's plan; its report learns what was done even when a write fails fatally."""
-    plan = planned.plan
+    plan = target_report.plan
     applier = Applier(
         client,
         store,
