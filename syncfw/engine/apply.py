@@ -32,9 +32,9 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from syncfw.engine.clock import now
 from syncfw.engine.model import ApplyResult, Operation, Rejection, TargetPlan
 from syncfw.engine.pages import live_values
 from syncfw.engine.reads import ReadLedger
@@ -46,11 +46,6 @@ from syncfw.state import StateStore
 WORKERS = 4
 DEFAULT_INFLIGHT_GRACE = 65.0
 """Seconds after sending during which Notion may still commit a request (it allows 60)."""
-
-
-def now() -> str:
-    """The current UTC time as ISO 8601 with milliseconds, e.g. ``2026-11-21T21:05:01.250Z``."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def inflight_grace() -> float:

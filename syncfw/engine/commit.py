@@ -8,18 +8,11 @@ cannot read again: its cursors are still before the records.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from syncfw.engine.apply import now
+from syncfw.engine.clock import now, now_seconds
 from syncfw.engine.model import ApplyResult, Quarantine, StateDelta
 from syncfw.engine.reads import ReadLedger
 from syncfw.state import QuarantinedRecord, StateStore
 from syncfw.state.store import Transaction
-
-
-def now_seconds() -> str:
-    """The current UTC time as ISO 8601 to the second, e.g. ``2026-11-21T21:05:01Z``."""
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def commit_target(

@@ -24,13 +24,13 @@ from typing import Any
 from syncfw.engine.desired import DesiredValues
 from syncfw.engine.diff import Drift, PageDiff, diff_page
 from syncfw.engine.matcher import Matcher
-from syncfw.engine.model import MARK_VALUES, Action, DriftFinding, Operation, StateDelta, TargetPlan, jsonable
-from syncfw.engine.pages import PagesInPlay, live_values
-from syncfw.engine.reads import Reading, ReadLedger, StreamRead, read_stream
-from syncfw.engine.relations import RelationResolver, Resolved, resolve_keys
+from syncfw.engine.model import MARK_VALUES, Action, DriftFinding, Operation, StateDelta, TargetPlan
+from syncfw.engine.pages import PagesInPlay
+from syncfw.engine.reads import Reading, ReadLedger, StreamRead, ordered_mappings
+from syncfw.engine.relations import RelationResolver, Resolved
 from syncfw.engine.scope import BATCH, MISSING, Scope, batched
 from syncfw.mapping import CompiledMapping, normalize
-from syncfw.recipe import BoundMapping, Target
+from syncfw.recipe import Target
 from syncfw.state import StateStore
 
 __all__ = [
@@ -40,12 +40,7 @@ __all__ = [
     "PlannedTarget",
     "StreamRead",
     "TargetPlan",
-    "jsonable",
-    "live_values",
-    "ordered_mappings",
     "plan_target",
-    "read_stream",
-    "resolve_keys",
 ]
 
 
@@ -295,11 +290,6 @@ def plan_target(
         unidentified=tuple(notes.unidentified),
     )
     return PlannedTarget(plan, scope.learnt.delta(), ledger)
-
-
-def ordered_mappings(target: Target) -> Iterable[BoundMapping]:
-    """The primary mapping first (its pages are what secondary records match), then the others."""
-    return [target.primary_mapping, *target.secondary_mappings]
 
 
 def _editor_name(editor: Mapping[str, Any], users: Callable[[str], str | None]) -> str | None:

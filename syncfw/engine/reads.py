@@ -9,11 +9,18 @@ the records behind the plan's writes (so a write Notion rejects quarantines exac
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from syncfw.connector import Checkpoint, Connector, Record
-from syncfw.recipe import BoundMapping
+from syncfw.engine.clock import now_seconds
+from syncfw.engine.reconcile import Reconciliation, reconcile_stream
+from syncfw.errors import SyncfwError
+from syncfw.mapping import CompiledMapping
+from syncfw.recipe import BoundMapping, Target
+from syncfw.recipe.model import SHORTEST_SECRET
+from syncfw.recipe.references import hide
+from syncfw.state import StateStore
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,11 @@ class StreamRead:
     def quarantined(self) -> frozenset[str]:
         """Keys of the records retried this run."""
         return frozenset(r.key for r in self.retries)
+
+
+def ordered_mappings(target: Target) -> list[BoundMapping]:
+    """The primary mapping first (its pages are what secondary records match), then the others."""
+    return [target.primary_mapping, *target.secondary_mappings]
 
 
 def read_stream(
@@ -141,3 +153,81 @@ class Reading:
         return StreamLedger(
             self.mapping, self.source, self.stream, tuple(self.checkpoints), records, self.count
         )
+
+
+def stream_reads(
+    store: StateStore,
+    target: Target,
+    compiled: Mapping[str, CompiledMapping],
+    connectors: Mapping[str, Connector],
+    *,
+    from_start: bool,
+    recorded: bool,
+    reconciling: bool,
+    phase: Callable[[str], None],
+    secrets: set[str],
+) -> tuple[dict[str, StreamRead], list[Reconciliation]]:
+    """Each mapping's stream read, with the quarantined and unmatched records to retry.
+
+    Args:
+        from_start: read every record (no cursor).
+        recorded: note each read's attempt and outcome in the state store (source freshness).
+        reconciling: scan each stream's keys; those gone from the source are read as deletes.
+        phase: called with a short description as a key scan begins (progress display).
+        secrets: values hidden from a read error recorded in the state store.
+    """
+    quarantined = store.quarantined(target.name)
+    unmatched = store.unmatched(target.name)
+    reads: dict[str, StreamRead] = {}
+    reconciled: list[Reconciliation] = []
+    for mapping in ordered_mappings(target):
+        cursor = None
+        if not from_start:
+            cursor = store.cursor(target.name, mapping.source, mapping.stream)
+        items = read_stream(connectors[mapping.source], mapping, cursor, compiled[mapping.name].fields)
+        if recorded:
+            items = _recorded(store, target, mapping, items, secrets)
+        retries = [
+            Record(mapping.stream, q.record_key, q.data, q.deleted)
+            for q in quarantined
+            if q.mapping == mapping.name
+        ]
+        kept = [(key, data) for name, key, data in unmatched if name == mapping.name]
+        retries += [Record(mapping.stream, key, data) for key, data in kept]
+        if reconciling:
+            phase(f"scanning the keys of {mapping.source} {mapping.stream}")
+            found = reconcile_stream(store, target, mapping, connectors[mapping.source])
+            reconciled.append(found)
+            retries += found.deletes()  # last, so a gone record wins over a retry of it
+        reads[mapping.name] = StreamRead(
+            mapping.name,
+            mapping.source,
+            mapping.stream,
+            cursor is None,
+            items,
+            tuple(retries),
+            frozenset(key for key, _ in kept),
+        )
+    return reads, reconciled
+
+
+def _recorded(
+    store: StateStore,
+    target: Target,
+    mapping: BoundMapping,
+    items: Iterator[Record | Checkpoint],
+    secrets: set[str],
+) -> Iterator[Record | Checkpoint]:
+    with store.transaction() as tx:
+        tx.read_attempted(target.name, mapping.source, mapping.stream, now_seconds())
+    try:
+        yield from items
+    except SyncfwError as exc:
+        with store.transaction() as tx:
+            error = hide(
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__, secrets, SHORTEST_SECRET
+            )
+            tx.read_finished(target.name, mapping.source, mapping.stream, now_seconds(), error)
+        raise
+    with store.transaction() as tx:
+        tx.read_finished(target.name, mapping.source, mapping.stream, now_seconds(), None)

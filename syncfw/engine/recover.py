@@ -30,7 +30,8 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from syncfw.engine.apply import holds, inflight_grace, now, settle_create
+from syncfw.engine.apply import holds, inflight_grace, settle_create
+from syncfw.engine.clock import now
 from syncfw.errors import NotionNotFound
 from syncfw.notion.client import NotionClient
 from syncfw.recipe import Recipe

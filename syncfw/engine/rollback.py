@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncfw.engine.apply import now
-from syncfw.engine.plan import jsonable
+from syncfw.engine.clock import now
+from syncfw.engine.model import jsonable
 from syncfw.engine.recover import rollback_run_id, settle_open_intents
 from syncfw.engine.run import notion_client_for
 from syncfw.errors import ConfigError, NotionNotFound

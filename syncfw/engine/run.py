@@ -12,7 +12,6 @@ import json
 import secrets
 import signal
 import threading
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -20,25 +19,27 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from syncfw.connector import Checkpoint, Connector, Record
+from syncfw.connector import Connector
 from syncfw.engine.apply import Applier, inflight_grace
-from syncfw.engine.commit import commit_target, now_seconds
+from syncfw.engine.clock import now_seconds
+from syncfw.engine.commit import commit_target
 from syncfw.engine.guards import check_reviewed, guard
 from syncfw.engine.model import ApplyResult
-from syncfw.engine.plan import PlannedTarget, StreamRead, ordered_mappings, plan_target, read_stream
-from syncfw.engine.reconcile import Reconciliation, reconcile_due, reconcile_stream, record_reconciled
+from syncfw.engine.plan import PlannedTarget, plan_target
+from syncfw.engine.reads import stream_reads
+from syncfw.engine.reconcile import reconcile_due, record_reconciled
 from syncfw.engine.recover import settle_open_intents
 from syncfw.engine.relations import link_pending_relations
 from syncfw.engine.report import Progress, RunObserver, RunReport, TargetReport
 from syncfw.engine.signals import StopSignal, stop_on_signals
 from syncfw.errors import GuardStop, NotionNotFound, SyncfwError
-from syncfw.mapping import CompiledMapping, compile_mapping
+from syncfw.mapping import compile_mapping
 from syncfw.notion.budget import budget_for
 from syncfw.notion.claim import Claim, write_claim
 from syncfw.notion.client import NotionClient
 from syncfw.notion.schema import preflight
 from syncfw.plugins import Registry
-from syncfw.recipe import BoundMapping, Recipe, Target
+from syncfw.recipe import Recipe
 from syncfw.recipe.model import SHORTEST_SECRET
 from syncfw.recipe.references import hide
 from syncfw.state import RunLock, StateStore
@@ -248,8 +249,16 @@ def _execute(
         compiled = {m.name: compile_mapping(m, registry.transforms) for m in target.mappings}
         first_run = store.page_count(target.name) == 0
         reconciling = not first_run and reconcile_due(store, target, asked=options.reconcile)
-        reads, reconciled = _stream_reads(
-            store, target, compiled, connectors, options, progress, first_run, reconciling, recipe.secrets()
+        reads, reconciled = stream_reads(
+            store,
+            target,
+            compiled,
+            connectors,
+            from_start=options.full_refresh or first_run,
+            recorded=options.apply,
+            reconciling=reconciling,
+            phase=functools.partial(progress.phase, target.name),
+            secrets=recipe.secrets(),
         )
         progress.phase(target.name, "reading Notion")
         read_started = datetime.now(UTC)
@@ -356,54 +365,6 @@ def _apply(
     return result
 
 
-def _stream_reads(
-    store: StateStore,
-    target: Target,
-    compiled: Mapping[str, CompiledMapping],
-    connectors: Mapping[str, Connector],
-    options: RunOptions,
-    progress: Progress,
-    first_run: bool,
-    reconciling: bool,
-    secrets: set[str],
-) -> tuple[dict[str, StreamRead], list[Reconciliation]]:
-    """Each mapping's stream read (after its cursor), with the quarantined and unmatched records
-    to retry, and when ``reconciling`` the keys gone from the source as deleted records."""
-    quarantined = store.quarantined(target.name)
-    unmatched = store.unmatched(target.name)
-    reads: dict[str, StreamRead] = {}
-    reconciled: list[Reconciliation] = []
-    for mapping in ordered_mappings(target):
-        cursor = None
-        if not options.full_refresh and not first_run:
-            cursor = store.cursor(target.name, mapping.source, mapping.stream)
-        items = read_stream(connectors[mapping.source], mapping, cursor, compiled[mapping.name].fields)
-        if options.apply:
-            items = _recorded(store, target, mapping, items, secrets)
-        retries = [
-            Record(mapping.stream, q.record_key, q.data, q.deleted)
-            for q in quarantined
-            if q.mapping == mapping.name
-        ]
-        kept = [(key, data) for name, key, data in unmatched if name == mapping.name]
-        retries += [Record(mapping.stream, key, data) for key, data in kept]
-        if reconciling:
-            progress.phase(target.name, f"scanning the keys of {mapping.source} {mapping.stream}")
-            found = reconcile_stream(store, target, mapping, connectors[mapping.source])
-            reconciled.append(found)
-            retries += found.deletes()  # last, so a gone record wins over a retry of it
-        reads[mapping.name] = StreamRead(
-            mapping.name,
-            mapping.source,
-            mapping.stream,
-            cursor is None,
-            items,
-            tuple(retries),
-            frozenset(key for key, _ in kept),
-        )
-    return reads, reconciled
-
-
 def _retrieve(client: NotionClient, page_id: str) -> dict[str, Any] | None:
     """One page by id, or None when Notion no longer has it (404)."""
     try:
@@ -424,25 +385,3 @@ def _notion_watermark(store: StateStore, target: str) -> tuple[datetime, int] | 
 def _note_notion_read(tx: Transaction, target: str, at: datetime, since_full: int) -> None:
     """Record, in ``tx``, when the target's pages were read and the incremental reads since a full one."""
     tx.set_setting(f"notion_read:{target}", json.dumps({"at": at.isoformat(), "since_full": since_full}))
-
-
-def _recorded(
-    store: StateStore,
-    target: Target,
-    mapping: BoundMapping,
-    items: Iterator[Record | Checkpoint],
-    secrets: set[str],
-) -> Iterator[Record | Checkpoint]:
-    with store.transaction() as tx:
-        tx.read_attempted(target.name, mapping.source, mapping.stream, now_seconds())
-    try:
-        yield from items
-    except SyncfwError as exc:
-        with store.transaction() as tx:
-            error = hide(
-                str(exc).splitlines()[0] if str(exc) else type(exc).__name__, secrets, SHORTEST_SECRET
-            )
-            tx.read_finished(target.name, mapping.source, mapping.stream, now_seconds(), error)
-        raise
-    with store.transaction() as tx:
-        tx.read_finished(target.name, mapping.source, mapping.stream, now_seconds(), None)

@@ -11,7 +11,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from syncfw.connector import Checkpoint, Connector, Record, StreamSpec
-from syncfw.engine.plan import PlannedTarget, StreamRead, plan_target, read_stream
+from syncfw.engine.plan import PlannedTarget, plan_target
+from syncfw.engine.reads import StreamRead, read_stream
 from syncfw.mapping import compile_mapping
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, Target, load_recipe

@@ -324,7 +324,9 @@ def test_a_full_refresh_writes_and_keeps_only_what_changed(
     assert [(d.sync_key, d.live, d.action) for d in plan.drift] == [(drifted["Id"], "Shipping", "reverted")]
     assert plan.pages == len(accounts)
     assert plan.unchanged == len(accounts) - 2
-    kept = [r.key for read in report.targets["accounts"].ledger.streams.values() for r in read.records.values()]
+    kept = [
+        r.key for read in report.targets["accounts"].ledger.streams.values() for r in read.records.values()
+    ]
     assert sorted(kept) == sorted([changed["Id"], drifted["Id"]])
     assert report.targets["contacts"].plan.operations == ()
     assert sync(recipe, registry, full_refresh=True).targets["accounts"].plan.operations == ()
