@@ -189,35 +189,34 @@ class Applier:
                 skipped=self.skipped,
             )
 
-    def _encode(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        return {name: encode(self.plan.types[name], value)[0] for name, value in values.items()}
-
-    def _parts(self, op: Operation) -> list[Mapping[str, Any]]:
+    def _parts(self, op: Operation) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """``op.after`` in parts whose requests each stay within Notion's body limit (one part
-        when the whole page fits); a create's first part holds the sync key, so that the page can
-        be looked up from the moment it exists.
+        when the whole page fits), each as (canonical values, their request values): every value
+        is encoded once. A create's first part holds the sync key, so that the page can be looked
+        up from the moment it exists.
 
         Raises:
             Oversize: one property alone does not fit.
         """
         parent = {"type": "data_source_id", "data_source_id": self.plan.data_source_id}
+        encoded = {name: encode(self.plan.types[name], value)[0] for name, value in op.after.items()}
 
-        def size(values: Mapping[str, Any]) -> int:
-            return body_size({"parent": parent, "in_trash": False, "properties": self._encode(values)})
+        def size(names: list[str]) -> int:
+            properties = {name: encoded[name] for name in names}
+            return body_size({"parent": parent, "in_trash": False, "properties": properties})
 
-        if size(op.after) <= PAYLOAD_LIMIT:
-            return [op.after]
-        key_prop = self.plan.sync_key_property
-        names = sorted(op.after, key=lambda name: name != key_prop)
-        parts: list[dict[str, Any]] = [{}]
-        for name in names:
-            alone = size({name: op.after[name]})
-            if alone > PAYLOAD_LIMIT:
-                raise Oversize(name, alone)
-            if parts[-1] and size({**parts[-1], name: op.after[name]}) > PAYLOAD_LIMIT:
-                parts.append({})
-            parts[-1][name] = op.after[name]
-        return list(parts)
+        groups: list[list[str]] = [list(op.after)]
+        if size(groups[0]) > PAYLOAD_LIMIT:
+            key_prop = self.plan.sync_key_property
+            groups = [[]]
+            for name in sorted(op.after, key=lambda name: name != key_prop):
+                alone = size([name])
+                if alone > PAYLOAD_LIMIT:
+                    raise Oversize(name, alone)
+                if groups[-1] and size([*groups[-1], name]) > PAYLOAD_LIMIT:
+                    groups.append([])
+                groups[-1].append(name)
+        return [({n: op.after[n] for n in names}, {n: encoded[n] for n in names}) for names in groups]
 
     def _intent(self, op: Operation, page_id: str | None, action: str, after: Mapping[str, Any]) -> int:
         before = {name: op.before[name] for name in after if name in op.before}
@@ -226,41 +225,43 @@ class Applier:
                 self.run_id, self.target, action, op.sync_key, page_id, before, dict(after), now()
             )
 
-    def _create(self, op: Operation, after: Mapping[str, Any], more: bool) -> str | None:
+    def _create(
+        self, op: Operation, after: dict[str, Any], properties: dict[str, Any], more: bool
+    ) -> str | None:
         """Send the create of ``op`` with ``after``: the new page's id, or None when its outcome is
         unknown (pending)."""
         seq = self._intent(op, None, "create", after)
         sent = time.monotonic()
         try:
-            page = self.client.create_page(self.plan.data_source_id, self._encode(after))
+            page = self.client.create_page(self.plan.data_source_id, properties)
         except AmbiguousWrite:
             # Notion may commit it later: never send it again within the grace (no idempotency keys)
             with self._lock:
-                self.pending.append(_Pending(op, seq, dict(after), sent, more))
+                self.pending.append(_Pending(op, seq, after, sent, more))
             return None
         except NotionRejected:
             self._settle_absent(seq)
             raise
         with self.store.transaction() as tx:
             tx.set_page(self.target, op.sync_key, page["id"], created_by_syncfw=True)
-            tx.set_written(self.target, op.sync_key, dict(after))
+            tx.set_written(self.target, op.sync_key, after)
             tx.settle(seq, "applied", now(), page["id"])
         with self._lock:
             self.created[op.sync_key] = page["id"]
         return str(page["id"])
 
-    def _update(self, op: Operation, page_id: str, after: Mapping[str, Any], restore: bool) -> None:
+    def _update(
+        self, op: Operation, page_id: str, after: dict[str, Any], properties: dict[str, Any], restore: bool
+    ) -> None:
         seq = self._intent(op, page_id, "restore" if restore else "update", after)
         try:
-            self.client.update_page(
-                page_id, properties=self._encode(after), in_trash=False if restore else None
-            )
+            self.client.update_page(page_id, properties=properties, in_trash=False if restore else None)
         except NotionRejected:
             self._settle_absent(seq)
             raise
         with self.store.transaction() as tx:
             tx.set_page(self.target, op.sync_key, page_id, created_by_syncfw=False)
-            tx.set_written(self.target, op.sync_key, dict(after))
+            tx.set_written(self.target, op.sync_key, after)
             tx.settle(seq, "applied", now())
 
     def _archive(self, op: Operation) -> None:
@@ -308,13 +309,13 @@ class Applier:
         parts = self._parts(op)
         page_id = op.page_id
         if op.action == "create":
-            page_id = self._create(op, parts[0], len(parts) > 1)
+            page_id = self._create(op, *parts[0], len(parts) > 1)
             if page_id is None:
                 return False
             parts = parts[1:]
         assert page_id is not None
-        for i, part in enumerate(parts):
-            self._update(op, page_id, part, op.restore and i == 0)
+        for i, (after, properties) in enumerate(parts):
+            self._update(op, page_id, after, properties, op.restore and i == 0)
         return True
 
     def _hold(self, op: Operation) -> None:
