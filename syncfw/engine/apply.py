@@ -29,17 +29,19 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from syncfw.clock import now_iso
-from syncfw.engine.plan import Operation, TargetPlan, live_values
+from syncfw.engine.model import ApplyResult, Operation, Rejection, TargetPlan
+from syncfw.engine.pages import live_values
+from syncfw.engine.reads import ReadLedger
 from syncfw.errors import AmbiguousWrite, ConfigError, NotionRejected, RecordProblem
 from syncfw.mapping import encode
 from syncfw.notion.client import PAYLOAD_LIMIT, NotionClient, body_size
-from syncfw.state import QuarantinedRecord, StateStore
+from syncfw.state import StateStore
 
 WORKERS = 4
 DEFAULT_INFLIGHT_GRACE = 65.0
@@ -137,12 +139,11 @@ class _Pending:
 
 
 class Applier:
-    """Applies one :class:`TargetPlan` for run ``run_id``.
-
-    After :meth:`apply`, ``done`` counts the writes made by action and ``pending_keys`` lists
-    the creates whose outcome is still unknown (reported as pending; settled by the next run).
+    """Applies one :class:`TargetPlan` for run ``run_id``; :meth:`apply` returns what it did.
 
     Args:
+        ledger: what planning read (the records behind each write, quarantined when Notion
+            rejects the write); empty for writes with no record behind them.
         stop: when set, writes not yet started are skipped (their records keep the cursor back),
             and the wait for the grace of lost creates ends.
         on_done: called after each write (progress).
@@ -155,54 +156,69 @@ class Applier:
         plan: TargetPlan,
         run_id: str,
         *,
+        ledger: ReadLedger | None = None,
         stop: threading.Event | None = None,
         on_done: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
         self.store = store
         self.plan = plan
+        self.ledger = ledger or ReadLedger()
         self.run_id = run_id
         self.target = plan.target
         self.stop = stop or threading.Event()
         self.on_done = on_done
         self._lock = threading.Lock()
         self.done: dict[str, int] = {"create": 0, "update": 0, "archive": 0}
+        self.created: dict[str, str] = {}
+        self.rejections: list[Rejection] = []
+        self.held: dict[str, set[int]] = {}
         self.skipped = 0
         self.pending: list[_Pending] = []
         self.pending_keys: list[str] = []
-        """Sync keys whose create Notion did not answer and that no lookup found yet (pending)."""
 
-    def _encode(self, values: dict[str, Any]) -> dict[str, Any]:
-        return {name: encode(self.plan.types[name], value)[0] for name, value in values.items()}
+    def result(self) -> ApplyResult:
+        """What the writes made so far did (all of them once :meth:`apply` returned)."""
+        with self._lock:
+            return ApplyResult(
+                done=dict(self.done),
+                created=dict(self.created),
+                rejections=tuple(self.rejections),
+                held={name: frozenset(positions) for name, positions in self.held.items()},
+                pending=tuple(self.pending_keys),
+                skipped=self.skipped,
+            )
 
-    def _parts(self, op: Operation) -> list[dict[str, Any]]:
+    def _parts(self, op: Operation) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """``op.after`` in parts whose requests each stay within Notion's body limit (one part
-        when the whole page fits); a create's first part holds the sync key, so that the page can
-        be looked up from the moment it exists.
+        when the whole page fits), each as (canonical values, their request values): every value
+        is encoded once. A create's first part holds the sync key, so that the page can be looked
+        up from the moment it exists.
 
         Raises:
             Oversize: one property alone does not fit.
         """
         parent = {"type": "data_source_id", "data_source_id": self.plan.data_source_id}
+        encoded = {name: encode(self.plan.types[name], value)[0] for name, value in op.after.items()}
 
-        def size(values: dict[str, Any]) -> int:
-            return body_size({"parent": parent, "in_trash": False, "properties": self._encode(values)})
+        def size(names: list[str]) -> int:
+            properties = {name: encoded[name] for name in names}
+            return body_size({"parent": parent, "in_trash": False, "properties": properties})
 
-        if size(op.after) <= PAYLOAD_LIMIT:
-            return [op.after]
-        key_prop = self.plan.sync_key_property
-        names = sorted(op.after, key=lambda name: name != key_prop)
-        parts: list[dict[str, Any]] = [{}]
-        for name in names:
-            alone = size({name: op.after[name]})
-            if alone > PAYLOAD_LIMIT:
-                raise Oversize(name, alone)
-            if parts[-1] and size({**parts[-1], name: op.after[name]}) > PAYLOAD_LIMIT:
-                parts.append({})
-            parts[-1][name] = op.after[name]
-        return parts
+        groups: list[list[str]] = [list(op.after)]
+        if size(groups[0]) > PAYLOAD_LIMIT:
+            key_prop = self.plan.sync_key_property
+            groups = [[]]
+            for name in sorted(op.after, key=lambda name: name != key_prop):
+                alone = size([name])
+                if alone > PAYLOAD_LIMIT:
+                    raise Oversize(name, alone)
+                if groups[-1] and size([*groups[-1], name]) > PAYLOAD_LIMIT:
+                    groups.append([])
+                groups[-1].append(name)
+        return [({n: op.after[n] for n in names}, {n: encoded[n] for n in names}) for names in groups]
 
-    def _intent(self, op: Operation, action: str, after: dict[str, Any]) -> int:
+    def _intent(self, op: Operation, page_id: str | None, action: str, after: Mapping[str, Any]) -> int:
         before = {name: op.before[name] for name in after if name in op.before}
         with self.store.transaction() as tx:
             return tx.open_intent(
@@ -210,51 +226,54 @@ class Applier:
                 self.target,
                 action,
                 op.sync_key,
-                op.page_id,
+                page_id,
                 before,
-                after,
+                dict(after),
                 now_iso("milliseconds"),
             )
 
-    def _create(self, op: Operation, after: dict[str, Any], more: bool) -> bool:
-        """Send the create of ``op`` with ``after``; False when its outcome is unknown (pending)."""
-        seq = self._intent(op, "create", after)
+    def _create(
+        self, op: Operation, after: dict[str, Any], properties: dict[str, Any], more: bool
+    ) -> str | None:
+        """Send the create of ``op`` with ``after``: the new page's id, or None when its outcome is
+        unknown (pending)."""
+        seq = self._intent(op, None, "create", after)
         sent = time.monotonic()
         try:
-            page = self.client.create_page(self.plan.data_source_id, self._encode(after))
+            page = self.client.create_page(self.plan.data_source_id, properties)
         except AmbiguousWrite:
             # Notion may commit it later: never send it again within the grace (no idempotency keys)
             with self._lock:
                 self.pending.append(_Pending(op, seq, after, sent, more))
-            return False
+            return None
         except NotionRejected:
             self._settle_absent(seq)
             raise
-        op.page_id = page["id"]
         with self.store.transaction() as tx:
             tx.set_page(self.target, op.sync_key, page["id"], created_by_syncfw=True)
             tx.set_written(self.target, op.sync_key, after)
             tx.settle(seq, "applied", now_iso("milliseconds"), page["id"])
-        return True
+        with self._lock:
+            self.created[op.sync_key] = page["id"]
+        return str(page["id"])
 
-    def _update(self, op: Operation, after: dict[str, Any], restore: bool) -> None:
-        assert op.page_id is not None
-        seq = self._intent(op, "restore" if restore else "update", after)
+    def _update(
+        self, op: Operation, page_id: str, after: dict[str, Any], properties: dict[str, Any], restore: bool
+    ) -> None:
+        seq = self._intent(op, page_id, "restore" if restore else "update", after)
         try:
-            self.client.update_page(
-                op.page_id, properties=self._encode(after), in_trash=False if restore else None
-            )
+            self.client.update_page(page_id, properties=properties, in_trash=False if restore else None)
         except NotionRejected:
             self._settle_absent(seq)
             raise
         with self.store.transaction() as tx:
-            tx.set_page(self.target, op.sync_key, op.page_id, created_by_syncfw=False)
+            tx.set_page(self.target, op.sync_key, page_id, created_by_syncfw=False)
             tx.set_written(self.target, op.sync_key, after)
             tx.settle(seq, "applied", now_iso("milliseconds"))
 
     def _archive(self, op: Operation) -> None:
         assert op.page_id is not None
-        seq = self._intent(op, "archive", {})
+        seq = self._intent(op, op.page_id, "archive", {})
         try:
             self.client.update_page(op.page_id, in_trash=True)
         except NotionRejected:
@@ -295,18 +314,21 @@ class Applier:
             self._archive(op)
             return True
         parts = self._parts(op)
+        page_id = op.page_id
         if op.action == "create":
-            if not self._create(op, parts[0], len(parts) > 1):
+            page_id = self._create(op, *parts[0], len(parts) > 1)
+            if page_id is None:
                 return False
             parts = parts[1:]
-        for i, part in enumerate(parts):
-            self._update(op, part, op.restore and i == 0)
+        assert page_id is not None
+        for i, (after, properties) in enumerate(parts):
+            self._update(op, page_id, after, properties, op.restore and i == 0)
         return True
 
     def _hold(self, op: Operation) -> None:
         """Keep the cursors of ``op``'s records before them: its write did not happen this run."""
         for mapping, position in op.records:
-            self.plan.fail(mapping, position)
+            self.held.setdefault(mapping, set()).add(position)
 
     def _settle_pending(self) -> None:
         """Look up every create whose answer was lost, each once its grace has passed; a create
@@ -326,7 +348,7 @@ class Applier:
                 data_source_id=self.plan.data_source_id,
                 target=self.target,
                 key_property=self.plan.sync_key_property,
-                types=self.plan.types,
+                types=dict(self.plan.types),
                 seq=item.seq,
                 sync_key=item.op.sync_key,
                 after=item.after,
@@ -334,7 +356,7 @@ class Applier:
             if page_id is None:
                 unsettled.append(item)
                 continue
-            item.op.page_id = page_id
+            self.created[item.op.sync_key] = page_id
             self.done["create"] += 1
             if item.more:
                 self._hold(item.op)  # the rest of the page is written when its records are read again
@@ -346,22 +368,25 @@ class Applier:
         """Notion refused the write as invalid (or it cannot be sent): quarantine its records."""
         with self._lock:
             if not op.records:
-                self.plan.problems.append(RecordProblem("notion", self.target, op.sync_key, prop, reason))
+                self.rejections.append(
+                    Rejection(RecordProblem("notion", self.target, op.sync_key, prop, reason))
+                )
             for mapping, position in op.records:
-                read = self.plan.reads[mapping]
-                record = read.records[position]
-                problem = RecordProblem(read.source, read.stream, record.key, prop, reason)
-                self.plan.problems.append(problem)
-                self.plan.quarantine.append((mapping, record, problem))
-                self.plan.evaluated.discard((mapping, record.key))
+                stream = self.ledger.streams[mapping]
+                record = stream.records[position]
+                problem = RecordProblem(stream.source, stream.stream, record.key, prop, reason)
+                self.rejections.append(Rejection(problem, mapping, record))
 
-    def apply(self) -> None:
-        """Write every operation, then record what the plan learnt (agreed values, matches,
-        quarantine).
+    def apply(self) -> ApplyResult:
+        """Write every operation of the plan, then settle the creates whose answer was lost.
+
+        The state store learns each write as it is made (intent, then settlement); what the plan
+        learnt otherwise is committed by :func:`~syncfw.engine.commit.commit_target`.
 
         Raises:
             NotionError, StateError: fatal; writes already made are committed in state and the
-                write in flight stays an open intent for the next run to settle.
+                write in flight stays an open intent for the next run to settle (:meth:`result`
+                says what was done).
         """
         pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="syncfw-write")
         try:
@@ -370,38 +395,4 @@ class Applier:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         self._settle_pending()
-        stamp = now_iso("milliseconds")
-        with self.store.transaction() as tx:
-            for key, values in self.plan.agreed.items():
-                tx.set_page(self.target, key, self.plan.page_ids[key], created_by_syncfw=False)
-                tx.set_written(self.target, key, values)
-            for key, keys in self.plan.relation_keys.items():
-                tx.set_relation_keys(self.target, key, keys)
-            for mapping, matches in self.plan.matches.items():
-                for record_key, page_key in matches.items():
-                    tx.set_match(self.target, mapping, record_key, page_key)
-            for mapping, members in self.plan.members.items():
-                for record_key, member in members.items():
-                    tx.set_member(self.target, mapping, record_key, member)
-            for mapping, records in self.plan.unmatched_records.items():
-                for record_key, data in records.items():
-                    tx.set_unmatched(self.target, mapping, record_key, data)
-            for mapping, record_key in self.plan.evaluated:
-                tx.release(self.target, mapping, record_key)
-            for mapping, record, problem in self.plan.quarantine:
-                tx.quarantine(
-                    QuarantinedRecord(
-                        self.target,
-                        mapping,
-                        record.key,
-                        problem.source,
-                        problem.stream,
-                        problem.property,
-                        problem.reason,
-                        dict(record.data),
-                        record.deleted,
-                        stamp,
-                        stamp,
-                        1,
-                    )
-                )
+        return self.result()

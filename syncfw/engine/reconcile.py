@@ -27,7 +27,7 @@ from typing import Any
 from syncfw.connector import Connector, Record
 from syncfw.errors import KeyScanUnsupported, SourceError
 from syncfw.recipe import BoundMapping, Target
-from syncfw.state import StateStore
+from syncfw.state import StateStore, Transaction
 
 
 @dataclass
@@ -117,9 +117,10 @@ def reconcile_due(store: StateStore, target: Target, *, asked: bool) -> bool:
     return since is None or since >= target.reconcile_every - 1
 
 
-def record_reconciled(store: StateStore, target: Target, *, reconciled: bool, at: str) -> None:
-    """Count this applied run towards the next scheduled reconciliation of ``target``."""
+def record_reconciled(
+    tx: Transaction, store: StateStore, target: Target, *, reconciled: bool, at: str
+) -> None:
+    """Count this applied run towards the next scheduled reconciliation of ``target``, in ``tx``."""
     since = runs_since_reconciled(store, target)
     value = 0 if reconciled or since is None else since + 1
-    with store.transaction() as tx:
-        tx.set_setting(_setting(target.name), json.dumps({"at": at, "since": value}))
+    tx.set_setting(_setting(target.name), json.dumps({"at": at, "since": value}))

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncfw.clock import now_iso
-from syncfw.engine.plan import jsonable
+from syncfw.engine.model import jsonable
 from syncfw.engine.recover import rollback_run_id, settle_open_intents
 from syncfw.engine.run import notion_client_for
 from syncfw.errors import ConfigError, NotionNotFound

@@ -112,7 +112,7 @@ def test_relations_of_60_and_120_pages_round_trip_with_no_write_on_the_rerun(
     for rerun in (sync(recipe, registry), sync(recipe, registry, full_refresh=True)):
         assert rerun.exit_code == 0, rerun.error
         assert writes(rerun) == 0
-        assert rerun.targets["things"].plan.drift == []
+        assert rerun.targets["things"].plan.drift == ()
 
 
 def _relation(page_id: str, name: str) -> list[dict[str, Any]]:

@@ -150,7 +150,7 @@ def test_a_changed_field_updates_exactly_that_property(
     assert [(op.action, op.sync_key, sorted(op.after)) for op in ops] == [
         ("update", accounts[0]["Id"], ["Industry"])
     ]
-    assert report.targets["contacts"].plan.operations == []
+    assert report.targets["contacts"].plan.operations == ()
     page = by_key(pages(sandbox, ids["accounts"]))[accounts[0]["Id"]]
     assert page["properties"]["Industry"]["select"]["name"] == "Biotechnology"
 
@@ -289,7 +289,7 @@ def test_an_incremental_read_that_returns_no_page_still_updates_and_never_duplic
     assert report.exit_code == 0, report.error
     ops = [(op.action, op.sync_key, sorted(op.after)) for op in report.targets["accounts"].plan.operations]
     assert ops == [("update", accounts[0]["Id"], ["Industry"])]
-    assert report.targets["contacts"].plan.operations == []
+    assert report.targets["contacts"].plan.operations == ()
     assert (
         sandbox.notion.stats()["by_endpoint"].get("POST /v1/data_sources/{id}/query") == 2
     )  # one per target
@@ -322,10 +322,12 @@ def test_a_full_refresh_writes_and_keeps_only_what_changed(
     assert [(d.sync_key, d.live, d.action) for d in plan.drift] == [(drifted["Id"], "Shipping", "reverted")]
     assert plan.pages == len(accounts)
     assert plan.unchanged == len(accounts) - 2
-    kept = [r.key for read in plan.reads.values() for r in read.records.values()]
+    kept = [
+        r.key for read in report.targets["accounts"].ledger.streams.values() for r in read.records.values()
+    ]
     assert sorted(kept) == sorted([changed["Id"], drifted["Id"]])
-    assert report.targets["contacts"].plan.operations == []
-    assert sync(recipe, registry, full_refresh=True).targets["accounts"].plan.operations == []
+    assert report.targets["contacts"].plan.operations == ()
+    assert sync(recipe, registry, full_refresh=True).targets["accounts"].plan.operations == ()
 
 
 def test_one_run_in_full_read_every_reads_every_page(

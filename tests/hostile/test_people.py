@@ -82,7 +82,7 @@ def test_a_renamed_sync_key_is_followed_by_its_property_id(
     assert keys(sandbox, ds) == expected
     again = sync(recipe, registry, full_refresh=True)
     assert again.exit_code == 0, again.error
-    assert again.targets["accounts"].plan.operations == []
+    assert again.targets["accounts"].plan.operations == ()
     assert keys(sandbox, ds) == expected
 
 
@@ -105,7 +105,7 @@ def test_a_deleted_sync_key_is_refilled_from_the_state_store(
     expected = Counter(a["Id"] for a in seed(seed_dir, "Account"))
     assert keys(sandbox, ds) == expected
     assert refill.targets["accounts"].as_dict()["created"] == 0
-    assert sync(recipe, registry).targets["accounts"].plan.operations == []
+    assert sync(recipe, registry).targets["accounts"].plan.operations == ()
 
 
 def test_an_emptied_sync_key_is_refilled_by_the_next_incremental_run_whatever_on_drift_says(
@@ -239,7 +239,7 @@ def test_a_trashed_target_is_named_with_the_way_to_restore_it(
     client.close()
     restored = sync(recipe, registry)
     assert restored.exit_code == 0, restored.error
-    assert restored.targets["accounts"].plan.operations == []
+    assert restored.targets["accounts"].plan.operations == ()
     assert keys(sandbox, ds) == Counter(a["Id"] for a in seed(seed_dir, "Account"))
 
 

@@ -1,0 +1,145 @@
+"""The desired values (S) of the pages in play: what the records want of each page.
+
+The primary mapping's records decide which pages exist (created, restored or archived); every
+mapping's records contribute values. A page whose desired values equal what syncfw last wrote,
+and that Notion still holds as syncfw left it, is settled on the spot and not kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from syncfw.connector import Record
+from syncfw.engine.model import MARK_VALUES
+from syncfw.engine.pages import PagesInPlay
+from syncfw.engine.reads import Reading
+from syncfw.engine.scope import MISSING, Scope, batched
+from syncfw.mapping import encode, normalize
+from syncfw.recipe import BoundMapping
+
+
+class DesiredValues:
+    """Desired values by page key, and the records behind them.
+
+    Attributes:
+        desired: sync key → property → canonical desired value.
+        sources: sync key → (mapping, position) of every record behind its desired values.
+        archives: sync key → (mapping, position) of the primary record deleted at the source.
+    """
+
+    def __init__(self, scope: Scope, pages: PagesInPlay) -> None:
+        self.scope = scope
+        self.pages = pages
+        self.desired: dict[str, dict[str, Any]] = {}
+        self.sources: dict[str, list[tuple[str, int]]] = {}
+        self.archives: dict[str, tuple[str, int]] = {}
+
+    def want(self, key: str, values: dict[str, Any], origin: tuple[str, int] | None) -> None:
+        """Note desired values of the page ``key`` (``values`` is the caller's to give away)."""
+        current = self.desired.get(key)
+        if current is None:
+            self.desired[key] = values
+        else:
+            current.update(values)
+        if origin is not None:
+            self.sources.setdefault(key, []).append(origin)
+
+    def settled(self, key: str, values: Mapping[str, Any]) -> bool:
+        """True when ``values`` for the page of ``key`` need no write and nothing else is pending
+        for it: the page is in Notion as syncfw left it, and syncfw last wrote exactly these."""
+        pages = self.pages
+        if key in self.desired or key in pages.live or key in pages.creates or key in pages.restores:
+            return False
+        if not pages.in_notion(key):
+            return False
+        state = self.scope.state
+        last = state.written(key)
+        if last is None or any(last.get(n, MISSING) != v for n, v in values.items()):
+            return False
+        relation_keys = self.scope.learnt.relation_keys
+        new_relations = relation_keys.get(key)
+        if new_relations is not None:
+            if any(state.relations(key).get(p) != v for p, v in new_relations.items()):
+                return False
+            del relation_keys[key]
+        return True
+
+    def offer(self, key: str, values: dict[str, Any], read: Reading, position: int, record: Record) -> None:
+        """What one record wants of the page ``key``: kept unless it is already so."""
+        if self.settled(key, values):
+            return
+        self.want(key, values, (read.mapping, position))
+        read.keep(position, record)
+
+    def evaluate(self, read: Reading, record: Record) -> dict[str, Any] | None:
+        """The canonical values ``record`` gives its mapping's properties (relation keys are noted
+        apart), or None when it cannot be synced (it is quarantined)."""
+        scope = self.scope
+        values, errors = scope.compiled[read.mapping].evaluate(record.data)
+        if errors:
+            for err in errors:
+                scope.reject(read, record, err.property, err.reason)
+            return None
+        if record.key in read.quarantined:
+            scope.learnt.released.add((read.mapping, record.key))
+        out: dict[str, Any] = {}
+        for name, value in values.items():
+            prop_type = scope.types[name]
+            if prop_type == "relation":
+                keys = tuple(str(k) for k in value or ())
+                scope.learnt.relation_keys.setdefault(record.key, {})[name] = keys
+                continue
+            for warning in encode(prop_type, value)[1]:
+                scope.notes.warnings.append(
+                    f"{read.source}/{read.stream} key {record.key} property {name!r}: {warning}"
+                )
+            out[name] = normalize(prop_type, value)
+        return out
+
+    def primary(self, mapping: BoundMapping, read: Reading) -> None:
+        """Take in the primary mapping's records: the pages to create, restore, archive or write."""
+        scope, pages = self.scope, self.pages
+        live_records = 0
+        mark = scope.target.mark_property if scope.target.on_delete == "mark" and scope.mark_type else None
+        for batch in batched(read):
+            scope.state.load(record.key for _, record in batch)
+            for position, record in batch:
+                key = record.key
+                pages.strays.pop(key, None)
+                if record.deleted:
+                    self.archives[key] = (mapping.name, position)
+                    read.keep(position, record)
+                    continue
+                live_records += 1
+                values = self.evaluate(read, record)
+                if values is None:
+                    continue
+                if mark and scope.mark_type:
+                    values[mark] = MARK_VALUES[scope.mark_type][1]
+                if pages.in_notion(key):
+                    self.offer(key, values, read, position, record)
+                    continue
+                entry = scope.state.entry(key)
+                if entry is not None and entry.archived and entry.created_by_syncfw:
+                    pages.restores.add(key)
+                elif entry is not None and not entry.archived:
+                    # syncfw made a page for this key and Notion no longer shows it: someone deleted
+                    # it. Creating it again could duplicate it, so a person decides.
+                    scope.notes.warnings.append(
+                        f"{scope.key_prop} {key}: its page {entry.page_id} is no longer in Notion (deleted or "
+                        "in trash); restore it from Notion's trash, or run with --full-refresh after "
+                        "emptying it there to create a new one"
+                    )
+                    continue
+                else:
+                    pages.creates.add(key)
+                self.want(key, values, (mapping.name, position))
+                read.keep(position, record)
+        pages.note_strays(read.full)
+        if read.full and live_records == 0 and scope.has_pages and self.archives:
+            scope.notes.warnings.append(
+                f"{read.source}/{read.stream} returned no records on a full read: nothing is archived "
+                "after an empty read"
+            )
+            self.archives.clear()

@@ -1,0 +1,206 @@
+"""The values passed between the stages of a run: the plan, what it taught the state store, and
+what applying it did.
+
+:func:`~syncfw.engine.plan.plan_target` returns a :class:`TargetPlan` (the writes to make and the
+findings), a :class:`StateDelta` (what planning learnt for the state store) and a
+:class:`~syncfw.engine.reads.ReadLedger` (what was read). :meth:`~syncfw.engine.apply.Applier.apply`
+returns an :class:`ApplyResult`; :func:`~syncfw.engine.commit.commit_target` records the three in
+one state transaction. None of them changes once made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from syncfw.connector import Record
+from syncfw.errors import RecordProblem
+
+Action = Literal["create", "update", "archive"]
+MARK_VALUES = {
+    "checkbox": (True, False),
+    "select": ("Deleted at source", None),
+    "status": ("Deleted at source", None),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One write to Notion.
+
+    Attributes:
+        action: ``create`` a page, ``update`` changed properties, or ``archive`` (move to trash).
+        sync_key: the primary key of the page's record.
+        page_id: the page (None for a create that was not made).
+        after: property → canonical value to write (every owned property for a create).
+        before: property → canonical live value before the write.
+        restore: the page is in Notion's trash and is restored by this update.
+        records: (mapping name, position in that mapping's read) of every record behind it, so
+            a failed write holds back the cursors of exactly those streams.
+    """
+
+    action: Action
+    sync_key: str
+    page_id: str | None
+    after: Mapping[str, Any] = field(default_factory=dict)
+    before: Mapping[str, Any] = field(default_factory=dict)
+    restore: bool = False
+    records: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class DriftFinding:
+    """A human (or another tool) edited a property syncfw owns."""
+
+    sync_key: str
+    page_id: str
+    property: str
+    synced: Any
+    live: Any
+    desired: Any
+    action: str
+    editor: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sync_key": self.sync_key,
+            "page_id": self.page_id,
+            "property": self.property,
+            "synced": jsonable(self.synced),
+            "live": jsonable(self.live),
+            "desired": jsonable(self.desired),
+            "action": self.action,
+            "editor": self.editor,
+        }
+
+
+def jsonable(value: Any) -> Any:
+    """Canonical values as JSON (tuples become lists)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+@dataclass(frozen=True)
+class Quarantine:
+    """A record set aside with the problem that stopped it (retried by the next runs)."""
+
+    mapping: str
+    record: Record
+    problem: RecordProblem
+
+
+@dataclass(frozen=True)
+class TargetPlan:
+    """Everything syncfw will do to one target, and what it found on the way.
+
+    Attributes:
+        operations: the writes, at most one per page.
+        unchanged: pages in Notion that need no write.
+        pages: pages of the target in Notion (the mass-change guard's base).
+        pending_relations: ``{"sync_key", "property", "target", "keys"}`` of related keys that
+            have no page yet (linked by the second pass once created).
+        unidentified_count: pages the state store cannot identify, found while it knows no page of
+            the target: pages with values but an empty sync key, or a key no source record has.
+            Creating pages beside them could duplicate them (the mass-change guard stops such a run).
+        unidentified: a few of them, described for a message (``'k007-typo' (page …)``).
+    """
+
+    target: str
+    data_source_id: str
+    sync_key_property: str
+    types: Mapping[str, str]
+    operations: tuple[Operation, ...] = ()
+    unchanged: int = 0
+    pages: int = 0
+    drift: tuple[DriftFinding, ...] = ()
+    problems: tuple[RecordProblem, ...] = ()
+    unmatched: tuple[dict[str, Any], ...] = ()
+    warnings: tuple[str, ...] = ()
+    pending_relations: tuple[dict[str, Any], ...] = ()
+    unidentified_count: int = 0
+    unidentified: tuple[str, ...] = ()
+
+    def count(self, action: Action) -> int:
+        return sum(1 for op in self.operations if op.action == action)
+
+    def key_refills(self) -> int:
+        """Updates that only write back a sync key a page lost (it was emptied or its property
+        deleted); they overwrite nothing a person wrote."""
+        key = self.sync_key_property
+        return sum(
+            1
+            for op in self.operations
+            if op.action == "update" and set(op.after) == {key} and op.before.get(key) in (None, "")
+        )
+
+    def carried_out(self, result: ApplyResult) -> TargetPlan:
+        """This plan as applied: created pages carry their ids, rejected writes are problems."""
+        operations = tuple(
+            dataclasses.replace(op, page_id=result.created[op.sync_key])
+            if op.action == "create" and op.sync_key in result.created
+            else op
+            for op in self.operations
+        )
+        return dataclasses.replace(self, operations=operations, problems=self.problems + result.problems)
+
+
+@dataclass(frozen=True)
+class StateDelta:
+    """What planning learnt for the state store, committed once the target's writes are made.
+
+    Attributes:
+        agreed: sync key → values Notion already holds as desired (no write needed), with
+            ``page_ids`` (sync key → page id) of those pages.
+        relation_keys: sync key → relation property → related keys, as the records give them.
+        matches: secondary mapping → record key → page sync key (None: no longer matched).
+        members: aggregating mapping → record key → (page sync key, member values), or None.
+        unmatched: mapping → record key → record data kept to be retried (None: forget it).
+        released: (mapping, record key) of quarantined records that evaluated cleanly this run.
+        quarantine: records that cannot be synced, set aside with their problem.
+    """
+
+    agreed: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    page_ids: Mapping[str, str] = field(default_factory=dict)
+    relation_keys: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    matches: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)
+    members: Mapping[str, Mapping[str, tuple[str, dict[str, Any]] | None]] = field(default_factory=dict)
+    unmatched: Mapping[str, Mapping[str, dict[str, Any] | None]] = field(default_factory=dict)
+    released: frozenset[tuple[str, str]] = frozenset()
+    quarantine: tuple[Quarantine, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A write Notion refused as invalid (or that cannot be sent): its records, if any, are
+    quarantined (``mapping`` and ``record`` are None for a write with no record behind it)."""
+
+    problem: RecordProblem
+    mapping: str | None = None
+    record: Record | None = None
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What applying a plan did.
+
+    Attributes:
+        done: writes made, by action (``create``, ``update``, ``archive``).
+        created: sync key → page id of every page created (or adopted after a lost answer).
+        rejections: writes refused, in the order they were refused.
+        held: mapping → positions of records whose write did not happen this run (stopped, or a
+            create still pending): the mapping's cursor stays before the first of them.
+        pending: sync keys whose create Notion did not answer and no lookup has found yet.
+        skipped: writes not started because the run was asked to stop.
+    """
+
+    done: Mapping[str, int] = field(default_factory=lambda: {"create": 0, "update": 0, "archive": 0})
+    created: Mapping[str, str] = field(default_factory=dict)
+    rejections: tuple[Rejection, ...] = ()
+    held: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    pending: tuple[str, ...] = ()
+    skipped: int = 0
+
+    @property
+    def problems(self) -> tuple[RecordProblem, ...]:
+        return tuple(r.problem for r in self.rejections)

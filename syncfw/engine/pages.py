@@ -1,0 +1,213 @@
+"""The pages in play: what the Notion read returned, what the state store knows, and the pages
+this plan brings into Notion (creates and restores)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from syncfw.engine.scope import BATCH, Scope, batched
+from syncfw.mapping import decode
+
+MISSING_LOOKUPS = 50
+"""Pages syncfw made that a full read did not return, looked up one by one (at most this many)."""
+
+
+@dataclass(slots=True)
+class LivePage:
+    """A page the Notion read returned, decoded: its id, owned values and last editor."""
+
+    id: str
+    values: dict[str, Any]
+    editor: dict[str, Any]
+
+
+def live_values(page: Mapping[str, Any], types: Mapping[str, str]) -> dict[str, Any]:
+    """The canonical values (N) of a page from Notion, property name → value (None when absent).
+
+    A relation is compared as the set of its pages, in the order syncfw writes it (sorted ids):
+    Notion keeps the order a person gave, and the page property item endpoint need not list the
+    pages in the order written.
+    """
+    props = page.get("properties", {})
+    values = {name: decode(t, props[name]) if name in props else None for name, t in types.items()}
+    for name, t in types.items():
+        if t == "relation" and values[name]:
+            values[name] = tuple(sorted(values[name] or ()))
+    return values
+
+
+class PagesInPlay:
+    """The target's pages as this plan sees them.
+
+    What it holds grows with the changes, not with the target: the pages the Notion read returned
+    that are not as syncfw left them (``live``), the keys the read returned (``seen``), and the
+    keys this plan creates or restores. A page syncfw knows whose owned values are what syncfw
+    last wrote counts as "as syncfw left it", exactly like a page an incremental read did not return.
+    """
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.live: dict[str, LivePage] = {}
+        self.seen: set[str] = set()
+        self.foreign: set[str] = set()
+        self.copies: dict[str, int] = {}
+        self.creates: set[str] = set()
+        self.restores: set[str] = set()
+        self.count = 0
+        """Pages of the target in Notion (the mass-change guard's base)."""
+        self.strays: dict[str, str] = {}
+        """While the state store knows no page: sync key → page id of the pages the read returned
+        whose key no primary record has had yet (a key a person edited, or a page people made)."""
+
+    def index(
+        self, pages: Iterable[dict[str, Any]], retrieve: Callable[[str], dict[str, Any] | None]
+    ) -> None:
+        """Take in the pages the Notion read returns, a batch at a time.
+
+        After a full read, pages syncfw made that the read did not return are looked up by id
+        (``retrieve``, None when gone) so that a page the read missed is never created again.
+        """
+        scope = self.scope
+        key_prop, key_type = scope.key_prop, scope.types[scope.key_prop]
+        for chunk in batched(pages):
+            keyed: list[tuple[str | None, dict[str, Any]]] = []
+            for page in chunk:
+                raw = page.get("properties", {}).get(key_prop)
+                key = decode(key_type, raw) if raw is not None else None
+                keyed.append((str(key) if key not in (None, "") else None, page))
+            scope.state.load(k for k, _ in keyed if k is not None)
+            for key, page in self._identify(keyed):
+                self._add_live(key, page)
+        if scope.complete:
+            missing = (
+                e
+                for entries in scope.store.iter_pages(scope.target.name)
+                for e in entries
+                if not e.archived and (e.sync_key not in self.seen or e.sync_key in self.foreign)
+            )
+            for gone in itertools.islice(missing, MISSING_LOOKUPS):
+                found = retrieve(gone.page_id)
+                if found is not None and not found.get("in_trash"):
+                    self._add_live(gone.sync_key, found)
+        for key, n in sorted(self.copies.items()):
+            scope.notes.warnings.append(
+                f"{n} pages in Notion carry {key_prop} = {key!r}; syncfw keeps writing the one it "
+                "knows and leaves the others alone"
+            )
+        if scope.complete:
+            self.count = len(self.seen)
+            if not scope.has_pages:
+                self.strays = {key: self.live[key].id for key in self.foreign if key in self.live}
+        else:
+            unknown = 0
+            for key in self.seen:
+                known = scope.state.entry(key)
+                unknown += known is None or known.archived
+            self.count = scope.store.page_count(scope.target.name, archived=False) + unknown
+
+    def _identify(
+        self, keyed: list[tuple[str | None, dict[str, Any]]]
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The key each page of a batch stands for: the one the state store knows its page id by
+        when a person emptied or edited its sync key (the edit is then drift on that key, and the
+        key it carries now is never adopted), else the key it carries. Pages with no key that
+        the store does not know are left out (counted as unidentified when the store knows no page).
+        """
+        scope = self.scope
+        unsure = [
+            page["id"]
+            for key, page in keyed
+            if key is None or (entry := scope.state.entry(key)) is None or entry.page_id != page["id"]
+        ]
+        known = scope.store.pages_by_id(scope.target.name, unsure) if unsure and scope.has_pages else {}
+        for key, page in keyed:
+            entry = known.get(page["id"])
+            if entry is not None:
+                yield entry.sync_key, page
+            elif key is not None:
+                yield key, page
+            elif not scope.has_pages and any(
+                v not in (None, "", (), False)
+                for name, v in live_values(page, scope.types).items()
+                if name != scope.key_prop
+            ):
+                scope.notes.note_unidentified(f"page {page['id']} (no {scope.key_prop})")
+
+    def _add_live(self, key: str, page: dict[str, Any]) -> None:
+        entry = self.scope.state.entry(key)
+        known = entry is not None and entry.page_id == page["id"]
+        if key in self.seen:
+            self.copies[key] = self.copies.get(key, 1) + 1
+            if not known or key not in self.foreign:
+                return
+        self.seen.add(key)
+        values = live_values(page, self.scope.types)
+        if not known:
+            self.foreign.add(key)
+        else:
+            self.foreign.discard(key)
+            assert entry is not None
+            last = self.scope.state.written(key)
+            if not entry.archived and last is not None and all(last.get(n) == v for n, v in values.items()):
+                self.live.pop(key, None)  # as syncfw left it
+                return
+        self.live[key] = LivePage(page["id"], values, page.get("last_edited_by") or {})
+
+    def note_strays(self, full: bool) -> None:
+        """After the primary read: the pages whose key no record had are unidentified (full read)."""
+        if full:
+            for key, page_id in sorted(self.strays.items()):
+                self.scope.notes.note_unidentified(f"{key!r} (page {page_id})")
+        self.strays = {}
+
+    def in_notion(self, key: str) -> bool:
+        """Whether Notion holds a page for ``key`` (read this run, or known and not read)."""
+        if key in self.live:
+            return True
+        if self.scope.complete:
+            return key in self.seen
+        entry = self.scope.state.entry(key)
+        return entry is not None and not entry.archived
+
+    def reachable(self, key: str) -> bool:
+        """A page a secondary record may match: in Notion, or created (or restored) by this plan."""
+        return key in self.creates or key in self.restores or self.in_notion(key)
+
+    def page_id(self, key: str) -> str:
+        page = self.live.get(key)
+        if page is not None:
+            return page.id
+        entry = self.scope.state.entry(key)
+        assert entry is not None
+        return entry.page_id
+
+    def values(self, key: str) -> dict[str, Any]:
+        """The live values (N) of the page ``key``: as read, or as syncfw last wrote them."""
+        page = self.live.get(key)
+        if page is not None:
+            return page.values
+        if not self.in_notion(key):
+            return {}
+        last = self.scope.state.written(key) or {}  # not edited since the last read: as syncfw wrote it
+        return {name: last.get(name) for name in self.scope.types}
+
+    def batches(self) -> Iterator[list[str]]:
+        """Every page key in play, in batches: the pages in Notion, and those this plan creates or
+        restores. The state of each batch is loaded."""
+        scope = self.scope
+        for entries in scope.store.iter_pages(scope.target.name, BATCH):
+            scope.state.load(e.sync_key for e in entries)
+            keys = [e.sync_key for e in entries if not e.archived and self.in_notion(e.sync_key)]
+            if keys:
+                yield keys
+        extra = []
+        for key in sorted(set(self.live) | self.creates | self.restores):
+            entry = scope.state.entry(key)
+            if entry is None or entry.archived:
+                extra.append(key)
+        for chunk in batched(extra):
+            scope.state.load(chunk)
+            yield chunk

@@ -1,0 +1,230 @@
+"""Stream reads going into a plan, and the read ledger coming out of it.
+
+A :class:`StreamRead` says what one mapping reads this run: the connector's records after the
+stored cursor, and the records to retry (quarantined, or kept because they matched no page).
+Planning consumes it once, in order (:class:`Reading`), and leaves a :class:`ReadLedger`: per
+mapping, the checkpoints met (so the cursor can advance up to the first record not written) and
+the records behind the plan's writes (so a write Notion rejects quarantines exactly its records).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from syncfw.clock import now_iso
+from syncfw.connector import Checkpoint, Connector, Record
+from syncfw.engine.reconcile import Reconciliation, reconcile_stream
+from syncfw.errors import SyncfwError
+from syncfw.mapping import CompiledMapping
+from syncfw.recipe import BoundMapping, Target
+from syncfw.secrets import hide
+from syncfw.state import StateStore
+
+
+@dataclass(frozen=True)
+class StreamRead:
+    """One stream to read for one mapping.
+
+    Attributes:
+        full: the read starts from no cursor (every record).
+        items: the connector's records and checkpoints, consumed once while planning.
+        retries: quarantined and unmatched records to retry, yielded after the stream's records
+            unless the stream delivered the same key again.
+        unmatched_keys: keys of ``retries`` that are secondary records kept because they matched
+            no page.
+    """
+
+    mapping: str
+    source: str
+    stream: str
+    full: bool
+    items: Iterable[Record | Checkpoint] = field(default=(), repr=False)
+    retries: tuple[Record, ...] = field(default=(), repr=False)
+    unmatched_keys: frozenset[str] = field(default=frozenset(), repr=False)
+
+    @property
+    def quarantined(self) -> frozenset[str]:
+        """Keys of the records retried this run."""
+        return frozenset(r.key for r in self.retries)
+
+
+def ordered_mappings(target: Target) -> list[BoundMapping]:
+    """The primary mapping first (its pages are what secondary records match), then the others."""
+    return [target.primary_mapping, *target.secondary_mappings]
+
+
+def read_stream(
+    connector: Connector, mapping: BoundMapping, cursor: str | None, fields: list[str]
+) -> Iterator[Record | Checkpoint]:
+    """The records of ``mapping``'s stream after ``cursor``, read lazily as the plan iterates."""
+    yield from connector.read(mapping.stream, cursor, fields)
+
+
+@dataclass(frozen=True)
+class StreamLedger:
+    """What one mapping's read delivered.
+
+    Attributes:
+        checkpoints: (position of the next record, cursor) of every checkpoint met.
+        records: position → record, for the records behind the plan's writes only.
+        count: records yielded (stream and retries).
+    """
+
+    mapping: str
+    source: str
+    stream: str
+    checkpoints: tuple[tuple[int, str], ...] = ()
+    records: Mapping[int, Record] = field(default_factory=dict)
+    count: int = 0
+
+    def cursor_before(self, first_failed: int | None) -> str | None:
+        """The newest checkpoint not past the first record that failed (all when None)."""
+        best = None
+        for position, cursor in self.checkpoints:
+            if first_failed is None or position <= first_failed:
+                best = cursor
+        return best
+
+
+@dataclass(frozen=True)
+class ReadLedger:
+    """What every mapping of a target read this run (mapping name → :class:`StreamLedger`)."""
+
+    streams: Mapping[str, StreamLedger] = field(default_factory=dict)
+
+    def record(self, mapping: str, position: int) -> Record:
+        return self.streams[mapping].records[position]
+
+    def cursors(self, held: Mapping[str, Iterable[int]]) -> dict[str, tuple[StreamLedger, str]]:
+        """Mapping → (its stream, the cursor it may advance to): the newest checkpoint before the
+        first of its ``held`` positions (records whose write did not happen). Mappings whose read
+        met no usable checkpoint are left out."""
+        out: dict[str, tuple[StreamLedger, str]] = {}
+        for name, stream in self.streams.items():
+            positions = list(held.get(name, ()))
+            cursor = stream.cursor_before(min(positions) if positions else None)
+            if cursor is not None:
+                out[name] = (stream, cursor)
+        return out
+
+
+class Reading:
+    """One :class:`StreamRead` being consumed by the planner.
+
+    Iterating yields ``(position, record)`` pairs: the stream's records, then the retries the
+    stream did not deliver again. Only the records the plan keeps (:meth:`keep`) are held; the
+    others are dropped as the plan goes, so memory does not grow with the size of the stream.
+    """
+
+    def __init__(self, read: StreamRead, keep_records: bool) -> None:
+        self.read = read
+        self.mapping = read.mapping
+        self.source = read.source
+        self.stream = read.stream
+        self.full = read.full
+        self.quarantined = read.quarantined
+        self.keep_records = keep_records
+        self.records: dict[int, Record] = {}
+        self.checkpoints: list[tuple[int, str]] = []
+        self.count = 0
+
+    def __iter__(self) -> Iterator[tuple[int, Record]]:
+        retry = {r.key: r for r in self.read.retries}
+        for item in self.read.items:
+            if isinstance(item, Checkpoint):
+                self.checkpoints.append((self.count, item.cursor))
+                continue
+            retry.pop(item.key, None)
+            self.count += 1
+            yield self.count - 1, item
+        for record in retry.values():
+            self.count += 1
+            yield self.count - 1, record
+
+    def keep(self, position: int, record: Record) -> None:
+        if self.keep_records:
+            self.records[position] = record
+
+    def ledger(self, needed: set[int]) -> StreamLedger:
+        """What was read, keeping only the records at ``needed`` positions."""
+        records = {p: r for p, r in self.records.items() if p in needed}
+        return StreamLedger(
+            self.mapping, self.source, self.stream, tuple(self.checkpoints), records, self.count
+        )
+
+
+def stream_reads(
+    store: StateStore,
+    target: Target,
+    compiled: Mapping[str, CompiledMapping],
+    connectors: Mapping[str, Connector],
+    *,
+    from_start: bool,
+    recorded: bool,
+    reconciling: bool,
+    phase: Callable[[str], None],
+    secrets: set[str],
+) -> tuple[dict[str, StreamRead], list[Reconciliation]]:
+    """Each mapping's stream read, with the quarantined and unmatched records to retry.
+
+    Args:
+        from_start: read every record (no cursor).
+        recorded: note each read's attempt and outcome in the state store (source freshness).
+        reconciling: scan each stream's keys; those gone from the source are read as deletes.
+        phase: called with a short description as a key scan begins (progress display).
+        secrets: values hidden from a read error recorded in the state store.
+    """
+    quarantined = store.quarantined(target.name)
+    unmatched = store.unmatched(target.name)
+    reads: dict[str, StreamRead] = {}
+    reconciled: list[Reconciliation] = []
+    for mapping in ordered_mappings(target):
+        cursor = None
+        if not from_start:
+            cursor = store.cursor(target.name, mapping.source, mapping.stream)
+        items = read_stream(connectors[mapping.source], mapping, cursor, compiled[mapping.name].fields)
+        if recorded:
+            items = _recorded(store, target, mapping, items, secrets)
+        retries = [
+            Record(mapping.stream, q.record_key, q.data, q.deleted)
+            for q in quarantined
+            if q.mapping == mapping.name
+        ]
+        kept = [(key, data) for name, key, data in unmatched if name == mapping.name]
+        retries += [Record(mapping.stream, key, data) for key, data in kept]
+        if reconciling:
+            phase(f"scanning the keys of {mapping.source} {mapping.stream}")
+            found = reconcile_stream(store, target, mapping, connectors[mapping.source])
+            reconciled.append(found)
+            retries += found.deletes()  # last, so a gone record wins over a retry of it
+        reads[mapping.name] = StreamRead(
+            mapping.name,
+            mapping.source,
+            mapping.stream,
+            cursor is None,
+            items,
+            tuple(retries),
+            frozenset(key for key, _ in kept),
+        )
+    return reads, reconciled
+
+
+def _recorded(
+    store: StateStore,
+    target: Target,
+    mapping: BoundMapping,
+    items: Iterator[Record | Checkpoint],
+    secrets: set[str],
+) -> Iterator[Record | Checkpoint]:
+    with store.transaction() as tx:
+        tx.read_attempted(target.name, mapping.source, mapping.stream, now_iso())
+    try:
+        yield from items
+    except SyncfwError as exc:
+        with store.transaction() as tx:
+            error = hide(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, secrets)
+            tx.read_finished(target.name, mapping.source, mapping.stream, now_iso(), error)
+        raise
+    with store.transaction() as tx:
+        tx.read_finished(target.name, mapping.source, mapping.stream, now_iso(), None)
