@@ -29,8 +29,10 @@ from typing import Any
 from pydantic import SecretStr
 
 from bench.common import BUDGET, FAST, LATENCY, NOTION_BURST, NOTION_RATE, ServedNotion, log
-from syncfw.notion.budget import MAX_RATE, RateBudget, budget_for
+from syncfw.notion.budget import RateBudget
+from syncfw.notion.budgets import budget_for
 from syncfw.notion.client import NotionClient
+from syncfw.recipe.schema import MAX_RATE
 from tests.servers import Server, start_postgres, start_redis
 
 PROCESSES = 3

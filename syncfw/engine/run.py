@@ -34,7 +34,7 @@ from syncfw.engine.reviewed import mass_change_approved
 from syncfw.engine.signals import StopSignal, stop_on_signals
 from syncfw.errors import GuardStop, NotionNotFound, SyncfwError
 from syncfw.mapping import compile_mapping
-from syncfw.notion.budget import budget_for
+from syncfw.notion.budgets import budget_for
 from syncfw.notion.claim import Claim, write_claim
 from syncfw.notion.client import NotionClient
 from syncfw.notion.schema import preflight

@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
-import hashlib
 import json
 import logging
 import math
@@ -408,33 +407,3 @@ class SharedRateBudget(RateBudget):
                 file.truncate()
                 file.write(dump_bucket(state))
             return result
-
-
-_BUDGETS: dict[tuple[str, str], RateBudget] = {}
-_BUDGETS_LOCK = threading.Lock()
-
-
-def budget_for(token: str, rate: float, burst: int = 3) -> RateBudget:
-    """The budget of an integration token (DESIGN.md rule 6): one per token in this process,
-    shared with every other process of the token on this machine through a file
-    (:class:`SharedRateBudget`), or, when ``SYNCFW_BUDGET_URL`` is set, with every process on every
-    machine through that PostgreSQL or Redis server (:mod:`syncfw.notion.budget_shared`). ``rate``
-    is requests per second; the server is first contacted by the first request.
-
-    Raises:
-        ConfigError: ``SYNCFW_BUDGET_URL`` is malformed or its driver is not installed (exit 2).
-    """
-    key = hashlib.sha256(token.encode()).hexdigest()[:16]
-    url = os.environ.get("SYNCFW_BUDGET_URL", "")
-    with _BUDGETS_LOCK:
-        budget = _BUDGETS.get((url, key))
-        if budget is None or budget.rate != rate:
-            if url:
-                # imported here: its drivers are optional extras, needed only with a budget server
-                from syncfw.notion.budget_shared import server_budget
-
-                budget = server_budget(url, rate, burst, key=key)
-            else:
-                budget = SharedRateBudget(rate, burst, key=key)
-            _BUDGETS[url, key] = budget
-        return budget

@@ -38,13 +38,14 @@ T = TypeVar("T")
 CONNECT_TIMEOUT = 5
 """Seconds to wait for a budget server to accept a connection (and, for Redis, to answer)."""
 
-_KINDS = {
+BACKEND_SCHEMES = {
     "postgresql": "postgres",
     "postgres": "postgres",
     "redis": "redis",
     "rediss": "redis",
     "unix": "redis",
 }
+"""URL scheme → budget backend (the PostgreSQL or Redis budget, and the driver extra it needs)."""
 
 
 def shown_url(url: str) -> str:
@@ -131,37 +132,3 @@ class ServerRateBudget(RateBudget, abc.ABC):
             except self.driver_errors as exc:
                 reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
                 raise BudgetUnavailable(self.shown, hide_password(reason, self._url)) from None
-
-
-def server_budget(
-    url: str,
-    rate: float,
-    burst: int = 3,
-    *,
-    key: str,
-    clock: Callable[[], float] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> ServerRateBudget:
-    """The budget of ``key`` in the server that ``url`` names (no connection is made yet);
-    ``clock`` and ``sleep`` as for :class:`ServerRateBudget`.
-
-    Raises:
-        ConfigError: ``url`` is malformed, its scheme is not one of PostgreSQL or Redis, or the
-            driver for it is not installed (exit 2).
-    """
-    try:
-        parts = urlsplit(url)
-        scheme, _ = parts.scheme.lower(), parts.port  # a port that is not a number is refused here
-    except ValueError as exc:
-        raise malformed(url, str(exc)) from None
-    kind = _KINDS.get(scheme)
-    if kind is None:
-        raise malformed(url, "give a postgresql:// or a redis:// URL")
-    try:
-        if kind == "postgres":
-            from syncfw.notion.budget_postgres import PostgresRateBudget as backend
-        else:
-            from syncfw.notion.budget_redis import RedisRateBudget as backend  # type: ignore[assignment]
-    except ImportError as exc:
-        raise malformed(url, f"its driver cannot be imported ({exc}): pip install 'syncfw[{kind}]'") from None
-    return backend(rate, burst, key=key, url=url, clock=clock, sleep=sleep)

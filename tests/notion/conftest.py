@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from syncfw.notion.budget import RateBudget, SharedRateBudget
-from syncfw.notion.budget_shared import server_budget
+from syncfw.notion.budgets import server_budget
 
 BACKENDS = {"file": None, "postgresql": "postgres_url", "redis": "redis_url"}
 """Each backend and the session fixture of its server (tests/conftest.py)."""

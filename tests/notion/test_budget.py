@@ -88,7 +88,7 @@ def test_two_processes_of_one_token_share_one_budget(budget_backend: Backend) ->
 
 
 def test_budget_files_never_hold_the_token(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from syncfw.notion.budget import budget_for
+    from syncfw.notion.budgets import budget_for
 
     monkeypatch.setenv("SYNCFW_BUDGET_DIR", str(tmp_path))
     budget = budget_for("ntn_secret_token_for_the_test", 3.0)

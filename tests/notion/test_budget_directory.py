@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from syncfw.errors import UnsafeBudgetDirectory
-from syncfw.notion.budget import SharedRateBudget, budget_for
+from syncfw.notion.budget import SharedRateBudget
+from syncfw.notion.budgets import budget_for
 from syncfw.plugins import Registry
 from syncfw.recipe import load_recipe
 from syncfw.sandbox.runner import Sandbox

@@ -19,8 +19,8 @@ import redis
 from pydantic import SecretStr
 
 from syncfw.emulation import ServedApp
-from syncfw.notion.budget import budget_for
 from syncfw.notion.budget_shared import ServerRateBudget
+from syncfw.notion.budgets import budget_for
 from syncfw.notion.client import NotionClient
 from syncfw.plugins import Registry
 from syncfw.recipe import load_recipe

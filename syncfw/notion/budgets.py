@@ -1,0 +1,76 @@
+"""Which rate budget an integration token gets: the file budget of this machine
+(:class:`~syncfw.notion.budget.SharedRateBudget`), or with ``SYNCFW_BUDGET_URL`` a PostgreSQL or
+Redis budget shared by every machine (:mod:`syncfw.notion.budget_shared`,
+:mod:`syncfw.notion.budget_postgres`, :mod:`syncfw.notion.budget_redis`)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from syncfw.notion.budget import RateBudget, SharedRateBudget
+from syncfw.notion.budget_shared import BACKEND_SCHEMES, ServerRateBudget, malformed
+
+_BUDGETS: dict[tuple[str, str], RateBudget] = {}
+_BUDGETS_LOCK = threading.Lock()
+
+
+def budget_for(token: str, rate: float, burst: int = 3) -> RateBudget:
+    """The budget of an integration token (DESIGN.md rule 6): one per token in this process,
+    shared with every other process of the token on this machine through a file
+    (:class:`SharedRateBudget`), or, when ``SYNCFW_BUDGET_URL`` is set, with every process on every
+    machine through that PostgreSQL or Redis server (:mod:`syncfw.notion.budget_shared`). ``rate``
+    is requests per second; the server is first contacted by the first request.
+
+    Raises:
+        ConfigError: ``SYNCFW_BUDGET_URL`` is malformed or its driver is not installed (exit 2).
+    """
+    key = hashlib.sha256(token.encode()).hexdigest()[:16]
+    url = os.environ.get("SYNCFW_BUDGET_URL", "")
+    with _BUDGETS_LOCK:
+        budget = _BUDGETS.get((url, key))
+        if budget is None or budget.rate != rate:
+            if url:
+                budget = server_budget(url, rate, burst, key=key)
+            else:
+                budget = SharedRateBudget(rate, burst, key=key)
+            _BUDGETS[url, key] = budget
+        return budget
+
+
+def server_budget(
+    url: str,
+    rate: float,
+    burst: int = 3,
+    *,
+    key: str,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ServerRateBudget:
+    """The budget of ``key`` in the server that ``url`` names (no connection is made yet);
+    ``clock`` and ``sleep`` as for :class:`ServerRateBudget`.
+
+    Raises:
+        ConfigError: ``url`` is malformed, its scheme is not one of PostgreSQL or Redis, or the
+            driver for it is not installed (exit 2).
+    """
+    try:
+        parts = urlsplit(url)
+        scheme, _ = parts.scheme.lower(), parts.port  # a port that is not a number is refused here
+    except ValueError as exc:
+        raise malformed(url, str(exc)) from None
+    kind = BACKEND_SCHEMES.get(scheme)
+    if kind is None:
+        raise malformed(url, "give a postgresql:// or a redis:// URL")
+    try:  # imported here: their drivers are optional extras, needed only with a budget server
+        if kind == "postgres":
+            from syncfw.notion.budget_postgres import PostgresRateBudget as backend
+        else:
+            from syncfw.notion.budget_redis import RedisRateBudget as backend  # type: ignore[assignment]
+    except ImportError as exc:
+        raise malformed(url, f"its driver cannot be imported ({exc}): pip install 'syncfw[{kind}]'") from None
+    return backend(rate, burst, key=key, url=url, clock=clock, sleep=sleep)
