@@ -25,7 +25,9 @@ Shapes, as dagster-dbt and dagster-dlt draw theirs:
 
 import hashlib
 import re
+import warnings
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -168,13 +170,24 @@ def freshness_checks(recipe: Recipe) -> Sequence[dg.AssetChecksDefinition]:
         limit = stale_after(recipe, target)
         if limit is not None:
             by_limit.setdefault(limit, []).append(target_key(recipe.name, target.name))
-    return [
-        check
-        for limit, keys in by_limit.items()
-        for check in dg.build_last_update_freshness_checks(
-            assets=keys, lower_bound_delta=limit, severity=dg.AssetCheckSeverity.ERROR
-        )
-    ]
+    with _superseded():
+        return [
+            check
+            for limit, keys in by_limit.items()
+            for check in dg.build_last_update_freshness_checks(
+                assets=keys, lower_bound_delta=limit, severity=dg.AssetCheckSeverity.ERROR
+            )
+        ]
+
+
+@contextmanager
+def _superseded() -> Iterator[None]:
+    """Dagster 1.13 calls freshness checks superseded by ``FreshnessPolicy``, which only its
+    freshness daemon evaluates; a check is evaluated by any run or sensor (and in a test), and
+    states pass or fail as syncfw's ``stale_after`` does. It is not deprecated: no warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.SupersessionWarning)
+        yield
 
 
 def recipe_files(recipes_dir: Path) -> list[Path]:
@@ -229,7 +242,8 @@ def build_syncfw_definitions(
                     execution_timezone="UTC",
                 )
             )
-    sensors = [dg.build_sensor_for_freshness_checks(freshness_checks=checks, name=FRESHNESS_SENSOR)]
+    with _superseded():
+        sensors = [dg.build_sensor_for_freshness_checks(freshness_checks=checks, name=FRESHNESS_SENSOR)]
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,

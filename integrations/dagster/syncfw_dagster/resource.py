@@ -41,7 +41,7 @@ class _LogProgress(Progress):
         self.log.info(f"{target}: {total} writes to send")
 
 
-class SyncfwResource(dg.ConfigurableResource):  # type: ignore[misc]
+class SyncfwResource(dg.ConfigurableResource):  # type: ignore[type-arg]  # the resource is its own value
     """Runs the recipe of a ``syncfw_assets`` multi-asset with :func:`syncfw.engine.run.execute`,
     in-process, as ``syncfw run RECIPE`` would: the same run lock, rate budget, Sync Health rows,
     alerts and run history (whose ``context.trigger`` names the Dagster run).
@@ -51,12 +51,12 @@ class SyncfwResource(dg.ConfigurableResource):  # type: ignore[misc]
     """
 
     notion_rate_limit: float | None = Field(
-        None, description="Notion requests per second (overrides the recipe's notion.rate_limit)."
+        default=None, description="Notion requests per second (overrides the recipe's notion.rate_limit)."
     )
-    full_refresh: bool = Field(False, description="Ignore stored cursors and read every record.")
-    reconcile: bool = Field(False, description="Scan every key at the sources and handle deletes.")
+    full_refresh: bool = Field(default=False, description="Ignore stored cursors and read every record.")
+    reconcile: bool = Field(default=False, description="Scan every key at the sources and handle deletes.")
     allow_mass_change: bool = Field(
-        False, description="Let this run archive or update more than the target's guard allows."
+        default=False, description="Let this run archive or update more than the target's guard allows."
     )
 
     def run(self, context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult[None]]:

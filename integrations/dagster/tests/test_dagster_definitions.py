@@ -7,17 +7,16 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import pytest
 import time_machine
+from syncfw_dagster import SyncfwResource, build_syncfw_definitions, target_key
 
 from syncfw.plugins import load_plugins
 from syncfw.sandbox.runner import Sandbox
 from syncfw.testing import copy_seed_data
-from syncfw_dagster import build_syncfw_definitions, target_key
 from tests.conftest import REPO
 
 RECIPE = "salesforce-accounts"
@@ -29,13 +28,22 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     the recipes' state files go), as ``tests/conftest.py``'s ``sandbox`` does for one test."""
     root = tmp_path_factory.mktemp("dagster")
     registry = load_plugins()
-    box = Sandbox(root / "sandbox", registry, data_dir=copy_seed_data(registry.emulators.values(), root / "seed"))
+    box = Sandbox(
+        root / "sandbox", registry, data_dir=copy_seed_data(registry.emulators.values(), root / "seed")
+    )
     with pytest.MonkeyPatch.context() as patch:
         for key, value in box.start().items():
             patch.setenv(key, value)
         patch.chdir(root)
         # the recipe's databases, as an operator creates them before the first scheduled run
-        init = [sys.executable, "-m", "syncfw.cli", "notion", "init", str(REPO / "recipes" / f"{RECIPE}.yaml")]
+        init = [
+            sys.executable,
+            "-m",
+            "syncfw.cli",
+            "notion",
+            "init",
+            str(REPO / "recipes" / f"{RECIPE}.yaml"),
+        ]
         assert subprocess.run(init, capture_output=True, timeout=120).returncode == 0
         yield box
     box.stop()
@@ -43,7 +51,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 
 @pytest.fixture(scope="module")
 def defs(sandbox: Sandbox) -> dg.Definitions:
-    return build_syncfw_definitions(REPO / "recipes")
+    # the sandbox's Notion has no rate limit: a run need not pace itself at Notion's 3 requests/s
+    return build_syncfw_definitions(REPO / "recipes", resource=SyncfwResource(notion_rate_limit=100))
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +102,9 @@ def test_materialising_runs_the_recipe_in_the_sandbox(
     accounts = titled(sandbox.notion.dump(), "Accounts")
     assert len(accounts["pages"]) > 0
     [event] = [
-        m for m in materialised.get_asset_materialization_events() if m.asset_key == target_key(RECIPE, "accounts")
+        m
+        for m in materialised.get_asset_materialization_events()
+        if m.asset_key == target_key(RECIPE, "accounts")
     ]
     metadata = event.materialization.metadata
     assert metadata["created"].value == len(accounts["pages"])
