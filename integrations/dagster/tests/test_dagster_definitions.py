@@ -17,24 +17,19 @@ from syncfw_dagster import SyncfwResource, build_syncfw_definitions, target_key
 from syncfw.plugins import load_plugins
 from syncfw.sandbox.runner import Sandbox
 from syncfw.testing import copy_seed_data
-from tests.conftest import REPO
+from tests.conftest import REPO, start_sandbox
 
 RECIPE = "salesforce-accounts"
 
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """One sandbox for the module, its environment set and its directory the working one (where
-    the recipes' state files go), as ``tests/conftest.py``'s ``sandbox`` does for one test."""
+    """``tests/conftest.py``'s sandbox, started once for the module (Dagster loads once)."""
     root = tmp_path_factory.mktemp("dagster")
     registry = load_plugins()
-    box = Sandbox(
-        root / "sandbox", registry, data_dir=copy_seed_data(registry.emulators.values(), root / "seed")
-    )
     with pytest.MonkeyPatch.context() as patch:
-        for key, value in box.start().items():
-            patch.setenv(key, value)
-        patch.chdir(root)
+        seed = copy_seed_data(registry.emulators.values(), root / "seed")
+        box = start_sandbox(root, registry, seed, patch)
         # the recipe's databases, as an operator creates them before the first scheduled run
         init = [
             sys.executable,
@@ -46,7 +41,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         ]
         assert subprocess.run(init, capture_output=True, timeout=120).returncode == 0
         yield box
-    box.stop()
+        box.stop()
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +127,40 @@ def test_the_freshness_check_fails_once_stale_after_has_passed(
     # the recipe's salesforce source has stale_after: 1h
     with time_machine.travel(datetime.now(UTC) + timedelta(hours=1, minutes=1)):
         assert not evaluate()
+
+
+def test_a_person_s_edit_fails_the_drift_check_of_the_next_materialisation(
+    materialised: dg.ExecuteInProcessResult,
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    sandbox: Sandbox,
+) -> None:
+    assert sandbox.notion is not None
+    [page, *_] = titled(sandbox.notion.dump(), "Accounts")["pages"]
+    sandbox.notion.human_edit(page["id"], {"Industry": {"select": {"name": "Shipping"}}})
+
+    again = defs.resolve_job_def("syncfw_salesforce_accounts_job").execute_in_process(instance=instance)
+
+    drift = {
+        e.asset_key: (e.passed, e.severity, e.metadata["findings"].value)
+        for e in again.get_asset_check_evaluations()
+        if e.check_name == "drift"
+    }
+    assert drift == {
+        target_key(RECIPE, "accounts"): (False, dg.AssetCheckSeverity.WARN, 1),
+        target_key(RECIPE, "contacts"): (True, dg.AssetCheckSeverity.WARN, 0),
+    }
+
+
+def test_a_run_that_cannot_start_fails_the_step_with_syncfw_s_message(
+    materialised: dg.ExecuteInProcessResult, defs: dg.Definitions
+) -> None:
+    # customer-360's Accounts is the database salesforce-accounts writes (same title, same parent)
+    result = defs.resolve_job_def("syncfw_customer_360_job").execute_in_process(raise_on_error=False)
+
+    assert not result.success
+    [failure] = result.get_step_failure_events()
+    user_failure = failure.step_failure_data.user_failure_data
+    assert user_failure is not None
+    assert "is written by recipe 'salesforce-accounts'" in str(user_failure.description)
+    assert "nothing was written" in str(user_failure.description)
