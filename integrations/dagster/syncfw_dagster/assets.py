@@ -182,12 +182,30 @@ def freshness_checks(recipe: Recipe) -> Sequence[dg.AssetChecksDefinition]:
 
 @contextmanager
 def _superseded() -> Iterator[None]:
-    """Dagster 1.13 calls freshness checks superseded by ``FreshnessPolicy``, which only its
-    freshness daemon evaluates; a check is evaluated by any run or sensor (and in a test), and
-    states pass or fail as syncfw's ``stale_after`` does. It is not deprecated: no warning."""
+    """Silence Dagster 1.13's warning that freshness checks are superseded by ``FreshnessPolicy``
+    (not deprecated): a policy is evaluated by Dagster's freshness daemon only, while a check runs
+    in any run or sensor and passes or fails as ``stale_after`` means."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.SupersessionWarning)
         yield
+
+
+def _schedule(recipe: Recipe, cron: str, job: "dg.UnresolvedAssetJobDefinition") -> dg.ScheduleDefinition:
+    """The recipe's ``schedule:`` for ``job``, in UTC.
+
+    Raises:
+        ConfigError: Dagster's cron parser refuses the expression: syncfw's (cronsim) also takes
+            ``5L`` (the last Friday of the month) and ``LW`` (its last weekday); Dagster does not.
+    """
+    try:
+        return dg.ScheduleDefinition(
+            name=f"{dagster_name(recipe)}_schedule", cron_schedule=cron, job=job, execution_timezone="UTC"
+        )
+    except dg.DagsterInvalidDefinitionError:
+        raise ConfigError(
+            f"{recipe.path}: schedule {cron!r} is a cron expression Dagster cannot schedule "
+            "(it has no last weekday of the month: 5L, LW)"
+        ) from None
 
 
 def recipe_files(recipes_dir: Path) -> list[Path]:
@@ -234,21 +252,18 @@ def build_syncfw_definitions(
         jobs.append(job)
         checks += freshness_checks(recipe)
         if recipe.schedule is not None:
-            schedules.append(
-                dg.ScheduleDefinition(
-                    name=f"{dagster_name(recipe)}_schedule",
-                    cron_schedule=recipe.schedule,
-                    job=job,
-                    execution_timezone="UTC",
-                )
-            )
+            schedules.append(_schedule(recipe, recipe.schedule, job))
     with _superseded():
-        sensors = [dg.build_sensor_for_freshness_checks(freshness_checks=checks, name=FRESHNESS_SENSOR)]
+        sensors = (
+            [dg.build_sensor_for_freshness_checks(freshness_checks=checks, name=FRESHNESS_SENSOR)]
+            if checks
+            else []
+        )
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,
         jobs=jobs,
         schedules=schedules,
-        sensors=sensors if checks else [],
+        sensors=sensors,
         resources={RESOURCE_KEY: resource or SyncfwResource()},
     )

@@ -3,10 +3,12 @@ sandbox: what they declare, a materialisation that syncs through the emulators, 
 check failing once ``stale_after`` has passed (the clock is moved, not waited for)."""
 
 import hashlib
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -14,6 +16,7 @@ import pytest
 import time_machine
 from syncfw_dagster import SyncfwResource, build_syncfw_definitions, target_key
 
+from syncfw.errors import ConfigError
 from syncfw.plugins import load_plugins
 from syncfw.sandbox.runner import Sandbox
 from syncfw.testing import copy_seed_data
@@ -164,3 +167,17 @@ def test_a_run_that_cannot_start_fails_the_step_with_syncfw_s_message(
     assert user_failure is not None
     assert "is written by recipe 'salesforce-accounts'" in str(user_failure.description)
     assert "nothing was written" in str(user_failure.description)
+
+
+def test_a_schedule_dagster_cannot_parse_is_refused_naming_the_recipe(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    shutil.copytree(REPO / "mappings", tmp_path / "mappings")
+    (tmp_path / "recipes").mkdir()
+    recipe = (REPO / "recipes" / f"{RECIPE}.yaml").read_text()
+    # cronsim (syncfw) takes the last Friday of the month; Dagster's parser does not
+    last_friday = recipe.replace('schedule: "*/15 * * * *"', 'schedule: "0 6 * * 5L"')
+    (tmp_path / "recipes" / "monthly.yaml").write_text(last_friday)
+
+    with pytest.raises(ConfigError, match=r"monthly\.yaml: schedule '0 6 \* \* 5L'"):
+        build_syncfw_definitions(tmp_path / "recipes")
