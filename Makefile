@@ -5,13 +5,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.syncfw-installed
 # every built-in connector is its own distribution, installed like a third party's
 CONNECTORS := $(wildcard connectors/*/pyproject.toml)
+# every integration with an orchestrator (integrations/dagster: syncfw-dagster) likewise, with its test extra
+INTEGRATIONS := $(wildcard integrations/*/pyproject.toml)
 
 .PHONY: demo test lint typecheck unit setup servers clean
 
-$(STAMP): pyproject.toml $(CONNECTORS)
+$(STAMP): pyproject.toml $(CONNECTORS) $(INTEGRATIONS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]" $(addprefix -e ,$(dir $(CONNECTORS)))
+	$(BIN)/python -m pip install --quiet -e ".[test]" $(addprefix -e ,$(dir $(CONNECTORS))) \
+		$(foreach i,$(dir $(INTEGRATIONS)),-e "$(i)[test]")
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -20,14 +23,14 @@ demo: $(STAMP)
 	$(BIN)/syncfw demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check syncfw connectors tests
-	$(BIN)/ruff format --check syncfw connectors tests
+	$(BIN)/ruff check syncfw connectors integrations tests
+	$(BIN)/ruff format --check syncfw connectors integrations tests
 
-# mypy --strict over the core and every built-in connector (the files connector's pandas stubs
-# are its `typing` extra)
+# mypy --strict over the core, every built-in connector and every integration (the files
+# connector's pandas stubs are its `typing` extra)
 typecheck: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e "connectors/files/[typing]"
-	$(BIN)/mypy syncfw $(addsuffix syncfw_*,$(dir $(CONNECTORS)))
+	$(BIN)/mypy syncfw $(addsuffix syncfw_*,$(dir $(CONNECTORS) $(INTEGRATIONS)))
 
 # the backend tests' PostgreSQL and Redis servers (installed from Debian's packages when missing)
 servers:
