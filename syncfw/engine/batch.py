@@ -126,7 +126,12 @@ def run_batch(
             readable.append(offline(path))
         except ConfigError as exc:
             batch.outcomes.append(_failed(path, None, exc))
-    for recipe in select(readable, selectors):
+    try:
+        chosen = select(readable, selectors)
+    except ConfigError as exc:
+        unread = "".join(f"\n{o.path} could not be read: {o.note}" for o in batch.outcomes)
+        raise ConfigError(f"{exc}{unread}") from None
+    for recipe in chosen:
         batch.outcomes.append(_one(recipe, due=due, now=now, load=load, one=one, stopped=_stopped(batch)))
     order = {path.resolve(): i for i, path in enumerate(paths)}
     batch.outcomes.sort(key=lambda o: order[o.path.resolve()])
