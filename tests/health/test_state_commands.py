@@ -54,7 +54,11 @@ def test_state_show_and_reset_clear_cursors_so_the_next_run_reads_everything(
     assert targets["accounts"]["pages"] == created > 0
     assert (targets["accounts"]["open_intents"], targets["accounts"]["quarantined"]) == (0, 0)
     streams = {(c["target"], c["source"], c["stream"]) for c in state["cursors"]}
-    assert ("accounts", "salesforce", "Account") in streams and ("contacts", "salesforce", "Contact") in streams
+    assert ("accounts", "salesforce", "Account") in streams and (
+        "contacts",
+        "salesforce",
+        "Contact",
+    ) in streams
     assert [r["command"] for r in state["runs"]] == ["run"]
     table = syncfw("state", "show", str(path), cwd=tmp_path)
     assert table.returncode == 0 and "Account" in table.stdout and "open intents" in table.stdout
@@ -76,12 +80,17 @@ def test_state_show_and_reset_clear_cursors_so_the_next_run_reads_everything(
     assert unknown.returncode == 2 and "has no such target" in unknown.stderr
     assert show(path, tmp_path)["cursors"] == state["cursors"]  # nothing was cleared
 
-    reset = syncfw("state", "reset", str(path), "--target", "accounts", "--stream", "Account", cwd=tmp_path, stdin="y\n")
+    reset = syncfw(
+        "state", "reset", str(path), "--target", "accounts", "--stream", "Account", cwd=tmp_path, stdin="y\n"
+    )
     assert reset.returncode == 0, reset.stderr
     after = show(path, tmp_path)
     left = {(c["target"], c["stream"]) for c in after["cursors"]}
     assert ("accounts", "Account") not in left and ("contacts", "Contact") in left
-    assert after["runs"][0]["command"] == "reset" and "accounts: salesforce/Account" in after["runs"][0]["detail"]
+    assert (
+        after["runs"][0]["command"] == "reset"
+        and "accounts: salesforce/Account" in after["runs"][0]["detail"]
+    )
 
     # the next run reads every account from the start: the backfilled one is updated, nothing else
     full = syncfw("run", str(path), "--json", cwd=tmp_path)
