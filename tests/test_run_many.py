@@ -140,12 +140,12 @@ def test_due_runs_the_recipes_whose_schedule_fired_since_their_last_run(
     assert found["manual"]["status"] == "skipped" and "no schedule" in found["manual"]["note"]
     assert found["hourly"]["report"]["targets"]["accounts"]["created"] > 0
 
-    # the runs just made are the last runs now: nothing is due any more
-    again = syncfw("run", str(recipes), "--due", "--json", cwd=tmp_path)
-    assert again.returncode == 0, again.stderr
-    assert {n: o["status"] for n, o in outcomes(again).items()} == dict.fromkeys(
-        ("hourly", "yearly", "manual", "fresh"), "skipped"
-    )
+    # the runs just made are the last runs now: nothing is due any more (JSON lines, as under cron)
+    again = syncfw("run", str(recipes), "--due", cwd=tmp_path)
+    assert (again.returncode, again.stdout) == (0, ""), again.stderr
+    lines = [json.loads(line) for line in again.stderr.splitlines()]
+    assert [line["event"] for line in lines] == ["recipe_not_run"] * 4 + ["batch_finished"]
+    assert lines[-1]["recipes"] == dict.fromkeys(("fresh", "hourly", "manual", "yearly"), "skipped")
 
 
 def test_recipes_sharing_a_notion_token_share_one_rate_budget(tmp_path: Path) -> None:

@@ -171,24 +171,29 @@ def progress_bar(enabled: bool) -> Iterator[EngineProgress]:
 
 
 def render_batch(batch: BatchReport, *, problems_only: bool = False) -> None:
-    """The summary of a command over several recipes: one row each, then the exit code
-    (``problems_only``: only the recipes whose exit code is not 0)."""
+    """The summary of a command over several recipes: one row each (writes as ``+created
+    ~updated -archived``), then the exit code (``problems_only``: only the recipes whose exit
+    code is not 0)."""
     rows = [o for o in batch.outcomes if o.exit_code != 0 or not problems_only]
     if not rows:
         return
-    table = Table(
-        title=f"{batch.command}: {len(batch.outcomes)} recipes · exit {batch.exit_code}", title_justify="left"
-    )
-    for col in ("recipe", "status", "exit", "created", "updated", "archived", "failed", "note"):
-        table.add_column(
-            col, justify="right" if col in ("exit", "created", "updated", "archived", "failed") else "left"
-        )
+    title = f"{batch.command}: {len(batch.outcomes)} recipes · exit {batch.exit_code}"
+    table = Table(title=title, title_justify="left")
+    table.add_column("recipe", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("exit", justify="right")
+    table.add_column("writes", no_wrap=True)
+    table.add_column("failed", justify="right")
+    table.add_column("note", overflow="fold")
     for o in rows:
-        counts = ["", "", "", ""]
+        writes = failed = ""
         if o.report is not None:
             totals = [t.as_dict() for t in o.report.targets.values()]
-            counts = [str(sum(t[k] for t in totals)) for k in ("created", "updated", "archived", "failed")]
-        table.add_row(o.recipe or str(o.path), o.status, str(o.exit_code), *counts, escape(o.note or ""))
+            n = {k: sum(t[k] for t in totals) for k in ("created", "updated", "archived", "failed")}
+            writes, failed = f"+{n['created']} ~{n['updated']} -{n['archived']}", str(n["failed"])
+        table.add_row(
+            o.recipe or str(o.path), o.status, str(o.exit_code), writes, failed, escape(o.note or "")
+        )
     (err if problems_only else out).print(table)
 
 

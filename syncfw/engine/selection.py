@@ -121,13 +121,13 @@ def next_fire(schedule: str, after: datetime) -> datetime:
 def due_now(schedule: str | None, last_started: datetime | None, now: datetime) -> Due:
     """Whether a recipe with ``schedule`` whose last run started at ``last_started`` is due at ``now``."""
     if schedule is None:
-        return Due(False, "no schedule: (run it without --due)")
+        return Due(False, "no schedule: run it without --due")
     if last_started is None:
         return Due(True, "never ran")
     fire = next_fire(schedule, last_started)
     if fire <= now:
-        return Due(True, f"due since {iso(fire)} (last run {iso(last_started)})")
-    return Due(False, f"not due: next at {iso(fire)} (last run {iso(last_started)})")
+        return Due(True, f"due since {iso(fire)}")
+    return Due(False, f"not due: next at {iso(fire)}")
 
 
 def is_due(recipe: Recipe, now: datetime) -> Due:
