@@ -99,7 +99,22 @@ def test_a_directory_run_selects_by_tag_name_and_source_and_exits_with_the_worst
     typo = syncfw("run", str(recipes), "--select", "tag:crn", "--select", "crm-a", cwd=tmp_path)
     assert typo.returncode == 2 and "--select tag:crn: matches no recipe" in typo.stderr
     assert "Traceback" not in typo.stderr
+    unknown = syncfw("run", str(recipes), "--select", "tags:crm", cwd=tmp_path)
+    assert unknown.returncode == 2 and "tag:TAG or source:SOURCE" in unknown.stderr
     assert runs_of(tmp_path / ".syncfw" / "crm-a.sqlite") == 3  # not a fourth
+
+    # a recipe file that cannot be read is reported (it might have been selected); the rest runs
+    (recipes / "broken.yaml").write_text(
+        (recipes / "ops-b.yaml").read_text().replace("tier: production", "tier: gold")
+    )
+    mixed = syncfw("run", str(recipes), "--select", "crm-a", "--json", cwd=tmp_path)
+    assert mixed.returncode == 2, mixed.stderr
+    batch = json.loads(mixed.stdout)["recipes"]
+    assert [(o["path"], o["status"]) for o in batch] == [
+        (str(recipes / "broken.yaml"), "invalid"),
+        (str(recipes / "crm-a.yaml"), "success"),
+    ]
+    assert "broken.yaml:" in batch[0]["note"] and "tier" in batch[0]["note"]
 
 
 def _ran_at(path: Path, name: str, when: str) -> None:
