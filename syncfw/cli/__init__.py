@@ -2,7 +2,7 @@
 
 One module per group of commands (:mod:`~syncfw.cli.run`: plan and run; :mod:`~syncfw.cli.health`:
 status, runs, audit, renew; :mod:`~syncfw.cli.notion`, :mod:`~syncfw.cli.sandbox`,
-:mod:`~syncfw.cli.rollback`, :mod:`~syncfw.cli.plugins`, :mod:`~syncfw.cli.validate`,
+:mod:`~syncfw.cli.rollback`, :mod:`~syncfw.cli.state`, :mod:`~syncfw.cli.plugins`, :mod:`~syncfw.cli.validate`,
 :mod:`~syncfw.cli.demo`); rendering in :mod:`~syncfw.cli.render` and
 :mod:`~syncfw.cli.render_health`. The logic they call lives below: engine, health, notion.
 
@@ -20,7 +20,7 @@ import sys
 import click
 
 from syncfw import __version__
-from syncfw.cli import demo, health, notion, plugins, rollback, run, sandbox, validate
+from syncfw.cli import demo, health, notion, plugins, rollback, run, sandbox, state, validate
 from syncfw.cli.render import err
 from syncfw.errors import ConfigError, SyncfwError
 
@@ -41,6 +41,7 @@ for command in (
     health.runs,
     health.audit,
     health.renew,
+    state.state,
     rollback.rollback,
     notion.notion,
     plugins.plugins,

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from syncfw.clock import now_iso, parse_time
+from syncfw.engine.batch import BatchReport
 from syncfw.engine.run import Progress as EngineProgress
 from syncfw.engine.run import RunObserver, RunReport
 from syncfw.notion.client import NotionClient
@@ -169,6 +170,33 @@ def progress_bar(enabled: bool) -> Iterator[EngineProgress]:
         yield BarProgress(bar)
 
 
+def render_batch(batch: BatchReport, *, problems_only: bool = False) -> None:
+    """The summary of a command over several recipes: one row each (writes as ``+created
+    ~updated -archived``), then the exit code (``problems_only``: only the recipes whose exit
+    code is not 0)."""
+    rows = [o for o in batch.outcomes if o.exit_code != 0 or not problems_only]
+    if not rows:
+        return
+    title = f"{batch.command}: {len(batch.outcomes)} recipes · exit {batch.exit_code}"
+    table = Table(title=title, title_justify="left")
+    table.add_column("recipe", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("exit", justify="right")
+    table.add_column("writes", no_wrap=True)
+    table.add_column("failed", justify="right")
+    table.add_column("note", overflow="fold")
+    for o in rows:
+        writes = failed = ""
+        if o.report is not None:
+            totals = [t.as_dict() for t in o.report.targets.values()]
+            n = {k: sum(t[k] for t in totals) for k in ("created", "updated", "archived", "failed")}
+            writes, failed = f"+{n['created']} ~{n['updated']} -{n['archived']}", str(n["failed"])
+        table.add_row(
+            o.recipe or str(o.path), o.status, str(o.exit_code), writes, failed, escape(o.note or "")
+        )
+    (err if problems_only else out).print(table)
+
+
 # -- logs for machines ---------------------------------------------------------------------
 
 
@@ -268,4 +296,29 @@ class JsonLog(EngineProgress, RunObserver):
             **totals,
             notion_requests=report.notion_requests,
             duration_seconds=(end - start).total_seconds() if start and end else None,
+        )
+
+    def batch_finished(self, batch: BatchReport) -> None:
+        """Log each recipe that did not run (``recipe_not_run``: skipped, invalid, locked), then
+        ``batch_finished`` with every recipe's status and the command's exit code."""
+        self.run_id = None
+        for o in batch.outcomes:
+            if o.report is None:
+                self.recipe = o.recipe
+                level = "info" if o.exit_code in (0, 75) else "error"
+                self.emit(
+                    "recipe_not_run",
+                    level,
+                    path=str(o.path),
+                    status=o.status,
+                    exit_code=o.exit_code,
+                    note=o.note,
+                )
+        self.recipe = None
+        self.emit(
+            "batch_finished",
+            "info" if batch.exit_code in (0, 3, 75) else "error",
+            command=batch.command,
+            exit_code=batch.exit_code,
+            recipes={o.recipe or str(o.path): o.status for o in batch.outcomes},
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -11,9 +12,22 @@ from pathlib import Path
 import click
 
 from syncfw.cli.options import RATE, F, env_file_option, load_env, load_recipe, registry
-from syncfw.cli.render import JsonLog, err, progress_bar, render_plan, render_problems, render_summary
+from syncfw.cli.render import (
+    JsonLog,
+    err,
+    progress_bar,
+    render_batch,
+    render_plan,
+    render_problems,
+    render_summary,
+)
+from syncfw.clock import utcnow
+from syncfw.engine.batch import BatchReport, run_batch
 from syncfw.engine.reviewed import read_reviewed_plan
 from syncfw.engine.run import Progress, RunObserver, RunOptions, RunReport, execute
+from syncfw.health.inventory import load_offline, recipe_paths
+from syncfw.plugins import Registry
+from syncfw.recipe import Recipe
 
 
 def _run_options(fn: F) -> F:
@@ -43,8 +57,21 @@ def _run_options(fn: F) -> F:
         "(also done on one run in each target's reconcile_every).",
     )(fn)
     fn = click.option("--full-refresh", is_flag=True, help="Ignore stored cursors and read every record.")(fn)
+    fn = click.option(
+        "--due",
+        is_flag=True,
+        help="Only the recipes whose schedule: has fired since their last run (or that never ran).",
+    )(fn)
+    fn = click.option(
+        "--select",
+        "-s",
+        "selected",
+        multiple=True,
+        metavar="NAME|tag:T|source:S|PATH",
+        help="With a directory: only these recipes (repeatable; values add up, as in dbt).",
+    )(fn)
     fn = env_file_option(fn)
-    return click.argument("recipe", type=click.Path(path_type=Path, exists=True, dir_okay=False))(fn)
+    return click.argument("recipe", type=click.Path(path_type=Path, exists=True))(fn)
 
 
 class _Output:
@@ -56,6 +83,7 @@ class _Output:
         self.log = JsonLog(sys.stderr, quiet=quiet) if json_lines else None
         self.quiet = quiet
         self.as_json = as_json
+        self.batch = False
 
     @property
     def observers(self) -> list[RunObserver]:
@@ -70,7 +98,7 @@ class _Output:
             yield bar
 
     def report(self, report: RunReport, render: Callable[[RunReport], None]) -> None:
-        if self.as_json:
+        if self.as_json and not self.batch:
             click.echo(json.dumps(report.as_dict(), indent=2))
         if self.log is not None:
             self.log.finished(report)
@@ -78,6 +106,43 @@ class _Output:
             render_problems(report)
         elif not self.as_json:
             render(report)
+
+    def many(self, batch: BatchReport) -> None:
+        """The end of a command over several recipes: one summary, or one JSON object."""
+        if self.as_json:
+            click.echo(json.dumps(batch.as_dict(), indent=2))
+        if self.log is not None:
+            self.log.batch_finished(batch)
+        elif not self.as_json:
+            render_batch(batch, problems_only=self.quiet)
+
+
+def _each(
+    command: str,
+    recipe: Path,
+    selected: tuple[str, ...],
+    due: bool,
+    plugins: Registry,
+    output: _Output,
+    one: Callable[[Recipe], RunReport],
+) -> BatchReport | None:
+    """Run ``one`` on each recipe of the directory ``recipe`` that ``selected`` and ``due``
+    select, and print the summary; None for one recipe file named alone (the usual run)."""
+    if recipe.is_file() and not selected and not due:
+        return None
+    output.batch = True
+    batch = run_batch(
+        command,
+        recipe_paths(recipe),
+        selected,
+        due=due,
+        now=utcnow(),
+        offline=load_offline,
+        load=functools.partial(load_recipe, plugins=plugins),
+        one=one,
+    )
+    output.many(batch)
+    return batch
 
 
 @click.command()
@@ -88,6 +153,8 @@ class _Output:
 def plan(
     recipe: Path,
     env_file: Path | None,
+    selected: tuple[str, ...],
+    due: bool,
     full_refresh: bool,
     reconcile: bool,
     notion_rate_limit: float | None,
@@ -96,19 +163,33 @@ def plan(
     quiet: bool,
     out_file: Path | None,
 ) -> None:
-    """Read the sources and Notion and show the property-level diff; write nothing."""
+    """Read the sources and Notion and show the property-level diff; write nothing.
+
+    RECIPE is a recipe file, or a directory of recipes (with --select and --due, as `syncfw run`).
+    """
     load_env(env_file)
     plugins = registry()
-    loaded = load_recipe(recipe, plugins)
     output = _Output(log_format, quiet, as_json)
     options = RunOptions(
         apply=False, rate_limit=notion_rate_limit, full_refresh=full_refresh, reconcile=reconcile
     )
-    with output.progress() as progress:
-        report = execute(loaded, plugins, options, progress)
+
+    def plan(loaded: Recipe) -> RunReport:
+        with output.progress() as progress:
+            report = execute(loaded, plugins, options, progress)
+        output.report(report, render_plan)
+        return report
+
+    if out_file is not None and (recipe.is_dir() or selected or due):
+        raise click.UsageError(
+            "--out writes the plan of one recipe: name its file, without --select or --due"
+        )
+    batch = _each("plan", recipe, selected, due, plugins, output, plan)
+    if batch is not None:
+        sys.exit(batch.exit_code)
+    report = plan(load_recipe(recipe, plugins))
     if out_file is not None:
         out_file.write_text(json.dumps(report.as_dict(), indent=2))
-    output.report(report, render_plan)
     sys.exit(report.exit_code)
 
 
@@ -126,6 +207,8 @@ def plan(
 def run(
     recipe: Path,
     env_file: Path | None,
+    selected: tuple[str, ...],
+    due: bool,
     full_refresh: bool,
     reconcile: bool,
     notion_rate_limit: float | None,
@@ -135,30 +218,45 @@ def run(
     allow_mass_change: bool,
     plan_file: Path | None,
 ) -> None:
-    """Plan and apply: write the changes to Notion, the Sync Health rows and the alerts."""
+    """Plan and apply: write the changes to Notion, the Sync Health rows and the alerts.
+
+    RECIPE is a recipe file, or a directory of recipes: each selected one (--select, --due) runs
+    in turn, then one summary and the worst exit code (docs/operations.md, "One cron line for
+    every recipe").
+    """
     from syncfw.health import Alerts, HealthDashboard, record_context, run_context
 
     load_env(env_file)
     plugins = registry()
-    loaded = load_recipe(recipe, plugins)
-    reviewed = read_reviewed_plan(plan_file, loaded.name) if plan_file is not None else None
-    context = run_context(loaded, plugins, sys.argv[1:])
     output = _Output(log_format, quiet, as_json)
-    options = RunOptions(
-        apply=True,
-        rate_limit=notion_rate_limit,
-        full_refresh=full_refresh,
-        reconcile=reconcile,
-        allow_mass_change=allow_mass_change,
-        reviewed_plan=reviewed,
-        observers=[
-            *output.observers,
-            HealthDashboard(loaded, started_by=context["started_by"]),
-            Alerts(loaded),
-        ],
-    )
-    with output.progress() as progress:
-        report = execute(loaded, plugins, options, progress)
-    record_context(loaded, report, context)
-    output.report(report, render_summary)
-    sys.exit(report.exit_code)
+
+    def run(loaded: Recipe) -> RunReport:
+        reviewed = read_reviewed_plan(plan_file, loaded.name) if plan_file is not None else None
+        context = run_context(loaded, plugins, sys.argv[1:])
+        options = RunOptions(
+            apply=True,
+            rate_limit=notion_rate_limit,
+            full_refresh=full_refresh,
+            reconcile=reconcile,
+            allow_mass_change=allow_mass_change,
+            reviewed_plan=reviewed,
+            observers=[
+                *output.observers,
+                HealthDashboard(loaded, started_by=context["started_by"]),
+                Alerts(loaded),
+            ],
+        )
+        with output.progress() as progress:
+            report = execute(loaded, plugins, options, progress)
+        record_context(loaded, report, context)
+        output.report(report, render_summary)
+        return report
+
+    if plan_file is not None and (recipe.is_dir() or selected or due):
+        raise click.UsageError(
+            "--plan applies the plan of one recipe: name its file, without --select or --due"
+        )
+    batch = _each("run", recipe, selected, due, plugins, output, run)
+    if batch is not None:
+        sys.exit(batch.exit_code)
+    sys.exit(run(load_recipe(recipe, plugins)).exit_code)

@@ -7,7 +7,8 @@ its ``summary`` JSON is the run report, to which :func:`record_context` adds a `
      "command_line": "syncfw run recipes/customer-360.yaml",
      "connectors": {"salesforce": "salesforce 0.1.0 (syncfw-salesforce)"}}
 
-``syncfw renew`` adds a row of its own (command ``renew``) with the old and new expiry date.
+``syncfw renew`` adds a row of its own (command ``renew``) with the old and new expiry date, and
+``syncfw state reset`` one (command ``reset``) with the cursors it cleared.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from syncfw.clock import iso, parse_time, utcnow
 from syncfw.engine.run import RunReport
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe
-from syncfw.state import RunRecord, StateStore
+from syncfw.state import HistoryTransaction, RunRecord, StateStore
 
 COUNTS = ("created", "updated", "archived", "failed", "drift")
 
@@ -91,27 +92,33 @@ def record_context(recipe: Recipe, report: RunReport, context: dict[str, Any]) -
         store.close()
 
 
-def record_renewal(recipe: Recipe, before: date | None, after: date, context: dict[str, Any]) -> str:
-    """Record ``syncfw renew`` in the recipe's run history; returns the row's id."""
+def record_command(tx: HistoryTransaction, recipe: str, command: str, summary: dict[str, Any]) -> str:
+    """Record, in ``tx``, a command that changed a recipe without running it (``renew``,
+    ``reset``) as a finished row of its run history; ``summary`` gets ``command`` and
+    ``syncfw_version``. Returns the row's id."""
     now = utcnow()
     run_id = now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
+    summary = {"command": command, **summary, "syncfw_version": __version__}
+    tx.start_run(run_id, recipe, command, iso(now) or "")
+    tx.finish_run(
+        run_id, finished_at=iso(now) or "", status="success", exit_code=0, summary=summary, error=None
+    )
+    return run_id
+
+
+def record_renewal(recipe: Recipe, before: date | None, after: date, context: dict[str, Any]) -> str:
+    """Record ``syncfw renew`` in the recipe's run history; returns the row's id."""
     summary = {
-        "command": "renew",
         "expires_before": before.isoformat() if before else None,
         "expires_after": after.isoformat(),
-        "syncfw_version": __version__,
         "context": context,
     }
     store = StateStore(recipe.state_path)
     try:
         with store.transaction() as tx:
-            tx.start_run(run_id, recipe.name, "renew", iso(now) or "")
-            tx.finish_run(
-                run_id, finished_at=iso(now) or "", status="success", exit_code=0, summary=summary, error=None
-            )
+            return record_command(tx, recipe.name, "renew", summary)
     finally:
         store.close()
-    return run_id
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,6 +165,8 @@ def entry(record: RunRecord) -> RunEntry:
     detail = None
     if record.command == "renew":
         detail = f"expires {summary.get('expires_before')} → {summary.get('expires_after')}"
+    elif record.command == "reset":
+        detail = "cursors cleared: " + (", ".join(summary.get("cleared", [])) or "none")
     return RunEntry(
         run_id=record.run_id,
         recipe=record.recipe,

@@ -296,7 +296,12 @@ class Recipe(BaseModel):
     expires: IsoDate | None = Field(
         None, description="Required for experimental recipes: at most 30 days ahead."
     )
-    schedule: Cron | None = None
+    schedule: Cron | None = Field(
+        None, description="When the recipe is due (cron, UTC), for `syncfw run DIR --due`."
+    )
+    tags: list[Name] = Field(
+        default_factory=list, description="Labels to select recipes by: `syncfw run DIR --select tag:T`."
+    )
     notion: NotionSettings
     sources: dict[str, Source] = Field(min_length=1)
     targets: dict[str, Target] = Field(min_length=1)

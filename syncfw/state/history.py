@@ -4,6 +4,7 @@ source reads, alert states and settings, which health and the command line show.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from syncfw.state.dialect import Dialect
@@ -17,6 +18,11 @@ UNRECORDED_END = (
 """The error given to a run the next run finds still ``running`` (its status becomes ``failed``)."""
 
 
+def _record(row: Sequence[Any]) -> RunRecord:
+    summary = json.loads(row[7]) if row[7] else None
+    return RunRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], summary, row[8])
+
+
 class HistoryReads(SqlReader):
     """Reads of the run history."""
 
@@ -27,10 +33,16 @@ class HistoryReads(SqlReader):
             "FROM runs ORDER BY started_at DESC LIMIT ?",
             (limit,),
         )
-        return [
-            RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]) if r[7] else None, r[8])
-            for r in rows
-        ]
+        return [_record(r) for r in rows]
+
+    def last_run(self, command: str) -> RunRecord | None:
+        """The most recent row of ``command`` (``run``, ``renew``, ``reset``), or None."""
+        rows = self._query(
+            "SELECT run_id, recipe, command, started_at, finished_at, status, exit_code, summary, error "
+            "FROM runs WHERE command = ? ORDER BY started_at DESC LIMIT 1",
+            (command,),
+        )
+        return _record(rows[0]) if rows else None
 
     def source_reads(self) -> list[tuple[str, str, str, str, str | None, str | None]]:
         """Every stream read as (target, source, stream, last_attempt, last_success, last_error);

@@ -271,6 +271,9 @@ class RunHistory(Protocol):
     def runs(self, limit: int = 20) -> list[RunRecord]:
         """The most recent runs, newest first."""
 
+    def last_run(self, command: str) -> RunRecord | None:
+        """The most recent row of ``command`` (``run``, ``renew``, ``reset``), or None."""
+
     def source_reads(self) -> list[tuple[str, str, str, str, str | None, str | None]]:
         """Every stream read as (target, source, stream, last_attempt, last_success, last_error)."""
 
