@@ -18,6 +18,7 @@ connection, transactions and disk errors), ``lock`` (the run lock).
 """
 
 from syncfw.state.lock import RunLock
+from syncfw.state.open import existing_state, open_state, run_lock
 from syncfw.state.protocol import (
     HistoryTransaction,
     JournalEntry,
@@ -31,7 +32,8 @@ from syncfw.state.protocol import (
     SyncState,
     SyncTransaction,
 )
-from syncfw.state.sqlite import StateStore, Transaction
+from syncfw.state.sqlite import StateStore
+from syncfw.state.transaction import Transaction
 
 __all__ = [
     "HistoryTransaction",
@@ -48,4 +50,7 @@ __all__ = [
     "SyncState",
     "SyncTransaction",
     "Transaction",
+    "existing_state",
+    "open_state",
+    "run_lock",
 ]
