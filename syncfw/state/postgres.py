@@ -36,7 +36,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from syncfw.clock import utcnow
 from syncfw.errors import LockHeld, StateError
@@ -90,10 +90,11 @@ def _connect(location: PostgresState, what: str) -> psycopg.Connection[Any]:
         StateError: the server cannot be reached or refuses (one line, no password).
     """
     try:
-        params = conninfo_to_dict(location.url)
-        params.setdefault("connect_timeout", CONNECT_TIMEOUT)
-        params.setdefault("application_name", "syncfw")
-        return psycopg.connect(**params, autocommit=True)
+        given = conninfo_to_dict(location.url)
+        defaults = {"connect_timeout": str(CONNECT_TIMEOUT), "application_name": "syncfw"}
+        return psycopg.connect(
+            make_conninfo(location.url, **{k: v for k, v in defaults.items() if k not in given}), autocommit=True
+        )
     except psycopg.Error as exc:
         raise StateError(f"cannot open {what} {location}: {_one_line(exc, location)}") from None
 
@@ -162,13 +163,13 @@ class PostgresStore(SyncReads, HistoryReads):
                     return
                 migration = MIGRATIONS[version]
                 for statement in migration.statements(self.dialect):
-                    self._db.execute(statement)  # type: ignore[call-overload]
+                    self._db.execute(statement)
                 if migration.data is not None:
                     migration.data(self._rows, Transaction(self._db, self.dialect)._execute)
                 self._db.execute("UPDATE schema_version SET version = %s", (version + 1,))
 
     def _rows(self, statement: str, params: Sequence[Any]) -> list[Sequence[Any]]:
-        return list(self._db.execute(self.dialect.sql(statement), params).fetchall())  # type: ignore[call-overload]
+        return list(self._db.execute(self.dialect.sql(statement), params).fetchall())
 
     def close(self) -> None:
         with self._lock:
@@ -215,7 +216,7 @@ class PostgresStore(SyncReads, HistoryReads):
     def _query(self, statement: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
         with self._lock:
             try:
-                return list(self._db.execute(self.dialect.sql(statement), params).fetchall())  # type: ignore[call-overload]
+                return list(self._db.execute(self.dialect.sql(statement), params).fetchall())
             except psycopg.Error as exc:
                 raise StateError(f"cannot read the state store {self}: {_one_line(exc, self.location)}") from None
 
