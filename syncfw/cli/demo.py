@@ -29,7 +29,7 @@ from syncfw.notion.setup import init_targets
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.runner import Sandbox
-from syncfw.state import StateBackend, open_state
+from syncfw.state import open_state
 
 DEMO_RECIPE = "customer-360.yaml"
 

@@ -18,7 +18,7 @@ from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, Target, explain
 from syncfw.recipe.governance import personal_fields
 from syncfw.recipe.model import NOTION_OWNER
-from syncfw.state import RunRecord, StateBackend, existing_state
+from syncfw.state import RunRecord, existing_state
 
 
 @dataclasses.dataclass(frozen=True)

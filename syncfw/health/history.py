@@ -28,7 +28,7 @@ from syncfw.clock import iso, parse_time, utcnow
 from syncfw.engine.run import RunReport
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe
-from syncfw.state import RunRecord, StateBackend, existing_state, open_state
+from syncfw.state import RunRecord, existing_state, open_state
 
 COUNTS = ("created", "updated", "archived", "failed", "drift")
 
@@ -180,9 +180,9 @@ def entry(record: RunRecord) -> RunEntry:
 
 def run_history(recipe: Recipe, limit: int = 20) -> list[RunEntry]:
     """The recipe's most recent runs and renewals, newest first (none when it never ran here)."""
-    if not recipe.state_path.exists():
+    store = existing_state(recipe)
+    if store is None:
         return []
-    store = open_state(recipe)
     try:
         return [entry(r) for r in store.runs(limit)]
     finally:

@@ -15,7 +15,7 @@ from syncfw.health.alerts import raise_alerts
 from syncfw.health.dashboard import HealthDashboard
 from syncfw.health.status import RecipeStatus
 from syncfw.recipe import Recipe
-from syncfw.state import StateBackend, open_state
+from syncfw.state import open_state
 
 
 def publish_statuses(statuses: Iterable[tuple[Recipe, RecipeStatus]]) -> list[str]:

@@ -55,7 +55,9 @@ def parse_state_url(text: str, base: Path) -> StateLocation:
     if text.startswith(SQLITE_PREFIX):
         path = text[len(SQLITE_PREFIX) :]
         if not path:
-            raise ValueError(f"{text!r} names no file: write sqlite:///relative/path or sqlite:////absolute/path")
+            raise ValueError(
+                f"{text!r} names no file: write sqlite:///relative/path or sqlite:////absolute/path"
+            )
         return SqliteState(base / Path(path).expanduser())
     try:
         parts = urlsplit(text)
@@ -63,7 +65,9 @@ def parse_state_url(text: str, base: Path) -> StateLocation:
         raise ValueError(f"{_hide_password(text)!r} is not a URL ({exc})") from None
     shown = _shown(parts)
     if parts.scheme == "sqlite":
-        raise ValueError(f"{shown!r}: a SQLite URL has no host: write sqlite:///relative/path or sqlite:////absolute/path")
+        raise ValueError(
+            f"{shown!r}: a SQLite URL has no host: write sqlite:///relative/path or sqlite:////absolute/path"
+        )
     if parts.scheme not in POSTGRES_SCHEMES:
         raise ValueError(f"{shown!r} is neither sqlite:///PATH nor postgresql://…")
     try:

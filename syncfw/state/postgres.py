@@ -80,7 +80,9 @@ def schema_name(recipe: str) -> str:
 
 def _lock_key(purpose: str, schema: str) -> int:
     """A signed 64-bit advisory lock key for ``purpose`` on ``schema``."""
-    return int.from_bytes(hashlib.sha256(f"syncfw {purpose} {schema}".encode()).digest()[:8], "big", signed=True)
+    return int.from_bytes(
+        hashlib.sha256(f"syncfw {purpose} {schema}".encode()).digest()[:8], "big", signed=True
+    )
 
 
 def _connect(location: PostgresState, what: str) -> psycopg.Connection[Any]:
@@ -93,7 +95,8 @@ def _connect(location: PostgresState, what: str) -> psycopg.Connection[Any]:
         given = conninfo_to_dict(location.url)
         defaults = {"connect_timeout": str(CONNECT_TIMEOUT), "application_name": "syncfw"}
         return psycopg.connect(
-            make_conninfo(location.url, **{k: v for k, v in defaults.items() if k not in given}), autocommit=True
+            make_conninfo(location.url, **{k: v for k, v in defaults.items() if k not in given}),
+            autocommit=True,
         )
     except psycopg.Error as exc:
         raise StateError(f"cannot open {what} {location}: {_one_line(exc, location)}") from None
@@ -149,7 +152,12 @@ class PostgresStore(SyncReads, HistoryReads):
         while True:
             with self._db.transaction():
                 self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key("migrate", self.schema),))
-                if self._db.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.schema,)).fetchone() is None:
+                if (
+                    self._db.execute(
+                        "SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.schema,)
+                    ).fetchone()
+                    is None
+                ):
                     self._db.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema)))
                     self._db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
                     self._db.execute("INSERT INTO schema_version (version) VALUES (0)")
@@ -210,7 +218,12 @@ class PostgresStore(SyncReads, HistoryReads):
         """
         with self.transaction() as tx:
             tx.finish_run(
-                run_id, finished_at=finished_at, status=status, exit_code=exit_code, summary=summary, error=error
+                run_id,
+                finished_at=finished_at,
+                status=status,
+                exit_code=exit_code,
+                summary=summary,
+                error=error,
             )
 
     def _query(self, statement: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
@@ -218,7 +231,9 @@ class PostgresStore(SyncReads, HistoryReads):
             try:
                 return list(self._db.execute(self.dialect.sql(statement), params).fetchall())
             except psycopg.Error as exc:
-                raise StateError(f"cannot read the state store {self}: {_one_line(exc, self.location)}") from None
+                raise StateError(
+                    f"cannot read the state store {self}: {_one_line(exc, self.location)}"
+                ) from None
 
 
 def postgres_state_exists(location: PostgresState, recipe: str) -> bool:
@@ -229,7 +244,9 @@ def postgres_state_exists(location: PostgresState, recipe: str) -> bool:
     """
     with _connect(location, "the state store") as db:
         try:
-            found = db.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema_name(recipe),)).fetchone()
+            found = db.execute(
+                "SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema_name(recipe),)
+            ).fetchone()
         except psycopg.Error as exc:
             raise StateError(f"cannot read the state store {location}: {_one_line(exc, location)}") from None
     return found is not None
@@ -278,7 +295,9 @@ class AdvisoryRunLock:
             )
         except psycopg.Error as exc:
             db.close()
-            raise StateError(f"cannot take the run lock in {self.location}: {_one_line(exc, self.location)}") from None
+            raise StateError(
+                f"cannot take the run lock in {self.location}: {_one_line(exc, self.location)}"
+            ) from None
         except BaseException:
             db.close()
             raise

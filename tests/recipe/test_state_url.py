@@ -40,13 +40,17 @@ def test_the_recipe_url_wins_and_the_variable_replaces_only_the_default(tmp_path
     url = f"postgresql://syncfw:{PASSWORD}@db.internal:5432/state"
     env = {**ENV, "STATE_URL": url, "SYNCFW_STATE_URL": "sqlite:///elsewhere"}
     in_recipe = load_recipe(_write(tmp_path, 'state: {url: "${env:STATE_URL}"}\n'), environ=env)
-    assert in_recipe.state_location(env) == PostgresState(url, "postgresql://syncfw:***@db.internal:5432/state")
+    assert in_recipe.state_location(env) == PostgresState(
+        url, "postgresql://syncfw:***@db.internal:5432/state"
+    )
     assert PASSWORD not in repr(in_recipe.state_location(env))
     default = load_recipe(_write(tmp_path, ""), environ=env)
     assert default.state_location(env) == SqliteState(Path("elsewhere/test.sqlite"))
     assert default.state_location(ENV) == SqliteState(Path(".syncfw/test.sqlite"))
     with_path = load_recipe(_write(tmp_path, "state: {path: s/test.sqlite}\n"), environ=env)
-    assert with_path.state_location({**env, "SYNCFW_STATE_URL": url}) == SqliteState(tmp_path / "s/test.sqlite")
+    assert with_path.state_location({**env, "SYNCFW_STATE_URL": url}) == SqliteState(
+        tmp_path / "s/test.sqlite"
+    )
 
 
 def test_a_malformed_recipe_url_is_a_located_error_without_its_password(tmp_path: Path) -> None:

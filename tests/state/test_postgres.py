@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from syncfw.health.history import run_history
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.runner import Sandbox
@@ -26,7 +27,9 @@ SYNCFW = [sys.executable, "-m", "syncfw.cli"]
 
 
 @pytest.fixture
-def recipe(sandbox: Sandbox, registry: Registry, postgres_database: str, monkeypatch: pytest.MonkeyPatch) -> Recipe:
+def recipe(
+    sandbox: Sandbox, registry: Registry, postgres_database: str, monkeypatch: pytest.MonkeyPatch
+) -> Recipe:
     monkeypatch.setenv("SYNCFW_STATE_URL", postgres_database)
     return load_recipe(RECIPE, registry=registry)
 
@@ -44,6 +47,7 @@ def test_a_rerun_from_another_working_directory_writes_nothing(
     registry: Registry,
     seed_dir: Path,
     tmp_path: Path,
+    postgres_database: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
@@ -52,6 +56,8 @@ def test_a_rerun_from_another_working_directory_writes_nothing(
     assert first.exit_code == 0, first.error
     assert sum(t["created"] for t in first.as_dict()["targets"].values()) > 0
     assert not Path(".syncfw").exists()  # nothing on this machine's disk
+    with psycopg.connect(postgres_database) as db:  # the rate budget is shared where the state is
+        assert db.execute("SELECT count(*) FROM public.syncfw_rate_budget").fetchone() == (1,)
     other = tmp_path / "another-pod"
     other.mkdir()
     monkeypatch.chdir(other)  # a second machine: no shared files, only the URL
@@ -60,6 +66,7 @@ def test_a_rerun_from_another_working_directory_writes_nothing(
     for target in again.as_dict()["targets"].values():
         assert (target["created"], target["updated"], target["archived"]) == (0, 0, 0), target
     _everything_once(sandbox, ids, seed_dir)
+    assert [entry.run_id for entry in run_history(recipe)] == [again.run_id, first.run_id]
 
 
 def test_a_second_run_exits_75_naming_the_holder_until_the_holder_is_killed(
@@ -109,4 +116,3 @@ def _wait_for_holder(url: str, recipe: str, process: subprocess.Popen[str]) -> d
             if row is not None:
                 return dict(json.loads(row[0]))
             time.sleep(0.02)
-
