@@ -276,7 +276,10 @@ class AdvisoryRunLock:
         try:
             db.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
             for name, value in LOCK_SESSION.items():
-                db.execute("SELECT set_config(%s, %s, false)", (name, value))
+                # only where the server has the setting (idle_session_timeout is PostgreSQL 14+)
+                db.execute(
+                    "SELECT set_config(name, %s, false) FROM pg_settings WHERE name = %s", (value, name)
+                )
             if not db.execute("SELECT pg_try_advisory_lock(%s)", (self._key,)).fetchone()[0]:  # type: ignore[index]
                 raise LockHeld(
                     f"another run of recipe {self.recipe} holds its lock ({self._holder(db)}); this run did "
