@@ -152,12 +152,7 @@ class PostgresStore(SyncReads, HistoryReads):
         while True:
             with self._db.transaction():
                 self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key("migrate", self.schema),))
-                if (
-                    self._db.execute(
-                        "SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.schema,)
-                    ).fetchone()
-                    is None
-                ):
+                if not _schema_exists(self._db, self.schema):
                     self._db.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema)))
                     self._db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
                     self._db.execute("INSERT INTO schema_version (version) VALUES (0)")
@@ -244,12 +239,13 @@ def postgres_state_exists(location: PostgresState, recipe: str) -> bool:
     """
     with _connect(location, "the state store") as db:
         try:
-            found = db.execute(
-                "SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema_name(recipe),)
-            ).fetchone()
+            return _schema_exists(db, schema_name(recipe))
         except psycopg.Error as exc:
             raise StateError(f"cannot read the state store {location}: {_one_line(exc, location)}") from None
-    return found is not None
+
+
+def _schema_exists(db: psycopg.Connection[Any], schema: str) -> bool:
+    return db.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone() is not None
 
 
 class AdvisoryRunLock:
