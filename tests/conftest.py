@@ -4,8 +4,10 @@ of the sample data, the environment a recipe needs to reach it, and the demo rec
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -82,3 +84,18 @@ def postgres_url() -> Iterator[str]:
 def redis_url() -> Iterator[str]:
     """The URL (with its password) of a throwaway Redis server on loopback."""
     yield from _server(start_redis)
+
+
+@pytest.fixture
+def postgres_database(postgres_url: str) -> Iterator[str]:
+    """The URL of a new, empty database of its own on the throwaway server, dropped after the test
+    (so that tests never see each other's rows)."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"test_{secrets.token_hex(6)}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield urlsplit(postgres_url)._replace(path=f"/{name}").geturl()
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))

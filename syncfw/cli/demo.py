@@ -29,7 +29,7 @@ from syncfw.notion.setup import init_targets
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.runner import Sandbox
-from syncfw.state import StateStore
+from syncfw.state import open_state
 
 DEMO_RECIPE = "customer-360.yaml"
 
@@ -120,7 +120,7 @@ def run_demo(workdir: Path, plugins: Registry, *, rate_limit: float) -> int:
             "Sync Health and Sync Runs databases operators watch"
         )
         client = notion_client_for(recipe)
-        store = StateStore(recipe.state_path)
+        store = open_state(recipe)
         try:
             for result in init_targets(client, store, recipe):
                 out.print(f"   {result.target}: data source {result.data_source_id}")
@@ -194,7 +194,7 @@ def run_demo(workdir: Path, plugins: Registry, *, rate_limit: float) -> int:
 
 def _health_rows(recipe: Recipe) -> Table:
     """The Sync Health database as Notion holds it: one row per recipe and source."""
-    store = StateStore(recipe.state_path)
+    store = open_state(recipe)
     ids = store.target_ids("health: Sync Health")
     store.close()
     table = Table(title="Sync Health (in Notion)", title_justify="left")

@@ -31,11 +31,11 @@ def notion_init(recipe: Path, env_file: Path | None, no_health: bool) -> None:
     from syncfw.errors import DashboardUnavailable
     from syncfw.health.dashboard import disable_dashboard, init_dashboard
     from syncfw.notion.setup import init_targets
-    from syncfw.state import StateStore
+    from syncfw.state import open_state
 
     load_env(env_file)
     loaded = load_recipe(recipe, registry())
-    client, store = notion_client_for(loaded), StateStore(loaded.state_path)
+    client, store = notion_client_for(loaded), open_state(loaded)
     problems = []
     try:
         results = init_targets(client, store, loaded)

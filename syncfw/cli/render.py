@@ -23,7 +23,7 @@ from syncfw.engine.batch import BatchReport
 from syncfw.engine.run import Progress as EngineProgress
 from syncfw.engine.run import RunObserver, RunReport
 from syncfw.notion.client import NotionClient
-from syncfw.state import StateStore
+from syncfw.state import StateBackend
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -231,7 +231,7 @@ class JsonLog(EngineProgress, RunObserver):
         self.stream.write(json.dumps({**line, **fields}, ensure_ascii=False, default=str) + "\n")
         self.stream.flush()
 
-    def run_started(self, report: RunReport, client: NotionClient, store: StateStore) -> None:
+    def run_started(self, report: RunReport, client: NotionClient, store: StateBackend) -> None:
         self.run_id, self.recipe = report.run_id, report.recipe
         self.emit("run_started", command=report.command, started_at=report.started_at)
 

@@ -41,7 +41,7 @@ from syncfw.engine.reads import ReadLedger
 from syncfw.errors import AmbiguousWrite, ConfigError, NotionRejected, RecordProblem
 from syncfw.mapping import encode
 from syncfw.notion.client import PAYLOAD_LIMIT, NotionClient, body_size
-from syncfw.state import StateStore
+from syncfw.state import StateBackend
 
 WORKERS = 4
 DEFAULT_INFLIGHT_GRACE = 65.0
@@ -84,7 +84,7 @@ def holds(page: dict[str, Any], after: dict[str, Any], types: dict[str, str]) ->
 
 def settle_create(
     client: NotionClient,
-    store: StateStore,
+    store: StateBackend,
     *,
     data_source_id: str,
     target: str,
@@ -152,7 +152,7 @@ class Applier:
     def __init__(
         self,
         client: NotionClient,
-        store: StateStore,
+        store: StateBackend,
         plan: TargetPlan,
         run_id: str,
         *,

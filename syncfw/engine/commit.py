@@ -11,12 +11,12 @@ from __future__ import annotations
 from syncfw.clock import now_iso
 from syncfw.engine.model import ApplyResult, Quarantine, StateDelta
 from syncfw.engine.reads import ReadLedger
-from syncfw.state import QuarantinedRecord, StateStore, Transaction
+from syncfw.state import QuarantinedRecord, StateBackend, StoreTransaction
 
 
 def commit_target(
-    tx: Transaction,
-    store: StateStore,
+    tx: StoreTransaction,
+    store: StateBackend,
     *,
     target: str,
     run_id: str,

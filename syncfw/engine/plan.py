@@ -31,7 +31,7 @@ from syncfw.engine.relations import RelationResolver, Resolved
 from syncfw.engine.scope import BATCH, MISSING, Scope, batched
 from syncfw.mapping import CompiledMapping, normalize
 from syncfw.recipe import Target
-from syncfw.state import StateStore
+from syncfw.state import StateBackend
 
 __all__ = [
     "Action",
@@ -208,7 +208,7 @@ def plan_target(
     reads: Mapping[str, StreamRead],
     data_source_id: str,
     live_pages: Iterable[dict[str, Any]],
-    store: StateStore,
+    store: StateBackend,
     user_name: Callable[[str], str | None],
     retrieve_page: Callable[[str], dict[str, Any] | None] | None = None,
     mark_type: str | None = None,

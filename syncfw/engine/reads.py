@@ -19,7 +19,7 @@ from syncfw.errors import SyncfwError
 from syncfw.mapping import CompiledMapping
 from syncfw.recipe import BoundMapping, Target
 from syncfw.secrets import hide
-from syncfw.state import StateStore
+from syncfw.state import StateBackend
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ class Reading:
 
 
 def stream_reads(
-    store: StateStore,
+    store: StateBackend,
     target: Target,
     compiled: Mapping[str, CompiledMapping],
     connectors: Mapping[str, Connector],
@@ -211,7 +211,7 @@ def stream_reads(
 
 
 def _recorded(
-    store: StateStore,
+    store: StateBackend,
     target: Target,
     mapping: BoundMapping,
     items: Iterator[Record | Checkpoint],

@@ -27,7 +27,7 @@ from typing import Any
 from syncfw.connector import Connector, Record
 from syncfw.errors import KeyScanUnsupported, SourceError
 from syncfw.recipe import BoundMapping, Target
-from syncfw.state import StateStore, Transaction
+from syncfw.state import StateBackend, StoreTransaction
 
 
 @dataclass
@@ -65,7 +65,7 @@ class Reconciliation:
 
 
 def reconcile_stream(
-    store: StateStore, target: Target, mapping: BoundMapping, connector: Connector
+    store: StateBackend, target: Target, mapping: BoundMapping, connector: Connector
 ) -> Reconciliation:
     """Scan ``mapping``'s stream and list the keys of ``target``'s state that are gone from it.
 
@@ -100,13 +100,13 @@ def _setting(target: str) -> str:
     return f"reconcile:{target}"
 
 
-def runs_since_reconciled(store: StateStore, target: Target) -> int | None:
+def runs_since_reconciled(store: StateBackend, target: Target) -> int | None:
     """How many runs applied since ``target`` was last reconciled (None: never)."""
     value = store.setting(_setting(target.name))
     return None if value is None else int(json.loads(value)["since"])
 
 
-def reconcile_due(store: StateStore, target: Target, *, asked: bool) -> bool:
+def reconcile_due(store: StateBackend, target: Target, *, asked: bool) -> bool:
     """Whether this run reconciles ``target``: when asked, or on one run in ``reconcile_every``
     (a target syncfw already holds state for but never reconciled is due at once)."""
     if asked:
@@ -118,7 +118,7 @@ def reconcile_due(store: StateStore, target: Target, *, asked: bool) -> bool:
 
 
 def record_reconciled(
-    tx: Transaction, store: StateStore, target: Target, *, reconciled: bool, at: str
+    tx: StoreTransaction, store: StateBackend, target: Target, *, reconciled: bool, at: str
 ) -> None:
     """Count this applied run towards the next scheduled reconciliation of ``target``, in ``tx``."""
     since = runs_since_reconciled(store, target)

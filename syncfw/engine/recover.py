@@ -35,7 +35,7 @@ from syncfw.engine.apply import holds, inflight_grace, settle_create
 from syncfw.errors import NotionNotFound
 from syncfw.notion.client import NotionClient
 from syncfw.recipe import Recipe
-from syncfw.state import JournalEntry, StateStore
+from syncfw.state import JournalEntry, StateBackend
 
 _ROLLBACK_RUN = "rollback-of-"
 
@@ -59,7 +59,7 @@ def _types(recipe: Recipe, target: str) -> dict[str, str]:
 
 
 def settle_open_intents(
-    client: NotionClient, store: StateStore, recipe: Recipe, data_sources: dict[str, str]
+    client: NotionClient, store: StateBackend, recipe: Recipe, data_sources: dict[str, str]
 ) -> list[str]:
     """Settle every open intent; return one line per intent saying what was found.
 
@@ -97,7 +97,7 @@ def _wait_for_requests_in_flight(entries: list[JournalEntry]) -> None:
 
 
 def _settle(
-    client: NotionClient, store: StateStore, recipe: Recipe, entry: JournalEntry, data_source_id: str
+    client: NotionClient, store: StateBackend, recipe: Recipe, entry: JournalEntry, data_source_id: str
 ) -> str:
     types = _types(recipe, entry.target)
     key_prop = recipe.targets[entry.target].sync_key

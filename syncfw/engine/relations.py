@@ -20,7 +20,7 @@ from syncfw.errors import RecordProblem
 from syncfw.mapping import normalize
 from syncfw.notion.client import NotionClient
 from syncfw.recipe import Recipe, Target
-from syncfw.state import PageEntry, StateStore
+from syncfw.state import PageEntry, StateBackend
 from syncfw.state.lookups import RelatedPages, StoredMatches
 
 RELATION_LIMIT = 100
@@ -78,7 +78,7 @@ class RelationResolver:
     """Resolves the relation properties of one target's pages, with the related targets' state
     looked up in batches (a new resolver sees the pages created before it was made)."""
 
-    def __init__(self, store: StateStore, target: Target) -> None:
+    def __init__(self, store: StateBackend, target: Target) -> None:
         self.target = target
         self.related = RelatedPages(store)
 
@@ -107,7 +107,7 @@ class RelationResolver:
 
 
 def link_pending_relations(
-    recipe: Recipe, report: RunReport, store: StateStore, client: NotionClient
+    recipe: Recipe, report: RunReport, store: StateBackend, client: NotionClient
 ) -> None:
     """Second pass of a run: link the relations to pages created later in the run (e.g. within one
     target). Each target's report gets the relations still pending and the writes refused."""

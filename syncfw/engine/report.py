@@ -12,17 +12,17 @@ from syncfw.engine.model import TargetPlan, jsonable
 from syncfw.engine.reads import ReadLedger
 from syncfw.engine.reconcile import Reconciliation
 from syncfw.notion.client import NotionClient
-from syncfw.state import StateStore
+from syncfw.state import StateBackend
 
 
 class RunObserver:
     """Watches runs (the health dashboard and alerts implement it). Errors it raises are kept as
     warnings of the run; they never fail a sync."""
 
-    def run_started(self, report: RunReport, client: NotionClient, store: StateStore) -> None:
+    def run_started(self, report: RunReport, client: NotionClient, store: StateBackend) -> None:
         """The run holds its lock and is about to read; ``report`` has its id and start time."""
 
-    def run_finished(self, report: RunReport, client: NotionClient, store: StateStore) -> None:
+    def run_finished(self, report: RunReport, client: NotionClient, store: StateBackend) -> None:
         """The run ended (any status); ``report`` is complete."""
 
 

@@ -31,7 +31,7 @@ from syncfw.errors import ConfigError, NotionNotFound
 from syncfw.mapping import decode, encode
 from syncfw.notion.client import NotionClient
 from syncfw.recipe import Recipe
-from syncfw.state import JournalEntry, RunLock, StateStore, Transaction
+from syncfw.state import JournalEntry, StateBackend, StoreTransaction, open_state, run_lock
 
 
 @dataclass
@@ -88,14 +88,14 @@ def _canonical(value: Any) -> Any:
     return tuple(sorted(value or ())) if isinstance(value, tuple) else value
 
 
-def _data_sources(recipe: Recipe, store: StateStore) -> dict[str, str]:
+def _data_sources(recipe: Recipe, store: StateBackend) -> dict[str, str]:
     """Target → data source id, as the runs of ``recipe`` resolved them."""
     return {name: ids[1] for name in recipe.targets if (ids := store.target_ids(name)) is not None}
 
 
 class _Rollback:
     def __init__(
-        self, recipe: Recipe, store: StateStore, client: NotionClient, run_id: str, dry_run: bool
+        self, recipe: Recipe, store: StateBackend, client: NotionClient, run_id: str, dry_run: bool
     ) -> None:
         self.recipe = recipe
         self.store = store
@@ -129,7 +129,7 @@ class _Rollback:
         value = decode(types[prop], raw)
         return tuple(sorted(value or ())) if types[prop] == "relation" else value
 
-    def rewind(self, tx: Transaction, cursor: JournalEntry) -> None:
+    def rewind(self, tx: StoreTransaction, cursor: JournalEntry) -> None:
         source, _, stream = cursor.sync_key.partition("/")
         old = cursor.before.get("cursor")
         if old is None:
@@ -137,7 +137,7 @@ class _Rollback:
         else:
             tx.set_cursor(cursor.target, source, stream, str(old), now_iso("milliseconds"))
 
-    def rewind_target(self, tx: Transaction, target: str) -> None:
+    def rewind_target(self, tx: StoreTransaction, target: str) -> None:
         """Put ``target``'s cursors back where they were before the run. A page put in the trash
         while its record may still exist at the source must be restored by the next run, which
         reads that record only if the cursors are before it (a run between two rollbacks may
@@ -146,7 +146,7 @@ class _Rollback:
             if cursor.target == target:
                 self.rewind(tx, cursor)
 
-    def trashed(self, tx: Transaction, entry: JournalEntry, trash: bool) -> None:
+    def trashed(self, tx: StoreTransaction, entry: JournalEntry, trash: bool) -> None:
         """Record in state that the page of ``entry`` is (``trash``) or is not in the trash."""
         tx.set_archived(entry.target, entry.sync_key, trash)
         if trash:
@@ -158,7 +158,7 @@ class _Rollback:
         action: str,
         values: tuple[dict[str, Any], dict[str, Any]],
         send: Callable[[], object],
-        record: Callable[[Transaction], None],
+        record: Callable[[StoreTransaction], None],
     ) -> None:
         """Journal the write that undoes ``entry`` (``values``: before, after), send it, then record
         it in state and settle it and ``entry`` in one transaction. A crash in between leaves an
@@ -276,7 +276,7 @@ def rollback(
             applied, the write in flight stays an open intent, and a second rollback (or the next
             run) settles it and continues where this one stopped.
     """
-    store = StateStore(recipe.state_path)
+    store = open_state(recipe)
     try:
         if not store.journal(run_id=run_id):
             known = ", ".join(r.run_id for r in store.runs(5)) or "none"
@@ -286,7 +286,7 @@ def rollback(
         report = RollbackReport(run_id, dry_run)
         client = notion_client_for(recipe, rate_limit)
         try:
-            with RunLock(recipe.state_path, recipe.name, f"rollback {run_id}"):
+            with run_lock(recipe, f"rollback {run_id}"):
                 if not dry_run:
                     report.recovered = settle_open_intents(
                         client, store, recipe, _data_sources(recipe, store)

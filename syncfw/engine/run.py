@@ -42,7 +42,7 @@ from syncfw.plugins import Registry
 from syncfw.recipe import Recipe
 from syncfw.recipe.governance import check_runnable
 from syncfw.secrets import hide
-from syncfw.state import NotionRead, RunLock, StateStore, Transaction
+from syncfw.state import NotionRead, StateBackend, StoreTransaction, open_state, run_lock
 
 __all__ = [
     "Progress",
@@ -116,12 +116,12 @@ def execute(
     progress = progress or Progress()
     command = "run" if options.apply else "plan"
     report = RunReport(new_run_id(), recipe.name, command, now_iso())
-    store = StateStore(recipe.state_path)
+    store = open_state(recipe)
     try:
         if not options.apply:
             _guarded(recipe, registry, options, progress, report, store, threading.Event())
             return report
-        with RunLock(recipe.state_path, recipe.name, command), stop_on_signals() as stop:
+        with run_lock(recipe, command), stop_on_signals() as stop:
             with store.transaction() as tx:
                 tx.end_unfinished_runs(report.started_at)
                 tx.start_run(report.run_id, recipe.name, command, report.started_at)
@@ -157,7 +157,7 @@ def _guarded(
     options: RunOptions,
     progress: Progress,
     report: RunReport,
-    store: StateStore,
+    store: StateBackend,
     stop: threading.Event,
 ) -> None:
     client = notion_client_for(recipe, options.rate_limit)
@@ -195,7 +195,7 @@ def _hide_secrets(report: RunReport, secrets: set[str]) -> None:
         target.plan = dataclasses.replace(target.plan, warnings=warnings)
 
 
-def _observe(report: RunReport, hook: Any, client: NotionClient, store: StateStore) -> None:
+def _observe(report: RunReport, hook: Any, client: NotionClient, store: StateBackend) -> None:
     try:
         hook(report, client, store)
     except Exception as exc:  # a dashboard or an alert must never fail the sync itself
@@ -208,7 +208,7 @@ def _execute(
     options: RunOptions,
     progress: Progress,
     report: RunReport,
-    store: StateStore,
+    store: StateBackend,
     client: NotionClient,
     connectors: dict[str, Connector],
     stop: threading.Event,
@@ -338,7 +338,7 @@ def _execute(
 
 def _apply(
     client: NotionClient,
-    store: StateStore,
+    store: StateBackend,
     run_id: str,
     target_report: TargetReport,
     planned: PlannedTarget,
@@ -375,12 +375,12 @@ def _retrieve(client: NotionClient, page_id: str) -> dict[str, Any] | None:
         return None
 
 
-def _notion_watermark(store: StateStore, target: str) -> tuple[datetime, int] | None:
+def _notion_watermark(store: StateBackend, target: str) -> tuple[datetime, int] | None:
     """When the target's pages were last read, and how many incremental reads followed a full one."""
     read = store.notion_read(target)
     return None if read is None else (read.at, read.since_full)
 
 
-def _note_notion_read(tx: Transaction, target: str, at: datetime, since_full: int) -> None:
+def _note_notion_read(tx: StoreTransaction, target: str, at: datetime, since_full: int) -> None:
     """Record, in ``tx``, when the target's pages were read and the incremental reads since a full one."""
     tx.set_notion_read(target, NotionRead(at, since_full))

@@ -20,7 +20,7 @@ from syncfw.engine.reads import Reading
 from syncfw.errors import RecordProblem
 from syncfw.mapping import CompiledMapping
 from syncfw.recipe import Target
-from syncfw.state import StateStore
+from syncfw.state import StateBackend
 from syncfw.state.lookups import StateCache
 
 T = TypeVar("T")
@@ -88,7 +88,7 @@ class Scope:
         self,
         target: Target,
         compiled: Mapping[str, CompiledMapping],
-        store: StateStore,
+        store: StateBackend,
         mark_type: str | None,
         complete: bool,
     ) -> None:

@@ -39,7 +39,7 @@ from syncfw.health.status import EXPIRY_NOTICE, RecipeStatus, recipe_status
 from syncfw.notion.client import NotionClient
 from syncfw.recipe import Recipe
 from syncfw.recipe.model import AlertEvent
-from syncfw.state import StateStore
+from syncfw.state import StateBackend
 
 DRIFT_ABOVE = 10
 Severity = Literal["failure", "warning", "success"]
@@ -220,7 +220,7 @@ def deliver(recipe: Recipe, alert: Alert) -> bool:
 
 
 def raise_alerts(
-    recipe: Recipe, store: StateStore, status: RecipeStatus, drift_above: int = DRIFT_ABOVE
+    recipe: Recipe, store: StateBackend, status: RecipeStatus, drift_above: int = DRIFT_ABOVE
 ) -> list[Alert]:
     """Send the notifications ``status`` calls for and store the new states; returns those sent.
 
@@ -258,6 +258,6 @@ class Alerts(RunObserver):
         self.clock = clock
         self.drift_above = drift_above
 
-    def run_finished(self, report: RunReport, client: NotionClient, store: StateStore) -> None:
+    def run_finished(self, report: RunReport, client: NotionClient, store: StateBackend) -> None:
         status = recipe_status(self.recipe, store, now=self.clock(), last_run=record_of(report))
         raise_alerts(self.recipe, store, status, self.drift_above)

@@ -18,7 +18,7 @@ from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, Target, explain
 from syncfw.recipe.governance import personal_fields
 from syncfw.recipe.model import NOTION_OWNER
-from syncfw.state import RunRecord, StateStore
+from syncfw.state import RunRecord, existing_state
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,8 +101,8 @@ def audit_recipe(recipe: Recipe, registry: Registry) -> RecipeAudit:
                 )
     runs: list[RunRecord] = []
     resolved: dict[str, tuple[str | None, str] | None] = {}
-    if recipe.state_path.exists():
-        store = StateStore(recipe.state_path)
+    store = existing_state(recipe)
+    if store is not None:
         try:
             runs = [r for r in store.runs(200) if r.command == "run"]
             resolved = {name: store.target_ids(name) for name in recipe.targets}

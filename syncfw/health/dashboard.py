@@ -39,7 +39,7 @@ from syncfw.mapping.spec import MappingFile, Position, PropertySpec
 from syncfw.notion.client import NotionClient
 from syncfw.notion.schema import InitResult, find_data_source, init_target
 from syncfw.recipe import DatabaseRef, Recipe, Target
-from syncfw.state import RunRecord, StateStore
+from syncfw.state import RunRecord, StateBackend
 
 HEALTH_TITLE = "Sync Health"
 RUNS_TITLE = "Sync Runs"
@@ -128,7 +128,7 @@ def _targets(client: NotionClient, recipe: Recipe) -> tuple[Target, Target]:
     return _target(HEALTH_TITLE, parent, HEALTH_PROPERTIES), _target(RUNS_TITLE, parent, RUNS_PROPERTIES)
 
 
-def init_dashboard(client: NotionClient, store: StateStore, recipe: Recipe) -> list[InitResult]:
+def init_dashboard(client: NotionClient, store: StateBackend, recipe: Recipe) -> list[InitResult]:
     """Create the Sync Health and Sync Runs databases under the recipe's parent page, or add the
     properties they miss (as :func:`syncfw.notion.schema.init_target` does for targets).
 
@@ -142,7 +142,7 @@ def init_dashboard(client: NotionClient, store: StateStore, recipe: Recipe) -> l
     return results
 
 
-def disable_dashboard(store: StateStore) -> None:
+def disable_dashboard(store: StateBackend) -> None:
     """Runs of this recipe no longer write the dashboard (``notion init --no-health``)."""
     with store.transaction() as tx:
         tx.set_setting(SETTING, "off")
@@ -156,7 +156,7 @@ class DashboardIds:
     runs: str
 
 
-def find_dashboard(client: NotionClient, store: StateStore, recipe: Recipe) -> DashboardIds:
+def find_dashboard(client: NotionClient, store: StateBackend, recipe: Recipe) -> DashboardIds:
     """The dashboard's data sources: from the state store, else searched under the parent page.
 
     Raises:
@@ -269,7 +269,7 @@ class HealthDashboard(RunObserver):
         self._ids: DashboardIds | None = None
         self._off = False
 
-    def _open(self, client: NotionClient, store: StateStore) -> tuple[NotionClient, DashboardIds] | None:
+    def _open(self, client: NotionClient, store: StateBackend) -> tuple[NotionClient, DashboardIds] | None:
         if self._off or store.setting(SETTING) == "off":
             return None
         if self._client is None:
@@ -291,7 +291,7 @@ class HealthDashboard(RunObserver):
             self._client.close()
             self._client = None
 
-    def run_started(self, report: RunReport, client: NotionClient, store: StateStore) -> None:
+    def run_started(self, report: RunReport, client: NotionClient, store: StateBackend) -> None:
         opened = self._open(client, store)
         if opened is None:
             return
@@ -307,7 +307,7 @@ class HealthDashboard(RunObserver):
             }
             self._upsert(notion, store, ids.health, source, values)
 
-    def run_finished(self, report: RunReport, client: NotionClient, store: StateStore) -> None:
+    def run_finished(self, report: RunReport, client: NotionClient, store: StateBackend) -> None:
         try:
             opened = self._open(client, store)
             if opened is None:
@@ -323,7 +323,7 @@ class HealthDashboard(RunObserver):
             self._close()
             self._ids, self._off = None, False
 
-    def publish(self, client: NotionClient, store: StateStore, status: RecipeStatus | None = None) -> int:
+    def publish(self, client: NotionClient, store: StateBackend, status: RecipeStatus | None = None) -> int:
         """Write every Sync Health row of the recipe from ``status`` (default: its status now, by
         the dashboard's clock). Returns the number of rows written.
 
@@ -342,7 +342,7 @@ class HealthDashboard(RunObserver):
     def _upsert(
         self,
         client: NotionClient,
-        store: StateStore,
+        store: StateBackend,
         data_source_id: str,
         source: str,
         values: dict[str, Any],

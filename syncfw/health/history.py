@@ -29,7 +29,7 @@ from syncfw.clock import iso, parse_time, utcnow
 from syncfw.engine.run import RunReport
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe
-from syncfw.state import HistoryTransaction, RunRecord, StateStore
+from syncfw.state import HistoryTransaction, RunRecord, existing_state, open_state
 
 COUNTS = ("created", "updated", "archived", "failed", "drift")
 
@@ -75,7 +75,7 @@ def run_context(recipe: Recipe, registry: Registry, argv: Sequence[str]) -> dict
 
 def record_context(recipe: Recipe, report: RunReport, context: dict[str, Any]) -> None:
     """Add ``context`` to the history row of a finished run (nothing for a run that made no row)."""
-    store = StateStore(recipe.state_path)
+    store = open_state(recipe)
     try:
         if not any(r.run_id == report.run_id for r in store.runs(5)):
             return
@@ -113,7 +113,7 @@ def record_renewal(recipe: Recipe, before: date | None, after: date, context: di
         "expires_after": after.isoformat(),
         "context": context,
     }
-    store = StateStore(recipe.state_path)
+    store = open_state(recipe)
     try:
         with store.transaction() as tx:
             return record_command(tx, recipe.name, "renew", summary)
@@ -189,9 +189,9 @@ def entry(record: RunRecord) -> RunEntry:
 
 def run_history(recipe: Recipe, limit: int = 20) -> list[RunEntry]:
     """The recipe's most recent runs and renewals, newest first (none when it never ran here)."""
-    if not recipe.state_path.exists():
+    store = existing_state(recipe)
+    if store is None:
         return []
-    store = StateStore(recipe.state_path)
     try:
         return [entry(r) for r in store.runs(limit)]
     finally:

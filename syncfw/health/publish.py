@@ -15,7 +15,7 @@ from syncfw.health.alerts import raise_alerts
 from syncfw.health.dashboard import HealthDashboard
 from syncfw.health.status import RecipeStatus
 from syncfw.recipe import Recipe
-from syncfw.state import StateStore
+from syncfw.state import open_state
 
 
 def publish_statuses(statuses: Iterable[tuple[Recipe, RecipeStatus]]) -> list[str]:
@@ -27,7 +27,7 @@ def publish_statuses(statuses: Iterable[tuple[Recipe, RecipeStatus]]) -> list[st
     """
     problems: list[str] = []
     for recipe, status in statuses:
-        client, store = notion_client_for(recipe), StateStore(recipe.state_path)
+        client, store = notion_client_for(recipe), open_state(recipe)
         try:
             HealthDashboard(recipe).publish(client, store, status)
             raise_alerts(recipe, store, status)

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from syncfw.clock import iso, parse_time, short, utcnow
 from syncfw.recipe import Recipe
-from syncfw.state import QuarantinedRecord, RunRecord, StateStore
+from syncfw.state import QuarantinedRecord, RunRecord, StateBackend, existing_state
 
 SourceState = Literal["ok", "stale", "failing", "never"]
 EXPIRY_NOTICE = timedelta(days=7)
@@ -179,14 +179,14 @@ def source_counts(recipe: Recipe, summary: dict[str, Any] | None) -> dict[str, S
     return {name: SourceCounts(**c) for name, c in counts.items()}
 
 
-def last_run_of(store: StateStore) -> RunRecord | None:
+def last_run_of(store: StateBackend) -> RunRecord | None:
     """The most recent ``run`` in the history (renewals and other records left out)."""
     return next((r for r in store.runs(50) if r.command == "run"), None)
 
 
 def recipe_status(
     recipe: Recipe,
-    store: StateStore | None = None,
+    store: StateBackend | None = None,
     *,
     now: datetime | None = None,
     last_run: RunRecord | None = None,
@@ -194,17 +194,16 @@ def recipe_status(
     """The health of ``recipe`` at ``now`` (default: the real time).
 
     Args:
-        store: the recipe's state store; default: opened from ``recipe.state_path`` when that file
-            exists (a recipe that never ran has none, and nothing is created).
+        store: the recipe's state store; default: the recipe's state where it is, when it exists (a recipe that never ran has none, and nothing is created).
         now: the time to measure freshness against (an aware datetime; tests freeze it).
         last_run: the run to judge instead of the last one in history (a run reporting on itself
             before its history row is final).
     """
     now = now or utcnow()
     if store is None:
-        if not recipe.state_path.exists():
+        opened = existing_state(recipe)
+        if opened is None:
             return _status(recipe, now, [], [], last_run)
-        opened = StateStore(recipe.state_path)
         try:
             return recipe_status(recipe, opened, now=now, last_run=last_run)
         finally:

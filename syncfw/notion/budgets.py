@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from syncfw.notion.budget import RateBudget, SharedRateBudget
 from syncfw.notion.budget_shared import BACKEND_SCHEMES, ServerRateBudget, malformed
+from syncfw.recipe.state import POSTGRES_SCHEMES, STATE_URL_VARIABLE
 
 _BUDGETS: dict[tuple[str, str], RateBudget] = {}
 _BUDGETS_LOCK = threading.Lock()
@@ -23,14 +24,16 @@ def budget_for(token: str, rate: float, burst: int = 3) -> RateBudget:
     """The budget of an integration token (DESIGN.md rule 6): one per token in this process,
     shared with every other process of the token on this machine through a file
     (:class:`SharedRateBudget`), or, when ``SYNCFW_BUDGET_URL`` is set, with every process on every
-    machine through that PostgreSQL or Redis server (:mod:`syncfw.notion.budget_shared`). ``rate``
-    is requests per second; the server is first contacted by the first request.
+    machine through that PostgreSQL or Redis server (:mod:`syncfw.notion.budget_shared`); without
+    it, the PostgreSQL server of ``SYNCFW_STATE_URL`` when the state is there (every machine that
+    shares the state shares the budget). ``rate`` is requests per second; the server is first
+    contacted by the first request.
 
     Raises:
         ConfigError: ``SYNCFW_BUDGET_URL`` is malformed or its driver is not installed (exit 2).
     """
     key = hashlib.sha256(token.encode()).hexdigest()[:16]
-    url = os.environ.get("SYNCFW_BUDGET_URL", "")
+    url = os.environ.get("SYNCFW_BUDGET_URL", "") or _state_server()
     with _BUDGETS_LOCK:
         budget = _BUDGETS.get((url, key))
         if budget is None or budget.rate != rate:
@@ -40,6 +43,12 @@ def budget_for(token: str, rate: float, burst: int = 3) -> RateBudget:
                 budget = SharedRateBudget(rate, burst, key=key)
             _BUDGETS[url, key] = budget
         return budget
+
+
+def _state_server() -> str:
+    """``SYNCFW_STATE_URL`` when it names a PostgreSQL server, else ``""``."""
+    state = os.environ.get(STATE_URL_VARIABLE, "")
+    return state if state.partition("://")[0] in POSTGRES_SCHEMES else ""
 
 
 def server_budget(

@@ -19,7 +19,7 @@ from syncfw.mapping import schema_config
 from syncfw.notion.claim import Claim, check_claim, read_claim, sync_key_property_id, write_claim
 from syncfw.notion.client import NotionClient
 from syncfw.recipe import Recipe, Target
-from syncfw.state import StateStore
+from syncfw.state import StateBackend
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class FoundDataSource(NamedTuple):
     database: dict[str, Any] | None
 
 
-def find_data_source(client: NotionClient, store: StateStore, target: Target) -> FoundDataSource | None:
+def find_data_source(client: NotionClient, store: StateBackend, target: Target) -> FoundDataSource | None:
     """The data source of ``target`` fresh from Notion, or None when its database does not exist.
 
     Raises:
@@ -222,7 +222,7 @@ class ResolvedTarget(NamedTuple):
     sync_key_property_id: str | None
 
 
-def preflight(client: NotionClient, store: StateStore, recipe: Recipe) -> dict[str, ResolvedTarget]:
+def preflight(client: NotionClient, store: StateBackend, recipe: Recipe) -> dict[str, ResolvedTarget]:
     """Resolve every target and check its schema and its claim, before anything is read or written.
 
     Returns:
@@ -289,7 +289,7 @@ class InitResult:
 
 def init_target(
     client: NotionClient,
-    store: StateStore,
+    store: StateBackend,
     target: Target,
     data_sources: dict[str, str],
     recipe: str | None = None,

@@ -9,10 +9,10 @@ from __future__ import annotations
 from syncfw.notion.client import NotionClient
 from syncfw.notion.schema import InitResult, init_target
 from syncfw.recipe import Recipe
-from syncfw.state import StateStore
+from syncfw.state import StateBackend
 
 
-def init_targets(client: NotionClient, store: StateStore, recipe: Recipe) -> list[InitResult]:
+def init_targets(client: NotionClient, store: StateBackend, recipe: Recipe) -> list[InitResult]:
     """Create each target's database with the mapped property types, or add the properties it
     misses, and claim it for ``recipe`` (see :func:`~syncfw.notion.schema.init_target`); one
     result per target, in relation order.

@@ -44,6 +44,7 @@ from syncfw.recipe.schema import (
     PositiveDuration,
     RequestsPerSecond,
 )
+from syncfw.recipe.state import STATE_URL_VARIABLE, SqliteState, StateLocation, parse_state_url
 from syncfw.secrets import secret_values
 
 Tier = Literal["production", "experimental"]
@@ -258,11 +259,27 @@ class Target(BaseModel):
         return related
 
 
+def _state_url(value: SecretStr) -> SecretStr:
+    parse_state_url(value.get_secret_value(), Path("."))
+    return value
+
+
 class StateSettings(BaseModel):
-    """``state:`` — where run state is kept."""
+    """``state:`` — where run state is kept: a SQLite file (``path``) or a state URL (``url``,
+    :mod:`syncfw.recipe.state`), one of the two."""
 
     model_config = _CONFIG
-    path: NonEmpty = Field(description="SQLite file, relative to the recipe file.")
+    path: NonEmpty | None = Field(None, description="SQLite file, relative to the recipe file.")
+    url: Annotated[SecretStr, AfterValidator(_state_url)] | None = Field(
+        None,
+        description="sqlite:///PATH (relative to the recipe file) or postgresql://…; must be a reference.",
+    )
+
+    @model_validator(mode="after")
+    def _one_place(self) -> StateSettings:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give either path (a SQLite file) or url (sqlite:///PATH or postgresql://…)")
+        return self
 
 
 class AlertRoute(BaseModel):
@@ -328,9 +345,30 @@ class Recipe(BaseModel):
     def state_path(self) -> Path:
         """The SQLite state file: ``state.path`` relative to the recipe file, or
         ``.syncfw/<name>.sqlite`` relative to the current directory."""
-        if self.state is not None:
+        if self.state is not None and self.state.path is not None:
             return self.path.parent / Path(self.state.path).expanduser()
         return Path(".syncfw") / f"{self.name}.sqlite"
+
+    def state_location(self, environ: Mapping[str, str]) -> StateLocation:
+        """Where the state is (:mod:`syncfw.recipe.state`): ``state.url``, else ``state.path``,
+        else ``SYNCFW_STATE_URL`` in ``environ`` (a ``sqlite:///`` one names the directory of
+        ``<name>.sqlite``), else :attr:`state_path`.
+
+        Raises:
+            ConfigError: ``SYNCFW_STATE_URL`` is malformed (one line, no password).
+        """
+        if self.state is not None and self.state.url is not None:
+            return parse_state_url(self.state.url.get_secret_value(), self.path.parent)
+        variable = environ.get(STATE_URL_VARIABLE, "")
+        if (self.state is not None and self.state.path is not None) or not variable:
+            return SqliteState(self.state_path)
+        try:
+            location = parse_state_url(variable, Path("."))
+        except ValueError as exc:
+            raise ConfigError(f"{STATE_URL_VARIABLE}: {exc}") from None
+        if isinstance(location, SqliteState):
+            return SqliteState(location.path / f"{self.name}.sqlite")
+        return location
 
     @property
     def alerts(self) -> list[AlertRoute]:

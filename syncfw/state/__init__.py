@@ -10,14 +10,19 @@ which commits or rolls back as a whole. A failure to read or write the store rai
 What a backend offers is two protocols (:mod:`syncfw.state.protocol`): :class:`SyncState`, what
 the engine reads and writes, and :class:`RunHistory`, what health and the command line show.
 :class:`StateBackend` is both in one, with one ``transaction()`` for both kinds of writes;
-:class:`StateStore` is the SQLite backend (:mod:`syncfw.state.sqlite`). Modules:
+:class:`StateStore` is the SQLite backend (:mod:`syncfw.state.sqlite`), ``PostgresStore`` the
+PostgreSQL one (:mod:`syncfw.state.postgres`, a schema per recipe); :func:`open_state` opens a
+recipe's state where its ``state:`` or ``SYNCFW_STATE_URL`` says, :func:`run_lock` its run lock
+(a kernel lock beside a SQLite file, an advisory lock on PostgreSQL). Modules:
 ``protocol`` (the protocols and the records they answer), ``schema`` (ordered migrations),
 ``dialect`` (what differs between SQL databases), ``sql`` (what the SQL parts share), ``reads``
 and ``writes`` (the engine's part in SQL), ``history`` (the run history in SQL), ``sqlite`` (the
-connection, transactions and disk errors), ``lock`` (the run lock).
+connection, transactions and disk errors), ``postgres``, ``transaction`` (the writes of one
+transaction, on any PEP 249 driver), ``open`` (where a recipe's state is), ``lock`` (the run lock).
 """
 
 from syncfw.state.lock import RunLock
+from syncfw.state.open import existing_state, open_state, run_lock
 from syncfw.state.protocol import (
     HistoryTransaction,
     JournalEntry,
@@ -31,7 +36,8 @@ from syncfw.state.protocol import (
     SyncState,
     SyncTransaction,
 )
-from syncfw.state.sqlite import StateStore, Transaction
+from syncfw.state.sqlite import StateStore
+from syncfw.state.transaction import Transaction
 
 __all__ = [
     "HistoryTransaction",
@@ -48,4 +54,7 @@ __all__ = [
     "SyncState",
     "SyncTransaction",
     "Transaction",
+    "existing_state",
+    "open_state",
+    "run_lock",
 ]

@@ -11,7 +11,7 @@ PostgreSQL share, with ``?`` for each bound value. What differs is spelt here:
   https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT).
 
 Transactions, schema versions and error codes belong to the backend's connection module
-(:mod:`syncfw.state.sqlite`).
+(:mod:`syncfw.state.sqlite`, :mod:`syncfw.state.postgres`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class Dialect:
     """The spelling of one database.
 
     Attributes:
-        name: the database (``sqlite``).
+        name: the database (``sqlite`` or ``postgresql``).
         placeholder: the bound-value marker of its driver (``?`` or ``%s``).
         identity: the column definition of an integer primary key the database numbers itself.
     """
@@ -62,3 +62,9 @@ def marks(count: int) -> str:
 
 
 SQLITE = Dialect("sqlite", "?", "INTEGER PRIMARY KEY AUTOINCREMENT")
+POSTGRES = Dialect(
+    "postgresql",
+    "%s",
+    # https://www.postgresql.org/docs/current/sql-createtable.html ("GENERATED ... AS IDENTITY")
+    "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
-from syncfw.state import PageEntry, StateStore
+from syncfw.state import PageEntry, StateBackend
 
 CACHE_KEYS = 16_000
 """Keys whose state a lookup keeps before it empties its cache."""
@@ -24,7 +24,7 @@ class StateCache:
     alone. The cache is emptied when it grows past ``limit`` keys, so memory stays bounded.
     """
 
-    def __init__(self, store: StateStore, target: str, limit: int = CACHE_KEYS) -> None:
+    def __init__(self, store: StateBackend, target: str, limit: int = CACHE_KEYS) -> None:
         self.store = store
         self.target = target
         self.limit = limit
@@ -68,7 +68,7 @@ class StoredRecords(Generic[V]):
     batch at a time with :meth:`load`), with this plan's ``changes`` over it (a change to None:
     removed). Memory: the changes and a few batches."""
 
-    def __init__(self, store: StateStore, target: str, mapping: str, changes: dict[str, V | None]) -> None:
+    def __init__(self, store: StateBackend, target: str, mapping: str, changes: dict[str, V | None]) -> None:
         self.store = store
         self.target = target
         self.mapping = mapping
@@ -99,7 +99,7 @@ class StoredMatches(StoredRecords[str]):
     """How a secondary mapping's records matched pages: record key → page sync key."""
 
     def __init__(
-        self, store: StateStore, target: str, mapping: str, changes: dict[str, str | None] | None = None
+        self, store: StateBackend, target: str, mapping: str, changes: dict[str, str | None] | None = None
     ) -> None:
         super().__init__(store, target, mapping, {} if changes is None else changes)
 
@@ -133,7 +133,7 @@ class StoredMembers(StoredRecords[tuple[str, dict[str, Any]]]):
 class RelatedPages:
     """Identity lookups in related targets (for relation properties), cached up to a bound."""
 
-    def __init__(self, store: StateStore, limit: int = 50_000) -> None:
+    def __init__(self, store: StateBackend, limit: int = 50_000) -> None:
         self.store = store
         self.limit = limit
         self._pages: dict[tuple[str, str], PageEntry | None] = {}

@@ -11,36 +11,17 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from syncfw.errors import StateError
 from syncfw.state.dialect import SQLITE, Dialect
-from syncfw.state.history import HistoryReads, HistoryWrites
+from syncfw.state.history import HistoryReads
 from syncfw.state.reads import SyncReads
 from syncfw.state.schema import MIGRATIONS
-from syncfw.state.writes import SyncWrites
-
-
-class Transaction(SyncWrites, HistoryWrites):
-    """Writes inside :meth:`StateStore.transaction` (both :class:`~syncfw.state.protocol.SyncTransaction`
-    and :class:`~syncfw.state.protocol.HistoryTransaction`)."""
-
-    dialect: Dialect = SQLITE
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self._db.execute(self.dialect.sql(sql), params)
-
-    def _executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        self._db.executemany(self.dialect.sql(sql), rows)
-
-    def _returning(self, sql: str, params: Sequence[Any]) -> Any:
-        return self._db.execute(self.dialect.sql(sql), params).fetchone()[0]
+from syncfw.state.transaction import Transaction
 
 
 class StateStore(SyncReads, HistoryReads):
@@ -84,7 +65,7 @@ class StateStore(SyncReads, HistoryReads):
                     for statement in migration.statements(self.dialect):
                         self._db.execute(statement)
                     if migration.data is not None:
-                        migration.data(self._rows, Transaction(self._db)._execute)
+                        migration.data(self._rows, Transaction(self._db, self.dialect)._execute)
                     self._db.execute(f"PRAGMA user_version = {version + 1}")
                 self._db.execute("COMMIT")
             except BaseException:
@@ -119,7 +100,7 @@ class StateStore(SyncReads, HistoryReads):
             except sqlite3.Error as exc:
                 raise StateError(self._not_written(exc)) from exc
             try:
-                yield Transaction(self._db)
+                yield Transaction(self._db, self.dialect)
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 message = self._not_written(exc)

@@ -27,7 +27,7 @@ from syncfw.engine.rollback import rollback
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.runner import Sandbox
-from syncfw.state import StateStore
+from syncfw.state import open_state
 from tests.conftest import RECIPE, start_sandbox
 from tests.engine.crash_child import rollback_run, run_recipe
 from tests.engine.test_ownership import value
@@ -40,9 +40,17 @@ ROLLBACK_KILLS = 6  # at most, per round; then the rollback is let finish
 ROLLBACK_RATE = 25.0  # requests/second: a rollback then takes about 2 s, so most kills land mid-way
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each crash test once with the state in a SQLite file, once on PostgreSQL (issue 14)."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("SYNCFW_STATE_URL", request.getfixturevalue("postgres_database"))
+    return str(request.param)
+
+
 @pytest.mark.timeout(900)
 def test_sigkill_at_random_moments_never_loses_or_duplicates(
-    tmp_path: Path, registry: Registry, seed_dir: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, registry: Registry, seed_dir: Path, monkeypatch: pytest.MonkeyPatch, state_backend: str
 ) -> None:
     from syncfw_salesforce.emulator.bulk import generate  # the emulator's own record generator
 
@@ -171,7 +179,7 @@ def _rollback_phase(
                 done += 1
                 break
             killed += 1
-            store = StateStore(recipe.state_path)
+            store = open_state(recipe)
             undone = [e.status for e in store.journal(run_id=bad.run_id)]
             in_flight = [e for e in store.journal(status="open") if undone_entry(e) is not None]
             store.close()
@@ -181,7 +189,7 @@ def _rollback_phase(
         report = rollback(recipe, bad.run_id, rate_limit=2000.0)
         assert report.refused == 0, report.as_dict()
         assert _snapshot(box, ids) == before, f"round {round_}: rollback did not restore Notion"
-        store = StateStore(recipe.state_path)
+        store = open_state(recipe)
         assert store.journal(status="open") == []
         store.close()
         assert sync(recipe, registry, allow_mass_change=True).exit_code == 0
@@ -201,7 +209,7 @@ def _assert_converged(
         keys = [value(p, "Salesforce ID") for p in live]
         if len(keys) != len(set(keys)):
             twice = {k for k in keys if keys.count(k) > 1}
-            store = StateStore(recipe.state_path)
+            store = open_state(recipe)
             story = [
                 (e.seq, e.run_id, e.action, e.status, e.created_at, e.page_id)
                 for e in store.journal()
@@ -218,6 +226,6 @@ def _assert_converged(
                 assert value(page, "Name") == record["Name"]
                 assert value(page, "Industry") == record.get("Industry")
     assert sync(recipe, registry).notion_requests["writes"] == 0
-    store = StateStore(recipe.state_path)
+    store = open_state(recipe)
     assert store.journal(status="open") == []
     store.close()

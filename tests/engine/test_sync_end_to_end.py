@@ -16,7 +16,7 @@ from syncfw.notion.setup import init_targets
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.runner import Sandbox
-from syncfw.state import NotionRead, StateStore
+from syncfw.state import NotionRead, StateStore, open_state
 from tests.conftest import RECIPE, start_sandbox
 
 FAST = 500.0  # requests/second: tests do not wait for Notion's real budget
@@ -26,7 +26,7 @@ def init(recipe: Recipe) -> dict[str, str]:
     from syncfw.engine.run import notion_client_for
 
     client = notion_client_for(recipe, FAST)
-    store = StateStore(recipe.state_path)
+    store = open_state(recipe)
     ids = {result.target: result.data_source_id for result in init_targets(client, store, recipe)}
     client.close()
     store.close()

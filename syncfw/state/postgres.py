@@ -1,0 +1,325 @@
+"""The PostgreSQL state store and run lock, for state shared by several machines.
+
+Each recipe's state is a schema of its own (``syncfw_<recipe>``) holding the same tables as a
+SQLite file, made by the same ordered migrations (:mod:`syncfw.state.schema`) and read and written
+by the same statements (:mod:`syncfw.state.reads`, :mod:`~syncfw.state.writes`,
+:mod:`~syncfw.state.history`) in the :data:`~syncfw.state.dialect.POSTGRES` dialect. A schema per
+recipe, rather than a recipe column in shared tables, keeps every statement as it is (no query can
+forget the recipe and see another's rows), versions each recipe's tables on its own, and lets an
+operator grant, copy or drop one recipe's state as one object. The schema version is the one row
+of the schema's ``schema_version`` table (SQLite keeps it in ``PRAGMA user_version``); migrations
+run under a transaction-level advisory lock, so two processes opening a new schema at once apply
+each migration once.
+
+The run lock is a session-level advisory lock (``pg_try_advisory_lock``,
+https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS) on a key derived from
+the schema name, held by a connection of its own for the whole run: the server releases it when
+that session ends, however the process ends. Who holds it is the ``run_lock`` row of the
+``settings`` table, written under the lock. Connection poolers in transaction mode (PgBouncer's
+``pool_mode = transaction``) cannot hold a session lock: point ``SYNCFW_STATE_URL`` at the server
+or a session-mode pool.
+
+psycopg is the optional extra ``syncfw[postgres]``; only this module imports it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from types import TracebackType
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from syncfw.clock import utcnow
+from syncfw.errors import LockHeld, StateError
+from syncfw.recipe.state import PostgresState
+from syncfw.secrets import hide
+from syncfw.state.dialect import POSTGRES, Dialect
+from syncfw.state.history import HistoryReads
+from syncfw.state.reads import SyncReads
+from syncfw.state.schema import MIGRATIONS
+from syncfw.state.transaction import Transaction
+
+CONNECT_TIMEOUT = 10
+"""Seconds to wait for the server when the URL sets no ``connect_timeout`` (libpq's default is to
+wait forever, https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNECT-CONNECT-TIMEOUT)."""
+IDENTIFIER_BYTES = 63
+"""The longest name PostgreSQL keeps (NAMEDATALEN - 1,
+https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS)."""
+LOCK_SETTING = "run_lock"
+"""The ``settings`` row naming the holder of the run lock (JSON: host, pid, command, since)."""
+LOCK_SESSION = {
+    # the server drops a lock session whose machine vanished (no FIN) after about a minute
+    # instead of the kernel's two hours (https://www.postgresql.org/docs/current/runtime-config-connection.html)
+    "tcp_keepalives_idle": "30",
+    "tcp_keepalives_interval": "10",
+    "tcp_keepalives_count": "3",
+    # an idle lock session must outlive a long run (https://www.postgresql.org/docs/current/runtime-config-client.html)
+    "idle_session_timeout": "0",
+    "idle_in_transaction_session_timeout": "0",
+}
+
+
+def schema_name(recipe: str) -> str:
+    """The schema of ``recipe``'s state: ``syncfw_<recipe>``, shortened with a hash of the name
+    past :data:`IDENTIFIER_BYTES` (PostgreSQL would silently truncate it)."""
+    name = f"syncfw_{recipe}"
+    if len(name.encode()) <= IDENTIFIER_BYTES:
+        return name
+    digest = hashlib.sha256(recipe.encode()).hexdigest()[:12]
+    return f"{name.encode()[: IDENTIFIER_BYTES - 13].decode(errors='ignore')}_{digest}"
+
+
+def _lock_key(purpose: str, schema: str) -> int:
+    """A signed 64-bit advisory lock key for ``purpose`` on ``schema``."""
+    return int.from_bytes(
+        hashlib.sha256(f"syncfw {purpose} {schema}".encode()).digest()[:8], "big", signed=True
+    )
+
+
+def _connect(location: PostgresState, what: str) -> psycopg.Connection[Any]:
+    """An autocommit connection (application name ``syncfw``).
+
+    Raises:
+        StateError: the server cannot be reached or refuses (one line, no password).
+    """
+    try:
+        given = conninfo_to_dict(location.url)
+        defaults = {"connect_timeout": str(CONNECT_TIMEOUT), "application_name": "syncfw"}
+        return psycopg.connect(
+            make_conninfo(location.url, **{k: v for k, v in defaults.items() if k not in given}),
+            autocommit=True,
+        )
+    except psycopg.Error as exc:
+        raise StateError(f"cannot open {what} {location}: {_one_line(exc, location)}") from None
+
+
+def _one_line(exc: BaseException, location: PostgresState) -> str:
+    """The first line of a driver error, with the URL's password hidden."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    with suppress(psycopg.Error):
+        password = conninfo_to_dict(location.url).get("password")
+        if password:
+            text = hide(text, [str(password)])
+    return text
+
+
+class PostgresStore(SyncReads, HistoryReads):
+    """A recipe's state in its schema of a PostgreSQL database (see the module docstring). Safe
+    to share between threads of one process.
+
+    Raises:
+        StateError: the server cannot be reached, the schema cannot be made or migrated, read or
+            written.
+    """
+
+    dialect: Dialect = POSTGRES
+
+    def __init__(self, location: PostgresState, recipe: str) -> None:
+        self.location = location
+        self.schema = schema_name(recipe)
+        self._lock = threading.RLock()
+        self._db = _connect(location, "the state store")
+        try:
+            self._db.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+            self._migrate()
+        except psycopg.Error as exc:
+            self._db.close()
+            raise StateError(f"cannot open the state store {self}: {_one_line(exc, location)}") from None
+        except BaseException:
+            self._db.close()
+            raise
+
+    def __str__(self) -> str:
+        return f"{self.location} (schema {self.schema})"
+
+    @property
+    def schema_version(self) -> int:
+        """How many of :data:`syncfw.state.schema.MIGRATIONS` the schema has had."""
+        return int(self._query("SELECT version FROM schema_version")[0][0])
+
+    def _migrate(self) -> None:
+        """Make the schema and apply the migrations it lacks, each in its own transaction with its
+        version, under an advisory lock that serialises processes opening the same schema."""
+        while True:
+            with self._db.transaction():
+                self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key("migrate", self.schema),))
+                if not _schema_exists(self._db, self.schema):
+                    self._db.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema)))
+                    self._db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+                    self._db.execute("INSERT INTO schema_version (version) VALUES (0)")
+                version = int(self._db.execute("SELECT version FROM schema_version").fetchone()[0])  # type: ignore[index]
+                if version > len(MIGRATIONS):
+                    raise StateError(
+                        f"the state store {self} was written by a newer syncfw (schema {version}); "
+                        "upgrade syncfw to use it"
+                    )
+                if version == len(MIGRATIONS):
+                    return
+                migration = MIGRATIONS[version]
+                for statement in migration.statements(self.dialect):
+                    self._db.execute(statement)
+                if migration.data is not None:
+                    migration.data(self._rows, Transaction(self._db, self.dialect)._execute)
+                self._db.execute("UPDATE schema_version SET version = %s", (version + 1,))
+
+    def _rows(self, statement: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+        return list(self._db.execute(self.dialect.sql(statement), params).fetchall())
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Group writes; everything inside commits together or not at all.
+
+        Raises:
+            StateError: the transaction failed (the caller must stop: nothing more may be written).
+        """
+        with self._lock:
+            try:
+                with self._db.transaction():
+                    yield Transaction(self._db, self.dialect)
+            except psycopg.Error as exc:
+                raise StateError(
+                    f"the state store {self} could not be written: {_one_line(exc, self.location)}; nothing "
+                    "is lost: the next run settles the writes this run made to Notion and goes on from "
+                    "there. Check the server and run again."
+                ) from None
+
+    def end_run(
+        self,
+        run_id: str,
+        *,
+        finished_at: str,
+        status: str,
+        exit_code: int,
+        summary: dict[str, Any],
+        error: str | None,
+    ) -> None:
+        """Record the end of a run in its own transaction.
+
+        Raises:
+            StateError: the end could not be recorded; the next run records the run as failed.
+        """
+        with self.transaction() as tx:
+            tx.finish_run(
+                run_id,
+                finished_at=finished_at,
+                status=status,
+                exit_code=exit_code,
+                summary=summary,
+                error=error,
+            )
+
+    def _query(self, statement: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        with self._lock:
+            try:
+                return list(self._db.execute(self.dialect.sql(statement), params).fetchall())
+            except psycopg.Error as exc:
+                raise StateError(
+                    f"cannot read the state store {self}: {_one_line(exc, self.location)}"
+                ) from None
+
+
+def postgres_state_exists(location: PostgresState, recipe: str) -> bool:
+    """Whether ``recipe`` has a state schema in the database (nothing is created).
+
+    Raises:
+        StateError: the server cannot be reached or refuses.
+    """
+    with _connect(location, "the state store") as db:
+        try:
+            return _schema_exists(db, schema_name(recipe))
+        except psycopg.Error as exc:
+            raise StateError(f"cannot read the state store {location}: {_one_line(exc, location)}") from None
+
+
+def _schema_exists(db: psycopg.Connection[Any], schema: str) -> bool:
+    return db.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone() is not None
+
+
+class AdvisoryRunLock:
+    """One run of a recipe at a time across machines: a session advisory lock on the recipe's
+    schema, on a connection of its own (see the module docstring). Open the store first (it makes
+    the schema).
+
+    Raises:
+        LockHeld: (on ``__enter__``) another session holds it; the message names its host, pid,
+            command and start time.
+        StateError: the server cannot be reached.
+    """
+
+    def __init__(self, location: PostgresState, recipe: str, command: str) -> None:
+        self.location = location
+        self.recipe = recipe
+        self.command = command
+        self.schema = schema_name(recipe)
+        self._key = _lock_key("run", self.schema)
+        self._db: psycopg.Connection[Any] | None = None
+
+    def __enter__(self) -> AdvisoryRunLock:
+        db = _connect(self.location, "the run lock of")
+        try:
+            db.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+            for name, value in LOCK_SESSION.items():
+                # only where the server has the setting (idle_session_timeout is PostgreSQL 14+)
+                db.execute(
+                    "SELECT set_config(name, %s, false) FROM pg_settings WHERE name = %s", (value, name)
+                )
+            if not db.execute("SELECT pg_try_advisory_lock(%s)", (self._key,)).fetchone()[0]:  # type: ignore[index]
+                raise LockHeld(
+                    f"another run of recipe {self.recipe} holds its lock ({self._holder(db)}); this run did "
+                    "nothing. Wait for it to finish, or check that process."
+                )
+            holder = {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "command": self.command,
+                "since": utcnow().isoformat(timespec="seconds"),
+            }
+            db.execute(
+                "INSERT INTO settings (name, value) VALUES (%s, %s) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (LOCK_SETTING, json.dumps(holder)),
+            )
+        except psycopg.Error as exc:
+            db.close()
+            raise StateError(
+                f"cannot take the run lock in {self.location}: {_one_line(exc, self.location)}"
+            ) from None
+        except BaseException:
+            db.close()
+            raise
+        self._db = db
+        return self
+
+    def _holder(self, db: psycopg.Connection[Any]) -> str:
+        try:
+            row = db.execute("SELECT value FROM settings WHERE name = %s", (LOCK_SETTING,)).fetchone()
+            info = json.loads(row[0]) if row else None
+            if info:
+                return f"{info['command']} by pid {info['pid']} on {info['host']} since {info['since']}"
+        except (psycopg.Error, ValueError, KeyError, TypeError):
+            pass
+        return "holder unknown"
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._db is None:
+            return
+        with suppress(psycopg.Error):
+            self._db.execute("DELETE FROM settings WHERE name = %s", (LOCK_SETTING,))
+            self._db.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
+        self._db.close()
+        self._db = None
