@@ -33,7 +33,7 @@ from cronsim import CronSim
 from syncfw.clock import iso, parse_time
 from syncfw.errors import ConfigError
 from syncfw.recipe import Recipe
-from syncfw.state import StateStore
+from syncfw.state import existing_state
 
 CRON_MACROS = {
     "@yearly": "0 0 1 1 *",
@@ -133,9 +133,9 @@ def due_now(schedule: str | None, last_started: datetime | None, now: datetime) 
 def is_due(recipe: Recipe, now: datetime) -> Due:
     """:func:`due_now` for ``recipe``, its last run read from its state store (which is not
     created when the recipe never ran here)."""
-    if recipe.schedule is None or not recipe.state_path.exists():
+    store = existing_state(recipe) if recipe.schedule is not None else None
+    if store is None:
         return due_now(recipe.schedule, None, now)
-    store = StateStore(recipe.state_path)
     try:
         last = store.last_run("run")
     finally:

@@ -12,13 +12,14 @@ while a run goes on, and it is recorded in the run history as a ``reset`` row (`
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from syncfw.errors import ConfigError
 from syncfw.health.history import RunEntry, entry, record_command
 from syncfw.recipe import Recipe
-from syncfw.state import RunLock, StateStore
+from syncfw.state import existing_state, open_state, run_lock
 
 RUNS_SHOWN = 5
 """Runs ``syncfw state show`` lists, newest first."""
@@ -80,9 +81,9 @@ def state_view(recipe: Recipe) -> StateView:
     Raises:
         StateError: the store cannot be read.
     """
-    if not recipe.state_path.exists():
-        return StateView(recipe.name, str(recipe.state_path), exists=False)
-    store = StateStore(recipe.state_path)
+    store = existing_state(recipe)
+    if store is None:
+        return StateView(recipe.name, str(recipe.state_location(os.environ)), exists=False)
     try:
         cursors = [Cursor(*row) for row in store.cursors()]
         open_intents = store.journal(status="open")
@@ -101,7 +102,7 @@ def state_view(recipe: Recipe) -> StateView:
         runs = [entry(r) for r in store.runs(RUNS_SHOWN)]
     finally:
         store.close()
-    return StateView(recipe.name, str(recipe.state_path), True, targets, cursors, runs)
+    return StateView(recipe.name, str(recipe.state_location(os.environ)), True, targets, cursors, runs)
 
 
 def cursors_to_reset(recipe: Recipe, target: str | None = None, stream: str | None = None) -> list[Cursor]:
@@ -142,8 +143,8 @@ def reset_cursors(
         LockHeld: a run of the recipe holds its lock (exit 75); nothing was changed.
         StateError: the store cannot be written; nothing was changed.
     """
-    with RunLock(recipe.state_path, recipe.name, command):
-        store = StateStore(recipe.state_path)
+    with run_lock(recipe, command):
+        store = open_state(recipe)
         try:
             with store.transaction() as tx:
                 for c in cursors:
