@@ -33,7 +33,7 @@ from tests.engine.crash_child import rollback_run, run_recipe
 from tests.engine.test_ownership import value
 from tests.engine.test_sync_end_to_end import bump, init, pages, seed, sync, write_seed
 
-KILLS = 100
+KILLS = 60  # per state backend: 120 kills in all
 BULK = 150  # generated accounts (plus about as many contacts) on top of the sample data
 ROLLBACK_ROUNDS = 3
 ROLLBACK_KILLS = 6  # at most, per round; then the rollback is let finish
