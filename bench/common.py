@@ -234,14 +234,16 @@ class ServedNotion:
         finally:
             self.clock.real()
 
-    def writes(self) -> int:
+    def writes(self, *, pages_only: bool = False) -> int:
         """Page, database and data source writes received so far (every ``POST``, ``PATCH`` and
-        ``DELETE`` past the limiter, except queries and search)."""
+        ``DELETE`` past the limiter, except queries and search); with ``pages_only``, page writes
+        only (not the recipe's claim written into a data source's description by its first run)."""
         return sum(
             n
             for endpoint, n in self.stats()["by_endpoint"].items()
             if endpoint.startswith(("POST", "PATCH", "DELETE"))
             and not endpoint.endswith(("/query", "/search"))
+            and (not pages_only or "/pages" in endpoint)
         )
 
     def requests(self) -> int:

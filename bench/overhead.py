@@ -68,14 +68,14 @@ def replan(directory: Path, registry: Registry, size: int, timeout: float) -> di
         emulator_rss = _rss_mib(Path("/proc/self/status"))
         if imported != size:
             raise RuntimeError(f"overhead: the import made {imported} pages, not {size}")
-        requests, writes = notion.requests(), notion.writes()
+        requests, writes = notion.requests(), notion.writes(pages_only=True)
         adoption = _child(space, size, timeout, apply=True)
         setup = {
             "import_seconds": round(import_seconds, 1),
             "emulator_rss_mib": round(emulator_rss),
             "adoption": adoption,
             "adoption_requests": notion.requests() - requests,
-            "adoption_writes": notion.writes() - writes,
+            "adoption_writes": notion.writes(pages_only=True) - writes,
             "seconds": round(time.perf_counter() - started, 1),
         }
         _check_adoption(space, size, setup)
@@ -109,7 +109,7 @@ def _check_adoption(space: Workspace, size: int, setup: dict[str, Any]) -> None:
     expected = {"created": 0, "updated": 0, "unchanged": size, "archived": 0, "failed": 0}
     wrong = [f"{done[k]} {k} (expected {v})" for k, v in expected.items() if done[k] != v]
     if setup["adoption_writes"]:
-        wrong.append(f"{setup['adoption_writes']} writes reached Notion (expected none)")
+        wrong.append(f"{setup['adoption_writes']} page writes reached Notion (expected none)")
     store = StateStore(space.recipe().state_path)
     try:
         known = store.page_count(TARGET)
