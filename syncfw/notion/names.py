@@ -56,7 +56,7 @@ class PropertyNames:
         by_id = {r.property_id: r.recipe_name for r in self.renamed}
         out: dict[str, Any] = {}
         for name, value in properties.items():
-            followed = by_id.get(str(value.get("id"))) if isinstance(value, Mapping) else None
+            followed = by_id.get(str(value.get("id")))
             if followed is not None:
                 out[followed] = value
             elif name not in by_id.values():

@@ -126,7 +126,13 @@ def test_a_renamed_owned_property_is_followed_by_its_property_id(
     ]
     page = by_key(pages(sandbox, ds))[changed]
     assert page["properties"]["Sector"]["select"]["name"] == "Biotechnology"
-    assert "Industry" not in sandbox.notion.human_update_schema(ds, {})["properties"]
+    property_id = sandbox.notion.human_update_schema(ds, {})["properties"]["Sector"]["id"]
+
+    assert cli(tmp_path, "notion", "init", RECIPE, "--no-health").exit_code == 0
+    schema = sandbox.notion.human_update_schema(ds, {})["properties"]
+    assert schema["Industry"]["id"] == property_id and "Sector" not in schema  # renamed back
+    assert by_key(pages(sandbox, ds))[changed]["properties"]["Industry"]["select"]["name"] == "Biotechnology"
+    assert sync(recipe, registry, full_refresh=True).targets["accounts"].plan.warnings == ()
 
 
 def test_a_deleted_sync_key_is_refilled_from_the_state_store(
