@@ -335,10 +335,9 @@ def init_target(
         return InitResult(target.name, ds_id, True, sorted(wanted), [])
     schema = ids[2].get("properties", {})
     claim = check_claim(recipe, target, ids[2]) if recipe is not None else read_claim(ids[2])
-    renamed = property_names(store, target, schema, claim).renamed
-    missing = {
-        name: p for name, p in wanted.items() if name not in {r.recipe_name for r in renamed} | set(schema)
-    }
+    names = property_names(store, target, schema, claim)
+    renamed, followed = names.renamed, names.read(schema)
+    missing = {name: p for name, p in wanted.items() if name not in followed}
     title_now = next((n for n, s in schema.items() if s.get("type") == "title"), None)
     changes: dict[str, Any] = {r.notion_name: {"name": r.recipe_name} for r in renamed}
     for name, prop in missing.items():
