@@ -262,7 +262,12 @@ class Applier:
     ) -> None:
         seq = self._intent(op, page_id, "restore" if restore else "update", after)
         try:
-            self.client.update_page(page_id, properties=properties, in_trash=False if restore else None)
+            self.client.update_page(
+                page_id,
+                properties=properties,
+                in_trash=False if restore else None,
+                data_source_id=self.plan.data_source_id,
+            )
         except NotionRejected:
             self._settle_absent(seq)
             raise

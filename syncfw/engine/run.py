@@ -289,9 +289,8 @@ def _execute(
             keep_records=options.apply,
             phase=functools.partial(progress.phase, target.name),
         )
-        plan = dataclasses.replace(
-            planned.plan, warnings=planned.plan.warnings + tuple(r.error for r in reconciled if r.error)
-        )
+        warnings = (*located.names.warnings(target.name), *(r.error for r in reconciled if r.error))
+        plan = dataclasses.replace(planned.plan, warnings=planned.plan.warnings + warnings)
         target_report = TargetReport(
             plan,
             {"create": 0, "update": 0, "archive": 0},

@@ -58,6 +58,7 @@ from syncfw.errors import (
 )
 from syncfw.mapping import decode
 from syncfw.notion.budget import Priority, RateBudget, check_priority
+from syncfw.notion.names import PropertyNames
 from syncfw.recipe.references import unusable_character
 from syncfw.secrets import hide
 
@@ -138,6 +139,10 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, RequestTimeoutError | httpx.TransportError)
 
 
+def _compact(object_id: str) -> str:
+    return object_id.replace("-", "")
+
+
 def _within(condition: dict[str, Any] | None, created_from: str | None) -> dict[str, Any] | None:
     """``condition`` and-ed with ``created_time`` on or after ``created_from`` (when given)."""
     if created_from is None:
@@ -195,6 +200,7 @@ class NotionClient:
         self.stats = RequestStats()
         self.base_url = (base_url or os.environ.get("NOTION_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self._on_request = on_request
+        self._names: dict[str, PropertyNames] = {}
         http = httpx.Client(event_hooks={"request": [self._before], "response": [self._after]})
         self._api: Any = notion_client.Client(
             client=http,
@@ -228,6 +234,20 @@ class NotionClient:
 
     def close(self) -> None:
         self._api.close()
+
+    def follow(self, data_source_id: str, names: PropertyNames) -> None:
+        """From now on, read and write the pages of ``data_source_id`` through ``names``: pages
+        read (queried or retrieved) have their properties keyed by the recipe's names, and page
+        writes and query filters name each renamed property by its id (:mod:`syncfw.notion.names`)."""
+        self._names[_compact(data_source_id)] = names
+
+    def _names_of(self, data_source_id: str | None) -> PropertyNames:
+        return self._names.get(_compact(data_source_id or ""), PropertyNames())
+
+    def _read(self, page: dict[str, Any], data_source_id: str | None = None) -> dict[str, Any]:
+        """``page`` with every relation in full, its properties keyed as :meth:`follow` says."""
+        parent = data_source_id or (page.get("parent") or {}).get("data_source_id")
+        return self._names_of(parent).page(self.full_relations(page))
 
     # -- retries ---------------------------------------------------------------------------
 
@@ -306,11 +326,12 @@ class NotionClient:
         )
 
     def retrieve_page(self, page_id: str) -> dict[str, Any]:
-        """``GET /v1/pages/{id}``, with every relation read in full (see :meth:`full_relations`)."""
+        """``GET /v1/pages/{id}``, with every relation read in full (see :meth:`full_relations`) and
+        its properties keyed as :meth:`follow` says for its data source."""
         page: dict[str, Any] = self._call(
             f"retrieve page {page_id}", lambda: self._api.pages.retrieve(page_id=page_id), resend_safe=True
         )
-        return self.full_relations(page)
+        return self._read(page)
 
     def full_relations(self, page: dict[str, Any]) -> dict[str, Any]:
         """``page`` with each relation property that says ``has_more`` completed in place.
@@ -406,7 +427,7 @@ class NotionClient:
         """``POST /v1/data_sources/{id}/query``: every page matching ``filter``, each exactly once.
 
         Pages come in ``created_time`` order, 100 per request, relations read in full
-        (:meth:`full_relations`). Notion answers at most 10,000 results per query and then says
+        (:meth:`full_relations`); ``filter`` and the pages name properties as :meth:`follow` says. Notion answers at most 10,000 results per query and then says
         ``request_status: {"type": "incomplete"}`` (on any page of the answer, with ``has_more``
         false); the read then goes on with a new query for ``created_time`` on or after the last
         page returned, and-ed with ``filter``, skipping the pages of that minute already yielded
@@ -419,6 +440,8 @@ class NotionClient:
                 writing anything, and no cursor moves.
             NotionError: the query failed.
         """
+        if filter is not None:
+            filter = self._names_of(data_source_id).filter(filter)
         window: str | None = None  # created_time the current query starts at
         edge: set[str] = set()  # ids created at ``window`` that an earlier query yielded
         while True:
@@ -452,7 +475,7 @@ class NotionClient:
                     at_last.add(result["id"])
                     if created == window and result["id"] in edge:
                         continue
-                    yield self.full_relations(result)
+                    yield self._read(result, data_source_id)
                 if not page.get("has_more") or not page.get("next_cursor"):
                     break
                 cursor = page["next_cursor"]
@@ -482,14 +505,14 @@ class NotionClient:
         ]
 
     def create_page(self, data_source_id: str, properties: dict[str, Any]) -> dict[str, Any]:
-        """``POST /v1/pages`` in a data source.
+        """``POST /v1/pages`` in a data source; ``properties`` named as :meth:`follow` says.
 
         Raises:
             AmbiguousWrite: the outcome is unknown; look the sync key up before re-sending.
         """
         body = {
             "parent": {"type": "data_source_id", "data_source_id": data_source_id},
-            "properties": properties,
+            "properties": self._names_of(data_source_id).write(properties),
         }
         return self._call(
             f"create a page in data source {data_source_id}",
@@ -498,12 +521,18 @@ class NotionClient:
         )
 
     def update_page(
-        self, page_id: str, *, properties: dict[str, Any] | None = None, in_trash: bool | None = None
+        self,
+        page_id: str,
+        *,
+        properties: dict[str, Any] | None = None,
+        in_trash: bool | None = None,
+        data_source_id: str | None = None,
     ) -> dict[str, Any]:
-        """``PATCH /v1/pages/{id}``: set properties (absolute values) and/or move to or from trash."""
+        """``PATCH /v1/pages/{id}``: set properties (absolute values) and/or move to or from trash;
+        with ``data_source_id`` (the page's), ``properties`` are named as :meth:`follow` says."""
         kwargs: dict[str, Any] = {"page_id": page_id}
         if properties is not None:
-            kwargs["properties"] = properties
+            kwargs["properties"] = self._names_of(data_source_id).write(properties)
         if in_trash is not None:
             kwargs["in_trash"] = in_trash
         return self._call(

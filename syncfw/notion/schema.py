@@ -18,6 +18,7 @@ from syncfw.errors import GuardStop, NotionNotFound
 from syncfw.mapping import schema_config
 from syncfw.notion.claim import Claim, check_claim, read_claim, sync_key_property_id, write_claim
 from syncfw.notion.client import NotionClient
+from syncfw.notion.names import PropertyNames, follow, record_ids, recorded_ids
 from syncfw.recipe import Recipe, Target
 from syncfw.state import StateBackend
 
@@ -180,25 +181,13 @@ def schema_problems(
     return problems
 
 
-def _renamed_key(target: Target, schema: dict[str, Any], claim: Claim | None) -> str | None:
-    """The name the target's sync-key property has now when a person renamed it (found by the
-    property id its claim recorded), else None."""
-    if claim is None or claim.sync_key != target.sync_key or target.sync_key in schema:
-        return None
-    return next((name for name, p in schema.items() if p.get("id") == claim.sync_key_property_id), None)
-
-
 def _sync_key_problem(target: Target, schema: dict[str, Any], claim: Claim | None) -> str | None:
-    """Why the sync-key property syncfw keyed the pages by is not there any more, or None."""
+    """Why the sync-key property syncfw keyed the pages by is not there any more, or None.
+
+    ``schema`` is keyed by the recipe's names: a sync key a person renamed is followed by the
+    property id its claim recorded (:func:`property_names`), so only a deleted one is missing."""
     if claim is None or claim.sync_key != target.sync_key or target.sync_key in schema:
         return None
-    renamed = _renamed_key(target, schema, claim)
-    if renamed is not None:
-        return (
-            f"target {target.name}: the sync-key property {target.sync_key!r} was renamed to {renamed!r} in "
-            f"Notion (property id {claim.sync_key_property_id}); `syncfw notion init` renames it back and "
-            "keeps every key"
-        )
     return (
         f"target {target.name}: the sync-key property {target.sync_key!r} was deleted in Notion; "
         "`syncfw notion init` adds it again and the next run refills every page's key from the state "
@@ -206,13 +195,26 @@ def _sync_key_problem(target: Target, schema: dict[str, Any], claim: Claim | Non
     )
 
 
+def property_names(
+    store: StateStore, target: Target, schema: dict[str, Any], claim: Claim | None
+) -> PropertyNames:
+    """The target's owned properties a person renamed in Notion, followed by their recorded
+    property ids: the sync key's from the data source's claim, the others' from the state store
+    (:mod:`syncfw.notion.names`)."""
+    recorded = recorded_ids(store, target.name)
+    if claim is not None and claim.sync_key == target.sync_key and claim.sync_key_property_id:
+        recorded[target.sync_key] = claim.sync_key_property_id
+    return follow(schema, wanted_properties(target), recorded)
+
+
 class ResolvedTarget(NamedTuple):
     """A target's data source as the preflight found it.
 
-    ``claim`` is the recipe's own claim in the data source's description (None when absent:
-    the run writes it); ``sync_key_property_id`` the id of the sync-key property now. When both
-    are known and differ, the property was deleted and added again since the claim was written:
-    the pages' keys are to be refilled.
+    ``schema`` is keyed by the recipe's names (``names`` are the owned properties a person
+    renamed, followed by property id). ``claim`` is the recipe's own claim in the data source's
+    description (None when absent: the run writes it); ``sync_key_property_id`` the id of the
+    sync-key property now. When both are known and differ, the property was deleted and added
+    again since the claim was written: the pages' keys are to be refilled.
     """
 
     database_id: str | None
@@ -220,19 +222,24 @@ class ResolvedTarget(NamedTuple):
     schema: dict[str, Any]
     claim: Claim | None
     sync_key_property_id: str | None
+    names: PropertyNames
 
 
 def preflight(client: NotionClient, store: StateBackend, recipe: Recipe) -> dict[str, ResolvedTarget]:
     """Resolve every target and check its schema and its claim, before anything is read or written.
+
+    An owned property a person renamed is followed by its recorded property id: ``client``
+    reads and writes it under the recipe's name from now on (:meth:`NotionClient.follow`), and
+    the property ids of every owned property found are recorded (:mod:`syncfw.notion.names`).
 
     Returns:
         target name → the resolved target.
 
     Raises:
         GuardStop: a database is missing or in the trash, another recipe claims a data source
-            (:mod:`syncfw.notion.claim`), or properties are missing (the sync key renamed or
-            deleted included) or of another type; the message lists every schema problem and
-            says to run ``syncfw notion init``.
+            (:mod:`syncfw.notion.claim`), or properties are missing (the sync key deleted
+            included) or of another type; the message lists every schema problem and says to
+            run ``syncfw notion init``.
     """
     resolved: dict[str, ResolvedTarget] = {}
     problems: list[str] = []
@@ -245,10 +252,13 @@ def preflight(client: NotionClient, store: StateBackend, recipe: Recipe) -> dict
                 f"{target.database.parent_page}"
             )
             continue
-        schema = ids[2].get("properties", {})
         claim = check_claim(recipe.name, target, ids[2])
+        names = property_names(store, target, ids[2].get("properties", {}), claim)
+        schema = names.read(ids[2].get("properties", {}))
+        client.follow(ids[1], names)
+        record_ids(store, target.name, schema, wanted_properties(target))
         resolved[target.name] = ResolvedTarget(
-            ids[0], ids[1], schema, claim, sync_key_property_id(target, schema)
+            ids[0], ids[1], schema, claim, sync_key_property_id(target, schema), names
         )
         if target.database is not None and ids.database_id:
             database = ids.database or client.retrieve_database(ids.database_id)
@@ -297,8 +307,9 @@ def init_target(
     """Create the target's database with every mapped property, or add the missing ones.
 
     A property that exists with another type is reported, not changed: retyping a property can
-    destroy what people wrote in it. A sync-key property a person renamed is renamed back (found
-    by the property id in the data source's claim), keeping every key. With ``recipe`` (a recipe
+    destroy what people wrote in it. An owned property a person renamed is renamed back (found
+    by its recorded property id: :func:`property_names`), keeping its values. The property ids of
+    the owned properties are recorded (:mod:`syncfw.notion.names`). With ``recipe`` (a recipe
     name; the health databases have none) the data source is claimed for that recipe when no
     recipe claims it yet (:mod:`syncfw.notion.claim`).
 
@@ -320,16 +331,15 @@ def init_target(
         if recipe is not None:
             schema = client.retrieve_data_source(ds_id).get("properties", {})
             write_claim(client, ds_id, Claim.of(recipe, target, sync_key_property_id(target, schema)))
+            record_ids(store, target.name, schema, wanted)
         return InitResult(target.name, ds_id, True, sorted(wanted), [])
     schema = ids[2].get("properties", {})
     claim = check_claim(recipe, target, ids[2]) if recipe is not None else read_claim(ids[2])
-    missing = {name: p for name, p in wanted.items() if name not in schema}
+    names = property_names(store, target, schema, claim)
+    renamed, followed = names.renamed, names.read(schema)
+    missing = {name: p for name, p in wanted.items() if name not in followed}
     title_now = next((n for n, s in schema.items() if s.get("type") == "title"), None)
-    changes: dict[str, Any] = {}
-    renamed = _renamed_key(target, schema, claim)
-    if renamed is not None:
-        changes[renamed] = {"name": target.sync_key}
-        missing.pop(target.sync_key, None)
+    changes: dict[str, Any] = {r.notion_name: {"name": r.recipe_name} for r in renamed}
     for name, prop in missing.items():
         if prop.type == "title" and title_now is not None:
             changes[title_now] = {"name": name}  # a data source has one title property: rename it
@@ -340,6 +350,7 @@ def init_target(
         schema = client.retrieve_data_source(ids[1]).get("properties", {})
     if recipe is not None and claim is None:
         write_claim(client, ids[1], Claim.of(recipe, target, sync_key_property_id(target, schema)))
+    record_ids(store, target.name, schema, wanted)
     problems = schema_problems(target, schema, data_sources)
-    added = sorted(missing) + ([f"{target.sync_key} (renamed back from {renamed!r})"] if renamed else [])
+    added = sorted(missing) + [f"{r.recipe_name} (renamed back from {r.notion_name!r})" for r in renamed]
     return InitResult(target.name, ids[1], False, added, problems)

@@ -185,13 +185,27 @@ def test_a_record_that_cannot_be_mapped_is_quarantined_and_released_once_fixed(
     store.close()
 
 
-def test_a_renamed_property_stops_the_run_before_writing_and_init_repairs_it(
+def test_a_renamed_and_retyped_property_stops_the_run_before_writing(
+    sandbox: Sandbox, recipe: Recipe, registry: Registry
+) -> None:
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    assert sandbox.notion is not None
+    sandbox.notion.human_update_schema(ids["accounts"], {"Industry": {"name": "Sector", "rich_text": {}}})
+    sandbox.notion.reset_stats()
+    report = sync(recipe, registry, full_refresh=True)
+    assert report.exit_code == 4
+    assert "'Industry' is rich_text in Notion, the mapping writes select" in (report.error or "")
+    assert not [r for r in sandbox.notion.requests() if r["endpoint"].startswith(("POST /v1/pages", "PATCH"))]
+
+
+def test_a_deleted_property_stops_the_run_before_writing_and_init_repairs_it(
     sandbox: Sandbox, recipe: Recipe, registry: Registry, tmp_path: Path
 ) -> None:
     ids = init(recipe)
     assert sync(recipe, registry).exit_code == 0
     assert sandbox.notion is not None
-    sandbox.notion.human_update_schema(ids["accounts"], {"Industry": {"name": "Sector"}})
+    sandbox.notion.human_update_schema(ids["accounts"], {"Industry": None})
     sandbox.notion.reset_stats()
     report = sync(recipe, registry, full_refresh=True)
     assert report.exit_code == 4

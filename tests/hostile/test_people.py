@@ -19,7 +19,7 @@ from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.runner import Sandbox
 from syncfw.state import StateStore
 from tests.conftest import RECIPE
-from tests.engine.test_sync_end_to_end import by_key, init, pages, seed, sync, text
+from tests.engine.test_sync_end_to_end import bump, by_key, init, pages, seed, sync, text, write_seed
 from tests.hostile.support import assert_refused, syncfw
 
 KEY = "Salesforce ID"
@@ -61,6 +61,21 @@ def first_sync(box: Sandbox, recipe: Recipe, registry: Registry, seed_dir: Path)
 # -- case 1: the sync-key property renamed or deleted ------------------------------------------
 
 
+def keyed(box: Sandbox, data_source_id: str, key: str) -> dict[str, dict[str, Any]]:
+    """The pages of a data source by their sync key, read from the property named ``key`` now."""
+    found = [p for p in pages(box, data_source_id) if key in p["properties"]]
+    assert len({text(p["properties"][key]) for p in found}) == len(found), "a duplicated key"
+    return {text(p["properties"][key]): p for p in found}
+
+
+def change_industry(seed_dir: Path, index: int, industry: str) -> str:
+    accounts = seed(seed_dir, "Account")
+    accounts[index]["Industry"] = industry
+    bump(accounts[index])
+    write_seed(seed_dir, "Account", accounts)
+    return str(accounts[index]["Id"])
+
+
 def test_a_renamed_sync_key_is_followed_by_its_property_id(
     sandbox: Sandbox, recipe: Recipe, registry: Registry, seed_dir: Path, tmp_path: Path
 ) -> None:
@@ -68,22 +83,56 @@ def test_a_renamed_sync_key_is_followed_by_its_property_id(
     assert sandbox.notion is not None
     schema = sandbox.notion.human_update_schema(ds, {KEY: {"name": "SF Id"}})["properties"]
     property_id = schema["SF Id"]["id"]
-    sandbox.notion.reset_stats()
+    changed = change_industry(seed_dir, 2, "Biotechnology")
 
-    stopped = cli(tmp_path, "run", RECIPE)
-    assert_refused(stopped, 4, says="sync-key property 'Salesforce ID' was renamed to 'SF Id'")
-    assert "syncfw notion init" in stopped.output
-    assert page_writes(sandbox) == []
+    run = cli(tmp_path, "run", RECIPE)
+    assert run.exit_code == 0, run.output
+    assert "property 'Salesforce ID' was renamed to 'SF Id'" in run.output
+    expected = {a["Id"] for a in seed(seed_dir, "Account")}
+    live = keyed(sandbox, ds, "SF Id")
+    assert set(live) == expected and len(pages(sandbox, ds)) == len(expected)
+    assert live[changed]["properties"]["Industry"]["select"]["name"] == "Biotechnology"
+    schema = sandbox.notion.human_update_schema(ds, {})["properties"]
+    assert schema["SF Id"]["id"] == property_id and KEY not in schema  # followed, not renamed back
+
+    lose_state(recipe)
+    changed = change_industry(seed_dir, 4, "Biotechnology")
+    again = cli(tmp_path, "run", RECIPE)
+    assert again.exit_code == 0, again.output
+    assert "property 'Salesforce ID' was renamed to 'SF Id'" in again.output
+    live = keyed(sandbox, ds, "SF Id")
+    assert set(live) == expected and len(pages(sandbox, ds)) == len(expected)
+    assert live[changed]["properties"]["Industry"]["select"]["name"] == "Biotechnology"
+    assert sync(recipe, registry, full_refresh=True).targets["accounts"].plan.operations == ()
+
+
+def test_a_renamed_owned_property_is_followed_by_its_property_id(
+    sandbox: Sandbox, recipe: Recipe, registry: Registry, seed_dir: Path, tmp_path: Path
+) -> None:
+    ds = first_sync(sandbox, recipe, registry, seed_dir)
+    assert sandbox.notion is not None
+    sandbox.notion.human_update_schema(ds, {"Industry": {"name": "Sector"}})
+    unchanged = sync(recipe, registry, full_refresh=True)
+    assert unchanged.exit_code == 0, unchanged.error
+    assert unchanged.targets["accounts"].plan.operations == ()
+    changed = change_industry(seed_dir, 5, "Biotechnology")
+
+    report = sync(recipe, registry)
+    assert report.exit_code == 0, report.error
+    plan = report.targets["accounts"].plan
+    assert [(op.sync_key, sorted(op.after)) for op in plan.operations] == [(changed, ["Industry"])]
+    assert [w for w in plan.warnings if "renamed" in w] == [
+        next(w for w in plan.warnings if "property 'Industry' was renamed to 'Sector'" in w)
+    ]
+    page = by_key(pages(sandbox, ds))[changed]
+    assert page["properties"]["Sector"]["select"]["name"] == "Biotechnology"
+    property_id = sandbox.notion.human_update_schema(ds, {})["properties"]["Sector"]["id"]
 
     assert cli(tmp_path, "notion", "init", RECIPE, "--no-health").exit_code == 0
     schema = sandbox.notion.human_update_schema(ds, {})["properties"]
-    assert schema[KEY]["id"] == property_id and "SF Id" not in schema  # renamed back, values kept
-    expected = Counter(a["Id"] for a in seed(seed_dir, "Account"))
-    assert keys(sandbox, ds) == expected
-    again = sync(recipe, registry, full_refresh=True)
-    assert again.exit_code == 0, again.error
-    assert again.targets["accounts"].plan.operations == ()
-    assert keys(sandbox, ds) == expected
+    assert schema["Industry"]["id"] == property_id and "Sector" not in schema  # renamed back
+    assert by_key(pages(sandbox, ds))[changed]["properties"]["Industry"]["select"]["name"] == "Biotechnology"
+    assert sync(recipe, registry, full_refresh=True).targets["accounts"].plan.warnings == ()
 
 
 def test_a_deleted_sync_key_is_refilled_from_the_state_store(

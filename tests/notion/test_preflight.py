@@ -11,7 +11,7 @@ from syncfw.recipe import load_recipe
 from syncfw.sandbox.runner import Sandbox
 from syncfw.state import StateStore
 from tests.conftest import RECIPE
-from tests.engine.test_sync_end_to_end import FAST, init
+from tests.engine.test_sync_end_to_end import FAST, init, pages, sync, text
 
 
 def test_preflight_reads_each_database_named_by_title_once(sandbox: Sandbox, registry: Registry) -> None:
@@ -34,3 +34,29 @@ def test_preflight_reads_each_database_named_by_title_once(sandbox: Sandbox, reg
     databases = {str(r.database_id).replace("-", "") for r in resolved.values()}
     assert len(databases) == len(recipe.targets)
     assert reads == dict.fromkeys(databases, 1)
+
+
+def test_a_renamed_sync_key_is_looked_up_by_its_property_id(sandbox: Sandbox, registry: Registry) -> None:
+    """The lookup that settles a create whose answer was lost finds the page after a rename:
+    the filter names the property by id, and the page comes back under the recipe's name."""
+    recipe = load_recipe(RECIPE, registry=registry)
+    ds = init(recipe)["accounts"]
+    assert sync(recipe, registry).exit_code == 0
+    assert sandbox.notion is not None
+    key = recipe.targets["accounts"].sync_key
+    page = pages(sandbox, ds)[0]
+    value = text(page["properties"][key])
+    property_id = sandbox.notion.human_update_schema(ds, {key: {"name": "Key now"}})["properties"]["Key now"][
+        "id"
+    ]
+    sandbox.notion.reset_stats()
+    client, store = notion_client_for(recipe, FAST), StateStore(recipe.state_path)
+    try:
+        preflight(client, store, recipe)
+        found = client.find_pages(ds, key, "rich_text", value)
+    finally:
+        client.close()
+        store.close()
+    assert [(p["id"], text(p["properties"][key])) for p in found] == [(page["id"], value)]
+    queries = [r for r in sandbox.notion.requests() if r["endpoint"] == "POST /v1/data_sources/{id}/query"]
+    assert [q["body"]["filter"]["property"] for q in queries] == [property_id]
