@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from syncfw.state import StateStore
+from syncfw.state import StateBackend
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def _setting(target: str) -> str:
     return f"property ids:{target}"
 
 
-def recorded_ids(store: StateStore, target: str) -> dict[str, str]:
+def recorded_ids(store: StateBackend, target: str) -> dict[str, str]:
     """The property ids the state store recorded for ``target``'s owned properties, by the
     recipe's names (empty when none, or unreadable)."""
     text = store.setting(_setting(target))
@@ -128,7 +128,7 @@ def recorded_ids(store: StateStore, target: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 
-def record_ids(store: StateStore, target: str, schema: Mapping[str, Any], wanted: Iterable[str]) -> None:
+def record_ids(store: StateBackend, target: str, schema: Mapping[str, Any], wanted: Iterable[str]) -> None:
     """Record the property ids of ``target``'s owned properties (``wanted``) found in ``schema``
     (keyed by the recipe's names), when they differ from what is recorded."""
     ids = {name: str(schema[name]["id"]) for name in wanted if schema.get(name, {}).get("id")}

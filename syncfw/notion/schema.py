@@ -196,7 +196,7 @@ def _sync_key_problem(target: Target, schema: dict[str, Any], claim: Claim | Non
 
 
 def property_names(
-    store: StateStore, target: Target, schema: dict[str, Any], claim: Claim | None
+    store: StateBackend, target: Target, schema: dict[str, Any], claim: Claim | None
 ) -> PropertyNames:
     """The target's owned properties a person renamed in Notion, followed by their recorded
     property ids: the sync key's from the data source's claim, the others' from the state store
