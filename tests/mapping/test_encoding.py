@@ -1,9 +1,9 @@
-"""Notion values: encoded within Notion's limits, and decode(response) == normalize(value)."""
+"""Notion values: encoded within Notion's limits, and decode(what the Notion emulator stores) == normalize(value)."""
 
 from __future__ import annotations
 
-import json
 import math
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -11,44 +11,67 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
+from syncfw.emulation import ServedApp
+from syncfw.errors import NotionRejected
 from syncfw.mapping import PROPERTY_TYPES, PropertyValueError, decode, encode, normalize, schema_config
+from syncfw.notion.budget import RateBudget
+from syncfw.notion.client import PAYLOAD_LIMIT, NotionClient, body_size
+from syncfw.sandbox.notion import NotionEmulator
+from tests.sandbox.notion_helpers import TOKEN
+
+Notion = tuple[NotionClient, str, str, list[str]]
+RELATED_PAGES = 110
+"""Pages a relation can point to: more than the 100 a write accepts and the 25 a page object lists."""
 
 
-def notion_response(prop_type: str, request: dict[str, Any]) -> dict[str, Any]:
-    """The property value Notion returns after a write of ``request`` (API-FACTS §4.2 shapes)."""
-    value = json.loads(json.dumps(request[prop_type]))  # it travels as JSON both ways
-    if prop_type in ("title", "rich_text"):
-        value = [
-            {
-                "type": "text",
-                "text": {"content": item["text"]["content"], "link": None},
-                "annotations": {"bold": False, "italic": False, "code": False, "color": "default"},
-                "plain_text": item["text"]["content"],
-                "href": None,
-            }
-            for item in value
-        ]
-    elif prop_type in ("select", "status") and value is not None:
-        value = {"id": "opt1", "name": value["name"], "color": "default"}
-    elif prop_type == "multi_select":
-        value = [{"id": f"o{i}", "name": o["name"], "color": "blue"} for i, o in enumerate(value)]
-    response = {"id": "abc", "type": prop_type, prop_type: value}
-    if prop_type == "relation":
-        response["has_more"] = False
-    return response
+@pytest.fixture(scope="module")
+def notion() -> Iterator[Notion]:
+    """The Notion emulator over HTTP: (client, page id, data source id, related page ids).
+
+    The data source holds one property of every type, named after its type; its relation points
+    at a second data source holding RELATED_PAGES pages."""
+    emulator = NotionEmulator(None, token=TOKEN)
+    server = ServedApp(emulator.app)
+    client = NotionClient(SecretStr(TOKEN), RateBudget(1000.0, burst=100), base_url=server.url)
+    related = client.create_database(emulator.parent_page_id, "Related", {"Name": schema_config("title")})
+    related_ds = str(related["data_sources"][0]["id"])
+    related_ids = [str(client.create_page(related_ds, {})["id"]) for _ in range(RELATED_PAGES)]
+    schema = {
+        t: schema_config(t, data_source_id=related_ds if t == "relation" else None) for t in PROPERTY_TYPES
+    }
+    ds = str(client.create_database(emulator.parent_page_id, "Every type", schema)["data_sources"][0]["id"])
+    page_id = str(client.create_page(ds, {})["id"])
+    yield client, page_id, ds, related_ids
+    client.close()
+    server.stop()
+    emulator.close()
 
 
-def round_trip(prop_type: str, value: Any) -> Any:
-    return decode(prop_type, notion_response(prop_type, encode(prop_type, value)[0]))
+def round_trip(notion: Notion, prop_type: str, value: Any) -> Any:
+    """Write ``encode(value)`` to the page and decode what reading the page back gives."""
+    client, page_id, ds, _ = notion
+    client.update_page(page_id, properties={prop_type: encode(prop_type, value)[0]}, data_source_id=ds)
+    return decode(prop_type, client.retrieve_page(page_id)["properties"][prop_type])
 
 
-def test_long_rich_text_is_split_into_2000_character_objects() -> None:
+def test_text_that_notion_would_refuse_as_too_large_is_not_flagged_by_encode(notion: Notion) -> None:
+    """A finding (issue 13): normalize and encode accept 200,000 CJK characters without a warning,
+    but the request body is over Notion's 500KB and Notion refuses it."""
+    text = "漢" * 200_000
+    assert normalize("rich_text", text) == text
+    assert encode("rich_text", text)[1] == []
+    with pytest.raises(NotionRejected, match="too large"):
+        round_trip(notion, "rich_text", text)
+
+
+def test_long_rich_text_is_split_into_2000_character_objects(notion: Notion) -> None:
     text = "a" * 4500
     request, warnings = encode("rich_text", text)
     assert [len(item["text"]["content"]) for item in request["rich_text"]] == [2000, 2000, 500]
     assert warnings == []
-    assert round_trip("rich_text", text) == text
+    assert round_trip(notion, "rich_text", text) == text
 
 
 def test_splits_count_utf16_units_and_never_cut_a_character() -> None:
@@ -59,14 +82,14 @@ def test_splits_count_utf16_units_and_never_cut_a_character() -> None:
     assert "".join(pieces) == text
 
 
-def test_text_past_100_objects_is_truncated_with_a_warning_and_normalize_agrees() -> None:
+def test_text_past_100_objects_is_truncated_with_a_warning_and_normalize_agrees(notion: Notion) -> None:
     text = "x" * 250_000
     request, warnings = encode("rich_text", text)
     assert len(request["rich_text"]) == 100
     assert warnings == [
         "text of 250000 characters truncated to 200000 (Notion accepts 100 text objects of 2000 characters)"
     ]
-    assert normalize("rich_text", text) == "x" * 200_000 == round_trip("rich_text", text)
+    assert normalize("rich_text", text) == "x" * 200_000 == round_trip(notion, "rich_text", text)
 
 
 def test_empty_text_is_none_and_clears_the_property() -> None:
@@ -114,9 +137,9 @@ def test_relations_cap_at_100_and_page_ids_are_compared_dashed() -> None:
         ("", None),
     ],
 )
-def test_numbers(value: Any, canonical: Any) -> None:
+def test_numbers(notion: Notion, value: Any, canonical: Any) -> None:
     assert normalize("number", value) == canonical
-    assert round_trip("number", value) == canonical
+    assert round_trip(notion, "number", value) == canonical
 
 
 def test_numbers_reject_booleans_and_words() -> None:
@@ -217,14 +240,18 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
         st.decimals(allow_nan=False, allow_infinity=False, places=4),
     ),
     "select": st.one_of(st.none(), names),
-    "status": st.one_of(st.none(), names),
+    # a status value must name an existing option; the API cannot create one (Notion's "Update
+    # page properties": "Invalid status option"); a new status property has these three
+    "status": st.one_of(st.none(), st.sampled_from(["Not started", "In progress", "Done"])),
     "multi_select": st.lists(names, max_size=130),
     "date": st.one_of(st.none(), st.dates(), moments, moments.map(datetime.isoformat)),
     "checkbox": st.one_of(st.none(), st.booleans()),
     "url": st.one_of(st.none(), st.text(max_size=2000)),
     "email": st.one_of(st.none(), st.text(max_size=200)),
     "phone_number": st.one_of(st.none(), st.text(max_size=200)),
-    "relation": st.lists(st.uuids().map(lambda u: u.hex if u.int % 2 else str(u)), max_size=130),
+    # Notion refuses relations to pages that do not exist: a relation is drawn as indexes into the
+    # related pages of the ``notion`` fixture, each to be written undashed (True) or dashed
+    "relation": st.lists(st.tuples(st.integers(0, RELATED_PAGES - 1), st.booleans()), max_size=130),
 }
 
 
@@ -234,22 +261,31 @@ def test_every_type_has_a_round_trip_strategy() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
-def test_decoding_what_encode_wrote_gives_normalize(data: st.DataObject) -> None:
+def test_decoding_what_encode_wrote_gives_normalize(notion: Notion, data: st.DataObject) -> None:
     prop_type = data.draw(st.sampled_from(PROPERTY_TYPES))
     value = data.draw(VALUES[prop_type])
+    if prop_type == "relation":
+        value = [notion[3][i].replace("-", "") if undashed else notion[3][i] for i, undashed in value]
     try:
         expected = normalize(prop_type, value)
     except PropertyValueError:
         with pytest.raises(PropertyValueError):
             encode(prop_type, value)
         return
-    sent = encode(prop_type, value)[0][prop_type]
+    request = encode(prop_type, value)[0]
+    sent = request[prop_type]
     if isinstance(sent, list):  # Notion's request limits: 100 items, 2000 UTF-16 units of text each
         assert len(sent) <= 100
         assert all(
             len(item["text"]["content"].encode("utf-16-le")) <= 4000 for item in sent if "text" in item
         )
-    decoded = round_trip(prop_type, value)
+    if body_size({"properties": request}) > PAYLOAD_LIMIT:
+        # encode keeps Notion's per-object limits but not its 500KB body limit: 200,000 characters
+        # of 3-byte UTF-8 (e.g. CJK) are 600KB, which Notion refuses (the engine quarantines it)
+        with pytest.raises(NotionRejected, match="too large"):
+            round_trip(notion, prop_type, value)
+        return
+    decoded = round_trip(notion, prop_type, value)
     assert decoded == expected
     assert normalize(prop_type, expected) == expected  # idempotent
     if isinstance(expected, float):
