@@ -56,9 +56,11 @@ def round_trip(notion: Notion, prop_type: str, value: Any) -> Any:
     return decode(prop_type, client.retrieve_page(page_id)["properties"][prop_type])
 
 
-def test_text_that_notion_would_refuse_as_too_large_is_not_flagged_by_encode(notion: Notion) -> None:
-    """A finding (issue 13): normalize and encode accept 200,000 CJK characters without a warning,
-    but the request body is over Notion's 500KB and Notion refuses it."""
+def test_a_value_over_notions_body_limit_passes_encode_and_notion_refuses_it(notion: Notion) -> None:
+    """Encoding checks one value's limits (2,000 UTF-16 units per text object, 100 objects), not the
+    request's size: 200,000 CJK characters fit those limits, but their body is over Notion's 500 KB
+    and Notion refuses it. The apply step measures each request's body first and quarantines such a
+    property (``Oversize`` in syncfw/engine/apply.py); this is the emulator's half of that rule."""
     text = "漢" * 200_000
     assert normalize("rich_text", text) == text
     assert encode("rich_text", text)[1] == []
