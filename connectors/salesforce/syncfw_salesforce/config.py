@@ -45,6 +45,14 @@ _MODE_NAMES: dict[AuthMode, str] = {
 }
 MAX_BATCH_SIZE = 2000
 """The largest query page Salesforce returns (``Sforce-Query-Options: batchSize`` is 200-2000)."""
+DEFAULT_BULK_THRESHOLD = 10_000
+"""Above this many records a first read goes through Bulk API 2.0: query jobs are "designed to
+handle queries that return large amounts of data (10,000 records or more)" (Bulk API 2.0
+Developer Guide, "Bulk Queries"), and below it REST takes at most 5 pages of 2,000."""
+DEFAULT_BULK_PAGE_SIZE = 50_000
+"""Records per set of Bulk API 2.0 results (``maxRecords``), simple-salesforce's default."""
+DEFAULT_BULK_POLL_SECONDS = 5.0
+"""Seconds between polls of a query job's state, simple-salesforce's default ``wait``."""
 _DOMAIN = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
 
 
@@ -69,6 +77,13 @@ class SalesforceConfig(BaseModel):
             :mod:`syncfw_salesforce.incremental`). A row whose transaction commits later than
             this after its ``SystemModstamp`` is missed until it changes again; ``0s`` reads only
             from the cursor's own second.
+        bulk_threshold: a first read (no cursor yet) of an sObject with more records than this
+            (``SELECT COUNT()`` through ``queryAll``) goes through a Bulk API 2.0 ``queryAll``
+            job instead of REST pages; None never uses Bulk API 2.0. Default 10,000.
+        bulk_page_size: records per set of Bulk API 2.0 results (``maxRecords``), 1-1,000,000;
+            default 50,000. A checkpoint follows each set.
+        bulk_poll_seconds: seconds between polls of a running query job (each poll is one API
+            request); default 5.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -85,6 +100,9 @@ class SalesforceConfig(BaseModel):
     batch_size: int = Field(default=MAX_BATCH_SIZE, ge=200, le=MAX_BATCH_SIZE)
     timeout_seconds: float = Field(default=120.0, gt=0, le=3600, allow_inf_nan=False)
     lookback: Duration = DEFAULT_LOOKBACK
+    bulk_threshold: int | None = Field(default=DEFAULT_BULK_THRESHOLD, ge=0)
+    bulk_page_size: int = Field(default=DEFAULT_BULK_PAGE_SIZE, ge=1, le=1_000_000)
+    bulk_poll_seconds: float = Field(default=DEFAULT_BULK_POLL_SECONDS, ge=0, le=600, allow_inf_nan=False)
 
     @field_validator("lookback")
     @classmethod

@@ -4,7 +4,9 @@ Every read is one SOQL query through the REST ``queryAll`` resource (so deleted 
 in the Recycle Bin come back with ``IsDeleted = true``), following ``nextRecordsUrl`` page by page
 (REST API Developer Guide, "QueryAll" and "Execute a SOQL Query",
 https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_queryall.htm).
-See :mod:`syncfw_salesforce.incremental` for the cursor and its look-back window. The key scan
+See :mod:`syncfw_salesforce.incremental` for the cursor and its look-back window. A first read of
+an sObject with more than ``bulk_threshold`` records goes through a Bulk API 2.0 ``queryAll``
+job instead, with the same SOQL, records and cursor (:mod:`syncfw_salesforce.bulk2`). The key scan
 (:meth:`SalesforceConnector.scan_keys`) reads ``SELECT Id`` through ``query``, which leaves out
 rows in the Recycle Bin.
 """
@@ -19,11 +21,13 @@ from typing import Any, ClassVar, TypeVar
 import requests
 from pydantic import BaseModel
 from simple_salesforce.api import Salesforce
-from simple_salesforce.exceptions import SalesforceError, SalesforceResourceNotFound
+from simple_salesforce.bulk2 import Operation, SFBulk2Handler, _Bulk2Client
+from simple_salesforce.exceptions import SalesforceError, SalesforceOperationError, SalesforceResourceNotFound
 from tenacity.wait import wait_base
 
 from syncfw import ConfigError, SourceError
 from syncfw.connector import RETRY_ATTEMPTS, RETRY_WAIT, Checkpoint, Connector, Record, StreamSpec, retrying
+from syncfw_salesforce.bulk2 import BulkColumns, bulk_columns
 from syncfw_salesforce.config import MAX_BATCH_SIZE, SalesforceConfig
 from syncfw_salesforce.datetimes import parse_datetime
 from syncfw_salesforce.errors import is_transient, translate
@@ -36,6 +40,7 @@ from syncfw_salesforce.incremental import (
     check_sobject_name,
     incremental_soql,
     record_digest,
+    select_list,
 )
 from syncfw_salesforce.usage import ApiUsage
 
@@ -65,6 +70,18 @@ class _ApiSession(requests.Session):
 
 def _query_more(sf: Salesforce, *, url: str, headers: dict[str, str]) -> Any:
     return sf.query_more(url, identifier_is_url=True, headers=headers)
+
+
+def _bulk_client(sf: Salesforce, sobject: str) -> _Bulk2Client:
+    """simple-salesforce's Bulk API 2.0 client, whose steps (create the job, wait for it, get one
+    set of results by locator) can each be retried; its public ``query_all`` generator cannot
+    resume a set of results after a transient failure."""
+    handler = SFBulk2Handler(str(sf.session_id), sf.bulk2_url, session=sf.session)
+    return _Bulk2Client(sobject, handler.bulk2_url, handler.headers, handler.session)
+
+
+def _results(sf: Salesforce, *, stream: str, job_id: str, locator: str, size: int) -> Any:
+    return _bulk_client(sf, stream).get_query_results(job_id, locator, size)
 
 
 def _plain(value: Any) -> Any:
@@ -121,6 +138,7 @@ class SalesforceConnector(Connector):
         self._sf: Salesforce | None = None
         self._limits_usage: ApiUsage | None = None
         self._streams: dict[str, StreamSpec] = {}
+        self._fields: dict[str, dict[str, dict[str, Any]]] = {}
 
     @property
     def api_usage(self) -> ApiUsage | None:
@@ -154,14 +172,7 @@ class SalesforceConnector(Connector):
         """
         if name in self._streams:
             return self._streams[name]
-        check_sobject_name(name)
-        describe = self._call(
-            lambda sf: sf.restful(f"sobjects/{name}/describe/"),
-            f"describe of {name}",
-            not_found=f"Salesforce has no sObject named {name!r}, or the user cannot see it: check the "
-            "stream name (custom objects end in '__c') and the user's object permissions",
-        )
-        fields = tuple(str(f["name"]) for f in (describe or {}).get("fields", []))
+        fields = tuple(str(f["name"]) for f in self._describe(name).values())
         if CURSOR_FIELD not in fields:
             raise SourceError(
                 f"Salesforce sObject {name!r} has no {CURSOR_FIELD} field, so it cannot be read "
@@ -170,6 +181,24 @@ class SalesforceConnector(Connector):
         spec = StreamSpec(name=name, primary_key=PRIMARY_KEY, cursor_field=CURSOR_FIELD, fields=fields)
         self._streams[name] = spec
         return spec
+
+    def _describe(self, name: str) -> dict[str, dict[str, Any]]:
+        """The fields of sObject ``name`` by lower-case name (one ``describe`` request, then cached).
+
+        Raises:
+            syncfw.errors.SourceError: the org has no such sObject, or the user cannot see it.
+        """
+        if name not in self._fields:
+            check_sobject_name(name)
+            describe = self._call(
+                lambda sf: sf.restful(f"sobjects/{name}/describe/"),
+                f"describe of {name}",
+                not_found=f"Salesforce has no sObject named {name!r}, or the user cannot see it: check "
+                "the stream name (custom objects end in '__c') and the user's object permissions",
+            )
+            fields = (describe or {}).get("fields", [])
+            self._fields[name] = {str(f["name"]).lower(): f for f in fields}
+        return self._fields[name]
 
     def read(self, stream: str, cursor: str | None, fields: Sequence[str]) -> Iterator[Record | Checkpoint]:
         """Yield the records of sObject ``stream`` changed since the cursor, oldest first.
@@ -183,10 +212,18 @@ class SalesforceConnector(Connector):
         (``User``). A checkpoint follows each page of results (``batch_size`` records at most),
         the last one after the last page.
 
+        A first read (no cursor) of an sObject whose ``SELECT COUNT()`` through ``queryAll`` is
+        above ``bulk_threshold`` sends the same SOQL as a Bulk API 2.0 ``queryAll`` job instead,
+        polls it every ``bulk_poll_seconds`` and reads its results in sets of
+        ``bulk_page_size`` records by ``locator``, a checkpoint after each set; the records are
+        those REST gives (see :mod:`syncfw_salesforce.bulk2`). Select lists Bulk API 2.0 cannot
+        carry (compound address fields) stay on REST.
+
         Raises:
             syncfw.errors.ConfigError: a field path or the stream name cannot be put into SOQL.
-            syncfw.errors.SourceError: the query failed (an unknown field is named in the message);
-                subclasses as described in :func:`syncfw_salesforce.errors.translate`.
+            syncfw.errors.SourceError: the query failed (an unknown field is named in the message),
+                or the Bulk API 2.0 query job ended ``Failed`` or ``Aborted``; subclasses as
+                described in :func:`syncfw_salesforce.errors.translate`.
         """
         try:
             start = ModstampCursor.decode(cursor)
@@ -197,18 +234,26 @@ class SalesforceConnector(Connector):
             ) from None
         lookback = self.settings.lookback
         deletable = DELETED_FIELD in self.stream(stream).fields
-        soql = incremental_soql(stream, fields, start.since(lookback), deletable=deletable)
+        since = start.since(lookback)
+        soql = incremental_soql(stream, fields, since, deletable=deletable)
+        columns = self._bulk_columns(stream, fields, deletable) if since is None else None
+        pages: Iterator[list[dict[str, Any]]]
+        if columns is None:
+            pages = (_plain(page) for page in self._pages(soql, f"query of {stream}", include_deleted=True))
+        else:
+            pages = self._bulk_pages(
+                stream, incremental_soql(stream, columns.select, None, deletable=deletable), columns
+            )
         builder = CursorBuilder(start, lookback)
-        for page in self._pages(soql, f"query of {stream}", include_deleted=True):
-            for raw in page:
-                record_id = str(raw[PRIMARY_KEY])
-                modstamp = parse_datetime(raw[CURSOR_FIELD])
-                data = _plain(raw)
+        for page in pages:
+            for data in page:
+                record_id = str(data[PRIMARY_KEY])
+                modstamp = parse_datetime(data[CURSOR_FIELD])
                 digest = record_digest(data)
                 if start.delivered(record_id, modstamp, digest, lookback):
                     continue
                 builder.add(record_id, modstamp, digest)
-                yield Record(stream, record_id, data, deleted=bool(raw.get(DELETED_FIELD)))
+                yield Record(stream, record_id, data, deleted=bool(data.get(DELETED_FIELD)))
             yield Checkpoint(stream, builder.cursor().encode())
 
     def scan_keys(self, stream: str) -> Iterator[str]:
@@ -230,6 +275,74 @@ class SalesforceConnector(Connector):
         ):
             for raw in page:
                 yield str(raw[PRIMARY_KEY])
+
+    def _bulk_columns(self, stream: str, fields: Sequence[str], deletable: bool) -> BulkColumns | None:
+        """The columns of a Bulk API 2.0 first read of ``stream``, or None to read over REST: no
+        ``bulk_threshold``, ``SELECT COUNT()`` (``queryAll``, deleted rows included) at or below
+        it, or a select list Bulk API 2.0 cannot carry."""
+        threshold = self.settings.bulk_threshold
+        if threshold is None:
+            return None
+        counted = self._call(
+            lambda sf: sf.query(f"SELECT COUNT() FROM {stream}", include_deleted=True), f"count of {stream}"
+        )
+        total = int(counted["totalSize"])
+        if total <= threshold:
+            return None
+        columns = bulk_columns(stream, select_list(fields, deletable=deletable), self._describe)
+        if columns is None:
+            log.info(
+                "Salesforce: %s has %d records but its fields cannot all be read through Bulk API 2.0 "
+                "(compound address or unknown fields); reading it over REST",
+                stream,
+                total,
+            )
+        else:
+            log.info(
+                "Salesforce: %s has %d records (> bulk_threshold %d): reading it with Bulk API 2.0",
+                stream,
+                total,
+                threshold,
+            )
+        return columns
+
+    def _bulk_pages(self, stream: str, soql: str, columns: BulkColumns) -> Iterator[list[dict[str, Any]]]:
+        """The records of ``soql`` through a Bulk API 2.0 ``queryAll`` job, a set of results at a time.
+
+        Each step is retried on transient failures; a set of results is fetched again by its
+        locator, which stays valid while the job exists ("Get Results for a Query Job").
+        """
+        what = f"Bulk API 2.0 query of {stream}"
+        job = self._call(lambda sf: _bulk_client(sf, stream).create_job(Operation.query_all, soql), what)
+        job_id = str(job["id"])
+        wait = self.settings.bulk_poll_seconds
+        try:
+            self._call(lambda sf: _bulk_client(sf, stream).wait_for_job(job_id, True, wait), what)
+        except SalesforceOperationError:
+            info = self._call(lambda sf: _bulk_client(sf, stream).get_job(job_id, True), what)
+            reason = info.get("errorMessage") or "no error message"
+            raise SourceError(
+                f"Salesforce Bulk API 2.0 query job {job_id} reading {stream} ended {info.get('state')} "
+                f"({reason}). Run again; if it keeps failing, set bulk_threshold: null in the source's "
+                "config to read it over REST"
+            ) from None
+        locator = ""
+        while True:
+            result = self._call(
+                partial(
+                    _results, stream=stream, job_id=job_id, locator=locator, size=self.settings.bulk_page_size
+                ),
+                what,
+            )
+            try:
+                yield columns.records(str(result["records"]))
+            except ValueError as exc:
+                raise SourceError(
+                    f"Salesforce {what}: unexpected CSV results of job {job_id} ({exc})"
+                ) from None
+            locator = str(result["locator"] or "")
+            if not locator:
+                return
 
     def close(self) -> None:
         """Close the HTTP session."""

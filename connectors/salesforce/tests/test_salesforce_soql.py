@@ -115,7 +115,7 @@ def test_error_rows_and_columns_count_lines() -> None:
         ('SELECT Id FROM Account WHERE Name = "x"', "unexpected token: '\"'"),
         ("SELECT Id FROM Account WHERE CreatedDate > 2026-13-01T00:00:00Z", "invalid datetime"),
         ("SELECT Id FROM Account WHERE CreatedDate = TODAY", "does not support date literals such as TODAY"),
-        ("SELECT COUNT() FROM Account", "does not support functions such as COUNT()"),
+        ("SELECT MAX(AnnualRevenue) FROM Account", "does not support functions such as MAX()"),
         ("SELECT Id, (SELECT Id FROM Contacts) FROM Account", "does not support relationship subqueries"),
         ("SELECT Id FROM Account LIMIT -1", "unexpected token: '-1'"),
         ("SELECT Id FROM Account ORDER BY Name NULLS", "unexpected token: '<EOF>'"),

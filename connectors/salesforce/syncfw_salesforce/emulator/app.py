@@ -8,9 +8,14 @@
 ``GET /services/data/vXX.X/sobjects/``                  the sObjects of the org
 ``GET /services/data/vXX.X/sobjects/<Name>/describe/``  one sObject's fields
 ``GET /services/data/vXX.X/limits/``                    ``DailyApiRequests`` and a few others
+``POST /services/data/vXX.X/jobs/query``                create a Bulk API 2.0 query job
+``GET|PATCH|DELETE /services/data/vXX.X/jobs/query/<id>``  its state; abort it; delete it
+``GET /services/data/vXX.X/jobs/query/<id>/results``    a set of CSV results (``locator``, ``maxRecords``)
 =====================================================  ==========================================
 
-Every resource also answers without the trailing slash. Authenticated answers carry
+Every resource also answers without the trailing slash. Bulk API 2.0 requests count against the
+daily allowance like REST requests (Bulk API 2.0 Developer Guide, "Bulk API 2.0 Limits and
+Allocations"; see :mod:`syncfw_salesforce.emulator.jobs`). Authenticated answers carry
 ``Sforce-Limit-Info: api-usage=N/15000``; errors are ``[{"message", "errorCode"}]`` arrays
 (REST API Developer Guide, "Status Codes and Error Responses"). Random faults of the org's plan
 (:meth:`SalesforceOrg.configure_faults`) hit requests after authentication and the allowance.
@@ -18,6 +23,7 @@ Every resource also answers without the trailing slash. Authenticated answers ca
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Awaitable, Callable
@@ -99,9 +105,17 @@ def create_app(org: SalesforceOrg) -> ASGIApp:
             if injection is not None:
                 return await _inflict(request, injection, org.limit_info())
             try:
+                payload = await request.body()
+                request.state.json = json.loads(payload) if payload else None
+            except ValueError:
+                return _error(ApiError(400, "JSON_PARSER_ERROR", "The request body is not JSON"))
+            try:
                 body = handler(request, match.group(1))
             except ApiError as exc:
                 return _error(exc, org.limit_info())
+            if isinstance(body, Response):
+                body.headers["Sforce-Limit-Info"] = org.limit_info()
+                return body
             return JSONResponse(body, headers={"Sforce-Limit-Info": org.limit_info()})
 
         return endpoint
@@ -129,6 +143,31 @@ def create_app(org: SalesforceOrg) -> ASGIApp:
     def limits(request: Request, version: str) -> Any:
         return org.limits()
 
+    def create_job(request: Request, version: str) -> Any:
+        return org.create_query_job(request.state.json, version)
+
+    def job(request: Request, version: str) -> Any:
+        job_id = request.path_params["job_id"]
+        if request.method == "PATCH":
+            return org.abort_query_job(job_id, request.state.json)
+        if request.method == "DELETE":
+            org.delete_query_job(job_id)
+            return Response(status_code=204)
+        return org.query_job(job_id)
+
+    def job_results(request: Request, version: str) -> Any:
+        max_records = request.query_params.get("maxRecords")
+        if max_records is not None and not max_records.isdigit():
+            raise ApiError(400, "INVALIDPARAMETER", "maxRecords must be a positive whole number")
+        text, locator, count = org.query_job_results(
+            request.path_params["job_id"],
+            request.query_params.get("locator"),
+            int(max_records) if max_records is not None else None,
+            version,
+        )
+        headers = {"Sforce-Locator": locator, "Sforce-NumberOfRecords": str(count)}
+        return Response(text, media_type="text/csv", headers=headers)
+
     async def versions(request: Request) -> Response:
         return JSONResponse([{"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"}])
 
@@ -138,19 +177,23 @@ def create_app(org: SalesforceOrg) -> ASGIApp:
         return _error(_NOT_FOUND)
 
     base = "/services/data/{version}"
-    resources: list[tuple[str, Handler]] = [
-        ("/query/", query(include_deleted=False)),
-        ("/queryAll/", query(include_deleted=True)),
-        ("/query/{locator}", query_more),
-        ("/queryAll/{locator}", query_more),
-        ("/sobjects/", sobjects),
-        ("/sobjects/{name}/describe/", describe),
-        ("/limits/", limits),
+    get = ["GET"]
+    resources: list[tuple[str, Handler, list[str]]] = [
+        ("/query/", query(include_deleted=False), get),
+        ("/queryAll/", query(include_deleted=True), get),
+        ("/query/{locator}", query_more, get),
+        ("/queryAll/{locator}", query_more, get),
+        ("/sobjects/", sobjects, get),
+        ("/sobjects/{name}/describe/", describe, get),
+        ("/limits/", limits, get),
+        ("/jobs/query", create_job, ["POST"]),
+        ("/jobs/query/{job_id}", job, ["GET", "PATCH", "DELETE"]),
+        ("/jobs/query/{job_id}/results", job_results, get),
     ]
     routes = [Route("/services/data/", versions), Route("/services/data", versions)]
-    for path, handler in resources:
+    for path, handler, methods in resources:
         endpoint = api(handler)
-        routes.append(Route(base + path, endpoint))
+        routes.append(Route(base + path, endpoint, methods=methods))
         if path.endswith("/"):
-            routes.append(Route(base + path.rstrip("/"), endpoint))
+            routes.append(Route(base + path.rstrip("/"), endpoint, methods=methods))
     return DroppableConnections(Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found}))

@@ -116,6 +116,18 @@ def execute(query: Query, tables: Tables, *, include_deleted: bool, version: str
     return [_project(record, schema.name, query.fields, paths, tables, version) for record in rows[start:end]]
 
 
+def column_types(query: Query, tables: Tables) -> list[tuple[str, FieldType | None]]:
+    """The selected field paths as written and their types (None where the type is unknown).
+
+    Raises:
+        SoqlError: as :func:`execute`.
+    """
+    schema = tables.schema(query.sobject)
+    if schema is None:
+        raise SoqlError("INVALID_TYPE", _NO_SUCH_TYPE.format(name=query.sobject), query.sobject_position)
+    return [(ref.text, _resolve(schema, ref, tables).type) for ref in query.fields]
+
+
 def _resolve(schema: SObjectSchema, ref: FieldRef, tables: Tables) -> _Path:
     current: SObjectSchema | None = schema
     walked: list[Relationship] = []
@@ -296,8 +308,12 @@ def _attributes(sobject: str, record_id: Any, version: str) -> dict[str, str]:
 
 
 def _output(value: Any, field_type: FieldType | None) -> Any:
+    """A value as the REST API's JSON has it: datetimes with ``+0000``, double fields as
+    decimals (Salesforce writes ``1.39E8``), int fields as integers."""
     if field_type == "datetime" and isinstance(value, str):
         return format_datetime(parse_datetime(value))
+    if field_type == "double" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
     return value
 
 

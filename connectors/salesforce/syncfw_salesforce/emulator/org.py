@@ -21,7 +21,8 @@ import string
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -29,7 +30,14 @@ from typing import Any
 
 from syncfw.emulation import FaultInjector, FaultKind, FaultPlan, Injection
 from syncfw_salesforce.emulator import bulk
-from syncfw_salesforce.emulator.execute import execute
+from syncfw_salesforce.emulator.execute import column_types, execute
+from syncfw_salesforce.emulator.jobs import (
+    DEFAULT_PROCESSING_TIME,
+    QUERY_JOBS_PER_DAY,
+    JobError,
+    QueryJobs,
+    check_bulk_query,
+)
 from syncfw_salesforce.emulator.schema import SObjectSchema, infer_schema, key_prefix
 from syncfw_salesforce.emulator.soql import SoqlError, parse
 from syncfw_salesforce.emulator.visibility import (
@@ -80,13 +88,17 @@ class OrgStats:
         api_requests: requests counted against the daily allowance.
         queries: ``query`` and ``queryAll`` requests (first pages).
         query_more: ``nextRecordsUrl`` requests (later pages).
-        records_returned: records sent in query pages.
+        records_returned: records sent in query pages (REST and Bulk API 2.0 results).
+        query_jobs: Bulk API 2.0 query jobs created.
+        job_results: Bulk API 2.0 "Get Results for a Query Job" requests answered.
     """
 
     api_requests: int = 0
     queries: int = 0
     query_more: int = 0
     records_returned: int = 0
+    query_jobs: int = 0
+    job_results: int = 0
 
 
 @dataclass(frozen=True)
@@ -154,6 +166,9 @@ class SalesforceOrg:
             permanently deleted (Salesforce: 15 days).
         recycle_bin_capacity: records the Recycle Bin holds before the oldest are permanently
             deleted (Salesforce: 5,000 per user license; default 10,000).
+        query_job_time: how long a Bulk API 2.0 query job runs on the org's clock before
+            ``JobComplete`` (default 1 second; see :mod:`syncfw_salesforce.emulator.jobs`).
+        query_jobs_per_day: Bulk API 2.0 query jobs allowed in a rolling 24 hours (10,000).
 
     Thread-safe: the server thread and a test thread may use it at once.
     """
@@ -168,6 +183,8 @@ class SalesforceOrg:
         seed: int = 0,
         recycle_bin_retention: timedelta = RECYCLE_BIN_RETENTION,
         recycle_bin_capacity: int = RECYCLE_BIN_CAPACITY,
+        query_job_time: timedelta = DEFAULT_PROCESSING_TIME,
+        query_jobs_per_day: int = QUERY_JOBS_PER_DAY,
     ) -> None:
         if bulk < 0:
             raise ValueError("bulk must be 0 or more")
@@ -191,6 +208,8 @@ class SalesforceOrg:
         self._pending = PendingCommits()
         self._clock_offset = 0.0
         self._cursors: OrderedDict[str, tuple[list[dict[str, Any]], int]] = OrderedDict()
+        self.query_jobs = QueryJobs(query_job_time, query_jobs_per_day)
+        """The Bulk API 2.0 query jobs; tests may change ``processing_time`` and ``jobs_per_day``."""
 
     # knobs for tests and the sandbox
 
@@ -258,6 +277,12 @@ class SalesforceOrg:
     def fault_counts(self) -> dict[str, int]:
         """Random faults injected so far, by kind (``{"server_error": 3, "reset": 1}``)."""
         return self._injector.counts()
+
+    def fail_next_query_job(self, message: str = "Retried more than 15 times") -> None:
+        """Make the next Bulk API 2.0 query job end ``Failed`` with ``errorMessage`` ``message``
+        (a query job is retried at most 15 times before it fails: "Bulk API 2.0 Limits")."""
+        with self._lock:
+            self.query_jobs.fail_next(message)
 
     def advance_clock(self, by: timedelta) -> None:
         """Move the org's clock forward (the Recycle Bin's retention counts on it)."""
@@ -385,7 +410,10 @@ class SalesforceOrg:
                 "DailyApiRequests": {"Max": self.api_limit, "Remaining": self.remaining_requests},
                 "DailyAsyncApexExecutions": {"Max": 250000, "Remaining": 250000},
                 "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
-                "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
+                "DailyBulkV2QueryJobs": {
+                    "Max": self.query_jobs.jobs_per_day,
+                    "Remaining": self.query_jobs.remaining(self._now()),
+                },
             }
 
     def query(
@@ -403,9 +431,13 @@ class SalesforceOrg:
         size = min(max(batch_size or DEFAULT_BATCH_SIZE, MIN_BATCH_SIZE), DEFAULT_BATCH_SIZE)
         with self._lock:
             try:
-                rows = execute(parse(soql), self._current(), include_deleted=include_deleted, version=version)
+                parsed = parse(soql)
+                rows = execute(parsed, self._current(), include_deleted=include_deleted, version=version)
             except SoqlError as exc:
                 raise ApiError(400, exc.error_code, exc.message(soql)) from None
+            if parsed.count:
+                self._stats = replace(self._stats, queries=self._stats.queries + 1)
+                return {"totalSize": len(rows), "done": True, "records": []}
             locator = _locator()
             self._cursors[locator] = (rows, size)
             while len(self._cursors) > _KEPT_QUERY_CURSORS:
@@ -426,6 +458,82 @@ class SalesforceOrg:
             self._cursors.move_to_end(locator)
             self._stats = replace(self._stats, query_more=self._stats.query_more + 1)
             return self._page(locator, int(offset), version)
+
+    # Bulk API 2.0 query jobs (syncfw_salesforce.emulator.jobs)
+
+    def create_query_job(self, body: Any, version: str) -> dict[str, Any]:
+        """ "Create a Query Job": run the SOQL now and return the job (``UploadComplete``).
+
+        Raises:
+            ApiError: 400 for a malformed body or query, or one Bulk API 2.0 does not support;
+                403 ``REQUEST_LIMIT_EXCEEDED`` past ``DailyBulkV2QueryJobs``.
+        """
+
+        def run(soql: str, include_deleted: bool) -> tuple[str, list[dict[str, Any]], Any]:
+            try:
+                parsed = parse(soql)
+                data = self._current()
+                rows = execute(parsed, data, include_deleted=include_deleted, version=version)
+                columns = column_types(parsed, data)
+            except SoqlError as exc:
+                raise JobError(400, exc.error_code, exc.message(soql)) from None
+            check_bulk_query(parsed.count, parsed.offset, columns)
+            schema = data.schema(parsed.sobject)
+            assert schema is not None  # execute refused an unknown sObject
+            return schema.name, rows, columns
+
+        with self._lock, _job_errors():
+            if not isinstance(body, Mapping):
+                raise JobError(400, "INVALIDJOB", "The request body must be a JSON object")
+            job = self.query_jobs.create(body, run, self._now(), version)
+            self._stats = replace(self._stats, query_jobs=self._stats.query_jobs + 1)
+            return job.info(self._now())
+
+    def query_job(self, job_id: str) -> dict[str, Any]:
+        """ "Get Information About a Query Job".
+
+        Raises:
+            ApiError: 404 ``NOT_FOUND`` for an unknown, deleted or expired job.
+        """
+        with self._lock, _job_errors():
+            return self.query_jobs.poll(job_id, self._now())
+
+    def query_job_results(
+        self, job_id: str, locator: str | None, max_records: int | None, version: str
+    ) -> tuple[str, str, int]:
+        """ "Get Results for a Query Job": ``(csv, Sforce-Locator, Sforce-NumberOfRecords)``.
+
+        Raises:
+            ApiError: see :meth:`syncfw_salesforce.emulator.jobs.QueryJobs.results`.
+        """
+        with self._lock, _job_errors():
+            text, following, count = self.query_jobs.results(
+                job_id, locator, max_records, self._now(), version
+            )
+            self._stats = replace(
+                self._stats,
+                job_results=self._stats.job_results + 1,
+                records_returned=self._stats.records_returned + count,
+            )
+            return text, following, count
+
+    def abort_query_job(self, job_id: str, body: Any) -> dict[str, Any]:
+        """ "Abort a Query Job" (body ``{"state": "Aborted"}``).
+
+        Raises:
+            ApiError: 404 for an unknown job; 400 for a job that already ended.
+        """
+        with self._lock, _job_errors():
+            return self.query_jobs.abort(job_id, body if isinstance(body, Mapping) else {}, self._now())
+
+    def delete_query_job(self, job_id: str) -> None:
+        """ "Delete a Query Job" (one in a terminal state).
+
+        Raises:
+            ApiError: 404 for an unknown job; 400 for a job still running.
+        """
+        with self._lock, _job_errors():
+            self.query_jobs.delete(job_id, self._now())
 
     def _page(self, locator: str, offset: int, version: str) -> dict[str, Any]:
         rows, size = self._cursors[locator]
@@ -506,6 +614,15 @@ class SalesforceOrg:
             ) from None
         self._files[path.stem] = _SeedFile(signature, records)
         return records
+
+
+@contextmanager
+def _job_errors() -> Iterator[None]:
+    """Raise a refused job request as the :class:`ApiError` the app answers with."""
+    try:
+        yield
+    except JobError as exc:
+        raise ApiError(exc.status, exc.error_code, exc.message) from None
 
 
 def _with_full_name(record: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 Grammar (keywords case-insensitive; SOQL and SOSL Reference, "SOQL SELECT Syntax",
 https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select.htm)::
 
-    query      := SELECT field ("," field)* FROM name [WHERE condition]
+    query      := SELECT (COUNT "(" ")" | field ("," field)*) FROM name [WHERE condition]
                   [ORDER BY order ("," order)*] [LIMIT integer] [OFFSET integer]
     field      := name ("." name)*                       -- Name, Owner.Name, Account.Owner.Name
     condition  := unary (AND unary)* | unary (OR unary)*  -- mixing AND and OR needs parentheses
@@ -184,6 +184,8 @@ class Query:
     order_by: tuple[OrderItem, ...]
     limit: int | None
     offset: int | None
+    count: bool = False
+    """``SELECT COUNT()``: the answer is ``totalSize`` alone, with no records."""
 
 
 def parse(text: str) -> Query:
@@ -191,7 +193,7 @@ def parse(text: str) -> Query:
 
     Raises:
         SoqlError: ``MALFORMED_QUERY`` for syntax errors and for SOQL the emulator does not
-            implement (aggregates, subqueries, relative date literals).
+            implement (aggregates other than ``COUNT()``, subqueries, relative date literals).
     """
     return _Parser(tokenize(text)).query()
 
@@ -331,8 +333,9 @@ class _Parser:
 
     def query(self) -> Query:
         self._expect_keyword("SELECT")
-        fields = [self._select_item()]
-        while self._accept(Kind.COMMA):
+        count = self._count_function()
+        fields = [] if count else [self._select_item()]
+        while not count and self._accept(Kind.COMMA):
             fields.append(self._select_item())
         self._expect_keyword("FROM")
         sobject = self._expect(Kind.NAME)
@@ -347,7 +350,18 @@ class _Parser:
         offset = self._count() if self._accept_keyword("OFFSET") else None
         if not self._at(Kind.END):
             self._unexpected()
-        return Query(tuple(fields), sobject.text, sobject.position, where, tuple(order_by), limit, offset)
+        return Query(
+            tuple(fields), sobject.text, sobject.position, where, tuple(order_by), limit, offset, count
+        )
+
+    def _count_function(self) -> bool:
+        """Consume ``COUNT()`` (the whole select list) if it comes next."""
+        if not (self._is_keyword("COUNT") and self._tokens[self._index + 1].kind is Kind.LPAREN):
+            return False
+        self._advance()
+        self._advance()
+        self._expect(Kind.RPAREN)
+        return True
 
     def _select_item(self) -> FieldRef:
         if self._at(Kind.LPAREN):
