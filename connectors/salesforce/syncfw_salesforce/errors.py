@@ -120,6 +120,12 @@ def translate(exc: Exception, *, what: str, usage: ApiUsage | None, attempts: in
 
 
 def _limit_exceeded(what: str, message: str, usage: ApiUsage | None) -> SourceLimitExceeded:
+    if "DailyBulkV2QueryJobs" in message:
+        return SourceLimitExceeded(
+            f"Salesforce refused the {what}: the org's Bulk API 2.0 query jobs for the last 24 hours "
+            f"are spent (REQUEST_LIMIT_EXCEEDED: {message}); run again later, or raise the source's "
+            "bulk_threshold (or set it to null) to read over REST"
+        )
     if "Concurrent" in message:
         return SourceLimitExceeded(
             f"Salesforce refused the {what}: too many long-running requests are running in the org "

@@ -29,6 +29,11 @@ _CHANGED_FIELD = {"Account": "Name", "Contact": "LastName"}
 class SalesforceHarness(EmulatorHarness[SalesforceEmulator]):
     """The Salesforce REST emulator, ``Account`` and ``Contact`` streams, pages of 200 records.
 
+    First reads go through Bulk API 2.0 query jobs (``bulk_threshold`` 200, below the about 260
+    records of each stream; sets of 100 results), incremental reads through REST ``queryAll``, so
+    the kit holds both paths to its guarantees. Query jobs complete at once
+    (:attr:`SalesforceOrg.query_jobs`), so no read waits.
+
     ``has_rate_limits`` is False because Salesforce has no rate-limit response a client can wait
     out: the REST API's limits are the org's rolling 24-hour allowance of API requests and a cap
     on concurrent long-running requests, and both are refused with ``403 REQUEST_LIMIT_EXCEEDED``
@@ -69,7 +74,14 @@ class SalesforceHarness(EmulatorHarness[SalesforceEmulator]):
             "session_id": session_id,
             "instance_url": self.env["SALESFORCE_INSTANCE_URL"],
             "batch_size": 200,
+            "bulk_threshold": 200,
+            "bulk_page_size": 100,
+            "bulk_poll_seconds": 0,
         }
+
+    def started(self) -> None:
+        """Make Bulk API 2.0 query jobs complete as soon as they are created."""
+        self.org.query_jobs.processing_time = timedelta(0)
 
     def fields(self, stream: str) -> list[str]:
         """What the shipped mappings read, relationship paths included."""

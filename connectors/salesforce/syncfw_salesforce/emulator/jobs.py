@@ -34,7 +34,7 @@ import base64
 import secrets
 import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -91,16 +91,15 @@ class QueryJob:
     fails_with: str | None = None
     aborted_at: float | None = None
     done_at: float = 0.0
-    polled: bool = field(default=False)
 
     def state(self, now: float) -> str:
-        """``UploadComplete`` until first looked at, ``InProgress`` until processed, then
-        ``JobComplete`` or ``Failed``; ``Aborted`` once aborted."""
+        """``InProgress`` until processed, then ``JobComplete`` or ``Failed``; ``Aborted`` once
+        aborted. (The answer to the job's creation says ``UploadComplete``.)"""
         if self.aborted_at is not None:
             return "Aborted"
         if now >= self.done_at:
             return "Failed" if self.fails_with else "JobComplete"
-        return "InProgress" if self.polled else "UploadComplete"
+        return "InProgress"
 
     def ended(self, now: float) -> float | None:
         """When the job reached a terminal state (org clock), or None while it runs."""
@@ -108,9 +107,10 @@ class QueryJob:
             return self.aborted_at
         return self.done_at if now >= self.done_at else None
 
-    def info(self, now: float) -> dict[str, Any]:
-        """The JobInfo body of "Get Information About a Query Job"."""
-        state = self.state(now)
+    def info(self, now: float, *, created: bool = False) -> dict[str, Any]:
+        """The JobInfo body of "Get Information About a Query Job" (of "Create a Query Job"
+        when ``created``)."""
+        state = "UploadComplete" if created else self.state(now)
         stamp = _stamp(self.created)
         body: dict[str, Any] = {
             "id": self.id,
@@ -254,10 +254,7 @@ class QueryJobs:
 
     def poll(self, job_id: str, now: float) -> dict[str, Any]:
         """ "Get Information About a Query Job"."""
-        job = self.get(job_id, now)
-        body = job.info(now)
-        job.polled = True
-        return body
+        return self.get(job_id, now).info(now)
 
     def results(
         self, job_id: str, locator: str | None, max_records: int | None, now: float, version: str

@@ -487,7 +487,7 @@ class SalesforceOrg:
                 raise JobError(400, "INVALIDJOB", "The request body must be a JSON object")
             job = self.query_jobs.create(body, run, self._now(), version)
             self._stats = replace(self._stats, query_jobs=self._stats.query_jobs + 1)
-            return job.info(self._now())
+            return job.info(self._now(), created=True)
 
     def query_job(self, job_id: str) -> dict[str, Any]:
         """ "Get Information About a Query Job".
