@@ -13,9 +13,9 @@
 ``GET /services/data/vXX.X/jobs/query/<id>/results``    a set of CSV results (``locator``, ``maxRecords``)
 =====================================================  ==========================================
 
-Every resource also answers without the trailing slash. Bulk API 2.0 requests count against the
-daily allowance like REST requests (Bulk API 2.0 Developer Guide, "Bulk API 2.0 Limits and
-Allocations"; see :mod:`syncfw_salesforce.emulator.jobs`). Authenticated answers carry
+Every resource also answers without the trailing slash. Bulk API 2.0 requests are REST API
+requests and count against the daily allowance like the others (the stricter reading); the query
+jobs themselves have their own limits (see :mod:`syncfw_salesforce.emulator.jobs`). Authenticated answers carry
 ``Sforce-Limit-Info: api-usage=N/15000``; errors are ``[{"message", "errorCode"}]`` arrays
 (REST API Developer Guide, "Status Codes and Error Responses"). Random faults of the org's plan
 (:meth:`SalesforceOrg.configure_faults`) hit requests after authentication and the allowance.
