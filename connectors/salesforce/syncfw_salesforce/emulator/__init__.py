@@ -15,6 +15,7 @@ from syncfw import ConfigError
 from syncfw.connector import EmulatorContext, SourceEmulator
 from syncfw.emulation import ServedApp
 from syncfw_salesforce.emulator.app import create_app
+from syncfw_salesforce.emulator.jobs import DEFAULT_PROCESSING_TIME
 from syncfw_salesforce.emulator.org import ApiError, OrgStats, SalesforceOrg, new_session_id
 from syncfw_salesforce.emulator.visibility import RECYCLE_BIN_RETENTION
 
@@ -29,7 +30,9 @@ class SalesforceEmulator(SourceEmulator):
     :meth:`syncfw.emulation.faults.FaultPlan.parse` (e.g. ``5xx=0.1,reset=0.02,seed=7``; see
     :meth:`SalesforceOrg.configure_faults` for the kinds Salesforce supports);
     ``recycle_bin_days=N`` keeps deleted records in the Recycle Bin (returned by ``queryAll``)
-    N days instead of Salesforce's 15 (see :mod:`syncfw_salesforce.emulator.visibility`).
+    N days instead of Salesforce's 15 (see :mod:`syncfw_salesforce.emulator.visibility`);
+    ``query_job_seconds=N`` lets Bulk API 2.0 query jobs run N seconds (default 1; see
+    :mod:`syncfw_salesforce.emulator.jobs`).
 
     Attributes:
         org: the running org (None until :meth:`start`), for tests to turn its knobs.
@@ -50,8 +53,9 @@ class SalesforceEmulator(SourceEmulator):
             what a recipe's ``session_id`` + ``instance_url`` config needs.
 
         Raises:
-            syncfw.errors.ConfigError: the ``bulk`` or ``recycle_bin_days`` option is not a whole
-                number, or the ``faults`` option is not a fault plan Salesforce supports.
+            syncfw.errors.ConfigError: the ``bulk``, ``recycle_bin_days`` or ``query_job_seconds``
+                option is not a whole number, or the ``faults`` option is not a fault plan
+                Salesforce supports.
         """
         option = context.options.get("bulk", "0") or "0"
         if not option.isdigit():
@@ -59,9 +63,20 @@ class SalesforceEmulator(SourceEmulator):
         days = context.options.get("recycle_bin_days") or str(RECYCLE_BIN_RETENTION.days)
         if not days.isdigit():
             raise ConfigError(f"sandbox option recycle_bin_days={days!r}: expected a whole number of days")
+        job_seconds = context.options.get("query_job_seconds") or str(
+            int(DEFAULT_PROCESSING_TIME.total_seconds())
+        )
+        if not job_seconds.isdigit():
+            raise ConfigError(
+                f"sandbox option query_job_seconds={job_seconds!r}: expected a whole number of seconds"
+            )
         session_id = new_session_id()
         org = SalesforceOrg(
-            context.data_dir, session_id, bulk=int(option), recycle_bin_retention=timedelta(days=int(days))
+            context.data_dir,
+            session_id,
+            bulk=int(option),
+            recycle_bin_retention=timedelta(days=int(days)),
+            query_job_time=timedelta(seconds=int(job_seconds)),
         )
         faults = context.options.get("faults")
         try:

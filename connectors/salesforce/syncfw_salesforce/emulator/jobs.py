@@ -33,7 +33,7 @@ from __future__ import annotations
 import base64
 import secrets
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -56,6 +56,11 @@ _LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 _DAY = timedelta(days=1).total_seconds()
 
 Operation = Literal["query", "queryAll"]
+Columns = list[tuple[str, FieldType | None]]
+Runner = Callable[[str, bool], tuple[str, list[dict[str, Any]], Columns]]
+"""Runs a job's SOQL (``include_deleted`` for ``queryAll``): ``(sObject, rows, columns)``."""
+FIRST_VERSION = 47.0
+"""Query jobs exist from API version 47.0 ("Understanding Bulk API 2.0 Query": Availability)."""
 
 
 class JobError(Exception):
@@ -85,7 +90,7 @@ class QueryJob:
     version: str
     created: float
     rows: list[dict[str, Any]]
-    columns: list[tuple[str, FieldType | None]]
+    columns: Columns
     delimiter: str
     line_ending: str
     fails_with: str | None = None
@@ -178,19 +183,16 @@ class QueryJobs:
         self._created = [at for at in self._created if now - at < _DAY]
         return max(self.jobs_per_day - len(self._created), 0)
 
-    def create(
-        self,
-        body: Mapping[str, Any],
-        run: Any,
-        now: float,
-        version: str,
-    ) -> QueryJob:
-        """Create a job from a "Create a Query Job" body; ``run(soql, include_deleted)`` runs the
-        SOQL and returns ``(sObject, rows, columns)`` or raises :class:`JobError`.
+    def create(self, body: Mapping[str, Any], run: Runner, now: float, version: str) -> QueryJob:
+        """Create a job from a "Create a Query Job" body; ``run`` runs the SOQL or raises
+        :class:`JobError`.
 
         Raises:
-            JobError: a malformed body, a query Bulk API 2.0 does not take, or the daily limit.
+            JobError: 404 before API version 47.0; 400 for a malformed body or a query Bulk API
+                2.0 does not take; 403 past the daily limit of query jobs.
         """
+        if float(version) < FIRST_VERSION:
+            raise JobError(404, "NOT_FOUND", "The requested resource does not exist")
         operation = body.get("operation")
         soql = body.get("query")
         if operation not in ("query", "queryAll") or not isinstance(soql, str) or not soql.strip():
@@ -349,9 +351,7 @@ def _csv_value(value: Any, kind: FieldType | None) -> str:
     return _quoted(str(value))
 
 
-def check_bulk_query(
-    count: bool, offset: int | None, columns: Sequence[tuple[str, FieldType | None]]
-) -> None:
+def check_bulk_query(count: bool, offset: int | None, columns: Columns) -> None:
     """Refuse what "Understanding Bulk API 2.0 Query" lists as unsupported.
 
     Raises:

@@ -34,6 +34,7 @@ from syncfw_salesforce.emulator.execute import column_types, execute
 from syncfw_salesforce.emulator.jobs import (
     DEFAULT_PROCESSING_TIME,
     QUERY_JOBS_PER_DAY,
+    Columns,
     JobError,
     QueryJobs,
     check_bulk_query,
@@ -469,7 +470,7 @@ class SalesforceOrg:
                 403 ``REQUEST_LIMIT_EXCEEDED`` past ``DailyBulkV2QueryJobs``.
         """
 
-        def run(soql: str, include_deleted: bool) -> tuple[str, list[dict[str, Any]], Any]:
+        def run(soql: str, include_deleted: bool) -> tuple[str, list[dict[str, Any]], Columns]:
             try:
                 parsed = parse(soql)
                 data = self._current()
