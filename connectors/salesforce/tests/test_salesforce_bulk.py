@@ -20,7 +20,7 @@ FIELDS = (
     *("Name", "Industry", "AnnualRevenue", "NumberOfEmployees", "Description", "CreatedDate"),
     *("Owner.Name", "Owner.IsActive"),
 )
-BULK = {"bulk_threshold": 100, "bulk_page_size": 120, "bulk_poll_seconds": 0}
+BULK: dict[str, Any] = {"bulk_threshold": 100, "bulk_page_size": 120, "bulk_poll_seconds": 0}
 
 
 @pytest.fixture
