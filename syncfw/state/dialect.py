@@ -8,7 +8,10 @@ PostgreSQL share, with ``?`` for each bound value. What differs is spelt here:
   https://www.sqlite.org/autoinc.html; ``GENERATED ALWAYS AS IDENTITY`` in PostgreSQL);
 - the upsert, built by :meth:`Dialect.upsert` (``INSERT … ON CONFLICT … DO UPDATE``, the same words
   in SQLite, https://www.sqlite.org/lang_upsert.html, and PostgreSQL,
-  https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT).
+  https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT);
+- the catalog queries naming a store's tables and a table's columns (``sqlite_schema`` and
+  ``pragma_table_info``, https://www.sqlite.org/schematab.html; ``information_schema``), which
+  ``syncfw state migrate`` copies by.
 
 Transactions, schema versions and error codes belong to the backend's connection module
 (:mod:`syncfw.state.sqlite`, :mod:`syncfw.state.postgres`).

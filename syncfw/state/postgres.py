@@ -19,6 +19,9 @@ that session ends, however the process ends. Who holds it is the ``run_lock`` ro
 ``pool_mode = transaction``) cannot hold a session lock: point ``SYNCFW_STATE_URL`` at the server
 or a session-mode pool.
 
+:func:`new_state` makes a recipe's schema and lets ``syncfw state migrate`` fill it, all in one
+transaction (:mod:`syncfw.state.migrate`).
+
 psycopg is the optional extra ``syncfw[postgres]``; only this module imports it.
 """
 
