@@ -16,9 +16,11 @@ recipe's state where its ``state:`` or ``SYNCFW_STATE_URL`` says, :func:`run_loc
 (a kernel lock beside a SQLite file, an advisory lock on PostgreSQL). Modules:
 ``protocol`` (the protocols and the records they answer), ``schema`` (ordered migrations),
 ``dialect`` (what differs between SQL databases), ``sql`` (what the SQL parts share), ``reads``
-and ``writes`` (the engine's part in SQL), ``history`` (the run history in SQL), ``sqlite`` (the
-connection, transactions and disk errors), ``postgres``, ``transaction`` (the writes of one
-transaction, on any PEP 249 driver), ``open`` (where a recipe's state is), ``lock`` (the run lock).
+and ``writes`` (the engine's part in SQL), ``history`` (the run history in SQL), ``connection``
+(what both backends' stores share), ``sqlite`` (the connection, transactions and disk errors),
+``postgres``, ``transaction`` (the writes of one transaction, on any PEP 249 driver), ``open``
+(where a recipe's state is), ``lock`` (the run lock), ``migrate`` (moving a state from SQLite to
+PostgreSQL).
 """
 
 from syncfw.state.lock import RunLock

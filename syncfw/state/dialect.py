@@ -8,7 +8,10 @@ PostgreSQL share, with ``?`` for each bound value. What differs is spelt here:
   https://www.sqlite.org/autoinc.html; ``GENERATED ALWAYS AS IDENTITY`` in PostgreSQL);
 - the upsert, built by :meth:`Dialect.upsert` (``INSERT … ON CONFLICT … DO UPDATE``, the same words
   in SQLite, https://www.sqlite.org/lang_upsert.html, and PostgreSQL,
-  https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT).
+  https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT);
+- the catalog queries naming a store's tables and a table's columns (``sqlite_schema`` and
+  ``pragma_table_info``, https://www.sqlite.org/schematab.html; ``information_schema``), which
+  ``syncfw state migrate`` copies by.
 
 Transactions, schema versions and error codes belong to the backend's connection module
 (:mod:`syncfw.state.sqlite`, :mod:`syncfw.state.postgres`).
@@ -28,11 +31,16 @@ class Dialect:
         name: the database (``sqlite`` or ``postgresql``).
         placeholder: the bound-value marker of its driver (``?`` or ``%s``).
         identity: the column definition of an integer primary key the database numbers itself.
+        tables: the query answering the names of the store's tables, one a row (the schema
+            version's bookkeeping excluded).
+        columns: the query answering the column names of the table ``?``, in order.
     """
 
     name: str
     placeholder: str
     identity: str
+    tables: str
+    columns: str
 
     def sql(self, text: str) -> str:
         """``text`` (written with ``?`` markers and no literal ``?`` or ``%``) in this dialect."""
@@ -56,15 +64,31 @@ class Dialect:
         )
 
 
+def identifier(name: str) -> str:
+    """``name`` quoted as an SQL identifier (the same double quotes in SQLite and PostgreSQL)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def marks(count: int) -> str:
     """``count`` comma-separated ``?`` markers, for ``VALUES (…)`` or ``IN (…)``."""
     return ", ".join("?" * count)
 
 
-SQLITE = Dialect("sqlite", "?", "INTEGER PRIMARY KEY AUTOINCREMENT")
+SQLITE = Dialect(
+    "sqlite",
+    "?",
+    "INTEGER PRIMARY KEY AUTOINCREMENT",
+    # SQLite's own tables (sqlite_sequence) start with "sqlite_" (https://www.sqlite.org/fileformat2.html)
+    "SELECT name FROM sqlite_schema WHERE type = 'table' AND substr(name, 1, 7) <> 'sqlite_' ORDER BY name",
+    "SELECT name FROM pragma_table_info(?) ORDER BY cid",
+)
 POSTGRES = Dialect(
     "postgresql",
     "%s",
     # https://www.postgresql.org/docs/current/sql-createtable.html ("GENERATED ... AS IDENTITY")
     "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+    "AND table_type = 'BASE TABLE' AND table_name <> 'schema_version' ORDER BY table_name",
+    "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+    "AND table_name = ? ORDER BY ordinal_position",
 )

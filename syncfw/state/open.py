@@ -34,7 +34,7 @@ def open_state(recipe: Recipe, environ: Mapping[str, str] = os.environ) -> State
     try:
         from syncfw.state.postgres import PostgresStore
     except ImportError:
-        raise _without_psycopg() from None
+        raise without_psycopg() from None
     return PostgresStore(location, recipe.name)
 
 
@@ -50,7 +50,7 @@ def existing_state(recipe: Recipe, environ: Mapping[str, str] = os.environ) -> S
     try:
         from syncfw.state.postgres import postgres_state_exists
     except ImportError:
-        raise _without_psycopg() from None
+        raise without_psycopg() from None
     if not postgres_state_exists(location, recipe.name):
         return None
     return open_state(recipe, environ)
@@ -68,12 +68,13 @@ def run_lock(
         try:
             from syncfw.state.postgres import AdvisoryRunLock
         except ImportError:
-            raise _without_psycopg() from None
+            raise without_psycopg() from None
         return AdvisoryRunLock(location, recipe.name, command)
     return RunLock(location.path, recipe.name, command)
 
 
-def _without_psycopg() -> ConfigError:
+def without_psycopg() -> ConfigError:
+    """The error (exit 2) of a state on PostgreSQL without the optional extra."""
     return ConfigError(
         "the state is on PostgreSQL but psycopg is not installed: pip install 'syncfw[postgres]'"
     )

@@ -19,6 +19,9 @@ that session ends, however the process ends. Who holds it is the ``run_lock`` ro
 ``pool_mode = transaction``) cannot hold a session lock: point ``SYNCFW_STATE_URL`` at the server
 or a session-mode pool.
 
+:func:`new_state` makes a recipe's schema and lets ``syncfw state migrate`` fill it, all in one
+transaction (:mod:`syncfw.state.migrate`).
+
 psycopg is the optional extra ``syncfw[postgres]``; only this module imports it.
 """
 
@@ -29,22 +32,21 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from syncfw.clock import utcnow
-from syncfw.errors import LockHeld, StateError
+from syncfw.errors import ConfigError, LockHeld, StateError
 from syncfw.recipe.state import PostgresState
 from syncfw.secrets import hide
+from syncfw.state.connection import ConnectedStore
 from syncfw.state.dialect import POSTGRES, Dialect
-from syncfw.state.history import HistoryReads
-from syncfw.state.reads import SyncReads
 from syncfw.state.schema import MIGRATIONS
 from syncfw.state.transaction import Transaction
 
@@ -112,7 +114,7 @@ def _one_line(exc: BaseException, location: PostgresState) -> str:
     return text
 
 
-class PostgresStore(SyncReads, HistoryReads):
+class PostgresStore(ConnectedStore):
     """A recipe's state in its schema of a PostgreSQL database (see the module docstring). Safe
     to share between threads of one process.
 
@@ -121,7 +123,9 @@ class PostgresStore(SyncReads, HistoryReads):
             written.
     """
 
-    dialect: Dialect = POSTGRES
+    dialect: ClassVar[Dialect] = POSTGRES
+    driver_error: ClassVar[type[Exception]] = psycopg.Error
+    _db: psycopg.Connection[Any]
 
     def __init__(self, location: PostgresState, recipe: str) -> None:
         self.location = location
@@ -141,6 +145,9 @@ class PostgresStore(SyncReads, HistoryReads):
     def __str__(self) -> str:
         return f"{self.location} (schema {self.schema})"
 
+    def _one_line(self, exc: Exception) -> str:
+        return _one_line(exc, self.location)
+
     @property
     def schema_version(self) -> int:
         """How many of :data:`syncfw.state.schema.MIGRATIONS` the schema has had."""
@@ -153,9 +160,7 @@ class PostgresStore(SyncReads, HistoryReads):
             with self._db.transaction():
                 self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key("migrate", self.schema),))
                 if not _schema_exists(self._db, self.schema):
-                    self._db.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema)))
-                    self._db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-                    self._db.execute("INSERT INTO schema_version (version) VALUES (0)")
+                    _create_schema(self._db, self.schema)
                 version = int(self._db.execute("SELECT version FROM schema_version").fetchone()[0])  # type: ignore[index]
                 if version > len(MIGRATIONS):
                     raise StateError(
@@ -164,19 +169,8 @@ class PostgresStore(SyncReads, HistoryReads):
                     )
                 if version == len(MIGRATIONS):
                     return
-                migration = MIGRATIONS[version]
-                for statement in migration.statements(self.dialect):
-                    self._db.execute(statement)
-                if migration.data is not None:
-                    migration.data(self._rows, Transaction(self._db, self.dialect)._execute)
+                self._apply(MIGRATIONS[version])
                 self._db.execute("UPDATE schema_version SET version = %s", (version + 1,))
-
-    def _rows(self, statement: str, params: Sequence[Any]) -> list[Sequence[Any]]:
-        return list(self._db.execute(self.dialect.sql(statement), params).fetchall())
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -221,15 +215,6 @@ class PostgresStore(SyncReads, HistoryReads):
                 error=error,
             )
 
-    def _query(self, statement: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
-        with self._lock:
-            try:
-                return list(self._db.execute(self.dialect.sql(statement), params).fetchall())
-            except psycopg.Error as exc:
-                raise StateError(
-                    f"cannot read the state store {self}: {_one_line(exc, self.location)}"
-                ) from None
-
 
 def postgres_state_exists(location: PostgresState, recipe: str) -> bool:
     """Whether ``recipe`` has a state schema in the database (nothing is created).
@@ -246,6 +231,97 @@ def postgres_state_exists(location: PostgresState, recipe: str) -> bool:
 
 def _schema_exists(db: psycopg.Connection[Any], schema: str) -> bool:
     return db.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone() is not None
+
+
+def _create_schema(db: psycopg.Connection[Any], schema: str) -> None:
+    """Make ``schema`` at version 0 (the connection's search path names it already)."""
+    db.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    db.execute("INSERT INTO schema_version (version) VALUES (0)")
+
+
+class NewState:
+    """A recipe's state schema being made, inside the one open transaction of
+    :func:`new_state`: at the newest schema version, its tables empty until filled."""
+
+    def __init__(self, db: psycopg.Connection[Any], location: PostgresState, schema: str) -> None:
+        self._db = db
+        self.location = location
+        self.schema = schema
+
+    def __str__(self) -> str:
+        return f"{self.location} (schema {self.schema})"
+
+    def copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """Add ``rows`` (values of ``columns``) to ``table`` with PostgreSQL's ``COPY``, identity
+        columns included (``COPY FROM`` writes the values given, as ``OVERRIDING SYSTEM VALUE``
+        does, https://www.postgresql.org/docs/current/sql-copy.html); answers how many rows."""
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        )
+        count = 0
+        with self._db.cursor().copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+
+    def transaction(self) -> Transaction:
+        """The state's writes, in the same transaction."""
+        return Transaction(self._db, POSTGRES)
+
+    def _continue_identities(self) -> None:
+        """Make every identity column number on from the largest value copied into it (the
+        journal's ``seq``: a copied journal goes on numbering after its last entry)."""
+        identities = self._db.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = %s AND is_identity = 'YES'",
+            (self.schema,),
+        ).fetchall()
+        for table, column in identities:
+            self._db.execute(
+                sql.SQL("SELECT setval(pg_get_serial_sequence(%s, %s), max({})) FROM {}").format(
+                    sql.Identifier(column), sql.Identifier(table)
+                ),
+                (sql.Identifier(self.schema, table).as_string(self._db), column),
+            )
+
+
+@contextmanager
+def new_state(location: PostgresState, recipe: str) -> Iterator[NewState]:
+    """Make ``recipe``'s state schema at the newest schema version and let the caller fill it, all
+    in one transaction: committed when the block ends, nothing left when it raises. Opening the
+    store meanwhile waits for the end (the migration lock of :class:`PostgresStore`).
+
+    Raises:
+        ConfigError: the database holds a state of ``recipe`` already (nothing was written).
+        StateError: the server cannot be reached or refuses (nothing was written).
+    """
+    schema = schema_name(recipe)
+    db = _connect(location, "the state store")
+    try:
+        db.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        with db.transaction():
+            db.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key("migrate", schema),))
+            if _schema_exists(db, schema):
+                raise ConfigError(
+                    f"{location} holds a state of recipe {recipe} already (schema {schema}); nothing was "
+                    "written. Point the recipe at it as it is, or drop that schema first if it is not wanted."
+                )
+            _create_schema(db, schema)
+            for migration in MIGRATIONS:
+                migration.apply(db, POSTGRES)
+            db.execute("UPDATE schema_version SET version = %s", (len(MIGRATIONS),))
+            state = NewState(db, location, schema)
+            yield state
+            state._continue_identities()
+    except psycopg.Error as exc:
+        raise StateError(
+            f"cannot write the state store {location} (schema {schema}): {_one_line(exc, location)}; "
+            "nothing was written"
+        ) from None
+    finally:
+        db.close()
 
 
 class AdvisoryRunLock:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from syncfw.state.dialect import Dialect
+from syncfw.state.transaction import Connection
 
 Query = Callable[[str, Sequence[Any]], list[Sequence[Any]]]
 """Run a statement with ``?`` markers inside the migration's transaction; answers its rows."""
@@ -36,6 +37,21 @@ class Migration:
     def statements(self, dialect: Dialect) -> list[str]:
         """The DDL in ``dialect``."""
         return [statement.format(identity=dialect.identity) for statement in self.ddl]
+
+    def apply(self, db: Connection, dialect: Dialect) -> None:
+        """Run this step on ``db`` inside the transaction the caller opened (and commits, with the
+        new schema version), whatever the backend."""
+
+        def query(sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+            return list(db.execute(dialect.sql(sql), params).fetchall())
+
+        def execute(sql: str, params: Sequence[Any]) -> None:
+            db.execute(dialect.sql(sql), params)
+
+        for statement in self.statements(dialect):
+            db.execute(statement, ())
+        if self.data is not None:
+            self.data(query, execute)
 
 
 _WATERMARK_SETTING = "notion_read:"

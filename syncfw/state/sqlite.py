@@ -11,27 +11,28 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from syncfw.errors import StateError
+from syncfw.state.connection import ConnectedStore
 from syncfw.state.dialect import SQLITE, Dialect
-from syncfw.state.history import HistoryReads
-from syncfw.state.reads import SyncReads
 from syncfw.state.schema import MIGRATIONS
 from syncfw.state.transaction import Transaction
 
 
-class StateStore(SyncReads, HistoryReads):
+class StateStore(ConnectedStore):
     """A recipe's state in one SQLite file. Safe to share between threads of one process.
 
     Raises:
         StateError: the file cannot be opened, migrated, read or written.
     """
 
-    dialect: Dialect = SQLITE
+    dialect: ClassVar[Dialect] = SQLITE
+    driver_error: ClassVar[type[Exception]] = sqlite3.Error
+    _db: sqlite3.Connection
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -61,11 +62,7 @@ class StateStore(SyncReads, HistoryReads):
             try:
                 version = self.schema_version
                 if version < len(MIGRATIONS):
-                    migration = MIGRATIONS[version]
-                    for statement in migration.statements(self.dialect):
-                        self._db.execute(statement)
-                    if migration.data is not None:
-                        migration.data(self._rows, Transaction(self._db, self.dialect)._execute)
+                    self._apply(MIGRATIONS[version])
                     self._db.execute(f"PRAGMA user_version = {version + 1}")
                 self._db.execute("COMMIT")
             except BaseException:
@@ -80,12 +77,8 @@ class StateStore(SyncReads, HistoryReads):
                 "upgrade syncfw to use it"
             )
 
-    def _rows(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
-        return list(self._db.execute(self.dialect.sql(sql), params).fetchall())
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+    def __str__(self) -> str:
+        return str(self.path)
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -207,13 +200,6 @@ class StateStore(SyncReads, HistoryReads):
             with suppress(OSError):
                 sizes.append(self.path.with_name(self.path.name + suffix).stat().st_size)
         return max(sizes)
-
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
-        with self._lock:
-            try:
-                return list(self._db.execute(self.dialect.sql(sql), params).fetchall())
-            except sqlite3.Error as exc:
-                raise StateError(f"cannot read the state store {self.path}: {exc}") from exc
 
 
 def _error_code(exc: sqlite3.Error) -> int:

@@ -15,6 +15,10 @@ class Cursor(Protocol):
 
     def fetchone(self) -> Any: ...
 
+    def fetchmany(self, size: int, /) -> list[Any]: ...
+
+    def fetchall(self) -> list[Any]: ...
+
 
 class Connection(Protocol):
     """What a PEP 249 connection offers here: sqlite3's and psycopg's both run a statement on
@@ -23,6 +27,8 @@ class Connection(Protocol):
     def execute(self, sql: str, params: Sequence[Any], /) -> Cursor: ...
 
     def cursor(self) -> Any: ...
+
+    def close(self) -> None: ...
 
 
 class Transaction(SyncWrites, HistoryWrites):

@@ -1,19 +1,28 @@
-"""``syncfw state show`` and ``syncfw state reset`` as an operator meets them, in the sandbox."""
+"""``syncfw state show``, ``reset`` and ``migrate`` as an operator meets them, in the sandbox."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from syncfw.plugins import Registry
 from syncfw.recipe import load_recipe
+from syncfw.recipe.state import PostgresState
 from syncfw.sandbox.runner import Sandbox
-from syncfw.state import RunLock
-from tests.engine.test_sync_end_to_end import seed, write_seed
+from syncfw.state import RunLock, StateStore
+from syncfw.state.connection import ConnectedStore
+from syncfw.state.postgres import PostgresStore
+from tests.engine.test_sync_end_to_end import bump, by_key, init, pages, seed, sync, write_seed
 from tests.health.support import init_all, recipe_copy
+from tests.servers import PASSWORD
 
 SYNCFW = [sys.executable, "-m", "syncfw.cli"]
 
@@ -101,3 +110,111 @@ def test_state_show_and_reset_clear_cursors_so_the_next_run_reads_everything(
     assert ("accounts", "Account") in {(c["target"], c["stream"]) for c in show(path, tmp_path)["cursors"]}
     runs = syncfw("runs", str(path), "--json", cwd=tmp_path)
     assert [r["command"] for r in json.loads(runs.stdout)["runs"]] == ["run", "reset", "run", "run"]
+
+
+def tables(store: ConnectedStore) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of ``store``, as stored (sorted: the backends collate differently)."""
+    return {
+        table: sorted((tuple(row) for row in store.table_rows(table, store.columns(table))), key=repr)
+        for table in store.tables()
+    }
+
+
+def test_state_migrate_moves_everything_to_postgresql_and_the_next_run_writes_nothing(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    registry: Registry,
+    seed_dir: Path,
+    postgres_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = recipe_copy(tmp_path)
+    recipe = load_recipe(path, registry=registry)
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    # a contact Notion cannot take (an email over 200 characters) is quarantined; an account
+    # created on the second run is answered 504 and committed after the in-flight grace: its
+    # intent stays open, the create pending for the next run to settle
+    contacts = seed(seed_dir, "Contact")
+    contacts[0]["Email"] = "x" * 250 + "@example.com"
+    bump(contacts[0])
+    write_seed(seed_dir, "Contact", contacts)
+    accounts = seed(seed_dir, "Account")
+    arrival = dict(accounts[1], Id="001Sx0000009LATEA", Name="Late Inc")
+    bump(arrival)
+    write_seed(seed_dir, "Account", [*accounts, arrival])
+    assert sandbox.notion is not None
+    grace = float(os.environ["SYNCFW_INFLIGHT_GRACE"])
+    sandbox.notion.inject_fault("POST /v1/pages", status=504, commit_after=grace + 0.5)
+    second = sync(recipe, registry)
+    assert second.exit_code == 3 and second.targets["accounts"].pending == [arrival["Id"]]
+    sqlite = StateStore(recipe.state_path)
+    before = tables(sqlite)
+    assert [(e.action, e.sync_key) for e in sqlite.journal(status="open")] == [("create", arrival["Id"])]
+    assert [q.record_key for q in sqlite.quarantined()] == [contacts[0]["Id"]]
+    sqlite.close()
+    assert all(
+        before[t] for t in ("pages", "written", "cursors", "journal", "quarantine", "runs", "settings")
+    )
+
+    moved = syncfw("state", "migrate", str(path), "--to", postgres_database, cwd=tmp_path)
+    assert moved.returncode == 0, moved.stderr
+    assert PASSWORD not in moved.stdout + moved.stderr
+    assert "SYNCFW_STATE_URL=postgresql://postgres:***@" in moved.stdout and "syncfw plan" in moved.stdout
+    assert re.search(rf"\bpages\W+{len(before['pages'])}\b", moved.stdout), moved.stdout  # rows per table
+    postgres = PostgresStore(PostgresState(postgres_database, "postgres"), recipe.name)
+    after = tables(postgres)
+    migration = [row for row in after["runs"] if row[2] == "migrate"]
+    assert len(migration) == 1 and PASSWORD not in repr(migration)
+    after["runs"].remove(migration[0])
+    assert after == before  # every row of every table, value for value
+    last = max(row[0] for row in before["journal"])
+    with pytest.raises(RuntimeError), postgres.transaction() as tx:  # rolled back: a look only
+        assert (
+            tx.open_intent("r", "accounts", "create", "k", None, {}, {}, "2026-01-02T00:00:00Z") == last + 1
+        )
+        raise RuntimeError("the journal goes on numbering after its last entry")
+    postgres.close()
+
+    deadline = time.monotonic() + 30  # the late create lands in Notion, as a scheduled run would find it
+    while arrival["Id"] not in by_key(pages(sandbox, ids["accounts"])):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    monkeypatch.setenv("SYNCFW_STATE_URL", postgres_database)
+    third = sync(recipe, registry)
+    assert third.exit_code == 3, third.error  # the quarantined contact is still refused
+    assert third.notion_requests["writes"] == 0
+    assert any(f"create {arrival['Id']} was applied" in line for line in third.recovered), third.recovered
+    postgres = PostgresStore(PostgresState(postgres_database, "postgres"), recipe.name)
+    assert postgres.journal(status="open") == []
+    assert [q.record_key for q in postgres.quarantined()] == [contacts[0]["Id"]]
+    assert sorted(r.command for r in postgres.runs()) == ["migrate", "run", "run", "run"]
+    postgres.close()
+    keys = [p["properties"]["Salesforce ID"] for p in pages(sandbox, ids["accounts"])]
+    assert len(keys) == len(by_key(pages(sandbox, ids["accounts"]))) == len(accounts) + 1
+
+
+def test_state_migrate_refuses_a_destination_holding_the_recipe_and_a_held_lock(
+    tmp_path: Path, postgres_database: str
+) -> None:
+    path = recipe_copy(tmp_path)
+    (tmp_path / "sandbox.env").write_text("")
+    absent = syncfw("state", "migrate", str(path), "--to", postgres_database, cwd=tmp_path)
+    assert absent.returncode == 2 and "never ran here" in absent.stderr, absent.stderr
+    StateStore(tmp_path / ".syncfw" / "salesforce-accounts.sqlite").close()
+    location = PostgresState(postgres_database, "postgres")
+    PostgresStore(location, "salesforce-accounts").close()  # a run on PostgreSQL made its state there
+
+    held = syncfw("state", "migrate", str(path), "--to", postgres_database, cwd=tmp_path)
+    assert held.returncode == 2, held.stderr
+    assert "holds a state of recipe salesforce-accounts already" in held.stderr
+    assert "Traceback" not in held.stderr and PASSWORD not in held.stderr and ":***@" in held.stderr
+    existing = PostgresStore(location, "salesforce-accounts")
+    assert existing.runs() == [] and existing.pages("accounts") == {}  # nothing was written
+    existing.close()
+
+    with RunLock(tmp_path / ".syncfw" / "salesforce-accounts.sqlite", "salesforce-accounts", "run"):
+        locked = syncfw("state", "migrate", str(path), "--to", postgres_database, cwd=tmp_path)
+    assert locked.returncode == 75 and "holds its lock" in locked.stderr, locked.stderr
+    sqlite_url = syncfw("state", "migrate", str(path), "--to", "sqlite:///elsewhere", cwd=tmp_path)
+    assert sqlite_url.returncode == 2 and "PostgreSQL only" in sqlite_url.stderr

@@ -1,4 +1,5 @@
-"""Opening a store written by an earlier syncfw migrates it and loses nothing.
+"""Opening a store written by an earlier syncfw migrates it and loses nothing; a store written by
+a newer syncfw is refused on both backends, and left as it is.
 
 ``schema5.sql`` is a store written by syncfw at schema version 5 (every table holding rows,
 an open intent, the Notion read watermark still a ``notion_read:<target>`` setting), dumped with
@@ -8,11 +9,19 @@ sqlite3's ``iterdump``.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-from syncfw.state import NotionRead, StateStore
+import psycopg
+import pytest
+from psycopg import sql
+
+from syncfw.errors import StateError
+from syncfw.state import NotionRead, StateBackend, StateStore
+from syncfw.state.postgres import PostgresStore
 from syncfw.state.schema import MIGRATIONS
+from tests.state.conftest import OpenStore
 
 SCHEMA5 = Path(__file__).with_name("schema5.sql")
 
@@ -73,3 +82,28 @@ def test_opening_a_migrated_store_again_changes_nothing(tmp_path: Path) -> None:
     again = StateStore(tmp_path / "s.sqlite")
     assert again.schema_version == len(MIGRATIONS)
     assert again.notion_read("accounts") == NotionRead(datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=UTC), 3)
+
+
+def _write_schema_version(store: StateBackend, version: int) -> None:
+    """Set the schema version as a newer syncfw would have left it, beside the store's connection."""
+    if isinstance(store, StateStore):
+        with closing(sqlite3.connect(store.path)) as db:
+            db.execute(f"PRAGMA user_version = {version}")
+    else:
+        assert isinstance(store, PostgresStore)
+        with psycopg.connect(store.location.url, autocommit=True) as db:
+            db.execute(
+                sql.SQL("UPDATE {}.schema_version SET version = %s").format(sql.Identifier(store.schema)),
+                (version,),
+            )
+
+
+def test_a_store_from_a_newer_syncfw_is_refused_and_left_as_it_is(open_store: OpenStore) -> None:
+    store = open_store()
+    with store.transaction() as tx:
+        tx.set_cursor("accounts", "salesforce", "Account", "c1", "2026-01-01T00:00:00Z")
+    _write_schema_version(store, len(MIGRATIONS) + 1)
+    with pytest.raises(StateError, match=rf"newer syncfw \(schema {len(MIGRATIONS) + 1}\); upgrade syncfw"):
+        open_store()
+    _write_schema_version(store, len(MIGRATIONS))
+    assert open_store().cursor("accounts", "salesforce", "Account") == "c1"

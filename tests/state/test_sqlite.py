@@ -1,27 +1,16 @@
-"""The SQLite store's own behaviour: its file and its schema version, and what a full disk, the
-file size limit or a newer syncfw's file mean for the user."""
+"""The SQLite store's own behaviour: its file, and what a full disk or the file size limit mean
+for the user."""
 
 from __future__ import annotations
 
 import resource
 import signal
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from syncfw.errors import StateError
 from syncfw.state import StateStore
-from syncfw.state.schema import MIGRATIONS
-
-
-def test_a_store_from_a_newer_syncfw_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "s.sqlite"
-    db = sqlite3.connect(path)
-    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
-    db.close()
-    with pytest.raises(StateError, match="newer syncfw"):
-        StateStore(path)
 
 
 def test_an_unwritable_location_is_a_state_error(tmp_path: Path) -> None:
