@@ -22,7 +22,7 @@ from syncfw.plugins import Registry
 from syncfw.scaffold import scaffold_connector
 
 REPO = Path(__file__).resolve().parents[1]
-PUBLIC_MODULES = {"syncfw", "syncfw.connector", "syncfw.emulation", "syncfw.testing"}
+PUBLIC_MODULES = {"syncfw", "syncfw.account_budget", "syncfw.connector", "syncfw.emulation", "syncfw.testing"}
 CONNECTOR_FILES = sorted(REPO.glob("connectors/*/syncfw_*/**/*.py"))
 
 

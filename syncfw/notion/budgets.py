@@ -21,22 +21,32 @@ _BUDGETS_LOCK = threading.Lock()
 
 
 def budget_for(token: str, rate: float, burst: int = 3) -> RateBudget:
-    """The budget of an integration token (DESIGN.md rule 6): one per token in this process,
-    shared with every other process of the token on this machine through a file
-    (:class:`SharedRateBudget`), or, when ``SYNCFW_BUDGET_URL`` is set, with every process on every
-    machine through that PostgreSQL or Redis server (:mod:`syncfw.notion.budget_shared`); without
-    it, the PostgreSQL server of ``SYNCFW_STATE_URL`` when the state is there (every machine that
-    shares the state shares the budget). ``rate`` is requests per second; the server is first
-    contacted by the first request.
+    """The budget of an integration token (DESIGN.md rule 6): :func:`shared_budget` under a
+    digest of the token (never the token). ``rate`` is requests per second.
 
     Raises:
         ConfigError: ``SYNCFW_BUDGET_URL`` is malformed or its driver is not installed (exit 2).
     """
-    key = hashlib.sha256(token.encode()).hexdigest()[:16]
+    return shared_budget(hashlib.sha256(token.encode()).hexdigest()[:16], rate, burst)
+
+
+def shared_budget(key: str, rate: float, burst: int = 3) -> RateBudget:
+    """The budget named ``key`` (letters, digits and ``-``; never a secret): one per key in this
+    process, shared with every other process of the key on this machine through a file
+    (:class:`SharedRateBudget`), or, when ``SYNCFW_BUDGET_URL`` is set, with every process on every
+    machine through that PostgreSQL or Redis server (:mod:`syncfw.notion.budget_shared`); without
+    it, the PostgreSQL server of ``SYNCFW_STATE_URL`` when the state is there (every machine that
+    shares the state shares the budget). ``rate`` is requests per second, ``burst`` requests; a
+    call with another rate replaces this process's instance (the bucket itself is kept). The
+    server is first contacted by the first request.
+
+    Raises:
+        ConfigError: ``SYNCFW_BUDGET_URL`` is malformed or its driver is not installed (exit 2).
+    """
     url = os.environ.get("SYNCFW_BUDGET_URL", "") or _state_server()
     with _BUDGETS_LOCK:
         budget = _BUDGETS.get((url, key))
-        if budget is None or budget.rate != rate:
+        if budget is None or budget.rate != rate or budget.burst != max(1, burst):
             if url:
                 budget = server_budget(url, rate, burst, key=key)
             else:

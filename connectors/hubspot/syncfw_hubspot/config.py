@@ -69,11 +69,14 @@ class HubSpotConfig(BaseModel):
             again (e.g. ``5m``, the default), so that changes search shows late are delivered.
         page_size: records per search page, 1-200 (the search API's maximum); list requests use
             at most 100.
-        requests_per_10_seconds: the account's 10-second limit this connector paces itself to:
-            100 (Free, Starter) or 190 (Professional, Enterprise). A lower
-            ``X-HubSpot-RateLimit-Max`` from HubSpot wins.
-        search_requests_per_second: pace of search requests; HubSpot allows 5 per second per
-            account, the default leaves room for network jitter.
+        requests_per_10_seconds: the account's 10-second limit (2-1000) this connector paces
+            itself to, together with every other process and machine reading the account with
+            the same token (see :class:`~syncfw_hubspot.ratelimit.AccountWindow`): 100 (Free,
+            Starter) or 190 (Professional, Enterprise). A lower ``X-HubSpot-RateLimit-Max`` from
+            HubSpot wins.
+        search_requests_per_second: average pace of search requests, shared like the 10-second
+            window, with one more after a pause; HubSpot allows 5 per second per account, so the
+            default (4, at most 5 in any second) keeps within it.
         timeout_seconds: timeout of each HTTP request, in seconds.
     """
 
@@ -86,7 +89,7 @@ class HubSpotConfig(BaseModel):
     archived_pages_per_read: int = Field(default=10, ge=1)
     lookback: Duration = DEFAULT_LOOKBACK
     page_size: int = Field(default=200, ge=1, le=200)
-    requests_per_10_seconds: int = Field(default=100, ge=1, le=1000)
+    requests_per_10_seconds: int = Field(default=100, ge=2, le=1000)
     search_requests_per_second: float = Field(default=4.0, gt=0, le=1000, allow_inf_nan=False)
     timeout_seconds: float = Field(default=60.0, gt=0, le=3600, allow_inf_nan=False)
 

@@ -23,6 +23,7 @@ from tenacity import RetryCallState
 from tenacity.wait import wait_base
 
 from syncfw import ConfigError, SourceError
+from syncfw.account_budget import account_budget
 from syncfw.connector import RETRY_ATTEMPTS, RETRY_WAIT, Checkpoint, Connector, Record, StreamSpec, retrying
 from syncfw_hubspot.client import API_EXCEPTIONS, Answer, CrmClient, SearchFilter
 from syncfw_hubspot.config import HubSpotConfig, check_object_type
@@ -40,7 +41,7 @@ from syncfw_hubspot.incremental import (
     modified_property,
     plan_read,
 )
-from syncfw_hubspot.ratelimit import TEN_SECONDLY, RollingWindow
+from syncfw_hubspot.ratelimit import TEN_SECONDLY, AccountWindow
 from syncfw_hubspot.scan import scan_changes
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,8 @@ class HubSpotConnector(Connector):
 
     Failures: 401 and 403 raise :class:`~syncfw.errors.SourceAuthError`; a 429 of the 10-second
     or per-second policy is waited out (the ``X-HubSpot-RateLimit-Interval-Milliseconds`` the
-    answer gives, else :attr:`ten_secondly_wait` or :attr:`secondly_wait` seconds) up to
+    answer gives, else :attr:`ten_secondly_wait` or :attr:`secondly_wait` seconds), by every
+    process of the account (the limits are paced in budgets they share) up to
     :attr:`rate_limit_attempts` tries; a 429 ``DAILY`` raises
     :class:`~syncfw.errors.SourceLimitExceeded` at once; connection errors and 5xx are retried
     :attr:`retry_attempts` times in all with exponential backoff, then raise
@@ -98,10 +100,11 @@ class HubSpotConnector(Connector):
         super().__init__(config)
         self.settings = config
         self._client: CrmClient | None = None
-        self._window = RollingWindow(config.requests_per_10_seconds, 10.0)
-        per_second = config.search_requests_per_second
-        burst = max(1, int(per_second))
-        self._search_window = RollingWindow(burst, burst / per_second)
+        token = config.access_token.get_secret_value()
+        self._window = AccountWindow("hubspot", config.host, token, config.requests_per_10_seconds, 10.0)
+        self._search_window = account_budget(
+            "hubspot-search", config.host, token, rate=config.search_requests_per_second
+        )
         self._daily_limit: int | None = None
         self._lookback_ms = int(config.lookback.total_seconds() * 1000)
         self._streams: dict[str, StreamSpec] = {}
@@ -413,9 +416,13 @@ class HubSpotConnector(Connector):
         refusal = waitable_rate_limit(error) if error else None
         if refusal is None:
             return float(self.retry_wait(state))
-        if refusal.limits.interval_seconds:
-            return refusal.limits.interval_seconds
-        return self.ten_secondly_wait if refusal.policy == TEN_SECONDLY else self.secondly_wait
+        ten_secondly = refusal.policy == TEN_SECONDLY
+        wait = refusal.limits.interval_seconds or (
+            self.ten_secondly_wait if ten_secondly else self.secondly_wait
+        )
+        # every process of the account would be refused too: hold them all back
+        (self._window if ten_secondly else self._search_window).pause(wait)
+        return wait
 
     def _note_limits(self, answer: Answer) -> None:
         limits = answer.limits

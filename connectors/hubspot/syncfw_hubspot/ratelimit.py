@@ -11,78 +11,77 @@ https://developers.hubspot.com/docs/guides/apps/api-usage/usage-details):
 * the daily limit (``DAILY``), reset at midnight in the account's time zone, reported by
   ``X-HubSpot-RateLimit-Daily`` and ``-Daily-Remaining``.
 
+The 10-second window and the search limit hold for the whole account, so they are paced in a
+budget that every process of the account shares (:class:`AccountWindow`); the daily limit is
+counted by HubSpot, which reports what is left on each answer.
+
 A refused request gets 429 with a JSON body naming the policy:
 ``{"status": "error", "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING", ...}``.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from syncfw.account_budget import RateBudget, account_budget, window_rate
 
 TEN_SECONDLY = "TEN_SECONDLY_ROLLING"
 SECONDLY = "SECONDLY"
 DAILY = "DAILY"
 
 
-class RollingWindow:
-    """At most ``limit`` requests in any ``interval`` seconds, shared by threads.
+class AccountWindow:
+    """At most ``limit`` requests in any ``interval`` seconds for one HubSpot account, shared by
+    every process on every machine that reads the account (a budget of
+    :func:`syncfw.account_budget.account_budget`, named by the host and a digest of the token).
+
+    The window is kept as a token bucket of ``burst`` requests refilled at
+    ``(limit - burst) / interval`` per second, which never sends more than ``limit`` in any
+    ``interval`` seconds (:func:`~syncfw.account_budget.window_rate`).
 
     Args:
-        limit: requests allowed per window (≥ 1).
+        lane: which of the account's limits (``"hubspot"`` for the 10-second window,
+            ``"hubspot-search"`` for the search limit).
+        host, token: the account, as the connector's config gives it.
+        limit: requests allowed per window (≥ 2).
         interval: the window's length in seconds (> 0).
-        clock, sleep: injectable for tests; default ``time.monotonic`` and ``time.sleep``.
+        burst: requests that may go back to back (default a tenth of ``limit``, at least 1).
+
+    Raises:
+        ValueError: ``limit`` and ``burst`` leave no room for a refill.
+        syncfw.errors.ConfigError: ``SYNCFW_BUDGET_URL`` is malformed (exit 2).
     """
 
     def __init__(
-        self,
-        limit: int,
-        interval: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        self, lane: str, host: str, token: str, limit: int, interval: float, burst: int | None = None
     ) -> None:
-        if limit < 1 or interval <= 0:
-            raise ValueError("a rolling window needs limit >= 1 and interval > 0")
+        self._account = (lane, host, token)
+        self._burst = burst
         self.limit = limit
         self.interval = interval
-        self._clock = clock
-        self._sleep = sleep
-        self._sent: deque[float] = deque()
-        self._paused_until = 0.0
-        self._lock = threading.Lock()
-        self.waited = 0.0
+        self._budget = self._open()
+
+    def _open(self) -> RateBudget:
+        burst = self._burst or max(1, self.limit // 10)
+        rate = window_rate(self.limit, self.interval, burst)
+        return account_budget(*self._account, rate=rate, burst=burst)
 
     def acquire(self) -> None:
-        """Block until one more request fits in the window, then count it."""
-        while True:
-            with self._lock:
-                now = self._clock()
-                while self._sent and self._sent[0] <= now - self.interval:
-                    self._sent.popleft()
-                if now < self._paused_until:
-                    wait = self._paused_until - now
-                elif len(self._sent) < self.limit:
-                    self._sent.append(now)
-                    return
-                else:
-                    wait = self._sent[0] + self.interval - now
-            self.waited += wait
-            self._sleep(wait)
+        """Block until one more request fits in the account's window, then count it."""
+        self._budget.acquire()
 
     def pause(self, seconds: float) -> None:
-        """Send nothing for ``seconds`` (HubSpot said the window is full)."""
-        with self._lock:
-            self._paused_until = max(self._paused_until, self._clock() + max(seconds, 0.0))
+        """Send nothing for ``seconds``, in every process of the account (HubSpot said the window
+        is full)."""
+        self._budget.pause(seconds)
 
     def adopt(self, limit: int, interval: float) -> None:
         """Narrow the window to what HubSpot reports (``-Max``, ``-Interval-Milliseconds``)."""
-        with self._lock:
-            self.limit = max(1, min(self.limit, limit))
-            self.interval = max(self.interval, interval)
+        narrower = (max(2, min(self.limit, limit)), max(self.interval, interval))
+        if narrower != (self.limit, self.interval):
+            self.limit, self.interval = narrower
+            self._budget = self._open()
 
 
 @dataclass(frozen=True)

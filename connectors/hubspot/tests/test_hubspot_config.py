@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from syncfw_hubspot.incremental import (
     modified_property,
     plan_read,
 )
-from syncfw_hubspot.ratelimit import RateLimitHeaders, RollingWindow
+from syncfw_hubspot.ratelimit import AccountWindow, RateLimitHeaders
 from syncfw_hubspot.transforms import hubspot_ids
 
 from syncfw import ConfigError
@@ -180,42 +181,14 @@ def test_values_that_are_not_hubspot_datetimes_are_refused(value: Any) -> None:
         parse_instant(value)
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(round(seconds, 6))
-        self.now += seconds
-
-
-def test_the_rolling_window_sends_at_most_its_limit_per_interval() -> None:
-    clock = FakeClock()
-    window = RollingWindow(3, 10.0, clock=clock.time, sleep=clock.sleep)
-
-    sent = []
-    for _ in range(7):
-        window.acquire()
-        sent.append(clock.now)
-
-    assert sent == [0, 0, 0, 10, 10, 10, 20]
-    assert all(sum(1 for t in sent if start <= t < start + 10) <= 3 for start in sent)
-
-
-def test_a_pause_holds_every_request_and_hubspots_smaller_limit_wins() -> None:
-    clock = FakeClock()
-    window = RollingWindow(100, 10.0, clock=clock.time, sleep=clock.sleep)
-    window.pause(2.5)
-    window.acquire()
+def test_hubspots_smaller_window_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNCFW_BUDGET_DIR", str(tmp_path))
+    window = AccountWindow("hubspot", "https://api.hubapi.com", TOKEN, 100, 10.0)
     window.adopt(50, 10.0)
     window.adopt(190, 1.0)
 
-    assert clock.now == 2.5
     assert (window.limit, window.interval) == (50, 10.0)
+    assert not any(TOKEN in path.name for path in tmp_path.iterdir())  # the budget names a digest
 
 
 def test_rate_limit_headers_are_read_in_any_case() -> None:
