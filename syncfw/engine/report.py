@@ -242,7 +242,8 @@ def apply_retention(store: StateBackend, recipe: Recipe, report: RunReport) -> N
     entries older than ``journal_days`` (:meth:`~syncfw.state.HistoryTransaction.prune`). A store
     that refuses does not fail the run: the reason becomes a warning of ``report``."""
     kept = recipe.retention
-    since = iso(utcnow() - timedelta(days=kept.journal_days), "milliseconds") or ""
+    # a whole second: the journal records some entries to the second, others to the millisecond
+    since = iso((utcnow() - timedelta(days=kept.journal_days)).replace(microsecond=0), "milliseconds") or ""
     try:
         with store.transaction() as tx:
             tx.prune(keep_runs=kept.history_runs, journal_before=since)

@@ -197,12 +197,14 @@ class HistoryWrites(SqlWriter):
 
     def prune(self, *, keep_runs: int, journal_before: str) -> None:
         """Forget the history beyond the ``keep_runs`` most recent runs (rows, and their
-        operations) and the settled journal entries created before ``journal_before`` (ISO 8601
-        UTC, milliseconds); open intents are always kept. Moves :data:`JOURNAL_KEPT_SINCE`
+        operations; a run still ``running`` is the most recent; runs started in the same second
+        are told apart by id) and the settled journal entries created before ``journal_before``
+        (ISO 8601 UTC of a whole second, ``…:01.000Z``: the journal records some entries to the
+        second, which then compare as their second's start); open intents are always kept. Moves :data:`JOURNAL_KEPT_SINCE`
         forward to ``journal_before`` (never back)."""
-        beyond = (
-            "SELECT run_id FROM runs WHERE run_id NOT IN "
-            "(SELECT run_id FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?)"
+        beyond = (  # a run still going (the one pruning) counts as the newest
+            "SELECT run_id FROM runs WHERE run_id NOT IN (SELECT run_id FROM runs ORDER BY "
+            "CASE WHEN status = 'running' THEN 0 ELSE 1 END, started_at DESC, run_id DESC LIMIT ?)"
         )
         self._execute(f"DELETE FROM run_operations WHERE run_id IN ({beyond})", (keep_runs,))
         self._execute(f"DELETE FROM runs WHERE run_id IN ({beyond})", (keep_runs,))
