@@ -217,8 +217,8 @@ def _operation_records(report: RunReport) -> Iterator[OperationRecord]:
     numbered = enumerate(
         ((name, op) for name, target in report.targets.items() for op in target.plan.operations), start=1
     )
-    for seq, (name, op) in numbered:
-        yield OperationRecord(seq, name, **_operation(op))
+    for seq, (name, op) in numbered:  # canonical values: the store writes tuples as JSON lists
+        yield OperationRecord(seq, name, op.action, op.sync_key, op.page_id, dict(op.before), dict(op.after))
 
 
 def record_operations(store: StateBackend, report: RunReport) -> int:
