@@ -121,7 +121,9 @@ def measure(store: StateBackend, recipe: Recipe, count: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--operations", type=int, default=3_000_000)
-    parser.add_argument("--state-url", help="postgresql://… (default: a SQLite file in a temporary directory)")
+    parser.add_argument(
+        "--state-url", help="postgresql://… (default: a SQLite file in a temporary directory)"
+    )
     args = parser.parse_args()
     os.environ.update({k: os.environ.get(k, v) for k, v in ENVIRONMENT.items()})
     recipe = load_recipe(RECIPE)
