@@ -68,17 +68,22 @@ def operations(count: int) -> tuple[Operation, ...]:
             "Domain": f"account-{n}.example.com",
             "Account Owner": "Ada Lovelace",
         }
-        action = ("create", "update", "archive")[n % 3]
-        before = {"Industry": "Shipping", "Annual Revenue": 1.0} if action == "update" else {}
-        page = None if action == "create" else f"{n:08}-0000-4000-8000-000000000000"
-        pool.append(Operation(action, key, page, after if action != "archive" else {}, before))  # type: ignore[arg-type]
+        page = f"{n:08}-0000-4000-8000-000000000000"
+        if n % 3 == 0:
+            pool.append(Operation("create", key, page, after))
+        elif n % 3 == 1:
+            pool.append(
+                Operation("update", key, page, after, {"Industry": "Shipping", "Annual Revenue": 1.0})
+            )
+        else:
+            pool.append(Operation("archive", key, page))
     return tuple(pool[i % DISTINCT] for i in range(count))
 
 
 def report_of(recipe: Recipe, count: int) -> RunReport:
     plan = TargetPlan("accounts", "ds", "Salesforce ID", {}, operations=operations(count))
     report = RunReport(new_run_id(), recipe.name, "run", now_iso())
-    done = {action: plan.count(action) for action in ("create", "update", "archive")}  # type: ignore[arg-type]
+    done = {"create": plan.count("create"), "update": plan.count("update"), "archive": plan.count("archive")}
     report.targets["accounts"] = TargetReport(plan, done, {}, applied=True)
     return report
 
