@@ -237,8 +237,8 @@ def record_operations(store: StateBackend, report: RunReport) -> int:
 
 
 def apply_retention(store: StateBackend, recipe: Recipe, report: RunReport) -> None:
-    """Prune the state store as ``recipe.retention`` says (call it at the end of a successful
-    run): run history beyond ``history_runs`` runs, with their operations, and settled journal
+    """Prune the state store as ``recipe.retention`` says (call it at the end of a run that
+    completed, with or without quarantined records): run history beyond ``history_runs`` runs, with their operations, and settled journal
     entries older than ``journal_days`` (:meth:`~syncfw.state.HistoryTransaction.prune`). A store
     that refuses does not fail the run: the reason becomes a warning of ``report``."""
     kept = recipe.retention

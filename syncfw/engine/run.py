@@ -134,7 +134,7 @@ def execute(
                 tx.start_run(report.run_id, recipe.name, command, report.started_at)
             _guarded(recipe, registry, options, progress, report, store, stop)
             record_operations(store, report)
-            if report.status == "success":
+            if report.status in ("success", "partial"):  # completed: not failed, stopped or interrupted
                 apply_retention(store, recipe, report)
             store.end_run(
                 report.run_id,

@@ -283,7 +283,7 @@ class StateSettings(BaseModel):
 
 
 class Retention(BaseModel):
-    """``retention:`` — how much the state store keeps, pruned at the end of each successful run:
+    """``retention:`` — how much the state store keeps, pruned at the end of each run that completes:
     the newest ``history_runs`` rows of run history (with their operations), and the settled
     journal entries of the last ``journal_days`` days (open intents are always kept). The journal
     is what ``syncfw rollback`` undoes, so it reaches back ``journal_days``. The defaults follow
