@@ -42,11 +42,11 @@ def parse_time(text: str | None) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def iso(moment: datetime | None) -> str | None:
-    """An aware datetime → ``2026-11-21T21:05:01Z``; None stays None."""
+def iso(moment: datetime | None, precision: Precision = "seconds") -> str | None:
+    """An aware datetime → ``2026-11-21T21:05:01Z`` (or ``…01.123Z``); None stays None."""
     if moment is None:
         return None
-    return _iso(moment, "seconds")
+    return _iso(moment, precision)
 
 
 def _iso(moment: datetime, precision: Precision) -> str:

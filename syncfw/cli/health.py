@@ -4,9 +4,11 @@ Notion and the alert channels."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +24,9 @@ from syncfw.cli.render import err, out
 from syncfw.cli.render_health import render_audit, render_runs, render_status
 from syncfw.clock import today
 from syncfw.plugins import Registry
+
+if TYPE_CHECKING:
+    from syncfw.recipe import Recipe
 
 MAX_RUNS_SHOWN = 100_000
 
@@ -81,19 +86,53 @@ def status(path: Path, env_file: Path | None, as_json: bool, publish: bool) -> N
     show_default=True,
     help="Runs shown per recipe.",
 )
+@click.option(
+    "--operations",
+    "operations_of",
+    metavar="RUN_ID",
+    help="List every operation of one run (kept in run history), one per line; with --json, one "
+    "JSON object per line.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-def runs(path: Path, env_file: Path | None, limit: int, as_json: bool) -> None:
+def runs(path: Path, env_file: Path | None, limit: int, operations_of: str | None, as_json: bool) -> None:
     """Run history: who or what started each run, versions, counts, Notion requests, duration,
     exit code and error; renewals too. PATH is a recipe or a directory of recipes (default: recipes/)."""
     from syncfw.health import run_history
     from syncfw.health.history import newest_first
 
     load_env(env_file)
+    if operations_of is not None:
+        _print_operations(offline_recipes(path), operations_of, as_json)
+        return
     entries = newest_first([e for recipe in offline_recipes(path) for e in run_history(recipe, limit)])
     if as_json:
         click.echo(json.dumps({"runs": [e.as_dict() for e in entries]}, indent=2))
     else:
         render_runs(entries)
+
+
+def _print_operations(recipes: list[Recipe], run_id: str, as_json: bool) -> None:
+    """Stream the operations of ``run_id`` from run history (exit 2 when no recipe kept any)."""
+    from syncfw.health.history import run_operations
+
+    shown = 0
+    for recipe in recipes:
+        for op in run_operations(recipe, run_id):
+            shown += 1
+            if as_json:
+                click.echo(json.dumps(dataclasses.asdict(op)))
+            else:
+                changes = ", ".join(f"{k}: {op.before.get(k)!r} → {v!r}" for k, v in op.after.items())
+                out.print(
+                    f"{op.seq} {op.action} {op.target} {op.sync_key} ({op.page_id}) {changes}", markup=False
+                )
+    if not shown:
+        err.print(
+            f"run {run_id} has no operations in run history (unknown, pruned by retention.history_runs, "
+            "or it wrote nothing); `syncfw runs` lists the runs kept",
+            markup=False,
+        )
+        sys.exit(2)
 
 
 @click.command()

@@ -25,7 +25,10 @@ from syncfw.cli.render import out
 @click.option("--dry-run", is_flag=True, help="Show what would be restored; change nothing.")
 @click.option("--json", "as_json", is_flag=True)
 def rollback(run_id: str, recipe_path: Path, env_file: Path | None, dry_run: bool, as_json: bool) -> None:
-    """Undo a run: restore changed properties, unarchive, archive created pages, rewind cursors."""
+    """Undo a run: restore changed properties, unarchive, archive created pages, rewind cursors.
+
+    A run older than the journal's retention (``retention.journal_days``) is refused (exit 2);
+    the output states how far back a rollback reaches."""
     from syncfw.engine.rollback import rollback as undo
 
     load_env(env_file)
@@ -36,6 +39,7 @@ def rollback(run_id: str, recipe_path: Path, env_file: Path | None, dry_run: boo
     else:
         verb = "would undo" if dry_run else "undid"
         out.print(f"rollback of run {run_id}: {verb} {len(report.steps)} journal entries")
+        out.print(f"  {report.reach.sentence()}", markup=False)
         for step in report.steps:
             detail = ", ".join(f"{k} → {v!r}" for k, v in step.restored.items())
             out.print(f"  {step.action} {step.target} {step.sync_key}: {step.note or detail}", markup=False)

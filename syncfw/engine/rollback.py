@@ -15,15 +15,23 @@ so a second rollback of the same run changes nothing. The transaction that journ
 to the trash also rewinds its target's cursors to where they were before the run, so that the
 next run reads the page's record again and, while the record still exists at the source,
 restores the page (never creates a second one).
+
+A rollback reaches back as far as the journal does: retention (``retention.journal_days`` of the
+recipe, :func:`syncfw.engine.report.apply_retention`) prunes settled entries older than that, so
+a run that started before the journal's cutoff is refused as a whole (never half undone), and
+every rollback states its reach (:class:`Reach`): the cutoff and the oldest run in history
+after it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from syncfw.clock import now_iso
+from syncfw.clock import iso, now_iso, parse_time
 from syncfw.engine.model import jsonable
 from syncfw.engine.recover import rollback_run_id, settle_open_intents
 from syncfw.engine.run import notion_client_for
@@ -60,12 +68,84 @@ class RollbackStep:
         }
 
 
+@dataclass(frozen=True)
+class Reach:
+    """How far back ``syncfw rollback`` can go in a recipe's state.
+
+    Attributes:
+        journal_since: ISO 8601 UTC instant before which settled journal entries were pruned
+            (None: never pruned, every run the journal holds can be undone).
+        oldest_run: the oldest ``run`` in history that started after it (None: none).
+        journal_days: the recipe's ``retention.journal_days``.
+    """
+
+    journal_since: str | None
+    oldest_run: str | None
+    journal_days: int
+
+    def sentence(self) -> str:
+        """The reach for people, e.g. ``rollback reaches back to run 2026… (the journal keeps
+        writes since 2026-…; retention.journal_days: 30)``."""
+        run = f"run {self.oldest_run}" if self.oldest_run else "no run in history"
+        kept = f"since {self.journal_since}" if self.journal_since else "of every run (never pruned)"
+        return f"rollback reaches back to {run} (the journal keeps writes {kept}; retention.journal_days: {self.journal_days})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "journal_since": self.journal_since,
+            "oldest_run": self.oldest_run,
+            "journal_days": self.journal_days,
+        }
+
+
+_RUN_ID = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-")
+
+
+def _run_start(run_id: str) -> str | None:
+    """The second a run started, from its id (``20261121T210501Z-3f9a``), as ``…T21:05:01.000Z``:
+    never after its real start, so a run at or after the journal's cutoff kept every entry."""
+    match = _RUN_ID.match(run_id)
+    if match is None:
+        return None
+    y, mo, d, h, mi, se = match.groups()
+    return f"{y}-{mo}-{d}T{h}:{mi}:{se}.000Z"
+
+
+def reach(store: StateBackend, recipe: Recipe) -> Reach:
+    """How far back a rollback of ``recipe`` can go in ``store`` (see :class:`Reach`)."""
+    since = store.journal_kept_since()
+    cutoff = parse_time(since)
+    # runs are recorded to the second: the first whole second at or after the cutoff
+    first = None
+    if cutoff is not None:
+        first = iso(cutoff.replace(microsecond=0) + timedelta(seconds=1 if cutoff.microsecond else 0))
+    oldest = store.oldest_run(command="run", since=first)
+    return Reach(since, oldest.run_id if oldest else None, recipe.retention.journal_days)
+
+
+def refuse_pruned(run_id: str, known: Reach) -> None:
+    """Refuse a rollback of a run that started before the journal's cutoff.
+
+    Raises:
+        ConfigError: (exit 2) the run's journal entries were (or may have been) pruned.
+    """
+    start = _run_start(run_id)
+    if known.journal_since is None or start is None or start >= known.journal_since:
+        return
+    raise ConfigError(
+        f"run {run_id} cannot be rolled back: it started before {known.journal_since}, and the journal "
+        f"entries older than that were pruned (retention.journal_days: {known.journal_days}); "
+        f"{known.sentence()}"
+    )
+
+
 @dataclass
 class RollbackReport:
-    """What a rollback did (or, with ``dry_run``, would do)."""
+    """What a rollback did (or, with ``dry_run``, would do), and how far back rollbacks reach."""
 
     run_id: str
     dry_run: bool
+    reach: Reach
     steps: list[RollbackStep] = field(default_factory=list)
     recovered: list[str] = field(default_factory=list)
     """One line per open intent of a killed run or rollback settled first."""
@@ -79,6 +159,7 @@ class RollbackReport:
             "run_id": self.run_id,
             "dry_run": self.dry_run,
             "refused": self.refused,
+            "reach": self.reach.as_dict(),
             "recovered_intents": self.recovered,
             "steps": [s.as_dict() for s in self.steps],
         }
@@ -270,7 +351,8 @@ def rollback(
     undone are skipped: rolling a run back twice changes nothing the second time.
 
     Raises:
-        ConfigError: the run is unknown or wrote nothing that can be undone.
+        ConfigError: the run is unknown, wrote nothing that can be undone, or started before the
+            journal's retention cutoff (the message states how far back a rollback reaches).
         LockHeld: a run of the recipe is in progress.
         NotionError, StateError: Notion or the state store failed; entries not yet undone stay
             applied, the write in flight stays an open intent, and a second rollback (or the next
@@ -278,12 +360,15 @@ def rollback(
     """
     store = open_state(recipe)
     try:
+        known = reach(store, recipe)
+        refuse_pruned(run_id, known)
         if not store.journal(run_id=run_id):
-            known = ", ".join(r.run_id for r in store.runs(5)) or "none"
+            recent = ", ".join(r.run_id for r in store.runs(5)) or "none"
             raise ConfigError(
-                f"run {run_id} of recipe {recipe.name} has no writes to undo (recent runs: {known})"
+                f"run {run_id} of recipe {recipe.name} has no writes to undo (recent runs: {recent}); "
+                f"{known.sentence()}"
             )
-        report = RollbackReport(run_id, dry_run)
+        report = RollbackReport(run_id, dry_run, known)
         client = notion_client_for(recipe, rate_limit)
         try:
             with run_lock(recipe, f"rollback {run_id}"):

@@ -29,7 +29,14 @@ from syncfw.engine.reads import stream_reads
 from syncfw.engine.reconcile import reconcile_due, record_reconciled
 from syncfw.engine.recover import settle_open_intents
 from syncfw.engine.relations import link_pending_relations
-from syncfw.engine.report import Progress, RunObserver, RunReport, TargetReport
+from syncfw.engine.report import (
+    Progress,
+    RunObserver,
+    RunReport,
+    TargetReport,
+    apply_retention,
+    record_operations,
+)
 from syncfw.engine.reviewed import mass_change_approved
 from syncfw.engine.signals import StopSignal, stop_on_signals
 from syncfw.errors import GuardStop, NotionNotFound, SyncfwError
@@ -126,12 +133,15 @@ def execute(
                 tx.end_unfinished_runs(report.started_at)
                 tx.start_run(report.run_id, recipe.name, command, report.started_at)
             _guarded(recipe, registry, options, progress, report, store, stop)
+            record_operations(store, report)
+            if report.status in ("success", "partial"):  # completed: not failed, stopped or interrupted
+                apply_retention(store, recipe, report)
             store.end_run(
                 report.run_id,
                 finished_at=report.finished_at,
                 status=report.status,
                 exit_code=report.exit_code,
-                summary=report.as_dict(),
+                summary=report.summary(recipe),
                 error=report.error,
             )
         return report

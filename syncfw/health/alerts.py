@@ -259,5 +259,5 @@ class Alerts(RunObserver):
         self.drift_above = drift_above
 
     def run_finished(self, report: RunReport, client: NotionClient, store: StateBackend) -> None:
-        status = recipe_status(self.recipe, store, now=self.clock(), last_run=record_of(report))
+        status = recipe_status(self.recipe, store, now=self.clock(), last_run=record_of(report, self.recipe))
         raise_alerts(self.recipe, store, status, self.drift_above)

@@ -313,7 +313,7 @@ class HealthDashboard(RunObserver):
             if opened is None:
                 return
             notion, ids = opened
-            record = record_of(report)
+            record = record_of(report, self.recipe)
             self.publish(notion, store, recipe_status(self.recipe, store, now=self.clock(), last_run=record))
             values = _values(RUNS_PROPERTIES, run_row(record, self.recipe, self.started_by or started_by()))
             notion.create_page(ids.runs, values)

@@ -1,7 +1,9 @@
 """Run history for audit: who or what started each run, with which versions, and what it did.
 
 Every run is a row of the state store's ``runs`` table (written by :func:`syncfw.engine.run.execute`);
-its ``summary`` JSON is the run report, to which :func:`record_context` adds a ``context``::
+its ``summary`` JSON is the run report as history keeps it (:meth:`RunReport.summary`: counts and
+a sample of operations; every operation is in the ``run_operations`` table, read with
+:func:`run_operations`), to which :func:`record_context` adds a ``context``::
 
     {"started_by": "ada@ops-host", "trigger": "cron or a script (no terminal)",
      "command_line": "syncfw run recipes/customer-360.yaml",
@@ -20,7 +22,7 @@ import secrets
 import shlex
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -29,7 +31,7 @@ from syncfw.clock import iso, parse_time, utcnow
 from syncfw.engine.run import RunReport
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe
-from syncfw.state import HistoryTransaction, RunRecord, existing_state, open_state
+from syncfw.state import HistoryTransaction, OperationRecord, RunRecord, existing_state, open_state
 
 COUNTS = ("created", "updated", "archived", "failed", "drift")
 
@@ -85,7 +87,7 @@ def record_context(recipe: Recipe, report: RunReport, context: dict[str, Any]) -
                 finished_at=report.finished_at,
                 status=report.status,
                 exit_code=report.exit_code,
-                summary={**report.as_dict(), "context": context},
+                summary={**report.summary(recipe), "context": context},
                 error=report.error,
             )
     finally:
@@ -141,6 +143,8 @@ class RunEntry:
     counts: dict[str, int]
     notion_requests: dict[str, int]
     detail: str | None
+    operations: int = 0
+    """Operations of the run kept in history (``syncfw runs --operations RUN_ID`` lists them)."""
 
     @property
     def duration(self) -> timedelta | None:
@@ -154,7 +158,7 @@ class RunEntry:
         return data
 
 
-def entry(record: RunRecord) -> RunEntry:
+def entry(record: RunRecord, operations: int = 0) -> RunEntry:
     """A history row as :class:`RunEntry` (rows of older versions simply lack some fields)."""
     summary = record.summary or {}
     context = summary.get("context", {})
@@ -184,6 +188,7 @@ def entry(record: RunRecord) -> RunEntry:
         counts=counts,
         notion_requests=dict(summary.get("notion_requests", {})),
         detail=detail,
+        operations=operations,
     )
 
 
@@ -193,7 +198,21 @@ def run_history(recipe: Recipe, limit: int = 20) -> list[RunEntry]:
     if store is None:
         return []
     try:
-        return [entry(r) for r in store.runs(limit)]
+        records = store.runs(limit)
+        kept = store.operation_counts(r.run_id for r in records)
+        return [entry(r, kept.get(r.run_id, 0)) for r in records]
+    finally:
+        store.close()
+
+
+def run_operations(recipe: Recipe, run_id: str) -> Iterator[OperationRecord]:
+    """Every operation run ``run_id`` of ``recipe`` made or planned, in order, read in batches
+    from run history (none for a run pruned by ``retention.history_runs`` or that wrote nothing)."""
+    store = existing_state(recipe)
+    if store is None:
+        return
+    try:
+        yield from store.all_operations(run_id)
     finally:
         store.close()
 
@@ -203,8 +222,8 @@ def newest_first(entries: list[RunEntry]) -> list[RunEntry]:
     return sorted(entries, key=lambda e: e.started_at, reverse=True)  # ISO 8601 UTC sorts as text
 
 
-def record_of(report: RunReport) -> RunRecord:
-    """The history row a run will have, from its report (before ``execute`` writes it)."""
+def record_of(report: RunReport, recipe: Recipe) -> RunRecord:
+    """The history row a run of ``recipe`` will have, from its report (before ``execute`` writes it)."""
     return RunRecord(
         report.run_id,
         report.recipe,
@@ -213,6 +232,6 @@ def record_of(report: RunReport) -> RunRecord:
         report.finished_at or None,
         report.status,
         report.exit_code,
-        report.as_dict(),
+        report.summary(recipe),
         report.error,
     )

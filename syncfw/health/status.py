@@ -140,22 +140,12 @@ class RecipeStatus:
         }
 
 
-def property_owners(recipe: Recipe) -> dict[tuple[str, str], str]:
-    """(target, property) → the recipe source whose mapping writes it."""
-    return {
-        (target.name, name): mapping.source
-        for target in recipe.targets.values()
-        for mapping in target.mappings
-        for name in mapping.properties
-    }
-
-
 def source_counts(recipe: Recipe, summary: dict[str, Any] | None) -> dict[str, SourceCounts]:
-    """Per source, what a run did (``summary`` is a run report's ``as_dict()``, as stored in run
-    history); see :class:`SourceCounts`."""
+    """Per source, what a run did (``summary`` is a run report's
+    :meth:`~syncfw.engine.report.RunReport.summary`, as stored in run history); see
+    :class:`SourceCounts`. Rows of syncfw before schema 7 count no updates or drift per source."""
     if not summary:
         return {}
-    owners = property_owners(recipe)
     counts: dict[str, Counter[str]] = {name: Counter() for name in recipe.sources}
     for name, result in summary.get("targets", {}).items():
         target = recipe.targets.get(name)
@@ -164,18 +154,13 @@ def source_counts(recipe: Recipe, summary: dict[str, Any] | None) -> dict[str, S
         primary = target.primary_mapping.source
         counts[primary]["created"] += int(result.get("created", 0))
         counts[primary]["archived"] += int(result.get("archived", 0))
-        updates: Counter[str] = Counter()
-        for op in result.get("operations", []):
-            if op.get("action") == "update":
-                for source in {owners.get((name, p)) for p in op.get("after", {})} - {None}:
-                    updates[str(source)] += 1
         done = int(result.get("updated", 0))
-        for source, n in updates.items():
-            counts[source]["updated"] += min(n, done)  # a run stopped midway did fewer than planned
-        for finding in result.get("drift_findings", []):
-            source = owners.get((name, finding.get("property", "")))
-            if source is not None:
-                counts[source]["drift"] += 1
+        for source, n in result.get("updated_by_source", {}).items():
+            if source in counts:
+                counts[source]["updated"] += min(int(n), done)  # a run stopped midway did fewer than planned
+        for source, n in result.get("drift_by_source", {}).items():
+            if source in counts:
+                counts[source]["drift"] += int(n)
     return {name: SourceCounts(**c) for name, c in counts.items()}
 
 

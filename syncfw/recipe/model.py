@@ -282,6 +282,28 @@ class StateSettings(BaseModel):
         return self
 
 
+class Retention(BaseModel):
+    """``retention:`` — how much the state store keeps, pruned at the end of each run that completes:
+    the newest ``history_runs`` rows of run history (with their operations), and the settled
+    journal entries of the last ``journal_days`` days (open intents are always kept). The journal
+    is what ``syncfw rollback`` undoes, so it reaches back ``journal_days``. The defaults follow
+    Notion: pages in the trash are deleted for good after 30 days (Notion Help Center, "Delete &
+    restore content", https://www.notion.com/help/duplicate-delete-and-restore-content), after
+    which a rollback could not restore them anyway; and the health dashboard keeps 200 Sync Runs
+    rows (:data:`syncfw.health.dashboard.KEEP_RUNS`)."""
+
+    model_config = _CONFIG
+    history_runs: int = Field(
+        200, ge=1, le=1_000_000, description="Runs kept in the run history, with their operations."
+    )
+    journal_days: int = Field(
+        30,
+        ge=1,
+        le=36_500,
+        description="Days settled journal entries are kept; `syncfw rollback` reaches back this far.",
+    )
+
+
 class AlertRoute(BaseModel):
     """An entry of ``alerts:`` that receives only some events.
 
@@ -323,6 +345,7 @@ class Recipe(BaseModel):
     sources: dict[str, Source] = Field(min_length=1)
     targets: dict[str, Target] = Field(min_length=1)
     state: StateSettings | None = None
+    retention: Retention = Field(default_factory=Retention)
     routes: list[SecretStr | AlertRoute] = Field(
         alias="alerts",
         default_factory=list,

@@ -1,15 +1,26 @@
-"""Run history in the state store (:class:`syncfw.state.protocol.RunHistory`), in SQL: runs,
-source reads, alert states and settings, which health and the command line show."""
+"""Run history in the state store (:class:`syncfw.state.protocol.RunHistory`), in SQL: runs and
+their operations, source reads, alert states and settings, which health and the command line show.
+
+A run's row keeps its report as ``summary`` JSON, bounded whatever the run's size (counts and a
+sample of operations); every operation is a row of ``run_operations``, added in batches. Retention
+(:meth:`HistoryWrites.prune`) removes runs beyond a number and settled journal entries beyond an
+age, each with one DELETE, and records in the setting :data:`JOURNAL_KEPT_SINCE` how far back the
+journal (and so ``syncfw rollback``) still reaches."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from syncfw.state.dialect import Dialect
-from syncfw.state.protocol import RunRecord
-from syncfw.state.sql import SqlReader, SqlWriter
+from syncfw.state.dialect import Dialect, marks
+from syncfw.state.protocol import OperationRecord, RunRecord
+from syncfw.state.sql import SqlReader, SqlWriter, chunks, dump
+
+JOURNAL_KEPT_SINCE = "journal_kept_since"
+"""The setting holding the instant (ISO 8601 UTC, milliseconds) before which settled journal
+entries were pruned: the newest cutoff retention ever used, so it never moves back."""
+_RUN_COLUMNS = "run_id, recipe, command, started_at, finished_at, status, exit_code, summary, error"
 
 UNRECORDED_END = (
     "the run could not record its end (it was killed, or the disk under the state store was full); "
@@ -28,21 +39,61 @@ class HistoryReads(SqlReader):
 
     def runs(self, limit: int = 20) -> list[RunRecord]:
         """The most recent runs, newest first."""
-        rows = self._query(
-            "SELECT run_id, recipe, command, started_at, finished_at, status, exit_code, summary, error "
-            "FROM runs ORDER BY started_at DESC LIMIT ?",
-            (limit,),
-        )
+        rows = self._query(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY started_at DESC LIMIT ?", (limit,))
         return [_record(r) for r in rows]
 
     def last_run(self, command: str) -> RunRecord | None:
         """The most recent row of ``command`` (``run``, ``renew``, ``reset``), or None."""
         rows = self._query(
-            "SELECT run_id, recipe, command, started_at, finished_at, status, exit_code, summary, error "
-            "FROM runs WHERE command = ? ORDER BY started_at DESC LIMIT 1",
-            (command,),
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE command = ? ORDER BY started_at DESC LIMIT 1", (command,)
         )
         return _record(rows[0]) if rows else None
+
+    def oldest_run(self, *, command: str, since: str | None) -> RunRecord | None:
+        """The oldest row of ``command`` that started at or after ``since`` (any, with None)."""
+        rows = self._query(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE command = ? AND started_at >= ? "
+            "ORDER BY started_at LIMIT 1",
+            (command, since or ""),
+        )
+        return _record(rows[0]) if rows else None
+
+    def operations(self, run_id: str, *, after_seq: int = 0, limit: int = 1000) -> list[OperationRecord]:
+        """Up to ``limit`` operations of run ``run_id`` following ``after_seq``, in order (page
+        through a run of any size by passing the last ``seq`` seen)."""
+        rows = self._query(
+            "SELECT seq, target, action, sync_key, page_id, before, after FROM run_operations "
+            "WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (run_id, after_seq, limit),
+        )
+        return [
+            OperationRecord(int(r[0]), r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]))
+            for r in rows
+        ]
+
+    def all_operations(self, run_id: str, batch: int = 1000) -> Iterator[OperationRecord]:
+        """Every operation of run ``run_id`` in order, read ``batch`` at a time."""
+        after = 0
+        while page := self.operations(run_id, after_seq=after, limit=batch):
+            yield from page
+            after = page[-1].seq
+
+    def operation_counts(self, run_ids: Iterable[str]) -> dict[str, int]:
+        """Run id → number of operations kept for it (runs with none are left out)."""
+        counts: dict[str, int] = {}
+        for chunk in chunks(run_ids):
+            rows = self._query(
+                f"SELECT run_id, COUNT(*) FROM run_operations WHERE run_id IN ({marks(len(chunk))}) "
+                "GROUP BY run_id",
+                tuple(chunk),
+            )
+            counts.update({str(r[0]): int(r[1]) for r in rows})
+        return counts
+
+    def journal_kept_since(self) -> str | None:
+        """The instant (ISO 8601 UTC) before which settled journal entries were pruned; None when
+        the journal was never pruned."""
+        return self.setting(JOURNAL_KEPT_SINCE)
 
     def source_reads(self) -> list[tuple[str, str, str, str, str | None, str | None]]:
         """Every stream read as (target, source, stream, last_attempt, last_success, last_error);
@@ -115,6 +166,53 @@ class HistoryWrites(SqlWriter):
         self._execute(
             "INSERT INTO runs (run_id, recipe, command, started_at, status) VALUES (?, ?, ?, ?, 'running')",
             (run_id, recipe, command, started_at),
+        )
+
+    def add_operations(self, run_id: str, operations: Iterable[OperationRecord]) -> int:
+        """Keep operations of run ``run_id`` (any number, in as many calls as wanted: each ``seq``
+        once); returns how many were added. ``operations`` is consumed as it is written."""
+        added = 0
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            nonlocal added
+            for op in operations:
+                added += 1
+                yield (
+                    run_id,
+                    op.seq,
+                    op.target,
+                    op.action,
+                    op.sync_key,
+                    op.page_id,
+                    dump(op.before),
+                    dump(op.after),
+                )
+
+        self._executemany(
+            "INSERT INTO run_operations (run_id, seq, target, action, sync_key, page_id, before, after) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows(),
+        )
+        return added
+
+    def prune(self, *, keep_runs: int, journal_before: str) -> None:
+        """Forget the history beyond the ``keep_runs`` most recent runs (rows, and their
+        operations; a run still ``running`` is the most recent; runs started in the same second
+        are told apart by id) and the settled journal entries created before ``journal_before``
+        (ISO 8601 UTC of a whole second, ``…:01.000Z``: the journal records some entries to the
+        second, which then compare as their second's start); open intents are always kept. Moves :data:`JOURNAL_KEPT_SINCE`
+        forward to ``journal_before`` (never back)."""
+        beyond = (  # a run still going (the one pruning) counts as the newest
+            "SELECT run_id FROM runs WHERE run_id NOT IN (SELECT run_id FROM runs ORDER BY "
+            "CASE WHEN status = 'running' THEN 0 ELSE 1 END, started_at DESC, run_id DESC LIMIT ?)"
+        )
+        self._execute(f"DELETE FROM run_operations WHERE run_id IN ({beyond})", (keep_runs,))
+        self._execute(f"DELETE FROM runs WHERE run_id IN ({beyond})", (keep_runs,))
+        self._execute("DELETE FROM journal WHERE status <> 'open' AND created_at < ?", (journal_before,))
+        newer = "CASE WHEN excluded.value > settings.value THEN excluded.value ELSE settings.value END"
+        self._execute(
+            self.dialect.upsert("settings", ("name", "value"), ("name",), {"value": newer}),
+            (JOURNAL_KEPT_SINCE, journal_before),
         )
 
     def finish_run(

@@ -87,6 +87,21 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class OperationRecord:
+    """One operation of a run, as its history keeps it (table ``run_operations``): the write the
+    run planned, numbered ``seq`` from 1 within the run, with the page id a create got.
+    ``before``/``after`` are canonical property values (JSON values)."""
+
+    seq: int
+    target: str
+    action: str
+    sync_key: str
+    page_id: str | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class NotionRead:
     """The Notion read watermark of one target: when its pages were last read (``at``, aware), and
     how many incremental reads (pages edited since the previous read) followed the last full one."""
@@ -259,6 +274,16 @@ class HistoryTransaction(Protocol):
         error: str | None,
     ) -> None: ...
 
+    def add_operations(self, run_id: str, operations: Iterable[OperationRecord]) -> int:
+        """Keep operations of run ``run_id`` (any number, in as many calls as wanted: each ``seq``
+        once); returns how many were added."""
+
+    def prune(self, *, keep_runs: int, journal_before: str) -> None:
+        """Forget the history beyond the ``keep_runs`` most recent runs (rows, and their
+        operations) and the settled journal entries created before ``journal_before`` (ISO 8601
+        UTC); open intents are always kept. Records the oldest instant the journal still covers
+        (:meth:`RunHistory.journal_kept_since`)."""
+
 
 @runtime_checkable
 class RunHistory(Protocol):
@@ -281,6 +306,23 @@ class RunHistory(Protocol):
         """(event, subject) → (state, since) of every alert syncfw has sent or cleared."""
 
     def setting(self, name: str) -> str | None: ...
+
+    def operations(self, run_id: str, *, after_seq: int = 0, limit: int = 1000) -> list[OperationRecord]:
+        """Up to ``limit`` operations of run ``run_id`` following ``after_seq``, in order (page
+        through a run of any size by passing the last ``seq`` seen)."""
+
+    def all_operations(self, run_id: str, batch: int = 1000) -> Iterator[OperationRecord]:
+        """Every operation of run ``run_id`` in order, read ``batch`` at a time."""
+
+    def operation_counts(self, run_ids: Iterable[str]) -> dict[str, int]:
+        """Run id → number of operations kept for it (runs with none are left out)."""
+
+    def journal_kept_since(self) -> str | None:
+        """The instant (ISO 8601 UTC) before which settled journal entries were pruned; None when
+        the journal was never pruned."""
+
+    def oldest_run(self, *, command: str, since: str | None) -> RunRecord | None:
+        """The oldest row of ``command`` that started at or after ``since`` (any, with None)."""
 
     def end_run(
         self,

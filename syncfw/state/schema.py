@@ -9,6 +9,13 @@ statements, not with one database's functions.
 
 Version 6 moved the Notion read watermark from the ``settings`` row ``notion_read:<target>``
 (JSON ``{"at": ISO 8601, "since_full": n}``) to the typed table ``notion_reads``.
+
+Version 7 gave each run's operations a table of their own, ``run_operations`` (one row per
+operation, numbered ``seq`` from 1 within the run, ``before``/``after`` canonical JSON), so that
+the run's ``summary`` keeps only counts and a sample and no run is too large to record (SQLite
+refuses a string over 1,000,000,000 bytes, https://www.sqlite.org/limits.html#max_length); and
+indexed the journal by ``created_at`` so that retention prunes it with one cheap DELETE. Rows
+written before it keep their operations in their summary.
 """
 
 from __future__ import annotations
@@ -219,5 +226,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
         _watermarks_to_their_table,
+    ),
+    Migration(
+        (
+            """CREATE TABLE run_operations (
+                run_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                target TEXT NOT NULL,
+                action TEXT NOT NULL,
+                sync_key TEXT NOT NULL,
+                page_id TEXT,
+                before TEXT NOT NULL,
+                after TEXT NOT NULL,
+                PRIMARY KEY (run_id, seq)
+            )""",
+            "CREATE INDEX journal_by_time ON journal (created_at)",
+        )
     ),
 )

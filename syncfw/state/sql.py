@@ -49,9 +49,13 @@ class SqlWriter(ABC):
         """The one value ``sql`` (a statement ending in ``RETURNING <column>``) answers."""
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+"""One encoder for every value (``json.dumps`` with options builds a new one per call)."""
+
+
 def dump(value: Any) -> str:
-    """Canonical JSON text of ``value`` (sorted keys, no spaces)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    """Canonical JSON text of ``value`` (sorted keys, no spaces; tuples become lists)."""
+    return _CANONICAL.encode(value)
 
 
 def load(text: str) -> Any:

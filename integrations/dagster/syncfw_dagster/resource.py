@@ -93,7 +93,7 @@ class SyncfwResource(dg.ConfigurableResource):  # type: ignore[type-arg]  # the 
                 description=report.error or f"the run ended {report.status}",
                 metadata=_run_metadata(report),
             )
-        for name, target in report.as_dict()["targets"].items():
+        for name, target in report.summary(recipe)["targets"].items():
             key = target_key(recipe.name, name)
             yield dg.MaterializeResult(
                 asset_key=key,
@@ -122,20 +122,21 @@ def _target_metadata(target: dict[str, Any]) -> dict[str, Any]:
 
 def _check_results(key: dg.AssetKey, target: dict[str, Any]) -> list[dg.AssetCheckResult]:
     problems, findings = target["problems"], target["drift_findings"]
+    failed, drift = int(target["failed"]), int(target["drift"])
     return [
         dg.AssetCheckResult(
             asset_key=key,
             check_name=QUARANTINE_CHECK,
-            passed=not problems,
+            passed=not failed,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"quarantined": len(problems), "records": dg.MetadataValue.json(problems[:LISTED])},
-            description=f"{len(problems)} quarantined, e.g. {problems[0]['reason']}" if problems else None,
+            metadata={"quarantined": failed, "records": dg.MetadataValue.json(problems[:LISTED])},
+            description=f"{failed} quarantined, e.g. {problems[0]['reason']}" if problems else None,
         ),
         dg.AssetCheckResult(
             asset_key=key,
             check_name=DRIFT_CHECK,
-            passed=not findings,
+            passed=not drift,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={"findings": len(findings), "edits": dg.MetadataValue.json(findings[:LISTED])},
+            metadata={"findings": drift, "edits": dg.MetadataValue.json(findings[:LISTED])},
         ),
     ]
