@@ -11,8 +11,8 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from syncfw.cli.console import out
 from syncfw.cli.options import env_file_option, load_env, offline_recipes
-from syncfw.cli.render import out
 from syncfw.plugins import Registry
 
 _recipe = click.argument("recipe", type=click.Path(path_type=Path, exists=True, dir_okay=False))
