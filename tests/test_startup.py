@@ -15,6 +15,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from syncfw.plugins import load_plugins
+from tests.test_plugins import GOOD, install
+
 REPO = Path(__file__).resolve().parents[1]
 
 HEAVY = (
@@ -80,3 +85,17 @@ def test_a_recipe_loads_only_the_plugins_of_its_connectors() -> None:
     }
     loaded = heavy_imports("validate", "recipes/salesforce-accounts.yaml", env=env)
     assert loaded == ["simple_salesforce", "syncfw_salesforce"]
+
+
+def test_on_demand_plugins_load_the_named_entry_point_first_and_still_find_any_connector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recipe's connector loads its own plugin only; a connector whose entry point has another
+    name (a third party's ``syncfw_things`` registering ``things``) is still found."""
+    install(tmp_path, monkeypatch, "syncfw_things", GOOD)
+    monkeypatch.delenv("SYNCFW_LOAD_PLUGINS", raising=False)
+    registry = load_plugins(on_demand=True)
+    assert registry.connector("salesforce").name == "salesforce"
+    assert {p.name for p in registry.plugins} == {"syncfw", "salesforce"}
+    assert registry.connector("things").maturity == "alpha"
+    assert {"syncfw_things", "zendesk"} <= {p.name for p in registry.plugins}
