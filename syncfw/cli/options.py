@@ -102,7 +102,8 @@ class _Rate(click.types.FloatParamType):
     name = "rate"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from syncfw.recipe.schema import rate_problem  # the recipe package costs 0.3 s to import
+        # imported when a rate is parsed: `--help` does not load the recipe package (YAML, models)
+        from syncfw.recipe.schema import rate_problem
 
         rate = super().convert(value, param, ctx)
         problem = rate_problem(rate)
