@@ -10,7 +10,8 @@ Scenarios (issue 5): budget saturation (:mod:`bench.saturation`), request minima
 lookup-and-update scripts (:mod:`bench.minimality`, :mod:`bench.scripts`), engine overhead
 (:mod:`bench.overhead`); what reconciliation and long relations cost (issue 11,
 :mod:`bench.costs`); one token shared by three processes through each budget backend (issue 14,
-:mod:`bench.shared_budget`). Progress goes to stderr. A scenario that fails is reported as such
+:mod:`bench.shared_budget`); start-up to the first request and the peak memory of a small run
+(issue 16, :mod:`bench.startup`). Progress goes to stderr. A scenario that fails is reported as such
 (its targets "not measured") and the others still run.
 """
 
@@ -35,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench import costs, minimality, overhead, report, saturation, shared_budget  # noqa: E402
+from bench import costs, minimality, overhead, report, saturation, shared_budget, startup  # noqa: E402
 from bench.common import BUDGET, LATENCY, NOTION_BURST, NOTION_RATE, log  # noqa: E402
 from syncfw import __version__  # noqa: E402
 from syncfw.plugins import load_plugins  # noqa: E402
@@ -151,6 +152,8 @@ def run(sizes: Sizes, only: set[str]) -> dict[str, Any]:
                 "shared budget",
                 lambda: shared_budget.measure(root / "shared-budget", sizes.saturation_creates),
             )
+        if "startup" in only:
+            results["startup"] = attempt("startup", lambda: startup.measure(root / "startup", registry))
         os.chdir(REPO)
     return results
 
@@ -162,12 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["saturation", "minimality", "overhead", "costs", "shared"],
+        choices=["saturation", "minimality", "overhead", "costs", "shared", "startup"],
         help="run only this scenario (repeatable); docs/benchmarks.md is then left alone",
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
-    only = set(args.only or ["saturation", "minimality", "overhead", "costs", "shared"])
+    only = set(args.only or ["saturation", "minimality", "overhead", "costs", "shared", "startup"])
     started = time.perf_counter()
     log(f"{'quick' if args.quick else 'full'} run: {sizes}")
     results = run(sizes, only)

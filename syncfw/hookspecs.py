@@ -15,7 +15,9 @@ hooks, through the ``syncfw`` entry-point group, like any third-party plugin::
     def register_connectors(register):
         register(MySourceConnector)
 
-All hooks are called for every plugin (no first-result-wins); their return values are ignored.
+All hooks are called for every plugin (no first-result-wins); their return values are ignored. The
+command line imports a plugin only when a recipe names one of its connectors (or needs a transform
+no loaded plugin registers): see :mod:`syncfw.plugins`.
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ def register_emulators(register: Callable[[type[SourceEmulator]], None]) -> None
     """Register sandbox emulators of source APIs.
 
     Call ``register(EmulatorClass)``; the class's ``name`` must equal the name of the connector
-    whose API it emulates. ``syncfw sandbox serve`` starts one instance of each.
+    whose API it emulates. ``syncfw sandbox serve`` starts one instance of each. syncfw calls this
+    hook only when emulators are asked for (the sandbox, the demo, ``syncfw plugins``): import the
+    emulator inside it, so that a run does not load the emulator's web server.
     """
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from syncfw.cli.console import err, out
 from syncfw.cli.options import (
     env_file_option,
     load_env,
@@ -20,7 +21,6 @@ from syncfw.cli.options import (
     recipes_argument,
     registry,
 )
-from syncfw.cli.render import err, out
 from syncfw.cli.render_health import render_audit, render_runs, render_status
 from syncfw.clock import today
 from syncfw.plugins import Registry

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from syncfw.cli.console import err, out
 from syncfw.cli.options import env_file_option, load_env, load_recipe, registry
-from syncfw.cli.render import err, out
 
 
 @click.group()

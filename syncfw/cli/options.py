@@ -4,32 +4,33 @@ from __future__ import annotations
 
 import io
 import os
-import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from dotenv import dotenv_values
+from rich.markup import escape
 
-from syncfw.cli.render import err
-from syncfw.errors import ConfigError, PluginWarning
+from syncfw.cli.console import err
+from syncfw.errors import ConfigError
 from syncfw.plugins import Registry, load_plugins
-from syncfw.recipe import Recipe
-from syncfw.recipe.schema import rate_problem
 from syncfw.regular_files import SECRET, read_regular
+
+if TYPE_CHECKING:
+    from syncfw.recipe import Recipe
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def registry() -> Registry:
-    """The installed plugins; a plugin that could not be loaded is a warning on stderr."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PluginWarning)
-        loaded = load_plugins()
-    for w in caught:
-        err.print(f"[yellow]warning:[/] plugin: {w.message}")
-    return loaded
+def registry(*, every: bool = False) -> Registry:
+    """The installed plugins, each imported when the command first needs what it provides (all of
+    them now with ``every``); a plugin that cannot be loaded is a warning on stderr."""
+    return load_plugins(on_demand=not every, report=_plugin_warning)
+
+
+def _plugin_warning(problem: str) -> None:
+    err.print(f"[yellow]warning:[/] plugin: {escape(problem)}")
 
 
 def load_env(env_file: Path | None) -> None:
@@ -101,6 +102,9 @@ class _Rate(click.types.FloatParamType):
     name = "rate"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        # imported when a rate is parsed: `--help` does not load the recipe package (YAML, models)
+        from syncfw.recipe.schema import rate_problem
+
         rate = super().convert(value, param, ctx)
         problem = rate_problem(rate)
         if problem is not None:

@@ -9,15 +9,15 @@ from typing import Any
 import click
 from rich.table import Table
 
+from syncfw.cli.console import out
 from syncfw.cli.options import registry
-from syncfw.cli.render import out
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True)
 def plugins(as_json: bool) -> None:
     """Installed plugins: connectors, emulators and transforms, with versions."""
-    installed = registry()
+    installed = registry(every=True)
     rows: list[dict[str, Any]] = [
         {
             "name": p.name,

@@ -1,8 +1,8 @@
 """Rendering runs and plans: summary tables and property-level diffs for people, progress bars,
 and JSON lines for machines.
 
-Everything goes to the terminal through rich; progress and logs go to stderr so that stdout can be
-piped. The health commands render in :mod:`syncfw.cli.render_health`.
+Everything goes to the terminal through :mod:`syncfw.cli.console`; progress and logs go to stderr so
+that stdout can be piped. The health commands render in :mod:`syncfw.cli.render_health`.
 """
 
 from __future__ import annotations
@@ -13,20 +13,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from syncfw.cli.console import err, out
 from syncfw.clock import now_iso, parse_time
 from syncfw.engine.batch import BatchReport
 from syncfw.engine.run import Progress as EngineProgress
 from syncfw.engine.run import RunObserver, RunReport
 from syncfw.notion.client import NotionClient
 from syncfw.state import StateBackend
-
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
 
 
 def _fmt(value: Any) -> str:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.markup import escape
 from rich.table import Table
 
-from syncfw.cli.render import out
+from syncfw.cli.console import out
 from syncfw.clock import iso, parse_time, short
-from syncfw.health.audit import RecipeAudit
-from syncfw.health.history import RunEntry
-from syncfw.health.status import RecipeStatus
+
+if TYPE_CHECKING:
+    from syncfw.health.audit import RecipeAudit
+    from syncfw.health.history import RunEntry
+    from syncfw.health.status import RecipeStatus
 
 _STATE_STYLE = {"ok": "green", "stale": "yellow", "failing": "red", "never": "yellow"}
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
+from syncfw.cli.console import out
 from syncfw.cli.options import env_file_option, load_env, load_recipe, registry
-from syncfw.cli.render import out
 
 
 @click.command()

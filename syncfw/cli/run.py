@@ -11,10 +11,10 @@ from pathlib import Path
 
 import click
 
+from syncfw.cli.console import err
 from syncfw.cli.options import RATE, F, env_file_option, load_env, load_recipe, registry
 from syncfw.cli.render import (
     JsonLog,
-    err,
     progress_bar,
     render_batch,
     render_plan,

@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
+from syncfw.cli.console import out
 from syncfw.cli.options import RATE, load_env, registry, sandbox_env_file_option
-from syncfw.cli.render import out
 
 MAX_BULK = 1_000_000
 """Generated records per source object the sandbox may add (the emulators hold them in memory)."""

@@ -13,8 +13,8 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from syncfw.cli.console import out
 from syncfw.cli.options import env_file_option, load_env, offline_recipes
-from syncfw.cli.render import out
 from syncfw.errors import ConfigError
 from syncfw.plugins import Registry
 from syncfw.recipe.state import STATE_URL_VARIABLE, PostgresState, parse_state_url

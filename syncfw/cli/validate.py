@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from syncfw.cli.console import err, out
 from syncfw.cli.options import env_file_option, load_env, load_recipe, registry
-from syncfw.cli.render import err, out
 from syncfw.clock import today
 from syncfw.errors import ConfigError, GuardStop
 from syncfw.recipe import explain as explain_recipe

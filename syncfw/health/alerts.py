@@ -28,8 +28,6 @@ import dataclasses
 import logging
 from typing import Literal
 
-import apprise
-
 from syncfw.clock import Clock, iso, short, utcnow
 from syncfw.engine.run import RunObserver, RunReport
 from syncfw.errors import AlertNotDelivered
@@ -210,6 +208,8 @@ def deliver(recipe: Recipe, alert: Alert) -> bool:
     urls = [r.url.get_secret_value() for r in recipe.alerts if r.events is None or alert.event in r.events]
     if not urls:
         return True
+    import apprise  # 0.2 s of CPU and 16 MiB to import: only a run that sends an alert pays for them
+
     sender = apprise.Apprise()
     with apprise.LogCapture(level=logging.WARNING):  # type: ignore[no-untyped-call]
         if not all(sender.add(url) for url in urls):

@@ -29,7 +29,6 @@ from typing import Any, BinaryIO, ClassVar
 import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
-from openpyxl.utils.exceptions import InvalidFileException
 
 from syncfw import SourceAuthError, SourceError
 from syncfw.connector import open_regular
@@ -93,6 +92,10 @@ class Table(ABC):
         """
         return open_regular(self.path)
 
+    def unreadable(self) -> tuple[type[Exception], ...]:
+        """What the readers raise for a file that is not in the expected format."""
+        return (pd.errors.ParserError, pa.ArrowException, zipfile.BadZipFile)
+
     @contextmanager
     def errors(self, what: str) -> Iterator[None]:
         """Turn the failures of reading the file into :class:`SourceError`; ``what`` names the format."""
@@ -121,7 +124,7 @@ class Table(ABC):
                 f"{self.label} data row 1 has more fields than the header row: quote values that "
                 "contain the separator"
             ) from None
-        except (pd.errors.ParserError, pa.ArrowException, zipfile.BadZipFile, InvalidFileException) as exc:
+        except self.unreadable() as exc:
             raise SourceError(f"{self.label} is not a readable {what} file: {exc}") from None
         except OSError as exc:
             raise SourceError(f"{self.label} cannot be read: {exc.strerror or exc}") from None
@@ -177,6 +180,13 @@ class ExcelTable(Table):
     """One sheet of an ``.xlsx`` workbook whose first row holds the column names."""
 
     typed = False
+
+    def unreadable(self) -> tuple[type[Exception], ...]:
+        # imported here: openpyxl (and lxml) take a third of the connector's import time, and only
+        # workbooks need them
+        from openpyxl.utils.exceptions import InvalidFileException
+
+        return (*super().unreadable(), InvalidFileException)
 
     def columns(self) -> list[str]:
         with self.errors("Excel .xlsx"), self.open() as file, pd.ExcelFile(file, engine="openpyxl") as book:

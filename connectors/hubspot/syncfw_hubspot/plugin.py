@@ -11,7 +11,6 @@ from typing import Any
 from syncfw import hookimpl
 from syncfw.connector import Connector, SourceEmulator
 from syncfw_hubspot.connector import HubSpotConnector
-from syncfw_hubspot.emulator import HubSpotEmulator
 from syncfw_hubspot.transforms import hubspot_ids
 
 
@@ -24,6 +23,9 @@ def register_connectors(register: Callable[[type[Connector]], None]) -> None:
 @hookimpl
 def register_emulators(register: Callable[[type[SourceEmulator]], None]) -> None:
     """Register :class:`HubSpotEmulator`, the sandbox's HubSpot CRM API."""
+    # imported here: the emulator's web server is loaded only when the sandbox asks for emulators
+    from syncfw_hubspot.emulator import HubSpotEmulator
+
     register(HubSpotEmulator)
 
 

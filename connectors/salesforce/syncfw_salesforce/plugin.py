@@ -10,7 +10,6 @@ from collections.abc import Callable
 from syncfw import hookimpl
 from syncfw.connector import Connector, SourceEmulator
 from syncfw_salesforce.connector import SalesforceConnector
-from syncfw_salesforce.emulator import SalesforceEmulator
 
 
 @hookimpl
@@ -22,4 +21,7 @@ def register_connectors(register: Callable[[type[Connector]], None]) -> None:
 @hookimpl
 def register_emulators(register: Callable[[type[SourceEmulator]], None]) -> None:
     """Register :class:`SalesforceEmulator`, the sandbox's Salesforce REST API."""
+    # imported here: the emulator's web server is loaded only when the sandbox asks for emulators
+    from syncfw_salesforce.emulator import SalesforceEmulator
+
     register(SalesforceEmulator)

@@ -1,0 +1,101 @@
+"""Start-up: a command imports only what it uses (issue 16).
+
+What a user notices is the time ``syncfw --version`` or a small run takes before doing anything;
+its cause is the set of modules imported. pandas with pyarrow (the files connector), apprise
+(alerts), the emulators' web stack (Starlette, uvicorn) and the source client libraries take
+seconds and over 100 MiB together. Each test runs the real command line in a fresh interpreter and
+lists the heavy modules it imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from syncfw.plugins import load_plugins
+from tests.test_plugins import GOOD, install
+
+REPO = Path(__file__).resolve().parents[1]
+
+HEAVY = (
+    "pandas",
+    "pyarrow",
+    "apprise",
+    "starlette",
+    "uvicorn",
+    "syncfw.emulation",
+    "syncfw.sandbox",
+    "simple_salesforce",
+    "zenpy",
+    "hubspot",
+    "syncfw_files",
+    "syncfw_salesforce",
+    "syncfw_zendesk",
+    "syncfw_hubspot",
+)
+"""Top-level names (or syncfw packages) of the modules that make start-up slow."""
+
+PROBE = """
+import json, sys
+from syncfw.cli import main
+heavy = tuple(json.loads(sys.argv[2]))
+sys.argv = ["syncfw", *json.loads(sys.argv[1])]
+try:
+    main()
+except SystemExit:
+    pass
+loaded = {".".join(m.split(".")[:2]) if m.startswith("syncfw.") else m.split(".")[0] for m in sys.modules}
+print(json.dumps(sorted(loaded & set(heavy))), file=sys.stderr)
+"""
+
+
+def heavy_imports(*args: str, env: dict[str, str] | None = None) -> list[str]:
+    """The :data:`HEAVY` modules that ``syncfw ARGS`` imported, in a fresh interpreter."""
+    environ = {k: v for k, v in os.environ.items() if k != "SYNCFW_LOAD_PLUGINS"}
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(args), json.dumps(HEAVY)],
+        cwd=REPO,
+        env={**environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    last = result.stderr.strip().splitlines()[-1]
+    loaded: list[str] = json.loads(last)
+    return loaded
+
+
+def test_syncfw_version_imports_no_pandas_apprise_web_stack_or_connector() -> None:
+    assert heavy_imports("--version") == []
+
+
+def test_a_recipe_loads_only_the_plugins_of_its_connectors() -> None:
+    """``recipes/salesforce-accounts.yaml`` reads Salesforce: the files connector (pandas),
+    the other connectors' clients, the emulators and apprise stay out."""
+    env = {
+        "NOTION_TOKEN": "secret_startup_test",
+        "NOTION_PARENT_PAGE_ID": "0" * 32,
+        "SALESFORCE_INSTANCE_URL": "https://acme.my.salesforce.com",
+        "SALESFORCE_SESSION_ID": "00Dstartup!test",
+    }
+    loaded = heavy_imports("validate", "recipes/salesforce-accounts.yaml", env=env)
+    assert loaded == ["simple_salesforce", "syncfw_salesforce"]
+
+
+def test_on_demand_plugins_load_the_named_entry_point_first_and_still_find_any_connector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recipe's connector loads its own plugin only; a connector whose entry point has another
+    name (a third party's ``syncfw_things`` registering ``things``) is still found."""
+    install(tmp_path, monkeypatch, "syncfw_things", GOOD)
+    monkeypatch.delenv("SYNCFW_LOAD_PLUGINS", raising=False)
+    registry = load_plugins(on_demand=True)
+    assert registry.connector("salesforce").name == "salesforce"
+    assert {p.name for p in registry.plugins} == {"syncfw", "salesforce"}
+    assert registry.connector("things").maturity == "alpha"
+    assert {"syncfw_things", "zendesk"} <= {p.name for p in registry.plugins}
