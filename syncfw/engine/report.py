@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncfw import __version__
+from syncfw.engine.backfill import Backfill
 from syncfw.engine.model import TargetPlan, jsonable
 from syncfw.engine.reads import ReadLedger
 from syncfw.engine.reconcile import Reconciliation
@@ -116,6 +117,8 @@ class RunReport:
     notion_requests: dict[str, int] = field(default_factory=dict)
     recovered: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    backfill: Backfill | None = None
+    """Set when the run stopped at its write cap, or carried on a backfill that an earlier one left."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -132,4 +135,5 @@ class RunReport:
             "notion_requests": self.notion_requests,
             "recovered_intents": self.recovered,
             "warnings": self.warnings,
+            "backfill": None if self.backfill is None else self.backfill.as_dict(),
         }

@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from syncfw.clock import iso, parse_time, short, utcnow
+from syncfw.engine.backfill import Backfill
 from syncfw.recipe import Recipe
 from syncfw.state import QuarantinedRecord, RunRecord, StateBackend, existing_state
 
@@ -90,6 +91,8 @@ class RecipeStatus:
     quarantine: list[QuarantinedRecord]
     problems: list[str]
     notes: list[str]
+    backfill: Backfill | None = None
+    """The backfill the last run stopped at its write cap in, or finished (``syncfw run --max-writes``)."""
 
     @property
     def exit_code(self) -> int:
@@ -124,6 +127,12 @@ class RecipeStatus:
                 {**s.as_dict(), **dataclasses.asdict(self.counts.get(s.source, SourceCounts()))}
                 for s in self.sources
             ],
+            "backfill": None
+            if self.backfill is None
+            else {
+                **self.backfill.as_dict(),
+                "eta_seconds": int(self.backfill.eta(recipe.notion.rate_limit).total_seconds()),
+            },
             "quarantine": [
                 {
                     "target": q.target,
@@ -250,6 +259,9 @@ def _status(
     elif run is not None and run.status == "running":
         notes.append(f"run {run.run_id} started at {run.started_at} has not finished (running, or killed)")
     problems += _expiry(recipe, now.date(), notes)
+    backfill = Backfill.from_summary(run.summary) if run is not None else None
+    if backfill is not None:
+        notes.append(backfill.progress(recipe.notion.rate_limit))
     return RecipeStatus(
         recipe,
         now,
@@ -259,6 +271,7 @@ def _status(
         quarantine,
         problems,
         notes,
+        backfill,
     )
 
 
