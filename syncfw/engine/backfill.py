@@ -14,13 +14,15 @@ shows how far a backfill has gone and how long the rest takes at the token's rat
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from syncfw.clock import short
+from syncfw.state import RunRecord
 
-__all__ = ["Backfill", "WriteCap"]
+__all__ = ["Backfill", "WriteCap", "latest_backfill"]
 
 
 @dataclass(frozen=True)
@@ -165,3 +167,18 @@ class WriteCap:
             not_reached=tuple(self.not_reached),
             started_at=started_at,
         )
+
+
+def latest_backfill(runs: Iterable[RunRecord]) -> Backfill | None:
+    """The backfill of the most recent ``run`` of ``runs`` (run history, newest first), if it has
+    one. History keeps start times to the second: of runs started in the same second, the one
+    furthest into its backfill is the most recent."""
+    records = [r for r in runs if r.command == "run"]
+    if not records:
+        return None
+    found = [
+        backfill
+        for r in records
+        if r.started_at == records[0].started_at and (backfill := Backfill.from_summary(r.summary))
+    ]
+    return max(found, key=lambda b: (b.runs, b.total_written), default=None)

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from syncfw.clock import now_iso, today, utcnow
 from syncfw.connector import Connector
 from syncfw.engine.apply import Applier, inflight_grace
-from syncfw.engine.backfill import Backfill, WriteCap
+from syncfw.engine.backfill import WriteCap, latest_backfill
 from syncfw.engine.commit import commit_target
 from syncfw.engine.guards import check_reviewed, guard
 from syncfw.engine.model import ApplyResult
@@ -119,18 +119,14 @@ def execute(
     inflight_grace()  # a malformed SYNCFW_INFLIGHT_GRACE is refused before anything is read
     progress = progress or Progress()
     command = "run" if options.apply else "plan"
-    # to the millisecond: history is ordered by start, and a backfill's next run reads the last one
-    report = RunReport(new_run_id(), recipe.name, command, now_iso("milliseconds"))
+    report = RunReport(new_run_id(), recipe.name, command, now_iso())
     store = open_state(recipe)
     try:
         if not options.apply:
             _guarded(recipe, registry, options, progress, report, store, threading.Event(), WriteCap())
             return report
         with run_lock(recipe, command), stop_on_signals() as stop:
-            last = store.last_run("run")
-            cap = WriteCap(
-                options.max_writes or recipe.max_writes, Backfill.from_summary(last.summary if last else None)
-            )
+            cap = WriteCap(options.max_writes or recipe.max_writes, latest_backfill(store.runs(5)))
             with store.transaction() as tx:
                 tx.end_unfinished_runs(report.started_at)
                 tx.start_run(report.run_id, recipe.name, command, report.started_at)
