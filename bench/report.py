@@ -10,6 +10,8 @@ import json
 import math
 from typing import Any, TypeGuard
 
+from bench import backfill
+
 MIB_LIMIT = 1024
 """The memory target, 1 GB, read as 1 GiB of peak resident set size."""
 PLAN_SECONDS_LIMIT = 60
@@ -39,6 +41,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         out.append(_missing("Budget saturation", "≥ 0.95 of 3/s, zero 429s, 400 ms latency", sat))
 
     out += _shared_targets(results.get("shared_budget"))
+    out.append(backfill.target_row(results.get("backfill")))
 
     mini = results.get("minimality")
     if _ok(mini):
@@ -237,6 +240,7 @@ def markdown(figures: dict[str, Any]) -> str:
         *_overhead(r.get("overhead"), p),
         *_costs(r.get("costs"), p),
         *_shared_budget(r.get("shared_budget")),
+        *backfill.markdown(r.get("backfill")),
         *_sandbox(),
         "## Parameters of this run",
         "",
