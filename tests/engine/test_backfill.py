@@ -17,8 +17,9 @@ import pytest
 from syncfw.health.status import recipe_status
 from syncfw.plugins import Registry
 from syncfw.recipe import load_recipe
+from tests.conftest import RECIPE as SALESFORCE_RECIPE
 from tests.conftest import start_sandbox
-from tests.engine.test_sync_end_to_end import init, pages, sync, text
+from tests.engine.test_sync_end_to_end import init, pages, seed, sync, text
 
 RECORDS = 1_000
 CAP = 100
@@ -103,5 +104,33 @@ def test_a_capped_backfill_finishes_in_ten_runs_without_a_duplicate_or_a_skipped
         last = sync(recipe, registry, max_writes=CAP)
         assert last.exit_code == 0 and last.notion_requests["writes"] == 0
         assert last.backfill is None
+    finally:
+        box.stop()
+
+
+@pytest.mark.timeout(120)
+def test_a_capped_run_advances_a_paged_cursor_up_to_the_first_record_it_did_not_write(
+    tmp_path: Path, registry: Registry, seed_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Salesforce checkpoints after each page of 2,000 records (ORDER BY SystemModstamp): writes in
+    # read order let the cursor pass the first page, so the next run reads only what is left.
+    # The seed accounts are read last (the generated ones are older) but their Ids sort first.
+    box = start_sandbox(tmp_path, registry, seed_dir, monkeypatch, options={"bulk": "2100"})
+    try:
+        recipe_file = tmp_path / "accounts-only.yaml"
+        shipped = SALESFORCE_RECIPE.read_text().split("  contacts:")[0]
+        recipe_file.write_text(
+            shipped.replace("../mappings/", f"{SALESFORCE_RECIPE.parent.parent}/mappings/")
+        )
+        recipe = load_recipe(recipe_file, registry=registry)
+        init(recipe)
+        accounts = 2100 + len(seed(seed_dir, "Account"))
+        first = sync(recipe, registry, rate_limit=2000.0, max_writes=2000)
+        assert first.exit_code == 0 and first.targets["accounts"].done["create"] == 2000
+        second = sync(recipe, registry, rate_limit=2000.0, max_writes=2000)
+        assert second.targets["accounts"].done["create"] == accounts - 2000
+        read = sum(s.count for s in second.targets["accounts"].ledger.streams.values())
+        assert read < 2000 < accounts  # the first page of records was not read again
+        assert second.backfill is not None and second.backfill.finished
     finally:
         box.stop()
