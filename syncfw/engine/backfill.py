@@ -172,7 +172,8 @@ class WriteCap:
 def latest_backfill(runs: Iterable[RunRecord]) -> Backfill | None:
     """The backfill of the most recent ``run`` of ``runs`` (run history, newest first), if it has
     one. History keeps start times to the second: of runs started in the same second, the one
-    furthest into its backfill is the most recent."""
+    furthest into its backfill is the most recent. Callers pass the two newest runs: a run takes
+    longer than half a second, and each summary read costs memory in proportion to its run."""
     records = [r for r in runs if r.command == "run"]
     if not records:
         return None

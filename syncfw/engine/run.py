@@ -126,7 +126,7 @@ def execute(
             _guarded(recipe, registry, options, progress, report, store, threading.Event(), WriteCap())
             return report
         with run_lock(recipe, command), stop_on_signals() as stop:
-            cap = WriteCap(options.max_writes or recipe.max_writes, latest_backfill(store.runs(5)))
+            cap = WriteCap(options.max_writes or recipe.max_writes, latest_backfill(store.runs(2)))
             with store.transaction() as tx:
                 tx.end_unfinished_runs(report.started_at)
                 tx.start_run(report.run_id, recipe.name, command, report.started_at)

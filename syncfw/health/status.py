@@ -218,7 +218,7 @@ def recipe_status(
         finally:
             opened.close()
     if last_run is None:
-        run, backfill = last_run_of(store), latest_backfill(store.runs(5))
+        run, backfill = last_run_of(store), latest_backfill(store.runs(2))
     else:
         run, backfill = last_run, Backfill.from_summary(last_run.summary)
     return _status(recipe, now, store.source_reads(), store.quarantined(), run, backfill)
