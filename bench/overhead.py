@@ -44,7 +44,7 @@ def first_plan(directory: Path, registry: Registry, size: int, timeout: float) -
         write_parquet(space.data, size, changed=True)
         space.init()
         log(f"overhead: first plan over {size:,} records")
-        result = _child(space, size, timeout)
+        result = child(space, size, timeout)
         return {"kind": "first plan", "records": size, **result}
     finally:
         space.close()
@@ -69,7 +69,7 @@ def replan(directory: Path, registry: Registry, size: int, timeout: float) -> di
         if imported != size:
             raise RuntimeError(f"overhead: the import made {imported} pages, not {size}")
         requests, writes = notion.requests(), notion.writes(pages_only=True)
-        adoption = _child(space, size, timeout, apply=True)
+        adoption = child(space, size, timeout, apply=True)
         setup = {
             "import_seconds": round(import_seconds, 1),
             "emulator_rss_mib": round(emulator_rss),
@@ -81,7 +81,7 @@ def replan(directory: Path, registry: Registry, size: int, timeout: float) -> di
         _check_adoption(space, size, setup)
         write_parquet(space.data, size, changed=True)
         log(f"overhead: re-plan over {size:,} records, 1% changed")
-        result = _child(space, size, timeout)
+        result = child(space, size, timeout)
         changed = size // 100
         expected = {"created": 0, "updated": changed, "unchanged": size - changed, "archived": 0, "failed": 0}
         if result.get("finished"):
@@ -121,11 +121,15 @@ def _check_adoption(space: Workspace, size: int, setup: dict[str, Any]) -> None:
         raise RuntimeError(f"overhead: the adoption run is wrong: {'; '.join(wrong)}")
 
 
-def _child(space: Workspace, size: int, timeout: float, *, apply: bool = False) -> dict[str, Any]:
-    """:mod:`bench.plan_child` on the workspace: a plan (or with ``apply`` a run) in a fresh
-    process, stopped after ``timeout`` seconds or once it holds more than :data:`MEMORY_CEILING_MIB`."""
+def child(
+    space: Workspace, size: int, timeout: float, *, apply: bool = False, max_writes: int | None = None
+) -> dict[str, Any]:
+    """:mod:`bench.plan_child` on the workspace: a plan (or with ``apply`` a run, capped at
+    ``max_writes``) in a fresh process, stopped after ``timeout`` seconds or once it holds more
+    than :data:`MEMORY_CEILING_MIB`."""
     env = {**os.environ, **space.notion.env}
-    command = [sys.executable, str(CHILD), str(space.recipe_path), str(FAST), *(["--apply"] if apply else [])]
+    flags = [*(["--apply"] if apply else []), *([f"--max-writes={max_writes}"] if max_writes else [])]
+    command = [sys.executable, str(CHILD), str(space.recipe_path), str(FAST), *flags]
     name = "run" if apply else "plan"
     out, err = space.directory / "child.out", space.directory / "child.err"
     with out.open("w") as stdout, err.open("w") as stderr:
@@ -136,26 +140,27 @@ def _child(space: Workspace, size: int, timeout: float, *, apply: bool = False) 
     if process.returncode != 0:
         tail = " | ".join(err.read_text().strip().splitlines()[-3:])
         return {"finished": False, "error": f"the {name} process exited {process.returncode}: {tail}"}
-    child = json.loads(out.read_text().strip().splitlines()[-1])
-    if child["status"] != "success":
-        return {"finished": False, "error": f"the {name} ended {child['status']}: {child['error']}"}
-    seconds = child["seconds"]
-    engine = seconds - child["notion_wait_seconds"]
-    requests = sum(child["notion_requests"].get(k, 0) for k in ("reads", "writes"))
+    answer = json.loads(out.read_text().strip().splitlines()[-1])
+    if answer["status"] != "success":
+        return {"finished": False, "error": f"the {name} ended {answer['status']}: {answer['error']}"}
+    seconds = answer["seconds"]
+    engine = seconds - answer["notion_wait_seconds"]
+    requests = sum(answer["notion_requests"].get(k, 0) for k in ("reads", "writes"))
     return {
         "finished": True,
         "seconds": round(seconds, 2),
         "records_per_second": round(size / seconds),
-        "notion_wait_seconds": round(child["notion_wait_seconds"], 2),
+        "notion_wait_seconds": round(answer["notion_wait_seconds"], 2),
         "engine_seconds": round(engine, 2),
         "engine_records_per_second": round(size / engine) if engine > 0 else None,
-        "peak_rss_mib": round(child["peak_rss_mib"]),
-        "baseline_rss_mib": round(child["baseline_rss_mib"]),
+        "peak_rss_mib": round(answer["peak_rss_mib"]),
+        "baseline_rss_mib": round(answer["baseline_rss_mib"]),
         "notion_requests": requests,
         "notion_seconds_at_budget": round(requests / BUDGET, 1),
-        "counts": child["counts"],
-        "warnings": child["warnings"],
-        "first_warning": child["first_warning"],
+        "counts": answer["counts"],
+        "warnings": answer["warnings"],
+        "first_warning": answer["first_warning"],
+        "backfill": answer["backfill"],
     }
 
 

@@ -1,11 +1,11 @@
 """One ``syncfw plan`` (or, with ``--apply``, one ``syncfw run``) in a fresh process, so that its
 peak memory is its own.
 
-``python bench/plan_child.py RECIPE RATE [--apply]`` (the environment points the recipe at a
-served emulator) prints one JSON object: the wall time, the part of it spent waiting for Notion
+``python bench/plan_child.py RECIPE RATE [--apply [--max-writes=N]]`` (the environment points
+the recipe at a served emulator) prints one JSON object: the wall time, the part of it spent waiting for Notion
 answers (every HTTP request the notion-client sends, timed around ``httpx.Client.send``), the
 peak resident set size before and after (:func:`peak_rss_mib`), and the counts (planned, or
-done for a run).
+done for a run), and the run's backfill when ``--max-writes`` stopped it or it finished one.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ def peak_rss_mib() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def main(recipe_path: Path, rate_limit: float, apply: bool = False) -> dict[str, Any]:
+def main(
+    recipe_path: Path, rate_limit: float, apply: bool = False, max_writes: int | None = None
+) -> dict[str, Any]:
     registry = load_plugins()
     recipe = load_recipe(recipe_path, registry=registry)
     waiting = [0.0]
@@ -57,7 +59,7 @@ def main(recipe_path: Path, rate_limit: float, apply: bool = False) -> dict[str,
     httpx.Client.send = timed_send  # type: ignore[method-assign]
     baseline = peak_rss_mib()
     started = time.perf_counter()
-    report = execute(recipe, registry, RunOptions(apply=apply, rate_limit=rate_limit))
+    report = execute(recipe, registry, RunOptions(apply=apply, rate_limit=rate_limit, max_writes=max_writes))
     seconds = time.perf_counter() - started
     peak = peak_rss_mib()
     plans = [t.plan for t in report.targets.values()]
@@ -82,8 +84,11 @@ def main(recipe_path: Path, rate_limit: float, apply: bool = False) -> dict[str,
         },
         "warnings": sum(len(p.warnings) for p in plans),
         "first_warning": next((w for p in plans for w in p.warnings), None),
+        "backfill": None if report.backfill is None else report.backfill.as_dict(),
     }
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(Path(sys.argv[1]), float(sys.argv[2]), "--apply" in sys.argv[3:])))
+    flags = sys.argv[3:]
+    cap = next((int(f.split("=", 1)[1]) for f in flags if f.startswith("--max-writes=")), None)
+    print(json.dumps(main(Path(sys.argv[1]), float(sys.argv[2]), "--apply" in flags, cap)))

@@ -10,7 +10,8 @@ Scenarios (issue 5): budget saturation (:mod:`bench.saturation`), request minima
 lookup-and-update scripts (:mod:`bench.minimality`, :mod:`bench.scripts`), engine overhead
 (:mod:`bench.overhead`); what reconciliation and long relations cost (issue 11,
 :mod:`bench.costs`); one token shared by three processes through each budget backend (issue 14,
-:mod:`bench.shared_budget`); start-up to the first request and the peak memory of a small run
+:mod:`bench.shared_budget`); a backfill in many runs capped by ``--max-writes`` (issue 15,
+:mod:`bench.backfill`); start-up to the first request and the peak memory of a small run
 (issue 16, :mod:`bench.startup`). Progress goes to stderr. A scenario that fails is reported as such
 (its targets "not measured") and the others still run.
 """
@@ -36,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench import costs, minimality, overhead, report, saturation, shared_budget, startup  # noqa: E402
+from bench import backfill, costs, minimality, overhead, report, saturation, shared_budget, startup  # noqa: E402
 from bench.common import BUDGET, LATENCY, NOTION_BURST, NOTION_RATE, log  # noqa: E402
 from syncfw import __version__  # noqa: E402
 from syncfw.plugins import load_plugins  # noqa: E402
@@ -55,10 +56,12 @@ class Sizes:
     replan: int
     plan_timeout_seconds: float
     cost_pages: int
+    backfill: tuple[int, int]
+    """(records, --max-writes) of the backfill."""
 
 
-QUICK = Sizes(150, 10_000, 60, (100_000,), 100_000, 600, 2_000)
-FULL = Sizes(600, 10_000, 200, (100_000, 1_000_000), 1_000_000, 1200, 10_000)
+QUICK = Sizes(150, 10_000, 60, (100_000,), 100_000, 600, 2_000, (10_000, 1_000))
+FULL = Sizes(600, 10_000, 200, (100_000, 1_000_000), 1_000_000, 1200, 10_000, (100_000, 10_000))
 
 
 def machine() -> dict[str, Any]:
@@ -154,6 +157,14 @@ def run(sizes: Sizes, only: set[str]) -> dict[str, Any]:
             )
         if "startup" in only:
             results["startup"] = attempt("startup", lambda: startup.measure(root / "startup", registry))
+        if "backfill" in only:
+            records, cap = sizes.backfill
+            results["backfill"] = attempt(
+                "backfill",
+                lambda: backfill.measure(
+                    root / "backfill", registry, records, cap, sizes.plan_timeout_seconds
+                ),
+            )
         os.chdir(REPO)
     return results
 
@@ -165,12 +176,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["saturation", "minimality", "overhead", "costs", "shared", "startup"],
+        choices=["saturation", "minimality", "overhead", "costs", "shared", "startup", "backfill"],
         help="run only this scenario (repeatable); docs/benchmarks.md is then left alone",
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
-    only = set(args.only or ["saturation", "minimality", "overhead", "costs", "shared", "startup"])
+    only = set(
+        args.only or ["saturation", "minimality", "overhead", "costs", "shared", "startup", "backfill"]
+    )
     started = time.perf_counter()
     log(f"{'quick' if args.quick else 'full'} run: {sizes}")
     results = run(sizes, only)

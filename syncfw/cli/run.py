@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from syncfw.cli.console import err
+from syncfw.cli.console import err, out
 from syncfw.cli.options import RATE, F, env_file_option, load_env, load_recipe, registry
 from syncfw.cli.render import (
     JsonLog,
@@ -102,10 +102,14 @@ class _Output:
             click.echo(json.dumps(report.as_dict(), indent=2))
         if self.log is not None:
             self.log.finished(report)
+            if report.backfill is not None:
+                self.log.emit("backfill", message=report.backfill.message(), **report.backfill.as_dict())
         elif self.quiet:
             render_problems(report)
         elif not self.as_json:
             render(report)
+            if report.backfill is not None:
+                out.print(report.backfill.message(), markup=False)
 
     def many(self, batch: BatchReport) -> None:
         """The end of a command over several recipes: one summary, or one JSON object."""
@@ -199,6 +203,12 @@ def plan(
     "--allow-mass-change", is_flag=True, help="Let this run archive or update more than the guard allows."
 )
 @click.option(
+    "--max-writes",
+    type=click.IntRange(min=1),
+    help="End the run after this many page writes (creates, updates, archives), exit 0; the next "
+    "runs continue where it stopped (a backfill in many runs). Overrides the recipe's max_writes.",
+)
+@click.option(
     "--plan",
     "plan_file",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -216,6 +226,7 @@ def run(
     log_format: str,
     quiet: bool,
     allow_mass_change: bool,
+    max_writes: int | None,
     plan_file: Path | None,
 ) -> None:
     """Plan and apply: write the changes to Notion, the Sync Health rows and the alerts.
@@ -240,6 +251,7 @@ def run(
             reconcile=reconcile,
             allow_mass_change=allow_mass_change,
             reviewed_plan=reviewed,
+            max_writes=max_writes,
             observers=[
                 *output.observers,
                 HealthDashboard(loaded, started_by=context["started_by"]),

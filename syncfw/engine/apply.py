@@ -147,6 +147,10 @@ class Applier:
         stop: when set, writes not yet started are skipped (their records keep the cursor back),
             and the wait for the grace of lost creates ends.
         on_done: called after each write (progress).
+        limit: the most writes to send (None: every write of the plan). The plan's writes go out
+            in the order their records were read, the others are held (:attr:`ApplyResult.capped`):
+            a connector whose checkpoints follow its cursor field lets the cursors advance up to
+            the first record not written, so the next run does not read the others again.
     """
 
     def __init__(
@@ -159,6 +163,7 @@ class Applier:
         ledger: ReadLedger | None = None,
         stop: threading.Event | None = None,
         on_done: Callable[[], None] | None = None,
+        limit: int | None = None,
     ) -> None:
         self.client = client
         self.store = store
@@ -168,12 +173,14 @@ class Applier:
         self.target = plan.target
         self.stop = stop or threading.Event()
         self.on_done = on_done
+        self.limit = limit
         self._lock = threading.Lock()
         self.done: dict[str, int] = {"create": 0, "update": 0, "archive": 0}
         self.created: dict[str, str] = {}
         self.rejections: list[Rejection] = []
         self.held: dict[str, set[int]] = {}
         self.skipped = 0
+        self.capped = 0
         self.pending: list[_Pending] = []
         self.pending_keys: list[str] = []
 
@@ -187,6 +194,7 @@ class Applier:
                 held={name: frozenset(positions) for name, positions in self.held.items()},
                 pending=tuple(self.pending_keys),
                 skipped=self.skipped,
+                capped=self.capped,
             )
 
     def _parts(self, op: Operation) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -383,7 +391,8 @@ class Applier:
                 self.rejections.append(Rejection(problem, mapping, record))
 
     def apply(self) -> ApplyResult:
-        """Write every operation of the plan, then settle the creates whose answer was lost.
+        """Write the operations of the plan (at most ``limit``), then settle the creates whose
+        answer was lost.
 
         The state store learns each write as it is made (intent, then settlement); what the plan
         learnt otherwise is committed by :func:`~syncfw.engine.commit.commit_target`.
@@ -393,9 +402,16 @@ class Applier:
                 write in flight stays an open intent for the next run to settle (:meth:`result`
                 says what was done).
         """
+        operations = list(self.plan.operations)
+        if self.limit is not None and len(operations) > self.limit:
+            operations.sort(key=lambda op: min((position for _, position in op.records), default=-1))
+            for op in operations[self.limit :]:
+                self._hold(op)
+            self.capped = len(operations) - self.limit
+            operations = operations[: self.limit]
         pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="syncfw-write")
         try:
-            for future in [pool.submit(self._one, op) for op in self.plan.operations]:
+            for future in [pool.submit(self._one, op) for op in operations]:
                 future.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -53,7 +53,14 @@ def commit_target(
         for r in result.rejections
         if r.mapping is not None and r.record is not None
     ]
-    for mapping, record_key in delta.released - {(q.mapping, q.record.key) for q in rejected}:
+    # a quarantined record whose write was held stays quarantined: the cursor may be past it
+    held = {
+        (mapping, record.key)
+        for mapping, positions in result.held.items()
+        for position in positions
+        if (record := ledger.streams[mapping].records.get(position)) is not None
+    }
+    for mapping, record_key in delta.released - {(q.mapping, q.record.key) for q in rejected} - held:
         tx.release(target, mapping, record_key)
     for q in (*delta.quarantine, *rejected):
         problem = q.problem

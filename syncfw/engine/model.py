@@ -192,6 +192,8 @@ class ApplyResult:
             create still pending): the mapping's cursor stays before the first of them.
         pending: sync keys whose create Notion did not answer and no lookup has found yet.
         skipped: writes not started because the run was asked to stop.
+        capped: writes not sent because the run reached its write cap (``--max-writes``,
+            ``max_writes``); their records are in ``held``, so the next run plans them again.
     """
 
     done: Mapping[str, int] = field(default_factory=lambda: {"create": 0, "update": 0, "archive": 0})
@@ -200,6 +202,12 @@ class ApplyResult:
     held: Mapping[str, frozenset[int]] = field(default_factory=dict)
     pending: tuple[str, ...] = ()
     skipped: int = 0
+    capped: int = 0
+
+    @property
+    def sent(self) -> int:
+        """Writes this run sent (or started): neither capped nor skipped."""
+        return sum(self.done.values()) + len(self.rejections) + len(self.pending)
 
     @property
     def problems(self) -> tuple[RecordProblem, ...]:

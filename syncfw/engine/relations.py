@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncfw.engine.apply import Applier
+from syncfw.engine.backfill import WriteCap
 from syncfw.engine.model import Operation
 from syncfw.engine.report import RunReport
 from syncfw.errors import RecordProblem
@@ -107,10 +108,12 @@ class RelationResolver:
 
 
 def link_pending_relations(
-    recipe: Recipe, report: RunReport, store: StateBackend, client: NotionClient
+    recipe: Recipe, report: RunReport, store: StateBackend, client: NotionClient, cap: WriteCap
 ) -> None:
     """Second pass of a run: link the relations to pages created later in the run (e.g. within one
-    target). Each target's report gets the relations still pending and the writes refused."""
+    target). Each target's report gets the relations still pending and the writes refused. Its
+    writes count against the run's ``cap``; those over it are found again by the next run's plan
+    (a relation that resolves differently from what syncfw last wrote)."""
     for target in recipe.targets_in_order():
         target_report = report.targets.get(target.name)
         if target_report is None or not target_report.plan.pending_relations:
@@ -141,7 +144,10 @@ def link_pending_relations(
         problems: tuple[RecordProblem, ...] = ()
         if operations:
             second = dataclasses.replace(plan, operations=operations)
-            result = Applier(client, store, second, report.run_id).apply()
+            own = target.max_writes
+            limit = cap.allowance(None if own is None else max(0, own - sum(target_report.done.values())))
+            result = Applier(client, store, second, report.run_id, limit=limit).apply()
+            cap.count(result.sent, result.capped)
             target_report.done["update"] += result.done["update"]
             problems = result.problems
         target_report.plan = dataclasses.replace(

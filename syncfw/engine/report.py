@@ -21,6 +21,7 @@ from more_itertools import chunked
 
 from syncfw import __version__
 from syncfw.clock import iso, utcnow
+from syncfw.engine.backfill import Backfill
 from syncfw.engine.model import Operation, TargetPlan, jsonable
 from syncfw.engine.reads import ReadLedger
 from syncfw.engine.reconcile import Reconciliation
@@ -150,6 +151,8 @@ class RunReport:
     notion_requests: dict[str, int] = field(default_factory=dict)
     recovered: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    backfill: Backfill | None = None
+    """Set when the run stopped at its write cap, or carried on a backfill that an earlier one left."""
 
     def as_dict(self) -> dict[str, Any]:
         """The whole report (every target's :meth:`TargetReport.as_dict`)."""
@@ -169,6 +172,7 @@ class RunReport:
             "notion_requests": self.notion_requests,
             "recovered_intents": self.recovered,
             "warnings": self.warnings,
+            "backfill": None if self.backfill is None else self.backfill.as_dict(),
         }
 
     def summary(self, recipe: Recipe) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from syncfw.clock import now_iso, today, utcnow
 from syncfw.connector import Connector
 from syncfw.engine.apply import Applier, inflight_grace
+from syncfw.engine.backfill import WriteCap, latest_backfill
 from syncfw.engine.commit import commit_target
 from syncfw.engine.guards import check_reviewed, guard
 from syncfw.engine.model import ApplyResult
@@ -76,6 +77,8 @@ class RunOptions:
         allow_mass_change: let a run archive or update more than the target's guard allows.
         reviewed_plan: a plan file's JSON (``syncfw plan --out``); the run applies only when its
             fresh plan has exactly the same operations, before and after values.
+        max_writes: the most page writes the run sends (``--max-writes``; None: the recipe's
+            ``max_writes``, if any). The rest is left to the next runs (:mod:`syncfw.engine.backfill`).
     """
 
     apply: bool = True
@@ -84,6 +87,7 @@ class RunOptions:
     reconcile: bool = False
     allow_mass_change: bool = False
     reviewed_plan: dict[str, Any] | None = None
+    max_writes: int | None = None
     observers: list[RunObserver] = field(default_factory=list)
 
 
@@ -126,13 +130,14 @@ def execute(
     store = open_state(recipe)
     try:
         if not options.apply:
-            _guarded(recipe, registry, options, progress, report, store, threading.Event())
+            _guarded(recipe, registry, options, progress, report, store, threading.Event(), WriteCap())
             return report
         with run_lock(recipe, command), stop_on_signals() as stop:
+            cap = WriteCap(options.max_writes or recipe.max_writes, latest_backfill(store.runs(2)))
             with store.transaction() as tx:
                 tx.end_unfinished_runs(report.started_at)
                 tx.start_run(report.run_id, recipe.name, command, report.started_at)
-            _guarded(recipe, registry, options, progress, report, store, stop)
+            _guarded(recipe, registry, options, progress, report, store, stop, cap)
             record_operations(store, report)
             if report.status in ("success", "partial"):  # completed: not failed, stopped or interrupted
                 apply_retention(store, recipe, report)
@@ -169,6 +174,7 @@ def _guarded(
     report: RunReport,
     store: StateBackend,
     stop: threading.Event,
+    cap: WriteCap,
 ) -> None:
     client = notion_client_for(recipe, options.rate_limit)
     connectors: dict[str, Connector] = {}
@@ -176,8 +182,9 @@ def _guarded(
     for observer in observers:
         _observe(report, observer.run_started, client, store)
     try:
-        _execute(recipe, registry, options, progress, report, store, client, connectors, stop)
+        _execute(recipe, registry, options, progress, report, store, client, connectors, stop, cap)
     except SyncfwError as exc:
+        report.backfill = cap.previous  # a failed run's count is unknown: the next run carries on
         report.error = str(exc)
         report.exit_code = exc.exit_code
         report.status = "stopped" if isinstance(exc, GuardStop) else "failed"
@@ -222,6 +229,7 @@ def _execute(
     client: NotionClient,
     connectors: dict[str, Connector],
     stop: threading.Event,
+    cap: WriteCap,
 ) -> None:
     for name, source in recipe.sources.items():
         assert isinstance(source.config, BaseModel), "recipes are loaded with the plugin registry"
@@ -244,6 +252,9 @@ def _execute(
     for target in recipe.targets_in_order():
         if stop.is_set():
             break
+        if cap.spent:
+            cap.not_reached.append(target.name)
+            continue
         before = client.stats.copy()
         located = resolved[target.name]
         data_source_id, schema = located.data_source_id, located.schema
@@ -319,7 +330,9 @@ def _execute(
                 plan.pages,
                 allow_mass_change=mass_change_approved(options.allow_mass_change, options.reviewed_plan),
             )
-            result = _apply(client, store, report.run_id, target_report, planned, stop, progress)
+            limit = cap.allowance(target.max_writes)
+            result = _apply(client, store, report.run_id, target_report, planned, stop, progress, limit)
+            cap.count(result.sent, result.capped)
             runs_since_full = 0 if complete else (watermark[1] + 1 if watermark else 0)
             with store.transaction() as tx:
                 commit_target(
@@ -338,8 +351,9 @@ def _execute(
             if not stop.is_set() and rekeyed and not target_report.plan.problems:
                 write_claim(client, data_source_id, claim)
         target_report.notion_requests = client.stats.minus(before)
-    if options.apply and not stop.is_set():
-        link_pending_relations(recipe, report, store, client)
+    if options.apply and not stop.is_set() and not cap.spent:
+        link_pending_relations(recipe, report, store, client, cap)
+    report.backfill = cap.backfill(report.started_at) if options.apply else None
     problems = sum(len(t.plan.problems) for t in report.targets.values())
     report.status = "success" if problems == 0 else "partial"
     report.exit_code = 0 if problems == 0 else 3
@@ -353,6 +367,7 @@ def _apply(
     planned: PlannedTarget,
     stop: threading.Event,
     progress: Progress,
+    limit: int | None,
 ) -> ApplyResult:
     """Write the target's plan; its report learns what was done even when a write fails fatally."""
     plan = target_report.plan
@@ -364,8 +379,9 @@ def _apply(
         ledger=planned.ledger,
         stop=stop,
         on_done=functools.partial(progress.advance, plan.target),
+        limit=limit,
     )
-    progress.writes(plan.target, len(plan.operations))
+    progress.writes(plan.target, len(plan.operations) if limit is None else min(limit, len(plan.operations)))
     try:
         result = applier.apply()
     finally:

@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from syncfw.clock import iso, parse_time, short, utcnow
+from syncfw.engine.backfill import Backfill, latest_backfill
 from syncfw.recipe import Recipe
 from syncfw.state import QuarantinedRecord, RunRecord, StateBackend, existing_state
 
@@ -90,6 +91,8 @@ class RecipeStatus:
     quarantine: list[QuarantinedRecord]
     problems: list[str]
     notes: list[str]
+    backfill: Backfill | None = None
+    """The backfill the last run stopped at its write cap in, or finished (``syncfw run --max-writes``)."""
 
     @property
     def exit_code(self) -> int:
@@ -124,6 +127,12 @@ class RecipeStatus:
                 {**s.as_dict(), **dataclasses.asdict(self.counts.get(s.source, SourceCounts()))}
                 for s in self.sources
             ],
+            "backfill": None
+            if self.backfill is None
+            else {
+                **self.backfill.as_dict(),
+                "eta_seconds": int(self.backfill.eta(recipe.notion.rate_limit).total_seconds()),
+            },
             "quarantine": [
                 {
                     "target": q.target,
@@ -188,12 +197,16 @@ def recipe_status(
     if store is None:
         opened = existing_state(recipe)
         if opened is None:
-            return _status(recipe, now, [], [], last_run)
+            return _status(recipe, now, [], [], last_run, None)
         try:
             return recipe_status(recipe, opened, now=now, last_run=last_run)
         finally:
             opened.close()
-    return _status(recipe, now, store.source_reads(), store.quarantined(), last_run or last_run_of(store))
+    if last_run is None:
+        run, backfill = last_run_of(store), latest_backfill(store.runs(2))
+    else:
+        run, backfill = last_run, Backfill.from_summary(last_run.summary)
+    return _status(recipe, now, store.source_reads(), store.quarantined(), run, backfill)
 
 
 def _status(
@@ -202,6 +215,7 @@ def _status(
     reads: list[tuple[str, str, str, str, str | None, str | None]],
     quarantine: list[QuarantinedRecord],
     run: RunRecord | None,
+    backfill: Backfill | None,
 ) -> RecipeStatus:
     wanted = {
         (target.name, mapping.source, mapping.stream)
@@ -235,6 +249,8 @@ def _status(
     elif run is not None and run.status == "running":
         notes.append(f"run {run.run_id} started at {run.started_at} has not finished (running, or killed)")
     problems += _expiry(recipe, now.date(), notes)
+    if backfill is not None:
+        notes.append(backfill.progress(recipe.notion.rate_limit))
     return RecipeStatus(
         recipe,
         now,
@@ -244,6 +260,7 @@ def _status(
         quarantine,
         problems,
         notes,
+        backfill,
     )
 
 

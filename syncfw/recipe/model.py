@@ -152,7 +152,8 @@ class Target(BaseModel):
     target's pages (0.2 = 20%). ``full_read_every``: one run in this many reads every page of the
     target; the others read only pages edited since the previous read. ``reconcile_every``: one
     run in this many compares the keys of the records syncfw keeps state for with a key scan of the
-    source and treats the missing ones as deleted (0: only on ``--reconcile``). ``entries`` are the
+    source and treats the missing ones as deleted (0: only on ``--reconcile``). ``max_writes``: the
+    most page writes to the target in one run (the next runs continue). ``entries`` are the
     ``mappings:`` as written; ``mappings`` the mapping files bound to their sources (:meth:`bind`):
     exactly one is primary, the others have a ``match``.
     """
@@ -184,6 +185,12 @@ class Target(BaseModel):
         "key scan) and handle the pages and records whose key is gone as deletes (on_delete), catching "
         "deletes that leave no tombstone (a purged Recycle Bin, a hard delete, an expired archive); "
         "0 reconciles only when asked (`--reconcile`).",
+    )
+    max_writes: int | None = Field(
+        None,
+        ge=1,
+        description="The most page writes (creates, updates, archives) to this target in one run; the "
+        "rest is left to the next runs, which continue where it stopped (a backfill in many runs).",
     )
     personal_data: PersonalData = Field(
         "allow",
@@ -322,7 +329,8 @@ class Recipe(BaseModel):
 
     Once loaded (:func:`syncfw.recipe.load_recipe`) it is fully checked. ``path`` is the recipe file; ``state_path`` the SQLite state file (default
     ``.syncfw/<name>.sqlite`` relative to the current directory); ``alerts`` where alerts go;
-    ``expires`` is required for the experimental tier.
+    ``expires`` is required for the experimental tier; ``max_writes`` caps the page writes of each
+    run (as ``syncfw run --max-writes``).
     """
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, title="syncfw recipe")
@@ -346,6 +354,12 @@ class Recipe(BaseModel):
     targets: dict[str, Target] = Field(min_length=1)
     state: StateSettings | None = None
     retention: Retention = Field(default_factory=Retention)
+    max_writes: int | None = Field(
+        None,
+        ge=1,
+        description="The most page writes (creates, updates, archives) of one run, over all targets; "
+        "the rest is left to the next runs (`syncfw run --max-writes` overrides it).",
+    )
     routes: list[SecretStr | AlertRoute] = Field(
         alias="alerts",
         default_factory=list,

@@ -1,0 +1,133 @@
+"""A backfill in many runs (issue 15): N records into a target that holds no page yet, each run a
+fresh ``syncfw run --max-writes CAP`` process (:func:`bench.overhead.child`) against an emulator
+with no limit and no latency, until a run leaves nothing for later; then one more run, which must
+write nothing.
+
+Checked, not only timed: every record has exactly one page (no duplicate, none skipped), each
+run wrote exactly CAP pages but the last, and the run after the last wrote nothing. Each run's
+peak memory is its process's ``VmHWM``: a capped run still plans every remaining record (the
+writes it leaves are planned again by the next run), so it shows what a re-plan of the rest costs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench.common import KEY_PROPERTY, Workspace, log, write_parquet
+from bench.overhead import child
+from syncfw.plugins import Registry
+
+
+def measure(directory: Path, registry: Registry, records: int, cap: int, timeout: float) -> dict[str, Any]:
+    space = Workspace.create(directory, f"backfill-{records}", "deals.parquet", registry, notion_like=False)
+    try:
+        # the unlimited emulator creates pages far faster than Notion's 3/s (180 a minute): one
+        # minute of last_edited_time would hold more pages than a query returns
+        space.notion.emulator.configure(query_cap=records + cap)
+        write_parquet(space.data, records, changed=False)
+        space.init()
+        started = time.perf_counter()
+        runs: list[dict[str, Any]] = []
+        while not runs or not runs[-1]["backfill"]["finished"]:
+            if len(runs) > math.ceil(records / cap):
+                raise RuntimeError(f"backfill: not finished after {len(runs)} runs")
+            result = _run(space, records, cap, timeout)
+            backfill = result["backfill"]
+            log(
+                f"backfill: run {len(runs) + 1}: {backfill['written']:,} writes, "
+                f"{backfill['remaining']:,} remaining, {result['seconds']:.0f} s, {result['peak_rss_mib']} MiB"
+            )
+            runs.append({**result, "backfill": {**backfill, "finished": _finished(backfill)}})
+        seconds = time.perf_counter() - started
+        rerun = _run(space, records, cap, timeout, last=True)
+        keys = Counter(page.get(KEY_PROPERTY) for page in space.notion.pages())
+        return {
+            "records": records,
+            "max_writes": cap,
+            "runs": len(runs),
+            "seconds": round(seconds, 1),
+            "writes_per_run": [r["backfill"]["written"] for r in runs],
+            "seconds_per_run": [r["seconds"] for r in runs],
+            "peak_rss_mib_per_run": [r["peak_rss_mib"] for r in runs],
+            "baseline_rss_mib": runs[0]["baseline_rss_mib"],
+            "notion_requests_per_run": [r["notion_requests"] for r in runs],
+            "pages": sum(keys.values()),
+            "duplicates": sum(n - 1 for n in keys.values() if n > 1),
+            "missing": records - len(keys),
+            "rerun_writes": rerun["counts"]["created"]
+            + rerun["counts"]["updated"]
+            + rerun["counts"]["archived"],
+            "rerun_seconds": rerun["seconds"],
+        }
+    finally:
+        space.close()
+
+
+def _run(space: Workspace, records: int, cap: int, timeout: float, *, last: bool = False) -> dict[str, Any]:
+    result = child(space, records, timeout, apply=True, max_writes=cap)
+    if not result["finished"]:
+        raise RuntimeError(f"backfill: {result['error']}")
+    if not last and result["backfill"] is None:
+        raise RuntimeError("backfill: a run ended with no backfill (nothing was capped)")
+    return result
+
+
+def _finished(backfill: dict[str, Any]) -> bool:
+    return backfill["remaining"] == 0 and not backfill["not_reached"]
+
+
+TARGET = "ten runs, no duplicate, none skipped, rerun writes nothing"
+
+
+def target_row(result: Any) -> dict[str, Any]:
+    """The issue 15 target as a row of the targets table (``met`` None: not measured)."""
+    name = "Backfill with --max-writes"
+    if not isinstance(result, dict) or "error" in result:
+        reason = result["error"] if isinstance(result, dict) else "not run"
+        return {"name": name, "target": TARGET, "measured": f"not measured: {reason}", "met": None}
+    expected = math.ceil(result["records"] / result["max_writes"])
+    measured = (
+        f"{result['records']:,} records at {result['max_writes']:,} writes per run: {result['runs']} runs, "
+        f"{result['duplicates']} duplicates, {result['missing']} skipped, rerun {result['rerun_writes']} writes"
+    )
+    met = result["runs"] == expected and not result["duplicates"] and not result["missing"]
+    return {"name": name, "target": TARGET, "measured": measured, "met": met and result["rerun_writes"] == 0}
+
+
+def markdown(result: Any) -> list[str]:
+    """The section of ``docs/benchmarks.md``."""
+    lines = [
+        "## Backfill in many runs (issue 15)",
+        "",
+        (__doc__ or "").split("\n\n")[0].replace("\n", " "),
+        "",
+    ]
+    if not isinstance(result, dict) or "error" in result:
+        return [*lines, f"Not measured: {result['error'] if isinstance(result, dict) else 'not run'}", ""]
+    lines += [
+        f"{result['records']:,} records, `--max-writes {result['max_writes']:,}`: {result['runs']} runs in "
+        f"{result['seconds']:.0f} s, {result['pages']:,} pages, {result['duplicates']} duplicates, "
+        f"{result['missing']} skipped; the run after the last wrote {result['rerun_writes']} pages "
+        f"in {result['rerun_seconds']:.0f} s. Baseline memory (interpreter and imports) "
+        f"{result['baseline_rss_mib']} MiB.",
+        "",
+        "| run | writes | seconds | Notion requests | peak memory |",
+        "|---|---|---|---|---|",
+    ]
+    for i, row in enumerate(
+        zip(
+            result["writes_per_run"],
+            result["seconds_per_run"],
+            result["notion_requests_per_run"],
+            result["peak_rss_mib_per_run"],
+            strict=True,
+        ),
+        start=1,
+    ):
+        writes, seconds, requests, peak = row
+        lines.append(f"| {i} | {writes:,} | {seconds:.0f} | {requests:,} | {peak} MiB |")
+    return [*lines, ""]
