@@ -104,7 +104,10 @@ def dump(tmp_path: Path) -> dict[str, Any]:
     return dict(json.loads(result.stdout))
 
 
-def test_sandbox_serve_run_dump_and_restart_keeps_notion_content(tmp_path: Path) -> None:
+def test_sandbox_serve_run_dump_restart_keeps_notion_content_and_edit_makes_drift(tmp_path: Path) -> None:
+    """One served sandbox (started twice: the restart is under test) for the whole story: serve,
+    run, dump, restart, the content is kept; then `sandbox edit` makes a human edit that the next
+    run reports as drift."""
     env_file = str(tmp_path / "sandbox.env")
     proc = serve(tmp_path)
     try:
@@ -128,6 +131,7 @@ def test_sandbox_serve_run_dump_and_restart_keeps_notion_content(tmp_path: Path)
         report = json.loads(ran.stdout)
         assert set(report) == set(plan)  # plan --json and run --json share one shape
         assert report["targets"]["accounts"]["created"] == plan["targets"]["accounts"]["created"]
+        key = report["targets"]["accounts"]["operations"][0]["sync_key"]
         before = dump(tmp_path)
     finally:
         stop(proc)
@@ -146,22 +150,7 @@ def test_sandbox_serve_run_dump_and_restart_keeps_notion_content(tmp_path: Path)
         )
         assert rerun.returncode == 0, rerun.stderr
         assert json.loads(rerun.stdout)["notion_requests"]["writes"] == 0
-    finally:
-        stop(proc)
-    count = sum(len(d["pages"]) for d in before["data_sources"])
-    assert sum(len(d["pages"]) for d in after["data_sources"]) == count > 0
 
-
-def test_sandbox_edit_makes_a_human_edit_that_the_next_run_reports_as_drift(tmp_path: Path) -> None:
-    env_file = str(tmp_path / "sandbox.env")
-    proc = serve(tmp_path)
-    try:
-        assert syncfw("notion", "init", str(RECIPE), "--env-file", env_file, cwd=tmp_path).returncode == 0
-        first = syncfw(
-            "run", str(RECIPE), "--env-file", env_file, "--json", "--notion-rate-limit", "200", cwd=tmp_path
-        )
-        assert first.returncode == 0, first.stderr
-        key = json.loads(first.stdout)["targets"]["accounts"]["operations"][0]["sync_key"]
         edit = syncfw(
             "sandbox", "edit", key, "Industry", "Shipping", "--as", "Ada Lovelace", "--env-file", env_file
         )
@@ -179,6 +168,8 @@ def test_sandbox_edit_makes_a_human_edit_that_the_next_run_reports_as_drift(tmp_
         ]
     finally:
         stop(proc)
+    count = sum(len(d["pages"]) for d in before["data_sources"])
+    assert sum(len(d["pages"]) for d in after["data_sources"]) == count > 0
 
 
 def test_sandbox_serve_refuses_a_malformed_or_invalid_source_option(tmp_path: Path) -> None:

@@ -3,13 +3,15 @@ over while the source keeps changing and Notion commits some creates late (answe
 or held 1 s and reset, then committed 0.5 s after that answer: at most 1.5 s after the request
 arrived, inside the in-flight grace these runs use, 3 s, as Notion's 60 s are inside the default
 65 s; the margin covers a loaded machine's delay between an intent and its request); every kill
-is followed by another run. In the end every
-record is in Notion exactly once with the right values, the next run writes nothing and no intent
-is left open. Then `syncfw rollback` is killed the same way (issue 12 case 14): rounds of a run
-that creates, updates and archives pages, its rollback killed at random moments and then let
-finish, which must leave Notion exactly as before that run; the runs after it converge as above.
-Real notion-client and simple-salesforce against the emulators; the killed process runs syncfw's
-ordinary code path."""
+is followed by another run. Most kills wait for the n-th page write of the run (a random n), the
+others land at a random moment (on a loaded machine mostly before the run's first write), so
+kills land with a write in flight every time. In the end every record is in Notion exactly once
+with the right values, the next run writes nothing and no intent is left open. Then (state on
+PostgreSQL) `syncfw rollback` is killed the same way (issue 12 case 14): rounds of a run that
+creates, updates and archives pages, its rollback killed at one of its first writes or at a
+random moment and then let finish, which must leave Notion exactly as before that run; the runs
+after it converge as above. Real notion-client and simple-salesforce against the emulators; the
+killed process runs syncfw's ordinary code path."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from syncfw.engine.recover import undone_entry
 from syncfw.engine.rollback import rollback
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
+from syncfw.sandbox.notion import NotionEmulator
 from syncfw.sandbox.runner import Sandbox
 from syncfw.state import open_state
 from tests.conftest import RECIPE, start_sandbox
@@ -33,16 +36,21 @@ from tests.engine.crash_child import rollback_run, run_recipe
 from tests.engine.test_ownership import value
 from tests.engine.test_sync_end_to_end import bump, init, pages, seed, sync, write_seed
 
-KILLS = 60  # per state backend: 120 kills in all
+KILLS = 16  # per state backend: three quarters of them at a write, so most land with a write in flight
+KILL_POINTS = ("before its first write", "with a write in flight", "between writes")
+"""Where a kill can land in a run (what the journal shows afterwards); the second is hit every time
+(most kills wait for the n-th page write the run sends), the others as the machine's speed has it."""
 BULK = 150  # generated accounts (plus about as many contacts) on top of the sample data
 ROLLBACK_ROUNDS = 3
-ROLLBACK_KILLS = 6  # at most, per round; then the rollback is let finish
+ROLLBACK_KILLS = 4  # at most, per round; then the rollback is let finish
 ROLLBACK_RATE = 25.0  # requests/second: a rollback then takes about 2 s, so most kills land mid-way
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def state_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Each crash test once with the state in a SQLite file, once on PostgreSQL (issue 14)."""
+    """Each crash test once with the state in a SQLite file, once on PostgreSQL (issue 14); the
+    rollback phase on PostgreSQL only (its journal is written through the same state protocol,
+    whose crash safety the run phase checks on both backends)."""
     if request.param == "postgresql":
         monkeypatch.setenv("SYNCFW_STATE_URL", request.getfixturevalue("postgres_database"))
     return str(request.param)
@@ -70,6 +78,7 @@ def test_sigkill_at_random_moments_never_loses_or_duplicates(
         env = dict(os.environ)
         kills = 0
         finished = 0
+        landed = dict.fromkeys(KILL_POINTS, 0)
 
         def late_commits() -> int:
             assert box.notion is not None
@@ -87,14 +96,20 @@ def test_sigkill_at_random_moments_never_loses_or_duplicates(
                     record["Industry"] = rng.choice(["Energy", "Retail", "Media", "Shipping", None])
                     bump(record)
                 write_seed(seed_dir, "Account", accounts)
+            last = _last_seq(recipe)
             child = ctx.Process(target=run_recipe, args=(str(RECIPE), env, str(tmp_path), 2000.0))
             child.start()
-            child.join(rng.uniform(*patience))
+            if kills < KILLS and rng.random() < 3 / 4:  # at a write: the n-th this run sends
+                _join_until_writes(child, box.notion, _page_writes(box.notion) + rng.randint(1, 12))
+                child.join(rng.uniform(0.0, 0.05))
+            else:  # at any moment: on a loaded machine mostly before the first write
+                child.join(rng.uniform(*patience))
             if child.is_alive():
                 child.kill()  # SIGKILL; a child that ended a moment ago is not an error
                 child.join()
             if child.exitcode == -9:
                 kills += 1
+                landed[_kill_point(recipe, last)] += 1
             else:
                 finished += 1
         # the source keeps changing while most runs are killed before their writes, so on a loaded
@@ -102,9 +117,12 @@ def test_sigkill_at_random_moments_never_loses_or_duplicates(
         # because the guard is not under test, the convergence is
         late = late_commits()
         assert late > 0, "no create was committed late"
+        assert landed[KILL_POINTS[1]], f"no kill landed with a write in flight: {landed}"
         box.notion.configure(faults=None)  # commits still due land during the final run's recovery
         _assert_converged(box, recipe, registry, seed_dir, ids)
-        print(f"{kills} kills, {finished} runs finished on their own, {late} late commits")
+        print(f"{kills} kills ({landed}), {finished} runs finished on their own, {late} late commits")
+        if state_backend != "postgresql":
+            return
         started = time.monotonic()
         killed, halfway, done = _rollback_phase(box, ctx, recipe, registry, seed_dir, ids, rng, tmp_path, env)
         assert halfway > 0, "no rollback was killed halfway through"
@@ -115,6 +133,43 @@ def test_sigkill_at_random_moments_never_loses_or_duplicates(
         )
     finally:
         box.stop()
+
+
+def _page_writes(notion: NotionEmulator) -> int:
+    """Page creates and updates the Notion emulator has received so far."""
+    by_endpoint = notion.stats()["by_endpoint"]
+    return sum(
+        n
+        for name, n in by_endpoint.items()
+        if name.split(" /v1/")[-1].startswith("pages") and not name.startswith("GET")
+    )
+
+
+def _join_until_writes(child: Any, notion: NotionEmulator, writes: int) -> None:
+    """Wait until the Notion emulator has received ``writes`` page writes, or ``child`` ended."""
+    deadline = time.monotonic() + 30
+    while child.is_alive() and _page_writes(notion) < writes and time.monotonic() < deadline:
+        time.sleep(0.002)
+
+
+def _last_seq(recipe: Recipe) -> int:
+    store = open_state(recipe)
+    try:
+        return max((e.seq for e in store.journal()), default=0)
+    finally:
+        store.close()
+
+
+def _kill_point(recipe: Recipe, last: int) -> str:
+    """Where the run killed after journal entry ``last`` was: one of :data:`KILL_POINTS`."""
+    store = open_state(recipe)
+    try:
+        written = [e for e in store.journal() if e.seq > last]
+    finally:
+        store.close()
+    if not written:
+        return KILL_POINTS[0]
+    return KILL_POINTS[1] if any(e.status == "open" for e in written) else KILL_POINTS[2]
 
 
 def _snapshot(box: Sandbox, ids: dict[str, str]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -170,7 +225,12 @@ def _rollback_phase(
                 target=rollback_run, args=(str(RECIPE), env, str(cwd), bad.run_id, ROLLBACK_RATE)
             )
             child.start()
-            child.join(rng.uniform(0.3, 2.0))
+            # at one of its first page writes (of about ten), or at a random moment
+            if rng.random() < 2 / 3:
+                _join_until_writes(child, box.notion, _page_writes(box.notion) + rng.randint(1, 3))
+                child.join(rng.uniform(0.0, 0.05))
+            else:
+                child.join(rng.uniform(0.3, 2.0))
             if child.is_alive():
                 child.kill()
                 child.join()

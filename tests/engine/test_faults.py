@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from syncfw_salesforce.connector import SalesforceConnector
+from tenacity import wait_none
 
 from syncfw.plugins import Registry
 from syncfw.recipe import load_recipe
@@ -93,6 +95,8 @@ def converge(
 def test_runs_under_a_fifth_of_failures_converge_to_the_fault_free_state(
     tmp_path: Path, registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the source's retries are under test, not their 1, 2, 4 s waits (as in the connector's tests)
+    monkeypatch.setattr(SalesforceConnector, "retry_wait", wait_none())
     (tmp_path / "clean").mkdir()
     (tmp_path / "faulty").mkdir()
     clean, _ = converge(tmp_path / "clean", registry, monkeypatch, None)

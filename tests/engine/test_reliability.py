@@ -136,7 +136,10 @@ def test_sigterm_stops_cleanly_and_the_next_run_finishes_the_job(
     ids = init(recipe)
     env_file = str(tmp_path / "sandbox.env")
     proc = run_cli("run", str(RECIPE), "--env-file", env_file, "--notion-rate-limit", "5", cwd=tmp_path)
-    time.sleep(4)
+    deadline = time.monotonic() + 60
+    while not pages(sandbox, ids["accounts"]):  # stopped mid-way: once the first pages are written
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.1)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err

@@ -25,8 +25,7 @@ sync_key: Key
 properties:
   Key: {{type: rich_text, field: key}}
   Name: {{type: title, field: name}}
-  Shown: {{type: rich_text, template: "{template}"}}
-"""
+{templates}"""
 
 RECIPE = """\
 recipe: templates
@@ -45,57 +44,70 @@ targets:
 """
 
 
-def _write(tmp_path: Path, template: str, rows: list[dict[str, Any]]) -> Path:
+def _write(tmp_path: Path, templates: dict[str, str], rows: list[dict[str, Any]]) -> Path:
+    """The recipe and its data: one rich text property per template (Key and Name on lines 6, 7,
+    the templates from line 8 of things.yaml)."""
+    lines = "".join(
+        f'  {name}: {{type: rich_text, template: "{template}"}}\n' for name, template in templates.items()
+    )
     data = tmp_path / "things.jsonl"
     data.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    (tmp_path / "things.yaml").write_text(MAPPING.format(template=template))
+    (tmp_path / "things.yaml").write_text(MAPPING.format(templates=lines))
     recipe = tmp_path / "templates.yaml"
     recipe.write_text(RECIPE.format(path=data))
     return recipe
 
 
 # a template over a limit whatever the record: refused by `validate`, at the template's line
-@pytest.mark.parametrize(
-    ("template", "says"),
-    [
-        ("{{ 9**999999999 }}", "an integer of more than 4300 digits"),
-        ("{{ name }} {{ 'x' * 3000000000 }}", "more than 1000000 characters or items"),
-        ("{{ name|center(3000000000) }}", "a width or count over 1000000"),
-        ("{{ 'x'.ljust(3000000000) }}", "a width or count over 1000000"),
-        ("{{ '%3000000000d' % 1 }}", "a width or count over 1000000"),
-        ("{{ range(1000000)|list }}", "range"),
-        ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "second"),
-        ("{% if name %}{{ 2 ** 99999999 }}{% endif %}", "an integer of more than 4300 digits"),
-    ],
-)
-def test_a_template_over_a_limit_is_a_recipe_error_at_validate(
-    tmp_path: Path, template: str, says: str
-) -> None:
-    recipe = _write(tmp_path, template, [])
+OVER_A_LIMIT = [
+    ("{{ 9**999999999 }}", "an integer of more than 4300 digits"),
+    ("{{ name }} {{ 'x' * 3000000000 }}", "more than 1000000 characters or items"),
+    ("{{ name|center(3000000000) }}", "a width or count over 1000000"),
+    ("{{ 'x'.ljust(3000000000) }}", "a width or count over 1000000"),
+    ("{{ '%3000000000d' % 1 }}", "a width or count over 1000000"),
+    ("{{ range(1000000)|list }}", "range"),
+    ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "second"),
+    ("{% if name %}{{ 2 ** 99999999 }}{% endif %}", "an integer of more than 4300 digits"),
+]
+
+
+def test_a_template_over_a_limit_is_a_recipe_error_at_validate(tmp_path: Path) -> None:
+    """Every template of OVER_A_LIMIT in one mapping (one `validate`, which lists every error):
+    each is one line of its own, at the template's line, saying which limit."""
+    templates = {f"T{n}": template for n, (template, _) in enumerate(OVER_A_LIMIT)}
+    recipe = _write(tmp_path, templates, [])
     env = {"NOTION_TOKEN": "secret_dummy", "NOTION_PARENT_PAGE_ID": "0" * 32}
     outcome = syncfw("validate", recipe, cwd=tmp_path, env=env, timeout=HANG)
-    assert_refused(outcome, 2, says=says, where="things.yaml:8:")
-    assert len(outcome.stderr.strip().splitlines()) == 1, outcome.stderr
+    for n, (_, says) in enumerate(OVER_A_LIMIT):
+        assert_refused(outcome, 2, says=says, where=f"things.yaml:{8 + n}:")
+        (line,) = [line for line in outcome.stderr.splitlines() if f"things.yaml:{8 + n}:" in line]
+        assert says in line and f"properties.T{n}.template" in line, outcome.stderr
+    assert len(outcome.stderr.strip().splitlines()) == len(OVER_A_LIMIT), outcome.stderr
 
 
 HOSTILE = {
-    "stars": "{{ '*' * stars }}",
-    "loops": "{% for i in range(n) %}{% for j in range(n) %}{% endfor %}{% endfor %}{{ name }}",
-    "power": "{{ base ** exponent }}",
+    "Stars": "{{ '*' * stars }}",
+    "Loops": "{% for i in range(n) %}{% for j in range(n) %}{% endfor %}{% endfor %}{{ name }}",
+    "Power": "{{ base ** exponent }}",
 }
 GOOD = {"stars": 3, "n": 10, "base": 2, "exponent": 10}
 BAD = {"stars": 3_000_000_000, "n": 100_000, "base": 9, "exponent": 999_999_999}
+FIELD = {"Stars": "stars", "Loops": "n", "Power": "exponent"}
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("kind", list(HOSTILE))
 def test_a_record_that_takes_a_template_over_a_limit_is_quarantined_and_the_rest_is_synced(
-    sandbox: Sandbox, tmp_path: Path, kind: str
+    sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    field = {"stars": "stars", "loops": "n", "power": "exponent"}[kind]
-    good = [{"key": f"k{i}", "name": f"Thing {i}", **GOOD} for i in range(3)]
-    hostile = {**good[1], field: BAD[field]}
-    recipe = _write(tmp_path, HOSTILE[kind], [good[0], hostile, good[2]])
+    """Every kind of runaway template in one run (one sandbox, one recipe): records k1, k2 and k3
+    each take one template of their own over a limit, k0 and k4 take none."""
+    good = [{"key": f"k{i}", "name": f"Thing {i}", **GOOD} for i in range(5)]
+    rows = [
+        good[0],
+        *({**good[i], FIELD[kind]: BAD[FIELD[kind]]} for i, kind in enumerate(HOSTILE, 1)),
+        good[4],
+    ]
+    recipe = _write(tmp_path, HOSTILE, rows)
     env_file = ("--env-file", tmp_path / "sandbox.env")
     assert syncfw("validate", recipe, cwd=tmp_path, timeout=HANG).exit_code == 0
     assert syncfw("notion", "init", recipe, *env_file, cwd=tmp_path, timeout=HANG).exit_code == 0
@@ -103,21 +115,25 @@ def test_a_record_that_takes_a_template_over_a_limit_is_quarantined_and_the_rest
     first = syncfw("run", recipe, *env_file, "--json", cwd=tmp_path, timeout=HANG)
     assert_refused(first, 3, says="over a limit")
     report = json.loads(first.stdout)["targets"]["things"]
-    (problem,) = report["problems"]
-    assert (problem["source"], problem["key"], problem["property"]) == ("file", "k1", "Shown")
-    assert problem["reason"].startswith("template over a limit: ") and "\n" not in problem["reason"]
+    problems = sorted((p["source"], p["key"], p["property"]) for p in report["problems"])
+    assert problems == [("file", f"k{i}", kind) for i, kind in enumerate(HOSTILE, 1)]
+    for problem in report["problems"]:
+        assert problem["reason"].startswith("template over a limit: ") and "\n" not in problem["reason"]
     ds = report["data_source_id"]
-    assert _shown(sandbox, ds) == {"k0": _expected(kind, 0), "k2": _expected(kind, 2)}
+    assert _shown(sandbox, ds) == {f"k{i}": _expected(i) for i in (0, 4)}
 
-    _write(tmp_path, HOSTILE[kind], good)  # the source fixes the record: the next run converges
+    _write(tmp_path, HOSTILE, good)  # the source fixes the records: the next run converges
     second = syncfw("run", recipe, *env_file, cwd=tmp_path, timeout=HANG)
     assert second.exit_code == 0, second.output[-2000:]
-    assert _shown(sandbox, ds) == {f"k{i}": _expected(kind, i) for i in range(3)}
+    assert _shown(sandbox, ds) == {f"k{i}": _expected(i) for i in range(5)}
 
 
-def _expected(kind: str, i: int) -> str:
-    return {"stars": "***", "loops": f"Thing {i}", "power": "1024"}[kind]
+def _expected(i: int) -> dict[str, str]:
+    return {"Stars": "***", "Loops": f"Thing {i}", "Power": "1024"}
 
 
-def _shown(box: Sandbox, ds: str) -> dict[str, str]:
-    return {text(p["properties"]["Key"]): text(p["properties"]["Shown"]) for p in pages(box, ds)}
+def _shown(box: Sandbox, ds: str) -> dict[str, dict[str, str]]:
+    return {
+        text(p["properties"]["Key"]): {kind: text(p["properties"][kind]) for kind in HOSTILE}
+        for p in pages(box, ds)
+    }
