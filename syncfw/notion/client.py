@@ -529,12 +529,31 @@ class NotionClient:
         data_source_id: str | None = None,
     ) -> dict[str, Any]:
         """``PATCH /v1/pages/{id}``: set properties (absolute values) and/or move to or from trash;
-        with ``data_source_id`` (the page's), ``properties`` are named as :meth:`follow` says."""
+        with ``data_source_id`` (the page's), ``properties`` are named as :meth:`follow` says.
+
+        Moving a page to the trash is idempotent here: Notion refuses every edit of a trashed page,
+        ``in_trash: true`` included, with 400 ``validation_error`` "Can't edit block that is
+        archived" (Notion, "Archive, delete, or restore a page"; reference API-FACTS §5.4). That
+        is what a resend meets when the first answer was lost after Notion had trashed the page,
+        or what a run meets when a person trashed it meanwhile: the page is read back and, being in
+        the trash, returned as the answer.
+
+        Raises:
+            NotionRejected: Notion refused the update (an archive only if the page is not trashed).
+        """
         kwargs: dict[str, Any] = {"page_id": page_id}
         if properties is not None:
             kwargs["properties"] = self._names_of(data_source_id).write(properties)
         if in_trash is not None:
             kwargs["in_trash"] = in_trash
-        return self._call(
-            f"update page {page_id}", lambda: self._api.pages.update(**kwargs), resend_safe=True
-        )
+        try:
+            return self._call(
+                f"update page {page_id}", lambda: self._api.pages.update(**kwargs), resend_safe=True
+            )
+        except NotionRejected:
+            if not in_trash or properties is not None:
+                raise
+            page = self.retrieve_page(page_id)
+            if page.get("in_trash") or page.get("archived"):
+                return page
+            raise
