@@ -35,7 +35,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,15 +110,23 @@ class Filler:
         tx.set_written(target, key, after)
         tx.settle(seq, "applied", now_iso("milliseconds"), pid)
         self.operations += 1
-        tx.add_operations(self.run_id, [OperationRecord(self.operations, target, "create", key, pid, {}, after)])
+        tx.add_operations(
+            self.run_id, [OperationRecord(self.operations, target, "create", key, pid, {}, after)]
+        )
 
     def accounts(self, tx: StoreTransaction, n: int) -> None:
         account = dict(ACCOUNTS[n % len(ACCOUNTS)])
         key = sf_id("001", n)
         domain = f"acct{n}.example.com"
-        account.update(Id=key, Name=f"{account['Name']} {n}", Website=f"https://{domain}", Owner={"Name": "Ada Lovelace"})
+        account.update(
+            Id=key, Name=f"{account['Name']} {n}", Website=f"https://{domain}", Owner={"Name": "Ada Lovelace"}
+        )
         company = dict(COMPANIES[n % len(COMPANIES)])
-        company = {**company, "id": str(700_000 + n), "properties": {**company["properties"], "domain": domain}}
+        company = {
+            **company,
+            "id": str(700_000 + n),
+            "properties": {**company["properties"], "domain": domain},
+        }
         organization = dict(ORGANIZATIONS[n % len(ORGANIZATIONS)], id=800_000 + n, domain_names=[domain])
         after = {
             **self.values("salesforce-account", account),
@@ -136,10 +143,18 @@ class Filler:
         account = n % accounts
         contact.update(Id=key, Email=f"person{n}@acct{account}.example.com", AccountId=sf_id("001", account))
         hubspot = dict(HUBSPOT_CONTACTS[n % len(HUBSPOT_CONTACTS)])
-        hubspot = {**hubspot, "id": str(900_000 + n), "properties": {**hubspot["properties"], "email": contact["Email"]}}
+        hubspot = {
+            **hubspot,
+            "id": str(900_000 + n),
+            "properties": {**hubspot["properties"], "email": contact["Email"]},
+        }
         values = self.values("salesforce-contact", contact)
         values.pop("Account", None)
-        after = {**values, **self.values("hubspot-contact", hubspot), "Account": (page_id("accounts", account),)}
+        after = {
+            **values,
+            **self.values("hubspot-contact", hubspot),
+            "Account": (page_id("accounts", account),),
+        }
         self.create(tx, "contacts", key, page_id("contacts", n), after)
         tx.set_relation_keys("contacts", key, {"Account": (contact["AccountId"],)})
         tx.set_match("contacts", "hubspot-contact", hubspot["id"], key)
@@ -172,8 +187,14 @@ class Filler:
         with self.store.transaction() as tx:
             for target, source, stream in CURSORS:
                 seq = tx.open_intent(
-                    self.run_id, target, "cursor", f"{source}/{stream}", None, {"cursor": None},
-                    {"cursor": "2026-10-21T16:03:55Z"}, now_iso(),
+                    self.run_id,
+                    target,
+                    "cursor",
+                    f"{source}/{stream}",
+                    None,
+                    {"cursor": None},
+                    {"cursor": "2026-10-21T16:03:55Z"},
+                    now_iso(),
                 )
                 tx.set_cursor(target, source, stream, "2026-10-21T16:03:55Z", now_iso())
                 tx.settle(seq, "applied", now_iso())
@@ -241,7 +262,9 @@ def measure(store: StateBackend, recipe: Recipe, pages: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=100_000)
-    parser.add_argument("--state-url", help="postgresql://… (default: a SQLite file in a temporary directory)")
+    parser.add_argument(
+        "--state-url", help="postgresql://… (default: a SQLite file in a temporary directory)"
+    )
     args = parser.parse_args()
     os.environ.update({k: os.environ.get(k, v) for k, v in ENVIRONMENT.items()})
     recipe = load_recipe(RECIPE, registry=load_plugins())

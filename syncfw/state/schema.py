@@ -16,6 +16,13 @@ the run's ``summary`` keeps only counts and a sample and no run is too large to 
 refuses a string over 1,000,000,000 bytes, https://www.sqlite.org/limits.html#max_length); and
 indexed the journal by ``created_at`` so that retention prunes it with one cheap DELETE. Rows
 written before it keep their operations in their summary.
+
+Version 8 made a page's state small (:mod:`syncfw.state.written`): the last written values moved
+from the table ``written`` (a row per page and property, the value's JSON) into the column
+``pages.written`` (one text per page: each property by its number in the new table
+``property_ids``, its value or a digest of it); ``run_operations`` lost ``before``/``after``, which
+the journal holds (history reads them from it by run and page, through the new index
+``journal_by_page``, which also finds the value a digest stands for).
 """
 
 from __future__ import annotations
@@ -25,8 +32,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from syncfw.state.dialect import Dialect
+from syncfw.state.dialect import Dialect, marks
+from syncfw.state.sql import CHUNK, load
 from syncfw.state.transaction import Connection
+from syncfw.state.written import encode
 
 Query = Callable[[str, Sequence[Any]], list[Sequence[Any]]]
 """Run a statement with ``?`` markers inside the migration's transaction; answers its rows."""
@@ -74,6 +83,38 @@ def _watermarks_to_their_table(query: Query, execute: Execute) -> None:
             (str(name)[len(_WATERMARK_SETTING) :], str(data["at"]), int(data["since_full"])),
         )
         execute("DELETE FROM settings WHERE name = ?", (name,))
+
+
+def _written_into_pages(query: Query, execute: Execute) -> None:
+    """Each page's rows of ``written`` become its ``pages.written`` (values kept or digested),
+    :data:`~syncfw.state.sql.CHUNK` pages at a time; rows of keys with no page go (nothing reads
+    them: a key with no page is created afresh)."""
+    ids: dict[str, int] = {}
+    for (name,) in query("SELECT DISTINCT property FROM written ORDER BY property", ()):
+        ids[str(name)] = int(
+            query("INSERT INTO property_ids (property) VALUES (?) RETURNING id", (name,))[0][0]
+        )
+    after = ("", "")
+    while keys := query(
+        "SELECT target, sync_key FROM pages WHERE target > ? OR (target = ? AND sync_key > ?) "
+        f"ORDER BY target, sync_key LIMIT {CHUNK}",
+        (after[0], after[0], after[1]),
+    ):
+        for target in dict.fromkeys(str(k[0]) for k in keys):
+            chunk = [str(k[1]) for k in keys if k[0] == target]
+            values: dict[str, dict[str, object]] = {}
+            for key, prop, value in query(
+                f"SELECT sync_key, property, value FROM written WHERE target = ? AND sync_key IN ({marks(len(chunk))})",
+                (target, *chunk),
+            ):
+                values.setdefault(str(key), {})[str(prop)] = load(value)
+            for key, page in values.items():
+                execute(
+                    "UPDATE pages SET written = ? WHERE target = ? AND sync_key = ?",
+                    (encode(page, ids), target, key),
+                )
+        after = (str(keys[-1][0]), str(keys[-1][1]))
+    execute("DROP TABLE written", ())
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -242,5 +283,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
             "CREATE INDEX journal_by_time ON journal (created_at)",
         )
+    ),
+    Migration(
+        (
+            "ALTER TABLE pages ADD COLUMN written TEXT",
+            "CREATE TABLE property_ids (id {identity}, property TEXT NOT NULL UNIQUE)",
+            "CREATE INDEX journal_by_page ON journal (target, sync_key)",
+            "ALTER TABLE run_operations DROP COLUMN before",
+            "ALTER TABLE run_operations DROP COLUMN after",
+        ),
+        _written_into_pages,
     ),
 )
