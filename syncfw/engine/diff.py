@@ -54,6 +54,8 @@ class PageDiff:
     before: dict[str, Any] = field(default_factory=dict)
     drift: list[Drift] = field(default_factory=list)
     agreed: dict[str, Any] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)
+    """Properties to revert whose value syncfw wrote is no longer known (:meth:`resolve`)."""
 
     @property
     def changed(self) -> bool:
@@ -63,9 +65,10 @@ class PageDiff:
         """Replace the digests this diff holds (an L standing for S or N) by their values, which
         ``resolve`` finds (property → digest in, property → value out, those it found).
 
-        A value not found (the journal no longer holds it): the write is not made and its drift
-        is ``flagged`` (the source's next value of the property is written); a ``before`` is left
-        out (rollback refuses to restore it); a drift's synced or desired value is None.
+        A value not found (the journal no longer holds it): the write is not made, its drift is
+        ``flagged`` and the property listed in ``unknown`` (the source's next value of it is
+        written); a ``before`` is left out (rollback refuses to restore it); a drift's synced or
+        desired value is None.
         """
         wanted = {
             n: v for part in (self.writes, self.before) for n, v in part.items() if isinstance(v, Digest)
@@ -80,6 +83,8 @@ class PageDiff:
                     part[name] = found[name]
                 else:
                     del part[name]
+                    if part is self.writes:
+                        self.unknown.append(name)
         self.before = {n: v for n, v in self.before.items() if n in self.writes}
 
         def known(value: Any, name: str) -> Any:

@@ -170,6 +170,11 @@ class _Diff:
         if page is not None and live.get(scope.key_prop) in (None, "") and scope.key_prop in full:
             self._refill_key(result, full[scope.key_prop])
         result.resolve(lambda digests: scope.state.resolve(key, digests, {scope.key_prop: key}))
+        scope.notes.warnings += [
+            f"{scope.key_prop} {key} property {name!r}: edited in Notion, not reverted: the value syncfw "
+            "wrote is no longer in the journal (retention.journal_days); the source's next change writes it"
+            for name in result.unknown
+        ]
         if result.drift and page is not None:
             editor = _editor_name(page.editor, self.user_name)
             scope.notes.drift += [_finding(key, page.id, d, editor) for d in result.drift]
