@@ -4,6 +4,7 @@ A store records the number of migrations applied to it (its schema version); ope
 the ones it lacks, in order, each in one transaction with the new version, so a store is always
 at a version and never between two. Never edit a released migration: append a new one. DDL is
 written in the SQL SQLite and PostgreSQL share (``{identity}`` is the dialect's numbered key,
+``{clustered}`` what stores a table in its key's order only, ``{binary}`` a column of bytes,
 :mod:`syncfw.state.dialect`); a step that moves data does it in Python through the store's own
 statements, not with one database's functions.
 
@@ -19,10 +20,12 @@ written before it keep their operations in their summary.
 
 Version 8 made a page's state small (:mod:`syncfw.state.written`): the last written values moved
 from the table ``written`` (a row per page and property, the value's JSON) into the column
-``pages.written`` (one text per page: each property by its number in the new table
-``property_ids``, its value or a digest of it); ``run_operations`` lost ``before``/``after``, which
+``pages.written`` (bytes: each property by its number in the new table ``property_ids``, its
+value or a digest of it); ``run_operations`` lost ``before``/``after``, which
 the journal holds (history reads them from it by run and page, through the new index
-``journal_by_page``, which also finds the value a digest stands for).
+``journal_by_page``, which also finds the value a digest stands for); ``matches`` and
+``relation_keys``, which have no index but their key, were stored again clustered (SQLite keeps
+them once instead of twice).
 """
 
 from __future__ import annotations
@@ -52,7 +55,10 @@ class Migration:
 
     def statements(self, dialect: Dialect) -> list[str]:
         """The DDL in ``dialect``."""
-        return [statement.format(identity=dialect.identity) for statement in self.ddl]
+        return [
+            statement.format(identity=dialect.identity, clustered=dialect.clustered, binary=dialect.binary)
+            for statement in self.ddl
+        ]
 
     def apply(self, db: Connection, dialect: Dialect) -> None:
         """Run this step on ``db`` inside the transaction the caller opened (and commits, with the
@@ -115,6 +121,17 @@ def _written_into_pages(query: Query, execute: Execute) -> None:
                 )
         after = (str(keys[-1][0]), str(keys[-1][1]))
     execute("DROP TABLE written", ())
+
+
+def _clustered(table: str, key: str, value: str) -> tuple[str, ...]:
+    """DDL storing ``table`` (text ``key`` columns and one ``value`` column) again, clustered."""
+    columns = ", ".join(f"{c} TEXT NOT NULL" for c in key.split(", "))
+    return (
+        f"CREATE TABLE {table}_v8 ({columns}, {value}, PRIMARY KEY ({key})) {{clustered}}",
+        f"INSERT INTO {table}_v8 SELECT * FROM {table}",
+        f"DROP TABLE {table}",
+        f"ALTER TABLE {table}_v8 RENAME TO {table}",
+    )
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -286,11 +303,13 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         (
-            "ALTER TABLE pages ADD COLUMN written TEXT",
+            "ALTER TABLE pages ADD COLUMN written {binary}",
             "CREATE TABLE property_ids (id {identity}, property TEXT NOT NULL UNIQUE)",
             "CREATE INDEX journal_by_page ON journal (target, sync_key)",
             "ALTER TABLE run_operations DROP COLUMN before",
             "ALTER TABLE run_operations DROP COLUMN after",
+            *_clustered("matches", "target, mapping, record_key", "page_key TEXT NOT NULL"),
+            *_clustered("relation_keys", "target, sync_key, property", "keys TEXT NOT NULL"),
         ),
         _written_into_pages,
     ),

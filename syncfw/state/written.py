@@ -4,8 +4,8 @@ The diff needs L for one question, "is this value what syncfw wrote?", and the v
 when it must be written or shown again: reverting drift on a page whose source record was not read,
 the ``before`` of an update of a page the Notion read did not return (what ``syncfw rollback``
 restores), a drift report's "synced" value. So the store keeps, per page and property, the value
-itself when its canonical JSON is no longer than a digest (numbers, dates, checkboxes, select
-names, short text), and otherwise a :class:`Digest`: 48 bits of BLAKE2b
+itself when its canonical JSON is short (at most :data:`INLINE` bytes: numbers, dates, checkboxes,
+select names, short text), and otherwise a :class:`Digest`: 48 bits of BLAKE2b
 (https://www.rfc-editor.org/rfc/rfc7693) of the canonical JSON, so that a human edit goes
 unnoticed with a probability of 2**-48 (about 1 in 3·10^14) per edited property. Where the value
 of a digest is needed it is taken from the journal, whose entries keep the values of every write
@@ -14,15 +14,14 @@ the journal no longer holds it, the value is unknown: a drift report shows its s
 None, an update's ``before`` leaves it out (rollback refuses to restore it) and a revert of a
 property the source did not send again waits for the source's next change (reported as flagged).
 
-A page's values are one text (:func:`encode`): canonical JSON of an object mapping each property's
-number in the store (table ``property_ids``) to the value or to the digest, ``"#"`` followed by
-8 characters of base64url. A string value starting with ``#`` is always digested, so a kept value
-is never taken for a digest.
+A page's values are one binary string (:func:`encode`), property after property: the property's
+number in the store (table ``property_ids``) as an unsigned LEB128 varint, then one byte, either
+:data:`DIGESTED` followed by the 6 bytes of the digest, or the length of the value's canonical
+JSON (UTF-8) followed by it. A page of a dozen properties takes about 100 bytes.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Hashable, Iterable, Mapping
@@ -31,9 +30,11 @@ from typing import Any
 from syncfw.state.sql import dump
 
 DIGEST_BYTES = 6
-"""Bytes of BLAKE2b kept per digested value (8 characters of base64url)."""
-MARK = "#"
-"""The first character of a digest in an encoded page."""
+"""Bytes of BLAKE2b kept per digested value."""
+INLINE = 16
+"""The longest canonical JSON (bytes) kept as it is: an ISO date, a select name, a 12-digit number."""
+DIGESTED = 0xFF
+"""The length byte saying that a digest follows."""
 
 LastWritten = dict[str, Any]
 """What syncfw last wrote on one page: property → canonical value, or a :class:`Digest` standing
@@ -47,58 +48,73 @@ class Digest:
     S, L and N with ``==`` whether L was kept or digested. It is not hashable.
     """
 
-    __slots__ = ("text",)
+    __slots__ = ("raw",)
     __hash__ = None  # type: ignore[assignment]
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Digest):
-            return self.text == other.text
-        return digest(other) == self.text
+            return self.raw == other.raw
+        return digest(other) == self.raw
 
     def __repr__(self) -> str:
-        return f"Digest({self.text!r})"
+        return f"Digest({self.raw.hex()})"
 
 
-def digest(value: Any) -> str:
-    """The digest text of a canonical value: ``#`` and base64url of 6 bytes of BLAKE2b of its
-    canonical JSON."""
-    raw = hashlib.blake2b(dump(value).encode(), digest_size=DIGEST_BYTES).digest()
-    return MARK + base64.urlsafe_b64encode(raw).decode()
+def digest(value: Any) -> bytes:
+    """The digest of a canonical value: 6 bytes of BLAKE2b of its canonical JSON."""
+    return hashlib.blake2b(dump(value).encode(), digest_size=DIGEST_BYTES).digest()
 
 
-_DIGEST_JSON = len(dump(digest(None)))
-"""Characters a digest takes in an encoded page (its JSON string, quotes included)."""
+def _varint(number: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, number = number & 0x7F, number >> 7
+        out.append(low | (0x80 if number else 0))
+        if not number:
+            return bytes(out)
 
 
-def compact(value: Any) -> Any:
-    """What is kept of a canonical value: the value when its JSON is no longer than a digest's
-    (and it is not a string starting with :data:`MARK`), else its digest text."""
-    if isinstance(value, Digest):
-        return value.text
-    if isinstance(value, str) and value.startswith(MARK):
-        return digest(value)
-    return value if len(dump(value)) <= _DIGEST_JSON else digest(value)
+def encode(values: Mapping[str, Any], ids: Mapping[str, int]) -> bytes:
+    """A page's written values as stored (see the module docstring): ``values`` (property →
+    canonical value or :class:`Digest`), each property by its number in ``ids``."""
+    out = bytearray()
+    for name, value in values.items():
+        out += _varint(ids[name])
+        text = b"" if isinstance(value, Digest) else dump(value).encode()
+        if isinstance(value, Digest) or len(text) > INLINE:
+            out.append(DIGESTED)
+            out += value.raw if isinstance(value, Digest) else digest(value)
+        else:
+            out.append(len(text))
+            out += text
+    return bytes(out)
 
 
-def expand(kept: Any) -> Any:
-    """A kept value as the engine compares it: a :class:`Digest`, a tuple for a list, or the value."""
-    if isinstance(kept, str) and kept.startswith(MARK):
-        return Digest(kept)
-    return tuple(kept) if isinstance(kept, list) else kept
-
-
-def encode(values: Mapping[str, Any], ids: Mapping[str, int]) -> str:
-    """A page's written values as stored: ``values`` (property → canonical value or digest)
-    keyed by each property's number in ``ids``."""
-    return dump({str(ids[name]): compact(value) for name, value in values.items()})
-
-
-def decode(text: str, names: Mapping[int, str]) -> LastWritten:
+def decode(data: bytes, names: Mapping[int, str]) -> LastWritten:
     """A page's stored values (:func:`encode`) by property name (``names``: number → name)."""
-    return {names[int(number)]: expand(kept) for number, kept in json.loads(text).items()}
+    out: LastWritten = {}
+    at = 0
+    while at < len(data):
+        number = shift = 0
+        while True:
+            byte = data[at]
+            at += 1
+            number |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        size = data[at]
+        if size == DIGESTED:
+            out[names[number]] = Digest(bytes(data[at + 1 : at + 1 + DIGEST_BYTES]))
+            at += 1 + DIGEST_BYTES
+        else:
+            value = json.loads(bytes(data[at + 1 : at + 1 + size]))
+            out[names[number]] = tuple(value) if isinstance(value, list) else value
+            at += 1 + size
+    return out
 
 
 def unkept(values: Mapping[str, Any]) -> bool:
@@ -108,13 +124,14 @@ def unkept(values: Mapping[str, Any]) -> bool:
 
 def index_key(value: Any) -> Hashable:
     """``value`` as a key of an index of pages by value: the value itself, or for a
-    :class:`Digest` ``(MARK, text)``, which :func:`digest_key` of the value it stands for finds."""
-    return (MARK, value.text) if isinstance(value, Digest) else value
+    :class:`Digest` a tuple ``(DIGESTED, bytes)``, which :func:`digest_key` of the value it
+    stands for finds."""
+    return (DIGESTED, value.raw) if isinstance(value, Digest) else value
 
 
 def digest_key(value: Any) -> Hashable:
     """Where an index (:func:`index_key`) holds the pages whose value is kept as a digest of ``value``."""
-    return (MARK, digest(value))
+    return (DIGESTED, digest(value))
 
 
 def resolve(values: Mapping[str, Any], journaled: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
