@@ -4,14 +4,28 @@ retention keeps it there, and a drift report says when it no longer does."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from syncfw.clock import iso, utcnow
+from syncfw.engine.rollback import rollback
 from syncfw.engine.run import RunReport
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe
 from syncfw.sandbox.runner import Sandbox
 from syncfw.state import open_state
-from tests.engine.test_sync_end_to_end import by_key, init, pages, recipe, sync, text
+from tests.engine.test_sync_end_to_end import (
+    FAST,
+    bump,
+    by_key,
+    init,
+    pages,
+    recipe,
+    seed,
+    sync,
+    text,
+    write_seed,
+)
 
 __all__ = ["recipe"]  # the fixture
 
@@ -78,3 +92,31 @@ def test_once_the_journal_is_pruned_a_human_edit_of_a_long_value_is_still_found_
     )
     assert report.notion_requests["writes"] == 0
     assert text(by_key(pages(sandbox, ids["accounts"]))[key]["properties"]["Description"]) == EDITED
+
+
+def test_rollback_refuses_a_value_from_before_the_run_that_only_a_pruned_journal_held(
+    sandbox: Sandbox, recipe: Recipe, registry: Registry, seed_dir: Path
+) -> None:
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    assert sync(recipe, registry).notion_requests["writes"] == 0  # reads the pages the first run made
+    store = open_state(recipe)
+    with store.transaction() as tx:  # as retention does once those writes are journal_days old
+        tx._execute("UPDATE journal SET created_at = '2000-01-01T00:00:00.000Z'")  # type: ignore[attr-defined]
+        tx.prune(keep_runs=10, journal_before=iso(utcnow().replace(microsecond=0), "milliseconds") or "")
+    store.close()
+    accounts = seed(seed_dir, "Account")
+    changed = accounts[0]
+    old = changed["Description"]
+    changed.update(Description="A new description, from the source", Industry="Retail")
+    bump(changed)
+    write_seed(seed_dir, "Account", accounts)
+    run = sync(recipe, registry)  # the page is not read again (nobody edited it): N is what syncfw wrote
+    assert run.targets["accounts"].done["update"] == 1
+
+    undone = rollback(recipe, run.run_id, rate_limit=FAST)
+    (step,) = [s for s in undone.steps if s.sync_key == changed["Id"]]
+    assert step.refused == {"Description": "its value before the run is no longer known"}
+    assert step.restored == {"Industry": "Electronics"}  # short: kept in state, so journaled
+    page = by_key(pages(sandbox, ids["accounts"]))[changed["Id"]]
+    assert text(page["properties"]["Description"]) == "A new description, from the source" != old
