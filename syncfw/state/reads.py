@@ -9,7 +9,7 @@ from typing import Any
 
 from syncfw.state.dialect import marks
 from syncfw.state.protocol import JournalEntry, NotionRead, PageEntry, QuarantinedRecord
-from syncfw.state.sql import SqlReader, chunks, load_values
+from syncfw.state.sql import MAPPING, SqlReader, chunks, load_values
 from syncfw.state.written import LastWritten, decode
 
 _PAGE = "SELECT sync_key, page_id, created_by_syncfw, archived FROM pages WHERE target = ?"
@@ -141,7 +141,7 @@ class SyncReads(SqlReader):
             params: tuple[Any, ...] = (target,)
         else:
             sql = (
-                "SELECT record_key FROM (SELECT record_key FROM matches WHERE target = ? AND mapping = ? "
+                f"SELECT record_key FROM (SELECT record_key FROM matches WHERE {MAPPING} "
                 "UNION SELECT record_key FROM members WHERE target = ? AND mapping = ? "
                 "UNION SELECT record_key FROM unmatched WHERE target = ? AND mapping = ?) AS kept "
                 "WHERE record_key > ?"
@@ -155,7 +155,7 @@ class SyncReads(SqlReader):
         out: dict[str, str] = {}
         for chunk in chunks(keys):
             rows = self._query(
-                "SELECT record_key, page_key FROM matches WHERE target = ? AND mapping = ? "
+                f"SELECT record_key, page_key FROM matches WHERE {MAPPING} "
                 f"AND record_key IN ({marks(len(chunk))})",
                 (target, mapping, *chunk),
             )
@@ -202,9 +202,7 @@ class SyncReads(SqlReader):
 
     def matches(self, target: str, mapping: str) -> dict[str, str]:
         """How a secondary mapping's records matched pages: record key → page sync key."""
-        rows = self._query(
-            "SELECT record_key, page_key FROM matches WHERE target = ? AND mapping = ?", (target, mapping)
-        )
+        rows = self._query(f"SELECT record_key, page_key FROM matches WHERE {MAPPING}", (target, mapping))
         return {r[0]: r[1] for r in rows}
 
     def members(self, target: str, mapping: str) -> dict[str, tuple[str, dict[str, Any]]]:

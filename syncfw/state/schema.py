@@ -23,9 +23,10 @@ from the table ``written`` (a row per page and property, the value's JSON) into 
 ``pages.written`` (bytes: each property by its number in the new table ``property_ids``, its
 value or a digest of it); ``run_operations`` lost ``before``/``after``, which
 the journal holds (history reads them from it by run and page, through the new index
-``journal_by_page``, which also finds the value a digest stands for); ``matches`` and
-``relation_keys``, which have no index but their key, were stored again clustered (SQLite keeps
-them once instead of twice).
+``journal_by_page``, which also finds the value a digest stands for); ``matches`` names a
+target's mapping by its number in the new table ``mappings``; ``matches`` and ``relation_keys``,
+which have no index but their key, were stored again clustered (SQLite keeps them once instead
+of twice).
 """
 
 from __future__ import annotations
@@ -121,17 +122,6 @@ def _written_into_pages(query: Query, execute: Execute) -> None:
                 )
         after = (str(keys[-1][0]), str(keys[-1][1]))
     execute("DROP TABLE written", ())
-
-
-def _clustered(table: str, key: str, value: str) -> tuple[str, ...]:
-    """DDL storing ``table`` (text ``key`` columns and one ``value`` column) again, clustered."""
-    columns = ", ".join(f"{c} TEXT NOT NULL" for c in key.split(", "))
-    return (
-        f"CREATE TABLE {table}_v8 ({columns}, {value}, PRIMARY KEY ({key})) {{clustered}}",
-        f"INSERT INTO {table}_v8 SELECT * FROM {table}",
-        f"DROP TABLE {table}",
-        f"ALTER TABLE {table}_v8 RENAME TO {table}",
-    )
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -308,8 +298,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX journal_by_page ON journal (target, sync_key)",
             "ALTER TABLE run_operations DROP COLUMN before",
             "ALTER TABLE run_operations DROP COLUMN after",
-            *_clustered("matches", "target, mapping, record_key", "page_key TEXT NOT NULL"),
-            *_clustered("relation_keys", "target, sync_key, property", "keys TEXT NOT NULL"),
+            "CREATE TABLE mappings (id {identity}, target TEXT NOT NULL, mapping TEXT NOT NULL, "
+            "UNIQUE (target, mapping))",
+            "INSERT INTO mappings (target, mapping) SELECT DISTINCT target, mapping FROM matches",
+            "CREATE TABLE matches_v8 (mapping_id INTEGER NOT NULL, record_key TEXT NOT NULL, "
+            "page_key TEXT NOT NULL, PRIMARY KEY (mapping_id, record_key)) {clustered}",
+            "INSERT INTO matches_v8 SELECT m.id, t.record_key, t.page_key FROM matches t "
+            "JOIN mappings m ON m.target = t.target AND m.mapping = t.mapping",
+            "DROP TABLE matches",
+            "ALTER TABLE matches_v8 RENAME TO matches",
+            "CREATE TABLE relation_keys_v8 (target TEXT NOT NULL, sync_key TEXT NOT NULL, property TEXT NOT NULL, "
+            "keys TEXT NOT NULL, PRIMARY KEY (target, sync_key, property)) {clustered}",
+            "INSERT INTO relation_keys_v8 SELECT target, sync_key, property, keys FROM relation_keys",
+            "DROP TABLE relation_keys",
+            "ALTER TABLE relation_keys_v8 RENAME TO relation_keys",
         ),
         _written_into_pages,
     ),

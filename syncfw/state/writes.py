@@ -9,7 +9,7 @@ from typing import Any
 from syncfw.errors import StateError
 from syncfw.state.dialect import Dialect
 from syncfw.state.protocol import NotionRead, QuarantinedRecord
-from syncfw.state.sql import SqlReader, SqlWriter, dump
+from syncfw.state.sql import MAPPING, SqlReader, SqlWriter, dump
 from syncfw.state.written import decode, encode
 
 
@@ -77,16 +77,17 @@ class SyncWrites(SqlWriter, SqlReader):
         """Remember (or, with None, forget) which page a secondary record matched."""
         if page_key is None:
             self._execute(
-                "DELETE FROM matches WHERE target = ? AND mapping = ? AND record_key = ?",
-                (target, mapping, record_key),
+                f"DELETE FROM matches WHERE {MAPPING} AND record_key = ?", (target, mapping, record_key)
             )
             return
         self._execute(
-            self.dialect.upsert(
-                "matches",
-                ("target", "mapping", "record_key", "page_key"),
-                ("target", "mapping", "record_key"),
-            ),
+            "INSERT INTO mappings (target, mapping) VALUES (?, ?) ON CONFLICT (target, mapping) DO NOTHING",
+            (target, mapping),
+        )
+        self._execute(
+            "INSERT INTO matches (mapping_id, record_key, page_key) VALUES "
+            "((SELECT id FROM mappings WHERE target = ? AND mapping = ?), ?, ?) "
+            "ON CONFLICT (mapping_id, record_key) DO UPDATE SET page_key = excluded.page_key",
             (target, mapping, record_key, page_key),
         )
 
