@@ -83,13 +83,11 @@ def encode(values: Mapping[str, Any], ids: Mapping[str, int]) -> bytes:
     out = bytearray()
     for name, value in values.items():
         out += _varint(ids[name])
-        text = b"" if isinstance(value, Digest) else dump(value).encode()
-        if isinstance(value, Digest) or len(text) > INLINE:
-            out.append(DIGESTED)
-            out += value.raw if isinstance(value, Digest) else digest(value)
+        text = None if isinstance(value, Digest) else dump(value).encode()
+        if text is not None and len(text) <= INLINE:
+            out += bytes([len(text)]) + text
         else:
-            out.append(len(text))
-            out += text
+            out += bytes([DIGESTED]) + (value.raw if text is None else digest(value))
     return bytes(out)
 
 
