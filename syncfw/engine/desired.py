@@ -54,7 +54,7 @@ class DesiredValues:
         if not pages.in_notion(key):
             return False
         state = self.scope.state
-        last = state.written(key)
+        last = state.last_written(key)
         if last is None or any(last.get(n, MISSING) != v for n, v in values.items()):
             return False
         relation_keys = self.scope.learnt.relation_keys

@@ -8,6 +8,10 @@ For each property the source owns:
 
 All three are canonical values (see :func:`syncfw.mapping.normalize`), so representation
 differences (``1`` and ``1.0``, date formats, rich text split in chunks) never count as change.
+The state store keeps a long L only as a digest (:class:`~syncfw.state.written.Digest`, equal to
+the value it stands for), which answers "is N what syncfw wrote?" exactly as the value would; the
+value itself is needed only where L stands for S or N (the source sent nothing new for the
+property, Notion was not read), and :meth:`PageDiff.resolve` takes it from the journal.
 
 ======================  ==============================================================
 S = N                   nothing to write
@@ -20,9 +24,12 @@ N ≠ L                   drift (a human or another tool edited a source-owned p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from syncfw.state.written import Digest
 
 DriftPolicy = Literal["revert", "flag"]
 _MISSING: Any = object()
@@ -47,10 +54,51 @@ class PageDiff:
     before: dict[str, Any] = field(default_factory=dict)
     drift: list[Drift] = field(default_factory=list)
     agreed: dict[str, Any] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)
+    """Properties to revert whose value syncfw wrote is no longer known (:meth:`resolve`)."""
 
     @property
     def changed(self) -> bool:
         return bool(self.writes)
+
+    def resolve(self, resolve: Callable[[Mapping[str, Any]], Mapping[str, Any]]) -> None:
+        """Replace the digests this diff holds (an L standing for S or N) by their values, which
+        ``resolve`` finds (property → digest in, property → value out, those it found).
+
+        A value not found (the journal no longer holds it): the write is not made, its drift is
+        ``flagged`` and the property listed in ``unknown`` (the source's next value of it is
+        written); a ``before`` is left out (rollback refuses to restore it); a drift's synced or
+        desired value is None.
+        """
+        wanted = {
+            n: v for part in (self.writes, self.before) for n, v in part.items() if isinstance(v, Digest)
+        }
+        wanted.update({d.property: d.synced for d in self.drift if isinstance(d.synced, Digest)})
+        if not wanted:
+            return
+        found = resolve(wanted)
+        for part in (self.writes, self.before):
+            for name in [n for n, v in part.items() if isinstance(v, Digest)]:
+                if name in found:
+                    part[name] = found[name]
+                else:
+                    del part[name]
+                    if part is self.writes:
+                        self.unknown.append(name)
+        self.before = {n: v for n, v in self.before.items() if n in self.writes}
+
+        def known(value: Any, name: str) -> Any:
+            return found.get(name) if isinstance(value, Digest) else value
+
+        self.drift = [
+            dataclasses.replace(
+                d,
+                synced=known(d.synced, d.property),
+                desired=known(d.desired, d.property),
+                action=d.action if d.property in self.writes else "flagged",
+            )
+            for d in self.drift
+        ]
 
 
 def diff_page(

@@ -21,6 +21,7 @@ from syncfw.errors import RecordProblem
 from syncfw.mapping import normalize
 from syncfw.recipe import BoundMapping
 from syncfw.state.lookups import StoredMatches, StoredMembers
+from syncfw.state.written import digest_key, index_key
 
 
 class _PageOf:
@@ -43,7 +44,9 @@ class Matcher:
         self.match_maps: dict[str, StoredMatches] = {}
 
     def index(self, prop: str) -> dict[Any, list[str]]:
-        """Value of ``prop`` → the keys of the pages in play holding it (desired, else live)."""
+        """Value of ``prop`` → the keys of the pages in play holding it (desired, else live, which
+        is what syncfw last wrote for a page not read: a value, or a digest found by
+        :func:`~syncfw.state.written.digest_key` of the value)."""
         index: dict[Any, list[str]] = {}
         desired = self.desired.desired
         for keys in self.pages.batches():
@@ -60,7 +63,7 @@ class Matcher:
                     continue
                 if value in (None, "", ()):
                     continue
-                index.setdefault(value, []).append(key)
+                index.setdefault(index_key(value), []).append(key)
         return index
 
     def find_page(
@@ -88,7 +91,7 @@ class Matcher:
                 return page_key
             self._unmatched(read, record, f"matches no page through {via} (key {value!r})")
             return None
-        found = index.get(value, []) if value not in (None, "") else []
+        found = [*index.get(value, []), *index.get(digest_key(value), [])] if value not in (None, "") else []
         if len(found) == 1:
             return found[0]
         previous = known.get(record.key)

@@ -150,7 +150,7 @@ class PagesInPlay:
         else:
             self.foreign.discard(key)
             assert entry is not None
-            last = self.scope.state.written(key)
+            last = self.scope.state.last_written(key)
             if not entry.archived and last is not None and all(last.get(n) == v for n, v in values.items()):
                 self.live.pop(key, None)  # as syncfw left it
                 return
@@ -191,7 +191,7 @@ class PagesInPlay:
             return page.values
         if not self.in_notion(key):
             return {}
-        last = self.scope.state.written(key) or {}  # not edited since the last read: as syncfw wrote it
+        last = self.scope.state.last_written(key) or {}  # not edited since the last read: as syncfw wrote it
         return {name: last.get(name) for name in self.scope.types}
 
     def batches(self) -> Iterator[list[str]]:

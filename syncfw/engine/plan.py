@@ -100,7 +100,7 @@ class _Diff:
                 if entry is None or entry.archived or not self.pages.in_notion(key):
                     continue
                 resolved = self._resolve(key)
-                last = scope.state.written(key) or {}
+                last = scope.state.last_written(key) or {}
                 if any(last.get(name, MISSING) != value for name, value in resolved.values.items()):
                     found.add(key)
                 else:
@@ -160,7 +160,7 @@ class _Diff:
             return  # not in Notion (never created, trashed or deleted by a person)
         if not wanted and (entry is None or entry.archived):
             return
-        last = scope.state.written(key)
+        last = scope.state.last_written(key)
         relations = self.relations_of(key)
         full = {**(last or {}), **desired, **relations}
         full = {name: value for name, value in full.items() if name in scope.types}
@@ -169,6 +169,12 @@ class _Diff:
         result = diff_page(full, live, last, scope.target.on_drift)
         if page is not None and live.get(scope.key_prop) in (None, "") and scope.key_prop in full:
             self._refill_key(result, full[scope.key_prop])
+        result.resolve(lambda digests: scope.state.resolve(key, digests, {scope.key_prop: key}))
+        scope.notes.warnings += [
+            f"{scope.key_prop} {key} property {name!r}: edited in Notion, not reverted: the value syncfw "
+            "wrote is no longer in the journal (retention.journal_days); the source's next change writes it"
+            for name in result.unknown
+        ]
         if result.drift and page is not None:
             editor = _editor_name(page.editor, self.user_name)
             scope.notes.drift += [_finding(key, page.id, d, editor) for d in result.drift]
@@ -183,7 +189,15 @@ class _Diff:
         if key in pages.restores:
             assert entry is not None
             self.operations.append(
-                Operation("update", key, entry.page_id, result.writes or full, result.before, True, origin)
+                Operation(
+                    "update",
+                    key,
+                    entry.page_id,
+                    result.writes or scope.state.resolve(key, full, {scope.key_prop: key}),
+                    result.before,
+                    True,
+                    origin,
+                )
             )
         elif result.changed:
             self.operations.append(

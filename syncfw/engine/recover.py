@@ -138,9 +138,9 @@ def _settle(
                 entry.action != "restore" or not page.get("in_trash")
             )
             if applied:
-                tx.set_written(entry.target, entry.sync_key, entry.after)
                 if entry.action == "restore":
                     tx.set_page(entry.target, entry.sync_key, entry.page_id, created_by_syncfw=False)
+                tx.set_written(entry.target, entry.sync_key, entry.after)
         tx.settle(entry.seq, "applied" if applied else "absent", now_iso("milliseconds"))
         undone = undone_entry(entry)
         if applied and undone is not None:

@@ -23,6 +23,7 @@ from syncfw.notion.client import NotionClient
 from syncfw.recipe import Recipe, Target
 from syncfw.state import PageEntry, StateBackend
 from syncfw.state.lookups import RelatedPages, StoredMatches
+from syncfw.state.written import resolve
 
 RELATION_LIMIT = 100
 """Pages one relation property value may list in a request (developers.notion.com/reference/request-limits)."""
@@ -121,7 +122,7 @@ def link_pending_relations(
         plan = target_report.plan
         pending_keys = {item["sync_key"] for item in plan.pending_relations}
         identity = store.pages_for(target.name, pending_keys)
-        written = store.written_for(target.name, pending_keys)
+        written = store.last_written_for(target.name, pending_keys)
         stored = store.relation_keys_for(target.name, pending_keys)
         resolver = RelationResolver(store, target)
         befores: dict[str, dict[str, Any]] = {}
@@ -137,8 +138,14 @@ def link_pending_relations(
                 continue
             befores.setdefault(key, {})[prop] = written.get(key, {}).get(prop)
             afters.setdefault(key, {})[prop] = value
-        operations = tuple(
-            Operation("update", key, identity[key].page_id, after, befores[key])
+        operations = tuple(  # a before kept only as a digest is taken from the journal, or left out
+            Operation(
+                "update",
+                key,
+                identity[key].page_id,
+                after,
+                resolve(befores[key], store.journaled_values(target.name, key)),
+            )
             for key, after in afters.items()
         )
         problems: tuple[RecordProblem, ...] = ()

@@ -308,7 +308,9 @@ class _Rollback:
         already: dict[str, Any] = {}
         for prop, written in entry.after.items():
             live = self.value(page, entry.target, prop)
-            if live == _canonical(written):
+            if prop not in entry.before:  # syncfw kept only a digest of it and the journal lost the value
+                step.refused[prop] = "its value before the run is no longer known"
+            elif live == _canonical(written):
                 step.restored[prop] = entry.before.get(prop)
             elif live == _canonical(entry.before.get(prop)):
                 already[prop] = entry.before.get(prop)

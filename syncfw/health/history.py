@@ -207,7 +207,9 @@ def run_history(recipe: Recipe, limit: int = 20) -> list[RunEntry]:
 
 def run_operations(recipe: Recipe, run_id: str) -> Iterator[OperationRecord]:
     """Every operation run ``run_id`` of ``recipe`` made or planned, in order, read in batches
-    from run history (none for a run pruned by ``retention.history_runs`` or that wrote nothing)."""
+    from run history (none for a run pruned by ``retention.history_runs`` or that wrote nothing);
+    their before and after values come from the journal, empty once ``retention.journal_days``
+    pruned the run's entries."""
     store = existing_state(recipe)
     if store is None:
         return

@@ -1,8 +1,8 @@
 """The state store: what syncfw knows between runs.
 
 One SQLite file per recipe (``state.path`` in the recipe, default ``.syncfw/<recipe>.sqlite``)
-holds the identity map (sync key → Notion page), the last value syncfw wrote for every owned
-property, the cursor of every stream, the resolved Notion ids of each target, the Notion read
+holds the identity map (sync key → Notion page), what syncfw last wrote for every owned
+property (the value, or a digest of a long one: :mod:`syncfw.state.written`), the cursor of every stream, the resolved Notion ids of each target, the Notion read
 watermark, and the run history. Every change happens inside :meth:`StateStore.transaction`,
 which commits or rolls back as a whole. A failure to read or write the store raises
 :class:`syncfw.errors.StateError` and ends the run.
@@ -15,7 +15,8 @@ PostgreSQL one (:mod:`syncfw.state.postgres`, a schema per recipe); :func:`open_
 recipe's state where its ``state:`` or ``SYNCFW_STATE_URL`` says, :func:`run_lock` its run lock
 (a kernel lock beside a SQLite file, an advisory lock on PostgreSQL). Modules:
 ``protocol`` (the protocols and the records they answer), ``schema`` (ordered migrations),
-``dialect`` (what differs between SQL databases), ``sql`` (what the SQL parts share), ``reads``
+``dialect`` (what differs between SQL databases), ``sql`` (what the SQL parts share),
+``written`` (how last written values are kept), ``reads``
 and ``writes`` (the engine's part in SQL), ``history`` (the run history in SQL), ``connection``
 (what both backends' stores share), ``sqlite`` (the connection, transactions and disk errors),
 ``postgres``, ``transaction`` (the writes of one transaction, on any PEP 249 driver), ``open``

@@ -6,6 +6,11 @@ PostgreSQL share, with ``?`` for each bound value. What differs is spelt here:
 - the placeholder (``?`` for sqlite3, ``%s`` for psycopg: PEP 249 ``paramstyle``);
 - the identity column of the journal (``INTEGER PRIMARY KEY AUTOINCREMENT`` in SQLite,
   https://www.sqlite.org/autoinc.html; ``GENERATED ALWAYS AS IDENTITY`` in PostgreSQL);
+- how a table with a primary key and no other index is stored once, in its key's order:
+  SQLite's ``WITHOUT ROWID`` (https://www.sqlite.org/withoutrowid.html; a rowid table keeps its
+  key a second time in an index); nothing in PostgreSQL, whose tables are heaps beside their
+  indexes;
+- the type of a column of bytes (``BLOB``, ``BYTEA``);
 - the upsert, built by :meth:`Dialect.upsert` (``INSERT … ON CONFLICT … DO UPDATE``, the same words
   in SQLite, https://www.sqlite.org/lang_upsert.html, and PostgreSQL,
   https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT);
@@ -31,6 +36,8 @@ class Dialect:
         name: the database (``sqlite`` or ``postgresql``).
         placeholder: the bound-value marker of its driver (``?`` or ``%s``).
         identity: the column definition of an integer primary key the database numbers itself.
+        clustered: what ends a CREATE TABLE to store the table in its primary key's order only.
+        binary: the type of a column of bytes (``BLOB``, ``BYTEA``).
         tables: the query answering the names of the store's tables, one a row (the schema
             version's bookkeeping excluded).
         columns: the query answering the column names of the table ``?``, in order.
@@ -39,6 +46,8 @@ class Dialect:
     name: str
     placeholder: str
     identity: str
+    clustered: str
+    binary: str
     tables: str
     columns: str
 
@@ -78,6 +87,8 @@ SQLITE = Dialect(
     "sqlite",
     "?",
     "INTEGER PRIMARY KEY AUTOINCREMENT",
+    "WITHOUT ROWID",
+    "BLOB",
     # SQLite's own tables (sqlite_sequence) start with "sqlite_" (https://www.sqlite.org/fileformat2.html)
     "SELECT name FROM sqlite_schema WHERE type = 'table' AND substr(name, 1, 7) <> 'sqlite_' ORDER BY name",
     "SELECT name FROM pragma_table_info(?) ORDER BY cid",
@@ -87,6 +98,8 @@ POSTGRES = Dialect(
     "%s",
     # https://www.postgresql.org/docs/current/sql-createtable.html ("GENERATED ... AS IDENTITY")
     "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    "",
+    "BYTEA",
     "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
     "AND table_type = 'BASE TABLE' AND table_name <> 'schema_version' ORDER BY table_name",
     "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "

@@ -2,7 +2,8 @@
 their operations, source reads, alert states and settings, which health and the command line show.
 
 A run's row keeps its report as ``summary`` JSON, bounded whatever the run's size (counts and a
-sample of operations); every operation is a row of ``run_operations``, added in batches. Retention
+sample of operations); every operation is a row of ``run_operations`` (what it was and which
+page), added in batches, its values read from the journal while retention keeps them there. Retention
 (:meth:`HistoryWrites.prune`) removes runs beyond a number and settled journal entries beyond an
 age, each with one DELETE, and records in the setting :data:`JOURNAL_KEPT_SINCE` how far back the
 journal (and so ``syncfw rollback``) still reaches."""
@@ -15,7 +16,7 @@ from typing import Any
 
 from syncfw.state.dialect import Dialect, marks
 from syncfw.state.protocol import OperationRecord, RunRecord
-from syncfw.state.sql import SqlReader, SqlWriter, chunks, dump
+from syncfw.state.sql import SqlReader, SqlWriter, chunks
 
 JOURNAL_KEPT_SINCE = "journal_kept_since"
 """The setting holding the instant (ISO 8601 UTC, milliseconds) before which settled journal
@@ -60,14 +61,27 @@ class HistoryReads(SqlReader):
 
     def operations(self, run_id: str, *, after_seq: int = 0, limit: int = 1000) -> list[OperationRecord]:
         """Up to ``limit`` operations of run ``run_id`` following ``after_seq``, in order (page
-        through a run of any size by passing the last ``seq`` seen)."""
+        through a run of any size by passing the last ``seq`` seen). Their ``before``/``after``
+        are the journal's entries of that run and page (merged: the first ``before``, the last
+        ``after`` of each property), empty once retention pruned them."""
         rows = self._query(
-            "SELECT seq, target, action, sync_key, page_id, before, after FROM run_operations "
+            "SELECT seq, target, action, sync_key, page_id FROM run_operations "
             "WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
             (run_id, after_seq, limit),
         )
+        values: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
+        for target in dict.fromkeys(str(r[1]) for r in rows):
+            for chunk in chunks(dict.fromkeys(str(r[3]) for r in rows if r[1] == target)):
+                for key, before, after in self._query(
+                    "SELECT sync_key, before, after FROM journal WHERE target = ? AND sync_key IN "
+                    f"({marks(len(chunk))}) AND run_id = ? AND action <> 'cursor' ORDER BY seq",
+                    (target, *chunk, run_id),
+                ):
+                    merged = values.setdefault((target, str(key)), ({}, {}))
+                    merged[0].update({k: v for k, v in json.loads(before).items() if k not in merged[0]})
+                    merged[1].update(json.loads(after))
         return [
-            OperationRecord(int(r[0]), r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]))
+            OperationRecord(int(r[0]), r[1], r[2], r[3], r[4], *values.get((r[1], r[3]), ({}, {})))
             for r in rows
         ]
 
@@ -170,27 +184,18 @@ class HistoryWrites(SqlWriter):
 
     def add_operations(self, run_id: str, operations: Iterable[OperationRecord]) -> int:
         """Keep operations of run ``run_id`` (any number, in as many calls as wanted: each ``seq``
-        once); returns how many were added. ``operations`` is consumed as it is written."""
+        once); returns how many were added. ``operations`` is consumed as it is written. Their
+        ``before``/``after`` are not kept again: the journal holds them (:meth:`operations`)."""
         added = 0
 
         def rows() -> Iterator[tuple[Any, ...]]:
             nonlocal added
             for op in operations:
                 added += 1
-                yield (
-                    run_id,
-                    op.seq,
-                    op.target,
-                    op.action,
-                    op.sync_key,
-                    op.page_id,
-                    dump(op.before),
-                    dump(op.after),
-                )
+                yield (run_id, op.seq, op.target, op.action, op.sync_key, op.page_id)
 
         self._executemany(
-            "INSERT INTO run_operations (run_id, seq, target, action, sync_key, page_id, before, after) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO run_operations (run_id, seq, target, action, sync_key, page_id) VALUES (?, ?, ?, ?, ?, ?)",
             rows(),
         )
         return added

@@ -7,10 +7,12 @@ Planning meets keys a batch at a time; these read the state of a whole batch in 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 from syncfw.state import PageEntry, StateBackend
+from syncfw.state.written import LastWritten, resolve, unkept
 
 CACHE_KEYS = 16_000
 """Keys whose state a lookup keeps before it empties its cache."""
@@ -18,7 +20,8 @@ V = TypeVar("V")
 
 
 class StateCache:
-    """The store's identity, last written values and relation keys of the keys in play.
+    """The store's identity, last written values (values or digests, :mod:`syncfw.state.written`)
+    and relation keys of the keys in play.
 
     :meth:`load` reads a batch of keys in a few queries; a lookup of a key not loaded reads it
     alone. The cache is emptied when it grows past ``limit`` keys, so memory stays bounded.
@@ -30,7 +33,7 @@ class StateCache:
         self.limit = limit
         self._loaded: set[str] = set()
         self._entries: dict[str, PageEntry] = {}
-        self._written: dict[str, dict[str, Any]] = {}
+        self._written: dict[str, LastWritten] = {}
         self._relations: dict[str, dict[str, tuple[str, ...]]] = {}
 
     def load(self, keys: Iterable[str]) -> None:
@@ -43,7 +46,7 @@ class StateCache:
             self._written.clear()
             self._relations.clear()
         self._entries.update(self.store.pages_for(self.target, wanted))
-        self._written.update(self.store.written_for(self.target, wanted))
+        self._written.update(self.store.last_written_for(self.target, wanted))
         self._relations.update(self.store.relation_keys_for(self.target, wanted))
         self._loaded.update(wanted)
 
@@ -52,10 +55,21 @@ class StateCache:
             self.load([key])
         return self._entries.get(key)
 
-    def written(self, key: str) -> dict[str, Any] | None:
+    def last_written(self, key: str) -> LastWritten | None:
+        """What syncfw last wrote on the page of ``key`` (None: never written)."""
         if key not in self._loaded:
             self.load([key])
         return self._written.get(key)
+
+    def resolve(
+        self, key: str, values: Mapping[str, Any], known: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """``values`` of the page of ``key`` with each digest replaced by its value, from
+        ``known`` (values the caller knows, e.g. the sync key's) or the journal; a property whose
+        value neither holds is left out."""
+        if not unkept(values):
+            return dict(values)
+        return resolve(values, itertools.chain([known or {}], self.store.journaled_values(self.target, key)))
 
     def relations(self, key: str) -> dict[str, tuple[str, ...]]:
         if key not in self._loaded:

@@ -3,7 +3,8 @@
 Two parts, each a :class:`typing.Protocol` that a backend implements:
 
 - :class:`SyncState`: what the engine needs to plan and apply: the identity map (sync key →
-  Notion page), the last value syncfw wrote for each owned property, stream cursors, matches and
+  Notion page), what syncfw last wrote for each owned property (the value, or a digest of it:
+  :mod:`syncfw.state.written`), stream cursors, matches and
   members of secondary and aggregating mappings, relation keys, quarantine, the write-ahead
   journal (intents) and the Notion read watermark. Its writes (:class:`SyncTransaction`) happen
   inside ``transaction()``, which commits or rolls back as a whole, so that an intent is settled
@@ -22,6 +23,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
+
+from syncfw.state.written import LastWritten
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,8 @@ class RunRecord:
 class OperationRecord:
     """One operation of a run, as its history keeps it (table ``run_operations``): the write the
     run planned, numbered ``seq`` from 1 within the run, with the page id a create got.
-    ``before``/``after`` are canonical property values (JSON values)."""
+    ``before``/``after`` are canonical property values (JSON values): history keeps them in the
+    journal only, so they are empty once retention pruned the run's journal entries."""
 
     seq: int
     target: str
@@ -124,7 +128,13 @@ class SyncTransaction(Protocol):
         """Remove the identity map entry and the written values of ``sync_key``."""
 
     def set_written(self, target: str, sync_key: str, values: dict[str, Any]) -> None:
-        """Record the canonical values just written (JSON values; lists come back as tuples)."""
+        """Record the canonical values just written on the page of ``sync_key``, which the
+        identity map holds (:meth:`set_page` first), over the ones it had. They come back from
+        :meth:`SyncState.last_written_for` as values or digests (lists as tuples).
+
+        Raises:
+            StateError: the identity map holds no page for ``sync_key``.
+        """
 
     def set_match(self, target: str, mapping: str, record_key: str, page_key: str | None) -> None:
         """Remember (or, with None, forget) which page a secondary record matched."""
@@ -190,13 +200,20 @@ class SyncState(Protocol):
 
     def pages(self, target: str) -> dict[str, PageEntry]: ...
 
-    def written(self, target: str) -> dict[str, dict[str, Any]]: ...
+    def last_written(self, target: str) -> dict[str, LastWritten]:
+        """What syncfw last wrote in ``target``: sync key → {property: canonical value, or a
+        :class:`~syncfw.state.written.Digest` equal to it} (:mod:`syncfw.state.written`)."""
 
     def pages_for(self, target: str, keys: Iterable[str]) -> dict[str, PageEntry]: ...
 
     def pages_by_id(self, target: str, page_ids: Iterable[str]) -> dict[str, PageEntry]: ...
 
-    def written_for(self, target: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]: ...
+    def last_written_for(self, target: str, keys: Iterable[str]) -> dict[str, LastWritten]:
+        """:meth:`last_written` of the pages of ``keys`` (keys never written are absent)."""
+
+    def journaled_values(self, target: str, sync_key: str) -> Iterator[dict[str, Any]]:
+        """The values of the page's writes the journal still holds (each ``after``), newest first:
+        where the value a digest stands for is found (:func:`syncfw.state.written.resolve`)."""
 
     def relation_keys_for(
         self, target: str, keys: Iterable[str]

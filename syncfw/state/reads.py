@@ -9,7 +9,8 @@ from typing import Any
 
 from syncfw.state.dialect import marks
 from syncfw.state.protocol import JournalEntry, NotionRead, PageEntry, QuarantinedRecord
-from syncfw.state.sql import SqlReader, chunks, load, load_values
+from syncfw.state.sql import MAPPING, SqlReader, chunks, load_values
+from syncfw.state.written import LastWritten, decode
 
 _PAGE = "SELECT sync_key, page_id, created_by_syncfw, archived FROM pages WHERE target = ?"
 
@@ -19,21 +20,25 @@ def _page(target: str, row: Sequence[Any]) -> PageEntry:
 
 
 class SyncReads(SqlReader):
-    """Reads of pages, written values, relation keys, matches, members, cursors, the journal and
+    """Reads of pages, last written values (:mod:`syncfw.state.written`), relation keys, matches, members, cursors, the journal and
     quarantine. Lookups by key run in chunks of :data:`syncfw.state.sql.CHUNK` keys."""
 
     def pages(self, target: str) -> dict[str, PageEntry]:
         """The identity map of ``target``: sync key → page entry."""
         return {r[0]: _page(target, r) for r in self._query(_PAGE, (target,))}
 
-    def written(self, target: str) -> dict[str, dict[str, Any]]:
-        """The last values syncfw wrote in ``target``: sync key → {property: canonical value}."""
-        out: dict[str, dict[str, Any]] = {}
-        for key, prop, value in self._query(
-            "SELECT sync_key, property, value FROM written WHERE target = ?", (target,)
-        ):
-            out.setdefault(key, {})[prop] = load(value)
-        return out
+    def property_names(self) -> dict[int, str]:
+        """Number → name of every property the store has kept a value of (``property_ids``)."""
+        return {int(r[0]): str(r[1]) for r in self._query("SELECT id, property FROM property_ids")}
+
+    def last_written(self, target: str) -> dict[str, LastWritten]:
+        """What syncfw last wrote in ``target``: sync key → {property: value or :class:`~syncfw.state.written.Digest`}
+        (:mod:`syncfw.state.written`)."""
+        names = self.property_names()
+        rows = self._query(
+            "SELECT sync_key, written FROM pages WHERE target = ? AND written IS NOT NULL", (target,)
+        )
+        return {r[0]: decode(r[1], names) for r in rows}
 
     def pages_for(self, target: str, keys: Iterable[str]) -> dict[str, PageEntry]:
         """The identity map entries of ``keys`` in ``target`` (keys with no entry are absent)."""
@@ -53,17 +58,31 @@ class SyncReads(SqlReader):
             out.update((r[1], _page(target, r)) for r in rows)
         return out
 
-    def written_for(self, target: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """The last values syncfw wrote on the pages of ``keys`` (keys it never wrote are absent)."""
-        out: dict[str, dict[str, Any]] = {}
+    def last_written_for(self, target: str, keys: Iterable[str]) -> dict[str, LastWritten]:
+        """What syncfw last wrote on the pages of ``keys``: sync key → {property: value or
+        :class:`~syncfw.state.written.Digest`} (keys it never wrote are absent)."""
+        names: dict[int, str] | None = None
+        out: dict[str, LastWritten] = {}
         for chunk in chunks(keys):
-            for key, prop, value in self._query(
-                "SELECT sync_key, property, value FROM written WHERE target = ? "
+            rows = self._query(
+                "SELECT sync_key, written FROM pages WHERE target = ? AND written IS NOT NULL "
                 f"AND sync_key IN ({marks(len(chunk))})",
                 (target, *chunk),
-            ):
-                out.setdefault(key, {})[prop] = load(value)
+            )
+            if rows and names is None:
+                names = self.property_names()
+            out.update((r[0], decode(r[1], names or {})) for r in rows)
         return out
+
+    def journaled_values(self, target: str, sync_key: str) -> Iterator[dict[str, Any]]:
+        """The values of the writes to the page of ``sync_key`` that the journal still holds
+        (each entry's ``after``), newest first: where :func:`syncfw.state.written.resolve` finds
+        the value a digest stands for. The journal is read when the first is asked for."""
+        rows = self._query(
+            "SELECT after FROM journal WHERE target = ? AND sync_key = ? AND action <> 'cursor' ORDER BY seq DESC",
+            (target, sync_key),
+        )
+        yield from (load_values(r[0]) for r in rows)
 
     def relation_keys_for(self, target: str, keys: Iterable[str]) -> dict[str, dict[str, tuple[str, ...]]]:
         """The stored relation keys of the pages of ``keys``: sync key → {property: keys}."""
@@ -122,7 +141,7 @@ class SyncReads(SqlReader):
             params: tuple[Any, ...] = (target,)
         else:
             sql = (
-                "SELECT record_key FROM (SELECT record_key FROM matches WHERE target = ? AND mapping = ? "
+                f"SELECT record_key FROM (SELECT record_key FROM matches WHERE {MAPPING} "
                 "UNION SELECT record_key FROM members WHERE target = ? AND mapping = ? "
                 "UNION SELECT record_key FROM unmatched WHERE target = ? AND mapping = ?) AS kept "
                 "WHERE record_key > ?"
@@ -136,7 +155,7 @@ class SyncReads(SqlReader):
         out: dict[str, str] = {}
         for chunk in chunks(keys):
             rows = self._query(
-                "SELECT record_key, page_key FROM matches WHERE target = ? AND mapping = ? "
+                f"SELECT record_key, page_key FROM matches WHERE {MAPPING} "
                 f"AND record_key IN ({marks(len(chunk))})",
                 (target, mapping, *chunk),
             )
@@ -183,9 +202,7 @@ class SyncReads(SqlReader):
 
     def matches(self, target: str, mapping: str) -> dict[str, str]:
         """How a secondary mapping's records matched pages: record key → page sync key."""
-        rows = self._query(
-            "SELECT record_key, page_key FROM matches WHERE target = ? AND mapping = ?", (target, mapping)
-        )
+        rows = self._query(f"SELECT record_key, page_key FROM matches WHERE {MAPPING}", (target, mapping))
         return {r[0]: r[1] for r in rows}
 
     def members(self, target: str, mapping: str) -> dict[str, tuple[str, dict[str, Any]]]:

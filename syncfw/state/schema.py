@@ -4,6 +4,7 @@ A store records the number of migrations applied to it (its schema version); ope
 the ones it lacks, in order, each in one transaction with the new version, so a store is always
 at a version and never between two. Never edit a released migration: append a new one. DDL is
 written in the SQL SQLite and PostgreSQL share (``{identity}`` is the dialect's numbered key,
+``{clustered}`` what stores a table in its key's order only, ``{binary}`` a column of bytes,
 :mod:`syncfw.state.dialect`); a step that moves data does it in Python through the store's own
 statements, not with one database's functions.
 
@@ -16,6 +17,16 @@ the run's ``summary`` keeps only counts and a sample and no run is too large to 
 refuses a string over 1,000,000,000 bytes, https://www.sqlite.org/limits.html#max_length); and
 indexed the journal by ``created_at`` so that retention prunes it with one cheap DELETE. Rows
 written before it keep their operations in their summary.
+
+Version 8 made a page's state small (:mod:`syncfw.state.written`): the last written values moved
+from the table ``written`` (a row per page and property, the value's JSON) into the column
+``pages.written`` (bytes: each property by its number in the new table ``property_ids``, its
+value or a digest of it); ``run_operations`` lost ``before``/``after``, which
+the journal holds (history reads them from it by run and page, through the new index
+``journal_by_page``, which also finds the value a digest stands for); ``matches`` names a
+target's mapping by its number in the new table ``mappings``; ``matches`` and ``relation_keys``,
+which have no index but their key, were stored again clustered (SQLite keeps them once instead
+of twice).
 """
 
 from __future__ import annotations
@@ -25,8 +36,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from syncfw.state.dialect import Dialect
+from syncfw.state.dialect import Dialect, marks
+from syncfw.state.sql import CHUNK, load
 from syncfw.state.transaction import Connection
+from syncfw.state.written import encode
 
 Query = Callable[[str, Sequence[Any]], list[Sequence[Any]]]
 """Run a statement with ``?`` markers inside the migration's transaction; answers its rows."""
@@ -43,7 +56,10 @@ class Migration:
 
     def statements(self, dialect: Dialect) -> list[str]:
         """The DDL in ``dialect``."""
-        return [statement.format(identity=dialect.identity) for statement in self.ddl]
+        return [
+            statement.format(identity=dialect.identity, clustered=dialect.clustered, binary=dialect.binary)
+            for statement in self.ddl
+        ]
 
     def apply(self, db: Connection, dialect: Dialect) -> None:
         """Run this step on ``db`` inside the transaction the caller opened (and commits, with the
@@ -74,6 +90,38 @@ def _watermarks_to_their_table(query: Query, execute: Execute) -> None:
             (str(name)[len(_WATERMARK_SETTING) :], str(data["at"]), int(data["since_full"])),
         )
         execute("DELETE FROM settings WHERE name = ?", (name,))
+
+
+def _written_into_pages(query: Query, execute: Execute) -> None:
+    """Each page's rows of ``written`` become its ``pages.written`` (values kept or digested),
+    :data:`~syncfw.state.sql.CHUNK` pages at a time; rows of keys with no page go (nothing reads
+    them: a key with no page is created afresh)."""
+    ids: dict[str, int] = {}
+    for (name,) in query("SELECT DISTINCT property FROM written ORDER BY property", ()):
+        ids[str(name)] = int(
+            query("INSERT INTO property_ids (property) VALUES (?) RETURNING id", (name,))[0][0]
+        )
+    after = ("", "")
+    while keys := query(
+        "SELECT target, sync_key FROM pages WHERE target > ? OR (target = ? AND sync_key > ?) "
+        f"ORDER BY target, sync_key LIMIT {CHUNK}",
+        (after[0], after[0], after[1]),
+    ):
+        for target in dict.fromkeys(str(k[0]) for k in keys):
+            chunk = [str(k[1]) for k in keys if k[0] == target]
+            values: dict[str, dict[str, object]] = {}
+            for key, prop, value in query(
+                f"SELECT sync_key, property, value FROM written WHERE target = ? AND sync_key IN ({marks(len(chunk))})",
+                (target, *chunk),
+            ):
+                values.setdefault(str(key), {})[str(prop)] = load(value)
+            for key, page in values.items():
+                execute(
+                    "UPDATE pages SET written = ? WHERE target = ? AND sync_key = ?",
+                    (encode(page, ids), target, key),
+                )
+        after = (str(keys[-1][0]), str(keys[-1][1]))
+    execute("DROP TABLE written", ())
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -242,5 +290,29 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
             "CREATE INDEX journal_by_time ON journal (created_at)",
         )
+    ),
+    Migration(
+        (
+            "ALTER TABLE pages ADD COLUMN written {binary}",
+            "CREATE TABLE property_ids (id {identity}, property TEXT NOT NULL UNIQUE)",
+            "CREATE INDEX journal_by_page ON journal (target, sync_key)",
+            "ALTER TABLE run_operations DROP COLUMN before",
+            "ALTER TABLE run_operations DROP COLUMN after",
+            "CREATE TABLE mappings (id {identity}, target TEXT NOT NULL, mapping TEXT NOT NULL, "
+            "UNIQUE (target, mapping))",
+            "INSERT INTO mappings (target, mapping) SELECT DISTINCT target, mapping FROM matches",
+            "CREATE TABLE matches_v8 (mapping_id INTEGER NOT NULL, record_key TEXT NOT NULL, "
+            "page_key TEXT NOT NULL, PRIMARY KEY (mapping_id, record_key)) {clustered}",
+            "INSERT INTO matches_v8 SELECT m.id, t.record_key, t.page_key FROM matches t "
+            "JOIN mappings m ON m.target = t.target AND m.mapping = t.mapping",
+            "DROP TABLE matches",
+            "ALTER TABLE matches_v8 RENAME TO matches",
+            "CREATE TABLE relation_keys_v8 (target TEXT NOT NULL, sync_key TEXT NOT NULL, property TEXT NOT NULL, "
+            "keys TEXT NOT NULL, PRIMARY KEY (target, sync_key, property)) {clustered}",
+            "INSERT INTO relation_keys_v8 SELECT target, sync_key, property, keys FROM relation_keys",
+            "DROP TABLE relation_keys",
+            "ALTER TABLE relation_keys_v8 RENAME TO relation_keys",
+        ),
+        _written_into_pages,
     ),
 )

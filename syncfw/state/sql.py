@@ -49,6 +49,10 @@ class SqlWriter(ABC):
         """The one value ``sql`` (a statement ending in ``RETURNING <column>``) answers."""
 
 
+MAPPING = "mapping_id = (SELECT id FROM mappings WHERE target = ? AND mapping = ?)"
+"""The condition on a table keyed by mapping number (``matches``) for one target's mapping (its
+two markers: target, mapping)."""
+
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 """One encoder for every value (``json.dumps`` with options builds a new one per call)."""
 

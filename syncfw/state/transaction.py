@@ -40,6 +40,9 @@ class Transaction(SyncWrites, HistoryWrites):
         self._db = db
         self.dialect = dialect
 
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        return list(self._db.execute(self.dialect.sql(sql), params).fetchall())
+
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._db.execute(self.dialect.sql(sql), params)
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
+from syncfw.errors import StateError
 from syncfw.state.dialect import Dialect
 from syncfw.state.protocol import NotionRead, QuarantinedRecord
-from syncfw.state.sql import SqlWriter, dump
+from syncfw.state.sql import MAPPING, SqlReader, SqlWriter, dump
+from syncfw.state.written import decode, encode
 
 
-class SyncWrites(SqlWriter):
-    """Writes of pages, written values, relation keys, matches, members, cursors, target ids, the
+class SyncWrites(SqlWriter, SqlReader):
+    """Writes (and the reads they need) of pages, last written values, relation keys, matches, members, cursors, target ids, the
     Notion read watermark, the journal and quarantine, inside one open transaction."""
 
     dialect: Dialect
@@ -43,31 +46,48 @@ class SyncWrites(SqlWriter):
     def forget_page(self, target: str, sync_key: str) -> None:
         """Remove the identity map entry and the written values of ``sync_key``."""
         self._execute("DELETE FROM pages WHERE target = ? AND sync_key = ?", (target, sync_key))
-        self._execute("DELETE FROM written WHERE target = ? AND sync_key = ?", (target, sync_key))
 
     def set_written(self, target: str, sync_key: str, values: dict[str, Any]) -> None:
-        """Record the canonical values just written (JSON values; lists come back as tuples)."""
-        self._executemany(
-            self.dialect.upsert(
-                "written", ("target", "sync_key", "property", "value"), ("target", "sync_key", "property")
-            ),
-            [(target, sync_key, prop, dump(value)) for prop, value in values.items()],
+        """Record the canonical values just written on the page of ``sync_key`` (which the identity
+        map holds: :meth:`set_page` first), over those it had: each kept or digested
+        (:mod:`syncfw.state.written`)."""
+        ids = self._property_ids(values)
+        rows = self._query("SELECT written FROM pages WHERE target = ? AND sync_key = ?", (target, sync_key))
+        if not rows:
+            raise StateError(
+                f"target {target}: no page is known for {sync_key!r}; its written values cannot be kept"
+            )
+        kept = decode(rows[0][0], {n: name for name, n in ids.items()}) if rows[0][0] else {}
+        self._execute(
+            "UPDATE pages SET written = ? WHERE target = ? AND sync_key = ?",
+            (encode({**kept, **values}, ids), target, sync_key),
         )
+
+    def _property_ids(self, names: Iterable[str]) -> dict[str, int]:
+        """Name → number of every property in ``property_ids``, ``names`` added if new."""
+        ids = {str(r[1]): int(r[0]) for r in self._query("SELECT id, property FROM property_ids")}
+        for name in names:
+            if name not in ids:
+                ids[name] = int(
+                    self._returning("INSERT INTO property_ids (property) VALUES (?) RETURNING id", (name,))
+                )
+        return ids
 
     def set_match(self, target: str, mapping: str, record_key: str, page_key: str | None) -> None:
         """Remember (or, with None, forget) which page a secondary record matched."""
         if page_key is None:
             self._execute(
-                "DELETE FROM matches WHERE target = ? AND mapping = ? AND record_key = ?",
-                (target, mapping, record_key),
+                f"DELETE FROM matches WHERE {MAPPING} AND record_key = ?", (target, mapping, record_key)
             )
             return
         self._execute(
-            self.dialect.upsert(
-                "matches",
-                ("target", "mapping", "record_key", "page_key"),
-                ("target", "mapping", "record_key"),
-            ),
+            "INSERT INTO mappings (target, mapping) VALUES (?, ?) ON CONFLICT (target, mapping) DO NOTHING",
+            (target, mapping),
+        )
+        self._execute(
+            "INSERT INTO matches (mapping_id, record_key, page_key) VALUES "
+            "((SELECT id FROM mappings WHERE target = ? AND mapping = ?), ?, ?) "
+            "ON CONFLICT (mapping_id, record_key) DO UPDATE SET page_key = excluded.page_key",
             (target, mapping, record_key, page_key),
         )
 

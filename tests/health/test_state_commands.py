@@ -154,7 +154,7 @@ def test_state_migrate_moves_everything_to_postgresql_and_the_next_run_writes_no
     assert [q.record_key for q in sqlite.quarantined()] == [contacts[0]["Id"]]
     sqlite.close()
     assert all(
-        before[t] for t in ("pages", "written", "cursors", "journal", "quarantine", "runs", "settings")
+        before[t] for t in ("pages", "property_ids", "cursors", "journal", "quarantine", "runs", "settings")
     )
 
     moved = syncfw("state", "migrate", str(path), "--to", postgres_database, cwd=tmp_path)

@@ -138,6 +138,8 @@ INSERT INTO "written" VALUES('accounts','001A','Name','"Edge"');
 INSERT INTO "written" VALUES('accounts','001A','Tags','["a","b"]');
 INSERT INTO "written" VALUES('accounts','001A','Revenue','1.5');
 INSERT INTO "written" VALUES('accounts','001A','Empty','null');
+INSERT INTO "written" VALUES('accounts','001A','Description','"Maker of digital audio converters"');
+INSERT INTO "written" VALUES('accounts','001Z','Name','"No page"');
 CREATE INDEX pages_by_id ON pages (page_id);
 CREATE INDEX members_by_page ON members (target, mapping, page_key);
 CREATE INDEX journal_by_run ON journal (run_id);

@@ -2,8 +2,8 @@
 a newer syncfw is refused on both backends, and left as it is.
 
 ``schema5.sql`` is a store written by syncfw at schema version 5 (every table holding rows,
-an open intent, the Notion read watermark still a ``notion_read:<target>`` setting), dumped with
-sqlite3's ``iterdump``.
+an open intent, the Notion read watermark still a ``notion_read:<target>`` setting, written
+values in a row per property), dumped with sqlite3's ``iterdump``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from syncfw.errors import StateError
 from syncfw.state import NotionRead, StateBackend, StateStore
 from syncfw.state.postgres import PostgresStore
 from syncfw.state.schema import MIGRATIONS
+from syncfw.state.written import Digest
 from tests.state.conftest import OpenStore
 
 SCHEMA5 = Path(__file__).with_name("schema5.sql")
@@ -37,7 +38,7 @@ def schema5_store(path: Path) -> StateStore:
 def test_a_schema_5_store_opens_at_the_newest_version_with_everything_kept(tmp_path: Path) -> None:
     store = schema5_store(tmp_path / "s.sqlite")
 
-    assert store.schema_version == len(MIGRATIONS) == 7
+    assert store.schema_version == len(MIGRATIONS) == 8
     assert store.notion_read("accounts") == NotionRead(datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=UTC), 3)
     assert store.setting("notion_read:accounts") is None  # moved, not copied
     assert store.setting("reconcile:accounts") == '{"at": "2026-01-01T00:00:00+00:00", "since": 2}'
@@ -48,9 +49,19 @@ def test_a_schema_5_store_opens_at_the_newest_version_with_everything_kept(tmp_p
         ("001A", "page-1", True, False),
         ("001B", "page-2", False, True),
     ]
-    assert store.written("accounts") == {
-        "001A": {"Name": "Edge", "Tags": ("a", "b"), "Revenue": 1.5, "Empty": None}
+    written = store.last_written("accounts")  # a written value of a key with no page is dropped
+    assert written == {
+        "001A": {
+            "Name": "Edge",
+            "Tags": ("a", "b"),
+            "Revenue": 1.5,
+            "Empty": None,
+            "Description": "Maker of digital audio converters",
+        }
     }
+    assert isinstance(written["001A"]["Description"], Digest)  # kept as a digest: longer than one
+    assert written["001A"]["Description"] != "Maker of digital audio converters!"
+    assert "written" not in store.tables()
     assert store.relation_keys("accounts") == {"001A": {"Contacts": ("003A", "003B")}}
     assert store.matches("accounts", "zendesk-orgs") == {"org-1": "001A"}
     assert store.members("accounts", "tickets") == {"t-1": ("001A", {"Open": 1})}

@@ -18,6 +18,16 @@ def _runs(store: StateBackend, *days: int) -> None:
             tx.start_run(f"r{day}", "crm", "run", f"2026-01-{day:02}T00:00:00Z")
 
 
+def _journal(store: StateBackend, run_id: str, ops: list[OperationRecord], at: str) -> None:
+    """Journal ``ops`` as run ``run_id`` wrote them (intent, then applied)."""
+    with store.transaction() as tx:
+        for op in ops:
+            seq = tx.open_intent(
+                run_id, op.target, op.action, op.sync_key, op.page_id, op.before, op.after, at
+            )
+            tx.settle(seq, "applied", at)
+
+
 def test_operations_are_kept_in_batches_and_read_back_in_order_past_one_page(store: StateBackend) -> None:
     _runs(store, 1, 2)
     with store.transaction() as tx:
@@ -28,12 +38,41 @@ def test_operations_are_kept_in_batches_and_read_back_in_order_past_one_page(sto
 
     kept = list(store.all_operations("r1", batch=400))
     assert [op.seq for op in kept] == list(range(1, 1502))
-    assert kept[0] == OperationRecord(
-        1, "accounts", "create", "k00001", "page-1", {}, {"Name": "N1", "Tags": ["a"]}
-    )
+    assert kept[0] == OperationRecord(1, "accounts", "create", "k00001", "page-1", {}, {})  # no journal
     assert (kept[-1].target, kept[-1].action) == ("contacts", "update")
     assert store.operations("r1", after_seq=1499, limit=10) == kept[1499:]
     assert store.operation_counts(["r1", "r2", "r3"]) == {"r1": 1501, "r2": 1}
+
+
+def test_operations_take_their_values_from_the_journal_while_it_keeps_them(store: StateBackend) -> None:
+    _runs(store, 1, 2)
+    ops = [_op(n) for n in range(1, 4)]
+    with store.transaction() as tx:
+        tx.add_operations("r1", ops)
+        tx.add_operations("r2", [_op(1, action="update")])
+    _journal(store, "r1", ops, "2026-01-01T00:00:01.000Z")
+    second_part = OperationRecord(
+        3, "accounts", "update", "k00003", "page-3", {"Tags": ["b"]}, {"Tags": ["c"]}
+    )
+    _journal(store, "r1", [second_part], "2026-01-01T00:00:02.000Z")  # a page written in two parts
+    _journal(
+        store,
+        "r2",
+        [OperationRecord(1, "accounts", "update", "k00001", "page-1", {"Name": "N1"}, {"Name": "M"})],
+        "2026-01-02T00:00:00.000Z",
+    )
+
+    kept = list(store.all_operations("r1"))
+    assert kept[:2] == ops[:2]  # values read back from the journal, not kept twice
+    assert (kept[2].before, kept[2].after) == ({"Tags": ["b"]}, {"Name": "N3", "Tags": ["c"]})
+    assert store.operations("r2")[0].after == {"Name": "M"}  # only its own run's entries
+
+    with store.transaction() as tx:
+        tx.prune(keep_runs=200, journal_before="2026-01-01T12:00:00.000Z")
+    assert [(op.seq, op.sync_key, op.after) for op in store.all_operations("r1")] == [
+        (1, "k00001", {}), (2, "k00002", {}), (3, "k00003", {}),
+    ]  # fmt: skip
+    assert store.operations("r2")[0].after == {"Name": "M"}
 
 
 def test_retention_keeps_the_newest_runs_with_their_operations(store: StateBackend) -> None:

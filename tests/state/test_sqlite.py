@@ -34,7 +34,16 @@ def test_a_commit_refused_by_a_full_disk_is_one_clear_error_and_commits_nothing(
     try:
         with pytest.raises(StateError) as refused, store.transaction() as tx:
             tx.set_page("accounts", "001A", "page-1", created_by_syncfw=True)
-            tx.set_written("accounts", "001A", {"Notes": "n" * 1_000_000})
+            tx.open_intent(
+                "r1",
+                "accounts",
+                "update",
+                "001A",
+                "page-1",
+                {},
+                {"Notes": "n" * 1_000_000},
+                "2026-01-01T00:00:00Z",
+            )
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
         signal.signal(signal.SIGXFSZ, previous)
@@ -55,7 +64,9 @@ def test_a_write_sqlite_finds_no_room_for_is_disk_full_and_commits_nothing(tmp_p
     store._db.execute("PRAGMA max_page_count = " + str(store._db.execute("PRAGMA page_count").fetchone()[0]))
     with pytest.raises(StateError) as refused, store.transaction() as tx:
         tx.set_page("accounts", "001A", "page-1", created_by_syncfw=True)
-        tx.set_written("accounts", "001A", {"Notes": "n" * 100_000})
+        tx.open_intent(
+            "r1", "accounts", "update", "001A", "page-1", {}, {"Notes": "n" * 100_000}, "2026-01-01T00:00:00Z"
+        )
     message = str(refused.value)
     assert message.startswith(f"the state store {path} could not be written: disk full; nothing is lost")
     assert f"KiB free in {tmp_path}" in message and "\n" not in message
@@ -78,7 +89,16 @@ def test_the_end_of_a_run_is_recorded_after_a_write_the_file_size_limit_refused(
         with pytest.raises(StateError, match="disk full"):
             for i in range(1000):
                 with store.transaction() as tx:
-                    tx.set_written("accounts", f"k{i}", {"Notes": "n" * 20_000})
+                    tx.open_intent(
+                        "r1",
+                        "accounts",
+                        "update",
+                        f"k{i}",
+                        None,
+                        {},
+                        {"Notes": "n" * 20_000},
+                        "2026-01-01T00:00:00Z",
+                    )
         store.end_run(
             "r1",
             finished_at="2026-01-01T00:01:00Z",

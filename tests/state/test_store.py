@@ -1,6 +1,6 @@
 """What every state store backend does: values come back as written, transactions commit or roll
 back whole, lookups answer only the keys the store knows, the journal and quarantine keep their
-order and counts, the run history records how runs ended (see tests/state/conftest.py)."""
+order and counts, last written values keep a digest of what is long, the run history records how runs ended (see tests/state/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from syncfw.errors import StateError
 from syncfw.state import (
     HistoryTransaction,
     NotionRead,
@@ -21,6 +22,7 @@ from syncfw.state import (
 from syncfw.state.history import UNRECORDED_END
 from syncfw.state.schema import MIGRATIONS
 from syncfw.state.sql import CHUNK
+from syncfw.state.written import Digest, resolve
 from tests.state.conftest import OpenStore
 
 
@@ -43,10 +45,78 @@ def test_values_survive_reopening_with_their_types(open_store: OpenStore) -> Non
     again = open_store()
     assert again.schema_version == len(MIGRATIONS)
     assert again.pages("accounts")["001A"].created_by_syncfw is True
-    assert again.written("accounts") == {
+    assert again.last_written("accounts") == {
         "001A": {"Tags": ("a", "b"), "Revenue": 1.5, "Name": "Edge", "Empty": None}
     }
     assert again.cursor("accounts", "salesforce", "Account") == '{"ts": 1}'
+
+
+LONG = "Maker of digital audio converters sold through retail and online."
+
+
+def test_last_written_values_keep_short_values_and_a_digest_of_long_ones(open_store: OpenStore) -> None:
+    store = open_store()
+    updated = "2026-10-21T16:03:55.000+00:00"
+    with store.transaction() as tx:
+        tx.set_page("accounts", "001A", "page-1", created_by_syncfw=True)
+        tx.set_written(
+            "accounts", "001A", {"Description": LONG, "Updated": updated, "Open": 3, "Tags": ("a",)}
+        )
+        tx.set_written("accounts", "001A", {"Open": 4, "Renewal": "2027-01-31"})  # over what it had
+    (last,) = open_store().last_written("accounts").values()
+
+    assert set(last) == {"Description", "Updated", "Open", "Tags", "Renewal"}
+    assert (last["Open"], last["Tags"], last["Renewal"]) == (
+        4,
+        ("a",),
+        "2027-01-31",
+    )  # short: kept as they are
+    for name, value in (("Description", LONG), ("Updated", updated)):
+        assert isinstance(last[name], Digest)
+        assert last[name] == value and value == last[name]
+        assert last[name] != value + "." and last[name] != None  # noqa: E711 (== is the digest's)
+    row = bytes(store._query("SELECT written FROM pages WHERE sync_key = '001A'")[0][0])  # type: ignore[attr-defined]
+    assert LONG.encode() not in row and len(row) < 50
+
+
+def test_a_digest_is_resolved_from_the_journal_while_it_holds_the_value(open_store: OpenStore) -> None:
+    store = open_store()
+    with store.transaction() as tx:
+        tx.set_page("accounts", "001A", "page-1", created_by_syncfw=True)
+        seq = tx.open_intent(
+            "r1",
+            "accounts",
+            "update",
+            "001A",
+            "page-1",
+            {},
+            {"Description": LONG + " Old"},
+            "2026-01-01T00:00:00.000Z",
+        )
+        tx.settle(seq, "applied", "2026-01-01T00:00:00.000Z")
+        seq = tx.open_intent(
+            "r2",
+            "accounts",
+            "update",
+            "001A",
+            "page-1",
+            {},
+            {"Description": LONG},
+            "2026-01-02T00:00:00.000Z",
+        )
+        tx.settle(seq, "applied", "2026-01-02T00:00:00.000Z")
+        tx.set_written("accounts", "001A", {"Description": LONG, "Open": 3})
+    last = store.last_written_for("accounts", ["001A"])["001A"]
+
+    assert resolve(last, store.journaled_values("accounts", "001A")) == {"Description": LONG, "Open": 3}
+    with store.transaction() as tx:
+        tx.prune(keep_runs=10, journal_before="2026-01-03T00:00:00.000Z")
+    assert resolve(last, store.journaled_values("accounts", "001A")) == {"Open": 3}  # no longer known
+
+
+def test_written_values_need_the_page_in_the_identity_map(store: StateBackend) -> None:
+    with pytest.raises(StateError, match="no page is known for '001A'"), store.transaction() as tx:
+        tx.set_written("accounts", "001A", {"Open": 3})
 
 
 def test_a_failed_transaction_leaves_nothing_behind(store: StateBackend) -> None:
@@ -79,8 +149,8 @@ def test_lookups_by_key_answer_only_known_keys_past_one_chunk(store: StateBacken
     asked = [*known[::2], "missing"]
     assert set(store.pages_for("t", asked)) == set(known[::2])
     assert store.pages_for("t", ["k0000"])["k0000"].page_id == "page-k0000"
-    assert store.written_for("t", asked)[known[-2]] == {"Name": known[-2]}
-    assert set(store.written_for("t", asked)) == set(known[::2])
+    assert store.last_written_for("t", asked)[known[-2]] == {"Name": known[-2]}
+    assert set(store.last_written_for("t", asked)) == set(known[::2])
     assert store.relation_keys_for("t", [known[-1], "missing"]) == {
         known[-1]: {"Contacts": (f"c-{known[-1]}",)}
     }
