@@ -23,8 +23,9 @@ What the configuration need not say, the answers tell (:meth:`AccountLimit.obser
   (until the first answer: the Team plan's 200, 10 time-based and 20 cursor-based exports);
 * the window's length: Zendesk documents a minute and its headers say only when the current
   window resets (``resets=``, ``ratelimit-reset``), so the connector paces with 60 seconds and
-  measures the length from two consecutive windows' reset times; a measurement can only shorten
-  the window, never beyond what the reset times prove, so against Zendesk it stays at 60 seconds;
+  measures the length from two consecutive windows' reset times (and never below the longest
+  ``resets`` reported); a measurement can only shorten the window, never beyond what the reset
+  times prove, so against Zendesk it stays at 60 seconds;
 * a spent window (``remaining=0``) pauses the limit for every process until it resets, as does a
   429 for its ``Retry-After`` (:meth:`AccountLimits.pause`), so that no other process sends a
   request Zendesk would refuse. A pause longer than ``max_rate_limit_wait`` is not shared: the
