@@ -62,12 +62,15 @@ class _ExportSession(requests.Session):
         kwargs.setdefault("timeout", self._timeout)
         path = urlsplit(url if isinstance(url, str) else url.decode()).path
         self.limits.acquire(path)
+        sent = time.monotonic()
         response = super().request(method, url, *args, **kwargs)
         limits = RateLimits.from_headers(response.headers)
         if limits.buckets:
             self.seen[path] = limits
-            refused = response.status_code == 429
-            self.limits.observe(limits, None if refused else time.monotonic())
+            if response.status_code == 429:
+                self.limits.observe(limits)
+            else:
+                self.limits.observe(limits, sent, time.monotonic())
         if response.status_code == 429:
             raise RateLimited(response)
         return response

@@ -84,7 +84,8 @@ class AccountLimit:
         self._account = (lane, subdomain, credential)
         self.limit = limit
         self.window = WINDOW_SECONDS
-        self._last: tuple[float, int, int] | None = None  # (reset time, remaining, total) last reported
+        # when the current window is known to reset after, and the remaining and total last reported
+        self._last: tuple[float, int, int] | None = None
         self._longest_reset = 0.0
         self._budget = self._open()
 
@@ -113,27 +114,32 @@ class AccountLimit:
         """Send nothing for ``seconds``, in every process of the account."""
         self._budget.pause(seconds)
 
-    def observe(self, bucket: Bucket, at: float | None) -> None:
-        """Follow what an answer reported: adopt its ``total``; when ``at`` (``time.monotonic()``
-        when the answer came) is given, measure the window from the reset times.
+    def observe(self, bucket: Bucket, sent: float | None = None, received: float | None = None) -> None:
+        """Follow what an answer reported: adopt its ``total``; given when the request was
+        ``sent`` and its answer ``received`` (``time.monotonic()``), measure the window.
 
-        Within a window every answer of this process reports less ``remaining`` than the one
-        before (its own request counted), so an answer of the same ``total`` reporting as much or
-        more comes from a later window. Two answers in consecutive windows reset ``d`` seconds
-        apart, each reset time known to a second (``resets`` is rounded up), so the window is at
-        most ``d + 1`` seconds long; it is at least the longest ``resets`` ever reported. A 429
-        answer's ``resets`` may be its ``Retry-After``: pass no ``at``.
+        ``resets`` is rounded up to whole seconds, so an answer proves that its window resets
+        after ``sent + resets - 1`` and by ``received + resets``. Within a window every answer of
+        this process reports less ``remaining`` than the one before (its own request counted),
+        so an answer of the same ``total`` reporting as much or more comes from a later window:
+        the window is then at most the latest reset this answer allows minus the earliest the
+        previous window's answers allowed, and at least the longest ``resets`` ever reported. It
+        is adopted when a fifth shorter than the one in use. A 429 answer's ``resets`` may be its
+        ``Retry-After``: give no times.
         """
         limit, window = max(2, bucket.total), self.window
-        if at is not None and bucket.resets is not None:
-            resets_at = at + bucket.resets
+        if sent is not None and received is not None and bucket.resets is not None:
             self._longest_reset = max(self._longest_reset, bucket.resets)
+            resets_after = sent + bucket.resets - 1
             if self._last is not None:
-                last_reset, last_remaining, last_total = self._last
-                apart = resets_at - last_reset
-                if bucket.total == last_total and bucket.remaining >= last_remaining and apart > 0:
-                    window = min(window, max(float(math.ceil(apart + 1)), self._longest_reset))
-            self._last = (resets_at, bucket.remaining, bucket.total)
+                last_after, last_remaining, last_total = self._last
+                if bucket.total == last_total and bucket.remaining >= last_remaining:
+                    bound = max(received + bucket.resets - last_after, self._longest_reset)
+                    if bound < 0.8 * window:
+                        window = math.ceil(bound * 10) / 10
+                else:
+                    resets_after = max(resets_after, last_after)
+            self._last = (resets_after, bucket.remaining, bucket.total)
         if (limit, window) != (self.limit, self.window):
             self.limit, self.window = limit, window
             self._budget = self._open()
@@ -167,16 +173,17 @@ class AccountLimits:
             self._limits[export].acquire()
         self._limits[PLAN_HEADER].acquire()
 
-    def observe(self, limits: RateLimits, at: float | None) -> None:
-        """Adopt what an answer reported (``at`` as for :meth:`AccountLimit.observe`); a window it
-        reports spent pauses its limit for every process until the window resets."""
+    def observe(self, limits: RateLimits, sent: float | None = None, received: float | None = None) -> None:
+        """Adopt what an answer reported (``sent`` and ``received`` as for
+        :meth:`AccountLimit.observe`; none for a 429); a window it reports spent pauses its limit
+        for every process until the window resets."""
         for bucket in limits.buckets:
             limit = self._limits.get(bucket.header)
             if limit is None:
                 continue
-            limit.observe(bucket, at)
+            limit.observe(bucket, sent, received)
             if (
-                at is not None
+                received is not None
                 and bucket.spent
                 and bucket.resets is not None
                 and bucket.resets <= self.max_wait
