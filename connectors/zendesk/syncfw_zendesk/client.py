@@ -12,11 +12,15 @@ zenpy's own result generators make for later pages, rather than through ``increm
 * zenpy's cursor endpoint drops ``per_page`` when resuming from a cursor and does not URL-encode
   the cursor; here requests encodes every parameter.
 
+Every request is paced in the account's limits, shared with every other process reading the
+account (:class:`~syncfw_zendesk.pacing.AccountLimits`), before it is sent.
+
 zenpy waits out a 429's ``Retry-After`` in a loop without any bound unless ``ratelimit_budget``
 is set. This client's session raises :class:`~syncfw_zendesk.errors.RateLimited` on every 429
 before zenpy sees the answer, so that loop never runs, and :meth:`ZendeskClient.get_json` decides:
-wait up to ``max_rate_limit_wait`` seconds, at most :attr:`ZendeskClient.rate_limit_attempts`
-times in a row, else raise :class:`~syncfw.errors.SourceLimitExceeded`.
+wait up to ``max_rate_limit_wait`` seconds (every process of the account waits too), at most
+:attr:`ZendeskClient.rate_limit_attempts` times in a row, else raise
+:class:`~syncfw.errors.SourceLimitExceeded`.
 """
 
 from __future__ import annotations
@@ -37,27 +41,36 @@ from syncfw import SourceError
 from syncfw.connector import RETRY_ATTEMPTS, RETRY_WAIT, retrying
 from syncfw_zendesk.config import ZendeskConfig
 from syncfw_zendesk.errors import RateLimited, is_transient, limit_exceeded, translate
+from syncfw_zendesk.pacing import AccountLimits
 from syncfw_zendesk.ratelimits import RateLimits
 
 log = logging.getLogger(__name__)
 
 
 class _ExportSession(requests.Session):
-    """A requests session with a default timeout that raises :class:`RateLimited` on 429 answers
-    and keeps the rate limit headers last seen on each path."""
+    """A requests session with a default timeout that paces every request in the account's
+    limits, raises :class:`RateLimited` on 429 answers and keeps the rate limit headers last seen
+    on each path."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, limits: AccountLimits) -> None:
         super().__init__()
         self._timeout = timeout
-        self.seen: dict[str, tuple[RateLimits, float]] = {}
+        self.limits = limits
+        self.seen: dict[str, RateLimits] = {}
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self._timeout)
+        path = urlsplit(url if isinstance(url, str) else url.decode()).path
+        self.limits.acquire(path)
+        sent = time.monotonic()
         response = super().request(method, url, *args, **kwargs)
         limits = RateLimits.from_headers(response.headers)
         if limits.buckets:
-            path = urlsplit(url if isinstance(url, str) else url.decode()).path
-            self.seen[path] = (limits, time.monotonic())
+            self.seen[path] = limits
+            if response.status_code == 429:
+                self.limits.observe(limits)
+            else:
+                self.limits.observe(limits, sent, time.monotonic())
         if response.status_code == 429:
             raise RateLimited(response)
         return response
@@ -76,12 +89,14 @@ class ZendeskClient:
 
     def __init__(self, config: ZendeskConfig) -> None:
         self.config = config
-        self._session = _ExportSession(config.timeout_seconds)
         if config.oauth_token is not None:
             credentials: dict[str, str | None] = {"oauth_token": config.oauth_token.get_secret_value()}
         else:
             assert config.api_token is not None
             credentials = {"email": config.email, "token": config.api_token.get_secret_value()}
+        credential = "\n".join(f"{name}={value}" for name, value in sorted(credentials.items()))
+        limits = AccountLimits(config.subdomain, credential, config.max_rate_limit_wait)
+        self._session = _ExportSession(config.timeout_seconds, limits)
         self._zenpy = Zenpy(
             subdomain=config.subdomain,
             session=self._session,
@@ -95,13 +110,13 @@ class ZendeskClient:
     @property
     def rate_limits(self) -> dict[str, RateLimits]:
         """The rate limit headers last seen, by URL path (``/api/v2/incremental/tickets/cursor.json``)."""
-        return {path: limits for path, (limits, _) in self._session.seen.items()}
+        return dict(self._session.seen)
 
     def get_json(self, path: str, params: Mapping[str, str | int], *, what: str) -> dict[str, Any]:
         """GET ``/api/v2/<path>`` with query ``params``; the answer's JSON object.
 
-        Before sending, waits for a window whose last answer said no request is left (when it
-        resets within ``max_rate_limit_wait``).
+        Before sending, waits until the request fits in the account's limits, which every process
+        reading the account shares (:class:`~syncfw_zendesk.pacing.AccountLimits`).
 
         Raises:
             syncfw.errors.SourceLimitExceeded: 429 answers that cannot be waited out.
@@ -111,7 +126,6 @@ class ZendeskClient:
         """
         attempt = 1
         while True:
-            self._pause_for_spent_window(path)
             try:
                 return self._get_with_retries(path, params, what)
             except RateLimited as limited:
@@ -120,12 +134,12 @@ class ZendeskClient:
                 if wait is None or wait > max_wait or attempt >= self.rate_limit_attempts:
                     raise limit_exceeded(limited, what=what, max_wait=max_wait, attempts=attempt) from None
                 log.warning(
-                    "Zendesk rate-limited the %s (%s): waiting %g s (Retry-After)",
+                    "Zendesk rate-limited the %s (%s): every process of the account waits %g s (Retry-After)",
                     what,
                     limited.limit(),
                     wait,
                 )
-                time.sleep(wait)
+                self._session.limits.pause(limited, wait)
                 attempt += 1
 
     def close(self) -> None:
@@ -151,18 +165,3 @@ class ZendeskClient:
         api = self._zenpy.users
         url = api._build_url(Url(path))
         return api._get(url, raw_response=True, params=dict(params)).json()
-
-    def _pause_for_spent_window(self, path: str) -> None:
-        seen = self._session.seen.get(f"/api/v2/{path}")
-        if seen is None:
-            return
-        limits, at = seen
-        bucket = limits.exhausted()
-        if bucket is None or bucket.resets is None:
-            return
-        wait = bucket.resets - (time.monotonic() - at)
-        if 0 < wait <= self.config.max_rate_limit_wait:
-            log.info(
-                "Zendesk: %s has no request left; waiting %.0f s for it to reset", bucket.describe(), wait
-            )
-            time.sleep(wait)

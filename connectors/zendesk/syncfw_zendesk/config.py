@@ -41,7 +41,9 @@ class ZendeskConfig(BaseModel):
         page_size: items per export page (``per_page``), 1-1000; Zendesk's default is 1000.
         max_rate_limit_wait: the longest ``Retry-After`` the connector waits out, in seconds.
             A 429 asking for longer (or the 6th 429 in a row for one request) raises
-            :class:`~syncfw.errors.SourceLimitExceeded` at once.
+            :class:`~syncfw.errors.SourceLimitExceeded` at once. Waits up to this long (a 429's,
+            or a spent window's until it resets) hold back every process reading the account
+            (:mod:`syncfw_zendesk.pacing`).
         timeout_seconds: timeout of each HTTP request, in seconds.
     """
 

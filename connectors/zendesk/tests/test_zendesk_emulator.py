@@ -183,7 +183,8 @@ def test_unknown_path_is_record_not_found(sandbox: Sandbox) -> None:
     )
 
 
-def test_answers_carry_the_rate_limit_headers(sandbox: Sandbox) -> None:
+def test_answers_carry_the_rate_limit_headers(start_sandbox: Callable[..., Sandbox]) -> None:
+    sandbox = start_sandbox()
     cursor = get(sandbox, "incremental/tickets/cursor.json", start_time=0).headers
     time_based = get(sandbox, "incremental/organizations.json", start_time=0).headers
 
@@ -193,7 +194,8 @@ def test_answers_carry_the_rate_limit_headers(sandbox: Sandbox) -> None:
     assert time_based["x-rate-limit-remaining"] == "398" and time_based["ratelimit-reset"] == "60"
 
 
-def test_429_answers_for_each_limit(sandbox: Sandbox) -> None:
+def test_429_answers_for_each_limit(start_sandbox: Callable[..., Sandbox]) -> None:
+    sandbox = start_sandbox()
     sandbox.account.rate_limit_next(1, retry_after=7)
     sandbox.account.rate_limit_next(1, retry_after=30, limit="plan")
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
+import requests
 from syncfw_zendesk.client import ZendeskClient
-from syncfw_zendesk.emulator import account as account_module
 
 from syncfw import SourceAuthError, SourceError, SourceLimitExceeded, SourceUnavailable
 
@@ -111,7 +112,10 @@ def test_a_429_is_waited_out_for_its_retry_after(sandbox: Sandbox) -> None:
 
 
 @pytest.mark.timeout(10)
-def test_a_retry_after_above_the_bound_fails_at_once_naming_the_export_limit(sandbox: Sandbox) -> None:
+def test_a_retry_after_above_the_bound_fails_at_once_naming_the_export_limit(
+    start_sandbox: Callable[..., Sandbox],
+) -> None:
+    sandbox = start_sandbox()
     sandbox.account.rate_limit_next(1, retry_after=300)
     started = time.monotonic()
 
@@ -127,15 +131,15 @@ def test_a_retry_after_above_the_bound_fails_at_once_naming_the_export_limit(san
 
 @pytest.mark.timeout(10)
 def test_the_plans_per_minute_limit_is_named(sandbox: Sandbox) -> None:
-    sandbox.account.limit = 2
+    sandbox.account.rate_limit_next(1, retry_after=300, limit="plan")
 
     with pytest.raises(SourceLimitExceeded) as caught:
-        sandbox.read("tickets", page_size=5, max_rate_limit_wait=1)  # the third request is refused
+        sandbox.read("tickets")
 
-    assert "the account's API rate limit (2 requests per minute, set by the Zendesk plan)" in str(
+    assert "the account's API rate limit (400 requests per minute, set by the Zendesk plan)" in str(
         caught.value
     )
-    assert sandbox.account.stats.requests == 3
+    assert sandbox.account.stats.requests == 1
 
 
 @pytest.mark.timeout(10)
@@ -152,13 +156,17 @@ def test_repeated_429s_are_retried_a_bounded_number_of_times(
 
 
 @pytest.mark.timeout(20)
-def test_a_spent_window_is_waited_for_instead_of_being_refused(
-    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(account_module, "WINDOW_SECONDS", 2)
-    sandbox.account.set_export_limits(cursor_based=2)
+def test_a_window_spent_by_another_client_is_waited_for_instead_of_being_refused(sandbox: Sandbox) -> None:
+    sandbox.account.window_seconds = 2
+    sandbox.account.set_export_limits(cursor_based=20)
+    export = f"https://{sandbox.env['ZENPY_FORCE_NETLOC']}/api/v2/incremental/tickets/cursor.json"
+    other = {"Authorization": f"Bearer {sandbox.env['ZENDESK_OAUTH_TOKEN']}"}
+    for _ in range(19):  # another integration leaves one request in the window
+        assert requests.get(export, params={"start_time": 0}, headers=other, timeout=10).status_code == 200
+    started = time.monotonic()
 
-    records, checkpoints = sandbox.read("tickets", page_size=10)  # three pages: the third waits
+    records, checkpoints = sandbox.read("tickets", page_size=10)  # its first page spends the window
 
     assert len(records) == 30 and len(checkpoints) == 3
     assert sandbox.account.stats.rate_limited == 0
+    assert time.monotonic() - started >= 1  # the second page waited for the window to reset

@@ -50,9 +50,9 @@ the export limit, plain text for the plan's limit). The 400 and 403 bodies are n
 anywhere this emulator knows of: they follow Zendesk's ``{"error", "description"}`` layout.
 
 Tests drive the account through its knobs: :attr:`ZendeskAccount.limit`,
-:attr:`ZendeskAccount.archive_after`, :meth:`ZendeskAccount.fail_next`,
-:meth:`ZendeskAccount.rate_limit_next`, :meth:`ZendeskAccount.delete_permanently` and
-:attr:`ZendeskAccount.stats`.
+:attr:`ZendeskAccount.window_seconds`, :attr:`ZendeskAccount.archive_after`,
+:meth:`ZendeskAccount.fail_next`, :meth:`ZendeskAccount.rate_limit_next`,
+:meth:`ZendeskAccount.delete_permanently` and :attr:`ZendeskAccount.stats`.
 """
 
 from __future__ import annotations
@@ -86,7 +86,10 @@ ARCHIVE_AFTER = 120 * 86400
 """Seconds after it is closed that Zendesk archives a ticket (120 days)."""
 TICKETS_INDEX_LIMIT = 100
 """Requests per minute to List Tickets (``zendesk-ratelimit-tickets-index``, as recorded)."""
-WINDOW_SECONDS = 60
+WINDOW_SECONDS = 60.0
+"""The length of a rate limit window, in seconds: Zendesk counts each limit in requests "per
+minute" (Zendesk API reference, "Rate limits",
+https://developer.zendesk.com/api-reference/introduction/rate-limits/)."""
 AUTH_FAILED = {"error": "Couldn't authenticate you"}
 NOT_FOUND = {"error": "RecordNotFound", "description": "Not found"}
 FORBIDDEN = {
@@ -136,16 +139,17 @@ class AccountStats:
 
 
 class _Window:
-    """A fixed one-minute window of a per-minute limit."""
+    """A fixed window of ``seconds`` (a minute) of a per-minute limit, starting at its first request."""
 
-    def __init__(self, total: int, clock: Callable[[], float]) -> None:
+    def __init__(self, total: int, clock: Callable[[], float], seconds: float) -> None:
         self.total = total
+        self.seconds = seconds
         self._clock = clock
         self._started = clock()
         self.used = 0
 
     def _roll(self) -> None:
-        if self._clock() - self._started >= WINDOW_SECONDS:
+        if self._clock() - self._started >= self.seconds:
             self._started, self.used = self._clock(), 0
 
     def take(self) -> bool:
@@ -165,7 +169,7 @@ class _Window:
     def resets(self) -> int:
         """Whole seconds until the window resets (at least 1)."""
         self._roll()
-        return max(math.ceil(WINDOW_SECONDS - (self._clock() - self._started)), 1)
+        return max(math.ceil(self.seconds - (self._clock() - self._started)), 1)
 
 
 @dataclass(frozen=True)
@@ -209,6 +213,8 @@ class ZendeskAccount:
         archive_after: seconds after it is closed that a ticket is archived (120 days).
         clock: the time source (epoch seconds), for the export delay, archiving and rate limit
             windows.
+        window_seconds: the length of every rate limit window (60: Zendesk's limits are per
+            minute); shorter for tests that watch several windows go by.
 
     Thread-safe: the server thread and a test thread may use it at once.
     """
@@ -226,6 +232,7 @@ class ZendeskAccount:
         export_delay: float = 60.0,
         archive_after: float = ARCHIVE_AFTER,
         clock: Callable[[], float] = time.time,
+        window_seconds: float = WINDOW_SECONDS,
     ) -> None:
         self.data_dir = data_dir
         self.email = email
@@ -235,11 +242,12 @@ class ZendeskAccount:
         self.archive_after = archive_after
         self._clock = clock
         self._lock = threading.RLock()
+        self._window_seconds = window_seconds
         self._windows: dict[Endpoint, _Window] = {
-            "api": _Window(limit, clock),
-            "export": _Window(export_limit, clock),
-            "cursor_export": _Window(cursor_export_limit, clock),
-            "tickets_index": _Window(TICKETS_INDEX_LIMIT, clock),
+            "api": _Window(limit, clock, window_seconds),
+            "export": _Window(export_limit, clock, window_seconds),
+            "cursor_export": _Window(cursor_export_limit, clock, window_seconds),
+            "tickets_index": _Window(TICKETS_INDEX_LIMIT, clock, window_seconds),
         }
         self._faults: list[int] = []
         self._forced_limits: list[tuple[float, LimitName]] = []
@@ -256,15 +264,28 @@ class ZendeskAccount:
     @limit.setter
     def limit(self, value: int) -> None:
         with self._lock:
-            self._windows["api"] = _Window(value, self._clock)
+            self._windows["api"] = _Window(value, self._clock, self._window_seconds)
+
+    @property
+    def window_seconds(self) -> float:
+        """The length of every rate limit window, in seconds (60, as Zendesk counts per minute)."""
+        return self._window_seconds
+
+    @window_seconds.setter
+    def window_seconds(self, value: float) -> None:
+        with self._lock:
+            self._window_seconds = value
+            self._windows = {
+                name: _Window(window.total, self._clock, value) for name, window in self._windows.items()
+            }
 
     def set_export_limits(self, *, time_based: int | None = None, cursor_based: int | None = None) -> None:
         """Set the incremental export limits (requests per minute); the windows restart."""
         with self._lock:
             if time_based is not None:
-                self._windows["export"] = _Window(time_based, self._clock)
+                self._windows["export"] = _Window(time_based, self._clock, self._window_seconds)
             if cursor_based is not None:
-                self._windows["cursor_export"] = _Window(cursor_based, self._clock)
+                self._windows["cursor_export"] = _Window(cursor_based, self._clock, self._window_seconds)
 
     def fail_next(self, count: int, status: int = 503) -> None:
         """Answer the next ``count`` authenticated requests with HTTP ``status`` (5xx, 404, 403...)."""
