@@ -94,8 +94,7 @@ class ZendeskClient:
         else:
             assert config.api_token is not None
             credentials = {"email": config.email, "token": config.api_token.get_secret_value()}
-        credential = "\n".join(f"{name}={value}" for name, value in sorted(credentials.items()))
-        limits = AccountLimits(config.subdomain, credential, config.max_rate_limit_wait)
+        limits = AccountLimits(config.subdomain, config.max_rate_limit_wait)
         self._session = _ExportSession(config.timeout_seconds, limits)
         self._zenpy = Zenpy(
             subdomain=config.subdomain,

@@ -8,7 +8,7 @@ exports have been recorded with a bucket of their own of 20) counts the exports 
 jobs or two machines that each paced themselves would together send twice the limit and spend
 their requests on 429s. So each limit is a token bucket of :func:`syncfw.account_budget.account_budget`
 (a file under ``SYNCFW_BUDGET_DIR``, or the PostgreSQL or Redis server of ``SYNCFW_BUDGET_URL``),
-named by the subdomain and a digest of the credential.
+named by the subdomain alone: Zendesk counts the account's requests whatever token sends them.
 
 A bucket of ``burst`` requests refilled at ``(limit - burst) / window`` per second never sends more
 than ``limit`` requests in any ``window`` seconds (:func:`~syncfw.account_budget.window_rate`), so
@@ -54,7 +54,7 @@ PLAN_LIMIT = 200
 EXPORT_LIMITS = {EXPORT_HEADERS[0]: 10, EXPORT_HEADERS[1]: 20}
 """Incremental export requests per minute until an answer reports them: 10 documented for the
 time-based exports, 20 recorded for the cursor-based ones."""
-_INSTANCES: dict[tuple[str, str, str], AccountLimit] = {}
+_INSTANCES: dict[tuple[str, str], AccountLimit] = {}
 _INSTANCES_LOCK = threading.Lock()
 _LANES = {
     PLAN_HEADER: "zendesk",
@@ -68,8 +68,7 @@ class AccountLimit:
 
     Args:
         lane: the budget's name for this limit (``"zendesk"``, ``"zendesk-export"``, ...).
-        subdomain: the account.
-        credential: what the requests are authenticated with; only its digest names the budget.
+        subdomain: the account (every token of it shares the budget: Zendesk counts per account).
         limit: requests per window until an answer reports the limit (≥ 2).
 
     Attributes:
@@ -80,8 +79,8 @@ class AccountLimit:
         syncfw.errors.ConfigError: ``SYNCFW_BUDGET_URL`` is malformed (exit 2).
     """
 
-    def __init__(self, lane: str, subdomain: str, credential: str, limit: int) -> None:
-        self._account = (lane, subdomain, credential)
+    def __init__(self, lane: str, subdomain: str, limit: int) -> None:
+        self._account = (lane, subdomain)
         self.limit = limit
         self.window = WINDOW_SECONDS
         # when the current window is known to reset after, and the remaining and total last reported
@@ -90,21 +89,22 @@ class AccountLimit:
         self._budget = self._open()
 
     @classmethod
-    def of(cls, lane: str, subdomain: str, credential: str, limit: int) -> AccountLimit:
+    def of(cls, lane: str, subdomain: str, limit: int) -> AccountLimit:
         """The process's instance for this limit of the account (created with ``limit`` on first
         use), so that every client of the account in the process starts from what the answers
         have already told."""
         with _INSTANCES_LOCK:
-            key = (lane, subdomain, credential)
+            key = (lane, subdomain)
             instance = _INSTANCES.get(key)
             if instance is None:
-                instance = _INSTANCES[key] = cls(lane, subdomain, credential, limit)
+                instance = _INSTANCES[key] = cls(lane, subdomain, limit)
             return instance
 
     def _open(self) -> RateBudget:
         burst = max(1, self.limit // 10)
         rate = window_rate(self.limit, self.window, burst)
-        return account_budget(*self._account, rate=rate, burst=burst)
+        lane, subdomain = self._account
+        return account_budget(lane, subdomain, "", rate=rate, burst=burst)  # no credential: per account
 
     def acquire(self) -> None:
         """Block until one more request fits in the limit, then count it."""
@@ -151,17 +151,15 @@ class AccountLimits:
 
     Args:
         subdomain: the account.
-        credential: what the requests are authenticated with (only its digest is kept).
         max_wait: the longest pause shared with the account's other processes, in seconds
             (``max_rate_limit_wait``).
     """
 
-    def __init__(self, subdomain: str, credential: str, max_wait: float) -> None:
+    def __init__(self, subdomain: str, max_wait: float) -> None:
         self.max_wait = max_wait
         defaults = {PLAN_HEADER: PLAN_LIMIT, **EXPORT_LIMITS}
         self._limits = {
-            header: AccountLimit.of(lane, subdomain, credential, defaults[header])
-            for header, lane in _LANES.items()
+            header: AccountLimit.of(lane, subdomain, defaults[header]) for header, lane in _LANES.items()
         }
 
     def acquire(self, path: str) -> None:
