@@ -37,7 +37,7 @@ servers:
 	.ci/servers
 
 unit: $(STAMP) servers
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 test: lint typecheck unit
 

@@ -169,11 +169,16 @@ class WriteCap:
         )
 
 
+RECENT_RUNS = 10
+"""How many of the newest history rows :func:`latest_backfill` is given."""
+
+
 def latest_backfill(runs: Iterable[RunRecord]) -> Backfill | None:
     """The backfill of the most recent ``run`` of ``runs`` (run history, newest first), if it has
     one. History keeps start times to the second: of runs started in the same second, the one
-    furthest into its backfill is the most recent. Callers pass the two newest runs: a run takes
-    longer than half a second, and each summary read costs memory in proportion to its run."""
+    furthest into its backfill is the most recent. Callers pass the :data:`RECENT_RUNS` newest
+    runs (summaries are bounded, so reading them costs little): more than that many runs of one
+    recipe do not start within one second, one at a time under its run lock."""
     records = [r for r in runs if r.command == "run"]
     if not records:
         return None

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from syncfw.clock import now_iso, today, utcnow
 from syncfw.connector import Connector
 from syncfw.engine.apply import Applier, inflight_grace
-from syncfw.engine.backfill import WriteCap, latest_backfill
+from syncfw.engine.backfill import RECENT_RUNS, WriteCap, latest_backfill
 from syncfw.engine.commit import commit_target
 from syncfw.engine.guards import check_reviewed, guard
 from syncfw.engine.model import ApplyResult
@@ -133,7 +133,7 @@ def execute(
             _guarded(recipe, registry, options, progress, report, store, threading.Event(), WriteCap())
             return report
         with run_lock(recipe, command), stop_on_signals() as stop:
-            cap = WriteCap(options.max_writes or recipe.max_writes, latest_backfill(store.runs(2)))
+            cap = WriteCap(options.max_writes or recipe.max_writes, latest_backfill(store.runs(RECENT_RUNS)))
             with store.transaction() as tx:
                 tx.end_unfinished_runs(report.started_at)
                 tx.start_run(report.run_id, recipe.name, command, report.started_at)

@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from syncfw.clock import iso, parse_time, short, utcnow
-from syncfw.engine.backfill import Backfill, latest_backfill
+from syncfw.engine.backfill import RECENT_RUNS, Backfill, latest_backfill
 from syncfw.recipe import Recipe
 from syncfw.state import QuarantinedRecord, RunRecord, StateBackend, existing_state
 
@@ -203,7 +203,7 @@ def recipe_status(
         finally:
             opened.close()
     if last_run is None:
-        run, backfill = last_run_of(store), latest_backfill(store.runs(2))
+        run, backfill = last_run_of(store), latest_backfill(store.runs(RECENT_RUNS))
     else:
         run, backfill = last_run, Backfill.from_summary(last_run.summary)
     return _status(recipe, now, store.source_reads(), store.quarantined(), run, backfill)
