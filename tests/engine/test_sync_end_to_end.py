@@ -334,7 +334,9 @@ def test_a_full_refresh_writes_and_keeps_only_what_changed(
     sandbox.notion.human_edit(page_of[drifted["Id"]], {"Industry": {"select": {"name": "Shipping"}}})
 
     watch = KeptRecords()
-    report = execute(recipe, registry, RunOptions(rate_limit=FAST, full_refresh=True, observers=[watch]), watch)
+    report = execute(
+        recipe, registry, RunOptions(rate_limit=FAST, full_refresh=True, observers=[watch]), watch
+    )
 
     assert report.exit_code == 0, report.error
     plan = report.targets["accounts"].plan
