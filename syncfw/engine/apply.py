@@ -147,7 +147,8 @@ class Applier:
 
     Args:
         ledger: what planning read (the records behind each write, quarantined when Notion
-            rejects the write); empty for writes with no record behind them.
+            rejects the write); empty for writes with no record behind them. Each write's records
+            are released from it once the write is settled; those of writes held back stay.
         stop: when set, writes not yet started are skipped (their records keep the cursor back),
             and the wait for the grace of lost creates ends.
         on_done: called after each write (progress).

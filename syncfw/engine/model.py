@@ -5,7 +5,8 @@ what applying it did.
 findings), a :class:`StateDelta` (what planning learnt for the state store) and a
 :class:`~syncfw.engine.reads.ReadLedger` (what was read). :meth:`~syncfw.engine.apply.Applier.apply`
 returns an :class:`ApplyResult`; :func:`~syncfw.engine.commit.commit_target` records the three in
-one state transaction. None of them changes once made.
+one state transaction. None of them changes once made, except that the ledger forgets each record
+once the write behind it is settled (:meth:`~syncfw.engine.reads.ReadLedger.release`).
 """
 
 from __future__ import annotations
