@@ -29,8 +29,9 @@ import math
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,9 @@ from syncfw.notion.client import PAYLOAD_LIMIT, NotionClient, body_size
 from syncfw.state import StateBackend
 
 WORKERS = 4
+IN_FLIGHT = WORKERS * 8
+"""Writes handed to the threads ahead of the oldest unfinished one: what a run holds in flight
+stays the same whatever the size of its plan."""
 DEFAULT_INFLIGHT_GRACE = 65.0
 """Seconds after sending during which Notion may still commit a request (it allows 60)."""
 
@@ -143,7 +147,8 @@ class Applier:
 
     Args:
         ledger: what planning read (the records behind each write, quarantined when Notion
-            rejects the write); empty for writes with no record behind them.
+            rejects the write); empty for writes with no record behind them. Each write's records
+            are released from it once the write is settled; those of writes held back stay.
         stop: when set, writes not yet started are skipped (their records keep the cursor back),
             and the wait for the grace of lost creates ends.
         on_done: called after each write (progress).
@@ -308,6 +313,7 @@ class Applier:
                 self.skipped += 1
                 self._hold(op)
             return
+        settled = True
         try:
             done = self._write(op)
         except Oversize as exc:
@@ -315,9 +321,12 @@ class Applier:
         except NotionRejected as exc:
             self._rejected(op, str(exc))
         else:
+            settled = done  # a pending create's records wait for its lookup (:meth:`_settle_pending`)
             if done:
                 with self._lock:
                     self.done[op.action] += 1
+        if settled:
+            self.ledger.release(op.records)
         if self.on_done is not None:
             self.on_done()
 
@@ -373,6 +382,8 @@ class Applier:
             self.done["create"] += 1
             if item.more:
                 self._hold(item.op)  # the rest of the page is written when its records are read again
+            else:
+                self.ledger.release(item.op.records)
         for item in unsettled:
             self.pending_keys.append(item.op.sync_key)
             self._hold(item.op)
@@ -410,9 +421,14 @@ class Applier:
             self.capped = len(operations) - self.limit
             operations = operations[: self.limit]
         pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="syncfw-write")
+        in_flight: deque[Future[None]] = deque()
         try:
-            for future in [pool.submit(self._one, op) for op in operations]:
-                future.result()
+            for op in operations:
+                in_flight.append(pool.submit(self._one, op))
+                if len(in_flight) >= IN_FLIGHT:
+                    in_flight.popleft().result()
+            while in_flight:
+                in_flight.popleft().result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         self._settle_pending()

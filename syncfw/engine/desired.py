@@ -32,7 +32,7 @@ class DesiredValues:
         self.scope = scope
         self.pages = pages
         self.desired: dict[str, dict[str, Any]] = {}
-        self.sources: dict[str, list[tuple[str, int]]] = {}
+        self.sources: dict[str, tuple[tuple[str, int], ...]] = {}
         self.archives: dict[str, tuple[str, int]] = {}
 
     def want(self, key: str, values: dict[str, Any], origin: tuple[str, int] | None) -> None:
@@ -42,8 +42,8 @@ class DesiredValues:
             self.desired[key] = values
         else:
             current.update(values)
-        if origin is not None:
-            self.sources.setdefault(key, []).append(origin)
+        if origin is not None:  # a tuple, not a list: it becomes the operation's ``records`` as it is
+            self.sources[key] = (*self.sources.get(key, ()), origin)
 
     def settled(self, key: str, values: Mapping[str, Any]) -> bool:
         """True when ``values`` for the page of ``key`` need no write and nothing else is pending

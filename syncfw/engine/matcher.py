@@ -213,6 +213,7 @@ class Matcher:
                 if self.desired.settled(page_key, normalized):
                     continue
                 self.desired.want(page_key, normalized, None)
-                for origin in origins.get(page_key, []):
-                    self.desired.sources.setdefault(page_key, []).append(origin)
-                    read.keep(origin[1], records[origin[1]])
+                behind = origins.get(page_key, [])
+                self.desired.sources[page_key] = (*self.desired.sources.get(page_key, ()), *behind)
+                for _, position in behind:
+                    read.keep(position, records[position])

@@ -5,7 +5,8 @@ what applying it did.
 findings), a :class:`StateDelta` (what planning learnt for the state store) and a
 :class:`~syncfw.engine.reads.ReadLedger` (what was read). :meth:`~syncfw.engine.apply.Applier.apply`
 returns an :class:`ApplyResult`; :func:`~syncfw.engine.commit.commit_target` records the three in
-one state transaction. None of them changes once made.
+one state transaction. None of them changes once made, except that the ledger forgets each record
+once the write behind it is settled (:meth:`~syncfw.engine.reads.ReadLedger.release`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 from syncfw.connector import Record
@@ -24,6 +26,15 @@ MARK_VALUES = {
     "select": ("Deleted at source", None),
     "status": ("Deleted at source", None),
 }
+
+
+NO_VALUES: Mapping[str, Any] = MappingProxyType({})
+"""The values of an operation that has none (a create's ``before``, an archive's ``after``): one
+shared empty mapping rather than an empty dict per operation of a large first import."""
+
+
+def _no_values() -> Mapping[str, Any]:
+    return NO_VALUES
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +55,8 @@ class Operation:
     action: Action
     sync_key: str
     page_id: str | None
-    after: Mapping[str, Any] = field(default_factory=dict)
-    before: Mapping[str, Any] = field(default_factory=dict)
+    after: Mapping[str, Any] = field(default_factory=_no_values)
+    before: Mapping[str, Any] = field(default_factory=_no_values)
     restore: bool = False
     records: tuple[tuple[str, int], ...] = ()
 

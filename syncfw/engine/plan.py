@@ -147,7 +147,7 @@ class _Diff:
         scope, pages = self.scope, self.pages
         wanted = key in self.desired.desired
         desired = self.desired.desired.pop(key, {})
-        origin = tuple(self.desired.sources.pop(key, []))
+        origin = self.desired.sources.pop(key, ())
         if key in self.desired.archives and (not wanted or key in self.archiving):
             return  # a page moved to trash takes no other write (Notion refuses edits in trash)
         entry = scope.state.entry(key)

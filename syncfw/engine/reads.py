@@ -4,7 +4,8 @@ A :class:`StreamRead` says what one mapping reads this run: the connector's reco
 stored cursor, and the records to retry (quarantined, or kept because they matched no page).
 Planning consumes it once, in order (:class:`Reading`), and leaves a :class:`ReadLedger`: per
 mapping, the checkpoints met (so the cursor can advance up to the first record not written) and
-the records behind the plan's writes (so a write Notion rejects quarantines exactly its records).
+the records behind the plan's writes (so a write Notion rejects quarantines exactly its records),
+each kept only until its write is settled (:meth:`ReadLedger.release`).
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ class StreamLedger:
 
     Attributes:
         checkpoints: (position of the next record, cursor) of every checkpoint met.
-        records: position → record, for the records behind the plan's writes only.
+        records: position → record, for the records behind the plan's writes whose outcome is
+            not settled yet (the applier releases the others).
         count: records yielded (stream and retries).
     """
 
@@ -75,7 +77,7 @@ class StreamLedger:
     source: str
     stream: str
     checkpoints: tuple[tuple[int, str], ...] = ()
-    records: Mapping[int, Record] = field(default_factory=dict)
+    records: dict[int, Record] = field(default_factory=dict)
     count: int = 0
 
     def cursor_before(self, first_failed: int | None) -> str | None:
@@ -95,6 +97,13 @@ class ReadLedger:
 
     def record(self, mapping: str, position: int) -> Record:
         return self.streams[mapping].records[position]
+
+    def release(self, origins: Iterable[tuple[str, int]]) -> None:
+        """Forget the records at ``origins`` ((mapping, position) pairs): their write is settled
+        (made, or rejected with its records quarantined), so neither a rejection nor a held cursor
+        needs them again, and a run's memory does not grow with the records it wrote."""
+        for mapping, position in origins:
+            self.streams[mapping].records.pop(position, None)
 
     def cursors(self, held: Mapping[str, Iterable[int]]) -> dict[str, tuple[StreamLedger, str]]:
         """Mapping → (its stream, the cursor it may advance to): the newest checkpoint before the

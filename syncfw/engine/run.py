@@ -24,7 +24,7 @@ from syncfw.engine.apply import Applier, inflight_grace
 from syncfw.engine.backfill import RECENT_RUNS, WriteCap, latest_backfill
 from syncfw.engine.commit import commit_target
 from syncfw.engine.guards import check_reviewed, guard
-from syncfw.engine.model import ApplyResult
+from syncfw.engine.model import ApplyResult, TargetPlan
 from syncfw.engine.plan import PlannedTarget, plan_target
 from syncfw.engine.reads import stream_reads
 from syncfw.engine.reconcile import reconcile_due, record_reconciled
@@ -384,12 +384,17 @@ def _apply(
     progress.writes(plan.target, len(plan.operations) if limit is None else min(limit, len(plan.operations)))
     try:
         result = applier.apply()
-    finally:
-        so_far = applier.result()
-        target_report.done = dict(so_far.done)
-        target_report.pending = list(so_far.pending)
-        target_report.plan = plan.carried_out(so_far)
+    except BaseException:
+        _carried_out(target_report, plan, applier.result())
+        raise
+    _carried_out(target_report, plan, result)  # not a second applier.result(): it copies every created id
     return result
+
+
+def _carried_out(target_report: TargetReport, plan: TargetPlan, result: ApplyResult) -> None:
+    target_report.done = dict(result.done)
+    target_report.pending = list(result.pending)
+    target_report.plan = plan.carried_out(result)
 
 
 def _retrieve(client: NotionClient, page_id: str) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from syncfw.engine.run import RunOptions, RunReport, execute
+from syncfw.engine.run import Progress, RunObserver, RunOptions, RunReport, execute
 from syncfw.notion.setup import init_targets
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
@@ -36,6 +36,26 @@ def init(recipe: Recipe) -> dict[str, str]:
 def sync(recipe: Recipe, registry: Registry, **options: Any) -> RunReport:
     options.setdefault("rate_limit", FAST)
     return execute(recipe, registry, RunOptions(**options))
+
+
+def kept_records(report: RunReport, target: str) -> list[str]:
+    """Keys of the records the target's read ledger holds (those behind writes not settled)."""
+    return [r.key for read in report.targets[target].ledger.streams.values() for r in read.records.values()]
+
+
+class KeptRecords(RunObserver, Progress):
+    """Notes, as each target's writes begin, the records its plan kept."""
+
+    def __init__(self) -> None:
+        self.report: RunReport | None = None
+        self.kept: dict[str, list[str]] = {}
+
+    def run_started(self, report: RunReport, client: Any, store: Any) -> None:
+        self.report = report
+
+    def writes(self, target: str, total: int) -> None:
+        assert self.report is not None
+        self.kept[target] = kept_records(self.report, target)
 
 
 def pages(box: Sandbox, data_source_id: str) -> list[dict[str, Any]]:
@@ -313,7 +333,10 @@ def test_a_full_refresh_writes_and_keeps_only_what_changed(
     page_of = {text(p["properties"]["Salesforce ID"]): p["id"] for p in pages(sandbox, ids["accounts"])}
     sandbox.notion.human_edit(page_of[drifted["Id"]], {"Industry": {"select": {"name": "Shipping"}}})
 
-    report = sync(recipe, registry, full_refresh=True)
+    watch = KeptRecords()
+    report = execute(
+        recipe, registry, RunOptions(rate_limit=FAST, full_refresh=True, observers=[watch]), watch
+    )
 
     assert report.exit_code == 0, report.error
     plan = report.targets["accounts"].plan
@@ -322,10 +345,8 @@ def test_a_full_refresh_writes_and_keeps_only_what_changed(
     assert [(d.sync_key, d.live, d.action) for d in plan.drift] == [(drifted["Id"], "Shipping", "reverted")]
     assert plan.pages == len(accounts)
     assert plan.unchanged == len(accounts) - 2
-    kept = [
-        r.key for read in report.targets["accounts"].ledger.streams.values() for r in read.records.values()
-    ]
-    assert sorted(kept) == sorted([changed["Id"], drifted["Id"]])
+    assert sorted(watch.kept["accounts"]) == sorted([changed["Id"], drifted["Id"]])
+    assert kept_records(report, "accounts") == []  # released once their writes were settled
     assert report.targets["contacts"].plan.operations == ()
     assert sync(recipe, registry, full_refresh=True).targets["accounts"].plan.operations == ()
 
