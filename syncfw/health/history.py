@@ -10,7 +10,8 @@ a sample of operations; every operation is in the ``run_operations`` table, read
      "connectors": {"salesforce": "salesforce 0.1.0 (syncfw-salesforce)"}}
 
 ``syncfw renew`` adds a row of its own (command ``renew``) with the old and new expiry date, and
-``syncfw state reset`` one (command ``reset``) with the cursors it cleared.
+``syncfw state reset`` one (command ``reset``) with the cursors it cleared, and ``syncfw state
+migrate`` one (command ``migrate``, in the destination) with where the state came from and went.
 """
 
 from __future__ import annotations
@@ -171,6 +172,10 @@ def entry(record: RunRecord, operations: int = 0) -> RunEntry:
         detail = f"expires {summary.get('expires_before')} → {summary.get('expires_after')}"
     elif record.command == "reset":
         detail = "cursors cleared: " + (", ".join(summary.get("cleared", [])) or "none")
+    elif record.command == "migrate":
+        copied = summary.get("copied", {})
+        rows = sum(int(n) for n in copied.values()) if isinstance(copied, dict) else 0
+        detail = f"state moved from {summary.get('from')} to {summary.get('to')} ({rows:,} rows)"
     return RunEntry(
         run_id=record.run_id,
         recipe=record.recipe,

@@ -13,8 +13,16 @@ from syncfw.plugins import load_plugins
 from syncfw.recipe import load_recipe
 
 
-def run_recipe(recipe: str, env: dict[str, str], cwd: str, rate_limit: float) -> int:
+def _environment(env: dict[str, str]) -> None:
+    """Exactly the test's environment: the forkserver was started by whichever test came first in
+    this pytest worker, and its variables (a PostgreSQL ``SYNCFW_STATE_URL`` of a dropped test
+    database) must not leak into a test of the other backend."""
+    os.environ.clear()
     os.environ.update(env)
+
+
+def run_recipe(recipe: str, env: dict[str, str], cwd: str, rate_limit: float) -> int:
+    _environment(env)
     os.chdir(cwd)
     registry = load_plugins()
     report = execute(
@@ -25,7 +33,7 @@ def run_recipe(recipe: str, env: dict[str, str], cwd: str, rate_limit: float) ->
 
 def rollback_run(recipe: str, env: dict[str, str], cwd: str, run_id: str, rate_limit: float) -> int:
     """One ordinary `syncfw rollback RUN_ID` of a recipe (exit 3 when something was refused)."""
-    os.environ.update(env)
+    _environment(env)
     os.chdir(cwd)
     report = rollback(load_recipe(Path(recipe), registry=load_plugins()), run_id, rate_limit=rate_limit)
     return 3 if report.refused else 0

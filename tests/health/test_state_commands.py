@@ -190,6 +190,9 @@ def test_state_migrate_moves_everything_to_postgresql_and_the_next_run_writes_no
     assert [q.record_key for q in postgres.quarantined()] == [contacts[0]["Id"]]
     assert sorted(r.command for r in postgres.runs()) == ["migrate", "run", "run", "run"]
     postgres.close()
+    history = syncfw("runs", str(path), cwd=tmp_path)  # the operator sees where the state went
+    assert history.returncode == 0, history.stderr
+    assert "state moved from" in history.stdout and PASSWORD not in history.stdout, history.stdout
     keys = [p["properties"]["Salesforce ID"] for p in pages(sandbox, ids["accounts"])]
     assert len(keys) == len(by_key(pages(sandbox, ids["accounts"]))) == len(accounts) + 1
 
