@@ -26,6 +26,7 @@ wait up to ``max_rate_limit_wait`` seconds (every process of the account waits t
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -94,7 +95,10 @@ class ZendeskClient:
         else:
             assert config.api_token is not None
             credentials = {"email": config.email, "token": config.api_token.get_secret_value()}
-        limits = AccountLimits(config.subdomain, config.max_rate_limit_wait)
+        # the account is the API host requests go to: {subdomain}.zendesk.com, or the host zenpy is
+        # pointed at (a sandbox's emulator is an account of its own)
+        host = os.environ.get("ZENPY_FORCE_NETLOC") or f"{config.subdomain}.zendesk.com"
+        limits = AccountLimits(host, config.max_rate_limit_wait)
         self._session = _ExportSession(config.timeout_seconds, limits)
         self._zenpy = Zenpy(
             subdomain=config.subdomain,

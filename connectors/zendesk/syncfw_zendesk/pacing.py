@@ -8,7 +8,8 @@ exports have been recorded with a bucket of their own of 20) counts the exports 
 jobs or two machines that each paced themselves would together send twice the limit and spend
 their requests on 429s. So each limit is a token bucket of :func:`syncfw.account_budget.account_budget`
 (a file under ``SYNCFW_BUDGET_DIR``, or the PostgreSQL or Redis server of ``SYNCFW_BUDGET_URL``),
-named by the subdomain alone: Zendesk counts the account's requests whatever token sends them.
+named by the account's API host alone (``{subdomain}.zendesk.com``, or the host zenpy is pointed
+at): Zendesk counts the account's requests whatever token sends them.
 
 A bucket of ``burst`` requests refilled at ``(limit - burst) / window`` per second never sends more
 than ``limit`` requests in any ``window`` seconds (:func:`~syncfw.account_budget.window_rate`), so
@@ -68,7 +69,7 @@ class AccountLimit:
 
     Args:
         lane: the budget's name for this limit (``"zendesk"``, ``"zendesk-export"``, ...).
-        subdomain: the account (every token of it shares the budget: Zendesk counts per account).
+        subdomain: the account's API host (every token of it shares the budget: Zendesk counts per account).
         limit: requests per window until an answer reports the limit (≥ 2).
 
     Attributes:
@@ -150,7 +151,7 @@ class AccountLimits:
     request, and for an incremental export its own bucket (see the module docstring).
 
     Args:
-        subdomain: the account.
+        subdomain: the account's API host (``acme.zendesk.com``).
         max_wait: the longest pause shared with the account's other processes, in seconds
             (``max_rate_limit_wait``).
     """
