@@ -5,50 +5,25 @@ and refuses the one over the limit with a 429)."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from syncfw.testing.processes import read_together
 from tests.conftest import postgres_url  # noqa: F401  (the throwaway server, for the PostgreSQL budget)
 
 if TYPE_CHECKING:
     from conftest import Sandbox
 
-READER = """
-import os, pathlib, sys, time
+CONNECTOR = """
 from syncfw_zendesk import ZendeskConfig, ZendeskConnector
 
-here = pathlib.Path(sys.argv[1])
-here.touch()
-while len(list(here.parent.glob("*.ready"))) < 2:  # start reading together
-    time.sleep(0.01)
 connector = ZendeskConnector(ZendeskConfig(
     subdomain=os.environ["ZENDESK_SUBDOMAIN"], email=os.environ["ZENDESK_EMAIL"],
     api_token=os.environ["ZENDESK_API_TOKEN"], page_size=1,
 ))
-print(sum(1 for item in connector.read("tickets", None, ()) if hasattr(item, "key")))
 """
-
-
-def read_together(sandbox: Sandbox, tmp_path: Path, env: dict[str, str]) -> list[str]:
-    """Two processes each read every ticket, one export page per ticket; their outputs."""
-    environment = {**env, **sandbox.env}
-    readers = [
-        subprocess.Popen(
-            [sys.executable, "-c", READER, str(tmp_path / f"{n}.ready")],
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for n in range(2)
-    ]
-    outputs = [reader.communicate(timeout=60) for reader in readers]
-    assert [reader.returncode for reader in readers] == [0, 0], [err for _, err in outputs]
-    return [out.strip() for out, _ in outputs]
 
 
 @pytest.mark.timeout(60)
@@ -66,8 +41,8 @@ def test_two_processes_stay_within_the_accounts_export_limit_together(
     sandbox.account.window_seconds = 1
     sandbox.account.set_export_limits(cursor_based=24)
 
-    counts = read_together(sandbox, tmp_path, env)
+    counts = read_together(CONNECTOR, "tickets", {**env, **sandbox.env}, tmp_path)
 
-    assert counts == ["30", "30"]
+    assert counts == [30, 30]
     assert sandbox.account.stats.export_requests == 60  # 30 pages each: at once, 429s
     assert sandbox.account.stats.rate_limited == 0
