@@ -8,15 +8,16 @@ from datetime import datetime
 from typing import Any
 
 from syncfw.state.dialect import marks
+from syncfw.state.page_ids import pack, unpack
 from syncfw.state.protocol import JournalEntry, NotionRead, PageEntry, QuarantinedRecord
-from syncfw.state.sql import MAPPING, SqlReader, chunks, load_values
+from syncfw.state.sql import MAPPING, PAGES_OF, SqlReader, chunks, load_values
 from syncfw.state.written import LastWritten, decode
 
-_PAGE = "SELECT sync_key, page_id, created_by_syncfw, archived FROM pages WHERE target = ?"
+_PAGE = f"SELECT sync_key, page_id, created_by_syncfw, archived FROM pages WHERE {PAGES_OF}"
 
 
 def _page(target: str, row: Sequence[Any]) -> PageEntry:
-    return PageEntry(target, row[0], row[1], bool(row[2]), bool(row[3]))
+    return PageEntry(target, row[0], unpack(row[1]), bool(row[2]), bool(row[3]))
 
 
 class SyncReads(SqlReader):
@@ -36,7 +37,7 @@ class SyncReads(SqlReader):
         (:mod:`syncfw.state.written`)."""
         names = self.property_names()
         rows = self._query(
-            "SELECT sync_key, written FROM pages WHERE target = ? AND written IS NOT NULL", (target,)
+            f"SELECT sync_key, written FROM pages WHERE {PAGES_OF} AND written IS NOT NULL", (target,)
         )
         return {r[0]: decode(r[1], names) for r in rows}
 
@@ -54,8 +55,10 @@ class SyncReads(SqlReader):
         emptied or edited is still known for the key syncfw gave it."""
         out: dict[str, PageEntry] = {}
         for chunk in chunks(page_ids):
-            rows = self._query(f"{_PAGE} AND page_id IN ({marks(len(chunk))})", (target, *chunk))
-            out.update((r[1], _page(target, r)) for r in rows)
+            rows = self._query(
+                f"{_PAGE} AND page_id IN ({marks(len(chunk))})", (target, *(pack(p) for p in chunk))
+            )
+            out.update((entry.page_id, entry) for entry in (_page(target, r) for r in rows))
         return out
 
     def last_written_for(self, target: str, keys: Iterable[str]) -> dict[str, LastWritten]:
@@ -65,7 +68,7 @@ class SyncReads(SqlReader):
         out: dict[str, LastWritten] = {}
         for chunk in chunks(keys):
             rows = self._query(
-                "SELECT sync_key, written FROM pages WHERE target = ? AND written IS NOT NULL "
+                f"SELECT sync_key, written FROM pages WHERE {PAGES_OF} AND written IS NOT NULL "
                 f"AND sync_key IN ({marks(len(chunk))})",
                 (target, *chunk),
             )
@@ -98,7 +101,7 @@ class SyncReads(SqlReader):
 
     def page_count(self, target: str, *, archived: bool | None = None) -> int:
         """How many sync keys of ``target`` the identity map holds (all, or only (not) archived)."""
-        sql = "SELECT COUNT(*) FROM pages WHERE target = ?"
+        sql = f"SELECT COUNT(*) FROM pages WHERE {PAGES_OF}"
         params: tuple[Any, ...] = (target,)
         if archived is not None:
             sql += " AND archived = ?"
@@ -137,7 +140,7 @@ class SyncReads(SqlReader):
         them against the source's key scan.
         """
         if mapping is None:
-            sql = "SELECT sync_key FROM pages WHERE target = ? AND archived = 0 AND sync_key > ?"
+            sql = f"SELECT sync_key FROM pages WHERE {PAGES_OF} AND archived = 0 AND sync_key > ?"
             params: tuple[Any, ...] = (target,)
         else:
             sql = (

@@ -27,6 +27,11 @@ the journal holds (history reads them from it by run and page, through the new i
 target's mapping by its number in the new table ``mappings``; ``matches`` and ``relation_keys``,
 which have no index but their key, were stored again clustered (SQLite keeps them once instead
 of twice).
+
+Version 9 made the identity map small: ``pages`` is stored clustered by its key (SQLite kept the
+key twice), names its target by number (the new table ``target_numbers``) and keeps a page id in
+16 bytes instead of 36 characters (:mod:`syncfw.state.page_ids`), in the row and in the index
+``pages_by_id``.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from syncfw.state.dialect import Dialect, marks
+from syncfw.state.page_ids import pack
 from syncfw.state.sql import CHUNK, load
 from syncfw.state.transaction import Connection
 from syncfw.state.written import encode
@@ -122,6 +128,30 @@ def _written_into_pages(query: Query, execute: Execute) -> None:
                 )
         after = (str(keys[-1][0]), str(keys[-1][1]))
     execute("DROP TABLE written", ())
+
+
+def _pages_packed(query: Query, execute: Execute) -> None:
+    """Every identity map entry copied into ``pages_v9`` with its target numbered and its page id
+    packed, in key order, :data:`~syncfw.state.sql.CHUNK` rows at a time; ``pages_v9`` then takes
+    the name ``pages``."""
+    execute("INSERT INTO target_numbers (target) SELECT DISTINCT target FROM pages ORDER BY target", ())
+    numbers = {str(t): int(n) for n, t in query("SELECT id, target FROM target_numbers", ())}
+    after = ("", "")
+    while rows := query(
+        "SELECT target, sync_key, page_id, created_by_syncfw, archived, written FROM pages "
+        f"WHERE target > ? OR (target = ? AND sync_key > ?) ORDER BY target, sync_key LIMIT {CHUNK}",
+        (after[0], after[0], after[1]),
+    ):
+        for target, key, page_id, created, archived, written in rows:
+            execute(
+                "INSERT INTO pages_v9 (target_id, sync_key, page_id, created_by_syncfw, archived, written) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (numbers[str(target)], key, pack(str(page_id)), created, archived, written),
+            )
+        after = (str(rows[-1][0]), str(rows[-1][1]))
+    execute("DROP TABLE pages", ())
+    execute("ALTER TABLE pages_v9 RENAME TO pages", ())
+    execute("CREATE INDEX pages_by_id ON pages (page_id)", ())
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -314,5 +344,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE relation_keys_v8 RENAME TO relation_keys",
         ),
         _written_into_pages,
+    ),
+    Migration(
+        (
+            "CREATE TABLE target_numbers (id {identity}, target TEXT NOT NULL UNIQUE)",
+            "CREATE TABLE pages_v9 (target_id INTEGER NOT NULL, sync_key TEXT NOT NULL, page_id {binary} NOT NULL, "
+            "created_by_syncfw INTEGER NOT NULL, archived INTEGER NOT NULL DEFAULT 0, written {binary}, "
+            "PRIMARY KEY (target_id, sync_key)) {clustered}",
+        ),
+        _pages_packed,
     ),
 )

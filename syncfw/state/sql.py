@@ -53,6 +53,9 @@ MAPPING = "mapping_id = (SELECT id FROM mappings WHERE target = ? AND mapping = 
 """The condition on a table keyed by mapping number (``matches``) for one target's mapping (its
 two markers: target, mapping)."""
 
+PAGES_OF = "target_id = (SELECT id FROM target_numbers WHERE target = ?)"
+"""The condition on ``pages`` (keyed by target number) for one target (its marker: the target)."""
+
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 """One encoder for every value (``json.dumps`` with options builds a new one per call)."""
 

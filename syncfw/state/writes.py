@@ -8,8 +8,9 @@ from typing import Any
 
 from syncfw.errors import StateError
 from syncfw.state.dialect import Dialect
+from syncfw.state.page_ids import pack
 from syncfw.state.protocol import NotionRead, QuarantinedRecord
-from syncfw.state.sql import MAPPING, SqlReader, SqlWriter, dump
+from syncfw.state.sql import MAPPING, PAGES_OF, SqlReader, SqlWriter, dump
 from syncfw.state.written import decode, encode
 
 
@@ -23,10 +24,14 @@ class SyncWrites(SqlWriter, SqlReader):
         """Map ``sync_key`` to ``page_id`` (not archived). Adopting the page already mapped keeps
         whether syncfw created it; another page takes ``created_by_syncfw``."""
         self._execute(
+            "INSERT INTO target_numbers (target) VALUES (?) ON CONFLICT (target) DO NOTHING", (target,)
+        )
+        number = int(self._query("SELECT id FROM target_numbers WHERE target = ?", (target,))[0][0])
+        self._execute(
             self.dialect.upsert(
                 "pages",
-                ("target", "sync_key", "page_id", "created_by_syncfw", "archived"),
-                ("target", "sync_key"),
+                ("target_id", "sync_key", "page_id", "created_by_syncfw", "archived"),
+                ("target_id", "sync_key"),
                 {
                     "page_id": "excluded.page_id",
                     "archived": "0",
@@ -34,32 +39,32 @@ class SyncWrites(SqlWriter, SqlReader):
                     "THEN pages.created_by_syncfw ELSE excluded.created_by_syncfw END",
                 },
             ),
-            (target, sync_key, page_id, int(created_by_syncfw), 0),
+            (number, sync_key, pack(page_id), int(created_by_syncfw), 0),
         )
 
     def set_archived(self, target: str, sync_key: str, archived: bool) -> None:
         self._execute(
-            "UPDATE pages SET archived = ? WHERE target = ? AND sync_key = ?",
+            f"UPDATE pages SET archived = ? WHERE {PAGES_OF} AND sync_key = ?",
             (int(archived), target, sync_key),
         )
 
     def forget_page(self, target: str, sync_key: str) -> None:
         """Remove the identity map entry and the written values of ``sync_key``."""
-        self._execute("DELETE FROM pages WHERE target = ? AND sync_key = ?", (target, sync_key))
+        self._execute(f"DELETE FROM pages WHERE {PAGES_OF} AND sync_key = ?", (target, sync_key))
 
     def set_written(self, target: str, sync_key: str, values: dict[str, Any]) -> None:
         """Record the canonical values just written on the page of ``sync_key`` (which the identity
         map holds: :meth:`set_page` first), over those it had: each kept or digested
         (:mod:`syncfw.state.written`)."""
         ids = self._property_ids(values)
-        rows = self._query("SELECT written FROM pages WHERE target = ? AND sync_key = ?", (target, sync_key))
+        rows = self._query(f"SELECT written FROM pages WHERE {PAGES_OF} AND sync_key = ?", (target, sync_key))
         if not rows:
             raise StateError(
                 f"target {target}: no page is known for {sync_key!r}; its written values cannot be kept"
             )
         kept = decode(rows[0][0], {n: name for name, n in ids.items()}) if rows[0][0] else {}
         self._execute(
-            "UPDATE pages SET written = ? WHERE target = ? AND sync_key = ?",
+            f"UPDATE pages SET written = ? WHERE {PAGES_OF} AND sync_key = ?",
             (encode({**kept, **values}, ids), target, sync_key),
         )
 

@@ -31,8 +31,9 @@ from syncfw.state.sql import dump
 
 DIGEST_BYTES = 6
 """Bytes of BLAKE2b kept per digested value."""
-INLINE = 16
-"""The longest canonical JSON (bytes) kept as it is: an ISO date, a select name, a 12-digit number."""
+INLINE = 12
+"""The longest canonical JSON (bytes) kept as it is: an ISO date, a select name of up to 10
+characters, a 12-digit number (a digest takes 7 bytes, a kept value its length and 1)."""
 DIGESTED = 0xFF
 """The length byte saying that a digest follows."""
 
