@@ -35,7 +35,8 @@ def notion_init(recipe: Path, env_file: Path | None, no_health: bool) -> None:
 
     load_env(env_file)
     loaded = load_recipe(recipe, registry())
-    client, store = notion_client_for(loaded), open_state(loaded)
+    store = open_state(loaded)
+    client = notion_client_for(loaded, store=store)
     problems = []
     try:
         results = init_targets(client, store, loaded)

@@ -371,7 +371,7 @@ def rollback(
                 f"{known.sentence()}"
             )
         report = RollbackReport(run_id, dry_run, known)
-        client = notion_client_for(recipe, rate_limit)
+        client = notion_client_for(recipe, rate_limit, store)
         try:
             with run_lock(recipe, f"rollback {run_id}"):
                 if not dry_run:

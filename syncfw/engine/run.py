@@ -42,9 +42,10 @@ from syncfw.engine.reviewed import mass_change_approved
 from syncfw.engine.signals import StopSignal, stop_on_signals
 from syncfw.errors import GuardStop, NotionNotFound, SyncfwError
 from syncfw.mapping import compile_mapping
-from syncfw.notion.budgets import budget_for
+from syncfw.notion.budgets import shared_budget
 from syncfw.notion.claim import Claim, write_claim
 from syncfw.notion.client import NotionClient
+from syncfw.notion.credentials import credentials_for
 from syncfw.notion.schema import preflight
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe
@@ -96,12 +97,20 @@ def new_run_id() -> str:
     return utcnow().strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
 
 
-def notion_client_for(recipe: Recipe, rate_limit: float | None = None) -> NotionClient:
-    """A Notion client for the recipe's token, paced at its rate limit (requests per second)."""
-    budget = budget_for(
-        recipe.notion.token.get_secret_value(), rate_limit or recipe.notion.rate_limit, burst=3
-    )
-    return NotionClient(recipe.notion.token, budget)
+def notion_client_for(
+    recipe: Recipe, rate_limit: float | None = None, store: StateBackend | None = None
+) -> NotionClient:
+    """A Notion client for the recipe's credentials (:mod:`syncfw.notion.credentials`: a token,
+    a token file read again on a 401, or an OAuth connection whose tokens ``store`` keeps), paced
+    at its rate limit (requests per second) on the integration's budget.
+
+    Raises:
+        ConfigError: ``notion.oauth`` without ``store``; a token that cannot be sent.
+        NotionAuthError: an OAuth connection could not obtain an access token.
+    """
+    credentials = credentials_for(recipe.notion, store)
+    budget = shared_budget(credentials.budget_key, rate_limit or recipe.notion.rate_limit, burst=3)
+    return NotionClient(credentials, budget)
 
 
 def execute(
@@ -176,7 +185,7 @@ def _guarded(
     stop: threading.Event,
     cap: WriteCap,
 ) -> None:
-    client = notion_client_for(recipe, options.rate_limit)
+    client = notion_client_for(recipe, options.rate_limit, store)
     connectors: dict[str, Connector] = {}
     observers = options.observers if options.apply else []
     for observer in observers:
@@ -195,7 +204,7 @@ def _guarded(
         report.notion_requests = client.stats.as_dict()
         if stop.is_set() and isinstance(stop, StopSignal):
             _interrupted(report, stop)
-        _hide_secrets(report, recipe.secrets())
+        _hide_secrets(report, {*recipe.secrets(), *client.credentials.secrets()})
         for observer in observers:
             _observe(report, observer.run_finished, client, store)
         client.close()

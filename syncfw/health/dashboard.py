@@ -276,7 +276,7 @@ class HealthDashboard(RunObserver):
             # the run's budget (one per token), but requests of its own: not counted as the sync's,
             # and ahead of the sync's writes waiting on that budget (DESIGN.md rule 6)
             self._client = NotionClient(
-                self.recipe.notion.token, client.budget, base_url=client.base_url, priority="high"
+                client.credentials, client.budget, base_url=client.base_url, priority="high"
             )
         if self._ids is None:
             try:

@@ -58,6 +58,7 @@ from syncfw.errors import (
 )
 from syncfw.mapping import decode
 from syncfw.notion.budget import Priority, RateBudget, check_priority
+from syncfw.notion.credentials import Credentials, IntegrationToken
 from syncfw.notion.names import PropertyNames
 from syncfw.recipe.references import unusable_character
 from syncfw.secrets import hide
@@ -78,8 +79,9 @@ T = TypeVar("T")
 class RequestStats:
     """Counts of Notion HTTP requests (each retry is a request of its own).
 
-    ``rate_lowered`` counts the 429s of this client that lowered the budget's rate (AIMD); it is
-    not in :meth:`as_dict`, whose keys the run reports keep.
+    ``rate_lowered`` counts the 429s of this client that lowered the budget's rate (AIMD).
+    ``renewals`` counts the tokens renewed after a 401 (a token file read again, an OAuth
+    refresh); it is not in :meth:`as_dict`, whose keys the run reports keep.
     """
 
     reads: int = 0
@@ -87,6 +89,7 @@ class RequestStats:
     retries: int = 0
     rate_limited: int = 0
     rate_lowered: int = 0
+    renewals: int = 0
     by_endpoint: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, int]:
@@ -107,7 +110,8 @@ class RequestStats:
 
 def _is_read(request: httpx.Request) -> bool:
     path = request.url.path
-    return request.method == "GET" or path.endswith("/query") or path.endswith("/search")
+    # an OAuth token exchange writes no page: a reader of the counts asks "what did the run change"
+    return request.method == "GET" or path.endswith(("/query", "/search", "/oauth/token"))
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:
@@ -159,7 +163,9 @@ class NotionClient:
     """A Notion API client paced by a :class:`RateBudget`.
 
     Args:
-        token: the integration token (never logged).
+        token: the integration token (never logged), or :class:`~syncfw.notion.credentials.Credentials`
+            that renew a token Notion refuses (a token file read again, an OAuth refresh); clients
+            sharing one renew once between them.
         budget: the rate budget of this token.
         base_url: the API root without ``/v1``; default ``NOTION_BASE_URL`` from the environment,
             else ``https://api.notion.com``.
@@ -176,11 +182,14 @@ class NotionClient:
         ValueError: ``priority`` is not ``"high"`` or ``"bulk"``.
         ConfigError: the token cannot be sent in the ``Authorization`` header (a second line, a
             control character, a non-ASCII character); the message never shows it.
+
+    An OAuth connection without a kept access token obtains one with the first request (a
+    :class:`NotionAuthError` then if Notion refuses its refresh token).
     """
 
     def __init__(
         self,
-        token: SecretStr,
+        token: SecretStr | Credentials,
         budget: RateBudget,
         *,
         base_url: str | None = None,
@@ -189,12 +198,7 @@ class NotionClient:
         priority: Priority = "bulk",
     ) -> None:
         check_priority(priority)
-        reason = unusable_character(token.get_secret_value(), header=True)
-        if reason is not None:
-            raise ConfigError(
-                f"the Notion token cannot be sent to Notion: {reason}. Fix the variable or file it comes from"
-            )
-        self._token = token
+        self.credentials = token if isinstance(token, Credentials) else IntegrationToken(token)
         self.budget = budget
         self.priority = priority
         self.stats = RequestStats()
@@ -204,13 +208,28 @@ class NotionClient:
         http = httpx.Client(event_hooks={"request": [self._before], "response": [self._after]})
         self._api: Any = notion_client.Client(
             client=http,
-            auth=token.get_secret_value(),
             base_url=self.base_url,
             timeout_ms=int(timeout * 1000),
             retry=False,
             notion_version=NOTION_VERSION,
             log_level=50,
         )
+        held = self.credentials.held()
+        self._bearer = None if held is None else self._send_as(held)
+
+    def _send_as(self, token: str) -> str:
+        """Send ``token`` as ``Authorization: Bearer <token>`` from now on; answers it.
+
+        Raises:
+            ConfigError: it cannot be sent in an HTTP header; the message never shows it.
+        """
+        reason = unusable_character(token, header=True)
+        if reason is not None:
+            raise ConfigError(
+                f"the Notion token cannot be sent to Notion: {reason}. Fix the variable or file it comes from"
+            )
+        self._api.client.headers["Authorization"] = f"Bearer {token}"
+        return token
 
     def _before(self, request: httpx.Request) -> None:
         self.budget.acquire(priority=self.priority)
@@ -275,21 +294,37 @@ class NotionClient:
             before_sleep=count,
             reraise=True,
         )
-        try:
-            return retrying(fn)
-        except (APIResponseError, HTTPResponseError, RequestTimeoutError, httpx.TransportError) as exc:
-            raise self._explain(what, exc, resend_safe=resend_safe) from None
+        if self._bearer is None:  # an OAuth connection's first access token, from its refresh token
+            self._bearer = self._send_as(self.credentials.token(self._api))
+        renewed = False
+        while True:
+            try:
+                return retrying(fn)
+            except (APIResponseError, HTTPResponseError, RequestTimeoutError, httpx.TransportError) as exc:
+                # a 401 did nothing (not even a create), so the request is sent again once renewed
+                if _status(exc) == 401 and not renewed and self._renewed():
+                    renewed = True
+                    continue
+                raise self._explain(what, exc, resend_safe=resend_safe, renewed=renewed) from None
 
-    def _explain(self, what: str, exc: Exception, *, resend_safe: bool) -> NotionError:
+    def _renewed(self) -> bool:
+        """Whether the credentials gave a token newer than the one Notion just refused (then sent
+        from now on)."""
+        token = self.credentials.renew(self._bearer or "", self._api)
+        if token is None:
+            return False
+        self._bearer = self._send_as(token)
+        self.stats.renewals += 1
+        return True
+
+    def _explain(self, what: str, exc: Exception, *, resend_safe: bool, renewed: bool = False) -> NotionError:
         status = _status(exc)
         # an HTTP library quotes what it could not send ("Illegal header value b'Bearer …'")
-        detail = hide(str(exc), [self._token.get_secret_value()])
+        detail = hide(str(exc), self.credentials.secrets())
         if status == 401:
             return NotionAuthError(
-                f"Notion refused the integration token while trying to {what} (401 unauthorized): the "
-                "token is invalid or has been revoked. Create or copy the token at "
-                "https://www.notion.so/profile/integrations and set it where the recipe's notion.token "
-                "points."
+                f"Notion refused the {'renewed ' if renewed else ''}token while trying to {what} "
+                f"(401 unauthorized): {self.credentials.refused()}"
             )
         if status == 404:
             return NotionNotFound(

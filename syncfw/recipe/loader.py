@@ -33,6 +33,7 @@ from syncfw.recipe.document import KeyPath, YamlDocument, read_yaml
 from syncfw.recipe.governance import governance_problems
 from syncfw.recipe.model import Recipe, Target, relation_order
 from syncfw.recipe.references import (
+    file_reference,
     literal_secrets,
     redact,
     resolve_references,
@@ -170,11 +171,16 @@ class _Loader:
             self.problems += exc.problems
         self.fail_if_problems()
         assert parsed is not None
+        written = document.data.get("notion") if isinstance(document.data, dict) else None
+        token_file = file_reference(written.get("token") if isinstance(written, dict) else None, path.parent)
         sources = {
             name: source.named(name, configs.get(name, source.config))
             for name, source in parsed.sources.items()
         }
-        return parsed.at(path, sources, {name: targets[name] for name in parsed.targets})
+        notion = parsed.notion.reading_token_from(token_file)
+        return parsed.model_copy(update={"notion": notion}).at(
+            path, sources, {name: targets[name] for name in parsed.targets}
+        )
 
     def _targets(self, document: YamlDocument, path: Path, raw: dict[Any, Any]) -> dict[str, Target]:
         raw_targets = raw.get("targets") if isinstance(raw.get("targets"), dict) else {}

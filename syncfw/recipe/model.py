@@ -27,6 +27,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetPydanticSchema,
+    PrivateAttr,
     SecretStr,
     model_validator,
 )
@@ -75,12 +76,59 @@ def _listed_events(source: Any, handler: GetCoreSchemaHandler) -> core_schema.Co
 ConnectorConfig = Annotated[BaseModel | dict[str, Any], GetPydanticSchema(_connector_config)]
 
 
-class NotionSettings(BaseModel):
-    """``notion:`` — the integration token (a reference) and the request rate (requests per second)."""
+class NotionOAuth(BaseModel):
+    """``notion.oauth:`` — a public (OAuth) connection: its client and a refresh token.
+
+    syncfw exchanges the refresh token for an access token at ``POST /v1/oauth/token``
+    (developers.notion.com/reference/refresh-a-token) and keeps the rotated refresh token that
+    Notion answers in the state store; the one written here is used again only when it changes
+    (a new authorization).
+    """
 
     model_config = _CONFIG
-    token: SecretStr = Field(description="Integration token; must be ${env:NAME} or ${file:PATH}.")
+    client_id: NonEmpty = Field(description="The public connection's OAuth client ID.")
+    client_secret: SecretStr = Field(description="OAuth client secret; must be ${env:NAME} or ${file:PATH}.")
+    refresh_token: SecretStr = Field(
+        description="A refresh token of the connection (from its authorization); must be a reference."
+    )
+
+
+class NotionSettings(BaseModel):
+    """``notion:`` — how syncfw authenticates (an integration ``token``, or ``oauth``; secrets as
+    references) and the request rate (requests per second).
+
+    A ``token`` written as ``${file:PATH}`` is read again when Notion refuses it (401), so a
+    rotated token mounted as a file (a Kubernetes or Vault secret) is picked up mid-run.
+    """
+
+    model_config = _CONFIG
+    token: SecretStr | None = Field(
+        None, description="Integration token; must be ${env:NAME} or ${file:PATH}."
+    )
+    oauth: NotionOAuth | None = Field(
+        None, description="A public connection's client and refresh token, instead of a token."
+    )
     rate_limit: RequestsPerSecond = Field(3.0, description='Requests per second: a number or "N/s".')
+    _token_file: Path | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> NotionSettings:
+        if (self.token is None) == (self.oauth is None):
+            raise ValueError(
+                "give exactly one of token (an integration token) or oauth (a public connection)"
+            )
+        return self
+
+    @property
+    def token_file(self) -> Path | None:
+        """The file ``token`` is read from (written as exactly one ``${file:PATH}``), or None."""
+        return self._token_file
+
+    def reading_token_from(self, path: Path | None) -> NotionSettings:
+        """A copy whose :attr:`token_file` is ``path``."""
+        copy = self.model_copy()
+        copy._token_file = path
+        return copy
 
 
 class Source(BaseModel):
@@ -430,7 +478,7 @@ class Recipe(BaseModel):
         secrets (a connector config loaded without the plugin registry is a plain dict whose
         secret fields are unknown: all its text values count); :func:`syncfw.secrets.hide`
         hides them."""
-        found = {self.notion.token.get_secret_value(), *(a.url.get_secret_value() for a in self.alerts)}
+        found = {*secret_values(self.notion), *(a.url.get_secret_value() for a in self.alerts)}
         for source in self.sources.values():
             found.update(secret_values(source.config, plain=isinstance(source.config, dict)))
         return found

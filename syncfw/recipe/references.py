@@ -112,13 +112,36 @@ def _resolve_one(inner: str, base_dir: Path, environ: Mapping[str, str]) -> str 
         relative = inner[5:].strip()
         path = (base_dir / Path(relative).expanduser()).resolve()
         try:
-            return _one_line_ending_dropped(read_regular(path, SECRET).decode("utf-8"))
+            return read_secret_file(path)
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
             return _Failure(f"cannot read {relative!r} (${{file:{relative}}}, at {path}): {reason}")
     return _Failure(
         f"malformed reference ${{{inner}}}: write ${{env:NAME}}, ${{env:NAME:-default}} or ${{file:PATH}}"
     )
+
+
+def file_reference(value: Any, base_dir: Path) -> Path | None:
+    """The file ``value`` reads, when it is exactly one ``${file:PATH}`` reference (relative to
+    ``base_dir``, as :func:`resolve_references` reads it); otherwise None."""
+    if not isinstance(value, str):
+        return None
+    match = _REFERENCE.fullmatch(value.strip())
+    inner = match.group(1) if match else None
+    if inner is None or not inner.startswith("file:") or not inner[5:].strip():
+        return None
+    return (base_dir / Path(inner[5:].strip()).expanduser()).resolve()
+
+
+def read_secret_file(path: Path) -> str:
+    """The secret in ``path`` as a ``${file:…}`` reference gives it (one trailing line break
+    dropped).
+
+    Raises:
+        OSError: the file cannot be read, is not a regular file or is too large.
+        UnicodeDecodeError: it is not UTF-8.
+    """
+    return _one_line_ending_dropped(read_regular(path, SECRET).decode("utf-8"))
 
 
 def _one_line_ending_dropped(value: str) -> str:

@@ -23,7 +23,6 @@ Shapes, as dagster-dbt and dagster-dlt draw theirs:
   concurrency set POOL 1``), on top of the rate budget the token's runs share.
 """
 
-import hashlib
 import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +34,7 @@ from typing import Any
 import dagster as dg
 
 from syncfw.errors import ConfigError
+from syncfw.notion.credentials import budget_key
 from syncfw.plugins import Registry, load_plugins
 from syncfw.recipe import Recipe, Target, load_recipe
 from syncfw_dagster.resource import DRIFT_CHECK, QUARANTINE_CHECK, RECIPE_TAG, SyncfwResource, target_key
@@ -51,10 +51,10 @@ def dagster_name(recipe: Recipe) -> str:
 
 
 def token_pool(recipe: Recipe) -> str:
-    """The concurrency pool of the recipe's Notion token: ``notion-token-`` and the first 12 hex
-    digits of its SHA-256 (the digest the rate budget's file is named by, never the token)."""
-    digest = hashlib.sha256(recipe.notion.token.get_secret_value().encode()).hexdigest()
-    return f"notion-token-{digest[:12]}"
+    """The concurrency pool of the recipe's Notion integration: ``notion-token-`` and the first 12
+    hex digits of its rate budget's name (:func:`syncfw.notion.credentials.budget_key`: of the
+    token's SHA-256, never the token)."""
+    return f"notion-token-{budget_key(recipe.notion)[:12]}"
 
 
 def stream_key(recipe: Recipe, source: str, stream: str) -> dg.AssetKey:

@@ -6,7 +6,9 @@ Every ``/v1/`` request goes through, in this order (API-FACTS §9):
    as the real service does);
 2. ``Notion-Version`` must be present (400 ``missing_version``; any value is accepted and the
    2025-09-03 shapes are answered);
-3. ``Authorization: Bearer <token>`` must carry the configured token (401 ``unauthorized``);
+3. ``Authorization: Bearer <token>`` must carry the integration token or a live OAuth access token
+   (401 ``unauthorized``; :mod:`.tokens`), except ``POST /v1/oauth/token``, which takes the
+   client's Basic credentials and answers OAuth's own error bodies;
 4. the rate limiter (429 ``rate_limited`` with ``Retry-After``);
 5. the configured latency (an asyncio sleep);
 6. the JSON body: over 500KB (500,000 bytes as sent) 400 ``validation_error``
@@ -25,7 +27,8 @@ applies the late commits that are due, each stamped with its own due time.
 
 Every JSON answer carries ``request_id`` and the same id in the ``x-notion-request-id`` header.
 
-``/_emulator/`` routes (same Bearer token, no version header, never limited or counted):
+``/_emulator/`` routes (the integration token the emulator started with, no version header, never
+limited or counted):
 
 ========================================================  ===========================================
 ``GET /_emulator/info``                                    ``{"parent_page_id","bot_user_id","workspace_id"}``
@@ -67,7 +70,8 @@ from .controls import Controls, Fault
 from .dump import dump
 from .ids import new_id
 from .pages import IMPORT_ROWS_PER_SECOND
-from .workspace import DEFAULT_PERSON, Workspace
+from .tokens import Tokens
+from .workspace import DEFAULT_PERSON, WORKSPACE_NAME, Workspace
 
 _log = logging.getLogger(__name__)
 _METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"]
@@ -260,7 +264,15 @@ class NotionApp:
     def __init__(self, ws: Workspace, controls: Controls, token: str) -> None:
         self._ws = ws
         self._controls = controls
-        self._token = token
+        self.tokens = Tokens(
+            token,
+            lambda: ws.now_ms() / 1000,
+            {
+                "workspace_id": ws.store.meta["workspace_id"],
+                "workspace_name": WORKSPACE_NAME,
+                "bot_id": ws.bot_user_id,
+            },
+        )
         self.late_commits = LateCommits(ws)
         self._api = _api_routes(controls)
         self._emulator = self._emulator_routes()
@@ -344,9 +356,12 @@ class NotionApp:
             self.late_commits.settle()
             if request.url.path.startswith("/_emulator/"):
                 route, params = self._match(self._emulator, request)
-                self._authorize(request)
+                if request.headers.get("authorization", "").strip() != f"Bearer {self.tokens.control}":
+                    raise errors.unauthorized(malformed_header=False)
                 call = Call(params, await _body(request), request.query_params, self._ws.bot_user_id)
                 return _json(route.handler(self._ws, call), request_id)
+            if request.url.path == _OAUTH_TOKEN and request.method == "POST":
+                return await self._token_call(request, request_id)
             return await self._api_call(request, request_id)
         except errors.NotionAPIError as error:
             return _json(error.body(request_id), request_id, error.status, error.headers)
@@ -360,7 +375,7 @@ class NotionApp:
             route, params = self._match(self._api, request)
             if "notion-version" not in request.headers:
                 raise errors.missing_version()
-            self._authorize(request)
+            self.tokens.check(request.headers.get("authorization", ""))
         except errors.NotionAPIError:
             if request.url.path.startswith("/v1/"):
                 self._controls.count_unrouted()
@@ -401,13 +416,20 @@ class NotionApp:
                 return route, match.groupdict()
         raise errors.invalid_request_url()
 
-    def _authorize(self, request: Request) -> None:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme != "Bearer" or not token.strip():
-            raise errors.unauthorized(malformed_header=True)
-        if token.strip() != self._token:
-            raise errors.unauthorized(malformed_header=False)
+    async def _token_call(self, request: Request, request_id: str) -> Response:
+        """``POST /v1/oauth/token``: limited and counted like every ``/v1/`` request, logged
+        without its refresh token."""
+        self._controls.admit()
+        self._controls.count(_OAUTH_ENDPOINT)
+        body = await _body(request, errors.PAYLOAD_LIMIT_BYTES)
+        shown = {k: v for k, v in body.items() if k != "refresh_token"} if isinstance(body, dict) else body
+        self._controls.log(_OAUTH_ENDPOINT, {}, shown)
+        answer = self.tokens.exchange(request.headers.get("authorization", ""), body)
+        return _json({**answer, "request_id": request_id}, request_id)
+
+
+_OAUTH_TOKEN = "/v1/oauth/token"
+_OAUTH_ENDPOINT = "POST /v1/oauth/token"
 
 
 async def _inflict(request: Request, injection: Injection, request_id: str) -> Response:

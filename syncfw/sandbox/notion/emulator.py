@@ -161,6 +161,26 @@ class NotionEmulator:
         """Drop faults not yet used."""
         self._controls.clear_faults()
 
+    def rotate_token(self) -> str:
+        """Rotate the integration token, as its owner does in Notion's connection settings:
+        answers the new token; the old one is refused from now on (:mod:`.tokens`)."""
+        return self._http.tokens.rotate()
+
+    def connect_oauth(
+        self, client_id: str, client_secret: str, *, lifetime: float | None = None
+    ) -> tuple[str, str]:
+        """Authorize a public (OAuth) connection of ``client_id``, as a person's consent does:
+        answers its first ``(access_token, refresh_token)``. With ``lifetime`` (seconds on the
+        emulator's clock) every access token issued from now on expires that long after it was
+        issued; ``POST /v1/oauth/token`` refreshes them, rotating the refresh token (:mod:`.tokens`)."""
+        self._http.tokens.lifetime = lifetime
+        return self._http.tokens.connect(client_id, client_secret)
+
+    def expire_access_tokens(self, *, after: int = 0) -> None:
+        """Every OAuth access token issued so far expires (refresh tokens keep working): now, or
+        once ``after`` more ``/v1/`` requests have been let through (to expire one mid-run)."""
+        self._http.tokens.expire_all(after)
+
     def human_edit(
         self, page_id: str, properties: dict[str, Any], *, user_name: str = DEFAULT_PERSON
     ) -> dict[str, Any]:
