@@ -19,8 +19,8 @@ from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.runner import Sandbox
 from syncfw.state import open_state
-from tests.conftest import REPO, RECIPE
-from tests.engine.test_sync_end_to_end import FAST, by_key, bump, pages, seed, sync, write_seed
+from tests.conftest import RECIPE, REPO
+from tests.engine.test_sync_end_to_end import FAST, bump, by_key, pages, seed, sync, write_seed
 
 CLIENT_ID = "syncfw-test-connection"
 CLIENT_SECRET = "cs_client_secret_of_the_test"
