@@ -128,10 +128,12 @@ class SqlConnector(Connector):
             raise SourceError(f"stream {stream!r}: {exc}; reset the stream's cursor to read it in full") from None
         with self._connection(f"reading stream {stream!r}") as connection:
             columns = self._selected(stream, spec, self._columns(connection, stream, spec), fields)
+            datetimes = _text_datetimes(connection, spec)
             source = _source(spec, columns)
             query = sa.select(*(source.c[name] for name in columns))
             if spec.updated_at is None:
-                yield from self._read_full(connection, stream, spec, query.order_by(source.c[spec.key]))
+                ordered = query.order_by(source.c[spec.key])
+                yield from self._read_full(connection, stream, spec, ordered, datetimes)
                 return
             lookback = self.settings.lookback
             since = start.since(lookback)
@@ -146,7 +148,7 @@ class SqlConnector(Connector):
             checkpoint: Checkpoint | None = Checkpoint(stream, start.encode())
             for batch in self._batches(connection, query, stream):
                 for row in batch:
-                    key, data, deleted = self._record(stream, spec, row)
+                    key, data, deleted = self._record(stream, spec, row, datetimes)
                     try:
                         moment, naive = stamp(row[spec.updated_at], self.settings.zone)
                     except ValueProblem as exc:
@@ -260,22 +262,34 @@ class SqlConnector(Connector):
             yield batch
 
     def _read_full(
-        self, connection: Connection, stream: str, spec: StreamConfig, query: sa.Select[Any]
+        self,
+        connection: Connection,
+        stream: str,
+        spec: StreamConfig,
+        query: sa.Select[Any],
+        datetimes: frozenset[str],
     ) -> Iterator[Record | Checkpoint]:
         for batch in self._batches(connection, query, stream):
             for row in batch:
-                key, data, deleted = self._record(stream, spec, row)
+                key, data, deleted = self._record(stream, spec, row, datetimes)
                 yield Record(stream, key, data, deleted=deleted)
         yield Checkpoint(stream, LookbackCursor().encode())
 
-    def _record(self, stream: str, spec: StreamConfig, row: sa.RowMapping) -> tuple[str, dict[str, Any], bool]:
+    def _record(
+        self, stream: str, spec: StreamConfig, row: sa.RowMapping, datetimes: frozenset[str]
+    ) -> tuple[str, dict[str, Any], bool]:
+        """The row's key, plain data and deleted flag; ``datetimes`` are the columns whose text
+        (SQLite's) is a date-time to read in the config's zone."""
         key = self._key(stream, spec, row[spec.key])
         data: dict[str, Any] = {}
+        zone = self.settings.zone
         for column, value in row.items():
             try:
-                data[str(column)] = plain(value, self.settings.zone)
+                if column in datetimes and isinstance(value, str):
+                    value = stamp(value, zone)[0]
+                data[str(column)] = plain(value, zone)
             except ValueProblem as exc:
-                raise SourceError(f"stream {stream!r}, key {key!r}: column {str(column)!r} {exc}") from None
+                raise SourceError(f"stream {stream!r}, key {key!r}: column {str(column)!r}: {exc}") from None
         data[spec.key] = key
         deleted = spec.soft_delete is not None and is_deleted(row[spec.soft_delete])
         return key, data, deleted
@@ -321,6 +335,17 @@ class SqlConnector(Connector):
                 f"stream {stream!r} has no column {', '.join(map(repr, missing))} (it has {available})"
             )
         return selected
+
+
+def _text_datetimes(connection: Connection, spec: StreamConfig) -> frozenset[str]:
+    """The columns whose values may be date-times held as text: ``updated_at``, and in SQLite
+    (which returns date-times as the text it stores) a table's columns declared ``DATETIME`` or
+    ``TIMESTAMP`` (SQLite documentation, "Datatypes In SQLite", 2.2 "Date and Time Datatype")."""
+    names = {spec.updated_at} if spec.updated_at is not None else set()
+    if connection.dialect.name == "sqlite" and spec.table is not None:
+        columns = sa.inspect(connection).get_columns(spec.table, schema=spec.schema_name)
+        names.update(column["name"] for column in columns if isinstance(column["type"], sa.DateTime))
+    return frozenset(names)
 
 
 def _source(spec: StreamConfig, columns: Sequence[str]) -> sa.TableClause | sa.Subquery:
