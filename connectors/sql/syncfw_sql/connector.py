@@ -125,7 +125,9 @@ class SqlConnector(Connector):
         try:
             start = LookbackCursor.decode(cursor)
         except ValueError as exc:
-            raise SourceError(f"stream {stream!r}: {exc}; reset the stream's cursor to read it in full") from None
+            raise SourceError(
+                f"stream {stream!r}: {exc}; reset the stream's cursor to read it in full"
+            ) from None
         with self._connection(f"reading stream {stream!r}") as connection:
             columns = self._selected(stream, spec, self._columns(connection, stream, spec), fields)
             datetimes = _text_datetimes(connection, spec)
@@ -146,7 +148,7 @@ class SqlConnector(Connector):
             query = query.order_by(source.c[spec.updated_at], source.c[spec.key])
             builder = CursorBuilder(start, lookback)
             checkpoint: Checkpoint | None = Checkpoint(stream, start.encode())
-            for batch in self._batches(connection, query, stream):
+            for batch in self._batches(connection, query):
                 for row in batch:
                     key, data, deleted = self._record(stream, spec, row, datetimes)
                     try:
@@ -180,7 +182,7 @@ class SqlConnector(Connector):
             self._selected(stream, spec, self._columns(connection, stream, spec), columns)
             source = _source(spec, columns)
             query = sa.select(*(source.c[name] for name in columns))
-            for batch in self._batches(connection, query, stream, size=SCAN_BATCH):
+            for batch in self._batches(connection, query, size=SCAN_BATCH):
                 for row in batch:
                     if spec.soft_delete is not None and is_deleted(row[spec.soft_delete]):
                         continue
@@ -253,13 +255,12 @@ class SqlConnector(Connector):
             raise source_error(exc, url, what) from None
 
     def _batches(
-        self, connection: Connection, query: sa.Select[Any], stream: str, size: int | None = None
+        self, connection: Connection, query: sa.Select[Any], size: int | None = None
     ) -> Iterator[Sequence[sa.RowMapping]]:
         """The rows of ``query`` through a server-side cursor, ``size`` (``batch_size``) at a time."""
         rows = size or self.settings.batch_size
         result = connection.execution_options(stream_results=True, yield_per=rows).execute(query)
-        for batch in result.mappings().partitions():
-            yield batch
+        yield from result.mappings().partitions()
 
     def _read_full(
         self,
@@ -269,7 +270,7 @@ class SqlConnector(Connector):
         query: sa.Select[Any],
         datetimes: frozenset[str],
     ) -> Iterator[Record | Checkpoint]:
-        for batch in self._batches(connection, query, stream):
+        for batch in self._batches(connection, query):
             for row in batch:
                 key, data, deleted = self._record(stream, spec, row, datetimes)
                 yield Record(stream, key, data, deleted=deleted)
@@ -309,8 +310,12 @@ class SqlConnector(Connector):
     def _columns(self, connection: Connection, stream: str, spec: StreamConfig) -> list[str]:
         """The stream's column names (its ``SELECT`` run for no row); the configured key,
         ``updated_at`` and ``soft_delete`` columns must be among them."""
-        result = connection.execute(sa.select(sa.literal_column("*")).select_from(_source(spec, ())).where(sa.false()))
-        columns = [str(name) for name in result.keys()]
+        query: sa.Select[Any] = (
+            sa.select(sa.literal_column("*")).select_from(_source(spec, ())).where(sa.false())
+        )
+        result: sa.CursorResult[Any] = connection.execute(query)
+        names = result.keys()
+        columns = [str(name) for name in names]
         result.close()
         configured = (("key", spec.key), ("updated_at", spec.updated_at), ("soft_delete", spec.soft_delete))
         for role, column in configured:
@@ -350,7 +355,7 @@ def _text_datetimes(connection: Connection, spec: StreamConfig) -> frozenset[str
 
 def _source(spec: StreamConfig, columns: Sequence[str]) -> sa.TableClause | sa.Subquery:
     """The stream's ``FROM``: the table or view (``schema``-qualified), or the query as a subquery."""
-    named = [sa.column(name) for name in columns]
+    named: list[sa.ColumnClause[Any]] = [sa.column(name) for name in columns]
     if spec.table is not None:
         return sa.table(spec.table, *named, schema=spec.schema_name)
     assert spec.query is not None  # the config holds exactly one of table and query

@@ -3,8 +3,8 @@
 SQLAlchemy wraps every driver failure in a :class:`sqlalchemy.exc.DBAPIError` whose ``str()``
 quotes the SQL statement and its parameters (row values) and links to its error pages; users
 see only the driver's own first line, prefixed with the database in words
-(:func:`~syncfw_sql.config.describe`: backend, database, host), and :func:`syncfw.secrets.hide`
-removes the URL and its password should a driver quote them.
+(:func:`~syncfw_sql.config.describe`: backend, database, host); the URL and its password are
+replaced by ``***`` should a driver quote them.
 
 Which failure is which:
 
@@ -25,11 +25,12 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from syncfw import SourceAuthError, SourceError
-from syncfw.secrets import hide
 from syncfw_sql.config import describe
 
 _AUTH_FAILURE = re.compile(r"authentication failed|access denied for user|login failed for user", re.I)
 _PERMANENT = re.compile(r"does not exist|unknown database|no such", re.I)
+SHORTEST_SECRET = 4
+"""Characters: a shorter password is not replaced (it would mangle ordinary words)."""
 FILE_DIALECTS = frozenset({"sqlite", "duckdb"})
 """Dialects whose database is a local file: nothing to wait for when it cannot be opened."""
 
@@ -59,10 +60,10 @@ def is_transient_connect(exc: BaseException, url: URL) -> bool:
 
 def source_error(exc: SQLAlchemyError, url: URL, what: str) -> SourceError:
     """The syncfw error for ``exc``, raised while doing ``what`` (``"reading stream 'customers'"``)."""
-    secrets = [url.render_as_string(hide_password=False)]
-    if isinstance(url.password, str):
-        secrets.append(url.password)
-    message = hide(f"{describe(url)}: {what} failed: {driver_message(exc)}", secrets)
+    message = f"{describe(url)}: {what} failed: {driver_message(exc)}"
+    for secret in (url.render_as_string(hide_password=False), url.password):
+        if isinstance(secret, str) and len(secret) >= SHORTEST_SECRET:
+            message = message.replace(secret, "***")
     if is_auth_failure(exc):
         return SourceAuthError(f"{message}. Check the user and password in the connection URL")
     return SourceError(message)

@@ -211,7 +211,9 @@ class PostgresHarness(SqlHarness):
         """
         if self.url is None:
             raise RuntimeError("set PostgresHarness.url to an empty database's URL before the kit runs")
-        return sa.make_url(self.url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        return (
+            sa.make_url(self.url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        )
 
     def refused_url(self) -> str:
         """The database's URL with a wrong password."""

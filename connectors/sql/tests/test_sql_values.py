@@ -23,7 +23,9 @@ def connector(url: str, stream: dict[str, Any], **config: Any) -> SqlConnector:
     return SqlConnector(SqlConfig.model_validate({"url": url, "streams": {"rows": stream}, **config}))
 
 
-def read(url: str, stream: dict[str, Any], fields: tuple[str, ...] = (), **config: Any) -> list[Record | Checkpoint]:
+def read(
+    url: str, stream: dict[str, Any], fields: tuple[str, ...] = (), **config: Any
+) -> list[Record | Checkpoint]:
     source = connector(url, stream, **config)
     try:
         return list(source.read("rows", None, fields))
@@ -37,7 +39,11 @@ def records(items: list[Record | Checkpoint]) -> dict[str, Record]:
 
 @pytest.fixture
 def postgres(postgres_database: str) -> Iterator[str]:  # noqa: F811
-    url = sa.make_url(postgres_database).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    url = (
+        sa.make_url(postgres_database)
+        .set(drivername="postgresql+psycopg")
+        .render_as_string(hide_password=False)
+    )
     yield url
 
 
@@ -77,7 +83,9 @@ def test_postgresql_types_become_what_mappings_expect(postgres: str) -> None:
     }
 
 
-def test_sqlite_text_timestamps_are_read_in_the_configured_zone_and_read_incrementally(tmp_path: Path) -> None:
+def test_sqlite_text_timestamps_are_read_in_the_configured_zone_and_read_incrementally(
+    tmp_path: Path,
+) -> None:
     url = f"sqlite:///{tmp_path / 'app.db'}"
     execute(
         url,
@@ -107,7 +115,11 @@ def test_sqlite_text_timestamps_are_read_in_the_configured_zone_and_read_increme
 
 def test_a_binary_value_is_refused_naming_stream_key_and_column(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'app.db'}"
-    execute(url, "CREATE TABLE t (id TEXT, changed TEXT, logo BLOB)", "INSERT INTO t VALUES ('A-1', '2026-05-01', x'00ff')")
+    execute(
+        url,
+        "CREATE TABLE t (id TEXT, changed TEXT, logo BLOB)",
+        "INSERT INTO t VALUES ('A-1', '2026-05-01', x'00ff')",
+    )
     with pytest.raises(SourceError) as caught:
         read(url, {"table": "t", "key": "id", "updated_at": "changed"}, ("logo",))
     message = str(caught.value)
@@ -135,11 +147,15 @@ def test_a_row_without_key_or_stamp_stops_the_read_naming_the_stream(
 def test_a_missing_column_or_table_is_a_clear_source_error(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'app.db'}"
     execute(url, "CREATE TABLE t (id TEXT, changed TEXT)")
-    with pytest.raises(SourceError, match=r"stream 'rows' has no column 'name' \(it has \['id', 'changed'\]\)"):
+    with pytest.raises(
+        SourceError, match=r"stream 'rows' has no column 'name' \(it has \['id', 'changed'\]\)"
+    ):
         read(url, {"table": "t", "key": "id", "updated_at": "changed"}, ("name",))
     with pytest.raises(SourceError, match="the soft_delete column 'gone' is not among its columns"):
         connector(url, {"table": "t", "key": "id", "soft_delete": "gone"}).check()
-    with pytest.raises(SourceError, match=r"sqlite database '.*app.db': connecting failed: no such table: nope"):
+    with pytest.raises(
+        SourceError, match=r"sqlite database '.*app.db': connecting failed: no such table: nope"
+    ):
         connector(url, {"table": "nope", "key": "id"}).check()
 
 
@@ -162,7 +178,9 @@ class QuickRetries(SqlConnector):
 
 def test_an_unreachable_server_is_retried_then_unavailable(caplog: pytest.LogCaptureFixture) -> None:
     url = f"postgresql+psycopg://app:{PASSWORD}@127.0.0.1:{free_port()}/app"
-    source = QuickRetries(SqlConfig.model_validate({"url": url, "streams": {"rows": {"table": "t", "key": "id"}}}))
+    source = QuickRetries(
+        SqlConfig.model_validate({"url": url, "streams": {"rows": {"table": "t", "key": "id"}}})
+    )
     with pytest.raises(SourceUnavailable, match="connecting failed after 2 tries") as caught:
         source.check()
     assert PASSWORD not in str(caught.value) and PASSWORD not in caplog.text
@@ -183,9 +201,15 @@ def test_rows_come_through_a_server_side_cursor_a_batch_at_a_time(postgres: str)
     engine = sa.create_engine(postgres)
     try:
         with engine.connect() as connection:
-            queries = connection.execute(
-                sa.text("SELECT query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
-            ).scalars().all()
+            queries = (
+                connection.execute(
+                    sa.text(
+                        "SELECT query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+                .scalars()
+                .all()
+            )
     finally:
         engine.dispose()
     assert any(query.startswith("FETCH FORWARD") for query in queries), queries
