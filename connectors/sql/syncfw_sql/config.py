@@ -64,7 +64,6 @@ class StreamConfig(BaseModel):
         soft_delete: a column that marks deleted rows: a row where it is neither NULL nor false
             is reported deleted (``Record.deleted``) and left out of the key scan. The writer
             must also move ``updated_at`` when it sets it, or incremental reads do not see it.
-        personal_fields: columns holding personal data (``syncfw audit`` flags what they feed).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -75,7 +74,6 @@ class StreamConfig(BaseModel):
     key: str = Field(min_length=1)
     updated_at: str | None = Field(default=None, min_length=1)
     soft_delete: str | None = Field(default=None, min_length=1)
-    personal_fields: tuple[str, ...] = ()
 
     @field_validator("query")
     @classmethod

@@ -100,7 +100,6 @@ class SqlConnector(Connector):
             primary_key=spec.key,
             cursor_field=spec.updated_at,
             fields=tuple(columns),
-            personal_fields=spec.personal_fields,
         )
 
     def read(self, stream: str, cursor: str | None, fields: Sequence[str]) -> Iterator[Record | Checkpoint]:
