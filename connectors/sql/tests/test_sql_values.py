@@ -217,3 +217,35 @@ def test_rows_come_through_a_server_side_cursor_a_batch_at_a_time(postgres: str)
     source.close()
     checkpoints = [i for i, item in enumerate(first + rest) if isinstance(item, Checkpoint)]
     assert checkpoints == [4, 9, 12]  # after 4, 8 and the last 2 records
+
+
+def test_a_stream_without_updated_at_is_read_in_full_each_time(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    execute(
+        url,
+        "CREATE TABLE t (code TEXT PRIMARY KEY, label TEXT, retired BOOLEAN)",
+        "INSERT INTO t VALUES ('b', 'Bee', 0), ('a', 'Ay', 0), ('c', 'See', 1)",
+    )
+    stream = {"table": "t", "key": "code", "soft_delete": "retired"}
+    items = read(url, stream, ("label",), batch_size=1)
+    assert [type(item).__name__ for item in items] == ["Record"] * 3 + ["Checkpoint"]
+    assert [(r.key, r.deleted) for r in records(items).values()] == [("a", False), ("b", False), ("c", True)]
+    final = items[-1]
+    assert isinstance(final, Checkpoint)
+    source = connector(url, stream)
+    try:
+        assert list(records(list(source.read("rows", final.cursor, ("label",))))) == ["a", "b", "c"]
+        assert list(source.scan_keys("rows")) == ["b", "a"]  # the soft-deleted row is left out
+    finally:
+        source.close()
+
+
+def test_a_table_in_another_schema(postgres: str) -> None:
+    execute(
+        postgres,
+        "CREATE SCHEMA crm",
+        "CREATE TABLE crm.accounts (id int PRIMARY KEY, name text, changed timestamptz NOT NULL)",
+        "INSERT INTO crm.accounts VALUES (7, 'Acme', '2026-05-01 09:00:00+00')",
+    )
+    stream = {"table": "accounts", "schema": "crm", "key": "id", "updated_at": "changed"}
+    assert {k: r.data["name"] for k, r in records(read(postgres, stream, ("name",))).items()} == {"7": "Acme"}
