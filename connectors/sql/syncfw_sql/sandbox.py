@@ -88,9 +88,26 @@ def seed_tables(data_dir: Path) -> dict[str, tuple[sa.Table, list[dict[str, Any]
     return tables
 
 
-def seed_database(url: str | sa.URL, data_dir: Path) -> list[str]:
+def generated_rows(table: sa.Table, rows: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """``count`` more rows for ``table``: copies of ``rows`` in turn under new keys (an integer key
+    continues after the largest; a text key gets ``-<n>`` appended)."""
+    if not rows:
+        return []
+    [key] = table.primary_key.columns
+    numbered = isinstance(key.type, sa.Integer)
+    start = max(int(row[key.name]) for row in rows) + 1 if numbered else 0
+    extra = []
+    for number in range(count):
+        row = dict(rows[number % len(rows)])
+        row[key.name] = start + number if numbered else f"{row[key.name]}-{number + 1}"
+        extra.append(row)
+    return extra
+
+
+def seed_database(url: str | sa.URL, data_dir: Path, *, bulk: int = 0) -> list[str]:
     """Create the tables of ``data_dir``'s seed files in the database at ``url`` and insert their
-    rows; return the table names. Tables that exist already are left as they are, rows and all.
+    rows, and ``bulk`` generated rows per table (:func:`generated_rows`); return the table names.
+    Tables that exist already are left as they are, rows and all.
 
     Raises:
         ConfigError: a seed file is malformed.
@@ -105,8 +122,9 @@ def seed_database(url: str | sa.URL, data_dir: Path) -> list[str]:
                 if name in existing:
                     continue
                 table.create(connection)
-                if rows:
-                    connection.execute(table.insert(), rows)
+                every = rows + generated_rows(table, rows, bulk)
+                if every:
+                    connection.execute(table.insert(), every)
     finally:
         engine.dispose()
     return list(tables)
@@ -115,8 +133,9 @@ def seed_database(url: str | sa.URL, data_dir: Path) -> list[str]:
 class SqlSandboxDatabase(SourceEmulator):
     """The sandbox's SQL database (see the module docstring).
 
-    Sandbox option ``sql_database``: ``sqlite`` (the default) or ``duckdb`` (needs
-    ``pip install 'syncfw-sql[duckdb]'``).
+    Sandbox options: ``sql_database``: ``sqlite`` (the default) or ``duckdb`` (needs
+    ``pip install 'syncfw-sql[duckdb]'``); ``bulk=N`` (``syncfw sandbox serve --bulk N``): N
+    generated rows more per table when the database is created.
 
     Attributes:
         url: the database's SQLAlchemy URL once started (also ``SQL_DATABASE_URL`` in the env file).
@@ -137,15 +156,18 @@ class SqlSandboxDatabase(SourceEmulator):
 
         Raises:
             syncfw.errors.ConfigError: the ``sql_database`` option is not ``sqlite`` or ``duckdb``,
-                or a seed file is malformed.
+                ``bulk`` is not a whole number, or a seed file is malformed.
         """
         dialect = context.options.get("sql_database") or "sqlite"
         if dialect not in DATABASES:
             raise ConfigError(f"sandbox option sql_database={dialect!r}: expected one of {sorted(DATABASES)}")
+        bulk = context.options.get("bulk") or "0"
+        if not bulk.isdigit():
+            raise ConfigError(f"sandbox option bulk={bulk!r}: expected a whole number of rows")
         path = (context.state_dir / DATABASES[dialect]).resolve()
         url = f"{dialect}:///{path}"
         if not path.exists() and context.data_dir is not None:
-            seed_database(url, context.data_dir)
+            seed_database(url, context.data_dir, bulk=int(bulk))
         self.url = url
         return {"SQL_DATABASE_URL": url}
 

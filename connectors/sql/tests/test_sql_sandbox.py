@@ -47,9 +47,24 @@ def test_the_database_is_seeded_once_and_kept_across_restarts(tmp_path: Path, di
     assert count(url) == 0
 
 
-def test_an_unknown_database_option_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="sql_database='mysql': expected one of"):
-        start(tmp_path, sql_database="mysql")
+def test_bulk_adds_generated_rows_under_new_keys(tmp_path: Path) -> None:
+    url = start(tmp_path, bulk="25")["SQL_DATABASE_URL"]
+    seeded = seed_tables(SEED)["customers"][1]
+    assert count(url) == len(seeded) + 25
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        keys = connection.execute(sa.text("SELECT id FROM customers ORDER BY id")).scalars().all()
+    engine.dispose()
+    assert len(set(keys)) == len(keys) and keys[-1] == max(int(row["id"]) for row in seeded) + 25
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [({"sql_database": "mysql"}, "sql_database='mysql': expected one of"), ({"bulk": "many"}, "bulk='many'")],
+)
+def test_a_bad_option_is_refused(tmp_path: Path, option: dict[str, str], expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        start(tmp_path, **option)
 
 
 def test_a_malformed_seed_file_is_named(tmp_path: Path) -> None:
