@@ -7,9 +7,11 @@ columns::
     SELECT <columns> FROM <table, or (<query>) AS syncfw_rows>
     [WHERE <updated_at> >= :since] ORDER BY <updated_at>, <key>
 
-through a server-side cursor (SQLAlchemy's ``stream_results`` with ``yield_per``: PostgreSQL and
-DuckDB fetch ``batch_size`` rows at a time; see "Using Server Side Cursors (a.k.a. stream
-results)" in the SQLAlchemy 2 documentation), so memory holds one batch. A checkpoint follows
+through a server-side cursor (SQLAlchemy's ``stream_results`` with ``yield_per``; see "Using
+Server Side Cursors (a.k.a. stream results)" in the SQLAlchemy 2 documentation): PostgreSQL
+fetches ``batch_size`` rows at a time with ``FETCH FORWARD``, SQLite steps through the rows, and
+the connector holds one batch. DuckDB's dialect has no server-side cursors: the DuckDB client holds
+the result, fetched from it a batch at a time. A checkpoint follows
 each batch. ``:since`` is the cursor's stamp less the look-back (:mod:`syncfw_sql.cursor`).
 A stream without ``updated_at`` is read in full every time, ordered by key, with one checkpoint
 at the end.
