@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml $(CONNECTORS) $(INTEGRATIONS)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]" $(addprefix -e ,$(dir $(CONNECTORS))) \
 		$(foreach i,$(dir $(INTEGRATIONS)),-e "$(i)[test]")
+	$(BIN)/python -m pip install --quiet -e "connectors/sql/[postgres,duckdb]"  # the drivers its tests use
 	touch $(STAMP)
 
 setup: $(STAMP)
