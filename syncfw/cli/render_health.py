@@ -128,7 +128,7 @@ def render_audit(audits: list[RecipeAudit]) -> None:
             f"[bold]{recipe.name}[/] ({recipe.path}) · {recipe.tier}{expires} · owner {recipe.owner} · "
             f"last success {_when(audit.last_success)}"
         )
-        out.print(f"  {escape(recipe.description)}", soft_wrap=True)
+        out.print(f"  {escape(recipe.description)}")
         table = Table(title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
         for col in ("target", "property", "type", "owner", "personal data", "defined at"):
             table.add_column(col, no_wrap=True)
@@ -149,7 +149,7 @@ def render_audit(audits: list[RecipeAudit]) -> None:
             )
         print_table(table)
         for name, data_source in data_sources.items():
-            out.print(f"  {escape(name)}: data source {escape(data_source)}", soft_wrap=True)
+            out.print(f"  {escape(name)}: {escape(data_source)}")
         if audit.personal_properties:
             names = ", ".join(f"{r.target}.{r.property}" for r in audit.personal_properties)
             out.print(f"  [magenta]personal data[/] in {escape(names)}")

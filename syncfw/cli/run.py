@@ -128,7 +128,9 @@ class _Output:
             self.log.emit("plan_written", path=str(path.resolve()))
         elif not self.quiet:
             err.print(
-                f"plan written to {path} (apply it with `syncfw run RECIPE --plan {path}`)", markup=False
+                f"plan written to {path} (apply it with `syncfw run RECIPE --plan {path}`)",
+                markup=False,
+                soft_wrap=True,
             )
 
     def many(self, batch: BatchReport) -> None:
@@ -190,10 +192,11 @@ class _PlanCommand(click.Command):
     def make_context(
         self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
     ) -> click.Context:
+        detailed = "--detailed-exitcode" in args  # the parser consumes ``args``
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.ClickException as exc:
-            if "--detailed-exitcode" in args:
+            if detailed:
                 exc.exit_code = DETAILED_EXIT["error"]
             raise
 
