@@ -196,15 +196,22 @@ class _PlanCommand(click.Command):
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.ClickException as exc:
-            if detailed:
-                exc.exit_code = DETAILED_EXIT["error"]
-            raise
+            if not detailed:
+                raise
+            exc.show()  # as syncfw's main() does, with the exit code of an error
+            sys.exit(DETAILED_EXIT["error"])
 
     def invoke(self, ctx: click.Context) -> Any:
+        detailed = bool(ctx.params.get("detailed_exitcode"))
         try:
             return super().invoke(ctx)
-        except (click.ClickException, SyncfwError) as exc:
-            if ctx.params.get("detailed_exitcode"):
+        except click.ClickException as exc:
+            if not detailed:
+                raise
+            exc.show()
+            sys.exit(DETAILED_EXIT["error"])
+        except SyncfwError as exc:
+            if detailed:
                 exc.exit_code = DETAILED_EXIT["error"]
             raise
 
