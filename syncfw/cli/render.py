@@ -268,7 +268,7 @@ def render_plan_markdown(report: RunReport, personal: Mapping[str, set[str]]) ->
             *(f"warning: {w}" for w in p.warnings),
         ]
         if findings:
-            lines.append("")
+            lines += [""] if lines[-1] else []
             lines += [f"- {_cell(f)}" for f in findings[:SHOWN]]
             if len(findings) > SHOWN:
                 lines.append(f"- … and {len(findings) - SHOWN} more (`syncfw plan --json`)")
