@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TextIO
 
@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from syncfw.cli.console import err, out
+from syncfw.cli.console import err, out, print_table
 from syncfw.clock import now_iso, parse_time
 from syncfw.engine.batch import BatchReport
 from syncfw.engine.run import Progress as EngineProgress
@@ -35,7 +35,35 @@ def _fmt(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + '…"'
 
 
-def render_summary(report: RunReport) -> None:
+SHOWN = 20
+"""Findings of one kind printed per target in text output (all of them are in ``--json``)."""
+
+_DRIFT = {  # DriftFinding.action → what a run did, and what the run of a plan will do
+    "reverted": ("reverted", "the run will revert it"),
+    "overwritten": (
+        "overwritten with the source's value",
+        "the run will overwrite it with the source's value",
+    ),
+    "flagged": ("left as edited (on_drift: flag)", "the run will leave it as edited (on_drift: flag)"),
+}
+
+
+def _line(text: str) -> None:
+    """One line of stdout, never wrapped to the terminal's width (a pipe shows what a terminal does)."""
+    out.print(text, soft_wrap=True)
+
+
+def _some(name: str, kind: str, items: list[str]) -> None:
+    for item in items[:SHOWN]:
+        _line(f"{kind} {escape(name)}: {escape(item)}")
+    if len(items) > SHOWN:
+        _line(f"{kind} {escape(name)}: … and {len(items) - SHOWN} more (see --json)")
+
+
+def render_summary(report: RunReport, *, notices: bool = True) -> None:
+    """The table of what a run (or plan) does per target, then its findings: drift, failed and
+    unmatched records, reconciliations, warnings; with ``notices`` the run's own warnings and
+    error on stderr (:func:`render_notices`)."""
     title = f"{report.command} {report.recipe} · run {report.run_id} · {report.status}"
     table = Table(title=title, title_justify="left")
     for col in (
@@ -45,53 +73,73 @@ def render_summary(report: RunReport) -> None:
         "unchanged",
         "archived",
         "failed",
+        "unmatched",
         "drift",
         "reads/writes",
     ):
-        table.add_column(col, justify="left" if col == "target" else "right")
+        table.add_column(col, justify="left" if col == "target" else "right", no_wrap=True)
     for name, target in report.targets.items():
         d = target.as_dict()
         req = d["notion_requests"]
         table.add_row(
-            name,
+            escape(name),
             str(d["created"]),
             str(d["updated"]),
             str(d["unchanged"]),
             str(d["archived"]),
             str(d["failed"]),
+            str(len(target.plan.unmatched)),
             str(d["drift"]),
             f"{req.get('reads', 0)}/{req.get('writes', 0)}",
         )
-    out.print(table)
+    print_table(table)
     n = report.notion_requests
-    out.print(
+    _line(
         f"Notion requests: {n.get('reads', 0)} reads, {n.get('writes', 0)} writes, "
         f"{n.get('retries', 0)} retries, {n.get('rate_limited', 0)} rate limited"
     )
+    planned = report.command == "plan"
     for name, target in report.targets.items():
         p = target.plan
         for finding in p.drift:
             who = f" by {finding.editor}" if finding.editor else ""
-            out.print(
-                f"[yellow]drift[/] {name} {p.sync_key_property} {finding.sync_key}: {finding.property!r} "
-                f"edited{who} ({_fmt(finding.synced)} → {_fmt(finding.live)}), {finding.action}"
+            did, will = _DRIFT.get(finding.action, (finding.action, finding.action))
+            change = f"{_fmt(finding.live)} → {_fmt(finding.desired)}"
+            if finding.action == "flagged":
+                change = f"{_fmt(finding.live)}; syncfw wrote {_fmt(finding.synced)}"
+            _line(
+                f"[yellow]drift[/] {escape(name)} {escape(p.sync_key_property)} {escape(finding.sync_key)}: "
+                f"{escape(repr(finding.property))} edited in Notion{escape(who)}; "
+                f"{will if planned else did} ({escape(change)})"
             )
-        for problem in p.problems:
-            out.print(f"[red]failed[/] {name}: {problem}")
+        _some(name, "[red]failed[/]", [str(problem) for problem in p.problems])
+        _some(name, "[yellow]unmatched[/]", [unmatched_text(u) for u in p.unmatched])
         for found in target.reconciled:
             if found.error is None:
-                out.print(
-                    f"reconciled {name}: {found.scanned} keys scanned in {found.source}/{found.stream}, "
+                _line(
+                    f"reconciled {escape(name)}: {found.scanned} keys scanned in {found.source}/{found.stream}, "
                     f"{len(found.gone)} gone from the source (handled as deletes)"
                 )
-        for warning in p.warnings[:20]:
-            out.print(f"[yellow]warning[/] {name}: {warning}")
-        if len(p.warnings) > 20:
-            out.print(f"[yellow]warning[/] {name}: … and {len(p.warnings) - 20} more (see --json)")
+        _some(name, "[yellow]warning[/]", list(p.warnings))
+    if notices:
+        render_notices(report)
+
+
+def unmatched_text(unmatched: Mapping[str, Any]) -> str:
+    """A secondary record that matched no page or several (``TargetPlan.unmatched``), for people:
+    ``zendesk/organizations key 361: matches no page (Domain = 'acme.com'); retried every run``."""
+    return (
+        f"{unmatched.get('source')}/{unmatched.get('stream')} key {unmatched.get('key')}: "
+        f"{unmatched.get('reason')}; retried every run"
+    )
+
+
+def render_notices(report: RunReport) -> None:
+    """The run's own warnings and its error, on stderr (for people: JSON lines carry them otherwise)."""
     for warning in report.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}")
     if report.error:
-        err.print(f"[red]error:[/] {report.error}")
+        err.print(f"[red]error:[/] {escape(report.error)}")
 
 
 def render_problems(report: RunReport) -> None:
@@ -107,24 +155,125 @@ def render_problems(report: RunReport) -> None:
         err.print(f"error: {report.error}", markup=False)
 
 
-def render_plan(report: RunReport) -> None:
+def render_plan(report: RunReport, *, notices: bool = True) -> None:
+    """Every operation of the plan with its property values (``before → after`` for updates),
+    the relations the run links once their pages exist, then :func:`render_summary`."""
     for name, target in report.targets.items():
         p = target.plan
-        out.print(f"[bold]{name}[/] (data source {p.data_source_id})")
+        key = escape(p.sync_key_property)
+        _line(f"[bold]{escape(name)}[/] (data source {p.data_source_id})")
         if not p.operations:
-            out.print("  no changes")
+            _line("  no changes")
         for op in p.operations:
+            sync_key = escape(op.sync_key)
             if op.action == "create":
-                out.print(f"  [green]+ create[/] {p.sync_key_property} {op.sync_key}")
+                _line(f"  [green]+ create[/] {key} {sync_key}")
                 for prop, value in op.after.items():
-                    out.print(f"      {prop}: {_fmt(value)}")
+                    _line(f"      {escape(prop)}: {escape(_fmt(value))}")
             elif op.action == "update":
-                out.print(f"  [yellow]~ update[/] {p.sync_key_property} {op.sync_key} (page {op.page_id})")
+                _line(f"  [yellow]~ update[/] {key} {sync_key} (page {op.page_id})")
                 for prop, value in op.after.items():
-                    out.print(f"      {prop}: {_fmt(op.before.get(prop))} → {_fmt(value)}")
+                    _line(
+                        f"      {escape(prop)}: {escape(_fmt(op.before.get(prop)))} → {escape(_fmt(value))}"
+                    )
             else:
-                out.print(f"  [red]- archive[/] {p.sync_key_property} {op.sync_key} (page {op.page_id})")
-    render_summary(report)
+                _line(f"  [red]- archive[/] {key} {sync_key} (page {op.page_id})")
+        for item in p.pending_relations[:SHOWN]:
+            keys = ", ".join(map(str, item["keys"]))
+            _line(
+                f"  [cyan]pending relation[/] {key} {escape(str(item['sync_key']))} "
+                f"{escape(repr(item['property']))}: no page in {escape(str(item['target']))} for {escape(keys)} "
+                "yet (linked once there is one)"
+            )
+        if len(p.pending_relations) > SHOWN:
+            _line(f"  … and {len(p.pending_relations) - SHOWN} more pending relations (see --json)")
+    render_summary(report, notices=notices)
+
+
+MARKDOWN_OPERATIONS = 100
+"""Operations listed per target in ``plan --format markdown`` (a pull request comment holds at most
+65,536 characters: docs.github.com, "REST API endpoints for issue comments"); the counts stay whole."""
+
+REDACTED = "(personal data)"
+
+
+def _cell(text: str) -> str:
+    """``text`` as one Markdown table cell: pipes escaped, on one line."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+
+
+def render_plan_markdown(report: RunReport, personal: Mapping[str, set[str]]) -> str:
+    """The plan as GitHub-flavoured Markdown for a pull request comment: a summary table, then
+    each target's operations (at most :data:`MARKDOWN_OPERATIONS`) in a collapsed section, with
+    the values of ``personal`` properties (target → property names fed by personal data) shown as
+    ``(personal data)``, and the findings (drift, failed and unmatched records, warnings)."""
+
+    def value(target: str, prop: str, raw: Any) -> str:
+        return REDACTED if prop in personal.get(target, ()) and raw not in (None, "", ()) else _fmt(raw)
+
+    lines = [
+        f"### syncfw plan: {report.recipe}",
+        "",
+        f"Run `{report.run_id}` · {report.status} (exit {report.exit_code})",
+        "",
+        "| target | create | update | archive | unchanged | failed | unmatched | drift |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, target in report.targets.items():
+        p = target.plan
+        lines.append(
+            f"| {_cell(name)} | {p.count('create')} | {p.count('update')} | {p.count('archive')} | "
+            f"{p.unchanged} | {len(p.problems)} | {len(p.unmatched)} | {len(p.drift)} |"
+        )
+    if report.error:
+        lines += ["", f"**Error:** {_cell(report.error)}"]
+    for name, target in report.targets.items():
+        p = target.plan
+        if not (p.operations or p.drift or p.problems or p.unmatched or p.warnings):
+            continue
+        lines += ["", f"<details><summary>{_cell(name)}: {len(p.operations)} operations</summary>", ""]
+        if p.operations:
+            lines += [
+                f"| | {_cell(p.sync_key_property)} | property | before | after |",
+                "|---|---|---|---|---|",
+            ]
+        for op in p.operations[:MARKDOWN_OPERATIONS]:
+            sign = {"create": "+ create", "update": "~ update", "archive": "- archive"}[op.action]
+            rows = [(prop, op.before.get(prop), after) for prop, after in op.after.items()] or [
+                ("", None, None)
+            ]
+            for i, (prop, before, after) in enumerate(rows):
+                head = f"| {sign} | `{_cell(op.sync_key)}` |" if i == 0 else "| | |"
+                old = value(name, prop, before) if op.action == "update" else ""
+                lines.append(
+                    f"{head} {_cell(prop)} | {_cell(old)} | {_cell(value(name, prop, after) if prop else '')} |"
+                )
+        if len(p.operations) > MARKDOWN_OPERATIONS:
+            lines += [
+                "",
+                f"… and {len(p.operations) - MARKDOWN_OPERATIONS} more operations (`syncfw plan --json`).",
+            ]
+        findings = [
+            *(
+                f"drift: {d.sync_key} {d.property!r} edited in Notion"
+                f"{' by ' + d.editor if d.editor else ''}; {_DRIFT.get(d.action, (d.action, d.action))[1]}"
+                for d in p.drift
+            ),
+            *(f"failed: {problem}" for problem in p.problems),
+            *(  # the reason quotes the match value (an email, a domain): left out here
+                f"unmatched: {u.get('source')}/{u.get('stream')} key {u.get('key')}: "
+                f"{str(u.get('reason')).split(' (', 1)[0]}"
+                for u in p.unmatched
+            ),
+            *(f"warning: {w}" for w in p.warnings),
+        ]
+        if findings:
+            lines += [""] if lines[-1] else []
+            lines += [f"- {_cell(f)}" for f in findings[:SHOWN]]
+            if len(findings) > SHOWN:
+                lines.append(f"- … and {len(findings) - SHOWN} more (`syncfw plan --json`)")
+        lines += ["", "</details>"]
+    return "\n".join(lines)
 
 
 class BarProgress(EngineProgress):
@@ -191,7 +340,7 @@ def render_batch(batch: BatchReport, *, problems_only: bool = False) -> None:
         table.add_row(
             o.recipe or str(o.path), o.status, str(o.exit_code), writes, failed, escape(o.note or "")
         )
-    (err if problems_only else out).print(table)
+    print_table(table, err if problems_only else out)
 
 
 # -- logs for machines ---------------------------------------------------------------------

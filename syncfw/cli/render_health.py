@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from syncfw.cli.console import out
+from syncfw.cli.console import out, print_table
 from syncfw.clock import iso, parse_time, short
 
 if TYPE_CHECKING:
@@ -37,7 +39,7 @@ def render_status(statuses: list[RecipeStatus]) -> None:
         out.print(head)
         table = Table(title_justify="left")
         for col in ("source", "state", "last attempt", "last success", "freshness", "quarantined", "drift"):
-            table.add_column(col, overflow="fold")
+            table.add_column(col, no_wrap=True)
         for source in status.sources:
             style = _STATE_STYLE[source.state]
             fresh = short(source.freshness) + (
@@ -53,18 +55,34 @@ def render_status(statuses: list[RecipeStatus]) -> None:
                 str(source.quarantined),
                 str(counts.drift if counts else 0),
             )
-        out.print(table)
+        print_table(table)
         for problem in status.problems:
             out.print(f"  [red]problem[/] {escape(problem)}")
         for note in status.notes:
             out.print(f"  [yellow]note[/] {escape(note)}")
+        for line in _unmatched(run.summary if run else None):
+            out.print(f"  unmatched {line}", markup=False, soft_wrap=True)
         for q in status.quarantine:
             prop = f" property {q.property!r}" if q.property else ""
             out.print(
                 f"  quarantined {q.target} ← {q.source}/{q.stream} key {q.record_key}{prop}: {q.reason} "
                 f"(since {q.first_seen}, {q.attempts} attempts)",
                 markup=False,
+                soft_wrap=True,
             )
+
+
+def _unmatched(summary: dict[str, Any] | None) -> list[str]:
+    """The records the last run found matching no page or several (its history summary keeps the
+    first :data:`~syncfw.engine.report.SAMPLE` of each target), for people."""
+    lines = []
+    for target, result in ((summary or {}).get("targets") or {}).items():
+        for found in result.get("unmatched") or []:
+            lines.append(
+                f"{target} ← {found.get('source')}/{found.get('stream')} key {found.get('key')}: "
+                f"{found.get('reason')} (retried every run)"
+            )
+    return lines
 
 
 def render_runs(entries: list[RunEntry]) -> None:
@@ -73,8 +91,9 @@ def render_runs(entries: list[RunEntry]) -> None:
     table = Table(title_justify="left", box=None, header_style="bold")
     table.add_column("run", no_wrap=True)
     columns = ["recipe"] if several else []
-    for col in (*columns, "took", "result", "c/u/a/failed", "notion r/w", "by"):
-        table.add_column(col, overflow="fold")
+    for col in (*columns, "took", "result", "c/u/a/failed", "notion r/w"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("by", overflow="fold")
     notes = []
     for e in entries:
         c, n = e.counts, e.notion_requests
@@ -85,12 +104,23 @@ def render_runs(entries: list[RunEntry]) -> None:
         text = e.error or e.detail
         if text:
             notes.append(f"{e.run_id}: {text.splitlines()[0]}")
-    out.print(table)
+    print_table(table)
     for note in notes:
         out.print(f"  {note}", markup=False)
 
 
+def _relative(where: str) -> str:
+    """``file:line`` with the file relative to the working directory when it is under it."""
+    path = Path(where.rsplit(":", 1)[0])
+    try:
+        return str(path.relative_to(Path.cwd())) + where[len(str(path)) :]
+    except ValueError:
+        return where
+
+
 def render_audit(audits: list[RecipeAudit]) -> None:
+    """Each recipe's header, then one line per property (columns that hold one token each are
+    never wrapped: only ``value from`` folds on a narrow terminal)."""
     for audit in audits:
         recipe = audit.recipe
         expires = f", expires {recipe.expires.isoformat()}" if recipe.expires else ""
@@ -98,25 +128,28 @@ def render_audit(audits: list[RecipeAudit]) -> None:
             f"[bold]{recipe.name}[/] ({recipe.path}) · {recipe.tier}{expires} · owner {recipe.owner} · "
             f"last success {_when(audit.last_success)}"
         )
-        out.print(f"  {escape(recipe.description)}", soft_wrap=True)
-        table = Table(title_justify="left")
-        for col in ("target", "property", "type", "owner", "value from", "personal data", "defined at"):
-            table.add_column(col, overflow="fold")
-        shown: set[str] = set()
+        out.print(f"  {escape(recipe.description)}")
+        table = Table(title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
+        for col in ("target", "property", "type", "owner", "personal data", "defined at"):
+            table.add_column(col, no_wrap=True)
+        table.add_column("value from", overflow="fold")
+        data_sources: dict[str, str] = {}
         for row in audit.rows:
-            target = row.target if row.target in shown else f"{row.target}\n{row.data_source}"
-            shown.add(row.target)
+            target = "" if row.target in data_sources else row.target
+            data_sources.setdefault(row.target, str(row.data_source))
             owner = "people (notion)" if row.human_owned else row.owner
             table.add_row(
                 escape(target),
                 escape(row.property),
                 row.type or "",
                 owner,
-                escape(row.origin),
                 "[magenta]" + escape(", ".join(row.personal)) + "[/]" if row.personal else "",
-                row.where,
+                escape(_relative(row.where)),
+                escape(row.origin),
             )
-        out.print(table)
+        print_table(table)
+        for name, data_source in data_sources.items():
+            out.print(f"  {escape(name)}: {escape(data_source)}")
         if audit.personal_properties:
             names = ", ".join(f"{r.target}.{r.property}" for r in audit.personal_properties)
             out.print(f"  [magenta]personal data[/] in {escape(names)}")

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -17,14 +18,17 @@ from syncfw.cli.render import (
     JsonLog,
     progress_bar,
     render_batch,
+    render_notices,
     render_plan,
+    render_plan_markdown,
     render_problems,
     render_summary,
 )
 from syncfw.clock import utcnow
 from syncfw.engine.batch import BatchReport, run_batch
-from syncfw.engine.reviewed import read_reviewed_plan
+from syncfw.engine.reviewed import read_reviewed_plan, write_plan_file
 from syncfw.engine.run import Progress, RunObserver, RunOptions, RunReport, execute
+from syncfw.errors import SyncfwError
 from syncfw.health.inventory import load_offline, recipe_paths
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe
@@ -75,14 +79,20 @@ def _run_options(fn: F) -> F:
 
 
 class _Output:
-    """How a plan or run talks: rich progress and tables, or JSON lines, and the --json report."""
+    """How a plan or run talks: rich progress and tables, or JSON lines, and the --json report.
 
-    def __init__(self, log_format: str, quiet: bool, as_json: bool) -> None:
+    A plan's text goes to stdout wherever stdout goes (a terminal, a pipe, a file, CI), as
+    Terraform prints its plan; only its logs follow ``--log-format`` (JSON lines on stderr off a
+    terminal). A run's text is for a terminal (``--log-format text`` elsewhere).
+    """
+
+    def __init__(self, log_format: str, quiet: bool, as_json: bool, *, text_anywhere: bool = False) -> None:
         # with --json the report on stdout is the machine-readable output: auto adds no log lines
         json_lines = log_format == "json" or (log_format == "auto" and not err.is_terminal and not as_json)
         self.log = JsonLog(sys.stderr, quiet=quiet) if json_lines else None
         self.quiet = quiet
         self.as_json = as_json
+        self.text_anywhere = text_anywhere
         self.batch = False
 
     @property
@@ -97,7 +107,7 @@ class _Output:
         with progress_bar(not (self.as_json or self.quiet)) as bar:
             yield bar
 
-    def report(self, report: RunReport, render: Callable[[RunReport], None]) -> None:
+    def report(self, report: RunReport, render: Callable[..., None]) -> None:
         if self.as_json and not self.batch:
             click.echo(json.dumps(report.as_dict(), indent=2))
         if self.log is not None:
@@ -106,10 +116,22 @@ class _Output:
                 self.log.emit("backfill", message=report.backfill.message(), **report.backfill.as_dict())
         elif self.quiet:
             render_problems(report)
-        elif not self.as_json:
-            render(report)
-            if report.backfill is not None:
-                out.print(report.backfill.message(), markup=False)
+        if self.as_json or self.quiet or (self.log is not None and not self.text_anywhere):
+            return
+        render(report, notices=self.log is None)  # JSON lines carry the notices otherwise
+        if self.log is None and report.backfill is not None:
+            out.print(report.backfill.message(), markup=False, soft_wrap=True)
+
+    def wrote(self, path: Path) -> None:
+        """Say where ``plan --out`` wrote the plan file (on stderr: stdout holds the plan)."""
+        if self.log is not None:
+            self.log.emit("plan_written", path=str(path.resolve()))
+        elif not self.quiet:
+            err.print(
+                f"plan written to {path} (apply it with `syncfw run RECIPE --plan {path}`)",
+                markup=False,
+                soft_wrap=True,
+            )
 
     def many(self, batch: BatchReport) -> None:
         """The end of a command over several recipes: one summary, or one JSON object."""
@@ -117,7 +139,7 @@ class _Output:
             click.echo(json.dumps(batch.as_dict(), indent=2))
         if self.log is not None:
             self.log.batch_finished(batch)
-        elif not self.as_json:
+        if not self.as_json and (self.log is None or self.text_anywhere):
             render_batch(batch, problems_only=self.quiet)
 
 
@@ -149,10 +171,74 @@ def _each(
     return batch
 
 
-@click.command()
+DETAILED_EXIT = {"no changes": 0, "changes": 2, "error": 1}
+"""``plan --detailed-exitcode``: Terraform's exit codes (developer.hashicorp.com/terraform/cli/commands/plan,
+``-detailed-exitcode``): 0 no changes, 2 changes present, 1 anything else."""
+
+
+def _detailed(exit_code: int, reports: list[RunReport]) -> int:
+    """The ``--detailed-exitcode`` of plans whose plain exit code is ``exit_code``: 1 unless it
+    is 0, else 2 when any plan has an operation, else 0."""
+    if exit_code != 0:
+        return DETAILED_EXIT["error"]
+    changes = any(t.plan.operations for r in reports for t in r.targets.values())
+    return DETAILED_EXIT["changes" if changes else "no changes"]
+
+
+class _PlanCommand(click.Command):
+    """``syncfw plan``: with ``--detailed-exitcode`` every failure exits 1, since 2 (syncfw's
+    usage and configuration errors) means "changes" there."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        detailed = "--detailed-exitcode" in args  # the parser consumes ``args``
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            if not detailed:
+                raise
+            exc.show()  # as syncfw's main() does, with the exit code of an error
+            sys.exit(DETAILED_EXIT["error"])
+
+    def invoke(self, ctx: click.Context) -> Any:
+        detailed = bool(ctx.params.get("detailed_exitcode"))
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            if not detailed:
+                raise
+            exc.show()
+            sys.exit(DETAILED_EXIT["error"])
+        except SyncfwError as exc:
+            if detailed:
+                exc.exit_code = DETAILED_EXIT["error"]
+            raise
+
+
+@click.command(cls=_PlanCommand)
 @_run_options
 @click.option(
-    "--out", "out_file", type=click.Path(path_type=Path, dir_okay=False), help="Write the plan as JSON."
+    "--out",
+    "out_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the plan file (JSON, with its format version and the recipe's digest) for "
+    "`syncfw run --plan`.",
+)
+@click.option(
+    "--format",
+    "text_format",
+    type=click.Choice(["text", "markdown"]),
+    default="text",
+    show_default=True,
+    help="markdown: the plan as a pull request comment, personal data redacted (the properties "
+    "fed by fields the connectors mark as personal).",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there are no changes, 2 when there are changes, 1 on any error (Terraform's "
+    "convention; docs/operations.md).",
 )
 def plan(
     recipe: Path,
@@ -166,22 +252,33 @@ def plan(
     log_format: str,
     quiet: bool,
     out_file: Path | None,
+    text_format: str,
+    detailed_exitcode: bool,
 ) -> None:
     """Read the sources and Notion and show the property-level diff; write nothing.
 
-    RECIPE is a recipe file, or a directory of recipes (with --select and --due, as `syncfw run`).
+    The plan goes to stdout wherever stdout goes (a terminal, a pipe, a file); logs go to
+    stderr. RECIPE is a recipe file, or a directory of recipes (with --select and --due, as
+    `syncfw run`).
     """
+    if as_json and text_format != "text":
+        raise click.UsageError("--json and --format markdown both print the plan: choose one")
     load_env(env_file)
     plugins = registry()
-    output = _Output(log_format, quiet, as_json)
+    output = _Output(log_format, quiet, as_json, text_anywhere=True)
     options = RunOptions(
         apply=False, rate_limit=notion_rate_limit, full_refresh=full_refresh, reconcile=reconcile
     )
+    reports: list[RunReport] = []
 
     def plan(loaded: Recipe) -> RunReport:
         with output.progress() as progress:
             report = execute(loaded, plugins, options, progress)
-        output.report(report, render_plan)
+        if text_format == "markdown":
+            output.report(report, functools.partial(_markdown, loaded, plugins))
+        else:
+            output.report(report, render_plan)
+        reports.append(report)
         return report
 
     if out_file is not None and (recipe.is_dir() or selected or due):
@@ -190,11 +287,27 @@ def plan(
         )
     batch = _each("plan", recipe, selected, due, plugins, output, plan)
     if batch is not None:
-        sys.exit(batch.exit_code)
-    report = plan(load_recipe(recipe, plugins))
+        sys.exit(_detailed(batch.exit_code, reports) if detailed_exitcode else batch.exit_code)
+    loaded = load_recipe(recipe, plugins)
+    report = plan(loaded)
     if out_file is not None:
-        out_file.write_text(json.dumps(report.as_dict(), indent=2))
-    sys.exit(report.exit_code)
+        write_plan_file(out_file, report, loaded)
+        output.wrote(out_file)
+    sys.exit(_detailed(report.exit_code, reports) if detailed_exitcode else report.exit_code)
+
+
+def _markdown(recipe: Recipe, plugins: Registry, report: RunReport, *, notices: bool = True) -> None:
+    """Print the plan as Markdown: personal data redacted, secrets scrubbed."""
+    from syncfw.health.redaction import scrub
+    from syncfw.recipe.governance import personal_fields
+
+    personal = {
+        name: {prop for mapping in target.mappings for prop in personal_fields(mapping, plugins)}
+        for name, target in recipe.targets.items()
+    }
+    click.echo(scrub(render_plan_markdown(report, personal), recipe))
+    if notices:
+        render_notices(report)
 
 
 @click.command()
@@ -242,7 +355,7 @@ def run(
     output = _Output(log_format, quiet, as_json)
 
     def run(loaded: Recipe) -> RunReport:
-        reviewed = read_reviewed_plan(plan_file, loaded.name) if plan_file is not None else None
+        reviewed = read_reviewed_plan(plan_file, loaded) if plan_file is not None else None
         context = run_context(loaded, plugins, sys.argv[1:])
         options = RunOptions(
             apply=True,

@@ -89,7 +89,13 @@ class Matcher:
             page_key = matched.get(str(value)) if value not in (None, "") else None
             if page_key is not None and self.pages.reachable(page_key):
                 return page_key
-            self._unmatched(read, record, f"matches no page through {via} (key {value!r})")
+            self._unmatched(
+                read,
+                record,
+                f"matches no page through {via} (key {value!r})"
+                if value not in (None, "")
+                else f"has no {mapping.match.field or 'match value'} to match a page through {via}",
+            )
             return None
         found = [*index.get(value, []), *index.get(digest_key(value), [])] if value not in (None, "") else []
         if len(found) == 1:

@@ -27,7 +27,7 @@ from syncfw.engine.matcher import Matcher
 from syncfw.engine.model import MARK_VALUES, Action, DriftFinding, Operation, StateDelta, TargetPlan
 from syncfw.engine.pages import PagesInPlay
 from syncfw.engine.reads import Reading, ReadLedger, StreamRead, ordered_mappings
-from syncfw.engine.relations import RelationResolver, Resolved
+from syncfw.engine.relations import PlannedPages, RelationResolver, Resolved
 from syncfw.engine.scope import BATCH, MISSING, Scope, batched
 from syncfw.mapping import CompiledMapping, normalize
 from syncfw.recipe import Target
@@ -58,13 +58,18 @@ class _Diff:
     """The last part: each page in play's three-way diff, and the archives of deleted records."""
 
     def __init__(
-        self, scope: Scope, pages: PagesInPlay, desired: DesiredValues, user_name: Callable[[str], str | None]
+        self,
+        scope: Scope,
+        pages: PagesInPlay,
+        desired: DesiredValues,
+        user_name: Callable[[str], str | None],
+        planned: PlannedPages | None,
     ) -> None:
         self.scope = scope
         self.pages = pages
         self.desired = desired
         self.user_name = user_name
-        self.relations = RelationResolver(scope.store, scope.target)
+        self.relations = RelationResolver(scope.store, scope.target, planned)
         self.archiving: set[str] = set()
         self.operations: list[Operation] = []
 
@@ -229,6 +234,7 @@ def plan_target(
     complete: bool = True,
     keep_records: bool = True,
     phase: Callable[[str], None] | None = None,
+    planned: PlannedPages | None = None,
 ) -> PlannedTarget:
     """Three-way diff of every page of ``target`` in play, in bounded memory.
 
@@ -249,6 +255,8 @@ def plan_target(
         keep_records: False for a plan that will not be applied: no write can be rejected, so the
             ledger keeps no record.
         phase: called with a short description as each step begins (progress display).
+        planned: in a plan that will not be applied, what the earlier targets' plans would have
+            committed (relations resolve as the run will resolve them).
 
     Raises:
         SyncfwError: a source read failed (the plan is abandoned; nothing was written).
@@ -275,7 +283,7 @@ def plan_target(
             matcher.secondary(mapping, reading)
     if phase is not None:
         phase("planning")
-    diff = _Diff(scope, pages, desired, user_name)
+    diff = _Diff(scope, pages, desired, user_name, planned)
     diff.deletes()
     diff.diff()
     operations = tuple(diff.operations)

@@ -4,6 +4,11 @@ A record gives a relation property as keys of another target (its sync keys, or 
 record keys of one of that target's secondary mappings). One :class:`RelationResolver` turns
 them into page ids, both while a target is planned and in the second pass of a run
 (:func:`link_pending_relations`), which links the pages created later in the same run.
+
+A run plans a target after the targets it relates to are written and committed, so their pages
+and matches are in the state store. A plan (a dry run) commits nothing: :class:`PlannedPages`
+holds what the earlier targets' plans would have committed, so that a plan resolves relations as
+the run will (without it, pages the state store does not know yet would look unlinked).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 
 from syncfw.engine.apply import Applier
 from syncfw.engine.backfill import WriteCap
-from syncfw.engine.model import Operation
+from syncfw.engine.model import Operation, StateDelta, TargetPlan
 from syncfw.engine.report import RunReport
 from syncfw.errors import RecordProblem
 from syncfw.mapping import normalize
@@ -61,6 +66,70 @@ def resolve_keys(
     return ids, missing
 
 
+def new_page(target: str, key: str) -> str:
+    """How a plan shows a related page the run creates (its id is known once it is created)."""
+    return f"(new page: {target} {key})"
+
+
+@dataclass
+class PlannedPages:
+    """In a plan (a dry run): the identity entries and matches that the earlier targets' plans
+    would have committed by the time the run reaches a later target.
+
+    Attributes:
+        pages: target → sync key → its page: the page id, :func:`new_page` for a page the run
+            creates, None for a page it archives.
+        matches: (target, secondary mapping) → record key → page sync key (None: no longer matched).
+    """
+
+    pages: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    matches: dict[tuple[str, str], dict[str, str | None]] = field(default_factory=dict)
+
+    def add(self, plan: TargetPlan, delta: StateDelta) -> None:
+        """Learn what committing ``plan`` (its operations, once carried out) and ``delta`` does."""
+        pages = self.pages.setdefault(plan.target, {})
+        pages.update(delta.page_ids)
+        for op in plan.operations:
+            if op.action == "create":
+                pages[op.sync_key] = new_page(plan.target, op.sync_key)
+            elif op.action == "archive":
+                pages[op.sync_key] = None
+            elif op.page_id is not None:
+                pages[op.sync_key] = op.page_id
+        for mapping, matched in delta.matches.items():
+            self.matches.setdefault((plan.target, mapping), {}).update(matched)
+
+
+class _PlannedLookups(RelatedPages):
+    """The state store's identity lookups, with what :class:`PlannedPages` adds in front."""
+
+    def __init__(self, store: StateBackend, planned: PlannedPages) -> None:
+        super().__init__(store)
+        self.planned = planned
+        self.planned_matches: dict[tuple[str, str], StoredMatches] = {}
+
+    def pages(self, target: str, keys: Iterable[str]) -> dict[str, PageEntry]:
+        keys = list(keys)
+        planned = self.planned.pages.get(target, {})
+        out = super().pages(target, [k for k in keys if k not in planned])
+        for key in keys:
+            if key in planned:
+                page_id = planned[key]
+                out[key] = PageEntry(target, key, page_id or "", True, page_id is None)
+        return out
+
+    def matches(self, target: str, mapping: str) -> StoredMatches:
+        changes = self.planned.matches.get((target, mapping))
+        if changes is None:
+            return super().matches(target, mapping)
+        cached = self.planned_matches.get((target, mapping))
+        if cached is None:
+            cached = self.planned_matches[(target, mapping)] = StoredMatches(
+                self.store, target, mapping, dict(changes)
+            )
+        return cached
+
+
 @dataclass
 class Resolved:
     """The relation values of one page.
@@ -78,11 +147,15 @@ class Resolved:
 
 class RelationResolver:
     """Resolves the relation properties of one target's pages, with the related targets' state
-    looked up in batches (a new resolver sees the pages created before it was made)."""
+    looked up in batches (a new resolver sees the pages created before it was made).
 
-    def __init__(self, store: StateBackend, target: Target) -> None:
+    Args:
+        planned: in a plan, what the earlier targets' plans would have committed.
+    """
+
+    def __init__(self, store: StateBackend, target: Target, planned: PlannedPages | None = None) -> None:
         self.target = target
-        self.related = RelatedPages(store)
+        self.related = RelatedPages(store) if planned is None else _PlannedLookups(store, planned)
 
     def resolve(self, key: str, relation_keys: Mapping[str, Iterable[str]]) -> Resolved:
         """The relation values of the page ``key`` given its related keys (property → keys)."""

@@ -29,7 +29,7 @@ from syncfw.engine.plan import PlannedTarget, plan_target
 from syncfw.engine.reads import stream_reads
 from syncfw.engine.reconcile import reconcile_due, record_reconciled
 from syncfw.engine.recover import settle_open_intents
-from syncfw.engine.relations import link_pending_relations
+from syncfw.engine.relations import PlannedPages, link_pending_relations
 from syncfw.engine.report import (
     Progress,
     RunObserver,
@@ -258,6 +258,7 @@ def _execute(
         except SyncfwError:
             return None
 
+    planned_pages = None if options.apply else PlannedPages()
     for target in recipe.targets_in_order():
         if stop.is_set():
             break
@@ -318,7 +319,10 @@ def _execute(
             complete=complete,
             keep_records=options.apply,
             phase=functools.partial(progress.phase, target.name),
+            planned=planned_pages,
         )
+        if planned_pages is not None:
+            planned_pages.add(planned.plan, planned.delta)
         warnings = (*located.names.warnings(target.name), *(r.error for r in reconciled if r.error))
         plan = dataclasses.replace(planned.plan, warnings=planned.plan.warnings + warnings)
         target_report = TargetReport(
