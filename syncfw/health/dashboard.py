@@ -265,8 +265,9 @@ def row_changed(values: dict[str, Any], written: dict[str, Any] | None, now: dat
     record) says something else than ``values`` at ``now``: its status, run status, error, open
     quarantine, owner, tier or ``stale_after``; its freshness band (:func:`_band`: a row whose
     ``Last success`` grew older than ``stale_after`` is rewritten, so that an ``ok`` row never
-    shows a stale time); or ``values`` has counts (the run did something on behalf of the
-    source). A run that changed nothing leaves the row, which still describes its ``Last run``."""
+    shows a stale time); or its counts, when ``values`` has any (a run that did nothing on behalf
+    of the source leaves the counts of the last one that did). The times and the run id alone
+    never make a row change: a row not rewritten still describes its ``Last run``."""
     if written is None:
         return True
     done = any(values.get(name) for name in COUNTS)
