@@ -12,6 +12,7 @@ from typing import Any
 from syncfw.clock import iso, parse_time, utcnow
 from syncfw.engine.run import RunOptions, execute, notion_client_for
 from syncfw.health import HealthDashboard, recipe_status
+from syncfw.health.dashboard import row_changed
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.dump import dump_workspace
@@ -182,3 +183,21 @@ def test_status_exits_1_when_a_source_is_stale_and_says_why(
     ]
     table = subprocess.run([*SYNCFW, "status", str(RECIPE)], capture_output=True, text=True, cwd=tmp_path)
     assert table.returncode == 1 and "stale" in table.stdout and "problem" in table.stdout
+
+
+def test_a_row_is_rewritten_when_its_last_success_grows_older_than_stale_after() -> None:
+    """An ``ok`` row must not show a last success older than ``stale_after`` (it would read as
+    stale): a run that changed nothing rewrites it then, and not before."""
+    now = utcnow()
+    written = {
+        "Status": "ok",
+        "Last success": iso(now - timedelta(minutes=50)),
+        "Stale after (min)": 60,
+        "Created": 3,
+        "Last run": "r1",
+    }
+    fresh = {**written, "Last success": iso(now), "Created": 0, "Last run": "r2"}
+    assert not row_changed(fresh, written, now)
+    assert row_changed(fresh, written, now + timedelta(minutes=11))
+    assert row_changed({**fresh, "Status": "failing"}, written, now)
+    assert row_changed({**fresh, "Created": 2}, written, now)
