@@ -12,7 +12,8 @@ from typing import Any
 from syncfw.clock import iso, parse_time, utcnow
 from syncfw.engine.run import RunOptions, execute, notion_client_for
 from syncfw.health import HealthDashboard, recipe_status
-from syncfw.health.dashboard import row_changed
+from syncfw.health.dashboard import RUNS_PROPERTIES, row_changed
+from syncfw.mapping import encode
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.dump import dump_workspace
@@ -201,3 +202,27 @@ def test_a_row_is_rewritten_when_its_last_success_grows_older_than_stale_after()
     assert row_changed(fresh, written, now + timedelta(minutes=11))
     assert row_changed({**fresh, "Status": "failing"}, written, now)
     assert row_changed({**fresh, "Created": 2}, written, now)
+
+
+def test_sync_runs_rows_an_older_syncfw_left_are_pruned_to_the_retention(
+    sandbox: Sandbox, registry: Registry, tmp_path: Path
+) -> None:
+    """Rows not on record in the state store (written by an older syncfw, which kept 200) are
+    read once, and the oldest beyond ``retention.sync_runs`` go to the trash."""
+    recipe = load_recipe(recipe_copy(tmp_path, extra="retention: {sync_runs: 2}\n"), registry=registry)
+    ids = init_all(recipe)
+    client = notion_client_for(recipe, FAST)
+    try:
+        for hour in range(1, 5):
+            old = {
+                "Run": f"old-{hour}",
+                "Recipe": recipe.name,
+                "Started": iso(utcnow() - timedelta(hours=hour)),
+            }
+            client.create_page(
+                ids["health: Sync Runs"], {k: encode(RUNS_PROPERTIES[k], v)[0] for k, v in old.items()}
+            )
+    finally:
+        client.close()
+    report = run(recipe, registry, HealthDashboard(recipe))
+    assert sorted(r["Run"] for r in rows(ids, "Sync Runs")) == sorted(["old-1", report.run_id])
