@@ -245,7 +245,7 @@ def _execute(
         connector = registry.connector(source.connector)(source.config)
         connectors[name] = connector
         connector.check()
-    resolved = preflight(client, store, recipe)
+    resolved = preflight(client, store, recipe, recheck=options.full_refresh)
     if options.apply:
         data_sources = {name: r.data_source_id for name, r in resolved.items()}
         report.recovered = settle_open_intents(client, store, recipe, data_sources)

@@ -6,30 +6,35 @@ parent page of the recipe's first ``database:`` target, or, when every target na
 them (:func:`init_dashboard`); every run then writes, through :class:`HealthDashboard`:
 
 * **Sync Health**, one row per recipe and source (title ``<recipe> · <source>``): owner, tier,
-  status (``running`` while a run is on, then ``ok``/``stale``/``failing``/``never`` as in
-  :mod:`syncfw.health.status`), last attempt, last success, freshness and ``stale_after`` in
-  minutes, pages created/updated/archived and drift in the last run on behalf of the source, open
-  quarantine, the last error (one line, secrets removed), the last run's id and status;
-* **Sync Runs**, one row per run (title: the run id) with its recipe, times, status, exit code,
-  counts, Notion requests, duration, who started it and its error; the newest ``keep_runs`` (200)
-  rows per recipe are kept, older ones are moved to the trash.
+  status (``ok``/``stale``/``failing``/``never`` as in :mod:`syncfw.health.status`), last
+  attempt, last success, freshness and ``stale_after`` in minutes, pages created/updated/archived
+  and drift on behalf of the source, open quarantine, the last error (one line, secrets
+  removed), the run's id and status;
+* **Sync Runs**, one row per run that did something or did not succeed (title: the run id) with
+  its recipe, times, status, exit code, counts, Notion requests, duration, who started it and its
+  error; the newest ``retention.sync_runs`` rows (default 200) per recipe are kept.
 
-Rows are written at the start of a run (status ``running``) and at its end. The dashboard uses
-the run's rate budget but a client of its own, so its requests are not counted as the sync's.
-``syncfw status --publish`` rewrites the Sync Health rows between runs, so that a recipe whose
-scheduler stopped turns ``stale`` in Notion too. The ids of both databases and of the recipe's
-rows are cached in the recipe's state store.
+A run writes them as it ends, and only what says something new (:class:`HealthDashboard`): a
+run that changed nothing, whose sources keep their state and freshness band, makes no request
+for the dashboard; otherwise one per Sync Health row that changed and one for its Sync Runs row.
+The requests use the run's rate budget, ahead of the sync's writes, and are counted in the run's
+``notion_requests``. ``syncfw status --publish`` rewrites the Sync Health rows that changed
+between runs, so that a recipe whose scheduler stopped turns ``stale`` in Notion too. The ids of
+both databases and of the recipe's rows, and the values last written, are cached in the
+recipe's state store.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from syncfw.clock import Clock, iso, parse_time, utcnow
 from syncfw.engine.run import RunObserver, RunReport
-from syncfw.errors import DashboardUnavailable, NotionNotFound, NotionRejected, SyncfwError
+from syncfw.errors import DashboardUnavailable, NotionNotFound, NotionRejected
 from syncfw.health.history import entry, record_of, started_by
 from syncfw.health.redaction import one_line
 from syncfw.health.status import RecipeStatus, SourceCounts, recipe_status
@@ -43,9 +48,10 @@ from syncfw.state import RunRecord, StateBackend
 
 HEALTH_TITLE = "Sync Health"
 RUNS_TITLE = "Sync Runs"
-KEEP_RUNS = 200
 SETTING = "health.dashboard"
 """``off`` after ``syncfw notion init --no-health``: runs then leave the dashboard alone."""
+RUNS_SETTING = f"{SETTING}.runs"
+"""The page ids of the recipe's Sync Runs rows, oldest first (a JSON list)."""
 
 HEALTH_PROPERTIES: dict[str, PropertyType] = {
     "Sync": "title",
@@ -240,92 +246,94 @@ def run_row(record: RunRecord, recipe: Recipe, who: str | None) -> dict[str, Any
     }
 
 
+MOMENTS = ("Last attempt", "Last success", "Checked", "Last run", "Freshness (min)")
+"""Sync Health properties that move on every run; a row is not rewritten for them alone."""
+COUNTS = ("Created", "Updated", "Archived", "Drift")
+
+
+def _band(values: dict[str, Any], now: datetime) -> bool | None:
+    """The freshness band a Sync Health row shows at ``now``: True when its ``Last success`` is
+    older than its ``Stale after``, False when not, None when either is unknown."""
+    success, stale_after = parse_time(values.get("Last success")), values.get("Stale after (min)")
+    if success is None or stale_after is None:
+        return None
+    return now - success > timedelta(minutes=stale_after)
+
+
+def row_changed(values: dict[str, Any], written: dict[str, Any] | None, now: datetime) -> bool:
+    """Whether the Sync Health row ``written`` (the values last written, None when none are on
+    record) says something else than ``values`` at ``now``: its status, run status, error, open
+    quarantine, owner, tier or ``stale_after``; its freshness band (:func:`_band`: a row whose
+    ``Last success`` grew older than ``stale_after`` is rewritten, so that an ``ok`` row never
+    shows a stale time); or its counts, when ``values`` has any (a run that did nothing on behalf
+    of the source leaves the counts of the last one that did). The times and the run id alone
+    never make a row change: a row not rewritten still describes its ``Last run``."""
+    if written is None:
+        return True
+    done = any(values.get(name) for name in COUNTS)
+    ignored = MOMENTS if done else MOMENTS + COUNTS
+    said = {k: v for k, v in values.items() if k not in ignored}
+    if said != {k: written.get(k) for k in said}:
+        return True
+    return _band(values, now) != _band(written, now)
+
+
+def run_worth_a_row(row: dict[str, Any]) -> bool:
+    """Whether a run gets a Sync Runs row (:func:`run_row`): it did not succeed, or it created,
+    updated, archived or failed a page, or found drift. A run that changed nothing has none."""
+    return row["Status"] != "success" or any(row[name] for name in (*COUNTS, "Failed"))
+
+
 class HealthDashboard(RunObserver):
-    """Writes a recipe's Sync Health rows and its Sync Runs row around each run.
+    """Writes a recipe's Sync Health rows and its Sync Runs row when a run ends.
+
+    Each write is made only when it says something new: a Sync Health row when
+    :func:`row_changed`, a Sync Runs row for a run :func:`run_worth_a_row`; so a run that changed
+    nothing, and whose sources keep their state and freshness band, makes no request here. Sync
+    Runs keeps the recipe's newest ``retention.sync_runs`` rows: once that many exist, the oldest
+    row is rewritten as the new run's (one ``PATCH``, where creating a page and moving the oldest
+    to the trash would cost two). The page ids are kept, oldest first, in the state store; a
+    dashboard without them on record (made by an older syncfw) has its rows read once.
+    Every request is added to the run's ``notion_requests`` (the ``--json`` report, run history).
 
     Args:
         recipe: the recipe being run.
         clock: the current time (freshness is measured against it); default the real clock.
         started_by: who started the run, for the Sync Runs row (default ``user@host``).
-        keep_runs: Sync Runs rows kept per recipe; older ones go to the trash.
 
     A failure here never fails the run: :func:`~syncfw.engine.run.execute` keeps it as a warning
     of the run (one per run when the databases do not exist).
     """
 
-    def __init__(
-        self,
-        recipe: Recipe,
-        *,
-        clock: Clock = utcnow,
-        started_by: str | None = None,
-        keep_runs: int = KEEP_RUNS,
-    ) -> None:
+    def __init__(self, recipe: Recipe, *, clock: Clock = utcnow, started_by: str | None = None) -> None:
         self.recipe = recipe
         self.clock = clock
         self.started_by = started_by
-        self.keep_runs = keep_runs
-        self._client: NotionClient | None = None
         self._ids: DashboardIds | None = None
-        self._off = False
-
-    def _open(self, client: NotionClient, store: StateBackend) -> tuple[NotionClient, DashboardIds] | None:
-        if self._off or store.setting(SETTING) == "off":
-            return None
-        if self._client is None:
-            # the run's budget (one per token), but requests of its own: not counted as the sync's,
-            # and ahead of the sync's writes waiting on that budget (DESIGN.md rule 6)
-            self._client = NotionClient(
-                client.credentials, client.budget, base_url=client.base_url, priority="high"
-            )
-        if self._ids is None:
-            try:
-                self._ids = find_dashboard(self._client, store, self.recipe)
-            except SyncfwError:
-                self._off = True  # say it once per run, not at the start and again at the end
-                raise
-        return self._client, self._ids
-
-    def _close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
-    def run_started(self, report: RunReport, client: NotionClient, store: StateBackend) -> None:
-        opened = self._open(client, store)
-        if opened is None:
-            return
-        notion, ids = opened
-        for source in self.recipe.sources:
-            values = {
-                "Sync": f"{self.recipe.name} · {source}",
-                "Recipe": self.recipe.name,
-                "Status": "running",
-                "Last attempt": report.started_at,
-                "Last run": report.run_id,
-                "Run status": "running",
-            }
-            self._upsert(notion, store, ids.health, source, values)
 
     def run_finished(self, report: RunReport, client: NotionClient, store: StateBackend) -> None:
+        if store.setting(SETTING) == "off":
+            return
+        # the run's budget (one per token), but a client of its own: ahead of the sync's writes
+        # waiting on that budget (DESIGN.md rule 6); its requests are added to the run's below
+        notion = NotionClient(
+            client.credentials, client.budget, base_url=client.base_url, priority="high"
+        )
         try:
-            opened = self._open(client, store)
-            if opened is None:
-                return
-            notion, ids = opened
             record = record_of(report, self.recipe)
             self.publish(notion, store, recipe_status(self.recipe, store, now=self.clock(), last_run=record))
-            values = _values(RUNS_PROPERTIES, run_row(record, self.recipe, self.started_by or started_by()))
-            notion.create_page(ids.runs, values)
-            if len(store.runs(self.keep_runs + 1)) > self.keep_runs:
-                self._prune(notion, ids.runs)
+            row = run_row(record, self.recipe, self.started_by or started_by())
+            if run_worth_a_row(row):
+                self._record_run(notion, store, _values(RUNS_PROPERTIES, row))
         finally:
-            self._close()
-            self._ids, self._off = None, False
+            for name, count in notion.stats.as_dict().items():
+                report.notion_requests[name] = report.notion_requests.get(name, 0) + count
+            notion.close()
+            self._ids = None
 
     def publish(self, client: NotionClient, store: StateBackend, status: RecipeStatus | None = None) -> int:
-        """Write every Sync Health row of the recipe from ``status`` (default: its status now, by
-        the dashboard's clock). Returns the number of rows written.
+        """Write the Sync Health rows of the recipe that :func:`row_changed` from ``status``
+        (default: its status now, by the dashboard's clock). Returns the number of rows written.
 
         Raises:
             DashboardUnavailable: the databases do not exist.
@@ -333,11 +341,17 @@ class HealthDashboard(RunObserver):
         """
         if self._ids is None:
             self._ids = find_dashboard(client, store, self.recipe)
-        status = status or recipe_status(self.recipe, store, now=self.clock())
-        rows = health_rows(status)
-        for source, values in rows.items():
-            self._upsert(client, store, self._ids.health, source, values)
-        return len(rows)
+        now = self.clock()
+        status = status or recipe_status(self.recipe, store, now=now)
+        written = 0
+        for source, values in health_rows(status).items():
+            key = f"{SETTING}.row.{source}"
+            if row_changed(values, _json(store.setting(f"{key}.values")), now):
+                self._upsert(client, store, self._ids.health, source, values)
+                with store.transaction() as tx:
+                    tx.set_setting(f"{key}.values", json.dumps(values, sort_keys=True))
+                written += 1
+        return written
 
     def _upsert(
         self,
@@ -377,11 +391,38 @@ class HealthDashboard(RunObserver):
         with store.transaction() as tx:
             tx.set_setting(key, page_id)
 
-    def _prune(self, client: NotionClient, data_source_id: str) -> None:
-        """Move this recipe's Sync Runs rows beyond the newest ``keep_runs`` to the trash."""
+    def _record_run(self, client: NotionClient, store: StateBackend, properties: dict[str, Any]) -> None:
+        """Add the run's Sync Runs row, rewriting the oldest when ``retention.sync_runs`` are kept
+        (see the class docstring); rows beyond the retention (lowered since) go to the trash."""
+        assert self._ids is not None
+        keep = self.recipe.retention.sync_runs
+        rows = _json(store.setting(RUNS_SETTING))
+        kept = [str(i) for i in rows] if isinstance(rows, list) else self._rows_in_notion(client)
+        while len(kept) > keep - 1:
+            oldest = kept.pop(0)
+            reuse = len(kept) == keep - 1
+            try:
+                if reuse:
+                    client.update_page(oldest, properties=properties)
+                else:
+                    client.update_page(oldest, in_trash=True)
+            except (NotionNotFound, NotionRejected):  # deleted, or moved to the trash by someone
+                continue
+            if reuse:
+                kept.append(oldest)
+                break
+        else:
+            kept.append(str(client.create_page(self._ids.runs, properties)["id"]))
+        with store.transaction() as tx:
+            tx.set_setting(RUNS_SETTING, json.dumps(kept))
+
+    def _rows_in_notion(self, client: NotionClient) -> list[str]:
+        """This recipe's Sync Runs rows in Notion, oldest first (a dashboard whose rows are not on
+        record in the state store)."""
+        assert self._ids is not None
         pages = list(
             client.query_pages(
-                data_source_id, filter={"property": "Recipe", "rich_text": {"equals": self.recipe.name}}
+                self._ids.runs, filter={"property": "Recipe", "rich_text": {"equals": self.recipe.name}}
             )
         )
 
@@ -390,7 +431,14 @@ class HealthDashboard(RunObserver):
             moment = parse_time(str(value)) if value else None
             return iso(moment) or ""
 
-        # newest first; rows started in the same second keep their creation order (the query's)
-        order = sorted(enumerate(pages), key=lambda item: (started(item[1]), item[0]), reverse=True)
-        for _, page in order[self.keep_runs :]:
-            client.update_page(page["id"], in_trash=True)
+        # rows started in the same second keep their creation order (the query's)
+        order = sorted(enumerate(pages), key=lambda item: (started(item[1]), item[0]))
+        return [str(page["id"]) for _, page in order]
+
+
+def _json(text: str | None) -> Any:
+    """A JSON value kept in the state store; None when absent or unreadable."""
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None

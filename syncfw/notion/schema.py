@@ -4,6 +4,18 @@ A target names a data source id, or a database title under a parent page. The re
 kept in the state store so later runs skip the search. Before any write, :func:`preflight`
 compares the data source's properties with what the mappings write; a missing property or one of
 another type stops the run (exit 4) with the mapping line that needs it.
+
+What a run pays for this is one request per target: ``GET /v1/data_sources/{id}``, whose answer
+is the schema itself (names, property ids and types), the claim (the description) and the data
+source's own ``in_trash``; so a renamed, deleted or retyped property is seen on every run. The
+database container (``GET /v1/databases/{id}``: its ``in_trash``, and how many data sources it
+holds) is read when the target is found, and then again only when its last good check is older
+than :data:`DATABASE_RECHECK`, when the data source moved to another database, or on a
+``--full-refresh``; the last good check is kept in the state store (:func:`database_checked`).
+A database in the trash found late costs nothing irreversible: Notion refuses writes to its
+pages (``400``, "Can't edit block that is archived"), which the run reports.
+Sources: https://developers.notion.com/reference/retrieve-a-data-source,
+https://developers.notion.com/reference/retrieve-a-database.
 ``syncfw notion init`` (:func:`init_target`) creates the database, or adds missing properties.
 Source: https://developers.notion.com/reference/create-a-database,
 https://developers.notion.com/reference/update-a-data-source (API version 2025-09-03).
@@ -11,9 +23,12 @@ https://developers.notion.com/reference/update-a-data-source (API version 2025-0
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from syncfw.clock import Clock, iso, parse_time, utcnow
 from syncfw.errors import GuardStop, NotionNotFound
 from syncfw.mapping import schema_config
 from syncfw.notion.claim import Claim, check_claim, read_claim, sync_key_property_id, write_claim
@@ -52,18 +67,58 @@ def _same_id(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and str(a).replace("-", "") == str(b).replace("-", "")
 
 
+DATABASE_RECHECK = timedelta(days=1)
+"""How long a good check of a target's database container (not in the trash, one data source)
+is trusted before a run reads the database again (see the module docstring)."""
+
+
+def _checked_setting(target: str) -> str:
+    return f"notion.database_checked.{target}"
+
+
+def database_checked(store: StateBackend, target: str, database_id: str | None, now: datetime) -> bool:
+    """Whether the state store holds a good check of ``database_id``, the database of ``target``'s
+    data source, made less than :data:`DATABASE_RECHECK` before ``now``."""
+    try:
+        found = json.loads(store.setting(_checked_setting(target)) or "{}")
+    except ValueError:
+        return False
+    at = parse_time(found.get("at")) if isinstance(found, dict) else None
+    return (
+        at is not None
+        and database_id is not None
+        and _same_id(found.get("database_id"), database_id)
+        and timedelta(0) <= now - at < DATABASE_RECHECK
+    )
+
+
+def record_database_check(store: StateBackend, target: str, database_id: str, now: datetime) -> None:
+    """Keep in the state store that ``target``'s database was found fine at ``now``."""
+    with store.transaction() as tx:
+        tx.set_setting(_checked_setting(target), json.dumps({"database_id": database_id, "at": iso(now)}))
+
+
 class FoundDataSource(NamedTuple):
     """A target's data source as Notion holds it now (its ``properties`` are the schema), and the
-    database object when finding it read that too (to see whether it is in the trash)."""
+    database object when finding it read that too (to see whether it is in the trash).
+    ``database_checked``: the database was not read, a recent good check of it being on record
+    (:func:`database_checked`)."""
 
     database_id: str | None
     data_source_id: str
     data_source: dict[str, Any]
     database: dict[str, Any] | None
+    database_checked: bool = False
 
 
-def find_data_source(client: NotionClient, store: StateBackend, target: Target) -> FoundDataSource | None:
+def find_data_source(
+    client: NotionClient, store: StateBackend, target: Target, *, now: datetime | None = None
+) -> FoundDataSource | None:
     """The data source of ``target`` fresh from Notion, or None when its database does not exist.
+
+    With ``now``, the database container is not read when the state store
+    holds a good check of it younger than :data:`DATABASE_RECHECK` (:func:`database_checked`);
+    without it, it always is.
 
     Raises:
         NotionNotFound: a data source id named in the recipe is not found or not shared.
@@ -73,7 +128,7 @@ def find_data_source(client: NotionClient, store: StateBackend, target: Target) 
     """
     if target.data_source:
         ds = client.retrieve_data_source(target.data_source)
-        return _not_in_trash(client, target, ds.get("parent", {}).get("database_id"), ds)
+        return _not_in_trash(client, store, target, ds.get("parent", {}).get("database_id"), ds, now)
     assert target.database is not None
     known = store.target_ids(target.name)
     if known is not None:
@@ -82,7 +137,7 @@ def find_data_source(client: NotionClient, store: StateBackend, target: Target) 
         except NotionNotFound:
             pass  # deleted for good (the trash emptied): look for the title again
         else:
-            return _not_in_trash(client, target, known[0], ds)
+            return _not_in_trash(client, store, target, known[0], ds, now)
     title, parent = target.database.title, target.database.parent_page
     matches = [
         ds
@@ -110,11 +165,16 @@ def find_data_source(client: NotionClient, store: StateBackend, target: Target) 
         tx.set_target_ids(target.name, database_id, ds["id"])
     if "properties" not in ds:
         ds = client.retrieve_data_source(ds["id"])
-    return _not_in_trash(client, target, database_id, ds)
+    return _not_in_trash(client, store, target, database_id, ds, now)
 
 
 def _not_in_trash(
-    client: NotionClient, target: Target, database_id: str | None, ds: dict[str, Any]
+    client: NotionClient,
+    store: StateBackend,
+    target: Target,
+    database_id: str | None,
+    ds: dict[str, Any],
+    now: datetime | None,
 ) -> FoundDataSource:
     """``ds`` with its database, unless one of them is in Notion's trash (``in_trash``).
 
@@ -123,11 +183,21 @@ def _not_in_trash(
     it. Source: developers.notion.com/reference/retrieve-a-data-source, .../retrieve-a-database
     (``in_trash``).
 
+    The database is not read when ``now`` is given and a good check of it is on
+    record (:func:`database_checked`).
+
     Raises:
         GuardStop: the data source or its database is in the trash.
     """
     parent = ds.get("parent", {}).get("database_id")
     trashed = "data source" if ds.get("in_trash") else None
+    if (
+        trashed is None
+        and now is not None
+        and _same_id(parent, database_id)
+        and database_checked(store, target.name, parent, now)
+    ):
+        return FoundDataSource(database_id, ds["id"], ds, None, database_checked=True)
     database = client.retrieve_database(parent) if trashed is None and parent else None
     if database is not None and database.get("in_trash"):
         trashed = "database"
@@ -225,8 +295,20 @@ class ResolvedTarget(NamedTuple):
     names: PropertyNames
 
 
-def preflight(client: NotionClient, store: StateBackend, recipe: Recipe) -> dict[str, ResolvedTarget]:
+def preflight(
+    client: NotionClient,
+    store: StateBackend,
+    recipe: Recipe,
+    *,
+    recheck: bool = False,
+    clock: Clock = utcnow,
+) -> dict[str, ResolvedTarget]:
     """Resolve every target and check its schema and its claim, before anything is read or written.
+
+    A target found before costs one request, ``GET /v1/data_sources/{id}``; its database is read
+    too when found for the first time, when ``recheck`` (``--full-refresh``), or when its last
+    good check (kept in the state store) is older than :data:`DATABASE_RECHECK` by ``clock``
+    (see the module docstring).
 
     An owned property a person renamed is followed by its recorded property id: ``client``
     reads and writes it under the recipe's name from now on (:meth:`NotionClient.follow`), and
@@ -243,8 +325,10 @@ def preflight(client: NotionClient, store: StateBackend, recipe: Recipe) -> dict
     """
     resolved: dict[str, ResolvedTarget] = {}
     problems: list[str] = []
+    now = clock()
+    looked_at: list[tuple[str, str]] = []  # targets whose database was read: (target, database id)
     for target in recipe.targets_in_order():
-        ids = find_data_source(client, store, target)
+        ids = find_data_source(client, store, target, now=None if recheck else now)
         if ids is None:
             assert target.database is not None
             problems.append(
@@ -260,7 +344,9 @@ def preflight(client: NotionClient, store: StateBackend, recipe: Recipe) -> dict
         resolved[target.name] = ResolvedTarget(
             ids[0], ids[1], schema, claim, sync_key_property_id(target, schema), names
         )
-        if target.database is not None and ids.database_id:
+        if ids.database_id and not ids.database_checked:
+            looked_at.append((target.name, ids.database_id))
+        if target.database is not None and ids.database_id and not ids.database_checked:
             database = ids.database or client.retrieve_database(ids.database_id)
             sources = database.get("data_sources", [])
             if len(sources) > 1:
@@ -283,6 +369,8 @@ def preflight(client: NotionClient, store: StateBackend, recipe: Recipe) -> dict
             + "\n  ".join(problems)
             + f"\nRun `syncfw notion init {recipe.path}` to create or extend the databases."
         )
+    for name, database_id in looked_at:
+        record_database_check(store, name, database_id, now)
     return resolved
 
 

@@ -344,8 +344,9 @@ class Retention(BaseModel):
     is what ``syncfw rollback`` undoes, so it reaches back ``journal_days``. The defaults follow
     Notion: pages in the trash are deleted for good after 30 days (Notion Help Center, "Delete &
     restore content", https://www.notion.com/help/duplicate-delete-and-restore-content), after
-    which a rollback could not restore them anyway; and the health dashboard keeps 200 Sync Runs
-    rows (:data:`syncfw.health.dashboard.KEEP_RUNS`)."""
+    which a rollback could not restore them anyway; and ``sync_runs``, the rows the health
+    dashboard's Sync Runs database keeps for the recipe, is by default as many as ``history_runs`` so that
+    every row's run is still in ``syncfw runs`` (:mod:`syncfw.health.dashboard`)."""
 
     model_config = _CONFIG
     history_runs: int = Field(
@@ -356,6 +357,12 @@ class Retention(BaseModel):
         ge=1,
         le=36_500,
         description="Days settled journal entries are kept; `syncfw rollback` reaches back this far.",
+    )
+    sync_runs: int = Field(
+        200,
+        ge=1,
+        le=10_000,
+        description="Rows the health dashboard's Sync Runs database keeps for the recipe (its newest runs).",
     )
 
 

@@ -12,13 +12,16 @@ from typing import Any
 from syncfw.clock import iso, parse_time, utcnow
 from syncfw.engine.run import RunOptions, execute, notion_client_for
 from syncfw.health import HealthDashboard, recipe_status
+from syncfw.health.dashboard import RUNS_PROPERTIES, row_changed
+from syncfw.mapping import encode
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.dump import dump_workspace
 from syncfw.sandbox.runner import Sandbox
 from syncfw.state import StateStore
 from tests.conftest import RECIPE
-from tests.health.support import FAST, init_all, plain
+from tests.engine.test_sync_end_to_end import pages
+from tests.health.support import FAST, init_all, plain, recipe_copy
 
 SYNCFW = [sys.executable, "-m", "syncfw.cli"]
 
@@ -46,7 +49,7 @@ def test_sync_health_shows_one_row_per_recipe_and_source_and_flips_to_stale_with
 ) -> None:
     recipe = load_recipe(RECIPE, registry=registry)
     ids = init_all(recipe)
-    first = run(recipe, registry, HealthDashboard(recipe, keep_runs=1))
+    first = run(recipe, registry, HealthDashboard(recipe))
     (row,) = rows(ids, "Sync Health")
     created = sum(t.as_dict()["created"] for t in first.targets.values())
     assert created > 0
@@ -77,15 +80,6 @@ def test_sync_health_shows_one_row_per_recipe_and_source_and_flips_to_stale_with
         0,
         created,
     )
-    assert run_row["Notion writes"] == first.notion_requests["writes"]
-
-    second = run(recipe, registry, HealthDashboard(recipe, keep_runs=1))
-    assert second.notion_requests["writes"] == 0  # dashboard writes are not the sync's
-    (row,) = rows(ids, "Sync Health")  # updated in place, not added
-    assert (row["Last run"], row["Created"]) == (second.run_id, 0)
-    assert [r["Run"] for r in rows(ids, "Sync Runs")] == [
-        second.run_id
-    ]  # keep_runs=1: the older one is trashed
 
     # two hours later the source is older than its stale_after of 1h: the row and the status flip
     later = utcnow() + timedelta(hours=2)
@@ -93,6 +87,7 @@ def test_sync_health_shows_one_row_per_recipe_and_source_and_flips_to_stale_with
     assert recipe_status(recipe, now=later).exit_code == 1
     client, store = notion_client_for(recipe, FAST), StateStore(recipe.state_path)
     try:
+        assert HealthDashboard(recipe).publish(client, store) == 0  # nothing new to say yet
         assert HealthDashboard(recipe, clock=lambda: later).publish(client, store) == 1
     finally:
         client.close()
@@ -100,6 +95,59 @@ def test_sync_health_shows_one_row_per_recipe_and_source_and_flips_to_stale_with
     (row,) = rows(ids, "Sync Health")
     assert (row["Status"], row["Freshness (min)"]) == ("stale", 120)
     assert parse_time(row["Checked"]) == later.replace(microsecond=0)
+
+
+def test_a_run_that_changes_nothing_writes_nothing_to_the_dashboard_and_counts_every_request(
+    sandbox: Sandbox, registry: Registry
+) -> None:
+    """The first run writes its Sync Health row and its Sync Runs row, and its report counts
+    them; a second run with nothing new sends Notion no write at all, and its report counts
+    exactly the requests Notion received."""
+    recipe = load_recipe(RECIPE, registry=registry)
+    ids = init_all(recipe)
+    assert sandbox.notion is not None
+    sandbox.notion.reset_stats()
+    first = run(recipe, registry, HealthDashboard(recipe))
+    assert first.notion_requests["reads"] + first.notion_requests["writes"] == len(sandbox.notion.requests())
+    sandbox.notion.reset_stats()
+    second = run(recipe, registry, HealthDashboard(recipe))
+    seen = sandbox.notion.requests()
+    assert [
+        r["endpoint"] for r in seen if not r["endpoint"].startswith(("GET", "POST /v1/data_sources"))
+    ] == []
+    assert second.notion_requests["reads"] + second.notion_requests["writes"] == len(seen)
+    (row,) = rows(ids, "Sync Health")  # still the first run's: the second had nothing new to say
+    assert (row["Last run"], row["Status"]) == (first.run_id, "ok")
+    assert [r["Run"] for r in rows(ids, "Sync Runs")] == [first.run_id]
+
+
+def test_sync_runs_keeps_the_retention_with_one_write_per_run(
+    sandbox: Sandbox, registry: Registry, tmp_path: Path
+) -> None:
+    """With ``retention: {sync_runs: 2}``, four runs that each revert a person's edit leave the
+    newest two rows and nothing in the trash: each run writes its Sync Runs row with one request."""
+    recipe = load_recipe(recipe_copy(tmp_path, extra="retention: {sync_runs: 2}\n"), registry=registry)
+    ids = init_all(recipe)
+    assert sandbox.notion is not None
+    run(recipe, registry, HealthDashboard(recipe))
+    account = next(p for p in pages(sandbox, ids["accounts"]) if not p.get("in_trash"))
+    reports = []
+    for industry in ("Shipping", "Retail", "Banking", "Energy"):
+        sandbox.notion.human_edit(account["id"], {"Industry": {"select": {"name": industry}}})
+        sandbox.notion.reset_stats()
+        report = run(recipe, registry, HealthDashboard(recipe))
+        assert len(report.targets["accounts"].plan.drift) == 1
+        runs_rows = {p["id"] for p in pages(sandbox, ids["health: Sync Runs"])}
+        writes = [
+            r
+            for r in sandbox.notion.requests()
+            if r["params"].get("page_id") in runs_rows
+            or (r["body"] or {}).get("parent", {}).get("data_source_id") == ids["health: Sync Runs"]
+        ]
+        assert len(writes) == 1, writes
+        reports.append(report)
+    assert sorted(r["Run"] for r in rows(ids, "Sync Runs")) == sorted(r.run_id for r in reports[-2:])
+    assert [p for p in pages(sandbox, ids["health: Sync Runs"]) if p.get("in_trash")] == []
 
 
 def test_status_exits_1_when_a_source_is_stale_and_says_why(
@@ -136,3 +184,45 @@ def test_status_exits_1_when_a_source_is_stale_and_says_why(
     ]
     table = subprocess.run([*SYNCFW, "status", str(RECIPE)], capture_output=True, text=True, cwd=tmp_path)
     assert table.returncode == 1 and "stale" in table.stdout and "problem" in table.stdout
+
+
+def test_a_row_is_rewritten_when_its_last_success_grows_older_than_stale_after() -> None:
+    """An ``ok`` row must not show a last success older than ``stale_after`` (it would read as
+    stale): a run that changed nothing rewrites it then, and not before."""
+    now = utcnow()
+    written = {
+        "Status": "ok",
+        "Last success": iso(now - timedelta(minutes=50)),
+        "Stale after (min)": 60,
+        "Created": 3,
+        "Last run": "r1",
+    }
+    fresh = {**written, "Last success": iso(now), "Created": 0, "Last run": "r2"}
+    assert not row_changed(fresh, written, now)
+    assert row_changed(fresh, written, now + timedelta(minutes=11))
+    assert row_changed({**fresh, "Status": "failing"}, written, now)
+    assert row_changed({**fresh, "Created": 2}, written, now)
+
+
+def test_sync_runs_rows_an_older_syncfw_left_are_pruned_to_the_retention(
+    sandbox: Sandbox, registry: Registry, tmp_path: Path
+) -> None:
+    """Rows not on record in the state store (written by an older syncfw, which kept 200) are
+    read once, and the oldest beyond ``retention.sync_runs`` go to the trash."""
+    recipe = load_recipe(recipe_copy(tmp_path, extra="retention: {sync_runs: 2}\n"), registry=registry)
+    ids = init_all(recipe)
+    client = notion_client_for(recipe, FAST)
+    try:
+        for hour in range(1, 5):
+            old = {
+                "Run": f"old-{hour}",
+                "Recipe": recipe.name,
+                "Started": iso(utcnow() - timedelta(hours=hour)),
+            }
+            client.create_page(
+                ids["health: Sync Runs"], {k: encode(RUNS_PROPERTIES[k], v)[0] for k, v in old.items()}
+            )
+    finally:
+        client.close()
+    report = run(recipe, registry, HealthDashboard(recipe))
+    assert sorted(r["Run"] for r in rows(ids, "Sync Runs")) == sorted(["old-1", report.run_id])
