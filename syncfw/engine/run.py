@@ -258,12 +258,13 @@ def _execute(
         before = client.stats.copy()
         located = resolved[target.name]
         data_source_id, schema = located.data_source_id, located.schema
-        claim = Claim.of(recipe.name, target, located.sync_key_property_id)
-        if options.apply and located.claim is None:
+        # an update target creates no page, so it claims no data source (:mod:`syncfw.notion.claim`)
+        claim = Claim.of(recipe.name, target, located.sync_key_property_id) if target.mode == "upsert" else None
+        if options.apply and located.claim is None and claim is not None:
             write_claim(client, data_source_id, claim)
         # the claim is out of date, mostly because the sync-key property was deleted and added
         # again: every page is read so that keys are refilled, then the claim is updated
-        rekeyed = located.claim is not None and located.claim != claim
+        rekeyed = claim is not None and located.claim is not None and located.claim != claim
         compiled = {m.name: compile_mapping(m, registry.transforms) for m in target.mappings}
         first_run = store.page_count(target.name) == 0
         reconciling = not first_run and reconcile_due(store, target, asked=options.reconcile)
@@ -348,7 +349,7 @@ def _execute(
                 if not stop.is_set():
                     done = reconciling and all(r.error is None for r in reconciled)
                     record_reconciled(tx, store, target, reconciled=done, at=read_started.isoformat())
-            if not stop.is_set() and rekeyed and not target_report.plan.problems:
+            if not stop.is_set() and claim is not None and rekeyed and not target_report.plan.problems:
                 write_claim(client, data_source_id, claim)
         target_report.notion_requests = client.stats.minus(before)
     if options.apply and not stop.is_set() and not cap.spent:

@@ -160,7 +160,12 @@ def schema_problems(
 ) -> list[str]:
     """What is wrong with a data source's properties for ``target`` (empty when it fits); the
     property ``skip`` is left out (its problem is explained otherwise)."""
-    problems = []
+    problems = [
+        f"{m.match.file}:{m.match.line}: property {m.match.property!r}, which records are matched by, "
+        "is missing in Notion"
+        for m in target.mappings
+        if target.mode == "update" and m.match and m.match.property and m.match.property not in schema
+    ]
     for prop in wanted_properties(target).values():
         if prop.name == skip:
             continue
@@ -252,7 +257,7 @@ def preflight(client: NotionClient, store: StateBackend, recipe: Recipe) -> dict
                 f"{target.database.parent_page}"
             )
             continue
-        claim = check_claim(recipe.name, target, ids[2])
+        claim = check_claim(recipe.name, target, ids[2]) if target.mode == "upsert" else None
         names = property_names(store, target, ids[2].get("properties", {}), claim)
         schema = names.read(ids[2].get("properties", {}))
         client.follow(ids[1], names)
@@ -328,13 +333,14 @@ def init_target(
         ds_id = db["data_sources"][0]["id"]
         with store.transaction() as tx:
             tx.set_target_ids(target.name, db["id"], ds_id)
-        if recipe is not None:
+        if recipe is not None and target.mode == "upsert":
             schema = client.retrieve_data_source(ds_id).get("properties", {})
             write_claim(client, ds_id, Claim.of(recipe, target, sync_key_property_id(target, schema)))
             record_ids(store, target.name, schema, wanted)
         return InitResult(target.name, ds_id, True, sorted(wanted), [])
     schema = ids[2].get("properties", {})
     claim = check_claim(recipe, target, ids[2]) if recipe is not None else read_claim(ids[2])
+    claim = claim if target.mode == "upsert" else None  # an update target claims nothing
     names = property_names(store, target, schema, claim)
     renamed, followed = names.renamed, names.read(schema)
     missing = {name: p for name, p in wanted.items() if name not in followed}
@@ -348,7 +354,7 @@ def init_target(
     if changes:
         client.update_data_source(ids[1], changes)
         schema = client.retrieve_data_source(ids[1]).get("properties", {})
-    if recipe is not None and claim is None:
+    if recipe is not None and claim is None and target.mode == "upsert":
         write_claim(client, ids[1], Claim.of(recipe, target, sync_key_property_id(target, schema)))
     record_ids(store, target.name, schema, wanted)
     problems = schema_problems(target, schema, data_sources)

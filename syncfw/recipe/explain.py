@@ -51,7 +51,7 @@ def explain(recipe: Recipe) -> list[ExplainRow]:
 def _target_rows(recipe: Recipe, target: Target) -> list[ExplainRow]:
     rows: list[ExplainRow] = []
     primary = next((m for m in target.mappings if m.is_primary), None)
-    sync_key = primary.properties.get(target.sync_key) if primary is not None else None
+    sync_key = primary.properties.get(target.sync_key) if primary is not None and target.sync_key else None
     if primary is not None and sync_key is not None:
         rows.append(_row(target, sync_key, primary, f"sync key: {_origin(sync_key, primary)}"))
     for mapping in target.mappings:
@@ -63,11 +63,13 @@ def _target_rows(recipe: Recipe, target: Target) -> list[ExplainRow]:
                 # the page is the one the via mapping's record matched: known by its sync key
                 key_type = sync_key.type if sync_key is not None else None
                 origin = f"match via {match.via}: {reads}"
-                rows.append(ExplainRow(target.name, target.sync_key, key_type, mapping.source, origin, where))
+                shown = target.sync_key or "(page)"  # an update target's pages have no sync key
+                rows.append(ExplainRow(target.name, shown, key_type, mapping.source, origin, where))
             else:
                 assert match.property is not None
                 origin = f"match key: {reads}"
                 origin += " (identity map)" if match.property == target.sync_key else ""
+                origin += " (pages people keep: never created)" if target.mode == "update" else ""
                 rows.append(
                     ExplainRow(target.name, match.property, match.type, mapping.source, origin, where)
                 )

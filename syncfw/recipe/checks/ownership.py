@@ -23,6 +23,8 @@ class Claims:
     sync_key: str | None
     owners: dict[str, str]
     mark_property: str | None
+    update: bool = False
+    """``mode: update``: the target has no sync key."""
 
     @classmethod
     def of(cls, raw_target: dict[Any, Any]) -> Claims:
@@ -35,6 +37,7 @@ class Claims:
             if isinstance(owners, dict)
             else {},
             mark if isinstance(mark, str) else None,
+            raw_target.get("mode") == "update",
         )
 
 
