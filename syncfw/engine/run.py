@@ -259,7 +259,9 @@ def _execute(
         located = resolved[target.name]
         data_source_id, schema = located.data_source_id, located.schema
         # an update target creates no page, so it claims no data source (:mod:`syncfw.notion.claim`)
-        claim = Claim.of(recipe.name, target, located.sync_key_property_id) if target.mode == "upsert" else None
+        claim = (
+            Claim.of(recipe.name, target, located.sync_key_property_id) if target.mode == "upsert" else None
+        )
         if options.apply and located.claim is None and claim is not None:
             write_claim(client, data_source_id, claim)
         # the claim is out of date, mostly because the sync-key property was deleted and added

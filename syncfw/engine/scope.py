@@ -107,7 +107,10 @@ class Scope:
         self.matched_on: dict[str, str] = {
             m.match.property: m.match.type
             for m in target.mappings
-            if self.update_only and m.match is not None and m.match.property and m.match.property not in self.types
+            if self.update_only
+            and m.match is not None
+            and m.match.property
+            and m.match.property not in self.types
         }
         """The properties people keep that an update target's records are matched by, with the
         type their values are compared as."""

@@ -126,7 +126,10 @@ def _update_matches(
                 )
             )
         others = {
-            prop: spec for i, e in enumerate(entries) if i != index for prop, spec in e.mapping.properties.items()
+            prop: spec
+            for i, e in enumerate(entries)
+            if i != index
+            for prop, spec in e.mapping.properties.items()
         }
         compared = others.get(match.property) if match.property is not None else None
         if compared is not None and compared.type == "relation":

@@ -106,7 +106,7 @@ def ownership_problems(
             problems.append(
                 document.problem(owner_at, f"no mapping of source {owner!r} writes {prop_name!r}")
             )
-    if complete and target.sync_key is not None and target.sync_key not in writers:
+    if complete and not target.update and target.sync_key is not None and target.sync_key not in writers:
         problems.append(
             document.problem(
                 (*at, "sync_key"),
