@@ -45,6 +45,7 @@ from syncfw.mapping import compile_mapping
 from syncfw.notion.budgets import budget_for
 from syncfw.notion.claim import Claim, write_claim
 from syncfw.notion.client import NotionClient
+from syncfw.notion.names import rename_warnings
 from syncfw.notion.schema import preflight
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe
@@ -313,7 +314,8 @@ def _execute(
             keep_records=options.apply,
             phase=functools.partial(progress.phase, target.name),
         )
-        warnings = (*located.names.warnings(target.name), *(r.error for r in reconciled if r.error))
+        renamed = rename_warnings(store, target.name, located.names, remember=options.apply)
+        warnings = (*renamed, *(r.error for r in reconciled if r.error))
         plan = dataclasses.replace(planned.plan, warnings=planned.plan.warnings + warnings)
         target_report = TargetReport(
             plan,

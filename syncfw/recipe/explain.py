@@ -7,7 +7,7 @@ this page say that?" without reading every mapping file.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from syncfw.mapping.encoding import PropertyType
 from syncfw.mapping.spec import BoundMapping, PropertySpec, TransformCall
@@ -39,13 +39,31 @@ class ExplainRow:
     where: str
 
 
-def explain(recipe: Recipe) -> list[ExplainRow]:
+def explain(recipe: Recipe, renamed: Mapping[str, Mapping[str, str]] | None = None) -> list[ExplainRow]:
     """Rows for every target of a loaded recipe, in recipe order.
 
     Per target: the sync key first, then each mapping's match key (secondary mappings) and
-    properties in file order, then the properties people own in Notion.
+    properties in file order, then the properties people own in Notion. ``renamed`` gives, per
+    target, the owned properties a person renamed in Notion (recipe name → name in Notion, as
+    the last run found them: :func:`syncfw.notion.names.recorded_renames`); their rows say so.
     """
-    return [row for target in recipe.targets.values() for row in _target_rows(recipe, target)]
+    renamed = renamed or {}
+    return [
+        _renamed(row, renamed.get(target.name, {}))
+        for target in recipe.targets.values()
+        for row in _target_rows(recipe, target)
+    ]
+
+
+def _renamed(row: ExplainRow, renamed: Mapping[str, str]) -> ExplainRow:
+    now = renamed.get(row.property)
+    if now is None:
+        return row
+    origin = (
+        f"{row.origin}; named {now!r} in Notion since a person renamed it (followed by property id; "
+        "`syncfw notion rename` writes that name into the mapping)"
+    )
+    return dataclasses.replace(row, origin=origin)
 
 
 def _target_rows(recipe: Recipe, target: Target) -> list[ExplainRow]:

@@ -213,7 +213,11 @@ def seed_hand_kept_accounts(user_name: str) -> tuple[str, int]:
             return data_source_named(client, HAND_KEPT_TITLE)["id"], 0
         except ConfigError:
             pass
-        schema = {"Account": {"title": {}}, "Domain": {"rich_text": {}}, "Notes": {"rich_text": {}}}
+        schema: dict[str, Any] = {
+            "Account": {"title": {}},
+            "Domain": {"rich_text": {}},
+            "Notes": {"rich_text": {}},
+        }
         ds_id = str(client.create_database(parent, HAND_KEPT_TITLE, schema)["data_sources"][0]["id"])
     finally:
         client.close()
