@@ -44,6 +44,15 @@ def wanted_properties(target: Target) -> dict[str, WantedProperty]:
     return out
 
 
+def followed_properties(target: Target) -> list[str]:
+    """The properties followed by id when a person renames them: every property the target's
+    mappings write, and the properties people keep that an update target's records are matched by."""
+    matched = [
+        m.match.property for m in target.mappings if target.mode == "update" and m.match and m.match.property
+    ]
+    return [*wanted_properties(target), *(name for name in matched if name is not None)]
+
+
 def _plain(rich: list[dict[str, Any]]) -> str:
     return "".join(item.get("plain_text", "") for item in rich)
 
@@ -209,7 +218,7 @@ def property_names(
     recorded = recorded_ids(store, target.name)
     if claim is not None and claim.sync_key == target.sync_key and claim.sync_key_property_id:
         recorded[target.sync_key] = claim.sync_key_property_id
-    return follow(schema, wanted_properties(target), recorded)
+    return follow(schema, followed_properties(target), recorded)
 
 
 class ResolvedTarget(NamedTuple):
@@ -261,7 +270,7 @@ def preflight(client: NotionClient, store: StateBackend, recipe: Recipe) -> dict
         names = property_names(store, target, ids[2].get("properties", {}), claim)
         schema = names.read(ids[2].get("properties", {}))
         client.follow(ids[1], names)
-        record_ids(store, target.name, schema, wanted_properties(target))
+        record_ids(store, target.name, schema, followed_properties(target))
         resolved[target.name] = ResolvedTarget(
             ids[0], ids[1], schema, claim, sync_key_property_id(target, schema), names
         )
@@ -336,7 +345,7 @@ def init_target(
         if recipe is not None and target.mode == "upsert":
             schema = client.retrieve_data_source(ds_id).get("properties", {})
             write_claim(client, ds_id, Claim.of(recipe, target, sync_key_property_id(target, schema)))
-            record_ids(store, target.name, schema, wanted)
+            record_ids(store, target.name, schema, followed_properties(target))
         return InitResult(target.name, ds_id, True, sorted(wanted), [])
     schema = ids[2].get("properties", {})
     claim = check_claim(recipe, target, ids[2]) if recipe is not None else read_claim(ids[2])
@@ -345,7 +354,10 @@ def init_target(
     renamed, followed = names.renamed, names.read(schema)
     missing = {name: p for name, p in wanted.items() if name not in followed}
     title_now = next((n for n, s in schema.items() if s.get("type") == "title"), None)
-    changes: dict[str, Any] = {r.notion_name: {"name": r.recipe_name} for r in renamed}
+    # a property people keep (an update target's match) keeps the name they gave it
+    changes: dict[str, Any] = {
+        r.notion_name: {"name": r.recipe_name} for r in renamed if r.recipe_name in wanted
+    }
     for name, prop in missing.items():
         if prop.type == "title" and title_now is not None:
             changes[title_now] = {"name": name}  # a data source has one title property: rename it
@@ -356,7 +368,9 @@ def init_target(
         schema = client.retrieve_data_source(ids[1]).get("properties", {})
     if recipe is not None and claim is None and target.mode == "upsert":
         write_claim(client, ids[1], Claim.of(recipe, target, sync_key_property_id(target, schema)))
-    record_ids(store, target.name, schema, wanted)
+    record_ids(store, target.name, schema, followed_properties(target))
     problems = schema_problems(target, schema, data_sources)
-    added = sorted(missing) + [f"{r.recipe_name} (renamed back from {r.notion_name!r})" for r in renamed]
+    added = sorted(missing) + [
+        f"{r.recipe_name} (renamed back from {r.notion_name!r})" for r in renamed if r.recipe_name in wanted
+    ]
     return InitResult(target.name, ids[1], False, added, problems)

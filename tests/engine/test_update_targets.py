@@ -11,7 +11,7 @@ import pytest
 from syncfw.errors import ConfigError
 from syncfw.plugins import Registry
 from syncfw.recipe import load_recipe
-from syncfw.sandbox.edit import seed_hand_kept_accounts
+from syncfw.sandbox.edit import human_rename, seed_hand_kept_accounts
 from syncfw.sandbox.runner import Sandbox
 from tests.conftest import REPO
 from tests.engine.test_sync_end_to_end import init, pages, sync, text
@@ -59,6 +59,14 @@ def test_an_update_target_fills_peoples_pages_and_creates_and_archives_nothing(
     assert again.targets["accounts"].plan.operations == ()
     assert not [r for r in sandbox.notion.requests() if r["endpoint"].startswith(WRITES)]
     assert by_account(pages(sandbox, ds)) == after
+
+    human_rename(ds, "Domain", "Web domain", "Grace Hopper")  # the property records are matched by
+    followed = sync(recipe, registry)
+    assert followed.exit_code == 0, followed.error
+    renamed = followed.targets["accounts"].plan
+    assert renamed.operations == ()
+    assert {u["key"] for u in renamed.unmatched} == {u["key"] for u in plan.unmatched}  # the rest still match
+    assert len([w for w in renamed.warnings if "'Domain' was renamed to 'Web domain'" in w]) == 1
 
 
 def _recipe(tmp_path: Path, target: str) -> Path:
