@@ -327,12 +327,21 @@ def init_target(
     name; the health databases have none) the data source is claimed for that recipe when no
     recipe claims it yet (:mod:`syncfw.notion.claim`).
 
+    An update target's database (``mode: update``) is never created: it is the one people keep.
+
     Raises:
-        GuardStop: another recipe claims the data source, or it is in Notion's trash; nothing
-            was changed.
+        GuardStop: another recipe claims the data source, or it is in Notion's trash, or an
+            update target's database does not exist; nothing was changed.
     """
     wanted = wanted_properties(target)
     ids = find_data_source(client, store, target)
+    if ids is None and target.mode == "update":
+        assert target.database is not None
+        raise GuardStop(
+            f"target {target.name}: no database titled {target.database.title!r} under page "
+            f"{target.database.parent_page}; an update target fills in a database people keep, so it "
+            "creates none: check the title (or name the data source with `data_source: <id>`)"
+        )
     if ids is None:
         assert target.database is not None
         properties = {p.name: _config(p, data_sources) for p in wanted.values()}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from syncfw.errors import ConfigError
+from syncfw.errors import ConfigError, GuardStop
 from syncfw.plugins import Registry
 from syncfw.recipe import load_recipe
 from syncfw.sandbox.edit import human_rename, seed_hand_kept_accounts
@@ -27,8 +27,10 @@ def by_account(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def test_an_update_target_fills_peoples_pages_and_creates_and_archives_nothing(
     sandbox: Sandbox, registry: Registry
 ) -> None:
-    ds, made = seed_hand_kept_accounts("Grace Hopper")
     recipe = load_recipe(RECIPE, registry=registry)
+    with pytest.raises(GuardStop, match="an update target fills in a database people keep"):
+        init(recipe)  # never creates the people's database
+    ds, made = seed_hand_kept_accounts("Grace Hopper")
     assert init(recipe) == {"accounts": ds}  # adds the three filled columns to the people's database
     before = by_account(pages(sandbox, ds))
     assert sandbox.notion is not None
