@@ -65,3 +65,34 @@ def notion_init(recipe: Path, env_file: Path | None, no_health: bool) -> None:
         err.print(f"[red]schema:[/] {problem}")
     if problems:
         sys.exit(4)
+
+
+@notion.command("rename")
+@click.argument("recipe", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@env_file_option
+@click.option("--write", is_flag=True, help="Edit the mapping files (default: only show the edits).")
+def notion_rename(recipe: Path, env_file: Path | None, write: bool) -> None:
+    """Name the properties a person renamed in Notion as Notion names them now, in the mapping
+    files (the renames the recipe's last run found and followed by property id)."""
+    from syncfw.notion.names import renames_of
+    from syncfw.recipe.rename import apply_edits, rename_edits
+
+    load_env(env_file)
+    loaded = load_recipe(recipe, registry())
+    edits, by_hand = [], []
+    for name, renamed in renames_of(loaded).items():
+        found = rename_edits(loaded.targets[name], renamed)
+        edits += found[0]
+        by_hand += found[1]
+    if write:
+        apply_edits(edits)
+    for edit in edits:
+        out.print(f"{'renamed' if write else 'would rename'} {edit}", highlight=False)
+    for item in by_hand:
+        out.print(f"by hand: {item}", highlight=False)
+    if not edits and not by_hand:
+        out.print("nothing renamed in Notion (as the recipe's last run found it)")
+    elif edits and not write:
+        out.print(
+            "run again with --write to edit the mapping files (a mapping file serves every recipe naming it)"
+        )

@@ -194,3 +194,30 @@ def sandbox_edit(page_or_sync_key: str, property_name: str, value: str, as_user:
     load_env(env_file)
     page = human_edit(page_or_sync_key, property_name, value, as_user)
     out.print(f"{as_user} set {property_name!r} of page {page['id']} to {value!r}")
+
+
+@sandbox.command("rename")
+@click.argument("data_source", metavar="DATA_SOURCE_OR_TITLE")
+@click.argument("old")
+@click.argument("new")
+@click.option("--as", "as_user", default="Grace Hopper", show_default=True, help="The person renaming it.")
+@sandbox_env_file_option
+def sandbox_rename(data_source: str, old: str, new: str, as_user: str, env_file: Path) -> None:
+    """Rename a property in the sandbox's Notion as a person would (it keeps its id and values)."""
+    from syncfw.sandbox.edit import human_rename
+
+    load_env(env_file)
+    human_rename(data_source, old, new, as_user)
+    out.print(f"{as_user} renamed property {old!r} of {data_source} to {new!r}")
+
+
+@sandbox.command("seed-hand-kept")
+@click.option("--as", "as_user", default="Grace Hopper", show_default=True, help="The person keeping it.")
+@sandbox_env_file_option
+def sandbox_seed_hand_kept(as_user: str, env_file: Path) -> None:
+    """Add the "Accounts (hand kept)" database of people's pages (recipes/hand-kept-accounts.yaml fills it)."""
+    from syncfw.sandbox.edit import HAND_KEPT_TITLE, seed_hand_kept_accounts
+
+    load_env(env_file)
+    ds_id, made = seed_hand_kept_accounts(as_user)
+    out.print(f"{HAND_KEPT_TITLE}: data source {ds_id}, {made} pages made by {as_user}")

@@ -26,6 +26,7 @@ from syncfw.regular_files import DOCUMENT, read_regular
 )
 def validate(paths: tuple[Path, ...], env_file: Path | None, explain: bool) -> None:
     """Load and check recipes and mappings offline (nothing is read or written)."""
+    from syncfw.notion.names import renames_of
     from syncfw.recipe.governance import check_runnable
 
     load_env(env_file)
@@ -51,7 +52,7 @@ def validate(paths: tuple[Path, ...], env_file: Path | None, explain: bool) -> N
                     except GuardStop as exc:
                         err.print(f"[yellow]warning:[/] {exc}", markup=True, highlight=False)
                     if explain:
-                        _print_explain(explain_recipe(recipe))
+                        _print_explain(explain_recipe(recipe, renames_of(recipe)))
             except ConfigError as exc:
                 problems.append(str(exc))
     if problems:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from syncfw.engine.scope import BATCH, Scope, batched
-from syncfw.mapping import decode
+from syncfw.mapping import decode, normalize
 
 MISSING_LOOKUPS = 50
 """Pages syncfw made that a full read did not return, looked up one by one (at most this many)."""
@@ -36,6 +36,20 @@ def live_values(page: Mapping[str, Any], types: Mapping[str, str]) -> dict[str, 
     for name, t in types.items():
         if t == "relation" and values[name]:
             values[name] = tuple(sorted(values[name] or ()))
+    return values
+
+
+def match_values(page: Mapping[str, Any], matched_on: Mapping[str, str]) -> dict[str, Any]:
+    """The values of properties people keep that records are matched by (an update target),
+    property name → value compared as its match's type; None when absent or not comparable."""
+    props = page.get("properties", {})
+    values: dict[str, Any] = {}
+    for name, match_type in matched_on.items():
+        raw = props.get(name)
+        try:
+            values[name] = None if raw is None else normalize(match_type, decode(str(raw.get("type")), raw))
+        except ValueError:
+            values[name] = None
     return values
 
 
@@ -71,12 +85,15 @@ class PagesInPlay:
         (``retrieve``, None when gone) so that a page the read missed is never created again.
         """
         scope = self.scope
-        key_prop, key_type = scope.key_prop, scope.types[scope.key_prop]
+        key_prop = scope.key_prop
         for chunk in batched(pages):
             keyed: list[tuple[str | None, dict[str, Any]]] = []
             for page in chunk:
                 raw = page.get("properties", {}).get(key_prop)
-                key = decode(key_type, raw) if raw is not None else None
+                if scope.update_only:  # people's pages: known by page id
+                    key = page["id"]
+                else:
+                    key = decode(scope.types[key_prop], raw) if raw is not None else None
                 keyed.append((str(key) if key not in (None, "") else None, page))
             scope.state.load(k for k, _ in keyed if k is not None)
             for key, page in self._identify(keyed):
@@ -145,6 +162,7 @@ class PagesInPlay:
                 return
         self.seen.add(key)
         values = live_values(page, self.scope.types)
+        values.update(match_values(page, self.scope.matched_on))  # never as syncfw left it: kept
         if not known:
             self.foreign.add(key)
         else:

@@ -51,8 +51,9 @@ class StreamRead:
 
 
 def ordered_mappings(target: Target) -> list[BoundMapping]:
-    """The primary mapping first (its pages are what secondary records match), then the others."""
-    return [target.primary_mapping, *target.secondary_mappings]
+    """The primary mapping first (its pages are what secondary records match), then the others
+    (an update target has no primary mapping)."""
+    return [*(m for m in target.mappings if m.is_primary), *target.secondary_mappings]
 
 
 def read_stream(

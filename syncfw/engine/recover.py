@@ -100,7 +100,7 @@ def _settle(
     client: NotionClient, store: StateBackend, recipe: Recipe, entry: JournalEntry, data_source_id: str
 ) -> str:
     types = _types(recipe, entry.target)
-    key_prop = recipe.targets[entry.target].sync_key
+    key_prop = recipe.targets[entry.target].sync_key or ""  # an update target opens no create
     if entry.action == "create":
         page_id = settle_create(
             client,

@@ -46,6 +46,7 @@ from syncfw.notion.budgets import shared_budget
 from syncfw.notion.claim import Claim, write_claim
 from syncfw.notion.client import NotionClient
 from syncfw.notion.credentials import credentials_for
+from syncfw.notion.names import rename_warnings
 from syncfw.notion.schema import preflight
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe
@@ -268,12 +269,15 @@ def _execute(
         before = client.stats.copy()
         located = resolved[target.name]
         data_source_id, schema = located.data_source_id, located.schema
-        claim = Claim.of(recipe.name, target, located.sync_key_property_id)
-        if options.apply and located.claim is None:
+        # an update target creates no page, so it claims no data source (:mod:`syncfw.notion.claim`)
+        claim = (
+            Claim.of(recipe.name, target, located.sync_key_property_id) if target.mode == "upsert" else None
+        )
+        if options.apply and located.claim is None and claim is not None:
             write_claim(client, data_source_id, claim)
         # the claim is out of date, mostly because the sync-key property was deleted and added
         # again: every page is read so that keys are refilled, then the claim is updated
-        rekeyed = located.claim is not None and located.claim != claim
+        rekeyed = claim is not None and located.claim is not None and located.claim != claim
         compiled = {m.name: compile_mapping(m, registry.transforms) for m in target.mappings}
         first_run = store.page_count(target.name) == 0
         reconciling = not first_run and reconcile_due(store, target, asked=options.reconcile)
@@ -323,7 +327,8 @@ def _execute(
         )
         if planned_pages is not None:
             planned_pages.add(planned.plan, planned.delta)
-        warnings = (*located.names.warnings(target.name), *(r.error for r in reconciled if r.error))
+        renamed = rename_warnings(store, target.name, located.names, remember=options.apply)
+        warnings = (*renamed, *(r.error for r in reconciled if r.error))
         plan = dataclasses.replace(planned.plan, warnings=planned.plan.warnings + warnings)
         target_report = TargetReport(
             plan,
@@ -361,7 +366,7 @@ def _execute(
                 if not stop.is_set():
                     done = reconciling and all(r.error is None for r in reconciled)
                     record_reconciled(tx, store, target, reconciled=done, at=read_started.isoformat())
-            if not stop.is_set() and rekeyed and not target_report.plan.problems:
+            if not stop.is_set() and claim is not None and rekeyed and not target_report.plan.problems:
                 write_claim(client, data_source_id, claim)
         target_report.notion_requests = client.stats.minus(before)
     if options.apply and not stop.is_set() and not cap.spent:

@@ -100,7 +100,20 @@ class Scope:
         self.types: dict[str, str] = {name: spec.type for name, spec in target.properties.items()}
         if target.on_delete == "mark" and target.mark_property and mark_type:
             self.types[target.mark_property] = mark_type
-        self.key_prop = target.sync_key
+        self.key_prop = target.sync_key or ""
+        self.update_only = target.mode == "update"
+        """An update target: its pages are people's, keyed by page id, found by match and never
+        created or archived."""
+        self.matched_on: dict[str, str] = {
+            m.match.property: m.match.type
+            for m in target.mappings
+            if self.update_only
+            and m.match is not None
+            and m.match.property
+            and m.match.property not in self.types
+        }
+        """The properties people keep that an update target's records are matched by, with the
+        type their values are compared as."""
         self.state = StateCache(store, target.name)
         self.has_pages = store.page_count(target.name) > 0
         self.notes = Notes()

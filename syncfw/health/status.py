@@ -160,9 +160,10 @@ def source_counts(recipe: Recipe, summary: dict[str, Any] | None) -> dict[str, S
         target = recipe.targets.get(name)
         if target is None:
             continue
-        primary = target.primary_mapping.source
-        counts[primary]["created"] += int(result.get("created", 0))
-        counts[primary]["archived"] += int(result.get("archived", 0))
+        if target.mode == "upsert":  # an update target creates and archives nothing
+            primary = target.primary_mapping.source
+            counts[primary]["created"] += int(result.get("created", 0))
+            counts[primary]["archived"] += int(result.get("archived", 0))
         done = int(result.get("updated", 0))
         for source, n in result.get("updated_by_source", {}).items():
             if source in counts:

@@ -253,9 +253,11 @@ class MatchSpec(Located):
 
     * ``property``: the value is compared with that property of the target's pages, which is the
       target's sync key (matched through the identity map in the state store) or a property
-      another mapping of the target writes. ``type`` is that property's type: the loader sets it
-      (:meth:`typed`) when the mapping is bound to a target (a mapping file read alone has
-      ``rich_text``).
+      another mapping of the target writes, or in an update target (``mode: update``) any
+      property of its pages. ``type`` is that property's type: the loader sets it (:meth:`typed`)
+      when the mapping is bound to a target (a mapping file read alone, or a match on a property
+      people keep, has ``rich_text``: the page's value, decoded as its own type, is compared as
+      text).
     * ``via``: the value is the record key of a record of mapping ``via`` (by its ``mapping:``
       name), a secondary mapping of the same target listed earlier in its ``mappings:``; the page
       is the one that record matched (the state store's matches of ``via``). ``type`` stays
@@ -271,7 +273,9 @@ class MatchSpec(Located):
         json_schema_extra={"oneOf": [{"required": ["property"]}, {"required": ["via"]}]},
     )
     property: NonEmpty | None = Field(
-        None, description="The target's sync key, or a property another mapping of the target writes."
+        None,
+        description="The target's sync key, or a property another mapping of the target writes; in an "
+        "update target (mode: update), any property of its pages.",
     )
     via: NonEmpty | None = Field(
         None,

@@ -45,6 +45,7 @@ class Claim:
 
     @classmethod
     def of(cls, recipe: str, target: Target, sync_key_property_id: str | None) -> Claim:
+        assert target.sync_key is not None, "an update target (mode: update) claims nothing"
         return cls(recipe, target.name, target.primary_mapping.name, target.sync_key, sync_key_property_id)
 
     def text(self) -> str:
@@ -87,7 +88,7 @@ def check_claim(recipe: str, target: Target, data_source: dict[str, Any]) -> Cla
 
 def sync_key_property_id(target: Target, schema: dict[str, Any]) -> str | None:
     """The property id of the target's sync-key property in ``schema`` (None when it is missing)."""
-    prop = schema.get(target.sync_key)
+    prop = schema.get(target.sync_key) if target.sync_key else None
     return str(prop["id"]) if prop and prop.get("id") else None
 
 

@@ -15,7 +15,10 @@ state store (setting ``property ids:<target>``; losing them only means a rename 
 again, exit 4, and the claim line people see in Notion stays one short line). The preflight
 resolves them into a :class:`PropertyNames` for the target; :class:`~syncfw.notion.client.NotionClient`
 applies it at the Notion boundary (pages read, page writes, query filters), so the engine only
-ever sees the recipe's names.
+ever sees the recipe's names. A run reports each rename once, as a warning naming the old and
+the new name (:func:`rename_warnings`), and keeps the renames it found in the state store, where
+``syncfw validate --explain`` shows them and ``syncfw notion rename`` takes them into the mapping
+files (:func:`recorded_renames`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from syncfw.state import StateBackend
+from syncfw.recipe import Recipe
+from syncfw.state import StateBackend, existing_state
 
 
 @dataclass(frozen=True)
@@ -117,10 +121,59 @@ def _setting(target: str) -> str:
     return f"property ids:{target}"
 
 
+def _renames_setting(target: str) -> str:
+    return f"renamed properties:{target}"
+
+
+def recorded_renames(store: StateBackend, target: str) -> dict[str, str]:
+    """The renames of ``target``'s owned properties as the last run found them, recipe name →
+    name in Notion (empty when none, or unreadable): what ``syncfw validate --explain`` shows
+    and ``syncfw notion rename`` writes into the mapping files."""
+    return _json_setting(store, _renames_setting(target))
+
+
+def renames_of(recipe: Recipe) -> dict[str, dict[str, str]]:
+    """Per target of ``recipe``, the renames its last run found (:func:`recorded_renames`);
+    empty when the recipe never ran with this state store (nothing is created).
+
+    Raises:
+        ConfigError, StateError: the state store cannot be opened.
+    """
+    store = existing_state(recipe)
+    if store is None:
+        return {}
+    try:
+        return {name: found for name in recipe.targets if (found := recorded_renames(store, name))}
+    finally:
+        store.close()
+
+
+def rename_warnings(store: StateBackend, target: str, names: PropertyNames, *, remember: bool) -> list[str]:
+    """The warnings (:meth:`PropertyNames.warnings`) of the renames not reported before.
+
+    A rename is reported once: the renames found are kept in the state store (setting
+    ``renamed properties:<target>``, with ``remember``: a run that applies, not a plan), and a
+    rename already kept is not reported again. A property renamed back (or named in the recipe
+    as in Notion) leaves the setting, so renaming it again is reported again; a lost state store
+    reports each rename once more.
+    """
+    reported = recorded_renames(store, target)
+    now = {r.recipe_name: r.notion_name for r in names.renamed}
+    if remember and now != reported:
+        with store.transaction() as tx:
+            tx.set_setting(_renames_setting(target), json.dumps(now, sort_keys=True))
+    fresh = tuple(r for r in names.renamed if reported.get(r.recipe_name) != r.notion_name)
+    return PropertyNames(fresh).warnings(target)
+
+
 def recorded_ids(store: StateBackend, target: str) -> dict[str, str]:
     """The property ids the state store recorded for ``target``'s owned properties, by the
     recipe's names (empty when none, or unreadable)."""
-    text = store.setting(_setting(target))
+    return _json_setting(store, _setting(target))
+
+
+def _json_setting(store: StateBackend, name: str) -> dict[str, str]:
+    text = store.setting(name)
     try:
         found = json.loads(text) if text else {}
     except ValueError:

@@ -59,6 +59,15 @@ def wanted_properties(target: Target) -> dict[str, WantedProperty]:
     return out
 
 
+def followed_properties(target: Target) -> list[str]:
+    """The properties followed by id when a person renames them: every property the target's
+    mappings write, and the properties people keep that an update target's records are matched by."""
+    matched = [
+        m.match.property for m in target.mappings if target.mode == "update" and m.match and m.match.property
+    ]
+    return [*wanted_properties(target), *(name for name in matched if name is not None)]
+
+
 def _plain(rich: list[dict[str, Any]]) -> str:
     return "".join(item.get("plain_text", "") for item in rich)
 
@@ -230,7 +239,12 @@ def schema_problems(
 ) -> list[str]:
     """What is wrong with a data source's properties for ``target`` (empty when it fits); the
     property ``skip`` is left out (its problem is explained otherwise)."""
-    problems = []
+    problems = [
+        f"{m.match.file}:{m.match.line}: property {m.match.property!r}, which records are matched by, "
+        "is missing in Notion"
+        for m in target.mappings
+        if target.mode == "update" and m.match and m.match.property and m.match.property not in schema
+    ]
     for prop in wanted_properties(target).values():
         if prop.name == skip:
             continue
@@ -274,7 +288,7 @@ def property_names(
     recorded = recorded_ids(store, target.name)
     if claim is not None and claim.sync_key == target.sync_key and claim.sync_key_property_id:
         recorded[target.sync_key] = claim.sync_key_property_id
-    return follow(schema, wanted_properties(target), recorded)
+    return follow(schema, followed_properties(target), recorded)
 
 
 class ResolvedTarget(NamedTuple):
@@ -336,11 +350,11 @@ def preflight(
                 f"{target.database.parent_page}"
             )
             continue
-        claim = check_claim(recipe.name, target, ids[2])
+        claim = check_claim(recipe.name, target, ids[2]) if target.mode == "upsert" else None
         names = property_names(store, target, ids[2].get("properties", {}), claim)
         schema = names.read(ids[2].get("properties", {}))
         client.follow(ids[1], names)
-        record_ids(store, target.name, schema, wanted_properties(target))
+        record_ids(store, target.name, schema, followed_properties(target))
         resolved[target.name] = ResolvedTarget(
             ids[0], ids[1], schema, claim, sync_key_property_id(target, schema), names
         )
@@ -401,12 +415,21 @@ def init_target(
     name; the health databases have none) the data source is claimed for that recipe when no
     recipe claims it yet (:mod:`syncfw.notion.claim`).
 
+    An update target's database (``mode: update``) is never created: it is the one people keep.
+
     Raises:
-        GuardStop: another recipe claims the data source, or it is in Notion's trash; nothing
-            was changed.
+        GuardStop: another recipe claims the data source, or it is in Notion's trash, or an
+            update target's database does not exist; nothing was changed.
     """
     wanted = wanted_properties(target)
     ids = find_data_source(client, store, target)
+    if ids is None and target.mode == "update":
+        assert target.database is not None
+        raise GuardStop(
+            f"target {target.name}: no database titled {target.database.title!r} under page "
+            f"{target.database.parent_page}; an update target fills in a database people keep, so it "
+            "creates none: check the title (or name the data source with `data_source: <id>`)"
+        )
     if ids is None:
         assert target.database is not None
         properties = {p.name: _config(p, data_sources) for p in wanted.values()}
@@ -416,18 +439,22 @@ def init_target(
         ds_id = db["data_sources"][0]["id"]
         with store.transaction() as tx:
             tx.set_target_ids(target.name, db["id"], ds_id)
-        if recipe is not None:
+        if recipe is not None and target.mode == "upsert":
             schema = client.retrieve_data_source(ds_id).get("properties", {})
             write_claim(client, ds_id, Claim.of(recipe, target, sync_key_property_id(target, schema)))
-            record_ids(store, target.name, schema, wanted)
+            record_ids(store, target.name, schema, followed_properties(target))
         return InitResult(target.name, ds_id, True, sorted(wanted), [])
     schema = ids[2].get("properties", {})
     claim = check_claim(recipe, target, ids[2]) if recipe is not None else read_claim(ids[2])
+    claim = claim if target.mode == "upsert" else None  # an update target claims nothing
     names = property_names(store, target, schema, claim)
     renamed, followed = names.renamed, names.read(schema)
     missing = {name: p for name, p in wanted.items() if name not in followed}
     title_now = next((n for n, s in schema.items() if s.get("type") == "title"), None)
-    changes: dict[str, Any] = {r.notion_name: {"name": r.recipe_name} for r in renamed}
+    # a property people keep (an update target's match) keeps the name they gave it
+    changes: dict[str, Any] = {
+        r.notion_name: {"name": r.recipe_name} for r in renamed if r.recipe_name in wanted
+    }
     for name, prop in missing.items():
         if prop.type == "title" and title_now is not None:
             changes[title_now] = {"name": name}  # a data source has one title property: rename it
@@ -436,9 +463,11 @@ def init_target(
     if changes:
         client.update_data_source(ids[1], changes)
         schema = client.retrieve_data_source(ids[1]).get("properties", {})
-    if recipe is not None and claim is None:
+    if recipe is not None and claim is None and target.mode == "upsert":
         write_claim(client, ids[1], Claim.of(recipe, target, sync_key_property_id(target, schema)))
-    record_ids(store, target.name, schema, wanted)
+    record_ids(store, target.name, schema, followed_properties(target))
     problems = schema_problems(target, schema, data_sources)
-    added = sorted(missing) + [f"{r.recipe_name} (renamed back from {r.notion_name!r})" for r in renamed]
+    added = sorted(missing) + [
+        f"{r.recipe_name} (renamed back from {r.notion_name!r})" for r in renamed if r.recipe_name in wanted
+    ]
     return InitResult(target.name, ids[1], False, added, problems)

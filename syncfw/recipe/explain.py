@@ -7,7 +7,7 @@ this page say that?" without reading every mapping file.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from syncfw.mapping.encoding import PropertyType
 from syncfw.mapping.spec import BoundMapping, PropertySpec, TransformCall
@@ -39,19 +39,37 @@ class ExplainRow:
     where: str
 
 
-def explain(recipe: Recipe) -> list[ExplainRow]:
+def explain(recipe: Recipe, renamed: Mapping[str, Mapping[str, str]] | None = None) -> list[ExplainRow]:
     """Rows for every target of a loaded recipe, in recipe order.
 
     Per target: the sync key first, then each mapping's match key (secondary mappings) and
-    properties in file order, then the properties people own in Notion.
+    properties in file order, then the properties people own in Notion. ``renamed`` gives, per
+    target, the owned properties a person renamed in Notion (recipe name → name in Notion, as
+    the last run found them: :func:`syncfw.notion.names.recorded_renames`); their rows say so.
     """
-    return [row for target in recipe.targets.values() for row in _target_rows(recipe, target)]
+    renamed = renamed or {}
+    return [
+        _renamed(row, renamed.get(target.name, {}))
+        for target in recipe.targets.values()
+        for row in _target_rows(recipe, target)
+    ]
+
+
+def _renamed(row: ExplainRow, renamed: Mapping[str, str]) -> ExplainRow:
+    now = renamed.get(row.property)
+    if now is None:
+        return row
+    origin = (
+        f"{row.origin}; named {now!r} in Notion since a person renamed it (followed by property id; "
+        "`syncfw notion rename` writes that name into the mapping)"
+    )
+    return dataclasses.replace(row, origin=origin)
 
 
 def _target_rows(recipe: Recipe, target: Target) -> list[ExplainRow]:
     rows: list[ExplainRow] = []
     primary = next((m for m in target.mappings if m.is_primary), None)
-    sync_key = primary.properties.get(target.sync_key) if primary is not None else None
+    sync_key = primary.properties.get(target.sync_key) if primary is not None and target.sync_key else None
     if primary is not None and sync_key is not None:
         rows.append(_row(target, sync_key, primary, f"sync key: {_origin(sync_key, primary)}"))
     for mapping in target.mappings:
@@ -63,11 +81,13 @@ def _target_rows(recipe: Recipe, target: Target) -> list[ExplainRow]:
                 # the page is the one the via mapping's record matched: known by its sync key
                 key_type = sync_key.type if sync_key is not None else None
                 origin = f"match via {match.via}: {reads}"
-                rows.append(ExplainRow(target.name, target.sync_key, key_type, mapping.source, origin, where))
+                shown = target.sync_key or "(page)"  # an update target's pages have no sync key
+                rows.append(ExplainRow(target.name, shown, key_type, mapping.source, origin, where))
             else:
                 assert match.property is not None
                 origin = f"match key: {reads}"
                 origin += " (identity map)" if match.property == target.sync_key else ""
+                origin += " (pages people keep: never created)" if target.mode == "update" else ""
                 rows.append(
                     ExplainRow(target.name, match.property, match.type, mapping.source, origin, where)
                 )

@@ -198,7 +198,9 @@ class _Loader:
                 continue
             layouts[name] = layout = self._layout(document, path, name, raw_target, raw_targets, connectors)
             claims = Claims.of(raw_target)
-            bound, problems = check_matches(document, name, claims.sync_key, layout.entries, layout.complete)
+            bound, problems = check_matches(
+                document, name, claims.sync_key, layout.entries, layout.complete, update=claims.update
+            )
             self.problems += problems
             self.problems += ownership_problems(
                 document, name, claims, bound, set(connectors), layout.complete

@@ -51,6 +51,10 @@ from syncfw.secrets import secret_values
 Tier = Literal["production", "experimental"]
 OnDelete = Literal["archive", "mark", "ignore"]
 OnDrift = Literal["revert", "flag"]
+Mode = Literal["upsert", "update"]
+"""How a target's pages come to be: ``upsert`` (one mapping creates them, keyed by the sync key,
+and archives them) or ``update`` (pages people keep are only filled in: found by each mapping's
+``match``, never created, never archived; Hightouch's "update" sync mode)."""
 AlertEvent = Literal["run_failed", "run_recovered", "source_stale", "guard_stopped", "drift", "expiring"]
 """What an alert is about (:mod:`syncfw.health.alerts`); ``run_recovered`` follows a failed or
 stopped run, and ``source_stale`` also announces the source is fresh again."""
@@ -203,13 +207,23 @@ class Target(BaseModel):
     source and treats the missing ones as deleted (0: only on ``--reconcile``). ``max_writes``: the
     most page writes to the target in one run (the next runs continue). ``entries`` are the
     ``mappings:`` as written; ``mappings`` the mapping files bound to their sources (:meth:`bind`):
-    exactly one is primary, the others have a ``match``.
+    exactly one is primary, the others have a ``match``. With ``mode: update`` there is no sync
+    key and no primary mapping: every mapping has a ``match`` and the pages are people's, found,
+    filled in and never created or archived; each run reads every page (its match needs every
+    page's value), so ``full_read_every`` is 1.
     """
 
     model_config = _CONFIG
     data_source: NotionId | None = Field(None, description="Id of an existing data source.")
     database: DatabaseRef | None = None
-    sync_key: NonEmpty = Field(description="Property holding the primary source's key.")
+    mode: Mode = Field(
+        "upsert",
+        description="upsert: one mapping creates (and archives) the pages, keyed by sync_key; update: "
+        "fill in pages people keep, found by each mapping's match, never created or archived.",
+    )
+    sync_key: NonEmpty | None = Field(
+        None, description="Property holding the primary source's key (upsert targets; required there)."
+    )
     entries: list[
         Annotated[MappingRef, BeforeValidator(_file_alone, json_schema_input_type=str | MappingRef)]
     ] = Field(alias="mappings", min_length=1)
@@ -248,8 +262,32 @@ class Target(BaseModel):
     _mappings: tuple[BoundMapping, ...] = ()
     _owner_lines: Mapping[str, int] = {}
 
+    @model_validator(mode="before")
+    @classmethod
+    def _update_reads_all(cls, data: Any) -> Any:
+        # an update target's records are matched against every page's (people's) values
+        if isinstance(data, dict) and data.get("mode") == "update" and "full_read_every" not in data:
+            return {**data, "full_read_every": 1}
+        return data
+
     @model_validator(mode="after")
     def _one_location(self) -> Target:
+        if self.mode == "upsert" and self.sync_key is None:
+            raise ValueError("give sync_key: the property holding the primary source's key (or mode: update)")
+        if self.mode == "update":
+            if self.sync_key is not None:
+                raise ValueError(
+                    "an update target (mode: update) creates no pages, so it has no sync_key: its mappings "
+                    "find people's pages with match"
+                )
+            given: list[str] = [k for k in ("on_delete", "mark_property") if k in self.model_fields_set]
+            if self.full_read_every != 1:
+                given.append("full_read_every")
+            if given:
+                raise ValueError(
+                    "an update target (mode: update) reads every page on every run and never archives or "
+                    f"marks a page: remove {', '.join(given)}"
+                )
         if (self.data_source is None) == (self.database is None):
             raise ValueError("give exactly one of data_source or database")
         if (self.on_delete == "mark") != (self.mark_property is not None):

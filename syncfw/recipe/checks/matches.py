@@ -1,4 +1,5 @@
-"""One mapping of a target creates its pages; every other one matches them (``match:``)."""
+"""One mapping of a target creates its pages; every other one matches them (``match:``). In an
+update target (``mode: update``) every mapping matches the pages people keep."""
 
 from __future__ import annotations
 
@@ -14,13 +15,22 @@ def spec_problem(spec: PropertySpec, message: str) -> Problem:
 
 
 def check_matches(
-    document: YamlDocument, name: str, sync_key: str | None, entries: list[Entry], complete: bool
+    document: YamlDocument,
+    name: str,
+    sync_key: str | None,
+    entries: list[Entry],
+    complete: bool,
+    *,
+    update: bool = False,
 ) -> tuple[list[BoundMapping], list[Problem]]:
-    """Check that one mapping creates the target's pages and every other one matches them.
+    """Check that one mapping creates the target's pages and every other one matches them, or
+    with ``update`` (``mode: update``) that every mapping matches them.
 
-    Returns the bound mappings, each ``match`` with the type of the property it compares with,
-    and the problems.
+    Returns the bound mappings, each ``match`` with the type of the property it compares with
+    (``rich_text`` for a property no mapping writes: people's), and the problems.
     """
+    if update:
+        return _update_matches(document, name, entries)
     problems = []
     writers: dict[str, tuple[int, PropertySpec]] = {}
     for index, entry in enumerate(entries):
@@ -77,6 +87,54 @@ def check_matches(
         elif compared is not None and compared.type == "relation":
             problems.append(
                 mapping_document.problem(
+                    ("match", "property"),
+                    f"{match.property!r} is a relation; match on a property holding one value instead",
+                )
+            )
+        if compared is not None:
+            mapping = mapping.definition.bind(mapping.source, mapping.line, compared.type)
+        bound.append(mapping)
+    return bound, problems
+
+
+def _update_matches(
+    document: YamlDocument, name: str, entries: list[Entry]
+) -> tuple[list[BoundMapping], list[Problem]]:
+    """Every mapping of an update target has a ``match``, on a property it does not write itself."""
+    problems: list[Problem] = []
+    bound: list[BoundMapping] = []
+    for index, entry in enumerate(entries):
+        mapping, match = entry.mapping, entry.mapping.match
+        if match is None:
+            if not entry.has_match:
+                problems.append(
+                    document.problem(
+                        entry.at,
+                        f"target {name!r} is an update target (mode: update): it creates no pages, so "
+                        f"{mapping.file} needs a match to find the page each record fills in, e.g. match: "
+                        "{property: Domain, field: Website, transforms: [domain]}",
+                    )
+                )
+            bound.append(mapping)
+            continue
+        if match.property is not None and match.property in mapping.properties:
+            problems.append(
+                entry.document.problem(
+                    ("match", "property"),
+                    f"{match.property!r} is written by this mapping, so it cannot also find the pages: "
+                    "match on a property people keep (or another mapping writes)",
+                )
+            )
+        others = {
+            prop: spec
+            for i, e in enumerate(entries)
+            if i != index
+            for prop, spec in e.mapping.properties.items()
+        }
+        compared = others.get(match.property) if match.property is not None else None
+        if compared is not None and compared.type == "relation":
+            problems.append(
+                entry.document.problem(
                     ("match", "property"),
                     f"{match.property!r} is a relation; match on a property holding one value instead",
                 )

@@ -23,6 +23,8 @@ class Claims:
     sync_key: str | None
     owners: dict[str, str]
     mark_property: str | None
+    update: bool = False
+    """``mode: update``: the target has no sync key."""
 
     @classmethod
     def of(cls, raw_target: dict[Any, Any]) -> Claims:
@@ -35,6 +37,7 @@ class Claims:
             if isinstance(owners, dict)
             else {},
             mark if isinstance(mark, str) else None,
+            raw_target.get("mode") == "update",
         )
 
 
@@ -103,7 +106,7 @@ def ownership_problems(
             problems.append(
                 document.problem(owner_at, f"no mapping of source {owner!r} writes {prop_name!r}")
             )
-    if complete and target.sync_key is not None and target.sync_key not in writers:
+    if complete and not target.update and target.sync_key is not None and target.sync_key not in writers:
         problems.append(
             document.problem(
                 (*at, "sync_key"),
