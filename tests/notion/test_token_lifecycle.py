@@ -22,6 +22,7 @@ from syncfw.state import open_state
 from tests.conftest import RECIPE, REPO
 from tests.engine.test_sync_end_to_end import FAST, bump, by_key, pages, seed, sync, write_seed
 
+SYNCFW = [sys.executable, "-m", "syncfw.cli"]
 CLIENT_ID = "syncfw-test-connection"
 CLIENT_SECRET = "cs_client_secret_of_the_test"
 
@@ -122,7 +123,7 @@ def test_an_expired_oauth_access_token_is_refreshed_mid_run_without_losing_or_du
     for secret in (refresh, kept["refresh_token"], kept["access_token"], CLIENT_SECRET):
         assert secret not in shown(run) and secret not in history
     shown_state = subprocess.run(
-        [sys.executable, "-m", "syncfw.cli", "state", "show", str(recipe.path), "--json"],
+        [*SYNCFW, "state", "show", str(recipe.path), "--json"],
         capture_output=True,
         text=True,
         check=True,
@@ -132,6 +133,22 @@ def test_an_expired_oauth_access_token_is_refreshed_mid_run_without_losing_or_du
     again = sync(recipe, registry)
     assert again.exit_code == 0 and again.notion_requests["writes"] == 0
     assert sandbox.notion.stats()["by_endpoint"].get("POST /v1/oauth/token", 0) == 1  # kept token still good
+
+    sandbox.notion.expire_access_tokens()  # the command line refreshes too, and prints no token
+    printed = [
+        subprocess.run(
+            [*SYNCFW, *args, str(recipe.path), "--log-format", "json"], capture_output=True, text=True
+        )
+        for args in (["plan", "--out", str(tmp_path / "plan.json")], ["run", "--json"])
+    ]
+    assert [p.returncode for p in printed] == [0, 0], printed[-1].stderr[-2000:]
+    store = open_state(recipe)
+    latest = json.loads(store.setting(OAUTH_SETTING) or "{}")
+    store.close()
+    assert latest["refresh_token"] != kept["refresh_token"]
+    texts = [p.stdout + p.stderr for p in printed] + [(tmp_path / "plan.json").read_text()]
+    for secret in (*latest.values(), *kept.values(), refresh, CLIENT_SECRET):
+        assert all(secret not in text for text in texts)
 
 
 def test_a_refresh_token_notion_no_longer_accepts_stops_the_run_naming_what_to_do(
