@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.syncfw-installed
+# wheels of syncfw's dependencies and its build backend: the connector guide's walkthrough test
+# installs syncfw into a fresh virtual environment from here, so `make test` needs no package index
+WHEELHOUSE := $(VENV)/wheelhouse
 # every built-in connector is its own distribution, installed like a third party's
 CONNECTORS := $(wildcard connectors/*/pyproject.toml)
 # with its `typing` extra when it has one (the files connector's pandas stubs, for mypy), so that
@@ -19,6 +22,7 @@ $(STAMP): pyproject.toml $(CONNECTORS) $(INTEGRATIONS)
 	$(BIN)/python -m pip install --quiet -e ".[test]" \
 		$(foreach c,$(dir $(CONNECTORS)),-e "$(c)$(if $(filter $(c),$(TYPED)),[typing])") \
 		$(foreach i,$(dir $(INTEGRATIONS)),-e "$(i)[test]")
+	$(BIN)/python -m pip download --quiet --dest $(WHEELHOUSE) ".[testing]" hatchling editables
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -97,4 +97,5 @@ def new_connector(name: str, dest: Path) -> None:
         """.venv/bin/pip install -e "$SYNCFW" -e '.[test]'; .venv/bin/pytest"""
         "   (SYNCFW: your syncfw checkout, as syncfw is not on PyPI yet; see docs/connectors.md)",
         markup=False,
+        soft_wrap=True,
     )
