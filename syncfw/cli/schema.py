@@ -34,7 +34,7 @@ def schema(kind: str, out_dir: Path | None) -> None:
     """
     from syncfw.recipe.editor_schema import mapping_schema, recipe_schema
 
-    installed = registry(every=True).connectors
+    installed = registry().connectors  # every connector, without their emulators
 
     def build(name: str) -> dict[str, Any]:
         return recipe_schema({c: installed[c] for c in installed}) if name == "recipe" else mapping_schema()
