@@ -46,6 +46,7 @@ from syncfw.errors import (
     UnsafeBudgetDirectory,
 )
 from syncfw.hookspecs import hookimpl
+from syncfw.recipe_paths import RecipePath
 
 __version__ = "0.1.0"
 
@@ -71,6 +72,7 @@ __all__ = [
     "NotionRejected",
     "PluginWarning",
     "Problem",
+    "RecipePath",
     "Record",
     "RecordProblem",
     "Retriable",

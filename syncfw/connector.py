@@ -120,7 +120,9 @@ class Connector(ABC):
     """Base class of every source connector.
 
     Subclasses set :attr:`name` (the value recipes put in ``connector:``), :attr:`config_model`
-    (a pydantic model of the ``config`` block; secrets as ``SecretStr``), :attr:`maturity` (a
+    (a pydantic model of the ``config`` block; secrets as ``SecretStr``; its docstring's
+    ``Attributes:`` section describes each option for ``syncfw connector spec`` and ``syncfw
+    schema``), :attr:`streams` (what mappings may name), :attr:`maturity` (a
     production recipe refuses an ``alpha`` connector) and :attr:`personal_data`: stream name →
     the fields holding personal data (as in :attr:`StreamSpec.personal_fields`), read by
     ``syncfw audit`` and recipe loading without calling the source.
@@ -128,6 +130,10 @@ class Connector(ABC):
 
     name: ClassVar[str]
     config_model: ClassVar[type[BaseModel]]
+    streams: ClassVar[dict[str, str]] = {}
+    """The streams a mapping can name (``stream:``), each with one line saying what it reads, as
+    ``syncfw connector spec`` shows them; the key ``"*"`` says which other names the source
+    answers to (any sObject, any CRM object type). :meth:`stream` is the authority at run time."""
     maturity: ClassVar[Maturity] = "beta"
     personal_data: ClassVar[dict[str, tuple[str, ...]]] = {}
 

@@ -2,7 +2,7 @@
 
 One module per group of commands (:mod:`~syncfw.cli.run`: plan and run; :mod:`~syncfw.cli.health`:
 status, runs, audit, renew; :mod:`~syncfw.cli.notion`, :mod:`~syncfw.cli.sandbox`,
-:mod:`~syncfw.cli.rollback`, :mod:`~syncfw.cli.state`, :mod:`~syncfw.cli.plugins`, :mod:`~syncfw.cli.validate`,
+:mod:`~syncfw.cli.rollback`, :mod:`~syncfw.cli.state`, :mod:`~syncfw.cli.plugins`, :mod:`~syncfw.cli.schema`, :mod:`~syncfw.cli.validate`,
 :mod:`~syncfw.cli.demo`), each imported only when its command runs or is listed (:class:`LazyGroup`);
 rendering in :mod:`~syncfw.cli.render` and :mod:`~syncfw.cli.render_health`, through the consoles of
 :mod:`~syncfw.cli.console`. The logic they call lives below: engine, health, notion.
@@ -39,7 +39,9 @@ COMMANDS = {
     "rollback": "syncfw.cli.rollback:rollback",
     "notion": "syncfw.cli.notion:notion",
     "plugins": "syncfw.cli.plugins:plugins",
+    "connector": "syncfw.cli.plugins:connector",
     "new-connector": "syncfw.cli.plugins:new_connector",
+    "schema": "syncfw.cli.schema:schema",
     "sandbox": "syncfw.cli.sandbox:sandbox",
     "demo": "syncfw.cli.demo:demo",
 }

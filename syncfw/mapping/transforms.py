@@ -9,10 +9,14 @@ value it cannot handle; the record is then reported instead of synced.
 from __future__ import annotations
 
 import builtins
+import functools
+import ipaddress
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
+
+from publicsuffixlist import PublicSuffixList
 
 from syncfw.hookspecs import hookimpl
 
@@ -50,10 +54,22 @@ def url(value: Any) -> Any:
     return f"https://{text}"
 
 
-def domain(value: Any) -> Any:
-    """Normalised domain of an email address or URL: lowercased, without ``www.``.
+@functools.cache
+def _public_suffixes() -> PublicSuffixList:
+    # the copy of the list bundled with the package: a run never fetches it
+    return PublicSuffixList()
 
-    ``Ada@Example.COM`` → ``example.com``; ``https://www.Example.com/about`` → ``example.com``.
+
+def domain(value: Any) -> Any:
+    """The registrable domain of an email address, URL or host name, lowercased: the public
+    suffix (``com``, ``co.uk``, ``github.io``) with the one label before it, so that addresses of
+    one organisation match whatever their subdomain.
+
+    ``Ada@Mail.Example.COM`` → ``example.com``; ``https://www.acme.co.uk/about`` and
+    ``mail.acme.co.uk`` → ``acme.co.uk``; ``ada.github.io`` → ``ada.github.io``. A host that has
+    no registrable domain (``localhost``, an IP address, a bare suffix such as ``co.uk``) is kept
+    as it is. Suffixes come from the Public Suffix List (https://publicsuffix.org/list/, ICANN and
+    private sections), as bundled with the ``publicsuffixlist`` package.
     """
     if value is None:
         return None
@@ -65,7 +81,20 @@ def domain(value: Any) -> Any:
     else:
         host = urlsplit(text if "://" in text else f"//{text}").hostname or ""
     host = host.rstrip(".")
-    return host.removeprefix("www.") or None
+    if not host:
+        return None
+    if _is_ip_address(host):
+        return host
+    registrable: str | None = _public_suffixes().privatesuffix(host)
+    return registrable or host
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def split(value: Any, sep: str = ",") -> Any:

@@ -156,7 +156,7 @@ class _Loader:
         configs: dict[str, BaseModel] = {}
         config_secrets: list[KeyPath] = []
         if self.registry is not None:
-            configs, config_secrets, problems = connector_configs(document, raw, self.registry)
+            configs, config_secrets, problems = connector_configs(document, raw, self.registry, path.parent)
             self.problems += problems
         patterns = [*secret_patterns(Recipe), *config_secrets]
         secret_problems, literals = literal_secrets(document, resolution, patterns)

@@ -39,18 +39,24 @@ class ConnectorNames:
     env_prefix: str
 
     @classmethod
-    def of(cls, name: str) -> ConnectorNames:
-        """Check ``name`` and derive the other spellings.
+    def of(cls, written: str) -> ConnectorNames:
+        """Check the name as written and derive every spelling from it.
+
+        Hyphens are taken for underscores, as project scaffolders do (``acme-crm`` names the
+        connector ``acme_crm``, the package ``syncfw_acme_crm`` and the distribution
+        ``syncfw-acme-crm``).
 
         Raises:
-            ConfigError: ``name`` is not lowercase letters, digits and single underscores,
-                starting with a letter, at most 40 characters, and not a Python keyword.
+            ConfigError: the name is not lowercase letters, digits and single hyphens or
+                underscores, starting with a letter, at most 40 characters, and not a Python keyword.
         """
+        name = written.replace("-", "_")
         if not _NAME.fullmatch(name) or len(name) > _LONGEST_NAME or keyword.iskeyword(name):
             raise ConfigError(
-                f"{name!r} cannot name a connector: use lowercase letters, digits and single "
-                f"underscores, starting with a letter, at most {_LONGEST_NAME} characters "
-                "(e.g. 'acme_crm'); it becomes the package syncfw_<name> and recipes' `connector:`"
+                f"{written!r} cannot name a connector: use lowercase letters, digits and single "
+                f"hyphens or underscores, starting with a letter, at most {_LONGEST_NAME} characters "
+                "(e.g. 'acme-crm', which becomes the connector acme_crm, the package "
+                "syncfw_acme_crm and the distribution syncfw-acme-crm)"
             )
         return cls(
             name=name,
@@ -62,7 +68,8 @@ class ConnectorNames:
 
 
 def scaffold_connector(name: str, dest: Path) -> Path:
-    """Write a complete connector distribution for ``name`` into ``dest/syncfw-<name>/``.
+    """Write a complete connector distribution for ``name`` into ``dest/<distribution>/``
+    (``acme-crm`` or ``acme_crm``: ``dest/syncfw-acme-crm/``).
 
     The distribution installs with ``pip install -e``, registers its connector and emulator
     through the ``syncfw`` entry point, and its tests (the acceptance kit) pass as generated.
@@ -75,7 +82,7 @@ def scaffold_connector(name: str, dest: Path) -> Path:
             the directory already exists (nothing is overwritten).
     """
     names = ConnectorNames.of(name)
-    root = dest / f"syncfw-{name}"
+    root = dest / names.distribution
     if root.exists():
         raise ConfigError(f"{root} already exists: choose another --dest or remove it first")
     values = asdict(names)

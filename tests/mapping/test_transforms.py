@@ -26,9 +26,16 @@ def test_builtins_are_registered_through_the_plugin_hook(monkeypatch: pytest.Mon
         ("strip", "  acme \n", (), "acme"),
         ("url", "www.example.com", (), "https://www.example.com"),
         ("url", "http://example.com/x", (), "http://example.com/x"),
-        ("domain", "Ada@Mail.Example.COM", (), "mail.example.com"),
+        ("domain", "Ada@Mail.Example.COM", (), "example.com"),
         ("domain", "https://WWW.Example.com/about?x=1", (), "example.com"),
         ("domain", "www.example.com", (), "example.com"),
+        # the Public Suffix List: mail.acme.co.uk matches acme.co.uk (issue 17)
+        ("domain", "mail.acme.co.uk", (), "acme.co.uk"),
+        ("domain", "grace@eu.mail.acme.co.uk", (), "acme.co.uk"),
+        ("domain", "https://www.acme.co.uk/about", (), "acme.co.uk"),
+        ("domain", "ada.github.io", (), "ada.github.io"),  # a private suffix: one site per user
+        ("domain", "localhost", (), "localhost"),
+        ("domain", "http://127.0.0.1:8080/", (), "127.0.0.1"),
         ("split", "a; b;;c", (";",), ["a", "b", "c"]),
         ("join", ["a", None, "b"], (" | ",), "a | b"),
         ("truncate", "abcdef", (3,), "abc"),

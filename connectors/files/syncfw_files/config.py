@@ -5,7 +5,7 @@ sources:
   pricing:
     connector: files
     config:
-      path: data/pricing.xlsx   # relative paths resolve against the directory syncfw runs in
+      path: data/pricing.xlsx   # a relative path resolves against the recipe's directory
       key: SKU
       updated_at: Modified      # optional; makes the default mode "incremental"
       sheet: Prices             # Excel only; default: the first sheet
@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from syncfw import RecipePath
 
 FileFormat = Literal["csv", "jsonl", "excel", "parquet"]
 Mode = Literal["incremental", "mirror"]
@@ -56,9 +58,11 @@ class FilesConfig(BaseModel):
     """One local file read as one stream.
 
     Attributes:
-        path: the file; a relative path resolves against the current directory when it is read.
+        path: the file; a relative path resolves against the recipe's directory, like its
+            ``mappings:``; ``~`` is the home directory.
         format: ``csv``, ``jsonl`` (JSON Lines: one JSON object per line), ``excel`` (``.xlsx``)
-            or ``parquet``; default: from the extension (see :data:`EXTENSIONS`).
+            or ``parquet``; default: from the extension (``.csv`` ``.tsv``, ``.jsonl`` ``.ndjson``,
+            ``.xlsx`` ``.xlsm``, ``.parquet`` ``.pq``).
         key: the column holding each row's unique, non-empty key (the sync key's source).
         updated_at: a column holding when each row last changed (ISO 8601 date-times or dates,
             Excel date cells, Parquet timestamps, or numbers such as epoch seconds); it is the
@@ -78,7 +82,7 @@ class FilesConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    path: Path
+    path: RecipePath
     format: FileFormat | None = None
     key: str = Field(min_length=1)
     updated_at: str | None = Field(default=None, min_length=1)

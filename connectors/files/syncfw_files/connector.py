@@ -56,6 +56,10 @@ class FilesConnector(Connector):
     """
 
     name = "files"
+    streams: ClassVar[dict[str, str]] = {
+        "rows": "the file's rows, one record per row, keyed by the `key` column",
+        "*": "the file's name without its extension (`pricing` for pricing.xlsx) names the same stream",
+    }
     config_model = FilesConfig
     maturity = "beta"
 

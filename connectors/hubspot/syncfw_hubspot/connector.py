@@ -78,6 +78,13 @@ class HubSpotConnector(Connector):
     """
 
     name = "hubspot"
+    streams: ClassVar[dict[str, str]] = {
+        "companies": "companies, searched by hs_lastmodifieddate; archived companies as deletes",
+        "contacts": "contacts, searched by lastmodifieddate; archived contacts as deletes",
+        "deals": "deals, searched by hs_lastmodifieddate; archived deals as deletes",
+        "tickets": "tickets, searched by hs_lastmodifieddate; archived tickets as deletes",
+        "*": "any other CRM object type, by name or a custom object's id (2-123456)",
+    }
     config_model = HubSpotConfig
     maturity = "beta"
     personal_data: ClassVar[dict[str, tuple[str, ...]]] = {

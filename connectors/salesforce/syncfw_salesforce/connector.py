@@ -106,6 +106,11 @@ class SalesforceConnector(Connector):
     """
 
     name = "salesforce"
+    streams: ClassVar[dict[str, str]] = {
+        "Account": "accounts, by SystemModstamp through queryAll; deleted rows (IsDeleted) as deletes",
+        "Contact": "contacts, by SystemModstamp through queryAll; deleted rows (IsDeleted) as deletes",
+        "*": "any other sObject the user may query (its API name, e.g. Opportunity, Invoice__c)",
+    }
     config_model = SalesforceConfig
     maturity = "beta"
     personal_data: ClassVar[dict[str, tuple[str, ...]]] = {

@@ -51,6 +51,11 @@ class ZendeskConnector(Connector):
     """
 
     name = "zendesk"
+    streams: ClassVar[dict[str, str]] = {
+        "tickets": "tickets, by the cursor-based incremental export; deleted tickets as deletes",
+        "users": "users, by the cursor-based incremental export; deactivated users as deletes",
+        "organizations": "organizations, by the time-based incremental export; deleted ones as deletes",
+    }
     config_model = ZendeskConfig
     maturity = "beta"
     personal_data: ClassVar[dict[str, tuple[str, ...]]] = {

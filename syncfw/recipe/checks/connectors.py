@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -11,13 +12,15 @@ from syncfw.plugins import Registry
 from syncfw.recipe.document import KeyPath, YamlDocument
 from syncfw.recipe.references import secret_patterns
 from syncfw.recipe.validation import validation_problems
+from syncfw.recipe_paths import RECIPE_DIR
 
 
 def connector_configs(
-    document: YamlDocument, raw: dict[Any, Any], registry: Registry
+    document: YamlDocument, raw: dict[Any, Any], registry: Registry, recipe_dir: Path
 ) -> tuple[dict[str, BaseModel], list[KeyPath], list[Problem]]:
     """Validated configs by source name, the key paths of their secret fields, and the problems:
-    an uninstalled connector, a config its ``config_model`` refuses."""
+    an uninstalled connector, a config its ``config_model`` refuses. Configs are validated with
+    ``recipe_dir`` in the context (:data:`~syncfw.recipe_paths.RecipePath` fields resolve against it)."""
     sources = raw.get("sources")
     configs: dict[str, BaseModel] = {}
     patterns: list[KeyPath] = []
@@ -41,7 +44,9 @@ def connector_configs(
             continue
         patterns += [(*at, "config", *p) for p in secret_patterns(connector.config_model)]
         try:
-            configs[name] = connector.config_model.model_validate(source.get("config", {}))
+            configs[name] = connector.config_model.model_validate(
+                source.get("config", {}), context={RECIPE_DIR: recipe_dir}
+            )
         except ValidationError as exc:
             problems += validation_problems(document, exc, connector.config_model, (*at, "config"))
     return configs, patterns, problems
