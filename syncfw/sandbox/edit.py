@@ -8,6 +8,7 @@ into the property's value shape from the data source's schema.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from typing import Any
@@ -86,13 +87,22 @@ def find_page(client: NotionClient, page_or_key: str) -> tuple[dict[str, Any], d
     return found[0]
 
 
-def human_edit(page_or_key: str, prop: str, text: str, user_name: str) -> dict[str, Any]:
-    """Edit one property of a page as the person ``user_name``; return the page afterwards.
+def human_edit(
+    page_or_key: str, prop: str, text: str, user_name: str, *, new_type: str = "rich_text"
+) -> tuple[dict[str, Any], bool]:
+    """Edit one property of a page as the person ``user_name``; return the page afterwards and
+    whether the property was added.
+
+    A property the data source lacks is added first, of type ``new_type``, as a person adds a
+    column in Notion: that is how people-owned properties (``owners: {Notes: notion}``, which no
+    mapping writes and ``notion init`` does not create) come to exist. A name close to an existing
+    property is taken for a typo instead.
 
     Reads ``NOTION_TOKEN`` and ``NOTION_BASE_URL`` from the environment (the sandbox env file).
 
     Raises:
-        ConfigError: no such page or property, or a value that does not fit the property.
+        ConfigError: no such page; a missing property whose name is close to an existing one; a
+            value that does not fit the property.
     """
     token = os.environ.get("NOTION_TOKEN")
     base = os.environ.get("NOTION_BASE_URL")
@@ -104,15 +114,28 @@ def human_edit(page_or_key: str, prop: str, text: str, user_name: str) -> dict[s
     finally:
         client.close()
     schema = ds.get("properties", {})
-    if prop not in schema:
-        raise ConfigError(f"the data source has no property {prop!r} (it has: {', '.join(sorted(schema))})")
-    body = {"properties": {prop: typed_value(schema[prop]["type"], text)}, "user_name": user_name}
-    response = httpx.post(
+    added = prop not in schema
+    if added:
+        close = difflib.get_close_matches(prop, list(schema), n=1)
+        if close:
+            raise ConfigError(
+                f"the data source has no property {prop!r}: did you mean {close[0]!r}? "
+                f"(it has: {', '.join(sorted(schema))})"
+            )
+        body: dict[str, Any] = {"properties": {prop: {new_type: {}}}, "user_name": user_name}
+        _emulator_post(f"{base}/_emulator/data_sources/{ds['id']}/human-schema", body, token)
+    value = typed_value(new_type if added else schema[prop]["type"], text)
+    page = _emulator_post(
         f"{base}/_emulator/pages/{page['id']}/human-edit",
-        json=body,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
+        {"properties": {prop: value}, "user_name": user_name},
+        token,
     )
+    return page, added
+
+
+def _emulator_post(url: str, body: dict[str, Any], token: str) -> dict[str, Any]:
+    # httpx trusts the CA that SSL_CERT_FILE names (the sandbox's env file sets it)
+    response = httpx.post(url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     if response.status_code != 200:
         raise ConfigError(f"the sandbox refused the edit: {response.json().get('message', response.text)}")
     result: dict[str, Any] = response.json()
