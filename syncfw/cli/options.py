@@ -64,22 +64,27 @@ def load_env(env_file: Path | None) -> None:
         for key, value in dotenv_values(stream=io.StringIO(text)).items():
             if value is None:
                 continue
-            if key in CA_VARIABLES and os.environ.get(key, value) != value:
-                os.environ[key] = _trusting_both(os.environ[key], value)
+            if key in CA_VARIABLES:
+                _check_ca_file(key, value, f"; {env_file} sets it")
+                if os.environ.get(key, value) != value:
+                    value = _trusting_both(os.environ[key], value)
+                os.environ[key] = value
             else:
                 os.environ.setdefault(key, value)
-    _check_ca_files(env_file)
+    for name in CA_VARIABLES:
+        if os.environ.get(name):
+            _check_ca_file(name, os.environ[name], "")
 
 
 def _trusting_both(existing: str, added: str) -> str:
     """A CA bundle holding the certificates of ``existing`` and ``added`` (written next to
-    ``added``), or ``existing`` when either file is missing (reported by the check).
+    ``added``), or ``existing`` when it is missing (reported by the check that follows).
 
     A CA variable is a set of roots to trust: a machine that sets ``SSL_CERT_FILE`` for its own
     (corporate) roots keeps trusting them, and the sandbox's CA is trusted too.
     """
     first, second = Path(existing), Path(added)
-    if not (first.is_file() and second.is_file()):
+    if not first.is_file():
         return existing
     content = first.read_bytes().rstrip(b"\n") + b"\n" + second.read_bytes()
     bundle = second.with_name(f"trust-{hashlib.sha256(content).hexdigest()[:16]}.pem")
@@ -90,21 +95,16 @@ def _trusting_both(existing: str, added: str) -> str:
     return str(bundle)
 
 
-def _check_ca_files(env_file: Path | None) -> None:
-    for name in CA_VARIABLES:
-        value = os.environ.get(name)
-        if value and not Path(value).is_file():
-            place = (
-                f" (it is relative to the working directory {Path.cwd()})"
-                if not Path(value).is_absolute()
-                else ""
-            )
-            origin = f"; set by {env_file} or the environment" if env_file is not None else ""
-            raise ConfigError(
-                f"{name}={value}: the CA file does not exist{place}{origin}. Point {name} at an existing "
-                "file, or unset it (a sandbox's env file names its CA file: restart `syncfw sandbox serve` "
-                "to write it again)"
-            )
+def _check_ca_file(name: str, value: str, origin: str) -> None:
+    path = Path(value)
+    if path.is_file():
+        return
+    place = "" if path.is_absolute() else f" (relative to the working directory {Path.cwd()})"
+    raise ConfigError(
+        f"{name}={value}: the CA file does not exist{place}{origin}. Point {name} at an existing file, "
+        "or unset it (a sandbox's env file names its CA file: restart `syncfw sandbox serve` to write "
+        "it again)"
+    )
 
 
 def env_file_option(fn: F) -> F:
