@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -155,6 +156,38 @@ def test_a_stopped_sandbox_fails_at_once_asking_whether_it_runs(tmp_path: Path) 
         assert "syncfw sandbox serve" in " ".join(result.stderr.split()), (command, result.stderr)
         assert "Traceback" not in result.stderr
         assert time.monotonic() - started < 30
+
+
+def closed_port() -> int:
+    """A port of 127.0.0.1 on which nothing listens (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("source", "variable", "value"),
+    [
+        ("Salesforce", "SALESFORCE_INSTANCE_URL", "https://127.0.0.1:{port}"),
+        ("HubSpot", "HUBSPOT_HOST", "https://127.0.0.1:{port}"),
+        ("Zendesk", "ZENPY_FORCE_NETLOC", "127.0.0.1:{port}"),
+    ],
+)
+def test_each_source_on_a_closed_local_port_fails_at_once(
+    tmp_path: Path, served: Path, source: str, variable: str, value: str
+) -> None:
+    """Finding 6 for every built-in source: one source's emulator is unreachable (its variable,
+    set in the environment, wins over the env file), the plan stops at once naming it. About 4 s."""
+    recipe = copy_recipes(tmp_path).with_name("customer-360.yaml")
+    env = clean_env(**{variable: value.format(port=closed_port())})
+    started = time.monotonic()
+    result = syncfw(
+        "plan", str(recipe), "--env-file", str(served), "--log-format", "text", env=env, timeout=30
+    )
+    errors = " ".join(result.stderr.split())
+    assert result.returncode == 1, result.stderr
+    assert f"error: {source}" in errors and "is `syncfw sandbox serve` running" in errors, errors
+    assert time.monotonic() - started < 30
 
 
 def test_validate_needs_no_secrets_unless_check_env(tmp_path: Path) -> None:

@@ -119,11 +119,14 @@ def env_file_option(fn: F) -> F:
 
 
 def sandbox_env_file_option(fn: F) -> F:
-    """``--env-file`` of the sandbox commands: the file ``syncfw sandbox serve`` writes by default."""
+    """``--env-file`` of the sandbox commands: the file ``syncfw sandbox serve`` writes (by
+    default, or the one ``SYNCFW_ENV_FILE`` names)."""
     return click.option(
         "--env-file",
         type=click.Path(path_type=Path, dir_okay=False),
         default=Path(".syncfw/sandbox.env"),
+        envvar="SYNCFW_ENV_FILE",
+        show_envvar=True,
         show_default=True,
     )(fn)
 

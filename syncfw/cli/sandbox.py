@@ -168,7 +168,8 @@ def sandbox_serve(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     box.start()
     box.write_env(env_file)
-    out.print(f"sandbox running; env file: {env_file}")
+    out.print(f"sandbox running; env file: {env_file.resolve()}", markup=False)
+    out.print(f"  for every command of a shell: export SYNCFW_ENV_FILE={env_file.resolve()}", markup=False)
     for key, value in sorted(box.env.items()):
         shown = value if "TOKEN" not in key and "SESSION" not in key else value[:12] + "…"
         out.print(f"  {key}={shown}")
