@@ -31,12 +31,15 @@ reads local files opens them with :func:`open_regular` (never a FIFO or a device
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
@@ -116,6 +119,27 @@ class Checkpoint:
     cursor: str
 
 
+@dataclass(frozen=True)
+class UnknownNames:
+    """What :meth:`Connector.unknown_names` found: the names a mapping reads that the source lacks.
+
+    Attributes:
+        stream: why the stream does not exist (``"Salesforce has no sObject 'Acount' (did you
+            mean 'Account'?)"``), or None when it exists.
+        fields: field path → why the source has no such field, for each field path that is wrong.
+    """
+
+    stream: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+def did_you_mean(name: str, choices: Sequence[str]) -> str:
+    """``" (did you mean 'X'?)"`` with the choice closest to ``name`` (case aside), or ``""``."""
+    folded = {choice.casefold(): choice for choice in choices}
+    close = difflib.get_close_matches(name.casefold(), list(folded), n=1)
+    return f" (did you mean {folded[close[0]]!r}?)" if close else ""
+
+
 class Connector(ABC):
     """Base class of every source connector.
 
@@ -167,6 +191,22 @@ class Connector(ABC):
             fields: the field paths the mappings need (dotted for nested fields, e.g.
                 ``Owner.Name``); the primary key and cursor field are always read.
         """
+
+    def unknown_names(self, stream: str, fields: Sequence[str]) -> UnknownNames:
+        """The names among ``stream`` and ``fields`` (the field paths a mapping reads, dotted for
+        nested fields) that the source does not have, found with the source's own description of
+        itself (Salesforce ``describe``, a file's header, an API's discover or schema endpoint).
+
+        ``syncfw validate --online`` and every ``plan`` and ``run`` (before anything is read) call
+        it and report each name at its place in the mapping file, with exit code 2. A field path
+        the source could still hold (a nested value of a JSON field) is not unknown. The default
+        checks nothing (``UnknownNames()``): a connector whose source can describe itself should
+        override it.
+
+        Raises:
+            syncfw.errors.SourceError: the source could not be asked.
+        """
+        return UnknownNames()
 
     def scan_keys(self, stream: str) -> Iterator[str]:
         """Yield the primary key of every record of ``stream`` that exists at the source now.
@@ -245,6 +285,79 @@ def _status(exc: BaseException) -> int | None:
     return status if isinstance(status, int) else None
 
 
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception it wraps: causes, contexts, urllib3's ``reason`` and the
+    exceptions requests passes as arguments (``ConnectionError(MaxRetryError(...))``)."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        wrapped = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
+        todo.extend(e for e in wrapped if isinstance(e, BaseException))
+
+
+def wraps(exc: BaseException, kinds: type[BaseException] | tuple[type[BaseException], ...]) -> bool:
+    """True when ``exc`` is, or wraps at any depth, an exception of ``kinds`` (an ``OSError``
+    under a client library's connection error, an ``ssl.SSLCertVerificationError`` under
+    httpx's ``ConnectError``)."""
+    return any(isinstance(e, kinds) for e in _chain(exc))
+
+
+def _host_port(exc: BaseException) -> tuple[str, int | None] | None:
+    """Where a failed connection went, as the client libraries record it: the request's URL
+    (requests, httpx), urllib3's pool or connection."""
+    for holder in ("conn", "pool"):
+        where = getattr(exc, holder, None)
+        if isinstance(getattr(where, "host", None), str):
+            return where.host, getattr(where, "port", None)  # type: ignore[union-attr]
+    try:
+        request = getattr(exc, "request", None)  # httpx raises RuntimeError when it has none
+    except RuntimeError:
+        return None
+    url = getattr(request, "url", None)
+    if url is None:
+        return None
+    parts = urlsplit(str(url))
+    return (parts.hostname, parts.port) if parts.hostname else None
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def refused_on_loopback(exc: BaseException) -> str | None:
+    """A message when ``exc`` is a connection refused by this machine (127.0.0.0/8, ``::1``,
+    ``localhost``), else None.
+
+    Nothing listens on that port: a local emulator (``syncfw sandbox serve``) that is not
+    running, or an env file of an earlier sandbox whose ports have changed. Retrying does not
+    make it listen, so :func:`is_transient` says False and the call fails at once with this
+    message. A refused connection to another host is left to the retries (a load balancer or a
+    service restarting can refuse for seconds).
+    """
+    if not wraps(exc, ConnectionRefusedError):  # what Python raises for ECONNREFUSED
+        return None
+    for e in _chain(exc):
+        where = _host_port(e)
+        if where is not None and _loopback(where[0]):
+            host, port = where
+            address = f"{host}:{port}" if port else host
+            return (
+                f"nothing listens at {address} (connection refused): is `syncfw sandbox serve` running, "
+                "and is the env file the one it wrote?"
+            )
+    return None
+
+
 def is_transient(
     exc: BaseException,
     *,
@@ -252,7 +365,8 @@ def is_transient(
     tls_errors: tuple[type[BaseException], ...] = (),
 ) -> bool:
     """True for a failure worth retrying after a backoff: a connection error or timeout of the
-    source's client library, or an answer with a 5xx status.
+    source's client library, or an answer with a 5xx status. A connection refused on this machine
+    is not (see :func:`refused_on_loopback`).
 
     Args:
         exc: what the client library raised.
@@ -261,7 +375,7 @@ def is_transient(
         tls_errors: its TLS failures, never transient even when they are connection errors: a
             certificate that is not trusted does not heal by retrying (``(requests.exceptions.SSLError,)``).
     """
-    if isinstance(exc, tls_errors):
+    if isinstance(exc, tls_errors) or refused_on_loopback(exc) is not None:
         return False
     if isinstance(exc, connection_errors):
         return True

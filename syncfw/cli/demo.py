@@ -4,6 +4,7 @@ loaded for any other command)."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 import time
@@ -21,11 +22,14 @@ from syncfw.cli.options import RATE, registry
     "--keep", type=click.Path(path_type=Path, file_okay=False), help="Keep the sandbox in this directory."
 )
 def demo(rate_limit: float, keep: Path | None) -> None:
-    """Run the main job end to end in the sandbox: Salesforce accounts and contacts into Notion."""
+    """Run the main job end to end in the sandbox: Salesforce accounts and contacts into Notion.
+
+    The sandbox lives in a temporary directory removed at the end, or in ``--keep DIR``."""
     from syncfw.cli.walkthrough import run_demo
 
-    workdir = keep or Path(tempfile.mkdtemp(prefix="syncfw-demo-"))
     started = time.monotonic()
-    code = run_demo(workdir, registry(), rate_limit=rate_limit)
+    with contextlib.ExitStack() as stack:
+        workdir = keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="syncfw-demo-")))
+        code = run_demo(workdir, registry(), rate_limit=rate_limit)
     out.print(f"demo finished in {time.monotonic() - started:.0f} s")
     sys.exit(code)

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from syncfw.cli.console import err, out
+from syncfw.cli.logs import log_as_json
 from syncfw.cli.options import RATE, F, env_file_option, load_env, load_recipe, registry
 from syncfw.cli.render import (
     JsonLog,
@@ -90,6 +91,8 @@ class _Output:
         # with --json the report on stdout is the machine-readable output: auto adds no log lines
         json_lines = log_format == "json" or (log_format == "auto" and not err.is_terminal and not as_json)
         self.log = JsonLog(sys.stderr, quiet=quiet) if json_lines else None
+        if self.log is not None:
+            log_as_json(self.log)
         self.quiet = quiet
         self.as_json = as_json
         self.text_anywhere = text_anywhere

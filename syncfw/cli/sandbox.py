@@ -19,6 +19,19 @@ MAX_BULK = 1_000_000
 NOTION_TIMEOUT = 60.0
 """Seconds notion-client waits for an answer by default (its ``timeout_ms`` is 60 000): a sandbox
 latency above it would only make every request time out."""
+NEW_PROPERTY_TYPES = (
+    "rich_text",
+    "number",
+    "select",
+    "multi_select",
+    "date",
+    "checkbox",
+    "url",
+    "email",
+    "phone_number",
+)
+"""The types ``sandbox edit --type`` gives a property it adds (what a person picks for a new
+column; ``rich_text``, Notion's "Text", by default)."""
 
 
 class FiniteRange(click.FloatRange):
@@ -155,7 +168,8 @@ def sandbox_serve(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     box.start()
     box.write_env(env_file)
-    out.print(f"sandbox running; env file: {env_file}")
+    out.print(f"sandbox running; env file: {env_file.resolve()}", markup=False)
+    out.print(f"  for every command of a shell: export SYNCFW_ENV_FILE={env_file.resolve()}", markup=False)
     for key, value in sorted(box.env.items()):
         shown = value if "TOKEN" not in key and "SESSION" not in key else value[:12] + "…"
         out.print(f"  {key}={shown}")
@@ -186,14 +200,28 @@ def sandbox_dump(env_file: Path) -> None:
 @click.option(
     "--as", "as_user", default="Grace Hopper", show_default=True, help="The person making the edit."
 )
+@click.option(
+    "--type",
+    "new_type",
+    type=click.Choice(NEW_PROPERTY_TYPES),
+    default="rich_text",
+    show_default=True,
+    help="The type of PROPERTY when the data source lacks it and the person adds it first "
+    "(a people-owned property such as Notes).",
+)
 @sandbox_env_file_option
-def sandbox_edit(page_or_sync_key: str, property_name: str, value: str, as_user: str, env_file: Path) -> None:
-    """Edit a property in the sandbox's Notion as a person would (sets last_edited_by)."""
+def sandbox_edit(
+    page_or_sync_key: str, property_name: str, value: str, as_user: str, new_type: str, env_file: Path
+) -> None:
+    """Edit a property in the sandbox's Notion as a person would (sets last_edited_by); a
+    property the data source lacks is added first, as a person adds a column."""
     from syncfw.sandbox.edit import human_edit
 
     load_env(env_file)
-    page = human_edit(page_or_sync_key, property_name, value, as_user)
-    out.print(f"{as_user} set {property_name!r} of page {page['id']} to {value!r}")
+    page, added = human_edit(page_or_sync_key, property_name, value, as_user, new_type=new_type)
+    if added:
+        out.print(f"{as_user} added the property {property_name!r} ({new_type})", markup=False)
+    out.print(f"{as_user} set {property_name!r} of page {page['id']} to {value!r}", markup=False)
 
 
 @sandbox.command("rename")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+from pydantic import BaseModel
 from rich.table import Table
 
 from syncfw.cli.console import err, out
@@ -17,6 +19,11 @@ from syncfw.recipe import load_mapping
 from syncfw.recipe.explain import ExplainRow
 from syncfw.regular_files import DOCUMENT, read_regular
 
+if TYPE_CHECKING:
+    from syncfw.connector import Connector
+    from syncfw.plugins import Registry
+    from syncfw.recipe import Recipe
+
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
@@ -24,8 +31,24 @@ from syncfw.regular_files import DOCUMENT, read_regular
 @click.option(
     "--explain", is_flag=True, help="Show each target property with its owner and where its value comes from."
 )
-def validate(paths: tuple[Path, ...], env_file: Path | None, explain: bool) -> None:
-    """Load and check recipes and mappings offline (nothing is read or written)."""
+@click.option(
+    "--check-env",
+    is_flag=True,
+    help="Also require every ${env:NAME} the recipes use to be set, and check the values they give.",
+)
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Also ask each source whether the streams and fields the mappings read exist (its "
+    "describe or discover; needs the credentials, implies --check-env; nothing is read or written).",
+)
+def validate(
+    paths: tuple[Path, ...], env_file: Path | None, explain: bool, check_env: bool, online: bool
+) -> None:
+    """Load and check recipes and mappings offline (nothing is read or written).
+
+    No secret is needed: a value from an unset variable is checked once it is set (at plan or
+    run), unless --check-env or --online is given."""
     from syncfw.notion.names import renames_of
     from syncfw.recipe.governance import check_runnable
 
@@ -45,7 +68,9 @@ def validate(paths: tuple[Path, ...], env_file: Path | None, explain: bool) -> N
                     load_mapping(file)
                     out.print(f"ok  mapping {file}")
                 else:
-                    recipe = load_recipe(file, plugins)
+                    recipe = load_recipe(file, plugins, check_env=check_env or online)
+                    if online:
+                        _check_online(recipe, plugins)
                     out.print(f"ok  recipe {file}: {recipe.name}, targets {', '.join(recipe.targets)}")
                     try:
                         check_runnable(recipe, today())
@@ -59,6 +84,22 @@ def validate(paths: tuple[Path, ...], env_file: Path | None, explain: bool) -> N
         for problem in problems:
             err.print(problem, markup=False, soft_wrap=True)
         sys.exit(2)
+
+
+def _check_online(recipe: Recipe, plugins: Registry) -> None:
+    """Stream and field names against the sources (:func:`~syncfw.engine.source_names.check_source_names`)."""
+    from syncfw.engine.source_names import check_source_names
+
+    connectors: dict[str, Connector] = {}
+    try:
+        for name, source in recipe.sources.items():
+            assert isinstance(source.config, BaseModel), "recipes are loaded with the plugin registry"
+            connectors[name] = plugins.connector(source.connector)(source.config)
+            connectors[name].check()
+        check_source_names(recipe, connectors)
+    finally:
+        for connector in connectors.values():
+            connector.close()
 
 
 def _print_explain(rows: list[ExplainRow]) -> None:

@@ -40,6 +40,7 @@ from syncfw.engine.report import (
 )
 from syncfw.engine.reviewed import mass_change_approved
 from syncfw.engine.signals import StopSignal, stop_on_signals
+from syncfw.engine.source_names import check_source_names
 from syncfw.errors import GuardStop, NotionNotFound, SyncfwError
 from syncfw.mapping import compile_mapping
 from syncfw.notion.budgets import shared_budget
@@ -246,6 +247,7 @@ def _execute(
         connector = registry.connector(source.connector)(source.config)
         connectors[name] = connector
         connector.check()
+    check_source_names(recipe, connectors)
     resolved = preflight(client, store, recipe, recheck=options.full_refresh)
     if options.apply:
         data_sources = {name: r.data_source_id for name, r in resolved.items()}

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -47,6 +48,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from syncfw.connector import refused_on_loopback, wraps
 from syncfw.errors import (
     AmbiguousWrite,
     ConfigError,
@@ -140,7 +142,13 @@ def _transient(exc: BaseException) -> bool:
     status = _status(exc)
     if status is not None:
         return status in TRANSIENT_STATUS
-    return isinstance(exc, RequestTimeoutError | httpx.TransportError)
+    # nothing listening on this machine (a stopped sandbox), or a certificate that is not
+    # trusted, does not heal by retrying
+    return (
+        isinstance(exc, RequestTimeoutError | httpx.TransportError)
+        and refused_on_loopback(exc) is None
+        and not wraps(exc, ssl.SSLCertVerificationError)
+    )
 
 
 def _compact(object_id: str) -> str:
@@ -331,6 +339,14 @@ class NotionClient:
                 f"Notion could not {what}: not found, or not shared with this integration. Open the page "
                 "or database in Notion, choose ••• → Connections, and add the integration; then check "
                 "the id in the recipe."
+            )
+        local = refused_on_loopback(exc)
+        if local is not None:
+            return NotionError(f"could not reach Notion at {self.base_url} to {what}: {local}")
+        if wraps(exc, ssl.SSLCertVerificationError):
+            return NotionError(
+                f"could not reach Notion at {self.base_url} to {what}: its TLS certificate is not trusted "
+                f"({detail}); for the sandbox, read its env file (it sets SSL_CERT_FILE to its CA file)"
             )
         if not resend_safe and _transient(exc):
             return AmbiguousWrite(f"Notion may or may not have completed the request to {what}: {detail}")

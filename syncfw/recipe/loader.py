@@ -40,6 +40,7 @@ from syncfw.recipe.references import (
     secret_patterns,
     unusable_secrets,
 )
+from syncfw.recipe.schema import UNRESOLVED
 from syncfw.recipe.validation import foreign, not_a, validated, validation_problems
 
 
@@ -61,8 +62,13 @@ class _Loader:
         self.problems: list[Problem] = []
         self.secrets: set[str] = set()
         self.mappings: dict[Path, _MappingRead] = {}
+        self.unresolved: set[tuple[str, int, int]] = set()
+        """Where values of unset variables stand (file, line, column), when those are allowed."""
 
     def fail_if_problems(self) -> None:
+        # a value from an unset variable is checked once it is set (at plan or run): a problem
+        # found at it now is about the reference's text, not about the file
+        self.problems = [p for p in self.problems if (p.file, p.line, p.column) not in self.unresolved]
         if not self.problems:
             return
         order: dict[str, int] = {}
@@ -133,7 +139,16 @@ class _Loader:
         mapping = parsed.model_copy(update=located).at(Position(path))
         return _MappingRead(document, mapping, len(self.problems) == before, "match" in raw)
 
-    def recipe(self, path: Path, environ: Mapping[str, str]) -> Recipe:
+    def recipe(self, path: Path, environ: Mapping[str, str], *, check_env: bool = True) -> Recipe:
+        """The checked recipe; without ``check_env`` an unset variable is no problem (see
+        :data:`~syncfw.recipe.schema.UNRESOLVED`)."""
+        marker = UNRESOLVED.set(frozenset())
+        try:
+            return self._recipe(path, environ, check_env)
+        finally:
+            UNRESOLVED.reset(marker)
+
+    def _recipe(self, path: Path, environ: Mapping[str, str], check_env: bool) -> Recipe:
         document, problems = read_yaml(path, str(path))
         self.problems += problems
         # (a bare value or a list is reported as such: it cannot hold a key to echo)
@@ -143,7 +158,11 @@ class _Loader:
         if document is None:
             self.fail_if_problems()
         assert document is not None
-        resolution = resolve_references(document, path.parent, environ)
+        resolution = resolve_references(document, path.parent, environ, unset_ok=not check_env)
+        for at in resolution.unresolved:
+            where = document.problem(at, "")
+            self.unresolved.add((where.file, where.line, where.column))
+        UNRESOLVED.set(frozenset(resolution.unresolved.values()))
         self.problems += resolution.problems
         self.secrets |= resolution.sensitive
         data = resolution.data
@@ -271,7 +290,11 @@ def _valid_properties(data: Any) -> dict[str, PropertySpec]:
 
 
 def load_recipe(
-    path: Path, *, registry: Registry | None = None, environ: Mapping[str, str] | None = None
+    path: Path,
+    *,
+    registry: Registry | None = None,
+    environ: Mapping[str, str] | None = None,
+    check_env: bool = True,
 ) -> Recipe:
     """Load and check a recipe and every mapping file it names.
 
@@ -283,6 +306,9 @@ def load_recipe(
             references), and transform names and arguments are checked. Without it, configs
             stay plain dicts and transforms are checked by :func:`~syncfw.mapping.compile_mapping`.
         environ: variables for ``${env:NAME}`` (default: ``os.environ``).
+        check_env: False to check the files alone: a variable that is not set is no problem, and
+            the values written as a reference to one are checked only once it is set (the recipe
+            then holds the reference's text there; for ``syncfw validate``, never for a run).
 
     Raises:
         ConfigError: with one :class:`~syncfw.errors.Problem` per mistake in the recipe and its
@@ -290,7 +316,7 @@ def load_recipe(
             that came from a reference or sits in a secret field.
     """
     loader = _Loader(registry)
-    return loader.recipe(path, os.environ if environ is None else environ)
+    return loader.recipe(path, os.environ if environ is None else environ, check_env=check_env)
 
 
 def load_mapping(path: Path, *, registry: Registry | None = None) -> MappingFile:

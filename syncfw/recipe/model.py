@@ -37,6 +37,7 @@ from syncfw.errors import ConfigError, Problem
 from syncfw.mapping.spec import BoundMapping, MappingFile, Name, NonEmpty, PropertySpec
 from syncfw.recipe.schema import (
     MAX_EVERY,
+    UNRESOLVED,
     Cron,
     Email,
     Fraction,
@@ -353,7 +354,8 @@ class Target(BaseModel):
 
 
 def _state_url(value: SecretStr) -> SecretStr:
-    parse_state_url(value.get_secret_value(), Path("."))
+    if value.get_secret_value() not in UNRESOLVED.get():
+        parse_state_url(value.get_secret_value(), Path("."))
     return value
 
 

@@ -50,15 +50,22 @@ class Resolution:
     referenced: dict[KeyPath, list[tuple[str, str]]] = dataclasses.field(default_factory=dict)
     sensitive: set[str] = dataclasses.field(default_factory=set)
     problems: list[Problem] = dataclasses.field(default_factory=list)
+    unresolved: dict[KeyPath, str] = dataclasses.field(default_factory=dict)
+    """With ``unset_ok``: the paths whose value names an unset variable, with the value as written
+    (``${env:NOTION_TOKEN}``), which stays in place of the value."""
 
 
-def resolve_references(document: YamlDocument, base_dir: Path, environ: Mapping[str, str]) -> Resolution:
+def resolve_references(
+    document: YamlDocument, base_dir: Path, environ: Mapping[str, str], *, unset_ok: bool = False
+) -> Resolution:
     """Replace the references in every string value of ``document``.
 
     ``${file:PATH}`` reads the file (relative to ``base_dir``; a regular file of at most
     :data:`~syncfw.regular_files.SECRET` bytes); one trailing line break of a file or variable is
     dropped; ``$${`` writes a literal ``${``. An unset variable without default, an unreadable
-    file or a malformed reference is a problem at the value's position naming the variable or file.
+    file or a malformed reference is a problem at the value's position naming the variable or file;
+    with ``unset_ok`` an unset variable is not (the value is listed in ``unresolved`` instead: a
+    check of the files alone, such as ``syncfw validate`` in CI, has no secrets).
     """
     resolution = Resolution(data=None)
 
@@ -70,6 +77,7 @@ def resolve_references(document: YamlDocument, base_dir: Path, environ: Mapping[
         if not isinstance(value, str) or "${" not in value:
             return value
         failed: list[str] = []
+        unset: list[str] = []
         pieces: list[tuple[str, str]] = []
 
         def substitute(match: re.Match[str]) -> str:
@@ -77,18 +85,20 @@ def resolve_references(document: YamlDocument, base_dir: Path, environ: Mapping[
                 return "$"
             resolved = _resolve_one(match.group(1), base_dir, environ)
             if isinstance(resolved, _Failure):
-                failed.append(resolved.message)
+                (unset if unset_ok and resolved.unset else failed).append(resolved.message)
                 return match.group(0)
             resolution.sensitive.add(resolved)
             pieces.append((match.group(0), resolved))
             return resolved
 
         result = _REFERENCE.sub(substitute, value)
-        if result != value or failed:
+        if result != value or failed or unset:
             resolution.referenced[path] = pieces
         for message in failed:
             resolution.problems.append(document.problem(path, message))
-        return value if failed else result
+        if unset and not failed:
+            resolution.unresolved[path] = value
+        return value if failed or unset else result
 
     resolution.data = resolve(document.data, ())
     return resolution
@@ -97,6 +107,7 @@ def resolve_references(document: YamlDocument, base_dir: Path, environ: Mapping[
 @dataclasses.dataclass(frozen=True)
 class _Failure:
     message: str
+    unset: bool = False
 
 
 def _resolve_one(inner: str, base_dir: Path, environ: Mapping[str, str]) -> str | _Failure:
@@ -107,7 +118,7 @@ def _resolve_one(inner: str, base_dir: Path, environ: Mapping[str, str]) -> str 
             return _one_line_ending_dropped(environ[name])
         if default is not None:
             return default
-        return _Failure(f"environment variable {name} is not set (referenced as ${{env:{name}}})")
+        return _Failure(f"environment variable {name} is not set (referenced as ${{env:{name}}})", unset=True)
     if inner.startswith("file:") and inner[5:].strip():
         relative = inner[5:].strip()
         path = (base_dir / Path(relative).expanduser()).resolve()

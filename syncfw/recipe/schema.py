@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -23,6 +24,10 @@ _NOTION_ID = re.compile(r"^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-)
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?LW#]+$")
 _CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+UNRESOLVED: ContextVar[frozenset[str]] = ContextVar("syncfw_unresolved_references", default=frozenset())
+"""While recipes are checked without their environment (``syncfw validate`` without
+``--check-env``): the values written as a reference to an unset variable (``${env:NAME}``). A
+Notion id or a state URL written so is checked once it is resolved, at ``plan`` or ``run``."""
 MIN_RATE = 1 / 86_400
 """The slowest configurable rate, in requests per second: one request a day. Anything slower
 would make a run wait more than a day for each request, which is a typo, not a setting."""
@@ -101,7 +106,7 @@ def _fraction(value: Any) -> Any:
 
 
 def _notion_id(value: str) -> str:
-    if not _NOTION_ID.match(value):
+    if not _NOTION_ID.match(value) and value not in UNRESOLVED.get():
         raise ValueError(
             "not a Notion id: give the 32 hex digits that end its link, with or without dashes, "
             "e.g. 1f2e3d4c5b6a47988776655443322110"

@@ -9,6 +9,7 @@ into the property's value shape from the data source's schema.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from typing import Any
@@ -121,13 +122,22 @@ def _as_person(route: str, body: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def human_edit(page_or_key: str, prop: str, text: str, user_name: str) -> dict[str, Any]:
-    """Edit one property of a page as the person ``user_name``; return the page afterwards.
+def human_edit(
+    page_or_key: str, prop: str, text: str, user_name: str, *, new_type: str = "rich_text"
+) -> tuple[dict[str, Any], bool]:
+    """Edit one property of a page as the person ``user_name``; return the page afterwards and
+    whether the property was added.
+
+    A property the data source lacks is added first, of type ``new_type``, as a person adds a
+    column in Notion: that is how people-owned properties (``owners: {Notes: notion}``, which no
+    mapping writes and ``notion init`` does not create) come to exist. A name close to an existing
+    property is taken for a typo instead.
 
     Reads ``NOTION_TOKEN`` and ``NOTION_BASE_URL`` from the environment (the sandbox env file).
 
     Raises:
-        ConfigError: no such page or property, or a value that does not fit the property.
+        ConfigError: no such page; a missing property whose name is close to an existing one; a
+            value that does not fit the property.
     """
     client = _client()
     try:
@@ -135,10 +145,21 @@ def human_edit(page_or_key: str, prop: str, text: str, user_name: str) -> dict[s
     finally:
         client.close()
     schema = ds.get("properties", {})
-    if prop not in schema:
-        raise ConfigError(f"the data source has no property {prop!r} (it has: {', '.join(sorted(schema))})")
-    body = {"properties": {prop: typed_value(schema[prop]["type"], text)}, "user_name": user_name}
-    return _as_person(f"pages/{page['id']}/human-edit", body)
+    added = prop not in schema
+    if added:
+        close = difflib.get_close_matches(prop, list(schema), n=1)
+        if close:
+            raise ConfigError(
+                f"the data source has no property {prop!r}: did you mean {close[0]!r}? "
+                f"(it has: {', '.join(sorted(schema))})"
+            )
+        _as_person(
+            f"data_sources/{ds['id']}/human-schema",
+            {"properties": {prop: {new_type: {}}}, "user_name": user_name},
+        )
+    value = typed_value(new_type if added else schema[prop]["type"], text)
+    page = _as_person(f"pages/{page['id']}/human-edit", {"properties": {prop: value}, "user_name": user_name})
+    return page, added
 
 
 def data_source_named(client: NotionClient, id_or_title: str) -> dict[str, Any]:

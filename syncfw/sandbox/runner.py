@@ -5,8 +5,12 @@ emulator from ``DATA_DIR/<connector>/`` (by default from the sample data the con
 :attr:`SourceEmulator.seed_data <syncfw.connector.SourceEmulator.seed_data>`), keeps Notion's
 content in ``STATE_DIR`` across restarts, and writes an env file with everything a recipe needs
 to reach the emulators unchanged: ``NOTION_TOKEN``, ``NOTION_BASE_URL``, ``NOTION_PARENT_PAGE_ID``,
-``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE`` (the sandbox CA, for HTTPS emulators) and each
-connector's own variables (e.g. ``SALESFORCE_INSTANCE_URL``, ``SALESFORCE_SESSION_ID``).
+``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE`` (the sandbox CA) and each connector's own variables
+(e.g. ``SALESFORCE_INSTANCE_URL``, ``SALESFORCE_SESSION_ID``). Paths in it are absolute, so the
+file works from any working directory.
+
+Every emulator is served over HTTPS with one CA, Notion's included: api.notion.com is HTTPS only,
+and notion-client's TLS set-up (httpx reading ``SSL_CERT_FILE``) is then the one users run.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ class Sandbox:
     """Emulators started together.
 
     Args:
-        state_dir: where Notion content, the CA and the sandbox token are kept.
+        state_dir: where Notion content, the CA and the sandbox token are kept (made absolute).
         data_dir: seed data root (``<connector>/<Object>.json``); None seeds each emulator with
             the sample data its connector ships (``seed_data``).
         registry: the loaded plugins (their ``register_emulators`` provide source emulators).
@@ -53,7 +57,7 @@ class Sandbox:
         notion_query_cap: int = QUERY_CAP,
         options: Mapping[str, str] | None = None,
     ) -> None:
-        self.state_dir = state_dir
+        self.state_dir = state_dir.resolve()
         self.data_dir = data_dir
         self.registry = registry
         self.notion_rate_limit = notion_rate_limit
@@ -87,7 +91,7 @@ class Sandbox:
             faults=self.notion_faults,
             query_cap=self.notion_query_cap,
         )
-        served = ServedApp(self.notion.app)
+        served = ServedApp(self.notion.app, tls=tls)
         self._served.append(served)
         env = {
             "NOTION_TOKEN": token,

@@ -124,8 +124,10 @@ class Runs:
     def _submit(self, case: str, command: str) -> None:
         assert self._pool is not None
         cwd = self._workdir.mktemp(f"{case}-{command}")
+        # validate checks the environment's values only when asked, as run always does
+        options = ("--check-env",) if command == "validate" else ()
         self._futures[case, command] = self._pool.submit(
-            _syncfw, cwd, command, str(CASES_DIR / case / "recipe.yaml")
+            _syncfw, cwd, command, *options, str(CASES_DIR / case / "recipe.yaml")
         )
 
     def close(self) -> None:

@@ -34,7 +34,7 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import BaseModel
 
 from syncfw import SourceError
-from syncfw.connector import Checkpoint, Connector, Record, StreamSpec
+from syncfw.connector import Checkpoint, Connector, Record, StreamSpec, UnknownNames, did_you_mean
 from syncfw_files.config import FilesConfig
 from syncfw_files.cursor import IncrementalCursor, IncrementalCursorBuilder, MirrorCursor, row_digester
 from syncfw_files.tables import Table, open_table
@@ -99,6 +99,28 @@ class FilesConnector(Connector):
         columns = self._columns(self._table())
         cfg = self.settings
         return StreamSpec(name=name, primary_key=cfg.key, cursor_field=cfg.updated_at, fields=tuple(columns))
+
+    def unknown_names(self, stream: str, fields: Sequence[str]) -> UnknownNames:
+        """A stream that is neither the file's stem nor ``rows``, and the field paths whose column
+        (the part before the first dot) is not in the file (reads the header).
+
+        Raises:
+            syncfw.errors.SourceError: :meth:`check` would fail.
+        """
+        if stream not in self.stream_names:
+            stem, generic = self.stream_names
+            return UnknownNames(
+                stream=f"a files source reads one file; its stream is {stem!r} (the file's name without "
+                f"extension) or {generic!r}, not {stream!r}{did_you_mean(stream, self.stream_names)}"
+            )
+        table = self._table()
+        columns = self._columns(table)
+        unknown = {}
+        for path in fields:
+            column = path.split(".", 1)[0]
+            if column not in columns:
+                unknown[path] = f"{table.label} has no column {column!r}{did_you_mean(column, columns)}"
+        return UnknownNames(fields=unknown)
 
     def read(self, stream: str, cursor: str | None, fields: Sequence[str]) -> Iterator[Record | Checkpoint]:
         """Yield the file's new and changed rows, the deletes in mirror mode, then one checkpoint.

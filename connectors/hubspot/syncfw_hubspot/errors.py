@@ -118,6 +118,9 @@ def translate(
             f"HubSpot {what}: the server's TLS certificate was not trusted ({_reason(exc)}); for a "
             "local emulator point REQUESTS_CA_BUNDLE or SSL_CERT_FILE at its CA file"
         )
+    local = connector.refused_on_loopback(exc)
+    if local is not None:
+        return SourceUnavailable(f"HubSpot {what}: {local}")
     if isinstance(exc, urllib3.exceptions.HTTPError):
         return SourceUnavailable(
             f"HubSpot did not answer the {what} after {attempts} attempt(s) ({type(exc).__name__}): "

@@ -124,11 +124,13 @@ def test_persistent_5xx_is_source_unavailable(sandbox: Sandbox) -> None:
     assert "HTTP 503 INTERNAL_ERROR" in str(caught.value)
 
 
-def test_an_unreachable_host_is_source_unavailable(sandbox: Sandbox) -> None:
+def test_a_stopped_local_emulator_fails_at_once_asking_for_the_sandbox(sandbox: Sandbox) -> None:
+    """Connection refused on 127.0.0.1 is not retried (nothing listens there)."""
     sandbox.emulator.stop()
 
-    with pytest.raises(SourceUnavailable, match="did not answer the check after 4 attempt"):
+    with pytest.raises(SourceUnavailable, match=r"check: nothing listens at 127\.0\.0\.1:\d+") as caught:
         sandbox.connector().check()
+    assert "is `syncfw sandbox serve` running" in str(caught.value)
 
 
 def test_an_untrusted_certificate_says_how_to_trust_it(

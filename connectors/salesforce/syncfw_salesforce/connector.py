@@ -26,7 +26,17 @@ from simple_salesforce.exceptions import SalesforceError, SalesforceOperationErr
 from tenacity.wait import wait_base
 
 from syncfw import ConfigError, SourceError
-from syncfw.connector import RETRY_ATTEMPTS, RETRY_WAIT, Checkpoint, Connector, Record, StreamSpec, retrying
+from syncfw.connector import (
+    RETRY_ATTEMPTS,
+    RETRY_WAIT,
+    Checkpoint,
+    Connector,
+    Record,
+    StreamSpec,
+    UnknownNames,
+    did_you_mean,
+    retrying,
+)
 from syncfw_salesforce.bulk2 import BulkColumns, bulk_columns
 from syncfw_salesforce.config import MAX_BATCH_SIZE, SalesforceConfig
 from syncfw_salesforce.datetimes import parse_datetime
@@ -186,6 +196,48 @@ class SalesforceConnector(Connector):
         spec = StreamSpec(name=name, primary_key=PRIMARY_KEY, cursor_field=CURSOR_FIELD, fields=fields)
         self._streams[name] = spec
         return spec
+
+    def unknown_names(self, stream: str, fields: Sequence[str]) -> UnknownNames:
+        """An sObject the org does not have (one describe-global request), and the field paths
+        that are not fields of the sObject (one ``describe`` request per sObject, cached for the
+        read). ``Owner.Name`` follows the relationship ``Owner`` to the sObject it references; a
+        polymorphic relationship (``What``) and a path into a compound field (``BillingAddress.city``)
+        are left to the query.
+
+        Raises:
+            syncfw.errors.SourceError: the org could not be asked.
+        """
+        listing = self._call(lambda sf: sf.describe(), "describe of the org's sObjects")
+        sobjects = [str(o["name"]) for o in (listing or {}).get("sobjects", [])]
+        if stream.casefold() not in {o.casefold() for o in sobjects}:
+            return UnknownNames(
+                stream=f"Salesforce has no sObject {stream!r}, or the user cannot see it"
+                f"{did_you_mean(stream, sobjects)}"
+            )
+        unknown = {}
+        for path in fields:
+            reason = self._unknown_field(stream, path.split("."))
+            if reason is not None:
+                unknown[path] = reason
+        return UnknownNames(fields=unknown)
+
+    def _unknown_field(self, sobject: str, parts: list[str]) -> str | None:
+        described = self._describe(sobject)
+        head, rest = parts[0], parts[1:]
+        if head.lower() in described:
+            return None
+        names = [str(f["name"]) for f in described.values()]
+        if not rest:
+            return f"sObject {sobject} has no field {head!r}{did_you_mean(head, names)}"
+        relations = {
+            str(f["relationshipName"]).lower(): f for f in described.values() if f.get("relationshipName")
+        }
+        reference = relations.get(head.lower())
+        if reference is None:
+            choices = [str(f["relationshipName"]) for f in relations.values()]
+            return f"sObject {sobject} has no relationship {head!r}{did_you_mean(head, choices)}"
+        targets = reference.get("referenceTo") or []
+        return self._unknown_field(str(targets[0]), rest) if len(targets) == 1 else None
 
     def _describe(self, name: str) -> dict[str, dict[str, Any]]:
         """The fields of sObject ``name`` by lower-case name (one ``describe`` request, then cached).

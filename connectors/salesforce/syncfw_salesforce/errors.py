@@ -88,6 +88,9 @@ def translate(exc: Exception, *, what: str, usage: ApiUsage | None, attempts: in
             f"Salesforce {what}: the server's TLS certificate was not trusted ({exc}); for a local "
             "emulator point REQUESTS_CA_BUNDLE at its CA file"
         )
+    local = connector.refused_on_loopback(exc)
+    if local is not None:
+        return SourceUnavailable(f"Salesforce {what}: {local}")
     if is_transient(exc):
         return SourceUnavailable(
             f"Salesforce did not answer the {what} after {attempts} attempt(s) ({_brief(exc)}): the "

@@ -107,6 +107,9 @@ def translate(exc: Exception, *, what: str, subdomain: str, attempts: int = 1) -
             f"Zendesk {what}: the server's TLS certificate was not trusted ({exc}); for a local "
             "emulator point REQUESTS_CA_BUNDLE at its CA file"
         )
+    local = connector.refused_on_loopback(exc)
+    if local is not None:
+        return SourceUnavailable(f"Zendesk {what}: {local}")
     status = status_of(exc)
     if is_transient(exc):
         brief = f"HTTP {status}: {reason(exc)}" if status else type(exc).__name__
