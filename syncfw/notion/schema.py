@@ -297,6 +297,12 @@ class InitResult:
     problems: list[str]
 
 
+EDITED_BY = "Last edited by"
+"""The ``last_edited_by`` property ``syncfw notion init`` adds to a target (the name Notion's app
+gives that property type): incremental reads leave out the pages syncfw edited last
+(:func:`syncfw.engine.reads.notion_window`)."""
+
+
 def init_target(
     client: NotionClient,
     store: StateBackend,
@@ -324,6 +330,8 @@ def init_target(
         properties = {p.name: _config(p, data_sources) for p in wanted.values()}
         if not any(p.type == "title" for p in wanted.values()):
             properties["Name"] = {"title": {}}
+        if recipe is not None:
+            properties[EDITED_BY] = {"last_edited_by": {}}
         db = client.create_database(target.database.parent_page, target.database.title, properties)
         ds_id = db["data_sources"][0]["id"]
         with store.transaction() as tx:
@@ -345,6 +353,9 @@ def init_target(
             changes[title_now] = {"name": name}  # a data source has one title property: rename it
         else:
             changes[name] = _config(prop, data_sources)
+    has_editor = any(p.get("type") == "last_edited_by" for p in schema.values())
+    editor = [] if recipe is None or has_editor or EDITED_BY in schema else [EDITED_BY]
+    changes.update({name: {"last_edited_by": {}} for name in editor})
     if changes:
         client.update_data_source(ids[1], changes)
         schema = client.retrieve_data_source(ids[1]).get("properties", {})
@@ -352,5 +363,7 @@ def init_target(
         write_claim(client, ids[1], Claim.of(recipe, target, sync_key_property_id(target, schema)))
     record_ids(store, target.name, schema, wanted)
     problems = schema_problems(target, schema, data_sources)
-    added = sorted(missing) + [f"{r.recipe_name} (renamed back from {r.notion_name!r})" for r in renamed]
+    added = (
+        sorted(missing) + editor + [f"{r.recipe_name} (renamed back from {r.notion_name!r})" for r in renamed]
+    )
     return InitResult(target.name, ids[1], False, added, problems)
