@@ -168,3 +168,67 @@ def _scenario(
         }
     finally:
         space.close()
+
+
+_RUNS = (
+    ("first_change_after_import", "First change after the import, 1% changed"),
+    ("change_run", "Change run, 1% changed"),
+)
+
+
+def _no_change(side: dict[str, Any]) -> float:
+    return float(side["no_change"]["average"])
+
+
+def targets(result: Any) -> list[dict[str, Any]]:
+    """Issue 16's peer targets as rows of :func:`bench.report.targets`: at each size, no more
+    requests than notion2pandas on each run."""
+    if not isinstance(result, dict) or "error" in result:
+        reason = result["error"] if isinstance(result, dict) else "not run"
+        return [
+            {
+                "name": "Requests beside notion2pandas",
+                "target": "≤ notion2pandas",
+                "measured": f"not measured: {reason}",
+                "met": None,
+            }
+        ]
+    out = []
+    for rows, both in result.items():
+        ours, peer = both["syncfw"], both["notion2pandas"]
+        pairs = [(label, ours[key]["requests"], peer[key]["requests"]) for key, label in _RUNS]
+        pairs.append((f"No-change run, average of {NO_CHANGE_RUNS}", _no_change(ours), _no_change(peer)))
+        for label, mine, theirs in pairs:
+            out.append(
+                {
+                    "name": f"{label}, {int(rows):,} rows",
+                    "target": "≤ notion2pandas",
+                    "measured": f"{mine:g} requests (notion2pandas {theirs:g})",
+                    "met": mine <= theirs,
+                }
+            )
+    return out
+
+
+def markdown(result: Any) -> list[str]:
+    """The section of docs/benchmarks.md: requests per run of both tools at each size."""
+    lines = ["## Beside notion2pandas (issue 16)", ""]
+    if not isinstance(result, dict) or "error" in result:
+        reason = result["error"] if isinstance(result, dict) else "not run"
+        return [*lines, f"Not measured: {reason}", ""]
+    lines += [
+        "Every request the Notion emulator received, per run; the emulator's clock is never moved.",
+        "",
+        "| rows | run | syncfw | notion2pandas |",
+        "|---|---|---|---|",
+    ]
+    for rows, both in result.items():
+        ours, peer = both["syncfw"], both["notion2pandas"]
+        for key, label in _RUNS:
+            lines.append(f"| {int(rows):,} | {label} | {ours[key]['requests']} | {peer[key]['requests']} |")
+        lines.append(
+            f"| {int(rows):,} | no change (average of {ours['no_change']['runs']} / "
+            f"{peer['no_change']['runs']}; most) | {_no_change(ours):g}; {ours['no_change']['most']} | "
+            f"{_no_change(peer):g}; {peer['no_change']['most']} |"
+        )
+    return [*lines, ""]
