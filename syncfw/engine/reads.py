@@ -22,6 +22,7 @@ from syncfw.connector import Checkpoint, Connector, Record
 from syncfw.engine.reconcile import Reconciliation, reconcile_stream
 from syncfw.errors import SyncfwError
 from syncfw.mapping import CompiledMapping
+from syncfw.notion.client import NotionClient
 from syncfw.recipe import BoundMapping, Target
 from syncfw.secrets import hide
 from syncfw.state import NotionRead, StateBackend
@@ -259,12 +260,34 @@ class NotionWindow:
     since_full: int
 
 
+BOT_USER_SETTING = "notion bot user"
+"""State setting holding the id of the token's bot user (``GET /v1/users/me``), asked once."""
+
+
+def bot_user(client: NotionClient, store: StateBackend) -> str:
+    """The id of the integration's bot user (the ``last_edited_by`` of syncfw's writes): from the
+    state store, else ``GET /v1/users/me`` (developers.notion.com, "Retrieve your token's bot
+    user"), kept for the next runs.
+
+    Raises:
+        NotionError: the request failed.
+    """
+    known = store.setting(BOT_USER_SETTING)
+    if known:
+        return known
+    found = str(client.retrieve_user("me")["id"])
+    with store.transaction() as tx:
+        tx.set_setting(BOT_USER_SETTING, found)
+    return found
+
+
 def notion_window(
     previous: NotionRead | None,
     schema: Mapping[str, Any],
     *,
     full: bool,
     full_read_every: int,
+    bot: Callable[[], str],
 ) -> NotionWindow:
     """The read of a target's pages: complete when ``full``, when never read (``previous`` None),
     or when ``full_read_every - 1`` incremental reads followed the last complete one; otherwise
@@ -275,16 +298,19 @@ def notion_window(
     the previous read began, ``on_or_after``: an edit made while that read was going on (after it
     passed the page) or after it shows a time in or after that minute, and is read. Pages syncfw
     itself edited last are left out when the data source has a ``last_edited_by`` property (the
-    one ``syncfw notion init`` adds, :data:`syncfw.notion.schema.EDITED_BY`): a people filter
-    ``does_not_contain: "me"`` on it (developers.notion.com, "Filter data source entries", people
-    conditions on ``last_edited_by``), so the pages a run wrote are not read back by the next one,
-    while a page a person (or another integration) edited after syncfw is.
+    one ``syncfw notion init`` adds, :data:`syncfw.notion.schema.EDITED_BY`): a ``people``
+    condition ``does_not_contain`` the bot user's id on it (developers.notion.com, "Filter data
+    source entries": people conditions apply to ``last_edited_by`` properties and take a user id),
+    so the pages a run wrote are not read back by the next one, while a page a person (or another
+    integration) edited after syncfw is.
 
     Args:
         previous: the target's read watermark (when the last read began, reads since a full one).
         schema: the data source's properties (name → property object, with ``id`` and ``type``).
         full: a complete read is asked for (full refresh, first run, sync key re-keyed).
         full_read_every: one read in this many is complete (the recipe's ``full_read_every``).
+        bot: the bot user's id (:func:`bot_user`), asked only for an incremental read of a data
+            source with a ``last_edited_by`` property.
     """
     if full or previous is None or previous.since_full >= full_read_every - 1:
         return NotionWindow(True, None, 0)
@@ -295,5 +321,5 @@ def notion_window(
     }
     editor = next((p.get("id") for p in schema.values() if p.get("type") == "last_edited_by"), None)
     if editor is not None:
-        edited = {"and": [edited, {"property": editor, "last_edited_by": {"does_not_contain": "me"}}]}
+        edited = {"and": [edited, {"property": editor, "people": {"does_not_contain": bot()}}]}
     return NotionWindow(False, edited, previous.since_full + 1)

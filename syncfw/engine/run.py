@@ -25,7 +25,7 @@ from syncfw.engine.commit import commit_target
 from syncfw.engine.guards import check_reviewed, guard
 from syncfw.engine.model import ApplyResult, TargetPlan
 from syncfw.engine.plan import PlannedTarget, plan_target
-from syncfw.engine.reads import notion_window, stream_reads
+from syncfw.engine.reads import bot_user, notion_window, stream_reads
 from syncfw.engine.reconcile import reconcile_due, record_reconciled
 from syncfw.engine.recover import settle_open_intents
 from syncfw.engine.relations import link_pending_relations
@@ -283,6 +283,7 @@ def _execute(
             schema,
             full=options.full_refresh or first_run or rekeyed,
             full_read_every=target.full_read_every,
+            bot=functools.partial(bot_user, client, store),
         )
         complete = window.complete
         live = client.query_pages(data_source_id, filter=window.filter)
