@@ -71,7 +71,9 @@ def test_a_person_editing_during_a_run_is_read_by_the_next_run(
     rows[3]["name"] = "Item three"
     write_jsonl(tmp_path / "items.jsonl", rows)
     pages = by_key(sandbox, ids["items"])
-    person = EditWhileWriting(sandbox, "items", pages["i007"]["id"], {"Name": {"title": [{"text": {"content": "Mine"}}]}})
+    person = EditWhileWriting(
+        sandbox, "items", pages["i007"]["id"], {"Name": {"title": [{"text": {"content": "Mine"}}]}}
+    )
     report = execute(recipe, registry, RunOptions(rate_limit=FAST), person)
     assert report.exit_code == 0, report.error
     assert [op.sync_key for op in report.targets["items"].plan.operations] == ["i003"]
@@ -85,3 +87,27 @@ def test_a_person_editing_during_a_run_is_read_by_the_next_run(
     assert [(d.sync_key, d.live, d.action) for d in plan.drift] == [("i007", "Mine", "reverted")]
     assert [(op.sync_key, op.after) for op in plan.operations] == [("i007", {"Name": "Item 7"})]
     assert len(queries(sandbox, ids["items"])) == 1
+
+
+def test_a_person_editing_a_page_right_after_syncfw_wrote_it_is_read_by_the_next_run(
+    sandbox: Sandbox, registry: Registry, tmp_path: Path
+) -> None:
+    """syncfw updates a page and a person edits it moments later, mostly within the same minute
+    (Notion then shows one ``last_edited_time`` for both, so that time alone cannot tell them
+    apart): the person, its last editor, is read and the page is reverted."""
+    recipe = setup(tmp_path, registry, 150, THINGS)
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    rows = [{"key": f"i{n:03}", "name": f"Item {n}"} for n in range(150)]
+    rows[3]["name"] = "Item three"
+    write_jsonl(tmp_path / "items.jsonl", rows)
+    assert [op.sync_key for op in sync(recipe, registry).targets["items"].plan.operations] == ["i003"]
+    assert sandbox.notion is not None
+    page = by_key(sandbox, ids["items"])["i003"]
+    sandbox.notion.human_edit(page["id"], {"Name": {"title": [{"text": {"content": "Mine"}}]}})
+
+    report = sync(recipe, registry)
+
+    assert report.exit_code == 0, report.error
+    plan = report.targets["items"].plan
+    assert [(d.sync_key, d.live, d.action) for d in plan.drift] == [("i003", "Mine", "reverted")]
