@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import FAST, KEY_PROPERTY, Workspace, is_changed, log, properties, row
+from syncfw.engine.run import notion_client_for
+from syncfw.health.dashboard import HealthDashboard, init_dashboard
 from syncfw.plugins import Registry
 from syncfw.state import StateStore
 
@@ -55,19 +57,25 @@ def write_rows(path: Path, count: int, version: int) -> None:
             writer.writerow(item)
 
 
-def measure(directory: Path, registry: Registry, sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
-    """Both tools at each size: ``{"<rows>": {"syncfw": {...}, "notion2pandas": {...}}}``."""
-    out: dict[str, Any] = {}
-    for rows in sizes:
-        out[str(rows)] = {
-            "syncfw": _scenario(directory / f"syncfw-{rows}", registry, rows, _SyncfwRuns),
-            "notion2pandas": _scenario(directory / f"notion2pandas-{rows}", registry, rows, _PeerRuns),
+def measure(
+    directory: Path,
+    registry: Registry,
+    sizes: tuple[int, ...] = SIZES,
+    tools: tuple[str, ...] = ("syncfw", "notion2pandas"),
+) -> dict[str, Any]:
+    """Each tool of ``tools`` at each size: ``{"<rows>": {"syncfw": {...}, "notion2pandas": {...}}}``."""
+    kinds = {"syncfw": _SyncfwRuns, "notion2pandas": _PeerRuns}
+    return {
+        str(rows): {
+            tool: _scenario(directory / f"{tool}-{rows}", registry, rows, kinds[tool]) for tool in tools
         }
-    return out
+        for rows in sizes
+    }
 
 
 class _SyncfwRuns:
-    """``syncfw run`` of the benchmark recipe, in this process."""
+    """``syncfw run`` of the benchmark recipe, in this process, writing its health dashboard
+    (Sync Health and Sync Runs) as ``syncfw run`` does after ``syncfw notion init``."""
 
     name = "syncfw"
 
@@ -76,10 +84,18 @@ class _SyncfwRuns:
 
     def imported(self, rows: int) -> None:
         self.space.init_targets()
-        self.space.sync(rate_limit=FAST)
+        recipe = self.space.recipe()
+        client = notion_client_for(recipe, FAST)
+        store = StateStore(recipe.state_path)
+        try:
+            init_dashboard(client, store, recipe)
+        finally:
+            client.close()
+            store.close()
+        self.run()
 
     def run(self) -> None:
-        self.space.sync(rate_limit=FAST)
+        self.space.sync(rate_limit=FAST, observers=[HealthDashboard(self.space.recipe())])
 
     def no_change_runs(self, rows: int) -> int:
         return NO_CHANGE_RUNS
