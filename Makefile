@@ -55,8 +55,14 @@ clean:
 # the benchmark suite (issue 5), not part of `make test`: it rewrites docs/benchmarks.md
 .PHONY: bench bench-quick
 
-bench: $(STAMP)
+# the peers the benchmark measures syncfw beside (notion2pandas): the `bench` extra, never a runtime dependency
+BENCH_STAMP := $(VENV)/.syncfw-bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py
 
-bench-quick: $(STAMP)
+bench-quick: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py --quick

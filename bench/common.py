@@ -352,7 +352,7 @@ class Workspace:
         ids: dict[str, str] = {}
         try:
             for target in recipe.targets_in_order():
-                ids[target.name] = init_target(client, store, target, ids).data_source_id
+                ids[target.name] = init_target(client, store, target, ids, recipe.name).data_source_id
         finally:
             client.close()
             store.close()

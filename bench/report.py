@@ -10,7 +10,7 @@ import json
 import math
 from typing import Any, TypeGuard
 
-from bench import backfill, startup
+from bench import backfill, peers, startup
 
 MIB_LIMIT = 1024
 """The memory target, 1 GB, read as 1 GiB of peak resident set size."""
@@ -42,6 +42,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
     out += _shared_targets(results.get("shared_budget"))
     out += startup.targets(results.get("startup"))
+    out += peers.targets(results.get("peers"))
     out.append(backfill.target_row(results.get("backfill")))
 
     mini = results.get("minimality")
@@ -242,6 +243,7 @@ def markdown(figures: dict[str, Any]) -> str:
         *_costs(r.get("costs"), p),
         *_shared_budget(r.get("shared_budget")),
         *backfill.markdown(r.get("backfill")),
+        *peers.markdown(r.get("peers")),
         *_sandbox(),
         "## Parameters of this run",
         "",

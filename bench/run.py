@@ -12,7 +12,8 @@ lookup-and-update scripts (:mod:`bench.minimality`, :mod:`bench.scripts`), engin
 :mod:`bench.costs`); one token shared by three processes through each budget backend (issue 14,
 :mod:`bench.shared_budget`); a backfill in many runs capped by ``--max-writes`` (issue 15,
 :mod:`bench.backfill`); start-up to the first request and the peak memory of a small run
-(issue 16, :mod:`bench.startup`). Progress goes to stderr. A scenario that fails is reported as such
+(issue 16, :mod:`bench.startup`); syncfw beside notion2pandas at 300, 10,000 and 100,000 rows
+(issue 16, :mod:`bench.peers`). Progress goes to stderr. A scenario that fails is reported as such
 (its targets "not measured") and the others still run.
 """
 
@@ -37,7 +38,17 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench import backfill, costs, minimality, overhead, report, saturation, shared_budget, startup  # noqa: E402
+from bench import (  # noqa: E402
+    backfill,
+    costs,
+    minimality,
+    overhead,
+    peers,
+    report,
+    saturation,
+    shared_budget,
+    startup,
+)
 from bench.common import BUDGET, LATENCY, NOTION_BURST, NOTION_RATE, log  # noqa: E402
 from syncfw import __version__  # noqa: E402
 from syncfw.plugins import load_plugins  # noqa: E402
@@ -58,10 +69,12 @@ class Sizes:
     cost_pages: int
     backfill: tuple[int, int]
     """(records, --max-writes) of the backfill."""
+    peers: tuple[int, ...]
+    """Rows of the data source kept beside notion2pandas."""
 
 
-QUICK = Sizes(150, 10_000, 60, (100_000,), 100_000, 600, 2_000, (10_000, 1_000))
-FULL = Sizes(600, 10_000, 200, (100_000, 1_000_000), 1_000_000, 1200, 10_000, (100_000, 10_000))
+QUICK = Sizes(150, 10_000, 60, (100_000,), 100_000, 600, 2_000, (10_000, 1_000), (300, 10_000))
+FULL = Sizes(600, 10_000, 200, (100_000, 1_000_000), 1_000_000, 1200, 10_000, (100_000, 10_000), peers.SIZES)
 
 
 def machine() -> dict[str, Any]:
@@ -165,6 +178,8 @@ def run(sizes: Sizes, only: set[str]) -> dict[str, Any]:
                     root / "backfill", registry, records, cap, sizes.plan_timeout_seconds
                 ),
             )
+        if "peers" in only:
+            results["peers"] = attempt("peers", lambda: peers.measure(root / "peers", registry, sizes.peers))
         os.chdir(REPO)
     return results
 
@@ -176,13 +191,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["saturation", "minimality", "overhead", "costs", "shared", "startup", "backfill"],
+        choices=["saturation", "minimality", "overhead", "costs", "shared", "startup", "backfill", "peers"],
         help="run only this scenario (repeatable); docs/benchmarks.md is then left alone",
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     only = set(
-        args.only or ["saturation", "minimality", "overhead", "costs", "shared", "startup", "backfill"]
+        args.only
+        or ["saturation", "minimality", "overhead", "costs", "shared", "startup", "backfill", "peers"]
     )
     started = time.perf_counter()
     log(f"{'quick' if args.quick else 'full'} run: {sizes}")

@@ -6,21 +6,26 @@ Planning consumes it once, in order (:class:`Reading`), and leaves a :class:`Rea
 mapping, the checkpoints met (so the cursor can advance up to the first record not written) and
 the records behind the plan's writes (so a write Notion rejects quarantines exactly its records),
 each kept only until its write is settled (:meth:`ReadLedger.release`).
+
+:func:`notion_window` says which of the target's pages the Notion read asks for: every page, or
+the pages edited since the previous read that syncfw did not edit last.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from syncfw.clock import now_iso
 from syncfw.connector import Checkpoint, Connector, Record
 from syncfw.engine.reconcile import Reconciliation, reconcile_stream
 from syncfw.errors import SyncfwError
 from syncfw.mapping import CompiledMapping
+from syncfw.notion.client import NotionClient
 from syncfw.recipe import BoundMapping, Target
 from syncfw.secrets import hide
-from syncfw.state import StateBackend
+from syncfw.state import NotionRead, StateBackend
 
 
 @dataclass(frozen=True)
@@ -238,3 +243,84 @@ def _recorded(
         raise
     with store.transaction() as tx:
         tx.read_finished(target.name, mapping.source, mapping.stream, now_iso(), None)
+
+
+@dataclass(frozen=True)
+class NotionWindow:
+    """Which of a target's pages this run's Notion read asks for.
+
+    Attributes:
+        complete: every page (``filter`` is None); pages the read does not return are gone.
+        filter: the ``POST /v1/data_sources/{id}/query`` filter of an incremental read.
+        since_full: incremental reads since the last complete one, this one included (what the
+            watermark records once the run commits).
+    """
+
+    complete: bool
+    filter: dict[str, Any] | None
+    since_full: int
+
+
+BOT_USER_SETTING = "notion bot user"
+"""State setting holding the id of the token's bot user (``GET /v1/users/me``), asked once."""
+
+
+def bot_user(client: NotionClient, store: StateBackend) -> str:
+    """The id of the integration's bot user (the ``last_edited_by`` of syncfw's writes): from the
+    state store, else ``GET /v1/users/me`` (developers.notion.com, "Retrieve your token's bot
+    user"), kept for the next runs.
+
+    Raises:
+        NotionError: the request failed.
+    """
+    known = store.setting(BOT_USER_SETTING)
+    if known:
+        return known
+    found = str(client.retrieve_user("me")["id"])
+    with store.transaction() as tx:
+        tx.set_setting(BOT_USER_SETTING, found)
+    return found
+
+
+def notion_window(
+    previous: NotionRead | None,
+    schema: Mapping[str, Any],
+    *,
+    full: bool,
+    full_read_every: int,
+    bot: Callable[[], str],
+) -> NotionWindow:
+    """The read of a target's pages: complete when ``full``, when never read (``previous`` None),
+    or when ``full_read_every - 1`` incremental reads followed the last complete one; otherwise
+    the pages edited since ``previous`` began.
+
+    Notion truncates ``last_edited_time`` to the minute (shared/reference/notion/API-FACTS.md §5.1,
+    "recorded last_edited_time values are minute-truncated"), so the window starts at the minute
+    the previous read began, ``on_or_after``: an edit made while that read was going on (after it
+    passed the page) or after it shows a time in or after that minute, and is read. Pages syncfw
+    itself edited last are left out when the data source has a ``last_edited_by`` property (the
+    one ``syncfw notion init`` adds, :data:`syncfw.notion.schema.EDITED_BY`): a ``people``
+    condition ``does_not_contain`` the bot user's id on it (developers.notion.com, "Filter data
+    source entries": people conditions apply to ``last_edited_by`` properties and take a user id),
+    so the pages a run wrote are not read back by the next one, while a page a person (or another
+    integration) edited after syncfw is.
+
+    Args:
+        previous: the target's read watermark (when the last read began, reads since a full one).
+        schema: the data source's properties (name → property object, with ``id`` and ``type``).
+        full: a complete read is asked for (full refresh, first run, sync key re-keyed).
+        full_read_every: one read in this many is complete (the recipe's ``full_read_every``).
+        bot: the bot user's id (:func:`bot_user`), asked only for an incremental read of a data
+            source with a ``last_edited_by`` property.
+    """
+    if full or previous is None or previous.since_full >= full_read_every - 1:
+        return NotionWindow(True, None, 0)
+    since = previous.at.replace(second=0, microsecond=0)
+    edited: dict[str, Any] = {
+        "timestamp": "last_edited_time",
+        "last_edited_time": {"on_or_after": since.isoformat()},
+    }
+    editor = next((p.get("id") for p in schema.values() if p.get("type") == "last_edited_by"), None)
+    if editor is not None:
+        edited = {"and": [edited, {"property": editor, "people": {"does_not_contain": bot()}}]}
+    return NotionWindow(False, edited, previous.since_full + 1)

@@ -12,7 +12,6 @@ import secrets
 import signal
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -26,7 +25,7 @@ from syncfw.engine.commit import commit_target
 from syncfw.engine.guards import check_reviewed, guard
 from syncfw.engine.model import ApplyResult, TargetPlan
 from syncfw.engine.plan import PlannedTarget, plan_target
-from syncfw.engine.reads import stream_reads
+from syncfw.engine.reads import bot_user, notion_window, stream_reads
 from syncfw.engine.reconcile import reconcile_due, record_reconciled
 from syncfw.engine.recover import settle_open_intents
 from syncfw.engine.relations import PlannedPages, link_pending_relations
@@ -53,7 +52,7 @@ from syncfw.plugins import Registry
 from syncfw.recipe import Recipe
 from syncfw.recipe.governance import check_runnable
 from syncfw.secrets import hide
-from syncfw.state import NotionRead, StateBackend, StoreTransaction, open_state, run_lock
+from syncfw.state import NotionRead, StateBackend, open_state, run_lock
 
 __all__ = [
     "Progress",
@@ -64,7 +63,6 @@ __all__ = [
     "execute",
     "notion_client_for",
 ]
-READ_OVERLAP = timedelta(minutes=1)
 
 
 @dataclass
@@ -296,21 +294,15 @@ def _execute(
         )
         progress.phase(target.name, "reading Notion")
         read_started = utcnow()
-        watermark = _notion_watermark(store, target.name)
-        complete = (
-            options.full_refresh
-            or first_run
-            or rekeyed
-            or watermark is None
-            or watermark[1] >= target.full_read_every - 1
+        window = notion_window(
+            store.notion_read(target.name),
+            schema,
+            full=options.full_refresh or first_run or rekeyed,
+            full_read_every=target.full_read_every,
+            bot=functools.partial(bot_user, client, store),
         )
-        if complete or watermark is None:
-            live = client.query_pages(data_source_id)
-        else:
-            # pages edited since the last read (Notion rounds last_edited_time down to the minute)
-            since = watermark[0].replace(second=0, microsecond=0) - READ_OVERLAP
-            edited = {"timestamp": "last_edited_time", "last_edited_time": {"on_or_after": since.isoformat()}}
-            live = client.query_pages(data_source_id, filter=edited)
+        complete = window.complete
+        live = client.query_pages(data_source_id, filter=window.filter)
         mark_type = schema.get(target.mark_property or "", {}).get("type") if target.mark_property else None
         planned = plan_target(
             target=target,
@@ -353,7 +345,6 @@ def _execute(
             limit = cap.allowance(target.max_writes)
             result = _apply(client, store, report.run_id, target_report, planned, stop, progress, limit)
             cap.count(result.sent, result.capped)
-            runs_since_full = 0 if complete else (watermark[1] + 1 if watermark else 0)
             with store.transaction() as tx:
                 commit_target(
                     tx,
@@ -364,7 +355,7 @@ def _execute(
                     result=result,
                     ledger=planned.ledger,
                 )
-                _note_notion_read(tx, target.name, read_started, runs_since_full)
+                tx.set_notion_read(target.name, NotionRead(read_started, window.since_full))
                 if not stop.is_set():
                     done = reconciling and all(r.error is None for r in reconciled)
                     record_reconciled(tx, store, target, reconciled=done, at=read_started.isoformat())
@@ -423,14 +414,3 @@ def _retrieve(client: NotionClient, page_id: str) -> dict[str, Any] | None:
         return client.retrieve_page(page_id)
     except NotionNotFound:
         return None
-
-
-def _notion_watermark(store: StateBackend, target: str) -> tuple[datetime, int] | None:
-    """When the target's pages were last read, and how many incremental reads followed a full one."""
-    read = store.notion_read(target)
-    return None if read is None else (read.at, read.since_full)
-
-
-def _note_notion_read(tx: StoreTransaction, target: str, at: datetime, since_full: int) -> None:
-    """Record, in ``tx``, when the target's pages were read and the incremental reads since a full one."""
-    tx.set_notion_read(target, NotionRead(at, since_full))

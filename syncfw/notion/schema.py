@@ -399,6 +399,12 @@ class InitResult:
     problems: list[str]
 
 
+EDITED_BY = "Last edited by"
+"""The ``last_edited_by`` property ``syncfw notion init`` adds to a target (the name Notion's app
+gives that property type): incremental reads leave out the pages syncfw edited last
+(:func:`syncfw.engine.reads.notion_window`)."""
+
+
 def init_target(
     client: NotionClient,
     store: StateBackend,
@@ -435,6 +441,8 @@ def init_target(
         properties = {p.name: _config(p, data_sources) for p in wanted.values()}
         if not any(p.type == "title" for p in wanted.values()):
             properties["Name"] = {"title": {}}
+        if recipe is not None:
+            properties[EDITED_BY] = {"last_edited_by": {}}
         db = client.create_database(target.database.parent_page, target.database.title, properties)
         ds_id = db["data_sources"][0]["id"]
         with store.transaction() as tx:
@@ -460,6 +468,11 @@ def init_target(
             changes[title_now] = {"name": name}  # a data source has one title property: rename it
         else:
             changes[name] = _config(prop, data_sources)
+    has_editor = any(p.get("type") == "last_edited_by" for p in schema.values())
+    # an update target reads every page on every run: the filter on who edited last is not needed
+    needed = recipe is not None and target.mode == "upsert"
+    editor = [EDITED_BY] if needed and not has_editor and EDITED_BY not in schema else []
+    changes.update({name: {"last_edited_by": {}} for name in editor})
     if changes:
         client.update_data_source(ids[1], changes)
         schema = client.retrieve_data_source(ids[1]).get("properties", {})
@@ -467,7 +480,13 @@ def init_target(
         write_claim(client, ids[1], Claim.of(recipe, target, sync_key_property_id(target, schema)))
     record_ids(store, target.name, schema, followed_properties(target))
     problems = schema_problems(target, schema, data_sources)
-    added = sorted(missing) + [
-        f"{r.recipe_name} (renamed back from {r.notion_name!r})" for r in renamed if r.recipe_name in wanted
-    ]
+    added = (
+        sorted(missing)
+        + editor
+        + [
+            f"{r.recipe_name} (renamed back from {r.notion_name!r})"
+            for r in renamed
+            if r.recipe_name in wanted
+        ]
+    )
     return InitResult(target.name, ids[1], False, added, problems)
