@@ -10,7 +10,7 @@ each kept only until its write is settled (:meth:`ReadLedger.release`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 from syncfw.clock import now_iso
@@ -77,7 +77,7 @@ class StreamLedger:
     source: str
     stream: str
     checkpoints: tuple[tuple[int, str], ...] = ()
-    records: dict[int, Record] = field(default_factory=dict)
+    records: MutableMapping[int, Record] = field(default_factory=dict)
     count: int = 0
 
     def cursor_before(self, first_failed: int | None) -> str | None:

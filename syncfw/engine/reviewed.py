@@ -32,6 +32,8 @@ class _PlannedOperation(BaseModel):
 class _PlannedTarget(BaseModel):
     model_config = ConfigDict(strict=True)
     operations: list[_PlannedOperation]
+    created: int | None = None
+    creates_digest: str | None = None
 
 
 class ReviewedPlan(BaseModel):
