@@ -247,7 +247,9 @@ def plan_target(
 
     What planning holds grows with the changes, not with the target: the pages the Notion read
     returned that are not as syncfw left them, the desired values of pages that may need a write,
-    and the state of one batch of keys at a time.
+    and the state of one batch of keys at a time. The pages it creates, with the records behind
+    them, are kept on disk (:class:`~syncfw.engine.spill.CreateSpill`): a first import's plan
+    does not grow with the number of records.
 
     Args:
         compiled: mapping name → compiled mapping, for every mapping of the target.
