@@ -77,6 +77,8 @@ class CreateSpill:
         return found is not None
 
     def _spec(self, key: str) -> tuple[dict[str, Any], Origins] | None:
+        if not self._count:
+            return None
         row = self._db.execute("SELECT spec FROM creates WHERE key = ?", (key,)).fetchone()
         return None if row is None else pickle.loads(row[0])
 
