@@ -33,7 +33,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from syncfw.clock import now_iso  # noqa: E402
-from syncfw.engine.model import Operation, TargetPlan  # noqa: E402
+from syncfw.engine.model import Operation, Operations, TargetPlan  # noqa: E402
 from syncfw.engine.report import RunReport, TargetReport, apply_retention, record_operations  # noqa: E402
 from syncfw.engine.run import new_run_id  # noqa: E402
 from syncfw.recipe import Recipe, load_recipe  # noqa: E402
@@ -81,7 +81,7 @@ def operations(count: int) -> tuple[Operation, ...]:
 
 
 def report_of(recipe: Recipe, count: int) -> RunReport:
-    plan = TargetPlan("accounts", "ds", "Salesforce ID", {}, operations=operations(count))
+    plan = TargetPlan("accounts", "ds", "Salesforce ID", {}, operations=Operations(operations(count)))
     report = RunReport(new_run_id(), recipe.name, "run", now_iso())
     done = {"create": plan.count("create"), "update": plan.count("update"), "archive": plan.count("archive")}
     report.targets["accounts"] = TargetReport(plan, done, {}, applied=True)

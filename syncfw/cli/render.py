@@ -7,6 +7,7 @@ that stdout can be piped. The health commands render in :mod:`syncfw.cli.render_
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from collections.abc import Iterator, Mapping
@@ -237,7 +238,7 @@ def render_plan_markdown(report: RunReport, personal: Mapping[str, set[str]]) ->
                 f"| | {_cell(p.sync_key_property)} | property | before | after |",
                 "|---|---|---|---|---|",
             ]
-        for op in p.operations[:MARKDOWN_OPERATIONS]:
+        for op in itertools.islice(p.operations, MARKDOWN_OPERATIONS):
             sign = {"create": "+ create", "update": "~ update", "archive": "- archive"}[op.action]
             rows = [(prop, op.before.get(prop), after) for prop, after in op.after.items()] or [
                 ("", None, None)

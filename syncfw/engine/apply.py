@@ -25,12 +25,13 @@ left for the next run and the cursors stay before their records.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -266,9 +267,18 @@ class Applier:
             tx.set_page(self.target, op.sync_key, page["id"], created_by_syncfw=True)
             tx.set_written(self.target, op.sync_key, after)
             tx.settle(seq, "applied", now_iso("milliseconds"), page["id"])
-        with self._lock:
-            self.created[op.sync_key] = page["id"]
+        self._created(op.sync_key, page["id"])
         return str(page["id"])
+
+    def _created(self, sync_key: str, page_id: str) -> None:
+        """Note the page made for ``sync_key``: with the plan's creates on disk when it is one of
+        them (the plan carried out reads it there), else in :attr:`created`."""
+        creates = self.plan.operations.creates
+        if creates is not None and sync_key in creates:
+            creates.created(sync_key, page_id)
+            return
+        with self._lock:
+            self.created[sync_key] = page_id
 
     def _update(
         self, op: Operation, page_id: str, after: dict[str, Any], properties: dict[str, Any], restore: bool
@@ -378,7 +388,7 @@ class Applier:
             if page_id is None:
                 unsettled.append(item)
                 continue
-            self.created[item.op.sync_key] = page_id
+            self._created(item.op.sync_key, page_id)
             self.done["create"] += 1
             if item.more:
                 self._hold(item.op)  # the rest of the page is written when its records are read again
@@ -413,13 +423,13 @@ class Applier:
                 write in flight stays an open intent for the next run to settle (:meth:`result`
                 says what was done).
         """
-        operations = list(self.plan.operations)
-        if self.limit is not None and len(operations) > self.limit:
-            operations.sort(key=lambda op: min((position for _, position in op.records), default=-1))
-            for op in operations[self.limit :]:
+        planned = self.plan.operations
+        operations: Iterable[Operation] = planned
+        if self.limit is not None and len(planned) > self.limit:
+            for op in itertools.islice(planned.by_first_record(), self.limit, None):
                 self._hold(op)
-            self.capped = len(operations) - self.limit
-            operations = operations[: self.limit]
+            self.capped = len(planned) - self.limit
+            operations = itertools.islice(planned.by_first_record(), self.limit)
         pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="syncfw-write")
         in_flight: deque[Future[None]] = deque()
         try:

@@ -9,6 +9,7 @@ cannot read again: its cursors are still before the records.
 from __future__ import annotations
 
 from syncfw.clock import now_iso
+from syncfw.connector import Record
 from syncfw.engine.model import ApplyResult, Quarantine, StateDelta
 from syncfw.engine.reads import ReadLedger
 from syncfw.state import QuarantinedRecord, StateBackend, StoreTransaction
@@ -56,9 +57,9 @@ def commit_target(
     # a quarantined record whose write was held stays quarantined: the cursor may be past it
     held = {
         (mapping, record.key)
-        for mapping, positions in result.held.items()
+        for mapping, positions in (result.held.items() if delta.released else ())
         for position in positions
-        if (record := ledger.streams[mapping].records.get(position)) is not None
+        if (record := _record(ledger, mapping, position)) is not None
     }
     for mapping, record_key in delta.released - {(q.mapping, q.record.key) for q in rejected} - held:
         tx.release(target, mapping, record_key)
@@ -96,3 +97,12 @@ def commit_target(
         )
         tx.set_cursor(target, stream.source, stream.stream, cursor, now_iso())
         tx.settle(seq, "applied", now_iso())
+
+
+def _record(ledger: ReadLedger, mapping: str, position: int) -> Record | None:
+    """The record at ``position`` of ``mapping``'s read, if the ledger still has it (in memory or
+    with the creates on disk: :class:`~syncfw.engine.spill.SpilledRecords`)."""
+    try:
+        return ledger.streams[mapping].records[position]
+    except KeyError:
+        return None

@@ -7,20 +7,62 @@ and that Notion still holds as syncfw left it, is settled on the spot and not ke
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Any, Literal
 
 from syncfw.connector import Record
 from syncfw.engine.model import MARK_VALUES
 from syncfw.engine.pages import PagesInPlay
 from syncfw.engine.reads import Reading
 from syncfw.engine.scope import MISSING, Scope, batched
+from syncfw.engine.spill import CreateSpill
 from syncfw.mapping import encode, normalize
 from syncfw.recipe import BoundMapping
 
 
+class ByKey(MutableMapping[str, Any]):
+    """Sync key → one part of the pages' desired values (``values`` or ``origins``): for the
+    pages this plan creates, on disk (``creates``); for the others, in memory (``memory``).
+    Deleting is for the pages in memory only."""
+
+    def __init__(self, creates: CreateSpill, part: Literal["values", "origins"]) -> None:
+        self.memory: dict[str, Any] = {}
+        self.creates = creates
+        self.part = part
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.memory:
+            return self.memory[key]
+        found = self.creates.get(key, self.part)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.memory or key in self.creates
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key in self.creates:
+            self.creates.put(key, **{self.part: value})
+        else:
+            self.memory[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.memory[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.memory
+        for keys in self.creates.key_pages():
+            yield from keys
+
+    def __len__(self) -> int:
+        return len(self.memory) + len(self.creates)
+
+
 class DesiredValues:
-    """Desired values by page key, and the records behind them.
+    """Desired values by page key, and the records behind them; those of the pages this plan
+    creates are kept on disk with the creates (``pages.creates``), with the primary records
+    behind them.
 
     Attributes:
         desired: sync key → property → canonical desired value.
@@ -31,19 +73,22 @@ class DesiredValues:
     def __init__(self, scope: Scope, pages: PagesInPlay) -> None:
         self.scope = scope
         self.pages = pages
-        self.desired: dict[str, dict[str, Any]] = {}
-        self.sources: dict[str, tuple[tuple[str, int], ...]] = {}
+        self.desired = ByKey(pages.creates, "values")
+        self.sources = ByKey(pages.creates, "origins")
         self.archives: dict[str, tuple[str, int]] = {}
 
     def want(self, key: str, values: dict[str, Any], origin: tuple[str, int] | None) -> None:
         """Note desired values of the page ``key`` (``values`` is the caller's to give away)."""
-        current = self.desired.get(key)
+        if key in self.pages.creates:
+            self.pages.creates.merge(key, values, () if origin is None else (origin,))
+            return
+        current = self.desired.memory.get(key)
         if current is None:
-            self.desired[key] = values
+            self.desired.memory[key] = values
         else:
             current.update(values)
         if origin is not None:  # a tuple, not a list: it becomes the operation's ``records`` as it is
-            self.sources[key] = (*self.sources.get(key, ()), origin)
+            self.sources.memory[key] = (*self.sources.memory.get(key, ()), origin)
 
     def settled(self, key: str, values: Mapping[str, Any]) -> bool:
         """True when ``values`` for the page of ``key`` need no write and nothing else is pending
@@ -133,7 +178,10 @@ class DesiredValues:
                     )
                     continue
                 else:
-                    pages.creates.add(key)
+                    pages.creates.merge(key, values, ((mapping.name, position),))
+                    if read.keep_records:
+                        pages.creates.keep(mapping.name, position, record)
+                    continue
                 self.want(key, values, (mapping.name, position))
                 read.keep(position, record)
         pages.note_strays(read.full)

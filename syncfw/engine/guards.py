@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from syncfw.engine.model import TargetPlan, jsonable
+from syncfw.engine.model import LISTED_CREATES, Operation, TargetPlan, jsonable
 from syncfw.errors import GuardStop
 from syncfw.recipe import Target
 
@@ -17,15 +17,29 @@ GUARD_MIN_PAGES = 10
 def check_reviewed(reviewed: dict[str, Any], target: str, plan: TargetPlan) -> None:
     """Refuse to apply when the fresh plan of ``target`` differs from the reviewed plan file.
 
+    Operations are compared one by one; a plan file that lists only some of its creates
+    (``creates_digest``, see :meth:`~syncfw.engine.report.TargetReport.as_dict`) has its creates
+    compared by their number and digest.
+
     Raises:
         GuardStop: operations differ; the message names each one and what changed.
     """
+    planned = reviewed.get("targets", {}).get(target, {})
+    digest = planned.get("creates_digest")
+    creates = plan.count("create")
+    whole = digest is None and creates <= LISTED_CREATES  # every create is compared one by one
     saved = {
         (op["action"], op["sync_key"]): op
-        for op in reviewed.get("targets", {}).get(target, {}).get("operations", [])
+        for op in planned.get("operations", [])
+        if whole or op["action"] != "create"
     }
-    fresh = {(op.action, op.sync_key): op for op in plan.operations}
+    fresh = {(op.action, op.sync_key): op for op in (plan.operations if whole else _not_creates(plan))}
     differences = []
+    if not whole and (creates != planned.get("created") or digest != plan.operations.creates_digest()):
+        differences.append(
+            f"create: {creates} pages to create now, {planned.get('created')} in the reviewed plan, "
+            "or the keys or values to write changed since the plan"
+        )
     for key in sorted(set(saved) | set(fresh)):
         action, sync_key = key
         if key not in fresh:
@@ -53,6 +67,10 @@ def check_reviewed(reviewed: dict[str, Any], target: str, plan: TargetPlan) -> N
             + "\n  ".join(differences)
             + "\nMake a new plan with `syncfw plan --out` and review it."
         )
+
+
+def _not_creates(plan: TargetPlan) -> list[Operation]:
+    return [*plan.operations.of("update"), *plan.operations.of("archive")]
 
 
 def guard(target: Target, plan: TargetPlan, live_pages: int, *, allow_mass_change: bool) -> None:

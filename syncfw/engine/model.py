@@ -12,12 +12,16 @@ once the write behind it is settled (:meth:`~syncfw.engine.reads.ReadLedger.rele
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import hashlib
+import heapq
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
 from syncfw.connector import Record
+from syncfw.engine.spill import CreateSpill
 from syncfw.errors import RecordProblem
 
 Action = Literal["create", "update", "archive"]
@@ -26,6 +30,12 @@ MARK_VALUES = {
     "select": ("Deleted at source", None),
     "status": ("Deleted at source", None),
 }
+
+
+LISTED_CREATES = 10_000
+"""Creates a whole report lists (``--json``, plan files): a first import's others are given by
+their count and a digest (:meth:`Operations.creates_digest`), so that neither the report nor the
+plan file grows with the number of pages a run creates."""
 
 
 NO_VALUES: Mapping[str, Any] = MappingProxyType({})
@@ -59,6 +69,82 @@ class Operation:
     before: Mapping[str, Any] = field(default_factory=_no_values)
     restore: bool = False
     records: tuple[tuple[str, int], ...] = ()
+
+
+class Operations:
+    """The writes of a plan, in plan order: those held in memory (``items``) and the creates kept
+    on disk (``creates``, a :class:`~syncfw.engine.spill.CreateSpill`), read back a batch at a
+    time. Iterating merges the two: ``items[:head]`` first (archives and marks of deleted records),
+    then the rest of ``items`` and the creates, by sync key. Compares equal to a tuple of the same
+    operations.
+    """
+
+    __slots__ = ("creates", "head", "items")
+
+    def __init__(
+        self, items: Iterable[Operation] = (), creates: CreateSpill | None = None, head: int = 0
+    ) -> None:
+        self.items = tuple(items)
+        self.creates = creates
+        self.head = head
+
+    def _spilled(self, order: Literal["key", "first"] = "key") -> Iterator[Operation]:
+        if self.creates is not None:
+            for key, after, origins, page_id in self.creates.rows(order):
+                yield Operation("create", key, page_id, after, records=origins)
+
+    def __iter__(self) -> Iterator[Operation]:
+        yield from self.items[: self.head]
+        yield from heapq.merge(self.items[self.head :], self._spilled(), key=lambda op: op.sync_key)
+
+    def __len__(self) -> int:
+        return len(self.items) + (0 if self.creates is None else len(self.creates))
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Operations | tuple):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Operations({len(self.items)} in memory, {len(self) - len(self.items)} creates on disk)"
+
+    def count(self, action: Action) -> int:
+        spilled = len(self.creates) if action == "create" and self.creates is not None else 0
+        return spilled + sum(1 for op in self.items if op.action == action)
+
+    def of(self, action: Action) -> Iterator[Operation]:
+        """The operations of one action, in plan order (only a create reads the disk)."""
+        if action == "create":
+            return (op for op in self if op.action == "create")
+        return (op for op in self.items if op.action == action)
+
+    def by_first_record(self) -> Iterator[Operation]:
+        """Every operation, in the order of its first record's position in its read (-1: none)."""
+        items = sorted(self.items, key=_first_record)
+        return heapq.merge(items, self._spilled("first"), key=_first_record)
+
+    def replace(self, change: Callable[[Operation], Operation]) -> Operations:
+        """These operations with ``change`` applied to those held in memory."""
+        return Operations(map(change, self.items), self.creates, self.head)
+
+    def creates_digest(self) -> str:
+        """SHA-256 of every create's sync key and values, in plan order: a plan file that lists
+        only some of its creates records it, so that ``syncfw run --plan`` can tell the creates it
+        applies are those reviewed."""
+        digest = hashlib.sha256()
+        for op in self.of("create"):
+            digest.update(json.dumps([op.sync_key, op.after], sort_keys=True, default=str).encode())
+            digest.update(b"\n")
+        return digest.hexdigest()
+
+
+def _first_record(op: Operation) -> int:
+    return min((position for _, position in op.records), default=-1)
 
 
 @dataclass(frozen=True)
@@ -106,7 +192,8 @@ class TargetPlan:
     """Everything syncfw will do to one target, and what it found on the way.
 
     Attributes:
-        operations: the writes, at most one per page.
+        operations: the writes, at most one per page (creates read back from disk, see
+            :class:`Operations`).
         unchanged: pages in Notion that need no write.
         pages: pages of the target in Notion (the mass-change guard's base).
         pending_relations: ``{"sync_key", "property", "target", "keys"}`` of related keys that
@@ -121,7 +208,7 @@ class TargetPlan:
     data_source_id: str
     sync_key_property: str
     types: Mapping[str, str]
-    operations: tuple[Operation, ...] = ()
+    operations: Operations = field(default_factory=Operations)
     unchanged: int = 0
     pages: int = 0
     drift: tuple[DriftFinding, ...] = ()
@@ -133,7 +220,7 @@ class TargetPlan:
     unidentified: tuple[str, ...] = ()
 
     def count(self, action: Action) -> int:
-        return sum(1 for op in self.operations if op.action == action)
+        return self.operations.count(action)
 
     def key_refills(self) -> int:
         """Updates that only write back a sync key a page lost (it was emptied or its property
@@ -141,17 +228,18 @@ class TargetPlan:
         key = self.sync_key_property
         return sum(
             1
-            for op in self.operations
-            if op.action == "update" and set(op.after) == {key} and op.before.get(key) in (None, "")
+            for op in self.operations.of("update")
+            if set(op.after) == {key} and op.before.get(key) in (None, "")
         )
 
     def carried_out(self, result: ApplyResult) -> TargetPlan:
         """This plan as applied: created pages carry their ids, rejected writes are problems."""
-        operations = tuple(
-            dataclasses.replace(op, page_id=result.created[op.sync_key])
-            if op.action == "create" and op.sync_key in result.created
-            else op
-            for op in self.operations
+        operations = self.operations.replace(
+            lambda op: (
+                dataclasses.replace(op, page_id=result.created[op.sync_key])
+                if op.action == "create" and op.sync_key in result.created
+                else op
+            )
         )
         return dataclasses.replace(self, operations=operations, problems=self.problems + result.problems)
 
@@ -197,7 +285,8 @@ class ApplyResult:
 
     Attributes:
         done: writes made, by action (``create``, ``update``, ``archive``).
-        created: sync key → page id of every page created (or adopted after a lost answer).
+        created: sync key → page id of every page created (or adopted after a lost answer), but
+            the creates of a plan kept on disk: the plan carries their ids (:class:`Operations`).
         rejections: writes refused, in the order they were refused.
         held: mapping → positions of records whose write did not happen this run (stopped, or a
             create still pending): the mapping's cursor stays before the first of them.

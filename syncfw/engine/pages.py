@@ -3,12 +3,14 @@ this plan brings into Notion (creates and restores)."""
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from syncfw.engine.scope import BATCH, Scope, batched
+from syncfw.engine.spill import CreateSpill
 from syncfw.mapping import decode, normalize
 
 MISSING_LOOKUPS = 50
@@ -58,7 +60,7 @@ class PagesInPlay:
 
     What it holds grows with the changes, not with the target: the pages the Notion read returned
     that are not as syncfw left them (``live``), the keys the read returned (``seen``), and the
-    keys this plan creates or restores. A page syncfw knows whose owned values are what syncfw
+    keys this plan restores; the pages it creates are kept on disk (``creates``). A page syncfw knows whose owned values are what syncfw
     last wrote counts as "as syncfw left it", exactly like a page an incremental read did not return.
     """
 
@@ -68,7 +70,7 @@ class PagesInPlay:
         self.seen: set[str] = set()
         self.foreign: set[str] = set()
         self.copies: dict[str, int] = {}
-        self.creates: set[str] = set()
+        self.creates = CreateSpill()
         self.restores: set[str] = set()
         self.count = 0
         """Pages of the target in Notion (the mass-change guard's base)."""
@@ -222,10 +224,11 @@ class PagesInPlay:
             if keys:
                 yield keys
         extra = []
-        for key in sorted(set(self.live) | self.creates | self.restores):
+        for key in sorted(set(self.live) | self.restores):
             entry = scope.state.entry(key)
             if entry is None or entry.archived:
                 extra.append(key)
-        for chunk in batched(extra):
+        creates = itertools.chain.from_iterable(self.creates.key_pages())  # no page: no entry either
+        for chunk in batched(heapq.merge(extra, creates)):
             scope.state.load(chunk)
             yield chunk

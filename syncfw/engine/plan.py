@@ -17,6 +17,8 @@ diff below. Nothing is written while planning; :mod:`syncfw.engine.apply` carrie
 from __future__ import annotations
 
 import dataclasses
+import heapq
+import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,11 +26,20 @@ from typing import Any
 from syncfw.engine.desired import DesiredValues
 from syncfw.engine.diff import Drift, PageDiff, diff_page
 from syncfw.engine.matcher import Matcher
-from syncfw.engine.model import MARK_VALUES, Action, DriftFinding, Operation, StateDelta, TargetPlan
+from syncfw.engine.model import (
+    MARK_VALUES,
+    Action,
+    DriftFinding,
+    Operation,
+    Operations,
+    StateDelta,
+    TargetPlan,
+)
 from syncfw.engine.pages import PagesInPlay
-from syncfw.engine.reads import Reading, ReadLedger, StreamRead, ordered_mappings
+from syncfw.engine.reads import Reading, ReadLedger, StreamLedger, StreamRead, ordered_mappings
 from syncfw.engine.relations import PlannedPages, RelationResolver, Resolved
 from syncfw.engine.scope import BATCH, MISSING, Scope, batched
+from syncfw.engine.spill import CreateSpill, SpilledRecords
 from syncfw.mapping import CompiledMapping, normalize
 from syncfw.recipe import Target
 from syncfw.state import StateBackend
@@ -141,12 +152,19 @@ class _Diff:
                 )
 
     def diff(self) -> None:
-        candidates = set(self.desired.desired) | set(self.pages.live)
+        """Diff every page in play, in sync-key order: those kept in memory, and the creates (on
+        disk), whose relations are resolved into their desired values."""
+        candidates = set(self.desired.desired.memory) | set(self.pages.live)
         candidates |= self.relation_candidates(candidates)
-        for keys in batched(sorted(candidates)):
-            self.scope.state.load(keys)
-            for key in keys:
-                self._diff_one(key)
+        creates = self.pages.creates
+        keys = heapq.merge(sorted(candidates), itertools.chain.from_iterable(creates.key_pages()))
+        for batch in batched(keys):
+            self.scope.state.load(batch)
+            for key in batch:
+                if key in candidates:
+                    self._diff_one(key)
+                elif relations := self.relations_of(key):
+                    creates.merge(key, relations, ())
 
     def _diff_one(self, key: str) -> None:
         scope, pages = self.scope, self.pages
@@ -156,11 +174,6 @@ class _Diff:
         if key in self.desired.archives and (not wanted or key in self.archiving):
             return  # a page moved to trash takes no other write (Notion refuses edits in trash)
         entry = scope.state.entry(key)
-        if key in pages.creates:
-            relations = self.relations_of(key)
-            after = {**desired, **relations} if relations else desired
-            self.operations.append(Operation("create", key, None, after=after, records=origin))
-            return
         if not pages.in_notion(key) and key not in pages.restores:
             return  # not in Notion (never created, trashed or deleted by a person)
         if not wanted and (entry is None or entry.archived):
@@ -240,7 +253,9 @@ def plan_target(
 
     What planning holds grows with the changes, not with the target: the pages the Notion read
     returned that are not as syncfw left them, the desired values of pages that may need a write,
-    and the state of one batch of keys at a time.
+    and the state of one batch of keys at a time. The pages it creates, with the records behind
+    them, are kept on disk (:class:`~syncfw.engine.spill.CreateSpill`): a first import's plan
+    does not grow with the number of records.
 
     Args:
         compiled: mapping name → compiled mapping, for every mapping of the target.
@@ -285,13 +300,17 @@ def plan_target(
         phase("planning")
     diff = _Diff(scope, pages, desired, user_name, planned)
     diff.deletes()
+    head = len(diff.operations)
     diff.diff()
-    operations = tuple(diff.operations)
+    operations = Operations(diff.operations, pages.creates, head)
     needed: dict[str, set[int]] = {}  # a rejected write quarantines exactly the records behind it
     for op in operations:
         for name, position in op.records:
-            needed.setdefault(name, set()).add(position)
-    ledger = ReadLedger({name: r.ledger(needed.get(name, set())) for name, r in readings.items()})
+            if position in readings[name].records:  # those behind a create are on disk with it
+                needed.setdefault(name, set()).add(position)
+    ledger = ReadLedger(
+        {name: _ledger(r, needed.get(name, set()), pages.creates) for name, r in readings.items()}
+    )
     notes = scope.notes
     updates = sum(1 for op in operations if op.action == "update" and not op.restore)
     archives = sum(1 for op in operations if op.action == "archive")
@@ -312,6 +331,13 @@ def plan_target(
         unidentified=tuple(notes.unidentified),
     )
     return PlannedTarget(plan, scope.learnt.delta(), ledger)
+
+
+def _ledger(reading: Reading, needed: set[int], creates: CreateSpill) -> StreamLedger:
+    """What ``reading`` read, keeping the records at ``needed`` positions; the records behind the
+    creates are looked up where the creates are kept."""
+    kept = reading.ledger(needed)
+    return dataclasses.replace(kept, records=SpilledRecords(kept.records, creates, kept.mapping))
 
 
 def _editor_name(editor: Mapping[str, Any], users: Callable[[str], str | None]) -> str | None:

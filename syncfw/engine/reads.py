@@ -13,7 +13,7 @@ the pages edited since the previous read that syncfw did not edit last.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,7 +83,7 @@ class StreamLedger:
     source: str
     stream: str
     checkpoints: tuple[tuple[int, str], ...] = ()
-    records: dict[int, Record] = field(default_factory=dict)
+    records: MutableMapping[int, Record] = field(default_factory=dict)
     count: int = 0
 
     def cursor_before(self, first_failed: int | None) -> str | None:

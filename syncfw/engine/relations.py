@@ -20,7 +20,7 @@ from typing import Any
 
 from syncfw.engine.apply import Applier
 from syncfw.engine.backfill import WriteCap
-from syncfw.engine.model import Operation, StateDelta, TargetPlan
+from syncfw.engine.model import Operation, Operations, StateDelta, TargetPlan
 from syncfw.engine.report import RunReport
 from syncfw.errors import RecordProblem
 from syncfw.mapping import normalize
@@ -211,7 +211,7 @@ def link_pending_relations(
                 continue
             befores.setdefault(key, {})[prop] = written.get(key, {}).get(prop)
             afters.setdefault(key, {})[prop] = value
-        operations = tuple(  # a before kept only as a digest is taken from the journal, or left out
+        operations = Operations(  # a before kept only as a digest is taken from the journal, or left out
             Operation(
                 "update",
                 key,

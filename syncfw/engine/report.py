@@ -22,7 +22,7 @@ from more_itertools import chunked
 from syncfw import __version__
 from syncfw.clock import iso, utcnow
 from syncfw.engine.backfill import Backfill
-from syncfw.engine.model import Operation, TargetPlan, jsonable
+from syncfw.engine.model import LISTED_CREATES, Operation, TargetPlan, jsonable
 from syncfw.engine.reads import ReadLedger
 from syncfw.engine.reconcile import Reconciliation
 from syncfw.errors import StateError
@@ -76,8 +76,16 @@ class TargetReport:
     """What the target's mappings read (checkpoints, and the records behind the writes)."""
 
     def as_dict(self) -> dict[str, Any]:
-        """The whole report of the target (every operation and finding)."""
-        return {**self._counts(None), "operations": [_operation(op) for op in self.plan.operations]}
+        """The whole report of the target: every operation and finding, but of a plan that creates
+        more than :data:`~syncfw.engine.model.LISTED_CREATES` pages only the first creates, with
+        ``creates_listed`` and ``creates_digest`` (every create's key and values, which
+        ``syncfw run --plan`` checks)."""
+        operations = self.plan.operations
+        creates = operations.count("create")
+        out = {**self._counts(None), "operations": list(_listed(operations, LISTED_CREATES))}
+        if creates > LISTED_CREATES:
+            out.update(creates_listed=LISTED_CREATES, creates_digest=operations.creates_digest())
+        return out
 
     def summary(self, owners: Mapping[str, str]) -> dict[str, Any]:
         """:meth:`as_dict` bounded for run history: at most :data:`SAMPLE` operations of each
@@ -86,9 +94,8 @@ class TargetReport:
         that write a property it owns (``owners``: property → source) / drift findings on one."""
         p = self.plan
         updated: Counter[str] = Counter()
-        for op in p.operations:
-            if op.action == "update":
-                updated.update({owners[name] for name in op.after if name in owners})
+        for op in p.operations.of("update"):
+            updated.update({owners[name] for name in op.after if name in owners})
         drifted = Counter(owners[d.property] for d in p.drift if d.property in owners)
         return {
             **self._counts(SAMPLE),
@@ -203,6 +210,16 @@ def _operation(op: Operation) -> dict[str, Any]:
         "before": {k: jsonable(v) for k, v in op.before.items()},
         "after": {k: jsonable(v) for k, v in op.after.items()},
     }
+
+
+def _listed(operations: Iterable[Operation], creates: int) -> Iterator[dict[str, Any]]:
+    """Every operation as JSON, but of the creates only the first ``creates``."""
+    for op in operations:
+        if op.action == "create":
+            if creates == 0:
+                continue
+            creates -= 1
+        yield _operation(op)
 
 
 def _first_of_each_action(operations: Iterable[Operation], limit: int) -> list[Operation]:

@@ -69,6 +69,8 @@ class _PlannedOperation(BaseModel):
 class _PlannedTarget(BaseModel):
     model_config = ConfigDict(strict=True)
     operations: list[_PlannedOperation]
+    created: int | None = None
+    creates_digest: str | None = None
 
 
 class _Header(BaseModel):

@@ -316,9 +316,7 @@ class HealthDashboard(RunObserver):
             return
         # the run's budget (one per token), but a client of its own: ahead of the sync's writes
         # waiting on that budget (DESIGN.md rule 6); its requests are added to the run's below
-        notion = NotionClient(
-            client.credentials, client.budget, base_url=client.base_url, priority="high"
-        )
+        notion = NotionClient(client.credentials, client.budget, base_url=client.base_url, priority="high")
         try:
             record = record_of(report, self.recipe)
             self.publish(notion, store, recipe_status(self.recipe, store, now=self.clock(), last_run=record))
