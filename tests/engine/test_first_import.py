@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from syncfw.engine import apply, guards, report, spill
-from syncfw.engine.reviewed import read_reviewed_plan
+from syncfw.engine.reviewed import read_reviewed_plan, write_plan_file
 from syncfw.engine.run import Progress, RunOptions, execute
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
@@ -106,8 +106,8 @@ def test_a_plan_file_of_a_large_first_import_lists_a_sample_and_run_plan_checks_
     def plan_file() -> dict[str, object]:
         planned = execute(recipe, registry, RunOptions(apply=False, rate_limit=FAST))
         path = tmp_path / "plan.json"
-        path.write_text(json.dumps(planned.as_dict()))
-        return read_reviewed_plan(path, recipe.name)
+        write_plan_file(path, planned, recipe)
+        return read_reviewed_plan(path, recipe)
 
     reviewed = plan_file()
     written = json.loads((tmp_path / "plan.json").read_text())["targets"]["accounts"]

@@ -81,7 +81,9 @@ def test_definitions_load_every_recipe_of_the_directory(defs: dg.Definitions, sa
     assert target_key("customer-360", "tickets") in graph.get_all_asset_keys()
     assert {s.name: s.cron_schedule for s in defs.schedules or []} == {
         "syncfw_customer_360_schedule": "*/15 * * * *",
+        "syncfw_hand_kept_accounts_schedule": "0 * * * *",
         "syncfw_salesforce_accounts_schedule": "*/15 * * * *",
+        "syncfw_sql_customers_schedule": "*/15 * * * *",
     }
     checks = {(key.asset_key, key.name) for key in graph.asset_check_keys}
     for name in ("quarantine", "drift", "freshness_check"):
