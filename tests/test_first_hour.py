@@ -227,6 +227,30 @@ def test_a_wrong_field_or_sobject_is_reported_at_its_mapping_line_by_validate_on
     assert "Notion requests: 0 reads, 0 writes" in " ".join(result.stdout.split())
 
 
+def test_hubspot_and_zendesk_names_are_checked_online(tmp_path: Path, served: Path) -> None:
+    """Finding 7 for HubSpot (the properties API) and Zendesk (documented fields, List
+    Organization Fields): a wrong name at its mapping line, exit 2. About 3 s."""
+    recipe = copy_recipes(tmp_path).with_name("customer-360.yaml")
+    wrong = {
+        tmp_path / "mappings" / "hubspot" / "company.yaml": (
+            "properties.lifecyclestage",
+            "properties.lifecyclestge",
+        ),
+        tmp_path / "mappings" / "zendesk" / "organization.yaml": ("sla_level", "sla_levl"),
+        tmp_path / "mappings" / "zendesk" / "ticket.yaml": ("field: priority", "field: priorty"),
+    }
+    lines = []
+    for mapping, (good, bad) in wrong.items():
+        mapping.write_text(mapping.read_text().replace(good, bad))
+        line = next(n for n, text in enumerate(mapping.read_text().splitlines(), 1) if bad in text)
+        lines.append(f"{mapping.name}:{line}:")
+    result = syncfw("validate", "--online", str(recipe), "--env-file", str(served), cwd=tmp_path)
+    errors = " ".join(result.stderr.split())
+    assert result.returncode == 2, result.stderr
+    for place, hint in zip(lines, ("'lifecyclestage'", "'sla_level'", "'priority'"), strict=True):
+        assert place in errors and f"did you mean {hint}?" in errors, (place, errors)
+
+
 def test_files_stream_and_column_names_are_checked_online(tmp_path: Path) -> None:
     """Finding 7 for the files connector: the file's header is its describe. About 3 s."""
     (tmp_path / "rows.csv").write_text("key,name\nk1,One\n")

@@ -10,8 +10,9 @@ from __future__ import annotations
 import itertools
 import json
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, TextIO
 
 from rich.markup import escape
@@ -21,6 +22,7 @@ from rich.table import Table
 from syncfw.cli.console import err, out, print_table
 from syncfw.clock import now_iso, parse_time
 from syncfw.engine.batch import BatchReport
+from syncfw.engine.model import Operation
 from syncfw.engine.run import Progress as EngineProgress
 from syncfw.engine.run import RunObserver, RunReport
 from syncfw.notion.client import NotionClient
@@ -172,7 +174,8 @@ def render_plan(report: RunReport, *, notices: bool = True) -> None:
                 for prop, value in op.after.items():
                     _line(f"      {escape(prop)}: {escape(_fmt(value))}")
             elif op.action == "update":
-                _line(f"  [yellow]~ update[/] {key} {sync_key} (page {op.page_id})")
+                known_as = escape(_matched_by(op)) or f"{key} {sync_key}"
+                _line(f"  [yellow]~ update[/] {known_as} (page {op.page_id})")
                 for prop, value in op.after.items():
                     _line(
                         f"      {escape(prop)}: {escape(_fmt(op.before.get(prop)))} → {escape(_fmt(value))}"
@@ -189,6 +192,13 @@ def render_plan(report: RunReport, *, notices: bool = True) -> None:
         if len(p.pending_relations) > SHOWN:
             _line(f"  … and {len(p.pending_relations) - SHOWN} more pending relations (see --json)")
     render_summary(report, notices=notices)
+
+
+def _matched_by(op: Operation, show: Callable[[str, Any], str] = lambda _, value: _fmt(value)) -> str:
+    """How a person knows the page an update target's ``op`` writes (its sync key is a page id):
+    the values it was matched by, each shown by ``show(property, value)``
+    (``Domain "acme.com"``); ``""`` for other targets' operations."""
+    return ", ".join(f"{name} {show(name, value)}" for name, value in op.matched.items())
 
 
 MARKDOWN_OPERATIONS = 100
@@ -235,16 +245,17 @@ def render_plan_markdown(report: RunReport, personal: Mapping[str, set[str]]) ->
         lines += ["", f"<details><summary>{_cell(name)}: {len(p.operations)} operations</summary>", ""]
         if p.operations:
             lines += [
-                f"| | {_cell(p.sync_key_property)} | property | before | after |",
+                f"| | {_cell(p.sync_key_property or 'page')} | property | before | after |",
                 "|---|---|---|---|---|",
             ]
         for op in itertools.islice(p.operations, MARKDOWN_OPERATIONS):
+            known_as = _matched_by(op, partial(value, name)) or op.sync_key
             sign = {"create": "+ create", "update": "~ update", "archive": "- archive"}[op.action]
             rows = [(prop, op.before.get(prop), after) for prop, after in op.after.items()] or [
                 ("", None, None)
             ]
             for i, (prop, before, after) in enumerate(rows):
-                head = f"| {sign} | `{_cell(op.sync_key)}` |" if i == 0 else "| | |"
+                head = f"| {sign} | `{_cell(known_as)}` |" if i == 0 else "| | |"
                 old = value(name, prop, before) if op.action == "update" else ""
                 lines.append(
                     f"{head} {_cell(prop)} | {_cell(old)} | {_cell(value(name, prop, after) if prop else '')} |"

@@ -60,6 +60,9 @@ class Operation:
         restore: the page is in Notion's trash and is restored by this update.
         records: (mapping name, position in that mapping's read) of every record behind it, so
             a failed write holds back the cursors of exactly those streams.
+        matched: the page's values of the properties an update target's records are matched by
+            (people's properties, e.g. ``{"Domain": "edgecomm.com"}``): how a person knows the
+            page, whose ``sync_key`` is its page id. Empty for other targets.
     """
 
     action: Action
@@ -69,6 +72,7 @@ class Operation:
     before: Mapping[str, Any] = field(default_factory=_no_values)
     restore: bool = False
     records: tuple[tuple[str, int], ...] = ()
+    matched: Mapping[str, Any] = field(default_factory=_no_values)
 
 
 class Operations:

@@ -218,8 +218,17 @@ class _Diff:
                 )
             )
         elif result.changed:
+            matched = {name: live[name] for name in scope.matched_on if live.get(name) not in (None, "")}
             self.operations.append(
-                Operation("update", key, pages.page_id(key), result.writes, result.before, records=origin)
+                Operation(
+                    "update",
+                    key,
+                    pages.page_id(key),
+                    result.writes,
+                    result.before,
+                    records=origin,
+                    matched=matched,
+                )
             )
 
     def _refill_key(self, result: PageDiff, key: Any) -> None:

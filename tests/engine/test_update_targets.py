@@ -116,3 +116,26 @@ def test_an_update_target_is_refused_at_its_line_without_a_match_or_with_a_sync_
         load_recipe(_recipe(tmp_path, target), registry=registry, environ=environ)
     problems = [str(p) for p in raised.value.problems]
     assert any(where in p and message in p for p in problems), problems
+
+
+def test_a_plan_of_an_update_target_names_each_page_by_the_value_it_was_matched_by(
+    sandbox: Sandbox, registry: Registry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The pages of an update target are known by page id (no sync key): the text and Markdown
+    plans show the page's Domain, as a person knows it, not an empty key column. About 3 s."""
+    from syncfw.cli.render import render_plan, render_plan_markdown
+
+    recipe = load_recipe(RECIPE, registry=registry)
+    seed_hand_kept_accounts("Grace Hopper")
+    init(recipe)
+    report = sync(recipe, registry, apply=False)
+    edge = next(
+        op for op in report.targets["accounts"].plan.operations if op.after.get("Industry") == "Electronics"
+    )
+
+    render_plan(report, notices=False)
+    shown = capsys.readouterr().out
+    assert f'~ update Domain "edgecomm.com" (page {edge.page_id})' in shown, shown
+    markdown = render_plan_markdown(report, {})
+    assert '| ~ update | `Domain "edgecomm.com"` | Industry |' in markdown, markdown
+    assert "| | page | property | before | after |" in markdown

@@ -24,7 +24,17 @@ from tenacity.wait import wait_base
 
 from syncfw import ConfigError, SourceError
 from syncfw.account_budget import account_budget
-from syncfw.connector import RETRY_ATTEMPTS, RETRY_WAIT, Checkpoint, Connector, Record, StreamSpec, retrying
+from syncfw.connector import (
+    RETRY_ATTEMPTS,
+    RETRY_WAIT,
+    Checkpoint,
+    Connector,
+    Record,
+    StreamSpec,
+    UnknownNames,
+    did_you_mean,
+    retrying,
+)
 from syncfw_hubspot.client import API_EXCEPTIONS, Answer, CrmClient, SearchFilter
 from syncfw_hubspot.config import HubSpotConfig, check_object_type
 from syncfw_hubspot.datetimes import parse_instant
@@ -144,16 +154,57 @@ class HubSpotConnector(Connector):
             syncfw.errors.ConfigError: ``name`` cannot be an object type.
             syncfw.errors.SourceError: HubSpot has no such object type.
         """
+        described = self._describe(_object_type(name))
+        if isinstance(described, str):
+            raise SourceError(described)
+        return described
+
+    def unknown_names(self, stream: str, fields: Sequence[str]) -> UnknownNames:
+        """An object type HubSpot does not have, and the field paths naming a property the object
+        type lacks (``properties.<name>``; names are internal, lowercase) or no part of a record
+        (``domain`` for ``properties.domain``), from one ``GET /crm/v3/properties/{objectType}``
+        (Properties API, "Read all properties", cached for the read). Nothing is checked when the
+        private app may not read property definitions (403, no ``crm.schemas.*.read`` scope).
+        ``associations.<type>.results`` is left to the read.
+
+        Raises:
+            syncfw.errors.SourceError: HubSpot could not be asked (see the class docstring).
+        """
+        try:
+            described = self._describe(check_object_type(stream))
+        except ValueError as exc:
+            return UnknownNames(stream=str(exc))
+        if isinstance(described, str):
+            return UnknownNames(stream=described)
+        if not described.fields:
+            return UnknownNames()
+        names = [f.removeprefix("properties.") for f in described.fields if f.startswith("properties.")]
+        unknown = {}
+        for path in fields:
+            head, _, rest = path.partition(".")
+            name = rest.partition(".")[0]
+            if head == "properties" and name and name not in names:
+                unknown[path] = f"HubSpot {stream} have no property {name!r}{did_you_mean(name, names)}"
+            elif head not in {*_ENVELOPE_FIELDS, "properties", "associations"}:
+                hint = f" (did you mean 'properties.{head}'?)" if head in names else did_you_mean(head, names)
+                unknown[path] = (
+                    f"HubSpot {stream} records have no field {head!r}: property values are under "
+                    f"'properties'{hint}"
+                )
+        return UnknownNames(fields=unknown)
+
+    def _describe(self, name: str) -> StreamSpec | str:
+        """The object type's :class:`StreamSpec` (cached), or why HubSpot has none named ``name``."""
         if name in self._streams:
             return self._streams[name]
-        object_type = _object_type(name)
         outcome = self._call(
-            f"property definitions of {name}", lambda c: c.properties(object_type), accept=(400, 403, 404)
+            f"property definitions of {name}", lambda c: c.properties(name), accept=(400, 403, 404)
         )
         if isinstance(outcome, Refusal) and outcome.status != 403:
-            raise SourceError(
+            return (
                 f"HubSpot has no object type named {name!r} ({outcome.brief()}): use a name such as "
-                "'companies', 'contacts', 'deals' or a custom object's id ('2-123456')"
+                f"'companies', 'contacts', 'deals' or a custom object's id ('2-123456')"
+                f"{did_you_mean(name, [s for s in self.streams if s != '*'])}"
             )
         results = outcome.body.get("results", []) if isinstance(outcome, Answer) else []
         names = sorted(str(p["name"]) for p in results if p.get("name"))

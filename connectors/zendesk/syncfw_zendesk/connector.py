@@ -20,12 +20,12 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from syncfw import SourceAuthError, SourceError
-from syncfw.connector import Checkpoint, Connector, Record, StreamSpec
+from syncfw.connector import Checkpoint, Connector, Record, StreamSpec, UnknownNames, did_you_mean
 from syncfw_zendesk.client import ZendeskClient
 from syncfw_zendesk.config import ZendeskConfig
 from syncfw_zendesk.cursors import ExportPosition
 from syncfw_zendesk.ratelimits import RateLimits
-from syncfw_zendesk.streams import STREAMS, ExportStream, export_time
+from syncfw_zendesk.streams import CUSTOM_FIELDS, STREAMS, ExportStream, export_time
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,43 @@ class ZendeskConnector(Connector):
             syncfw.errors.SourceError: any other name.
         """
         return self._stream(name).spec()
+
+    def unknown_names(self, stream: str, fields: Sequence[str]) -> UnknownNames:
+        """A stream other than ``tickets``, ``users`` and ``organizations``, and the field paths
+        whose first part is not a field of the stream's items as the Tickets, Users and
+        Organizations APIs document them (``subject``, ``domain_names``, ...). A path into the
+        custom fields of an organization or user (``organization_fields.sla_level``) is checked
+        against the keys List Organization Fields or List User Fields gives (one request,
+        ``GET /api/v2/organization_fields``, ``/api/v2/user_fields``). Other nested paths
+        (``via.channel``) are left to the read.
+
+        Raises:
+            syncfw.errors.SourceError: Zendesk could not be asked (see
+                :meth:`syncfw_zendesk.client.ZendeskClient.get_json`).
+        """
+        export = STREAMS.get(stream)
+        if export is None:
+            return UnknownNames(
+                stream=f"Zendesk has no stream named {stream!r} in this connector: use one of "
+                f"{', '.join(STREAMS)}{did_you_mean(stream, list(STREAMS))}"
+            )
+        unknown = {}
+        custom = CUSTOM_FIELDS.get(stream)
+        keys: list[str] | None = None
+        for path in fields:
+            head, _, rest = path.partition(".")
+            if head not in export.fields:
+                unknown[path] = f"Zendesk {stream} have no field {head!r}{did_you_mean(head, export.fields)}"
+            elif head == custom and rest:
+                if keys is None:
+                    keys = self._custom_field_keys(custom)
+                key = rest.partition(".")[0]
+                if key not in keys:
+                    unknown[path] = (
+                        f"Zendesk {stream} have no custom field with key {key!r} (keys: "
+                        f"{', '.join(keys) or 'none'}){did_you_mean(key, keys)}"
+                    )
+        return UnknownNames(fields=unknown)
 
     def read(self, stream: str, cursor: str | None, fields: Sequence[str]) -> Iterator[Record | Checkpoint]:
         """Yield the items of ``stream`` changed since the cursor, page by page, each page followed
@@ -252,6 +289,18 @@ class ZendeskConnector(Connector):
             raise SourceError(
                 f"Zendesk has no stream named {name!r} in this connector: use one of {known}"
             ) from None
+
+    def _custom_field_keys(self, resource: str) -> list[str]:
+        """The keys of every custom field List Organization Fields or List User Fields gives,
+        following ``next_page`` (offset pagination, 100 a page)."""
+        keys: list[str] = []
+        params: dict[str, str | int] = {"per_page": 100, "page": 1}
+        while True:
+            page = self._api().get_json(f"{resource}.json", params, what=f"list of {resource}")
+            keys += [str(field["key"]) for field in page.get(resource) or [] if field.get("key")]
+            if not page.get("next_page"):
+                return keys
+            params["page"] = int(params["page"]) + 1
 
     def _api(self) -> ZendeskClient:
         if self._client is None:

@@ -54,6 +54,12 @@ ORGANIZATION_FIELDS = (
     "deleted_at",
 )  # fmt: skip
 
+CUSTOM_FIELDS = {"organizations": "organization_fields", "users": "user_fields"}
+"""Stream → the key its items hold custom field values under (by each field's ``key``), also the
+List endpoint of the definitions (``GET /api/v2/organization_fields``, ``/api/v2/user_fields``).
+Ticket custom fields are a list of ``{id, value}`` under ``custom_fields``, which a field path
+cannot name."""
+
 
 @dataclass(frozen=True)
 class ExportStream:

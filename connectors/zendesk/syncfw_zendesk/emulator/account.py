@@ -39,6 +39,13 @@ What the List endpoints (``GET /api/v2/tickets``, ``/users``, ``/organizations``
   with ``deleted_at`` set. Not recorded: an assumption (Zendesk lists deleted users at
   ``/api/v2/deleted_users``); the connector leaves deleted items out whichever way it is.
 
+What ``GET /api/v2/organization_fields`` and ``/api/v2/user_fields`` do (Zendesk, "Organization
+Fields" and "User Fields", List ... Fields): one definition per custom field, in the documented
+shape (``id``, ``url``, ``key``, ``type``, ``title``, ``raw_title``, ``description``, ``position``,
+``active``, ``system``, ...) with ``next_page``, ``previous_page`` and ``count``; an item holds its
+values under ``organization_fields`` / ``user_fields`` by ``key``. The account defines the keys
+its seed items use (a field with no value in any item is not known), each as a ``text`` field.
+
 A permanently deleted item (:meth:`ZendeskAccount.delete_permanently`: a deleted ticket or user
 removed for good, as ``DELETE /api/v2/deleted_tickets/{id}`` and ``/deleted_users/{id}`` do, or an
 archived ticket removed by a deletion schedule) leaves every endpoint, exports included: nothing
@@ -72,7 +79,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from syncfw_zendesk.ratelimits import EXPORT_HEADERS
-from syncfw_zendesk.streams import STREAMS, epoch_seconds, export_time
+from syncfw_zendesk.streams import CUSTOM_FIELDS, STREAMS, epoch_seconds, export_time
 
 log = logging.getLogger(__name__)
 
@@ -480,6 +487,34 @@ class ZendeskAccount:
             },
             "links": {"next": f"{base_url}{path}?{query}" if has_more else None, "prev": None},
         }
+
+    def custom_fields(self, stream: str, base_url: str) -> dict[str, Any]:
+        """The body of List Organization Fields (``stream`` ``organizations``) or List User
+        Fields (``users``): every key the stream's seed items hold values under, in one page."""
+        resource = CUSTOM_FIELDS[stream]
+        with self._lock:
+            keys = sorted({key for item in self._load(stream) for key in item.get(resource) or {}})
+        stamp = "2026-01-05T09:00:00Z"
+        definitions = [
+            {
+                "id": 360000100 + position,
+                "url": f"{base_url}/api/v2/{resource}/{360000100 + position}.json",
+                "key": key,
+                "type": "text",
+                "title": key.replace("_", " ").capitalize(),
+                "raw_title": key.replace("_", " ").capitalize(),
+                "description": "",
+                "raw_description": "",
+                "position": position,
+                "active": True,
+                "system": False,
+                "regexp_for_validation": None,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+            for position, key in enumerate(keys)
+        ]
+        return {resource: definitions, "next_page": None, "previous_page": None, "count": len(definitions)}
 
     # internals
 

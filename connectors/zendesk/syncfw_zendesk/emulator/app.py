@@ -10,6 +10,8 @@
 ``GET /api/v2/tickets.json``                              List Tickets (not archived, not deleted)
 ``GET /api/v2/users.json``                                List Users (not deleted)
 ``GET /api/v2/organizations.json``                        List Organizations (not deleted)
+``GET /api/v2/organization_fields.json``                  List Organization Fields
+``GET /api/v2/user_fields.json``                          List User Fields
 =======================================================  ======================================
 
 Every path also answers without ``.json`` (as Zendesk does). Authentication: HTTP Basic
@@ -32,6 +34,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from syncfw_zendesk.emulator.account import NOT_FOUND, ApiError, Endpoint, ZendeskAccount
+from syncfw_zendesk.streams import CUSTOM_FIELDS
 
 _VERSION_HEADER = {"x-zendesk-api-version": "v2"}
 
@@ -85,6 +88,12 @@ def create_app(account: ZendeskAccount) -> Starlette:
 
         return handle
 
+    def custom_fields(stream: str) -> Handler:
+        def handle(request: Request, user: dict[str, Any], base_url: str) -> dict[str, Any]:
+            return account.custom_fields(stream, base_url)
+
+        return handle
+
     def not_found(request: Request, exc: Exception) -> Response:
         return JSONResponse(NOT_FOUND, status_code=404, headers=_VERSION_HEADER)
 
@@ -94,6 +103,8 @@ def create_app(account: ZendeskAccount) -> Starlette:
     for stream in ("tickets", "users", "organizations"):
         resources.append((f"/incremental/{stream}", "export", time_export(stream)))
         resources.append((f"/{stream}", "tickets_index" if stream == "tickets" else "api", list_page(stream)))
+    for stream, resource in CUSTOM_FIELDS.items():
+        resources.append((f"/{resource}", "api", custom_fields(stream)))
     routes = []
     for path, endpoint, handler in resources:
         run = api(endpoint, handler)
