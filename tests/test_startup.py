@@ -89,9 +89,8 @@ def test_a_recipe_loads_only_the_plugins_of_its_connectors() -> None:
 
 
 def test_a_files_recipe_is_validated_without_pandas(tmp_path: Path) -> None:
-    """The files connector loads pandas and pyarrow (half a second, 140 MiB) when it reads the
-    file, not with the connector: ``validate`` never reads it, and a run reads it only after
-    Notion's preflight."""
+    """The files connector loads pandas and pyarrow (half a second, 140 MiB) when it opens the
+    file, not with the connector: ``validate`` never opens it."""
     (tmp_path / "deals.csv").write_text("key,name\n1,Acme\n")
     (tmp_path / "rows.yaml").write_text(
         "mapping: rows\nconnector: files\nstream: rows\nsync_key: Key\n"

@@ -240,15 +240,13 @@ def _execute(
     stop: threading.Event,
     cap: WriteCap,
 ) -> None:
-    # Notion first: its preflight needs only the Notion client, while a connector's check loads
-    # the source's client library (simple-salesforce, pandas) and may log in
-    resolved = preflight(client, store, recipe, recheck=options.full_refresh)
     for name, source in recipe.sources.items():
         assert isinstance(source.config, BaseModel), "recipes are loaded with the plugin registry"
         connector = registry.connector(source.connector)(source.config)
         connectors[name] = connector
         connector.check()
     check_source_names(recipe, connectors)
+    resolved = preflight(client, store, recipe, recheck=options.full_refresh)
     if options.apply:
         data_sources = {name: r.data_source_id for name, r in resolved.items()}
         report.recovered = settle_open_intents(client, store, recipe, data_sources)

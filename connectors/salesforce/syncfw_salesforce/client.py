@@ -3,8 +3,8 @@
 Bulk API 2.0 query.
 
 :mod:`syncfw_salesforce.connector` imports this module at its first API call: simple-salesforce
-loads requests, zeep and cryptography, a third of a second that a run spends only once it reads
-Salesforce (after Notion's preflight), and that ``syncfw validate`` or ``--help`` never spends.
+loads requests, zeep and cryptography (a tenth of a second or more), which loading a recipe
+(``syncfw validate``, ``syncfw plugins``) does not need.
 """
 
 from __future__ import annotations

@@ -396,7 +396,7 @@ class SalesforceConnector(Connector):
         ``not_found`` replaces the message of a 404 answer.
         """
         # imported at the first call, not with the connector: simple-salesforce (requests, zeep,
-        # cryptography) is a third of a second that a run spends only once it reads Salesforce
+        # cryptography) is a tenth of a second or more that loading a recipe does not need
         from requests import RequestException
         from simple_salesforce.exceptions import SalesforceError, SalesforceResourceNotFound
 
