@@ -76,7 +76,8 @@ def test_syncfw_version_imports_no_pandas_apprise_web_stack_or_connector() -> No
 
 def test_a_recipe_loads_only_the_plugins_of_its_connectors() -> None:
     """``recipes/salesforce-accounts.yaml`` reads Salesforce: the files connector (pandas),
-    the other connectors' clients, the emulators and apprise stay out."""
+    the connectors' clients (simple-salesforce is loaded at the first Salesforce request), the
+    emulators and apprise stay out."""
     env = {
         "NOTION_TOKEN": "secret_startup_test",
         "NOTION_PARENT_PAGE_ID": "0" * 32,
@@ -84,7 +85,27 @@ def test_a_recipe_loads_only_the_plugins_of_its_connectors() -> None:
         "SALESFORCE_SESSION_ID": "00Dstartup!test",
     }
     loaded = heavy_imports("validate", "recipes/salesforce-accounts.yaml", env=env)
-    assert loaded == ["simple_salesforce", "syncfw_salesforce"]
+    assert loaded == ["syncfw_salesforce"]
+
+
+def test_a_files_recipe_is_validated_without_pandas(tmp_path: Path) -> None:
+    """The files connector loads pandas and pyarrow (half a second, 140 MiB) when it opens the
+    file, not with the connector: ``validate`` never opens it."""
+    (tmp_path / "deals.csv").write_text("key,name\n1,Acme\n")
+    (tmp_path / "rows.yaml").write_text(
+        "mapping: rows\nconnector: files\nstream: rows\nsync_key: Key\n"
+        "properties:\n  Key: {type: rich_text, field: key}\n  Name: {type: title, field: name}\n"
+    )
+    (tmp_path / "recipe.yaml").write_text(
+        "recipe: startup-files\nowner: ops@example.com\ntier: production\n"
+        'notion: {token: "${env:NOTION_TOKEN}"}\n'
+        "sources:\n  deals: {connector: files, config: {path: deals.csv, key: key}}\n"
+        "state: {path: state.sqlite}\n"
+        'targets:\n  rows:\n    database: {title: Deals, parent_page: "0000000000000000000000000000000a"}\n'
+        "    sync_key: Key\n    mappings: [rows.yaml]\n"
+    )
+    loaded = heavy_imports("validate", str(tmp_path / "recipe.yaml"), env={"NOTION_TOKEN": "secret_x"})
+    assert loaded == ["syncfw_files"]
 
 
 def test_on_demand_plugins_load_the_named_entry_point_first_and_still_find_any_connector(

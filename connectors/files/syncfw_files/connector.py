@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel
 
@@ -37,8 +37,9 @@ from syncfw import SourceError
 from syncfw.connector import Checkpoint, Connector, Record, StreamSpec, UnknownNames, did_you_mean
 from syncfw_files.config import FilesConfig
 from syncfw_files.cursor import IncrementalCursor, IncrementalCursorBuilder, MirrorCursor, row_digester
-from syncfw_files.tables import Table, open_table
-from syncfw_files.values import as_date, is_empty, key_text, plain, stamp
+
+if TYPE_CHECKING:
+    from syncfw_files.tables import Table
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +184,8 @@ class FilesConnector(Connector):
                 "files %s: the saved cursor was written in mirror mode; reading every row", table.label
             )
             start = IncrementalCursor()
+        from syncfw_files.values import stamp  # loaded with the file's reader (see _table)
+
         builder = IncrementalCursorBuilder(start)
         seen: set[str] = set()
         for number, key, data in self._records(table, columns):
@@ -238,6 +241,8 @@ class FilesConnector(Connector):
 
     def _records(self, table: Table, columns: list[str]) -> Iterator[tuple[int, str, dict[str, Any]]]:
         """``(row number, key, plain data)`` of every row that is not blank; raises for an empty key."""
+        from syncfw_files.values import as_date, is_empty, key_text, plain  # see _table
+
         cfg = self.settings
         # pandas infers CSV and Excel types per chunk: whole floats become ints there (see plain)
         whole = {c: not table.typed and cfg.dtype.get(c) != "number" for c in columns}
@@ -265,6 +270,10 @@ class FilesConnector(Connector):
             yield number, key, data
 
     def _table(self) -> Table:
+        # imported when the file is first opened, not with the connector: pandas and pyarrow take
+        # half a second and 140 MiB that loading a recipe (syncfw validate) does not need
+        from syncfw_files.tables import open_table
+
         return open_table(self.settings, self.chunk_rows)
 
     def _columns(self, table: Table) -> list[str]:

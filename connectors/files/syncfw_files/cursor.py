@@ -29,9 +29,10 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from syncfw_files.values import Stamp
+if TYPE_CHECKING:
+    from syncfw_files.values import Stamp
 
 VERSION = 1
 DIGEST_SIZE = 8

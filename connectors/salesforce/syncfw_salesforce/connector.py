@@ -16,16 +16,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-import requests
 from pydantic import BaseModel
-from simple_salesforce.api import Salesforce
-from simple_salesforce.bulk2 import Operation, SFBulk2Handler, _Bulk2Client
-from simple_salesforce.exceptions import SalesforceError, SalesforceOperationError, SalesforceResourceNotFound
 from tenacity.wait import wait_base
 
-from syncfw import ConfigError, SourceError
+from syncfw import SourceError
 from syncfw.connector import (
     RETRY_ATTEMPTS,
     RETRY_WAIT,
@@ -40,7 +36,6 @@ from syncfw.connector import (
 from syncfw_salesforce.bulk2 import BulkColumns, bulk_columns
 from syncfw_salesforce.config import MAX_BATCH_SIZE, SalesforceConfig
 from syncfw_salesforce.datetimes import parse_datetime
-from syncfw_salesforce.errors import is_transient, translate
 from syncfw_salesforce.incremental import (
     CURSOR_FIELD,
     DELETED_FIELD,
@@ -54,44 +49,12 @@ from syncfw_salesforce.incremental import (
 )
 from syncfw_salesforce.usage import ApiUsage
 
+if TYPE_CHECKING:
+    from simple_salesforce.api import Salesforce
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-class _ApiSession(requests.Session):
-    """A requests session with a default timeout, keeping the last ``Sforce-Limit-Info`` header.
-
-    simple-salesforce sets no timeout, and parses the header from successful answers only; the
-    header of a ``REQUEST_LIMIT_EXCEEDED`` refusal is the one worth reporting.
-    """
-
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self._timeout = timeout
-        self.limit_info: str | None = None
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", self._timeout)
-        response = super().request(*args, **kwargs)
-        self.limit_info = response.headers.get("Sforce-Limit-Info", self.limit_info)
-        return response
-
-
-def _query_more(sf: Salesforce, *, url: str, headers: dict[str, str]) -> Any:
-    return sf.query_more(url, identifier_is_url=True, headers=headers)
-
-
-def _bulk_client(sf: Salesforce, sobject: str) -> _Bulk2Client:
-    """simple-salesforce's Bulk API 2.0 client, whose steps (create the job, wait for it, get one
-    set of results by locator) can each be retried; its public ``query_all`` generator cannot
-    resume a set of results after a transient failure."""
-    handler = SFBulk2Handler(str(sf.session_id), sf.bulk2_url, session=sf.session)
-    return _Bulk2Client(sobject, handler.bulk2_url, handler.headers, handler.session)
-
-
-def _results(sf: Salesforce, *, stream: str, job_id: str, locator: str, size: int) -> Any:
-    return _bulk_client(sf, stream).get_query_results(job_id, locator, size)
 
 
 def _plain(value: Any) -> Any:
@@ -158,9 +121,10 @@ class SalesforceConnector(Connector):
     @property
     def api_usage(self) -> ApiUsage | None:
         """The daily API usage last reported by Salesforce (header or ``/limits/``), if any."""
-        session = self._sf.session if self._sf is not None else None
-        if isinstance(session, _ApiSession) and session.limit_info:
-            from_header = ApiUsage.from_header_usage(Salesforce.parse_api_usage(session.limit_info))
+        if self._sf is not None:
+            from syncfw_salesforce.client import header_usage  # loaded with self._sf
+
+            from_header = header_usage(self._sf)
             if from_header is not None:
                 return from_header
         return self._limits_usage
@@ -369,14 +333,19 @@ class SalesforceConnector(Connector):
         Each step is retried on transient failures; a set of results is fetched again by its
         locator, which stays valid while the job exists ("Get Results for a Query Job").
         """
+        from simple_salesforce.bulk2 import Operation
+        from simple_salesforce.exceptions import SalesforceOperationError
+
+        from syncfw_salesforce.client import bulk_client, results
+
         what = f"Bulk API 2.0 query of {stream}"
-        job = self._call(lambda sf: _bulk_client(sf, stream).create_job(Operation.query_all, soql), what)
+        job = self._call(lambda sf: bulk_client(sf, stream).create_job(Operation.query_all, soql), what)
         job_id = str(job["id"])
         wait = self.settings.bulk_poll_seconds
         try:
-            self._call(lambda sf: _bulk_client(sf, stream).wait_for_job(job_id, True, wait), what)
+            self._call(lambda sf: bulk_client(sf, stream).wait_for_job(job_id, True, wait), what)
         except SalesforceOperationError:
-            info = self._call(lambda sf: _bulk_client(sf, stream).get_job(job_id, True), what)
+            info = self._call(lambda sf: bulk_client(sf, stream).get_job(job_id, True), what)
             reason = info.get("errorMessage") or "no error message"
             raise SourceError(
                 f"Salesforce Bulk API 2.0 query job {job_id} reading {stream} ended {info.get('state')} "
@@ -387,7 +356,7 @@ class SalesforceConnector(Connector):
         while True:
             result = self._call(
                 partial(
-                    _results, stream=stream, job_id=job_id, locator=locator, size=self.settings.bulk_page_size
+                    results, stream=stream, job_id=job_id, locator=locator, size=self.settings.bulk_page_size
                 ),
                 what,
             )
@@ -411,21 +380,28 @@ class SalesforceConnector(Connector):
         self, soql: str, what: str, *, include_deleted: bool, batch_size: int | None = None
     ) -> Iterator[list[dict[str, Any]]]:
         """The records of ``soql``, a page at a time (``queryAll`` when ``include_deleted``)."""
+        from syncfw_salesforce.client import query_more
+
         headers = {"Sforce-Query-Options": f"batchSize={batch_size or self.settings.batch_size}"}
         result = self._call(lambda sf: sf.query(soql, include_deleted=include_deleted, headers=headers), what)
         while True:
             yield list(result["records"])
             if result.get("done", True):
                 return
-            result = self._call(
-                partial(_query_more, url=str(result["nextRecordsUrl"]), headers=headers), what
-            )
+            result = self._call(partial(query_more, url=str(result["nextRecordsUrl"]), headers=headers), what)
 
     def _call(self, request: Callable[[Salesforce], T], what: str, *, not_found: str | None = None) -> T:
         """Run one API call with retries of transient failures; raise syncfw errors.
 
         ``not_found`` replaces the message of a 404 answer.
         """
+        # imported at the first call, not with the connector: simple-salesforce (requests, zeep,
+        # cryptography) is a tenth of a second or more that loading a recipe does not need
+        from requests import RequestException
+        from simple_salesforce.exceptions import SalesforceError, SalesforceResourceNotFound
+
+        from syncfw_salesforce.errors import is_transient, translate
+
         attempts = retrying(
             "Salesforce", what, retry=is_transient, log=log, stop=self.retry_attempts, wait=self.retry_wait
         )
@@ -435,42 +411,13 @@ class SalesforceConnector(Connector):
             if not_found is None:
                 raise translate(exc, what=what, usage=self.api_usage) from None
             raise SourceError(not_found) from None
-        except (SalesforceError, requests.RequestException) as exc:
+        except (SalesforceError, RequestException) as exc:
             tries = attempts.statistics.get("attempt_number", 1)
             raise translate(exc, what=what, usage=self.api_usage, attempts=tries) from None
 
     def _client(self) -> Salesforce:
         if self._sf is None:
-            self._sf = self._connect()
-        return self._sf
+            from syncfw_salesforce.client import connect
 
-    def _connect(self) -> Salesforce:
-        cfg = self.settings
-        common: dict[str, Any] = {
-            "version": cfg.api_version,
-            "session": _ApiSession(cfg.timeout_seconds),
-            "object_pairs_hook": dict,
-        }
-        mode = cfg.auth_mode
-        if mode == "session":
-            assert cfg.session_id is not None
-            return Salesforce(
-                session_id=cfg.session_id.get_secret_value(), instance_url=cfg.instance_url, **common
-            )
-        if mode == "jwt":
-            assert cfg.private_key_file is not None
-            if not cfg.private_key_file.is_file():
-                raise ConfigError(f"Salesforce private_key_file {str(cfg.private_key_file)!r} does not exist")
-            login: dict[str, Any] = {
-                "username": cfg.username,
-                "consumer_key": cfg.consumer_key,
-                "privatekey_file": str(cfg.private_key_file),
-            }
-        else:
-            assert cfg.password is not None and cfg.security_token is not None
-            login = {
-                "username": cfg.username,
-                "password": cfg.password.get_secret_value(),
-                "security_token": cfg.security_token.get_secret_value(),
-            }
-        return Salesforce(domain=cfg.domain, **login, **common)
+            self._sf = connect(self.settings)
+        return self._sf
