@@ -84,17 +84,27 @@ def check_matches(
                     f"mapping of target {name!r}; match on one of: {', '.join(available) or 'none'}",
                 )
             )
-        elif compared is not None and compared.type == "relation":
-            problems.append(
-                mapping_document.problem(
-                    ("match", "property"),
-                    f"{match.property!r} is a relation; match on a property holding one value instead",
-                )
-            )
-        if compared is not None:
-            mapping = mapping.definition.bind(mapping.source, mapping.line, compared.type)
+        else:
+            mapping = _compared_with(mapping, mapping_document, compared, problems)
         bound.append(mapping)
     return bound, problems
+
+
+def _compared_with(
+    mapping: BoundMapping, document: YamlDocument, compared: PropertySpec | None, problems: list[Problem]
+) -> BoundMapping:
+    """``mapping`` bound to the type of the property its match compares with (a relation refused)."""
+    if compared is None:
+        return mapping
+    if compared.type == "relation":
+        assert mapping.match is not None
+        problems.append(
+            document.problem(
+                ("match", "property"),
+                f"{mapping.match.property!r} is a relation; match on a property holding one value instead",
+            )
+        )
+    return mapping.definition.bind(mapping.source, mapping.line, compared.type)
 
 
 def _update_matches(
@@ -132,14 +142,5 @@ def _update_matches(
             for prop, spec in e.mapping.properties.items()
         }
         compared = others.get(match.property) if match.property is not None else None
-        if compared is not None and compared.type == "relation":
-            problems.append(
-                entry.document.problem(
-                    ("match", "property"),
-                    f"{match.property!r} is a relation; match on a property holding one value instead",
-                )
-            )
-        if compared is not None:
-            mapping = mapping.definition.bind(mapping.source, mapping.line, compared.type)
-        bound.append(mapping)
+        bound.append(_compared_with(mapping, entry.document, compared, problems))
     return bound, problems
