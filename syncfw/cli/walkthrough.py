@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from syncfw.cli.console import out
+from syncfw.cli.console import out, print_table
 from syncfw.cli.render import progress_bar, render_summary
 from syncfw.engine.run import RunOptions, RunReport, execute, notion_client_for
 from syncfw.health import Alerts, HealthDashboard, init_dashboard
@@ -58,7 +58,13 @@ def _rows(report: RunReport, recipe: Recipe, limit: int) -> list[Table]:
             names = [n for n in COLUMNS.get(target.name, tuple(specs)[:5]) if n in specs]
             table = Table(title=f"{target.name}: first {limit} pages in Notion", title_justify="left")
             for name in names:
-                table.add_column(f"{name} ({specs[name].file.parent.name})", overflow="fold", max_width=26)
+                # a preview: a long value is cut with an ellipsis rather than wrapped mid-word
+                table.add_column(
+                    f"{name} ({specs[name].file.parent.name})",
+                    overflow="ellipsis",
+                    no_wrap=True,
+                    max_width=26,
+                )
             pages = list(client.query_pages(report.targets[target.name].plan.data_source_id))
             for page in pages:
                 title = next((p for p in page["properties"].values() if p["type"] == "title"), None)
@@ -120,7 +126,7 @@ def run_demo(workdir: Path, plugins: Registry, *, rate_limit: float) -> int:
         first = _run(recipe, plugins, rate_limit)
         render_summary(first)
         for table in _rows(first, recipe, 4):
-            out.print(table)
+            print_table(table)
 
         out.print(
             "\n[bold]3. syncfw run[/] again: nothing changed at the source or in Notion, so nothing is written"
@@ -152,7 +158,7 @@ def run_demo(workdir: Path, plugins: Registry, *, rate_limit: float) -> int:
         ]
         out.print(f"   requests that wrote Notes: {len(notes_written)}")
 
-        out.print(_health_rows(recipe))
+        print_table(_health_rows(recipe))
         out.print(
             "\n[bold]Where next[/]\n"
             f"  • read the recipe: {recipe_path} and its mappings\n"
@@ -182,7 +188,7 @@ def _health_rows(recipe: Recipe) -> Table:
     table = Table(title="Sync Health (in Notion)", title_justify="left")
     columns = ("Sync", "Status", "Last success", "Freshness (min)", "Stale after (min)", "Drift", "Last run")
     for name in columns:
-        table.add_column(name, overflow="fold", max_width=24)
+        table.add_column(name, no_wrap=True)
     if ids is None:
         return table
     client = notion_client_for(recipe, 50)
