@@ -4,6 +4,7 @@ mass-change guard.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from syncfw.engine.model import LISTED_CREATES, Operation, TargetPlan, jsonable
@@ -14,12 +15,27 @@ GUARD_MIN_PAGES = 10
 """Targets with fewer pages in Notion are not guarded against mass changes."""
 
 
-def check_reviewed(reviewed: dict[str, Any], target: str, plan: TargetPlan) -> None:
+def as_planned(values: Mapping[str, Any], created: Mapping[str, str]) -> dict[str, Any]:
+    """``values`` as a plan made before this run shows them: in a relation (sorted page ids), the
+    id of each page this run created is replaced by what the plan showed for it (``created``:
+    page id → :func:`~syncfw.engine.relations.new_page` text)."""
+    out = dict(values)
+    for prop, value in values.items():
+        if created and isinstance(value, tuple) and any(isinstance(v, str) and v in created for v in value):
+            out[prop] = tuple(sorted(created.get(v, v) for v in value))
+    return out
+
+
+def check_reviewed(
+    reviewed: dict[str, Any], target: str, plan: TargetPlan, created: Mapping[str, str] | None = None
+) -> None:
     """Refuse to apply when the fresh plan of ``target`` differs from the reviewed plan file.
 
     Operations are compared one by one; a plan file that lists only some of its creates
     (``creates_digest``, see :meth:`~syncfw.engine.report.TargetReport.as_dict`) has its creates
-    compared by their number and digest.
+    compared by their number and digest. ``created`` (page id → how the plan named it) holds the
+    pages this run created in earlier targets: a relation to one of them was a placeholder when
+    the plan was made (:func:`as_planned`).
 
     Raises:
         GuardStop: operations differ; the message names each one and what changed.
@@ -35,7 +51,9 @@ def check_reviewed(reviewed: dict[str, Any], target: str, plan: TargetPlan) -> N
     }
     fresh = {(op.action, op.sync_key): op for op in (plan.operations if whole else _not_creates(plan))}
     differences = []
-    if not whole and (creates != planned.get("created") or digest != plan.operations.creates_digest()):
+    created = created or {}
+    shown = (lambda after: as_planned(after, created)) if created else None
+    if not whole and (creates != planned.get("created") or digest != plan.operations.creates_digest(shown)):
         differences.append(
             f"create: {creates} pages to create now, {planned.get('created')} in the reviewed plan, "
             "or the keys or values to write changed since the plan"
@@ -52,7 +70,7 @@ def check_reviewed(reviewed: dict[str, Any], target: str, plan: TargetPlan) -> N
             continue
         op, old = fresh[key], saved[key]
         before = {k: jsonable(v) for k, v in op.before.items()}
-        after = {k: jsonable(v) for k, v in op.after.items()}
+        after = {k: jsonable(v) for k, v in as_planned(op.after, created).items()}
         for prop in sorted(set(before) | set(old.get("before", {}))):
             if before.get(prop) != old.get("before", {}).get(prop):
                 differences.append(

@@ -136,13 +136,14 @@ class Operations:
         """These operations with ``change`` applied to those held in memory."""
         return Operations(map(change, self.items), self.creates, self.head)
 
-    def creates_digest(self) -> str:
-        """SHA-256 of every create's sync key and values, in plan order: a plan file that lists
-        only some of its creates records it, so that ``syncfw run --plan`` can tell the creates it
-        applies are those reviewed."""
+    def creates_digest(self, shown: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None) -> str:
+        """SHA-256 of every create's sync key and values (as ``shown`` gives them), in plan order:
+        a plan file that lists only some of its creates records it, so that ``syncfw run --plan``
+        can tell the creates it applies are those reviewed."""
         digest = hashlib.sha256()
         for op in self.of("create"):
-            digest.update(json.dumps([op.sync_key, op.after], sort_keys=True, default=str).encode())
+            after = op.after if shown is None else shown(op.after)
+            digest.update(json.dumps([op.sync_key, after], sort_keys=True, default=str).encode())
             digest.update(b"\n")
         return digest.hexdigest()
 

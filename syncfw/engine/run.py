@@ -28,7 +28,7 @@ from syncfw.engine.plan import PlannedTarget, plan_target
 from syncfw.engine.reads import bot_user, notion_window, stream_reads
 from syncfw.engine.reconcile import reconcile_due, record_reconciled
 from syncfw.engine.recover import settle_open_intents
-from syncfw.engine.relations import PlannedPages, link_pending_relations
+from syncfw.engine.relations import PlannedPages, link_pending_relations, new_page
 from syncfw.engine.report import (
     Progress,
     RunObserver,
@@ -335,7 +335,7 @@ def _execute(
         report.targets[target.name] = target_report
         if options.apply:
             if options.reviewed_plan is not None:
-                check_reviewed(options.reviewed_plan, target.name, plan)
+                check_reviewed(options.reviewed_plan, target.name, plan, _created_in(report))
             guard(
                 target,
                 plan,
@@ -414,3 +414,13 @@ def _retrieve(client: NotionClient, page_id: str) -> dict[str, Any] | None:
         return client.retrieve_page(page_id)
     except NotionNotFound:
         return None
+
+
+def _created_in(report: RunReport) -> dict[str, str]:
+    """Page id → how a plan made before this run named it, for every page this run created."""
+    return {
+        op.page_id: new_page(name, op.sync_key)
+        for name, done in report.targets.items()
+        for op in done.plan.operations.of("create")
+        if op.page_id is not None
+    }
