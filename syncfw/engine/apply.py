@@ -39,7 +39,7 @@ from typing import Any
 from syncfw.clock import now_iso
 from syncfw.engine.model import ApplyResult, Operation, Rejection, TargetPlan
 from syncfw.engine.pages import live_values
-from syncfw.engine.reads import ReadLedger
+from syncfw.engine.reads import ReadLedger, remember_bot_user
 from syncfw.errors import AmbiguousWrite, ConfigError, NotionRejected, RecordProblem
 from syncfw.mapping import encode
 from syncfw.notion.client import PAYLOAD_LIMIT, NotionClient, body_size
@@ -187,6 +187,7 @@ class Applier:
         self.held: dict[str, set[int]] = {}
         self.skipped = 0
         self.capped = 0
+        self._editor_known = False  # the bot user kept for incremental reads (remember_bot_user)
         self.pending: list[_Pending] = []
         self.pending_keys: list[str] = []
 
@@ -268,6 +269,7 @@ class Applier:
             tx.set_written(self.target, op.sync_key, after)
             tx.settle(seq, "applied", now_iso("milliseconds"), page["id"])
         self._created(op.sync_key, page["id"])
+        self._editor_known = self._editor_known or remember_bot_user(self.store, page)
         return str(page["id"])
 
     def _created(self, sync_key: str, page_id: str) -> None:

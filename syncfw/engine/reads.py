@@ -282,6 +282,20 @@ def bot_user(client: NotionClient, store: StateBackend) -> str:
     return found
 
 
+def remember_bot_user(store: StateBackend, page: Mapping[str, Any]) -> bool:
+    """Keep who last edited ``page``, a page syncfw just wrote (so its bot user: the
+    ``last_edited_by`` of the page object), as :func:`bot_user` would find it, unless it is known;
+    answers whether it is known now. The run after a first import then needs no
+    ``GET /v1/users/me``."""
+    editor = (page.get("last_edited_by") or {}).get("id")
+    if not editor:
+        return False
+    if not store.setting(BOT_USER_SETTING):
+        with store.transaction() as tx:
+            tx.set_setting(BOT_USER_SETTING, str(editor))
+    return True
+
+
 def notion_window(
     previous: NotionRead | None,
     schema: Mapping[str, Any],
