@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RECIPE, REPO
+from tests.test_cli import stop
 
 SYNCFW = [sys.executable, "-m", "syncfw.cli"]
 SANDBOX_VARIABLES = ("NOTION_", "SALESFORCE_", "HUBSPOT_", "ZENDESK_", "ZENPY_", "SYNCFW_ENV_FILE")
@@ -85,11 +85,6 @@ def serve(workdir: Path, *options: str) -> subprocess.Popen[str]:
         assert time.monotonic() < deadline
         time.sleep(0.1)
     return proc
-
-
-def stop(proc: subprocess.Popen[str]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=30)
 
 
 def read_env(path: Path) -> dict[str, str]:
