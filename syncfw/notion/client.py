@@ -306,19 +306,21 @@ class NotionClient:
             self._bearer = self._send_as(self.credentials.token(self._api))
         renewed = False
         while True:
+            sent = self._bearer  # what this request carries: another thread may renew meanwhile
             try:
                 return retrying(fn)
             except (APIResponseError, HTTPResponseError, RequestTimeoutError, httpx.TransportError) as exc:
                 # a 401 did nothing (not even a create), so the request is sent again once renewed
-                if _status(exc) == 401 and not renewed and self._renewed():
+                if _status(exc) == 401 and not renewed and self._renewed(sent or ""):
                     renewed = True
                     continue
                 raise self._explain(what, exc, resend_safe=resend_safe, renewed=renewed) from None
 
-    def _renewed(self) -> bool:
-        """Whether the credentials gave a token newer than the one Notion just refused (then sent
-        from now on)."""
-        token = self.credentials.renew(self._bearer or "", self._api)
+    def _renewed(self, refused: str) -> bool:
+        """Whether the credentials gave a token newer than ``refused``, the one Notion just
+        refused (then sent from now on). Threads refused at once renew once: the others get the
+        token the first one obtained."""
+        token = self.credentials.renew(refused, self._api)
         if token is None:
             return False
         self._bearer = self._send_as(token)
