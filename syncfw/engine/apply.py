@@ -43,6 +43,7 @@ from syncfw.engine.reads import ReadLedger, remember_bot_user
 from syncfw.errors import AmbiguousWrite, ConfigError, NotionRejected, RecordProblem
 from syncfw.mapping import encode
 from syncfw.notion.client import PAYLOAD_LIMIT, NotionClient, body_size
+from syncfw.notion.schema import page_number
 from syncfw.state import StateBackend
 
 WORKERS = 4
@@ -113,7 +114,7 @@ def settle_create(
         return None
     page = found[0]
     with store.transaction() as tx:
-        tx.set_page(target, sync_key, page["id"], created_by_syncfw=True)
+        tx.set_page(target, sync_key, page["id"], created_by_syncfw=True, number=page_number(page))
         if holds(page, after, types):
             tx.set_written(target, sync_key, after)
         tx.settle(seq, "applied", now_iso("milliseconds"), page["id"])
@@ -265,7 +266,9 @@ class Applier:
             self._settle_absent(seq)
             raise
         with self.store.transaction() as tx:
-            tx.set_page(self.target, op.sync_key, page["id"], created_by_syncfw=True)
+            tx.set_page(
+                self.target, op.sync_key, page["id"], created_by_syncfw=True, number=page_number(page)
+            )
             tx.set_written(self.target, op.sync_key, after)
             tx.settle(seq, "applied", now_iso("milliseconds"), page["id"])
         self._created(op.sync_key, page["id"])

@@ -25,7 +25,7 @@ def commit_target(
     result: ApplyResult,
     ledger: ReadLedger,
 ) -> None:
-    """Record, inside ``tx``, the values Notion agrees with, relation keys, matches, members and
+    """Record, inside ``tx``, the values Notion agrees with, the numbers of pages read, relation keys, matches, members and
     unmatched records of ``delta``; the quarantine (the delta's and the rejected writes' records);
     and each stream's cursor, advanced to its newest checkpoint before the first record whose
     write did not happen (``result.held``), the old cursor journaled so that ``syncfw rollback``
@@ -38,6 +38,8 @@ def commit_target(
     for key, values in delta.agreed.items():
         tx.set_page(target, key, delta.page_ids[key], created_by_syncfw=False)
         tx.set_written(target, key, dict(values))
+    for key, (page_id, number) in delta.numbers.items():
+        tx.set_number(target, key, page_id, number)
     for key, keys in delta.relation_keys.items():
         tx.set_relation_keys(target, key, dict(keys))
     for mapping, matches in delta.matches.items():

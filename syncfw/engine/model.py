@@ -256,6 +256,7 @@ class StateDelta:
     Attributes:
         agreed: sync key → values Notion already holds as desired (no write needed), with
             ``page_ids`` (sync key → page id) of those pages.
+        numbers: sync key → (page id, number) of pages read whose number the state store lacks.
         relation_keys: sync key → relation property → related keys, as the records give them.
         matches: secondary mapping → record key → page sync key (None: no longer matched).
         members: aggregating mapping → record key → (page sync key, member values), or None.
@@ -266,6 +267,7 @@ class StateDelta:
 
     agreed: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     page_ids: Mapping[str, str] = field(default_factory=dict)
+    numbers: Mapping[str, tuple[str, int]] = field(default_factory=dict)
     relation_keys: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
     matches: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)
     members: Mapping[str, Mapping[str, tuple[str, dict[str, Any]] | None]] = field(default_factory=dict)

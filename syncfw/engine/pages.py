@@ -12,6 +12,8 @@ from typing import Any
 from syncfw.engine.scope import BATCH, Scope, batched
 from syncfw.engine.spill import CreateSpill
 from syncfw.mapping import decode, normalize
+from syncfw.notion.schema import page_number
+from syncfw.state import PageEntry
 
 MISSING_LOOKUPS = 50
 """Pages syncfw made that a full read did not return, looked up one by one (at most this many)."""
@@ -83,8 +85,9 @@ class PagesInPlay:
     ) -> None:
         """Take in the pages the Notion read returns, a batch at a time.
 
-        After a full read, pages syncfw made that the read did not return are looked up by id
-        (``retrieve``, None when gone) so that a page the read missed is never created again.
+        After a full read, or a read of the consistency read's slice, pages syncfw knows that the
+        read did not return are looked up by id (``retrieve``, None when gone) so that a page the
+        read missed is never created again.
         """
         scope = self.scope
         key_prop = scope.key_prop
@@ -100,10 +103,10 @@ class PagesInPlay:
             scope.state.load(k for k, _ in keyed if k is not None)
             for key, page in self._identify(keyed):
                 self._add_live(key, page)
-        if scope.complete:
+        if scope.complete or scope.covered:
             missing = (
                 e
-                for entries in scope.store.iter_pages(scope.target.name)
+                for entries in self._read_back()
                 for e in entries
                 if not e.archived and (e.sync_key not in self.seen or e.sync_key in self.foreign)
             )
@@ -126,6 +129,17 @@ class PagesInPlay:
                 known = scope.state.entry(key)
                 unknown += known is None or known.archived
             self.count = scope.store.page_count(scope.target.name, archived=False) + unknown
+
+    def _read_back(self) -> Iterator[list[PageEntry]]:
+        """The state's entries of the pages this read covers whatever their edit time: every page
+        (a complete read), or the consistency read's slice."""
+        scope = self.scope
+        if scope.complete:
+            yield from scope.store.iter_pages(scope.target.name)
+            return
+        for chunk in batched(sorted(scope.covered)):
+            found = scope.store.pages_for(scope.target.name, chunk)
+            yield [found[key] for key in chunk if key in found]
 
     def _identify(
         self, keyed: list[tuple[str | None, dict[str, Any]]]
@@ -163,6 +177,9 @@ class PagesInPlay:
             if not known or key not in self.foreign:
                 return
         self.seen.add(key)
+        number = page_number(page)
+        if number is not None and (entry is None or entry.number != number):
+            self.scope.learnt.numbers[key] = (page["id"], number)
         values = live_values(page, self.scope.types)
         values.update(match_values(page, self.scope.matched_on))  # never as syncfw left it: kept
         if not known:
@@ -187,7 +204,7 @@ class PagesInPlay:
         """Whether Notion holds a page for ``key`` (read this run, or known and not read)."""
         if key in self.live:
             return True
-        if self.scope.complete:
+        if self.scope.complete or key in self.scope.covered:
             return key in self.seen
         entry = self.scope.state.entry(key)
         return entry is not None and not entry.archived

@@ -254,6 +254,7 @@ def plan_target(
     retrieve_page: Callable[[str], dict[str, Any] | None] | None = None,
     mark_type: str | None = None,
     complete: bool = True,
+    covered: frozenset[str] = frozenset(),
     keep_records: bool = True,
     phase: Callable[[str], None] | None = None,
     planned: PlannedPages | None = None,
@@ -270,11 +271,15 @@ def plan_target(
         compiled: mapping name → compiled mapping, for every mapping of the target.
         reads: mapping name → the stream read this run (consumed here, once, in batches).
         live_pages: the pages of the data source the Notion read returns (N), consumed in batches:
-            every page (``complete``), or those edited since the previous read.
+            every page (``complete``), or those edited since the previous read and the pages of
+            the consistency read's slice.
+        covered: sync keys of the pages the state store knows in the consistency read's slice
+            (:class:`~syncfw.engine.reads.ReadSlice`): those the read does not return are gone.
         store: the state store (identity, last written values L, relation keys, matches).
         user_name: Notion user id → display name (for drift reports).
         retrieve_page: page id → the page, or None when Notion no longer has it; after a complete
-            read, pages syncfw made that the read did not return are looked up with it.
+            read (or of a slice), pages syncfw made that the read did not return are looked up with
+            it.
         mark_type: the Notion type of the target's ``mark_property`` (``on_delete: mark``).
         keep_records: False for a plan that will not be applied: no write can be rejected, so the
             ledger keeps no record.
@@ -286,7 +291,7 @@ def plan_target(
         SyncfwError: a source read failed (the plan is abandoned; nothing was written).
         StateError: the state store cannot be read.
     """
-    scope = Scope(target, compiled, store, mark_type, complete)
+    scope = Scope(target, compiled, store, mark_type, complete, covered)
     pages = PagesInPlay(scope)
     desired = DesiredValues(scope, pages)
     matcher = Matcher(scope, pages, desired)

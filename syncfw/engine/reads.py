@@ -246,6 +246,18 @@ def _recorded(
 
 
 @dataclass(frozen=True)
+class ReadSlice:
+    """The slice of a target's pages this run's consistency read covers: the pages numbered from
+    ``start`` to ``end`` (None: no upper bound, the last slice), of which the state store knows
+    ``keys``; the next run's slice starts at ``next_start``."""
+
+    start: int
+    end: int | None
+    keys: frozenset[str]
+    next_start: int
+
+
+@dataclass(frozen=True)
 class NotionWindow:
     """Which of a target's pages this run's Notion read asks for.
 
@@ -254,11 +266,19 @@ class NotionWindow:
         filter: the ``POST /v1/data_sources/{id}/query`` filter of an incremental read.
         since_full: incremental reads since the last complete one, this one included (what the
             watermark records once the run commits).
+        slice: the pages the read also covers whatever their edit time (the consistency read's
+            slice): known pages of it the read does not return are gone.
     """
 
     complete: bool
     filter: dict[str, Any] | None
     since_full: int
+    slice: ReadSlice | None = None
+
+    @property
+    def slice_from(self) -> int:
+        """Where the next run's slice starts (what the watermark records)."""
+        return self.slice.next_start if self.slice is not None else 0
 
 
 BOT_USER_SETTING = "notion bot user"
@@ -302,39 +322,75 @@ def notion_window(
     *,
     full: bool,
     full_read_every: int,
+    full_read_pages: int,
+    pages: int,
     bot: Callable[[], str],
+    numbered: Callable[[int, int], list[tuple[str, int]]] | None,
 ) -> NotionWindow:
-    """The read of a target's pages: complete when ``full``, when never read (``previous`` None),
-    or when ``full_read_every - 1`` incremental reads followed the last complete one; otherwise
-    the pages edited since ``previous`` began.
+    """The read of a target's pages: complete when ``full``, when never read (``previous`` None)
+    or when ``full_read_every`` is 1; otherwise the pages edited since ``previous`` began, plus one
+    slice of the consistency read.
 
-    Notion truncates ``last_edited_time`` to the minute (shared/reference/notion/API-FACTS.md §5.1,
-    "recorded last_edited_time values are minute-truncated"), so the window starts at the minute
-    the previous read began, ``on_or_after``: an edit made while that read was going on (after it
-    passed the page) or after it shows a time in or after that minute, and is read. Pages syncfw
-    itself edited last are left out when the data source has a ``last_edited_by`` property (the
-    one ``syncfw notion init`` adds, :data:`syncfw.notion.schema.EDITED_BY`): a ``people``
-    condition ``does_not_contain`` the bot user's id on it (developers.notion.com, "Filter data
-    source entries": people conditions apply to ``last_edited_by`` properties and take a user id),
-    so the pages a run wrote are not read back by the next one, while a page a person (or another
-    integration) edited after syncfw is.
+    Edited pages: Notion truncates ``last_edited_time`` to the minute
+    (shared/reference/notion/API-FACTS.md §5.1, "recorded last_edited_time values are
+    minute-truncated"), so the window starts at the minute the previous read began,
+    ``on_or_after``: an edit made while that read was going on (after it passed the page) or after
+    it shows a time in or after that minute, and is read. Pages syncfw itself edited last are left
+    out when the data source has a ``last_edited_by`` property (the one ``syncfw notion init``
+    adds, :data:`syncfw.notion.schema.EDITED_BY`): a ``people`` condition ``does_not_contain`` the
+    bot user's id on it (developers.notion.com, "Filter data source entries": people conditions
+    apply to ``last_edited_by`` properties and take a user id), so the pages a run wrote are not
+    read back by the next one, while a page a person (or another integration) edited after syncfw
+    is.
+
+    The consistency read (what finds pages people deleted, which no edit time reveals) reads back
+    the target a slice at a time when its data source numbers its pages (a ``unique_id``
+    property, :data:`syncfw.notion.schema.NUMBERED`) and the state store knows every page's
+    number: each run the next ``ceil(pages / full_read_every)`` pages by number, at most
+    ``full_read_pages``, in the same query as the edited pages (a ``unique_id`` range or-ed with
+    the edit condition, written as an ``and`` of ``or``s so that it stays within Notion's two
+    levels of nesting when the client and-s a ``created_time`` window to it), so no run pays for
+    the whole target and a run with nothing edited still makes one query request. Otherwise (no
+    numbers yet) one read in ``full_read_every`` is complete, and it learns the numbers.
 
     Args:
-        previous: the target's read watermark (when the last read began, reads since a full one).
+        previous: the target's read watermark (when the last read began, reads since a full one,
+            where the next slice starts).
         schema: the data source's properties (name → property object, with ``id`` and ``type``).
         full: a complete read is asked for (full refresh, first run, sync key re-keyed).
-        full_read_every: one read in this many is complete (the recipe's ``full_read_every``).
+        full_read_every: the whole target is read back over this many runs (the recipe's
+            ``full_read_every``; 1: every run reads every page).
+        full_read_pages: the most pages one run's slice holds (the recipe's ``full_read_pages``).
+        pages: the target's pages the state store knows (not archived).
         bot: the bot user's id (:func:`bot_user`), asked only for an incremental read of a data
             source with a ``last_edited_by`` property.
+        numbered: (start, count) → the state's (sync key, number) of the ``count`` lowest-numbered
+            pages from ``start`` on (:meth:`~syncfw.state.StateBackend.numbered_slice`); None when
+            some page's number is not known yet.
     """
-    if full or previous is None or previous.since_full >= full_read_every - 1:
+    if full or previous is None or full_read_every <= 1:
+        return NotionWindow(True, None, 0)
+    number = next((p.get("id") for p in schema.values() if p.get("type") == "unique_id"), None)
+    if (number is None or numbered is None) and previous.since_full >= full_read_every - 1:
         return NotionWindow(True, None, 0)
     since = previous.at.replace(second=0, microsecond=0)
-    edited: dict[str, Any] = {
-        "timestamp": "last_edited_time",
-        "last_edited_time": {"on_or_after": since.isoformat()},
-    }
+    clauses: list[dict[str, Any]] = [
+        {"timestamp": "last_edited_time", "last_edited_time": {"on_or_after": since.isoformat()}}
+    ]
     editor = next((p.get("id") for p in schema.values() if p.get("type") == "last_edited_by"), None)
     if editor is not None:
-        edited = {"and": [edited, {"property": editor, "people": {"does_not_contain": bot()}}]}
-    return NotionWindow(False, edited, previous.since_full + 1)
+        clauses.append({"property": editor, "people": {"does_not_contain": bot()}})
+    if number is None or numbered is None:
+        edited = clauses[0] if len(clauses) == 1 else {"and": clauses}
+        return NotionWindow(False, edited, previous.since_full + 1)
+    size = max(1, min(full_read_pages, -(-pages // full_read_every)))
+    found = numbered(previous.slice_from, size)
+    start = previous.slice_from
+    end = found[-1][1] if len(found) == size else None
+    bounds = [{"property": number, "unique_id": {"greater_than_or_equal_to": start}}]
+    if end is not None:
+        bounds.append({"property": number, "unique_id": {"less_than_or_equal_to": end}})
+    # (edited and not syncfw's) or (in the slice), as an "and" of "or"s
+    condition = {"and": [{"or": [clause, bound]} for clause in clauses for bound in bounds]}
+    piece = ReadSlice(start, end, frozenset(key for key, _ in found), 0 if end is None else end + 1)
+    return NotionWindow(False, condition, previous.since_full + 1, piece)

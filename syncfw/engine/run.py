@@ -299,7 +299,12 @@ def _execute(
             schema,
             full=options.full_refresh or first_run or rekeyed,
             full_read_every=target.full_read_every,
+            full_read_pages=target.full_read_pages,
+            pages=store.page_count(target.name, archived=False),
             bot=functools.partial(bot_user, client, store),
+            numbered=None
+            if store.unnumbered(target.name)
+            else functools.partial(store.numbered_slice, target.name),
         )
         complete = window.complete
         live = client.query_pages(data_source_id, filter=window.filter)
@@ -315,6 +320,7 @@ def _execute(
             retrieve_page=functools.partial(_retrieve, client),
             mark_type=mark_type,
             complete=complete,
+            covered=window.slice.keys if window.slice is not None else frozenset(),
             keep_records=options.apply,
             phase=functools.partial(progress.phase, target.name),
             planned=planned_pages,
@@ -355,7 +361,9 @@ def _execute(
                     result=result,
                     ledger=planned.ledger,
                 )
-                tx.set_notion_read(target.name, NotionRead(read_started, window.since_full))
+                tx.set_notion_read(
+                    target.name, NotionRead(read_started, window.since_full, window.slice_from)
+                )
                 if not stop.is_set():
                     done = reconciling and all(r.error is None for r in reconciled)
                     record_reconciled(tx, store, target, reconciled=done, at=read_started.isoformat())

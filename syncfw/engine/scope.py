@@ -61,6 +61,7 @@ class Learnt:
 
     agreed: dict[str, dict[str, Any]] = field(default_factory=dict)
     page_ids: dict[str, str] = field(default_factory=dict)
+    numbers: dict[str, tuple[str, int]] = field(default_factory=dict)
     relation_keys: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     matches: dict[str, dict[str, str | None]] = field(default_factory=dict)
     members: dict[str, dict[str, tuple[str, dict[str, Any]] | None]] = field(default_factory=dict)
@@ -72,6 +73,7 @@ class Learnt:
         return StateDelta(
             agreed=self.agreed,
             page_ids=self.page_ids,
+            numbers=self.numbers,
             relation_keys=self.relation_keys,
             matches=self.matches,
             members=self.members,
@@ -91,12 +93,15 @@ class Scope:
         store: StateBackend,
         mark_type: str | None,
         complete: bool,
+        covered: frozenset[str] = frozenset(),
     ) -> None:
         self.target = target
         self.compiled = compiled
         self.store = store
         self.mark_type = mark_type
         self.complete = complete
+        self.covered = covered
+        """Keys of known pages the consistency read's slice covers: not returned means gone."""
         self.types: dict[str, str] = {name: spec.type for name, spec in target.properties.items()}
         if target.on_delete == "mark" and target.mark_property and mark_type:
             self.types[target.mark_property] = mark_type

@@ -24,6 +24,7 @@ https://developers.notion.com/reference/update-a-data-source (API version 2025-0
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -405,6 +406,24 @@ gives that property type): incremental reads leave out the pages syncfw edited l
 (:func:`syncfw.engine.reads.notion_window`)."""
 
 
+NUMBERED = "ID"
+"""The ``unique_id`` property ``syncfw notion init`` adds to an upsert target that has none (the
+name Notion's app gives the "ID" property type). Notion numbers every page of the data source,
+existing ones included, and the numbers never change, so the consistency read can cover the
+target one slice of numbers at a time (:func:`syncfw.engine.reads.notion_window`)."""
+
+
+def page_number(page: Mapping[str, Any]) -> int | None:
+    """The number of ``page`` (a page object): its ``unique_id`` property's ``number``
+    (developers.notion.com, "Page properties": ``unique_id`` is ``{"prefix", "number"}``), None
+    when its data source has no such property."""
+    for prop in (page.get("properties") or {}).values():
+        if isinstance(prop, Mapping) and prop.get("type") == "unique_id":
+            number = (prop.get("unique_id") or {}).get("number")
+            return int(number) if isinstance(number, int) else None
+    return None
+
+
 def init_target(
     client: NotionClient,
     store: StateBackend,
@@ -443,6 +462,7 @@ def init_target(
             properties["Name"] = {"title": {}}
         if recipe is not None:
             properties[EDITED_BY] = {"last_edited_by": {}}
+            properties.setdefault(NUMBERED, {"unique_id": {"prefix": None}})
         db = client.create_database(target.database.parent_page, target.database.title, properties)
         ds_id = db["data_sources"][0]["id"]
         with store.transaction() as tx:
@@ -473,6 +493,9 @@ def init_target(
     needed = recipe is not None and target.mode == "upsert"
     editor = [EDITED_BY] if needed and not has_editor and EDITED_BY not in schema else []
     changes.update({name: {"last_edited_by": {}} for name in editor})
+    has_number = any(p.get("type") == "unique_id" for p in schema.values())
+    numbered = [NUMBERED] if needed and not has_number and NUMBERED not in schema else []
+    changes.update({name: {"unique_id": {"prefix": None}} for name in numbered})
     if changes:
         client.update_data_source(ids[1], changes)
         schema = client.retrieve_data_source(ids[1]).get("properties", {})
@@ -483,6 +506,7 @@ def init_target(
     added = (
         sorted(missing)
         + editor
+        + numbered
         + [
             f"{r.recipe_name} (renamed back from {r.notion_name!r})"
             for r in renamed

@@ -202,8 +202,10 @@ class Target(BaseModel):
     Either ``data_source`` (an existing data source id) or ``database`` is set. ``owners`` maps
     property names to ``"notion"`` or a source name; ``owner_lines`` gives the line of each of its
     entries in the recipe file. ``max_change`` is the mass-change guard as a fraction of the
-    target's pages (0.2 = 20%). ``full_read_every``: one run in this many reads every page of the
-    target; the others read only pages edited since the previous read. ``reconcile_every``: one
+    target's pages (0.2 = 20%). ``full_read_every``: the runs over which every page of the target is
+    read back (a slice of the pages by number each run, at most ``full_read_pages`` pages; or one
+    complete read in this many runs while the pages' numbers are not known); besides that a run
+    reads only pages edited since the previous read. ``reconcile_every``: one
     run in this many compares the keys of the records syncfw keeps state for with a key scan of the
     source and treats the missing ones as deleted (0: only on ``--reconcile``). ``max_writes``: the
     most page writes to the target in one run (the next runs continue). ``entries`` are the
@@ -237,8 +239,16 @@ class Target(BaseModel):
         24,
         ge=1,
         le=MAX_EVERY,
-        description="Read every page of the target on one run in this many (the others read only the "
-        "pages edited since the previous run); 1 reads every page on every run.",
+        description="Read back every page of the target over this many runs, a slice of its pages each "
+        "run (besides the pages edited since the previous run); 1 reads every page on every run.",
+    )
+    full_read_pages: int = Field(
+        90,
+        ge=1,
+        le=100_000,
+        description="The most pages one run reads back for full_read_every (besides the edited pages): "
+        "a target over full_read_every x full_read_pages pages is read back over more runs. 90 keeps a "
+        "run with a few edits to one query request of 100 pages.",
     )
     reconcile_every: int = Field(
         24,

@@ -36,6 +36,8 @@ class PageEntry:
     page_id: str
     created_by_syncfw: bool
     archived: bool
+    number: int | None = None
+    """The page's number (its ``unique_id`` property), None until syncfw has seen it."""
 
 
 @dataclass(frozen=True)
@@ -107,20 +109,29 @@ class OperationRecord:
 
 @dataclass(frozen=True)
 class NotionRead:
-    """The Notion read watermark of one target: when its pages were last read (``at``, aware), and
-    how many incremental reads (pages edited since the previous read) followed the last full one."""
+    """The Notion read watermark of one target: when its pages were last read (``at``, aware), how
+    many incremental reads (pages edited since the previous read) followed the last full one, and
+    the page number the next slice of the consistency read starts at (``slice_from``)."""
 
     at: datetime
     since_full: int
+    slice_from: int = 0
 
 
 @runtime_checkable
 class SyncTransaction(Protocol):
     """The engine's writes inside :meth:`SyncState.transaction`."""
 
-    def set_page(self, target: str, sync_key: str, page_id: str, *, created_by_syncfw: bool) -> None:
+    def set_page(
+        self, target: str, sync_key: str, page_id: str, *, created_by_syncfw: bool, number: int | None = None
+    ) -> None:
         """Map ``sync_key`` to ``page_id`` (not archived). Adopting the page already mapped keeps
-        whether syncfw created it; another page takes ``created_by_syncfw``."""
+        whether syncfw created it, and its number unless ``number`` is given; another page takes
+        ``created_by_syncfw`` and ``number``."""
+
+    def set_number(self, target: str, sync_key: str, page_id: str, number: int) -> None:
+        """Record the number (``unique_id``) of page ``page_id``, the page of ``sync_key`` (when it
+        is not, or there is no entry: nothing)."""
 
     def set_archived(self, target: str, sync_key: str, archived: bool) -> None: ...
 
@@ -254,6 +265,13 @@ class SyncState(Protocol):
     def target_ids(self, target: str) -> tuple[str | None, str] | None: ...
 
     def notion_read(self, target: str) -> NotionRead | None: ...
+
+    def numbered_slice(self, target: str, start: int, count: int) -> list[tuple[str, int]]:
+        """The ``count`` pages of ``target`` (not archived) with the lowest numbers from ``start``
+        on, as (sync key, number) by number."""
+
+    def unnumbered(self, target: str) -> int:
+        """How many pages of ``target`` (not archived) have no number yet."""
 
     def journal(self, *, run_id: str | None = None, status: str | None = None) -> list[JournalEntry]: ...
 

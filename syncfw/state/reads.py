@@ -13,11 +13,12 @@ from syncfw.state.protocol import JournalEntry, NotionRead, PageEntry, Quarantin
 from syncfw.state.sql import MAPPING, PAGES_OF, SqlReader, chunks, load_values
 from syncfw.state.written import LastWritten, decode
 
-_PAGE = f"SELECT sync_key, page_id, created_by_syncfw, archived FROM pages WHERE {PAGES_OF}"
+_PAGE = f"SELECT sync_key, page_id, created_by_syncfw, archived, number FROM pages WHERE {PAGES_OF}"
 
 
 def _page(target: str, row: Sequence[Any]) -> PageEntry:
-    return PageEntry(target, row[0], unpack(row[1]), bool(row[2]), bool(row[3]))
+    number = None if row[4] is None else int(row[4])
+    return PageEntry(target, row[0], unpack(row[1]), bool(row[2]), bool(row[3]), number)
 
 
 class SyncReads(SqlReader):
@@ -245,8 +246,28 @@ class SyncReads(SqlReader):
 
     def notion_read(self, target: str) -> NotionRead | None:
         """The Notion read watermark of ``target`` (None: never read, read it in full)."""
-        rows = self._query("SELECT read_at, reads_since_full FROM notion_reads WHERE target = ?", (target,))
-        return NotionRead(datetime.fromisoformat(rows[0][0]), int(rows[0][1])) if rows else None
+        rows = self._query(
+            "SELECT read_at, reads_since_full, slice_from FROM notion_reads WHERE target = ?", (target,)
+        )
+        return (
+            NotionRead(datetime.fromisoformat(rows[0][0]), int(rows[0][1]), int(rows[0][2])) if rows else None
+        )
+
+    def numbered_slice(self, target: str, start: int, count: int) -> list[tuple[str, int]]:
+        """The ``count`` pages of ``target`` (not archived) with the lowest numbers from ``start``
+        on, as (sync key, number) by number. No index: one pass over the target's pages (the
+        store keeps them clustered by target), done once per run."""
+        rows = self._query(
+            f"SELECT sync_key, number FROM pages WHERE {PAGES_OF} AND archived = 0 AND number >= ? "
+            f"ORDER BY number LIMIT {int(count)}",
+            (target, int(start)),
+        )
+        return [(str(r[0]), int(r[1])) for r in rows]
+
+    def unnumbered(self, target: str) -> int:
+        """How many pages of ``target`` (not archived) have no number yet."""
+        sql = f"SELECT COUNT(*) FROM pages WHERE {PAGES_OF} AND archived = 0 AND number IS NULL"
+        return int(self._query(sql, (target,))[0][0])
 
     def journal(self, *, run_id: str | None = None, status: str | None = None) -> list[JournalEntry]:
         """Journal entries, oldest first, of one run and/or with one status."""

@@ -32,6 +32,11 @@ Version 9 made the identity map small: ``pages`` is stored clustered by its key 
 key twice), names its target by number (the new table ``target_numbers``) and keeps a page id in
 16 bytes instead of 36 characters (:mod:`syncfw.state.page_ids`), in the row and in the index
 ``pages_by_id``.
+
+Version 10 gave each page its number (``pages.number``, the page's ``unique_id`` property when the
+data source has one, NULL until known) and each Notion read watermark the number the next slice
+of the consistency read starts at (``notion_reads.slice_from``): the pages a run reads back are
+then one slice of the target, by number (:func:`syncfw.engine.reads.notion_window`).
 """
 
 from __future__ import annotations
@@ -353,5 +358,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "PRIMARY KEY (target_id, sync_key)) {clustered}",
         ),
         _pages_packed,
+    ),
+    Migration(
+        (
+            "ALTER TABLE pages ADD COLUMN number INTEGER",
+            "ALTER TABLE notion_reads ADD COLUMN slice_from INTEGER NOT NULL DEFAULT 0",
+        )
     ),
 )

@@ -20,26 +20,39 @@ class SyncWrites(SqlWriter, SqlReader):
 
     dialect: Dialect
 
-    def set_page(self, target: str, sync_key: str, page_id: str, *, created_by_syncfw: bool) -> None:
+    def set_page(
+        self, target: str, sync_key: str, page_id: str, *, created_by_syncfw: bool, number: int | None = None
+    ) -> None:
         """Map ``sync_key`` to ``page_id`` (not archived). Adopting the page already mapped keeps
-        whether syncfw created it; another page takes ``created_by_syncfw``."""
+        whether syncfw created it, and its number unless ``number`` is given; another page takes
+        ``created_by_syncfw`` and ``number``."""
         self._execute(
             "INSERT INTO target_numbers (target) VALUES (?) ON CONFLICT (target) DO NOTHING", (target,)
         )
-        number = int(self._query("SELECT id FROM target_numbers WHERE target = ?", (target,))[0][0])
+        target_id = int(self._query("SELECT id FROM target_numbers WHERE target = ?", (target,))[0][0])
         self._execute(
             self.dialect.upsert(
                 "pages",
-                ("target_id", "sync_key", "page_id", "created_by_syncfw", "archived"),
+                ("target_id", "sync_key", "page_id", "created_by_syncfw", "archived", "number"),
                 ("target_id", "sync_key"),
                 {
                     "page_id": "excluded.page_id",
                     "archived": "0",
                     "created_by_syncfw": "CASE WHEN pages.page_id = excluded.page_id "
                     "THEN pages.created_by_syncfw ELSE excluded.created_by_syncfw END",
+                    "number": "CASE WHEN pages.page_id = excluded.page_id "
+                    "THEN COALESCE(excluded.number, pages.number) ELSE excluded.number END",
                 },
             ),
-            (number, sync_key, pack(page_id), int(created_by_syncfw), 0),
+            (target_id, sync_key, pack(page_id), int(created_by_syncfw), 0, number),
+        )
+
+    def set_number(self, target: str, sync_key: str, page_id: str, number: int) -> None:
+        """Record the number (``unique_id``) of page ``page_id``, the page of ``sync_key`` (when it
+        is not, or there is no entry: nothing)."""
+        self._execute(
+            f"UPDATE pages SET number = ? WHERE {PAGES_OF} AND sync_key = ? AND page_id = ?",
+            (int(number), target, sync_key, pack(page_id)),
         )
 
     def set_archived(self, target: str, sync_key: str, archived: bool) -> None:
@@ -149,8 +162,10 @@ class SyncWrites(SqlWriter, SqlReader):
     def set_notion_read(self, target: str, read: NotionRead) -> None:
         """Move the Notion read watermark of ``target``."""
         self._execute(
-            self.dialect.upsert("notion_reads", ("target", "read_at", "reads_since_full"), ("target",)),
-            (target, read.at.isoformat(), read.since_full),
+            self.dialect.upsert(
+                "notion_reads", ("target", "read_at", "reads_since_full", "slice_from"), ("target",)
+            ),
+            (target, read.at.isoformat(), read.since_full, read.slice_from),
         )
 
     def open_intent(

@@ -4,11 +4,14 @@ by the next run."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+from syncfw.engine.report import RunReport
 from syncfw.engine.run import Progress, RunOptions, execute
 from syncfw.plugins import Registry
+from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.runner import Sandbox
 from tests.engine.test_notion_limits import by_key, setup, write_jsonl
 from tests.engine.test_sync_end_to_end import FAST, init, sync
@@ -113,3 +116,85 @@ def test_a_person_editing_a_page_right_after_syncfw_wrote_it_is_read_by_the_next
     assert report.exit_code == 0, report.error
     plan = report.targets["items"].plan
     assert [(d.sync_key, d.live, d.action) for d in plan.drift] == [("i003", "Mine", "reverted")]
+
+
+def every_third_run(tmp_path: Path, registry: Registry) -> Recipe:
+    """The 150 items read back over three runs (``full_read_every: 3``: 50 pages a run)."""
+    recipe = setup(tmp_path, registry, 150, THINGS)
+    path = tmp_path / "limits.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "    guard: {max_change: 100%}\n  things:",
+            "    guard: {max_change: 100%}\n    full_read_every: 3\n  things:",
+        )
+    )
+    recipe = load_recipe(path, registry=registry)
+    assert recipe.targets["items"].full_read_every == 3
+    return recipe
+
+
+def rename_row(tmp_path: Path, key: str, name: str) -> None:
+    rows = [{"key": f"i{n:03}", "name": f"Item {n}"} for n in range(150)]
+    rows[int(key[1:])]["name"] = name
+    write_jsonl(tmp_path / "items.jsonl", rows)
+
+
+def gone_warnings(report: RunReport) -> list[str]:
+    return [w for w in report.targets["items"].plan.warnings if "no longer in Notion" in w]
+
+
+def test_the_consistency_read_covers_the_target_a_slice_a_run_in_the_edited_pages_query(
+    sandbox: Sandbox, registry: Registry, tmp_path: Path
+) -> None:
+    """150 pages read back over three runs: each run after the import makes one query request
+    (the edited pages, none, or-ed with the next 50 pages by their ``ID`` number). A page a person
+    moved to the trash is found missing by the run whose slice holds it: when its record then
+    changes, syncfw says so instead of writing to a page in the trash."""
+    recipe = every_third_run(tmp_path, registry)
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    assert sandbox.notion is not None
+    pages = by_key(sandbox, ids["items"])
+    assert pages["i140"]["properties"]["ID"]["unique_id"]["number"] == 141
+    sandbox.notion.human_trash_page(pages["i140"]["id"])
+
+    planned: list[list[tuple[str, str]]] = []
+    for run in range(4):
+        if run == 2:  # its slice holds i140 (pages numbered 101 to 150)
+            rename_row(tmp_path, "i140", "Item one-forty")
+        sandbox.notion.reset_stats()
+        report = sync(recipe, registry)
+        assert report.exit_code == 0, report.error
+        asked = queries(sandbox, ids["items"])
+        assert len(asked) == 1
+        assert "unique_id" in json.dumps(asked[0]["body"]["filter"])
+        planned.append([(op.action, op.sync_key) for op in report.targets["items"].plan.operations])
+        assert len(gone_warnings(report)) == (run == 2), report.targets["items"].plan.warnings
+    assert planned == [[], [], [], []]
+    assert sandbox.notion.stats()["by_endpoint"].get("PATCH /v1/pages/{id}", 0) == 0
+
+
+def test_without_page_numbers_one_run_in_full_read_every_reads_every_page(
+    sandbox: Sandbox, registry: Registry, tmp_path: Path
+) -> None:
+    """People removed the ``ID`` property (or the data source predates it): the consistency read
+    falls back to a complete read on one run in ``full_read_every``, which finds a page a person
+    moved to the trash as well."""
+    recipe = every_third_run(tmp_path, registry)
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    assert sandbox.notion is not None
+    sandbox.notion.human_update_schema(ids["items"], {"ID": None})
+    sandbox.notion.human_trash_page(by_key(sandbox, ids["items"])["i003"]["id"])
+
+    complete: list[bool] = []
+    for run in range(3):
+        if run == 2:
+            rename_row(tmp_path, "i003", "Item three")
+        sandbox.notion.reset_stats()
+        report = sync(recipe, registry)
+        assert report.exit_code == 0, report.error
+        complete.append(all("filter" not in (r["body"] or {}) for r in queries(sandbox, ids["items"])))
+        assert report.targets["items"].plan.operations == ()
+        assert len(gone_warnings(report)) == (run == 2)
+    assert complete == [False, False, True]
