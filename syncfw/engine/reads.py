@@ -13,6 +13,7 @@ the pages edited since the previous read that syncfw did not edit last.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -394,3 +395,21 @@ def notion_window(
     condition = {"and": [{"or": [clause, bound]} for clause in clauses for bound in bounds]}
     piece = ReadSlice(start, end, frozenset(key for key, _ in found), 0 if end is None else end + 1)
     return NotionWindow(False, condition, previous.since_full + 1, piece)
+
+
+def target_window(
+    client: NotionClient, store: StateBackend, target: Target, schema: Mapping[str, Any], *, full: bool
+) -> NotionWindow:
+    """What this run's Notion read of ``target`` asks for (:func:`notion_window`), from its read
+    watermark and pages in the state store; ``full`` asks for every page."""
+    numbered = None if store.unnumbered(target.name) else functools.partial(store.numbered_slice, target.name)
+    return notion_window(
+        store.notion_read(target.name),
+        schema,
+        full=full,
+        full_read_every=target.full_read_every,
+        full_read_pages=target.full_read_pages,
+        pages=store.page_count(target.name, archived=False),
+        bot=functools.partial(bot_user, client, store),
+        numbered=numbered,
+    )

@@ -25,7 +25,7 @@ from syncfw.engine.commit import commit_target
 from syncfw.engine.guards import check_reviewed, guard
 from syncfw.engine.model import ApplyResult, TargetPlan
 from syncfw.engine.plan import PlannedTarget, plan_target
-from syncfw.engine.reads import bot_user, notion_window, stream_reads
+from syncfw.engine.reads import stream_reads, target_window
 from syncfw.engine.reconcile import reconcile_due, record_reconciled
 from syncfw.engine.recover import settle_open_intents
 from syncfw.engine.relations import PlannedPages, link_pending_relations, new_page
@@ -38,6 +38,7 @@ from syncfw.engine.report import (
     record_operations,
 )
 from syncfw.engine.reviewed import mass_change_approved
+from syncfw.engine.schema_check import SchemaCheck
 from syncfw.engine.signals import StopSignal, stop_on_signals
 from syncfw.engine.source_names import check_source_names
 from syncfw.errors import GuardStop, NotionNotFound, SyncfwError
@@ -246,7 +247,8 @@ def _execute(
         connectors[name] = connector
         connector.check()
     check_source_names(recipe, connectors)
-    resolved = preflight(client, store, recipe, recheck=options.full_refresh)
+    resolved = preflight(client, store, recipe, recheck=options.full_refresh, cached=True)
+    check = SchemaCheck(resolved, functools.partial(preflight, client, store, recipe))
     if options.apply:
         data_sources = {name: r.data_source_id for name, r in resolved.items()}
         report.recovered = settle_open_intents(client, store, recipe, data_sources)
@@ -267,8 +269,8 @@ def _execute(
             cap.not_reached.append(target.name)
             continue
         before = client.stats.copy()
-        located = resolved[target.name]
-        data_source_id, schema = located.data_source_id, located.schema
+        located = check.resolved[target.name]
+        data_source_id = located.data_source_id
         # an update target creates no page, so it claims no data source (:mod:`syncfw.notion.claim`)
         claim = (
             Claim.of(recipe.name, target, located.sync_key_property_id) if target.mode == "upsert" else None
@@ -294,20 +296,17 @@ def _execute(
         )
         progress.phase(target.name, "reading Notion")
         read_started = utcnow()
-        window = notion_window(
-            store.notion_read(target.name),
-            schema,
-            full=options.full_refresh or first_run or rekeyed,
-            full_read_every=target.full_read_every,
-            full_read_pages=target.full_read_pages,
-            pages=store.page_count(target.name, archived=False),
-            bot=functools.partial(bot_user, client, store),
-            numbered=None
-            if store.unnumbered(target.name)
-            else functools.partial(store.numbered_slice, target.name),
+        full = options.full_refresh or first_run
+        window = target_window(client, store, target, located.schema, full=full or rekeyed)
+        live = check.pages(
+            target.name, functools.partial(client.query_pages, data_source_id, filter=window.filter)
         )
-        complete = window.complete
-        live = client.query_pages(data_source_id, filter=window.filter)
+        if live is None:  # the schema kept from the last run changed: read again with Notion's now
+            located = check.resolved[target.name]
+            rekeyed = claim is not None and located.claim is not None and located.claim != claim
+            window = target_window(client, store, target, located.schema, full=full or rekeyed)
+            live = client.query_pages(data_source_id, filter=window.filter)
+        schema, complete = located.schema, window.complete
         mark_type = schema.get(target.mark_property or "", {}).get("type") if target.mark_property else None
         planned = plan_target(
             target=target,
@@ -340,6 +339,8 @@ def _execute(
         )
         report.targets[target.name] = target_report
         if options.apply:
+            if plan.operations:
+                check.confirm_all()  # a kept schema no longer fitting stops the run before any write
             if options.reviewed_plan is not None:
                 check_reviewed(options.reviewed_plan, target.name, plan, _created_in(report))
             guard(

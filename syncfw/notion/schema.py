@@ -119,16 +119,49 @@ class FoundDataSource(NamedTuple):
     data_source: dict[str, Any]
     database: dict[str, Any] | None
     database_checked: bool = False
+    cached: bool = False
+    """``data_source`` is the copy the state store kept (:func:`keep_data_source`), not read now."""
+
+
+def _kept_setting(target: str) -> str:
+    return f"notion.data_source.{target}"
+
+
+def keep_data_source(store: StateBackend, target: str, data_source: Mapping[str, Any]) -> None:
+    """Keep ``data_source`` (a data source object that passed the preflight) as ``target``'s, for
+    :func:`find_data_source` to use instead of reading it again (``cached``)."""
+    with store.transaction() as tx:
+        tx.set_setting(_kept_setting(target), json.dumps(data_source, sort_keys=True))
+
+
+def kept_data_source(store: StateBackend, target: str, data_source_id: str) -> dict[str, Any] | None:
+    """The data source object of ``target`` kept by :func:`keep_data_source`, if it is
+    ``data_source_id``'s."""
+    try:
+        found = json.loads(store.setting(_kept_setting(target)) or "null")
+    except ValueError:
+        return None
+    if isinstance(found, dict) and _same_id(found.get("id"), data_source_id):
+        return found
+    return None
 
 
 def find_data_source(
-    client: NotionClient, store: StateBackend, target: Target, *, now: datetime | None = None
+    client: NotionClient,
+    store: StateBackend,
+    target: Target,
+    *,
+    now: datetime | None = None,
+    cached: bool = False,
 ) -> FoundDataSource | None:
     """The data source of ``target`` fresh from Notion, or None when its database does not exist.
 
     With ``now``, the database container is not read when the state store
     holds a good check of it younger than :data:`DATABASE_RECHECK` (:func:`database_checked`);
-    without it, it always is.
+    without it, it always is. With ``cached`` too, the data source itself is not read either
+    when the state store keeps a copy of it from a run that passed the preflight
+    (:func:`kept_data_source`): the run confirms it with the pages its query returns, which carry
+    every property's name, id and type (:class:`syncfw.engine.schema_check.SchemaCheck`).
 
     Raises:
         NotionNotFound: a data source id named in the recipe is not found or not shared.
@@ -136,6 +169,12 @@ def find_data_source(
             database holds several data sources (the recipe must then name one by id), or the
             target's data source (or its database) is in Notion's trash.
     """
+    if cached and now is not None:
+        known_id = target.data_source or (store.target_ids(target.name) or (None, None))[1]
+        kept = kept_data_source(store, target.name, known_id) if known_id else None
+        parent = (kept.get("parent") or {}).get("database_id") if kept is not None else None
+        if kept is not None and database_checked(store, target.name, parent, now):
+            return FoundDataSource(parent, str(kept["id"]), kept, None, database_checked=True, cached=True)
     if target.data_source:
         ds = client.retrieve_data_source(target.data_source)
         return _not_in_trash(client, store, target, ds.get("parent", {}).get("database_id"), ds, now)
@@ -308,6 +347,8 @@ class ResolvedTarget(NamedTuple):
     claim: Claim | None
     sync_key_property_id: str | None
     names: PropertyNames
+    cached: bool = False
+    """The schema is the copy kept from an earlier run (:func:`kept_data_source`), to be confirmed."""
 
 
 def preflight(
@@ -316,6 +357,7 @@ def preflight(
     recipe: Recipe,
     *,
     recheck: bool = False,
+    cached: bool = False,
     clock: Clock = utcnow,
 ) -> dict[str, ResolvedTarget]:
     """Resolve every target and check its schema and its claim, before anything is read or written.
@@ -323,7 +365,10 @@ def preflight(
     A target found before costs one request, ``GET /v1/data_sources/{id}``; its database is read
     too when found for the first time, when ``recheck`` (``--full-refresh``), or when its last
     good check (kept in the state store) is older than :data:`DATABASE_RECHECK` by ``clock``
-    (see the module docstring).
+    (see the module docstring). With ``cached`` (and not ``recheck``), a target whose database
+    check is recent and whose data source the state store keeps from a run that passed this
+    preflight costs no request: its kept copy is checked instead (``ResolvedTarget.cached``), and
+    the run confirms it before relying on it (:class:`syncfw.engine.schema_check.SchemaCheck`).
 
     An owned property a person renamed is followed by its recorded property id: ``client``
     reads and writes it under the recipe's name from now on (:meth:`NotionClient.follow`), and
@@ -342,8 +387,11 @@ def preflight(
     problems: list[str] = []
     now = clock()
     looked_at: list[tuple[str, str]] = []  # targets whose database was read: (target, database id)
+    fresh: list[tuple[str, dict[str, Any]]] = []  # data sources read now: kept once they pass
     for target in recipe.targets_in_order():
-        ids = find_data_source(client, store, target, now=None if recheck else now)
+        ids = find_data_source(
+            client, store, target, now=None if recheck else now, cached=cached and not recheck
+        )
         if ids is None:
             assert target.database is not None
             problems.append(
@@ -352,13 +400,18 @@ def preflight(
             )
             continue
         claim = check_claim(recipe.name, target, ids[2]) if target.mode == "upsert" else None
+        if ids.cached and claim is None and target.mode == "upsert":  # kept before the claim was written
+            ids = find_data_source(client, store, target, now=now) or ids
+            claim = check_claim(recipe.name, target, ids[2])
         names = property_names(store, target, ids[2].get("properties", {}), claim)
         schema = names.read(ids[2].get("properties", {}))
         client.follow(ids[1], names)
         record_ids(store, target.name, schema, followed_properties(target))
         resolved[target.name] = ResolvedTarget(
-            ids[0], ids[1], schema, claim, sync_key_property_id(target, schema), names
+            ids[0], ids[1], schema, claim, sync_key_property_id(target, schema), names, ids.cached
         )
+        if not ids.cached:
+            fresh.append((target.name, ids.data_source))
         if ids.database_id and not ids.database_checked:
             looked_at.append((target.name, ids.database_id))
         if target.database is not None and ids.database_id and not ids.database_checked:
@@ -386,6 +439,8 @@ def preflight(
         )
     for name, database_id in looked_at:
         record_database_check(store, name, database_id, now)
+    for name, data_source in fresh:
+        keep_data_source(store, name, data_source)
     return resolved
 
 

@@ -198,3 +198,66 @@ def test_without_page_numbers_one_run_in_full_read_every_reads_every_page(
         assert report.targets["items"].plan.operations == ()
         assert len(gone_warnings(report)) == (run == 2)
     assert complete == [False, False, True]
+
+
+def test_a_run_with_nothing_new_makes_one_request_per_target(
+    sandbox: Sandbox, registry: Registry, tmp_path: Path
+) -> None:
+    """After an import, a run with nothing new sends Notion one query per target and nothing else:
+    the schema is the copy kept from the last run, confirmed by the pages the query returns."""
+    recipe = setup(tmp_path, registry, 150, THINGS)
+    init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    assert sandbox.notion is not None
+    sandbox.notion.reset_stats()
+
+    report = sync(recipe, registry)
+
+    assert report.exit_code == 0, report.error
+    assert sandbox.notion.stats()["by_endpoint"] == {QUERY: 2}
+    assert report.notion_requests["reads"] + report.notion_requests["writes"] == 2
+
+
+def test_a_property_people_renamed_since_the_last_run_is_read_again_and_followed(
+    sandbox: Sandbox, registry: Registry, tmp_path: Path
+) -> None:
+    """People rename an owned property between runs: the query's pages do not fit the kept schema,
+    so the run reads the data sources again, follows the property by id and says so."""
+    recipe = setup(tmp_path, registry, 150, THINGS)
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    assert sandbox.notion is not None
+    sandbox.notion.human_update_schema(ids["items"], {"Name": {"name": "Item name"}})
+    rename_row(tmp_path, "i005", "Item five")
+    sandbox.notion.reset_stats()
+
+    report = sync(recipe, registry)
+
+    assert report.exit_code == 0, report.error
+    assert sandbox.notion.stats()["by_endpoint"]["GET /v1/data_sources/{id}"] == 2
+    assert any("Item name" in w for w in report.targets["items"].plan.warnings)
+    assert (
+        by_key(sandbox, ids["items"])["i005"]["properties"]["Item name"]["title"][0]["plain_text"]
+        == "Item five"
+    )
+
+
+def test_a_property_people_deleted_since_the_last_run_stops_the_run_before_any_write(
+    sandbox: Sandbox, registry: Registry, tmp_path: Path
+) -> None:
+    """The first target has a change to write and the second target's ``Summary`` property was
+    deleted: the run reads every kept schema again before its first write and stops (exit 4)
+    without writing anything."""
+    recipe = setup(tmp_path, registry, 150, THINGS)
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    assert sandbox.notion is not None
+    sandbox.notion.human_update_schema(ids["things"], {"Summary": None})
+    rename_row(tmp_path, "i005", "Item five")
+    sandbox.notion.reset_stats()
+
+    report = sync(recipe, registry)
+
+    assert report.exit_code == 4
+    assert "Summary" in (report.error or "")
+    assert not [e for e in sandbox.notion.stats()["by_endpoint"] if e.startswith(("PATCH", "POST /v1/pages"))]

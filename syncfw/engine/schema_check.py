@@ -1,0 +1,83 @@
+"""Confirming each target's schema when the preflight used the copy kept from an earlier run.
+
+A run that finds nothing new should cost one request per target (issue 16): its query. So the
+preflight checks the data source object the state store kept from the last run that read it
+(:func:`syncfw.notion.schema.kept_data_source`) instead of reading it again, and the run confirms
+that copy with the pages its query returns: every page object carries each property of its data
+source with its name, id and type (developers.notion.com, "Page properties"), so a page whose
+properties are exactly the kept schema's shows that nobody renamed, retyped, added or deleted a
+property. Anything else (a page that differs, no page at all, a query Notion refuses) reads every
+target's data source again, through the same preflight, before the run relies on it; and before
+the run's first write, every target not confirmed yet is read again too, so a schema that no longer
+fits still stops the run before anything is written (exit 4), as when each run read it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from syncfw.errors import NotionNotFound, NotionRejected
+from syncfw.notion.schema import ResolvedTarget
+
+
+def _shape(properties: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    return {name: (p.get("id"), p.get("type")) for name, p in properties.items() if isinstance(p, Mapping)}
+
+
+class SchemaCheck:
+    """The targets' resolved data sources, and which kept schemas are not confirmed yet.
+
+    Args:
+        resolved: the preflight's answer (:func:`syncfw.notion.schema.preflight`).
+        refresh: the preflight again without kept copies (one ``GET /v1/data_sources/{id}`` per
+            target); raises :class:`~syncfw.errors.GuardStop` when a schema no longer fits.
+    """
+
+    def __init__(
+        self, resolved: dict[str, ResolvedTarget], refresh: Callable[[], dict[str, ResolvedTarget]]
+    ) -> None:
+        self.resolved = resolved
+        self._refresh = refresh
+        self.unconfirmed = {name for name, found in resolved.items() if found.cached}
+
+    def confirm_all(self) -> None:
+        """Read every target's data source again unless each kept schema is confirmed (before the
+        run's first write).
+
+        Raises:
+            GuardStop: a schema no longer fits the recipe.
+            NotionError: a read failed.
+        """
+        if self.unconfirmed:
+            self.resolved = self._refresh()
+            self.unconfirmed = set()
+
+    def pages(
+        self, target: str, query: Callable[[], Iterator[dict[str, Any]]]
+    ) -> Iterator[dict[str, Any]] | None:
+        """The pages of ``target``'s query, its kept schema confirmed by the first one; None when
+        the data sources were read again and the schema of ``target`` is not the kept one (the
+        caller queries again with the schema now in :attr:`resolved`).
+
+        Raises:
+            GuardStop: the schema read again no longer fits the recipe.
+            NotionError: the query failed with a schema confirmed, or a read failed.
+        """
+        if target not in self.unconfirmed:
+            return query()
+        kept = self.resolved[target]
+        try:
+            pages = query()
+            first = next(pages, None)
+        except (NotionRejected, NotionNotFound):  # a property the filter names may be gone
+            self.confirm_all()
+            return None
+        if first is not None and _shape(first.get("properties", {})) == _shape(kept.schema):
+            self.unconfirmed.discard(target)
+            return itertools.chain([first], pages)
+        self.confirm_all()
+        if first is None and _shape(self.resolved[target].schema) == _shape(kept.schema):
+            return iter(())
+        return None
