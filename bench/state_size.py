@@ -98,6 +98,8 @@ class Filler:
             for m in target.mappings
         }
         self.operations = 0
+        self.numbers: dict[str, int] = {}
+        """Target → the last page number (``unique_id``) Notion gave in its data source."""
 
     def values(self, mapping: str, record: dict[str, Any]) -> dict[str, Any]:
         values, errors = self.compiled[mapping].evaluate(record)
@@ -106,7 +108,8 @@ class Filler:
 
     def create(self, tx: StoreTransaction, target: str, key: str, pid: str, after: dict[str, Any]) -> None:
         seq = tx.open_intent(self.run_id, target, "create", key, None, {}, after, now_iso("milliseconds"))
-        tx.set_page(target, key, pid, created_by_syncfw=True)
+        self.numbers[target] = number = self.numbers.get(target, 0) + 1
+        tx.set_page(target, key, pid, created_by_syncfw=True, number=number)
         tx.set_written(target, key, after)
         tx.settle(seq, "applied", now_iso("milliseconds"), pid)
         self.operations += 1

@@ -303,6 +303,7 @@ def _execute(
         )
         if live is None:  # the schema kept from the last run changed: read again with Notion's now
             located = check.resolved[target.name]
+            claim = Claim.of(recipe.name, target, located.sync_key_property_id) if claim is not None else None
             rekeyed = claim is not None and located.claim is not None and located.claim != claim
             window = target_window(client, store, target, located.schema, full=full or rekeyed)
             live = client.query_pages(data_source_id, filter=window.filter)
@@ -340,7 +341,7 @@ def _execute(
         report.targets[target.name] = target_report
         if options.apply:
             if plan.operations:
-                check.confirm_all()  # a kept schema no longer fitting stops the run before any write
+                check.before_writes()  # what the kept schemas cannot show stops it before any write
             if options.reviewed_plan is not None:
                 check_reviewed(options.reviewed_plan, target.name, plan, _created_in(report))
             guard(

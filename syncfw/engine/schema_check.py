@@ -7,9 +7,11 @@ that copy with the pages its query returns: every page object carries each prope
 source with its name, id and type (developers.notion.com, "Page properties"), so a page whose
 properties are exactly the kept schema's shows that nobody renamed, retyped, added or deleted a
 property. Anything else (a page that differs, no page at all, a query Notion refuses) reads every
-target's data source again, through the same preflight, before the run relies on it; and before
-the run's first write, every target not confirmed yet is read again too, so a schema that no longer
-fits still stops the run before anything is written (exit 4), as when each run read it.
+target's data source again, through the same preflight, before the run relies on it; and so does
+the run's first write, so a schema that no longer fits, a data source in the trash or claimed by
+another recipe still stops the run before anything is written (exit 4), as when each run read
+it. A run with nothing to write notices a data source in the trash on its daily database check
+(:data:`syncfw.notion.schema.DATABASE_RECHECK`) or on the first run that has something to write.
 """
 
 from __future__ import annotations
@@ -42,17 +44,23 @@ class SchemaCheck:
         self._refresh = refresh
         self.unconfirmed = {name for name, found in resolved.items() if found.cached}
 
-    def confirm_all(self) -> None:
-        """Read every target's data source again unless each kept schema is confirmed (before the
-        run's first write).
+    def before_writes(self) -> None:
+        """Before the run's first write: read every data source the preflight took from its kept
+        copy (once per run), so that what pages cannot show stops the run before anything is
+        written too: a data source or database moved to the trash, a relation pointed at another
+        data source, another recipe's claim.
 
         Raises:
-            GuardStop: a schema no longer fits the recipe.
+            GuardStop: a data source is in the trash, claimed by another recipe, or no longer fits.
             NotionError: a read failed.
         """
-        if self.unconfirmed:
-            self.resolved = self._refresh()
-            self.unconfirmed = set()
+        if any(found.cached for found in self.resolved.values()):
+            self.read_again()
+
+    def read_again(self) -> None:
+        """Every target's data source read now (one request each), through the preflight."""
+        self.resolved = self._refresh()
+        self.unconfirmed = set()
 
     def pages(
         self, target: str, query: Callable[[], Iterator[dict[str, Any]]]
@@ -72,12 +80,12 @@ class SchemaCheck:
             pages = query()
             first = next(pages, None)
         except (NotionRejected, NotionNotFound):  # a property the filter names may be gone
-            self.confirm_all()
+            self.read_again()
             return None
         if first is not None and _shape(first.get("properties", {})) == _shape(kept.schema):
             self.unconfirmed.discard(target)
             return itertools.chain([first], pages)
-        self.confirm_all()
+        self.read_again()
         if first is None and _shape(self.resolved[target].schema) == _shape(kept.schema):
             return iter(())
         return None

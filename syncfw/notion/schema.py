@@ -5,9 +5,13 @@ kept in the state store so later runs skip the search. Before any write, :func:`
 compares the data source's properties with what the mappings write; a missing property or one of
 another type stops the run (exit 4) with the mapping line that needs it.
 
-What a run pays for this is one request per target: ``GET /v1/data_sources/{id}``, whose answer
-is the schema itself (names, property ids and types), the claim (the description) and the data
-source's own ``in_trash``; so a renamed, deleted or retyped property is seen on every run. The
+What a run pays for this is at most one request per target: ``GET /v1/data_sources/{id}``, whose
+answer is the schema itself (names, property ids and types), the claim (the description) and the
+data source's own ``in_trash``. The answer that passed is kept in the state store
+(:func:`keep_data_source`); a later run checks that copy instead and confirms it with the pages its
+query returns (:mod:`syncfw.engine.schema_check`), reading the data source again when they differ
+and before its first write, so a renamed, deleted or retyped property is still seen before
+anything is written, and a run with nothing to write costs no schema read. The
 database container (``GET /v1/databases/{id}``: its ``in_trash``, and how many data sources it
 holds) is read when the target is found, and then again only when its last good check is older
 than :data:`DATABASE_RECHECK`, when the data source moved to another database, or on a

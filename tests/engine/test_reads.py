@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from syncfw.engine.report import RunReport
-from syncfw.engine.run import Progress, RunOptions, execute
+from syncfw.engine.run import Progress, RunOptions, execute, notion_client_for
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.runner import Sandbox
@@ -260,4 +260,27 @@ def test_a_property_people_deleted_since_the_last_run_stops_the_run_before_any_w
 
     assert report.exit_code == 4
     assert "Summary" in (report.error or "")
+    assert not [e for e in sandbox.notion.stats()["by_endpoint"] if e.startswith(("PATCH", "POST /v1/pages"))]
+
+
+def test_a_data_source_moved_to_the_trash_stops_the_first_write_of_a_run(
+    sandbox: Sandbox, registry: Registry, tmp_path: Path
+) -> None:
+    """People moved the second target's data source to the trash; the first target has a change
+    to write: before writing it the run reads every data source (its kept copies cannot show the
+    trash) and stops (exit 4) naming it, with nothing written."""
+    recipe = setup(tmp_path, registry, 150, THINGS)
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    assert sandbox.notion is not None
+    client = notion_client_for(recipe, 100)
+    client._api.data_sources.update(data_source_id=ids["things"], in_trash=True)
+    client.close()
+    rename_row(tmp_path, "i005", "Item five")
+    sandbox.notion.reset_stats()
+
+    report = sync(recipe, registry)
+
+    assert report.exit_code == 4
+    assert "trash" in (report.error or "") and ids["things"] in (report.error or "")
     assert not [e for e in sandbox.notion.stats()["by_endpoint"] if e.startswith(("PATCH", "POST /v1/pages"))]

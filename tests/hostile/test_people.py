@@ -276,9 +276,10 @@ def test_a_trashed_target_is_named_with_the_way_to_restore_it(
     assert sandbox.notion is not None
     sandbox.notion.reset_stats()
 
-    # a data source's trash state comes with the one request a run makes for it; its database
-    # container is read on --full-refresh, or a day after its last good check
-    stopped = cli(tmp_path, "run", RECIPE, *(["--full-refresh"] if what == "database" else []))
+    # the data source and its database are read on --full-refresh, before a run's first write
+    # (tests/engine/test_reads.py), or a day after their last good check; a run with nothing to
+    # write trusts the copy kept from the last run
+    stopped = cli(tmp_path, "run", RECIPE, "--full-refresh")
     assert_refused(stopped, 4, says="is in Notion's trash")
     assert ds in stopped.output and "Restore" in stopped.output
     assert_refused(cli(tmp_path, "notion", "init", RECIPE, "--no-health"), 4, says="is in Notion's trash")
@@ -334,4 +335,6 @@ def test_a_second_primary_writer_of_a_data_source_is_refused_naming_both_recipes
     handed = cli(tmp_path, "run", other)
     assert handed.exit_code == 0, handed.output
     assert keys(sandbox, ds) == Counter(a["Id"] for a in seed(seed_dir, "Account"))
-    assert_refused(cli(tmp_path, "run", RECIPE), 4, says="recipe 'accounts-copy'")
+    # the claim is read before a run's first write, on --full-refresh, or a day after the last
+    # good check (a run with nothing to write trusts the data source kept from its last run)
+    assert_refused(cli(tmp_path, "run", RECIPE, "--full-refresh"), 4, says="recipe 'accounts-copy'")
