@@ -15,8 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
+from syncfw.cli import cli
 from syncfw.plugins import load_plugins
 from tests.test_plugins import GOOD, install
 
@@ -40,6 +42,16 @@ HEAVY = (
 )
 """Top-level names (or syncfw packages) of the modules that make start-up slow."""
 
+ENGINE = (
+    "syncfw.engine",
+    "syncfw.state",
+    "syncfw.notion",
+    "syncfw.health",
+    "syncfw.recipe",
+    "syncfw.mapping",
+)
+"""What a run needs (with the libraries below it) and ``syncfw --version`` or ``--help`` do not."""
+
 PROBE = """
 import json, sys
 from syncfw.cli import main
@@ -54,11 +66,11 @@ print(json.dumps(sorted(loaded & set(heavy))), file=sys.stderr)
 """
 
 
-def heavy_imports(*args: str, env: dict[str, str] | None = None) -> list[str]:
-    """The :data:`HEAVY` modules that ``syncfw ARGS`` imported, in a fresh interpreter."""
+def heavy_imports(*args: str, env: dict[str, str] | None = None, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    """The ``heavy`` modules that ``syncfw ARGS`` imported, in a fresh interpreter."""
     environ = {k: v for k, v in os.environ.items() if k != "SYNCFW_LOAD_PLUGINS"}
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(args), json.dumps(HEAVY)],
+        [sys.executable, "-c", PROBE, json.dumps(args), json.dumps(heavy)],
         cwd=REPO,
         env={**environ, **(env or {})},
         capture_output=True,
@@ -70,8 +82,22 @@ def heavy_imports(*args: str, env: dict[str, str] | None = None) -> list[str]:
     return loaded
 
 
-def test_syncfw_version_imports_no_pandas_apprise_web_stack_or_connector() -> None:
-    assert heavy_imports("--version") == []
+@pytest.mark.parametrize("option", ["--version", "--help"])
+def test_syncfw_version_and_help_import_no_engine_pandas_apprise_web_stack_or_connector(option: str) -> None:
+    heavy = (*HEAVY, *ENGINE, "httpx", "notion_client", "jinja2", "ruamel")
+    assert heavy_imports(option, heavy=heavy) == []
+
+
+@pytest.mark.parametrize("width", [80, 200, 40])
+def test_syncfw_help_lists_each_commands_own_short_help(width: int) -> None:
+    """``syncfw --help`` lists the short help kept beside each command's module path; it is what
+    click would show from the commands themselves (imported here), at any terminal width."""
+    ctx = click.Context(cli)
+    listed, real = click.HelpFormatter(width=width), click.HelpFormatter(width=width)
+    cli.format_commands(ctx, listed)
+    click.Group.format_commands(cli, ctx, real)
+    assert listed.getvalue() == real.getvalue()
+    assert "validate" in listed.getvalue()
 
 
 def test_a_recipe_loads_only_the_plugins_of_its_connectors() -> None:
