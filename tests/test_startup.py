@@ -146,3 +146,34 @@ def test_on_demand_plugins_load_the_named_entry_point_first_and_still_find_any_c
     assert {p.name for p in registry.plugins} == {"syncfw", "salesforce"}
     assert registry.connector("things").maturity == "alpha"
     assert {"syncfw_things", "zendesk"} <= {p.name for p in registry.plugins}
+
+
+READ = """
+import sys
+from pathlib import Path
+from syncfw_files import FilesConfig, FilesConnector
+connector = FilesConnector(FilesConfig(path=Path(sys.argv[1]), key="key"))
+connector.check()
+records = [item for item in connector.read("rows", None, ["name"]) if hasattr(item, "key")]
+assert len(records) == 2, records
+print("pyarrow.parquet" in sys.modules)
+"""
+
+
+def test_pyarrow_s_parquet_reader_is_loaded_for_parquet_files_only(tmp_path: Path) -> None:
+    """pandas imports pyarrow itself, but not pyarrow's Parquet reader (10 MiB more): a CSV read
+    leaves it out, a Parquet read loads it."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"key": ["1", "2"], "name": ["Acme", "Globex"]})
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    frame.to_parquet(tmp_path / "rows.parquet")
+    loaded = {
+        name: subprocess.run(
+            [sys.executable, "-c", READ, str(tmp_path / name)], capture_output=True, text=True, timeout=120
+        )
+        for name in ("rows.csv", "rows.parquet")
+    }
+    assert {name: r.stdout.strip() or r.stderr for name, r in loaded.items()} == {
+        "rows.csv": "False",
+        "rows.parquet": "True",
+    }
