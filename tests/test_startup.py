@@ -177,3 +177,27 @@ def test_pyarrow_s_parquet_reader_is_loaded_for_parquet_files_only(tmp_path: Pat
         "rows.csv": "False",
         "rows.parquet": "True",
     }
+
+
+def test_the_tls_context_is_built_once_and_again_when_the_ca_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's Notion clients (the sync's, the dashboard's) share one TLS context instead of
+    reading the CA bundle for each; a CA file rewritten in place (a sandbox restarted with a new
+    CA) is trusted by the next client."""
+    trustme = pytest.importorskip("trustme")
+    from syncfw.notion.client import tls_context
+
+    bundle = tmp_path / "ca.pem"
+    first, second = trustme.CA(), trustme.CA()
+    first.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    context = tls_context()
+    assert tls_context() is context
+    second.cert_pem.write_to_path(str(bundle))
+    later = bundle.stat().st_mtime_ns + 1_000_000_000  # as a sandbox restarted a second later
+    os.utime(bundle, ns=(later, later))
+    renewed = tls_context()
+    assert renewed is not context
+    assert len(renewed.get_ca_certs()) == 1 and renewed.get_ca_certs() != context.get_ca_certs()
