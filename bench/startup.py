@@ -22,8 +22,10 @@ benchmarks, test suites): the load average before and after each scenario is rec
 figures, and a loaded machine shows as a wide spread and a high median, not as a lower one. The
 emulator has no limit and no latency.
 
-For scale, **``import pandas``** alone (what the files connector loads when it opens a CSV file)
-is measured the same way: time to exit and peak memory of ``python -c "import pandas"``.
+For scale, the client library each recipe's connector loads before Notion's first request (the
+source checks come first) is imported alone the same way: time to exit and peak memory of
+``python -c "import pandas"`` (the files connector, for the CSV file's header) and
+``python -c "import simple_salesforce"``: :data:`LIBRARIES`.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ PEAK_MIB = 100
 """Issue 16's target for the peak memory of a no-change run on :data:`ROWS` rows."""
 VERSION_SECONDS = 0.3
 """Issue 16's target for ``syncfw --version``."""
+LIBRARIES = ("pandas", "simple_salesforce")
+"""Libraries imported alone for scale (see the module's docstring)."""
 
 
 def compile_bytecode() -> None:
@@ -84,8 +88,6 @@ def measure(directory: Path, registry: Registry) -> dict[str, Any]:
         log(f"startup: {RUNS} × a no-change run of {ROWS} rows from a CSV file")
         command = [*CLI, "run", str(space.recipe_path), "--quiet", *UNLIMITED]
         files = [_run(command, space.directory, env, space.notion.requests) for _ in range(RUNS)]
-        log(f"startup: {RUNS} × import pandas")
-        pandas = [_run([sys.executable, "-c", "import pandas"], directory, env, None) for _ in range(RUNS)]
         load += _load()
     finally:
         space.close()
@@ -95,11 +97,21 @@ def measure(directory: Path, registry: Registry) -> dict[str, Any]:
         "load_average": load,
         "version_seconds": _figures(version),
         **_summary(files),
-        "import_pandas": {
-            "seconds": _figures([r["seconds"] for r in pandas]),
-            "peak_mib": _figures([r["peak_mib"] for r in pandas]),
-        },
         "salesforce": _salesforce(directory / "salesforce", registry),
+        "imports": {name: _import(name, directory) for name in LIBRARIES},
+    }
+
+
+def _import(library: str, directory: Path) -> dict[str, Any]:
+    """Seconds to exit and peak MiB of ``python -c "import LIBRARY"``."""
+    log(f"startup: {RUNS} × import {library}")
+    runs = [
+        _run([sys.executable, "-c", f"import {library}"], directory, dict(os.environ), None)
+        for _ in range(RUNS)
+    ]
+    return {
+        "seconds": _figures([r["seconds"] for r in runs]),
+        "peak_mib": _figures([r["peak_mib"] for r in runs]),
     }
 
 
@@ -218,35 +230,39 @@ def _peak_kib(pid: int) -> int:
 
 
 def targets(result: Any) -> list[dict[str, Any]]:
-    """Issue 16's start-up targets as rows of :func:`bench.report.targets`."""
+    """Issue 16's start-up targets as rows of :func:`bench.report.targets`; a row of a run also
+    gives its connector's library imported alone (:data:`LIBRARIES`)."""
     csv_rows, accounts = f"{ROWS} rows from a CSV file (pandas)", f"{ROWS} Salesforce accounts"
+    first, peak = "first_request_seconds", "peak_mib"
     rows = [
-        ("syncfw --version", None, "version_seconds", VERSION_SECONDS, "s"),
-        (
-            f"Start-up to the first request, {csv_rows}",
-            None,
-            "first_request_seconds",
-            FIRST_REQUEST_SECONDS,
-            "s",
-        ),
-        (f"Peak memory of a no-change run, {csv_rows}", None, "peak_mib", PEAK_MIB, "MiB"),
+        ("syncfw --version", None, "version_seconds", VERSION_SECONDS, "s", None),
+        (f"Start-up to the first request, {csv_rows}", None, first, FIRST_REQUEST_SECONDS, "s", "pandas"),
+        (f"Peak memory of a no-change run, {csv_rows}", None, peak, PEAK_MIB, "MiB", "pandas"),
         (
             f"Start-up to the first request, {accounts}",
             "salesforce",
-            "first_request_seconds",
+            first,
             FIRST_REQUEST_SECONDS,
             "s",
+            "simple_salesforce",
         ),
-        (f"Peak memory of a no-change run, {accounts}", "salesforce", "peak_mib", PEAK_MIB, "MiB"),
+        (
+            f"Peak memory of a no-change run, {accounts}",
+            "salesforce",
+            peak,
+            PEAK_MIB,
+            "MiB",
+            "simple_salesforce",
+        ),
     ]
     if not isinstance(result, dict) or "error" in result:
         reason = result["error"] if isinstance(result, dict) else "not run"
         return [
             {"name": name, "target": f"≤ {limit} {unit}", "measured": f"not measured: {reason}", "met": None}
-            for name, _, _, limit, unit in rows
+            for name, _, _, limit, unit, _ in rows
         ]
     out = []
-    for name, section, key, limit, unit in rows:
+    for name, section, key, limit, unit, library in rows:
         scenario = result[section] if section else result
         figures = scenario[key]
         load = "–".join(f"{x:g}" for x in scenario["load_average"])
@@ -254,6 +270,9 @@ def targets(result: Any) -> list[dict[str, Any]]:
             f"{figures['median']:g} {unit} (median of {result['runs']}; min {figures['min']:g}, "
             f"max {figures['max']:g} {unit}; load average {load} on {os.cpu_count()} cores)"
         )
+        if library is not None:
+            alone = result["imports"][library]["seconds" if key == first else peak]
+            measured += f"; import {library} alone: {alone['median']:g} {unit}"
         out.append(
             {
                 "name": name,
