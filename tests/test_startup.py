@@ -84,7 +84,7 @@ def heavy_imports(*args: str, env: dict[str, str] | None = None, heavy: tuple[st
 
 @pytest.mark.parametrize("option", ["--version", "--help"])
 def test_syncfw_version_and_help_import_no_engine_pandas_apprise_web_stack_or_connector(option: str) -> None:
-    heavy = (*HEAVY, *ENGINE, "httpx", "notion_client", "jinja2", "ruamel")
+    heavy = (*HEAVY, *ENGINE, "httpx", "notion_client", "jinja2", "ruamel", "pydantic", "tenacity", "pluggy")
     assert heavy_imports(option, heavy=heavy) == []
 
 
