@@ -16,8 +16,16 @@ The measured processes run from compiled bytecode, as an installed syncfw does (
 connectors first, since an editable checkout run with ``PYTHONDONTWRITEBYTECODE`` (CI, this
 sandbox) would otherwise compile a hundred modules from source on every start.
 
-Each is measured :data:`RUNS` times on fresh processes; the median is the figure (the machine may
-be busy with other work: the minimum is reported too). The emulator has no limit and no latency.
+Each is measured :data:`RUNS` times on fresh processes; the median is the figure, the minimum and
+maximum give the spread. These are wall-clock times on a machine that is usually shared (other
+benchmarks, test suites): the load average before and after each scenario is recorded beside its
+figures, and a loaded machine shows as a wide spread and a high median, not as a lower one. The
+emulator has no limit and no latency.
+
+For scale, the client library each recipe's connector loads before Notion's first request (the
+source checks come first) is imported alone the same way: time to exit and peak memory of
+``python -c "import pandas"`` (the files connector, for the CSV file's header) and
+``python -c "import simple_salesforce"``: :data:`LIBRARIES`.
 """
 
 from __future__ import annotations
@@ -48,13 +56,15 @@ CLI = [sys.executable, "-m", "syncfw.cli"]
 UNLIMITED = ["--notion-rate-limit", f"{FAST:g}"]
 
 ROWS = 300
-RUNS = 5
+RUNS = 7
 FIRST_REQUEST_SECONDS = 0.5
 """Issue 16's target for start-up to the first request."""
 PEAK_MIB = 100
 """Issue 16's target for the peak memory of a no-change run on :data:`ROWS` rows."""
 VERSION_SECONDS = 0.3
 """Issue 16's target for ``syncfw --version``."""
+LIBRARIES = ("pandas", "simple_salesforce")
+"""Libraries imported alone for scale (see the module's docstring)."""
 
 
 def compile_bytecode() -> None:
@@ -73,23 +83,46 @@ def measure(directory: Path, registry: Registry) -> dict[str, Any]:
         space.sync(rate_limit=FAST)
         env = {**os.environ, **space.notion.env}
         log(f"startup: {RUNS} × syncfw --version")
+        load = _load()
         version = [_version(env) for _ in range(RUNS)]
         log(f"startup: {RUNS} × a no-change run of {ROWS} rows from a CSV file")
         command = [*CLI, "run", str(space.recipe_path), "--quiet", *UNLIMITED]
         files = [_run(command, space.directory, env, space.notion.requests) for _ in range(RUNS)]
+        load += _load()
     finally:
         space.close()
     return {
         "rows": ROWS,
         "runs": RUNS,
+        "load_average": load,
         "version_seconds": _figures(version),
         **_summary(files),
-        "salesforce": _summary(_salesforce(directory / "salesforce", registry)),
+        "salesforce": _salesforce(directory / "salesforce", registry),
+        "imports": {name: _import(name, directory) for name in LIBRARIES},
     }
 
 
-def _salesforce(directory: Path, registry: Registry) -> list[dict[str, Any]]:
-    """No-change runs of ``recipes/salesforce-accounts.yaml`` over :data:`ROWS` accounts."""
+def _import(library: str, directory: Path) -> dict[str, Any]:
+    """Seconds to exit and peak MiB of ``python -c "import LIBRARY"``."""
+    log(f"startup: {RUNS} × import {library}")
+    runs = [
+        _run([sys.executable, "-c", f"import {library}"], directory, dict(os.environ), None)
+        for _ in range(RUNS)
+    ]
+    return {
+        "seconds": _figures([r["seconds"] for r in runs]),
+        "peak_mib": _figures([r["peak_mib"] for r in runs]),
+    }
+
+
+def _load() -> list[float]:
+    """The machine's 1-minute load average now, as a list of one (see ``os.getloadavg``)."""
+    return [round(os.getloadavg()[0], 2)]
+
+
+def _salesforce(directory: Path, registry: Registry) -> dict[str, Any]:
+    """No-change runs of ``recipes/salesforce-accounts.yaml`` over :data:`ROWS` accounts: their
+    figures (:func:`_summary`) and the load average around them."""
     seed = directory / "seed" / "salesforce"
     seed.mkdir(parents=True)
     shipped = Path(syncfw_salesforce.__file__).parent / "seed"
@@ -120,7 +153,9 @@ def _salesforce(directory: Path, registry: Registry) -> list[dict[str, Any]]:
             subprocess.run([*CLI, *setup], cwd=directory, env=env, check=True, capture_output=True)
         log(f"startup: {RUNS} × a no-change run of {ROWS} Salesforce accounts")
         command = [*CLI, "run", str(recipe), "--quiet", *UNLIMITED]
-        return [_run(command, directory, env, lambda: int(notion.stats()["requests"])) for _ in range(RUNS)]
+        load = _load()
+        runs = [_run(command, directory, env, lambda: int(notion.stats()["requests"])) for _ in range(RUNS)]
+        return {**_summary(runs), "load_average": load + _load()}
     finally:
         sandbox.stop()
 
@@ -134,7 +169,11 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _figures(values: list[float]) -> dict[str, float]:
-    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3)}
+    return {
+        "median": round(statistics.median(values), 3),
+        "min": round(min(values), 3),
+        "max": round(max(values), 3),
+    }
 
 
 def _version(env: dict[str, str]) -> float:
@@ -145,14 +184,16 @@ def _version(env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def _run(command: list[str], cwd: Path, env: dict[str, str], requests: Callable[[], int]) -> dict[str, Any]:
+def _run(
+    command: list[str], cwd: Path, env: dict[str, str], requests: Callable[[], int] | None
+) -> dict[str, Any]:
     """One no-change run (``command``) in a fresh process, watched from here; ``requests`` counts
-    the Notion emulator's requests.
+    the Notion emulator's requests (None: a command that makes none, timed to its exit).
 
     Raises:
         RuntimeError: the run did not exit 0 or made no request.
     """
-    before = requests()
+    before = requests() if requests is not None else 0
     first: float | None = None
     peak = 0
     log_path = cwd / "run.log"
@@ -160,18 +201,21 @@ def _run(command: list[str], cwd: Path, env: dict[str, str], requests: Callable[
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=output)
         while True:
-            if first is None and requests() > before:
+            if first is None and requests is not None and requests() > before:
                 first = time.perf_counter() - started
             peak = max(peak, _peak_kib(process.pid))
             pid, status = os.waitpid(process.pid, os.WNOHANG)
             if pid:
                 break
             time.sleep(0.001)
+    seconds = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0 or first is None:
+    if process.returncode != 0 or (first is None and requests is not None):
         raise RuntimeError(
             f"startup: the no-change run exited {process.returncode}: {log_path.read_text()[-2000:]}"
         )
+    if requests is None:
+        return {"seconds": seconds, "peak_mib": peak / 1024}
     return {"first_request_seconds": first, "peak_mib": peak / 1024, "requests": requests() - before}
 
 
@@ -186,37 +230,49 @@ def _peak_kib(pid: int) -> int:
 
 
 def targets(result: Any) -> list[dict[str, Any]]:
-    """Issue 16's start-up targets as rows of :func:`bench.report.targets`."""
+    """Issue 16's start-up targets as rows of :func:`bench.report.targets`; a row of a run also
+    gives its connector's library imported alone (:data:`LIBRARIES`)."""
     csv_rows, accounts = f"{ROWS} rows from a CSV file (pandas)", f"{ROWS} Salesforce accounts"
+    first, peak = "first_request_seconds", "peak_mib"
     rows = [
-        ("syncfw --version", None, "version_seconds", VERSION_SECONDS, "s"),
-        (
-            f"Start-up to the first request, {csv_rows}",
-            None,
-            "first_request_seconds",
-            FIRST_REQUEST_SECONDS,
-            "s",
-        ),
-        (f"Peak memory of a no-change run, {csv_rows}", None, "peak_mib", PEAK_MIB, "MiB"),
+        ("syncfw --version", None, "version_seconds", VERSION_SECONDS, "s", None),
+        (f"Start-up to the first request, {csv_rows}", None, first, FIRST_REQUEST_SECONDS, "s", "pandas"),
+        (f"Peak memory of a no-change run, {csv_rows}", None, peak, PEAK_MIB, "MiB", "pandas"),
         (
             f"Start-up to the first request, {accounts}",
             "salesforce",
-            "first_request_seconds",
+            first,
             FIRST_REQUEST_SECONDS,
             "s",
+            "simple_salesforce",
         ),
-        (f"Peak memory of a no-change run, {accounts}", "salesforce", "peak_mib", PEAK_MIB, "MiB"),
+        (
+            f"Peak memory of a no-change run, {accounts}",
+            "salesforce",
+            peak,
+            PEAK_MIB,
+            "MiB",
+            "simple_salesforce",
+        ),
     ]
     if not isinstance(result, dict) or "error" in result:
         reason = result["error"] if isinstance(result, dict) else "not run"
         return [
             {"name": name, "target": f"≤ {limit} {unit}", "measured": f"not measured: {reason}", "met": None}
-            for name, _, _, limit, unit in rows
+            for name, _, _, limit, unit, _ in rows
         ]
     out = []
-    for name, section, key, limit, unit in rows:
-        figures = (result[section] if section else result)[key]
-        measured = f"{figures['median']:g} {unit} (median of {result['runs']}; min {figures['min']:g} {unit})"
+    for name, section, key, limit, unit, library in rows:
+        scenario = result[section] if section else result
+        figures = scenario[key]
+        load = "–".join(f"{x:g}" for x in scenario["load_average"])
+        measured = (
+            f"{figures['median']:g} {unit} (median of {result['runs']}; min {figures['min']:g}, "
+            f"max {figures['max']:g} {unit}; load average {load} on {os.cpu_count()} cores)"
+        )
+        if library is not None:
+            alone = result["imports"][library]["seconds" if key == first else peak]
+            measured += f"; import {library} alone: {alone['median']:g} {unit}"
         out.append(
             {
                 "name": name,

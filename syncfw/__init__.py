@@ -5,18 +5,14 @@ connector distribution uses only these names and the modules :mod:`syncfw.connec
 contract), :mod:`syncfw.emulation` (building a source emulator) and :mod:`syncfw.testing` (the
 acceptance kit). Errors are reached from here (``from syncfw import SourceError``); their tree,
 and what a caller should do about each, is drawn in :mod:`syncfw.errors`.
+
+The errors are imported with the package; the other names on first use (:data:`_LAZY`), so that
+``syncfw --version`` and ``syncfw --help`` load neither pydantic, tenacity nor pluggy.
 """
 
-from syncfw.connector import (
-    Checkpoint,
-    Connector,
-    EmulatorContext,
-    HeaderSecret,
-    Record,
-    SourceEmulator,
-    StreamSpec,
-)
-from syncfw.durations import Duration
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from syncfw.errors import (
     AlertNotDelivered,
     Ambiguous,
@@ -45,10 +41,50 @@ from syncfw.errors import (
     SyncfwError,
     UnsafeBudgetDirectory,
 )
-from syncfw.hookspecs import hookimpl
-from syncfw.recipe_paths import RecipePath
+
+if TYPE_CHECKING:
+    from syncfw.connector import (
+        Checkpoint,
+        Connector,
+        EmulatorContext,
+        HeaderSecret,
+        Record,
+        SourceEmulator,
+        StreamSpec,
+    )
+    from syncfw.durations import Duration
+    from syncfw.hookspecs import hookimpl
+    from syncfw.recipe_paths import RecipePath
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "Checkpoint",
+            "Connector",
+            "EmulatorContext",
+            "HeaderSecret",
+            "Record",
+            "SourceEmulator",
+            "StreamSpec",
+        ),
+        "syncfw.connector",
+    ),
+    "Duration": "syncfw.durations",
+    "hookimpl": "syncfw.hookspecs",
+    "RecipePath": "syncfw.recipe_paths",
+}
+"""Public name → the module it is imported from when first asked for (PEP 562)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'syncfw' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AlertNotDelivered",

@@ -28,31 +28,93 @@ from syncfw.errors import ConfigError, SyncfwError
 __all__ = ["cli", "main"]
 
 COMMANDS = {
-    "validate": "syncfw.cli.validate:validate",
-    "plan": "syncfw.cli.run:plan",
-    "run": "syncfw.cli.run:run",
-    "status": "syncfw.cli.health:status",
-    "runs": "syncfw.cli.health:runs",
-    "audit": "syncfw.cli.health:audit",
-    "renew": "syncfw.cli.health:renew",
-    "state": "syncfw.cli.state:state",
-    "rollback": "syncfw.cli.rollback:rollback",
-    "notion": "syncfw.cli.notion:notion",
-    "plugins": "syncfw.cli.plugins:plugins",
-    "connector": "syncfw.cli.plugins:connector",
-    "new-connector": "syncfw.cli.plugins:new_connector",
-    "schema": "syncfw.cli.schema:schema",
-    "sandbox": "syncfw.cli.sandbox:sandbox",
-    "demo": "syncfw.cli.demo:demo",
+    "validate": (
+        "syncfw.cli.validate:validate",
+        "Load and check recipes and mappings offline (nothing is read or written).",
+    ),
+    "plan": (
+        "syncfw.cli.run:plan",
+        "Read the sources and Notion and show the property-level diff; write nothing.",
+    ),
+    "run": (
+        "syncfw.cli.run:run",
+        "Plan and apply: write the changes to Notion, the Sync Health rows and the alerts.",
+    ),
+    "status": (
+        "syncfw.cli.health:status",
+        "Freshness of every source against stale_after, last runs, open quarantine and drift.",
+    ),
+    "runs": (
+        "syncfw.cli.health:runs",
+        (
+            "Run history: who or what started each run, versions, counts, Notion requests, duration, exit "
+            "code and error; renewals too."
+        ),
+    ),
+    "audit": (
+        "syncfw.cli.health:audit",
+        (
+            "Every recipe with owner, tier, expiry, last success and lineage: which source field feeds which "
+            "Notion property of which data source, what people own, what holds personal data."
+        ),
+    ),
+    "renew": (
+        "syncfw.cli.health:renew",
+        (
+            "Move the expires date of an experimental recipe (edits the file, keeping its comments), and "
+            "record the renewal in its run history."
+        ),
+    ),
+    "state": (
+        "syncfw.cli.state:state",
+        (
+            "Show a recipe's state (cursors, pages, open intents, quarantine, runs), reset its cursors, or "
+            "move it to PostgreSQL."
+        ),
+    ),
+    "rollback": (
+        "syncfw.cli.rollback:rollback",
+        "Undo a run: restore changed properties, unarchive, archive created pages, rewind cursors.",
+    ),
+    "notion": ("syncfw.cli.notion:notion", "Set up the Notion side of a recipe."),
+    "plugins": (
+        "syncfw.cli.plugins:plugins",
+        "Installed plugins: connectors, emulators and transforms, with versions.",
+    ),
+    "connector": (
+        "syncfw.cli.plugins:connector",
+        "What an installed connector takes: its config options and streams.",
+    ),
+    "new-connector": (
+        "syncfw.cli.plugins:new_connector",
+        "Scaffold a connector distribution (entry point, config, stream, emulator, kit tests).",
+    ),
+    "schema": (
+        "syncfw.cli.schema:schema",
+        (
+            "Print the JSON Schema of recipe (default) or mapping files, with every installed connector's "
+            "`config` block, for editors."
+        ),
+    ),
+    "sandbox": (
+        "syncfw.cli.sandbox:sandbox",
+        "Local emulators of Notion and of every installed connector's source.",
+    ),
+    "demo": (
+        "syncfw.cli.demo:demo",
+        "Run the main job end to end in the sandbox: Salesforce accounts and contacts into Notion.",
+    ),
 }
-"""Command name → ``module:attribute`` of its click command."""
+"""Command name → (``module:attribute`` of its click command, its short help: the first sentence
+of its help, which ``syncfw --help`` lists without importing the command; a test keeps them equal)."""
 
 
 class LazyGroup(click.Group):
-    """A group that imports a command's module only when that command is invoked or listed
-    (``--help``), so that ``syncfw --version`` and each command load only what they use: the engine,
-    the plugins, apprise or the sandbox's web stack cost a second at start-up. This is the lazy
-    subcommand pattern of click's documentation ("Lazily Loading Subcommands",
+    """A group that imports a command's module only when that command is invoked (``syncfw
+    --help`` lists the short help kept in :data:`COMMANDS`), so that ``syncfw --version``,
+    ``--help`` and each command load only what they use: the engine, the plugins, apprise or the
+    sandbox's web stack cost a second at start-up. This is the lazy subcommand pattern of click's
+    documentation ("Lazily Loading Subcommands",
     https://click.palletsprojects.com/en/stable/complex/#lazily-loading-subcommands)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -61,10 +123,18 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
             return None
-        module, name = COMMANDS[cmd_name].split(":")
+        module, name = COMMANDS[cmd_name][0].split(":")
         command = getattr(importlib.import_module(module), name)
         assert isinstance(command, click.Command), COMMANDS[cmd_name]
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The "Commands" section of ``syncfw --help`` from :data:`COMMANDS`' short help, shortened to
+        the terminal as click shortens each command's own help, without importing any command."""
+        commands = [(name, click.Command(name, help=COMMANDS[name][1])) for name in self.list_commands(ctx)]
+        limit = formatter.width - 6 - max(len(name) for name, _ in commands)
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, command.get_short_help_str(limit)) for name, command in commands])
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

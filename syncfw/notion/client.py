@@ -151,6 +151,30 @@ def _transient(exc: BaseException) -> bool:
     )
 
 
+def tls_context() -> ssl.SSLContext:
+    """The TLS context a new httpx client would build (the CA bundle of ``SSL_CERT_FILE``, else
+    ``SSL_CERT_DIR``, else certifi's), built once per process for the same settings and file:
+    reading a CA bundle takes about 20 ms, and a run makes two clients (the sync's and the health
+    dashboard's). A changed variable or CA file gives a new context."""
+    settings = tuple(
+        (path, _stamp(path)) for path in (os.environ.get(n) for n in ("SSL_CERT_FILE", "SSL_CERT_DIR"))
+    )
+    return _tls_context(settings)
+
+
+def _stamp(path: str | None) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path) if path else None
+    except OSError:
+        return None
+    return None if stat is None else (stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _tls_context(settings: tuple[tuple[str | None, tuple[int, int] | None], ...]) -> ssl.SSLContext:
+    return httpx.create_ssl_context()  # reads the same variables: ``settings`` only keys the cache
+
+
 def _compact(object_id: str) -> str:
     return object_id.replace("-", "")
 
@@ -213,7 +237,9 @@ class NotionClient:
         self.base_url = (base_url or os.environ.get("NOTION_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self._on_request = on_request
         self._names: dict[str, PropertyNames] = {}
-        http = httpx.Client(event_hooks={"request": [self._before], "response": [self._after]})
+        http = httpx.Client(
+            verify=tls_context(), event_hooks={"request": [self._before], "response": [self._after]}
+        )
         self._api: Any = notion_client.Client(
             client=http,
             base_url=self.base_url,

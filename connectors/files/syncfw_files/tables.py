@@ -10,6 +10,10 @@
   met in the file, in order of appearance.
 * Parquet: pyarrow, record batches of at most ``chunk_rows`` rows.
 
+pyarrow is imported here only for Parquet files. pandas (3.1) imports it too whenever it is
+installed (``pandas.compat.pyarrow``, whatever the engine or ``dtype_backend``), so a CSV or Excel
+read loads it anyway: about 65 of the 140 MiB that ``import pandas`` costs.
+
 The file must be a regular file (not a FIFO or a device); it is streamed, so its size is not
 bounded. Every failure is a :class:`~syncfw.errors.SourceError` naming the file (and the row or line).
 """
@@ -27,8 +31,6 @@ from contextlib import contextmanager
 from typing import Any, BinaryIO, ClassVar
 
 import pandas as pd
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from syncfw import SourceAuthError, SourceError
 from syncfw.connector import open_regular
@@ -94,7 +96,7 @@ class Table(ABC):
 
     def unreadable(self) -> tuple[type[Exception], ...]:
         """What the readers raise for a file that is not in the expected format."""
-        return (pd.errors.ParserError, pa.ArrowException, zipfile.BadZipFile)
+        return (pd.errors.ParserError, zipfile.BadZipFile)
 
     @contextmanager
     def errors(self, what: str) -> Iterator[None]:
@@ -262,11 +264,20 @@ class ParquetTable(Table):
 
     typed = True
 
+    def unreadable(self) -> tuple[type[Exception], ...]:
+        import pyarrow as pa  # type: ignore[import-untyped]  # only Parquet files need it
+
+        return (*super().unreadable(), pa.ArrowException)
+
     def columns(self) -> list[str]:
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
         with self.errors("Parquet"), self.open() as file, pq.ParquetFile(file) as parquet:
             return [str(name) for name in parquet.schema_arrow.names]
 
     def rows(self, columns: Sequence[str]) -> Iterator[tuple[int, Row]]:
+        import pyarrow.parquet as pq
+
         number = 0
         with self.errors("Parquet"), self.open() as file, pq.ParquetFile(file) as parquet:
             for batch in parquet.iter_batches(batch_size=self.chunk_rows, columns=list(columns)):

@@ -117,6 +117,7 @@ class SalesforceConnector(Connector):
         self._limits_usage: ApiUsage | None = None
         self._streams: dict[str, StreamSpec] = {}
         self._fields: dict[str, dict[str, dict[str, Any]]] = {}
+        self._sobjects: list[str] | None = None
 
     @property
     def api_usage(self) -> ApiUsage | None:
@@ -162,17 +163,19 @@ class SalesforceConnector(Connector):
         return spec
 
     def unknown_names(self, stream: str, fields: Sequence[str]) -> UnknownNames:
-        """An sObject the org does not have (one describe-global request), and the field paths
-        that are not fields of the sObject (one ``describe`` request per sObject, cached for the
-        read). ``Owner.Name`` follows the relationship ``Owner`` to the sObject it references; a
-        polymorphic relationship (``What``) and a path into a compound field (``BillingAddress.city``)
-        are left to the query.
+        """An sObject the org does not have (one describe-global request, cached for the other
+        streams), and the field paths that are not fields of the sObject (one ``describe`` request
+        per sObject, cached for the read). ``Owner.Name`` follows the relationship ``Owner`` to the
+        sObject it references; a polymorphic relationship (``What``) and a path into a compound
+        field (``BillingAddress.city``) are left to the query.
 
         Raises:
             syncfw.errors.SourceError: the org could not be asked.
         """
-        listing = self._call(lambda sf: sf.describe(), "describe of the org's sObjects")
-        sobjects = [str(o["name"]) for o in (listing or {}).get("sobjects", [])]
+        if self._sobjects is None:
+            listing = self._call(lambda sf: sf.describe(), "describe of the org's sObjects")
+            self._sobjects = [str(o["name"]) for o in (listing or {}).get("sobjects", [])]
+        sobjects = self._sobjects
         if stream.casefold() not in {o.casefold() for o in sobjects}:
             return UnknownNames(
                 stream=f"Salesforce has no sObject {stream!r}, or the user cannot see it"

@@ -156,3 +156,20 @@ def test_batch_size_sets_the_page_size(start_sandbox: Callable[..., Sandbox]) ->
     assert len(records) == 2512
     assert len(checkpoints) == 6
     assert 2000 < sandbox.org.record_counts()["Contact"] < 3000  # about one contact per account
+
+
+def test_the_streams_of_a_recipe_are_checked_with_one_describe_global(sandbox: Sandbox) -> None:
+    """``unknown_names`` runs for every stream before Notion is read: the org's sObject list is
+    asked once per run (one API request), each sObject described once."""
+    connector = sandbox.connector()
+    try:
+        connector.check()
+        before = connector.api_usage
+        assert connector.unknown_names("Account", ["Name", "Owner.Name"]).fields == {}
+        assert connector.unknown_names("Contact", ["LastName", "Account.Name"]).fields == {}
+        assert "'Acount'" in (connector.unknown_names("Acount", ["Name"]).stream or "")
+        after = connector.api_usage
+    finally:
+        connector.close()
+    assert before is not None and after is not None
+    assert after.used - before.used == 4  # describe-global, then Account, User and Contact
