@@ -35,8 +35,8 @@ def commit_target(
         StateError: the store cannot be read (the transaction rolls back).
     """
     stamp = now_iso("milliseconds")
-    for key, values in delta.agreed.items():
-        tx.set_page(target, key, delta.page_ids[key], created_by_syncfw=False)
+    for key, (page_id, values) in delta.agreed.items():
+        tx.set_page(target, key, page_id, created_by_syncfw=False)
         tx.set_written(target, key, dict(values))
     for key, keys in delta.relation_keys.items():
         tx.set_relation_keys(target, key, dict(keys))
