@@ -51,6 +51,10 @@ class ByKey(MutableMapping[str, Any]):
     def __delitem__(self, key: str) -> None:
         del self.memory[key]
 
+    def pop(self, key: str, *default: Any) -> Any:
+        found = self.memory.pop(key, MISSING)  # one lookup, not three, when on disk
+        return super().pop(key, *default) if found is MISSING else found
+
     def __iter__(self) -> Iterator[str]:
         yield from self.memory
         for keys in self.creates.key_pages():

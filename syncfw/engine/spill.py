@@ -319,9 +319,10 @@ class SpillDict(MutableMapping[K, V], Generic[K, V]):
                 self._spill()
             return
         blob = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-        if not db.execute("UPDATE entries SET value = ? WHERE key = ?", (blob, key)).rowcount:
-            db.execute("INSERT INTO entries VALUES (?, ?)", (key, blob))
+        if db.execute("INSERT OR IGNORE INTO entries VALUES (?, ?)", (key, blob)).rowcount:
             self._count += 1
+        else:
+            db.execute("UPDATE entries SET value = ? WHERE key = ?", (blob, key))
 
     def __delitem__(self, key: K) -> None:
         if self._db is None:
@@ -330,6 +331,18 @@ class SpillDict(MutableMapping[K, V], Generic[K, V]):
             self._count -= 1
         else:
             raise KeyError(key)
+
+    def pop(self, key: K, *default: Any) -> Any:
+        """Remove ``key`` and answer its value (``default`` if given and ``key`` is absent)."""
+        if self._db is None:
+            return self._memory.pop(key, *default)
+        row = self._db.execute("DELETE FROM entries WHERE key = ? RETURNING value", (key,)).fetchall()
+        if row:
+            self._count -= 1
+            return pickle.loads(row[0][0])
+        if default:
+            return default[0]
+        raise KeyError(key)
 
     def __iter__(self) -> Iterator[K]:
         return (key for key, _ in self.rows(values=False))
