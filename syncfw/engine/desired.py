@@ -140,17 +140,20 @@ class DesiredValues:
         if record.key in read.quarantined:
             scope.learnt.released.add((read.mapping, record.key))
         out: dict[str, Any] = {}
+        related: dict[str, tuple[str, ...]] = {}
         for name, value in values.items():
             prop_type = scope.types[name]
             if prop_type == "relation":
-                keys = tuple(str(k) for k in value or ())
-                scope.learnt.relation_keys.setdefault(record.key, {})[name] = keys
+                related[name] = tuple(str(k) for k in value or ())
                 continue
             for warning in encode(prop_type, value)[1]:
                 scope.notes.warnings.append(
                     f"{read.source}/{read.stream} key {record.key} property {name!r}: {warning}"
                 )
             out[name] = normalize(prop_type, value)
+        if related:  # set again, not changed in place: on disk past SPILL_KEYS records
+            relation_keys = scope.learnt.relation_keys
+            relation_keys[record.key] = {**relation_keys.get(record.key, {}), **related}
         return out
 
     def primary(self, mapping: BoundMapping, read: Reading) -> None:

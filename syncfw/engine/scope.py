@@ -59,10 +59,12 @@ class Notes:
 @dataclass
 class Learnt:
     """What the state store learns from planning (becomes the :class:`StateDelta`). ``agreed``
-    holds every page of an adoption: past :data:`~syncfw.engine.spill.SPILL_KEYS` pages, on disk."""
+    holds every page of an adoption and ``relation_keys`` every record of a first import or an
+    adoption: past :data:`~syncfw.engine.spill.SPILL_KEYS` pages, on disk (a value read back is a
+    copy: set it again to change it)."""
 
     agreed: SpillDict[str, tuple[str, dict[str, Any]]] = field(default_factory=SpillDict)
-    relation_keys: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    relation_keys: SpillDict[str, dict[str, tuple[str, ...]]] = field(default_factory=SpillDict)
     matches: dict[str, dict[str, str | None]] = field(default_factory=dict)
     members: dict[str, dict[str, tuple[str, dict[str, Any]] | None]] = field(default_factory=dict)
     unmatched: dict[str, dict[str, dict[str, Any] | None]] = field(default_factory=dict)
