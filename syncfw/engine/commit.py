@@ -25,8 +25,8 @@ def commit_target(
     result: ApplyResult,
     ledger: ReadLedger,
 ) -> None:
-    """Record, inside ``tx``, the values Notion agrees with, the numbers of pages read, relation keys, matches, members and
-    unmatched records of ``delta``; the quarantine (the delta's and the rejected writes' records);
+    """Record, inside ``tx``, the values Notion agrees with, the numbers of pages read, relation
+    keys, matches, members and unmatched records of ``delta``; the quarantine (the delta's and the rejected writes' records);
     and each stream's cursor, advanced to its newest checkpoint before the first record whose
     write did not happen (``result.held``), the old cursor journaled so that ``syncfw rollback``
     can rewind it.
@@ -35,8 +35,8 @@ def commit_target(
         StateError: the store cannot be read (the transaction rolls back).
     """
     stamp = now_iso("milliseconds")
-    for key, values in delta.agreed.items():
-        tx.set_page(target, key, delta.page_ids[key], created_by_syncfw=False)
+    for key, (page_id, values) in delta.agreed.items():
+        tx.set_page(target, key, page_id, created_by_syncfw=False)
         tx.set_written(target, key, dict(values))
     for key, (page_id, number) in delta.numbers.items():
         tx.set_number(target, key, page_id, number)

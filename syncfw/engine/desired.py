@@ -15,18 +15,19 @@ from syncfw.engine.model import MARK_VALUES
 from syncfw.engine.pages import PagesInPlay
 from syncfw.engine.reads import Reading
 from syncfw.engine.scope import MISSING, Scope, batched
-from syncfw.engine.spill import CreateSpill
+from syncfw.engine.spill import CreateSpill, SpillDict
 from syncfw.mapping import encode, normalize
 from syncfw.recipe import BoundMapping
 
 
 class ByKey(MutableMapping[str, Any]):
     """Sync key → one part of the pages' desired values (``values`` or ``origins``): for the
-    pages this plan creates, on disk (``creates``); for the others, in memory (``memory``).
-    Deleting is for the pages in memory only."""
+    pages this plan creates, on disk (``creates``); for the others, in ``memory`` (on disk too
+    past :data:`~syncfw.engine.spill.SPILL_KEYS` pages, as in an adoption). Deleting is for the
+    pages not created only."""
 
     def __init__(self, creates: CreateSpill, part: Literal["values", "origins"]) -> None:
-        self.memory: dict[str, Any] = {}
+        self.memory: SpillDict[str, Any] = SpillDict()
         self.creates = creates
         self.part = part
 
@@ -50,6 +51,10 @@ class ByKey(MutableMapping[str, Any]):
     def __delitem__(self, key: str) -> None:
         del self.memory[key]
 
+    def pop(self, key: str, *default: Any) -> Any:
+        found = self.memory.pop(key, MISSING)  # one lookup, not three, when on disk
+        return super().pop(key, *default) if found is MISSING else found
+
     def __iter__(self) -> Iterator[str]:
         yield from self.memory
         for keys in self.creates.key_pages():
@@ -68,6 +73,8 @@ class DesiredValues:
         desired: sync key → property → canonical desired value.
         sources: sync key → (mapping, position) of every record behind its desired values.
         archives: sync key → (mapping, position) of the primary record deleted at the source.
+        kept: mapping → position → record, for the records behind the desired values of pages in
+            Notion (the plan keeps those behind its writes: :meth:`kept_record`).
     """
 
     def __init__(self, scope: Scope, pages: PagesInPlay) -> None:
@@ -76,6 +83,7 @@ class DesiredValues:
         self.desired = ByKey(pages.creates, "values")
         self.sources = ByKey(pages.creates, "origins")
         self.archives: dict[str, tuple[str, int]] = {}
+        self.kept: dict[str, SpillDict[int, Record]] = {}
 
     def want(self, key: str, values: dict[str, Any], origin: tuple[str, int] | None) -> None:
         """Note desired values of the page ``key`` (``values`` is the caller's to give away)."""
@@ -83,10 +91,7 @@ class DesiredValues:
             self.pages.creates.merge(key, values, () if origin is None else (origin,))
             return
         current = self.desired.memory.get(key)
-        if current is None:
-            self.desired.memory[key] = values
-        else:
-            current.update(values)
+        self.desired.memory[key] = values if current is None else {**current, **values}
         if origin is not None:  # a tuple, not a list: it becomes the operation's ``records`` as it is
             self.sources.memory[key] = (*self.sources.memory.get(key, ()), origin)
 
@@ -115,7 +120,13 @@ class DesiredValues:
         if self.settled(key, values):
             return
         self.want(key, values, (read.mapping, position))
-        read.keep(position, record)
+        if read.keep_records:
+            self.kept.setdefault(read.mapping, SpillDict())[position] = record
+
+    def kept_record(self, mapping: str, position: int) -> Record | None:
+        """The record :meth:`offer` kept at ``position`` of ``mapping``, if any."""
+        kept = self.kept.get(mapping)
+        return None if kept is None else kept.get(position)
 
     def evaluate(self, read: Reading, record: Record) -> dict[str, Any] | None:
         """The canonical values ``record`` gives its mapping's properties (relation keys are noted
@@ -129,17 +140,20 @@ class DesiredValues:
         if record.key in read.quarantined:
             scope.learnt.released.add((read.mapping, record.key))
         out: dict[str, Any] = {}
+        related: dict[str, tuple[str, ...]] = {}
         for name, value in values.items():
             prop_type = scope.types[name]
             if prop_type == "relation":
-                keys = tuple(str(k) for k in value or ())
-                scope.learnt.relation_keys.setdefault(record.key, {})[name] = keys
+                related[name] = tuple(str(k) for k in value or ())
                 continue
             for warning in encode(prop_type, value)[1]:
                 scope.notes.warnings.append(
                     f"{read.source}/{read.stream} key {record.key} property {name!r}: {warning}"
                 )
             out[name] = normalize(prop_type, value)
+        if related:  # set again, not changed in place: on disk past SPILL_KEYS records
+            relation_keys = scope.learnt.relation_keys
+            relation_keys[record.key] = {**relation_keys.get(record.key, {}), **related}
         return out
 
     def primary(self, mapping: BoundMapping, read: Reading) -> None:

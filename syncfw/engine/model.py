@@ -254,9 +254,11 @@ class StateDelta:
     """What planning learnt for the state store, committed once the target's writes are made.
 
     Attributes:
-        agreed: sync key → values Notion already holds as desired (no write needed), with
-            ``page_ids`` (sync key → page id) of those pages.
-        numbers: sync key → (page id, number) of pages read whose number the state store lacks.
+        agreed: sync key → (page id, values Notion already holds as desired: no write needed),
+            read back in key order (an adoption's may be on disk:
+            :class:`~syncfw.engine.spill.SpillDict`).
+        numbers: sync key → (page id, number) of pages read whose number the state store lacks
+            (an adoption's may be on disk too).
         relation_keys: sync key → relation property → related keys, as the records give them.
         matches: secondary mapping → record key → page sync key (None: no longer matched).
         members: aggregating mapping → record key → (page sync key, member values), or None.
@@ -265,8 +267,7 @@ class StateDelta:
         quarantine: records that cannot be synced, set aside with their problem.
     """
 
-    agreed: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    page_ids: Mapping[str, str] = field(default_factory=dict)
+    agreed: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
     numbers: Mapping[str, tuple[str, int]] = field(default_factory=dict)
     relation_keys: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
     matches: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)

@@ -9,8 +9,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from more_itertools import unique_justseen
+
 from syncfw.engine.scope import BATCH, Scope, batched
-from syncfw.engine.spill import CreateSpill
+from syncfw.engine.spill import CreateSpill, SpillDict
 from syncfw.mapping import decode, normalize
 from syncfw.notion.schema import page_number
 from syncfw.state import PageEntry
@@ -60,23 +62,27 @@ def match_values(page: Mapping[str, Any], matched_on: Mapping[str, str]) -> dict
 class PagesInPlay:
     """The target's pages as this plan sees them.
 
-    What it holds grows with the changes, not with the target: the pages the Notion read returned
-    that are not as syncfw left them (``live``), the keys the read returned (``seen``), and the
-    keys this plan restores; the pages it creates are kept on disk (``creates``). A page syncfw knows whose owned values are what syncfw
-    last wrote counts as "as syncfw left it", exactly like a page an incremental read did not return.
+    What it holds in memory grows with the changes, not with the target: the pages the Notion
+    read returned that are not as syncfw left them (``live``), the keys the read returned
+    (``seen``), and the keys this plan restores; the pages it creates are kept on disk
+    (``creates``). A page syncfw knows whose owned values are what syncfw last wrote counts as "as
+    syncfw left it", exactly like a page an incremental read did not return. Past
+    :data:`~syncfw.engine.spill.SPILL_KEYS` pages, ``live``, ``seen`` and ``strays`` move to disk
+    (:class:`~syncfw.engine.spill.SpillDict`): an adoption puts every page the read returns in
+    ``live``.
     """
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
-        self.live: dict[str, LivePage] = {}
-        self.seen: set[str] = set()
-        self.foreign: set[str] = set()
+        self.live: SpillDict[str, LivePage] = SpillDict()
+        self.seen: SpillDict[str, bool] = SpillDict()
+        """Every key the read returned → whether the state store knows another page (or none) for it."""
         self.copies: dict[str, int] = {}
         self.creates = CreateSpill()
         self.restores: set[str] = set()
         self.count = 0
         """Pages of the target in Notion (the mass-change guard's base)."""
-        self.strays: dict[str, str] = {}
+        self.strays: SpillDict[str, str] = SpillDict()
         """While the state store knows no page: sync key → page id of the pages the read returned
         whose key no primary record has had yet (a key a person edited, or a page people made)."""
 
@@ -108,7 +114,7 @@ class PagesInPlay:
                 e
                 for entries in self._read_back()
                 for e in entries
-                if not e.archived and (e.sync_key not in self.seen or e.sync_key in self.foreign)
+                if not e.archived and (e.sync_key not in self.seen or self.foreign(e.sync_key))
             )
             for gone in itertools.islice(missing, MISSING_LOOKUPS):
                 found = retrieve(gone.page_id)
@@ -122,10 +128,12 @@ class PagesInPlay:
         if scope.complete:
             self.count = len(self.seen)
             if not scope.has_pages:
-                self.strays = {key: self.live[key].id for key in self.foreign if key in self.live}
+                for key, live in self.live.items():
+                    if self.foreign(key):
+                        self.strays[key] = live.id
         else:
             unknown = 0
-            for key in self.seen:
+            for key in self.seen:  # an incremental read: the changes
                 known = scope.state.entry(key)
                 unknown += known is None or known.archived
             self.count = scope.store.page_count(scope.target.name, archived=False) + unknown
@@ -174,18 +182,15 @@ class PagesInPlay:
         known = entry is not None and entry.page_id == page["id"]
         if key in self.seen:
             self.copies[key] = self.copies.get(key, 1) + 1
-            if not known or key not in self.foreign:
+            if not known or not self.foreign(key):
                 return
-        self.seen.add(key)
+        self.seen[key] = not known
         number = page_number(page)
         if number is not None and (entry is None or entry.number != number):
             self.scope.learnt.numbers[key] = (page["id"], number)
         values = live_values(page, self.scope.types)
         values.update(match_values(page, self.scope.matched_on))  # never as syncfw left it: kept
-        if not known:
-            self.foreign.add(key)
-        else:
-            self.foreign.discard(key)
+        if known:
             assert entry is not None
             last = self.scope.state.last_written(key)
             if not entry.archived and last is not None and all(last.get(n) == v for n, v in values.items()):
@@ -193,12 +198,16 @@ class PagesInPlay:
                 return
         self.live[key] = LivePage(page["id"], values, page.get("last_edited_by") or {})
 
+    def foreign(self, key: str) -> bool:
+        """Whether the read returned a page for ``key`` that the state store does not know by it."""
+        return self.seen.get(key, False)
+
     def note_strays(self, full: bool) -> None:
         """After the primary read: the pages whose key no record had are unidentified (full read)."""
         if full:
-            for key, page_id in sorted(self.strays.items()):
+            for key, page_id in self.strays.items():
                 self.scope.notes.note_unidentified(f"{key!r} (page {page_id})")
-        self.strays = {}
+        self.strays.close()
 
     def in_notion(self, key: str) -> bool:
         """Whether Notion holds a page for ``key`` (read this run, or known and not read)."""
@@ -240,12 +249,18 @@ class PagesInPlay:
             keys = [e.sync_key for e in entries if not e.archived and self.in_notion(e.sync_key)]
             if keys:
                 yield keys
-        extra = []
-        for key in sorted(set(self.live) | self.restores):
-            entry = scope.state.entry(key)
-            if entry is None or entry.archived:
-                extra.append(key)
         creates = itertools.chain.from_iterable(self.creates.key_pages())  # no page: no entry either
+        extra = self._unknown(unique_justseen(heapq.merge(self.live, sorted(self.restores))))
         for chunk in batched(heapq.merge(extra, creates)):
             scope.state.load(chunk)
             yield chunk
+
+    def _unknown(self, keys: Iterable[str]) -> Iterator[str]:
+        """Those of ``keys`` (sorted) the state store knows no page in Notion for."""
+        scope = self.scope
+        for chunk in batched(keys):
+            scope.state.load(chunk)
+            for key in chunk:
+                entry = scope.state.entry(key)
+                if entry is None or entry.archived:
+                    yield key

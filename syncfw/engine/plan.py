@@ -21,7 +21,10 @@ import heapq
 import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
+
+from more_itertools import unique_justseen
 
 from syncfw.engine.desired import DesiredValues
 from syncfw.engine.diff import Drift, PageDiff, diff_page
@@ -102,14 +105,19 @@ class _Diff:
         self.scope.notes.pending_relations += resolved.pending
         return resolved.values
 
-    def relation_candidates(self, candidates: set[str]) -> set[str]:
+    def in_play(self, key: str) -> bool:
+        """Whether the page ``key`` is diffed anyway: desired values are pending for it, or the
+        read returned it not as syncfw left it."""
+        return key in self.desired.desired.memory or key in self.pages.live
+
+    def relation_candidates(self) -> set[str]:
         """Pages not otherwise in play whose relations resolve differently from what syncfw last
         wrote (a related page was created, restored or archived since); the others' unresolved
         keys are noted as pending."""
         scope = self.scope
         found: set[str] = set()
         for keys in scope.store.iter_relation_keys(scope.target.name, BATCH):
-            keys = [k for k in keys if k not in candidates]
+            keys = [k for k in keys if not self.in_play(k)]
             scope.state.load(keys)
             for key in keys:
                 entry = scope.state.entry(key)
@@ -152,16 +160,20 @@ class _Diff:
                 )
 
     def diff(self) -> None:
-        """Diff every page in play, in sync-key order: those kept in memory, and the creates (on
-        disk), whose relations are resolved into their desired values."""
-        candidates = set(self.desired.desired.memory) | set(self.pages.live)
-        candidates |= self.relation_candidates(candidates)
+        """Diff every page in play, in sync-key order: those with desired values or read not as
+        syncfw left them, those whose relations changed, and the creates (on disk), whose
+        relations are resolved into their desired values."""
+        changed = sorted(self.relation_candidates())
+        in_play = heapq.merge(self.desired.desired.memory, self.pages.live, changed)
         creates = self.pages.creates
-        keys = heapq.merge(sorted(candidates), itertools.chain.from_iterable(creates.key_pages()))
-        for batch in batched(keys):
-            self.scope.state.load(batch)
-            for key in batch:
-                if key in candidates:
+        keys = heapq.merge(
+            ((key, False) for key in in_play),
+            ((key, True) for key in itertools.chain.from_iterable(creates.key_pages())),
+        )
+        for batch in batched(unique_justseen(keys, key=itemgetter(0))):
+            self.scope.state.load(key for key, _ in batch)
+            for key, create in batch:
+                if not create:
                     self._diff_one(key)
                 elif relations := self.relations_of(key):
                     creates.merge(key, relations, ())
@@ -202,8 +214,7 @@ class _Diff:
             if last is None or last.get(name, MISSING) != value
         }
         if agreed and pages.in_notion(key):
-            scope.learnt.agreed[key] = agreed
-            scope.learnt.page_ids[key] = pages.page_id(key)
+            scope.learnt.agreed[key] = (pages.page_id(key), agreed)
         if key in pages.restores:
             assert entry is not None
             self.operations.append(
@@ -320,6 +331,8 @@ def plan_target(
     needed: dict[str, set[int]] = {}  # a rejected write quarantines exactly the records behind it
     for op in operations:
         for name, position in op.records:
+            if (record := desired.kept_record(name, position)) is not None:
+                readings[name].records[position] = record
             if position in readings[name].records:  # those behind a create are on disk with it
                 needed.setdefault(name, set()).add(position)
     ledger = ReadLedger(

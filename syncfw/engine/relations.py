@@ -88,7 +88,7 @@ class PlannedPages:
     def add(self, plan: TargetPlan, delta: StateDelta) -> None:
         """Learn what committing ``plan`` (its operations, once carried out) and ``delta`` does."""
         pages = self.pages.setdefault(plan.target, {})
-        pages.update(delta.page_ids)
+        pages.update((key, page_id) for key, (page_id, _) in delta.agreed.items())
         for op in plan.operations:
             if op.action == "create":
                 pages[op.sync_key] = new_page(plan.target, op.sync_key)

@@ -17,6 +17,7 @@ from more_itertools import chunked
 from syncfw.connector import Record
 from syncfw.engine.model import DriftFinding, Quarantine, StateDelta
 from syncfw.engine.reads import Reading
+from syncfw.engine.spill import SpillDict
 from syncfw.errors import RecordProblem
 from syncfw.mapping import CompiledMapping
 from syncfw.recipe import Target
@@ -57,12 +58,14 @@ class Notes:
 
 @dataclass
 class Learnt:
-    """What the state store learns from planning (becomes the :class:`StateDelta`)."""
+    """What the state store learns from planning (becomes the :class:`StateDelta`). ``agreed``
+    holds every page of an adoption and ``relation_keys`` every record of a first import or an
+    adoption: past :data:`~syncfw.engine.spill.SPILL_KEYS` pages, on disk (a value read back is a
+    copy: set it again to change it)."""
 
-    agreed: dict[str, dict[str, Any]] = field(default_factory=dict)
-    page_ids: dict[str, str] = field(default_factory=dict)
-    numbers: dict[str, tuple[str, int]] = field(default_factory=dict)
-    relation_keys: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    agreed: SpillDict[str, tuple[str, dict[str, Any]]] = field(default_factory=SpillDict)
+    numbers: SpillDict[str, tuple[str, int]] = field(default_factory=SpillDict)
+    relation_keys: SpillDict[str, dict[str, tuple[str, ...]]] = field(default_factory=SpillDict)
     matches: dict[str, dict[str, str | None]] = field(default_factory=dict)
     members: dict[str, dict[str, tuple[str, dict[str, Any]] | None]] = field(default_factory=dict)
     unmatched: dict[str, dict[str, dict[str, Any] | None]] = field(default_factory=dict)
@@ -72,7 +75,6 @@ class Learnt:
     def delta(self) -> StateDelta:
         return StateDelta(
             agreed=self.agreed,
-            page_ids=self.page_ids,
             numbers=self.numbers,
             relation_keys=self.relation_keys,
             matches=self.matches,

@@ -1,4 +1,5 @@
-"""The pages a plan creates, kept on disk rather than in memory.
+"""The pages a plan creates, and whatever else planning holds per page, kept on disk rather than
+in memory.
 
 A first import plans one create per record; holding each create's desired values and the record
 behind it in memory made a plan of 1,000,000 records 1.4 GiB, and the run that carried it out
@@ -6,6 +7,10 @@ twice that. :class:`CreateSpill` keeps them in a private temporary SQLite databa
 deletes it when the connection closes: sqlite.org/inmemorydb.html, "Temporary Databases"), and
 the planner, the applier, the report and run history read them back a batch at a time, so what a
 run holds does not grow with the number of pages it creates.
+
+:class:`SpillDict` does the same for what planning holds per page in play: the pages a read
+returned, the desired values of pages in Notion and the values an adoption agrees on. Adopting
+1,000,000 pages people imported before syncfw puts every one of them in play.
 """
 
 from __future__ import annotations
@@ -14,13 +19,17 @@ import pickle
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator, MutableMapping
-from typing import Any, Literal
+from collections.abc import ItemsView, Iterator, MutableMapping
+from typing import Any, Generic, Literal, TypeVar, cast
 
 from syncfw.connector import Record
 
 PAGE = 2_000
 """Rows read back at once."""
+SPILL_KEYS = 10_000
+"""Entries a :class:`SpillDict` keeps in memory; one more and all of them move to disk."""
+K = TypeVar("K", str, int)
+V = TypeVar("V")
 Origins = tuple[tuple[str, int], ...]
 CreateRow = tuple[str, dict[str, Any], Origins, "str | None"]
 """(sync key, desired values, (mapping, position) of the records behind it, page id once made)."""
@@ -243,3 +252,137 @@ class SpilledRecords(MutableMapping[int, Record]):
 
     def __len__(self) -> int:
         return len(self.memory) + self.creates.kept(self.mapping)
+
+
+class SpillDict(MutableMapping[K, V], Generic[K, V]):
+    """Key (str or int) → value, in memory up to :data:`SPILL_KEYS` entries, then in a private
+    temporary SQLite database like :class:`CreateSpill`'s (deleted on :meth:`close` or when the
+    mapping is garbage-collected). Iteration is in key order, read back a page at a time (an
+    entry changed behind the last key read is seen). A value is a copy once on disk: to change
+    it, set it again. Not for concurrent use."""
+
+    def __init__(self) -> None:
+        self._memory: dict[K, V] = {}
+        self._db: sqlite3.Connection | None = None
+        self._count = 0
+        self._close: weakref.finalize[Any, Any] | None = None
+
+    @property
+    def spilled(self) -> bool:
+        """Whether the entries are on disk."""
+        return self._db is not None
+
+    def close(self) -> None:
+        """Drop the entries (on disk: the database and its file)."""
+        self._memory = {}
+        if self._close is not None:
+            self._close()
+        self._db, self._count, self._close = None, 0, None
+
+    def _spill(self) -> sqlite3.Connection:
+        db = sqlite3.connect("", check_same_thread=False, isolation_level=None)
+        db.executescript(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+            "CREATE TABLE entries (key PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;"
+        )
+        db.execute("BEGIN")
+        db.executemany(
+            "INSERT INTO entries VALUES (?, ?)",
+            ((k, pickle.dumps(v, pickle.HIGHEST_PROTOCOL)) for k, v in self._memory.items()),
+        )
+        db.execute("COMMIT")
+        self._db, self._count, self._memory = db, len(self._memory), {}
+        self._close = weakref.finalize(self, db.close)
+        return db
+
+    def __len__(self) -> int:
+        return len(self._memory) if self._db is None else self._count
+
+    def __contains__(self, key: object) -> bool:
+        if self._db is None:
+            return key in self._memory
+        return self._db.execute("SELECT 1 FROM entries WHERE key = ?", (key,)).fetchone() is not None
+
+    def __getitem__(self, key: K) -> V:
+        if self._db is None:
+            return self._memory[key]
+        row = self._db.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            raise KeyError(key)
+        return cast(V, pickle.loads(row[0]))
+
+    def __setitem__(self, key: K, value: V) -> None:
+        db = self._db
+        if db is None:
+            self._memory[key] = value
+            if len(self._memory) > SPILL_KEYS:
+                self._spill()
+            return
+        blob = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+        if db.execute("INSERT OR IGNORE INTO entries VALUES (?, ?)", (key, blob)).rowcount:
+            self._count += 1
+        else:
+            db.execute("UPDATE entries SET value = ? WHERE key = ?", (blob, key))
+
+    def __delitem__(self, key: K) -> None:
+        if self._db is None:
+            del self._memory[key]
+        elif self._db.execute("DELETE FROM entries WHERE key = ?", (key,)).rowcount:
+            self._count -= 1
+        else:
+            raise KeyError(key)
+
+    def pop(self, key: K, *default: Any) -> Any:
+        """Remove ``key`` and answer its value (``default`` if given and ``key`` is absent)."""
+        if self._db is None:
+            return self._memory.pop(key, *default)
+        row = self._db.execute("DELETE FROM entries WHERE key = ? RETURNING value", (key,)).fetchall()
+        if row:
+            self._count -= 1
+            return pickle.loads(row[0][0])
+        if default:
+            return default[0]
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[K]:
+        return (key for key, _ in self.rows(values=False))
+
+    def items(self) -> ItemsView[K, V]:
+        """The entries in key order, each value read back with its key (not looked up apart)."""
+        return cast(ItemsView[K, V], _Items(self))
+
+    def rows(self, values: bool = True) -> Iterator[tuple[K, Any]]:
+        """(key, value) in key order (the value None unless ``values``), a page at a time."""
+        last: K | None = None
+        while self._db is None:
+            for key in sorted(k for k in self._memory if last is None or k > last):
+                if self._db is not None:
+                    break  # spilled meanwhile: go on from disk
+                if key in self._memory:
+                    last = key
+                    yield key, self._memory[key] if values else None
+            else:
+                return
+        column = "value" if values else "NULL"
+        while self._db is not None:
+            bound: tuple[K, ...] = () if last is None else (last,)
+            where = "WHERE key > ?" if bound else ""
+            page = self._db.execute(
+                f"SELECT key, {column} FROM entries {where} ORDER BY key LIMIT ?", (*bound, PAGE)
+            ).fetchall()
+            for key, blob in page:
+                yield key, pickle.loads(blob) if values else None
+            if len(page) < PAGE:
+                return
+            last = page[-1][0]
+
+
+class _Items(ItemsView[Any, Any]):
+    """The entries of a :class:`SpillDict`, read back a page at a time."""
+
+    def __init__(self, spill: SpillDict[Any, Any]) -> None:
+        super().__init__(spill)
+        self.spill = spill
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        return self.spill.rows()
