@@ -42,8 +42,7 @@ from syncfw.engine.pages import live_values
 from syncfw.engine.reads import ReadLedger, remember_bot_user
 from syncfw.errors import AmbiguousWrite, ConfigError, NotionRejected, RecordProblem
 from syncfw.mapping import encode
-from syncfw.notion.client import PAYLOAD_LIMIT, NotionClient, body_size
-from syncfw.notion.schema import page_number
+from syncfw.notion.client import PAYLOAD_LIMIT, NotionClient, body_size, page_number
 from syncfw.state import StateBackend
 
 WORKERS = 4

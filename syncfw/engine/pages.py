@@ -14,7 +14,7 @@ from more_itertools import unique_justseen
 from syncfw.engine.scope import BATCH, Scope, batched
 from syncfw.engine.spill import CreateSpill, SpillDict
 from syncfw.mapping import decode, normalize
-from syncfw.notion.schema import page_number
+from syncfw.notion.client import page_number
 from syncfw.state import PageEntry
 
 MISSING_LOOKUPS = 50

@@ -275,6 +275,8 @@ class NotionWindow:
     filter: dict[str, Any] | None
     since_full: int
     slice: ReadSlice | None = None
+    numbered_by: str | None = None
+    """The id of the data source's ``unique_id`` property: the read goes in number order."""
 
     @property
     def slice_from(self) -> int:
@@ -369,11 +371,11 @@ def notion_window(
             pages from ``start`` on (:meth:`~syncfw.state.StateBackend.numbered_slice`); None when
             some page's number is not known yet.
     """
-    if full or previous is None or full_read_every <= 1:
-        return NotionWindow(True, None, 0)
     number = next((p.get("id") for p in schema.values() if p.get("type") == "unique_id"), None)
+    if full or previous is None or full_read_every <= 1:
+        return NotionWindow(True, None, 0, numbered_by=number)
     if (number is None or numbered is None) and previous.since_full >= full_read_every - 1:
-        return NotionWindow(True, None, 0)
+        return NotionWindow(True, None, 0, numbered_by=number)
     since = previous.at.replace(second=0, microsecond=0)
     clauses: list[dict[str, Any]] = [
         {"timestamp": "last_edited_time", "last_edited_time": {"on_or_after": since.isoformat()}}
@@ -383,7 +385,7 @@ def notion_window(
         clauses.append({"property": editor, "people": {"does_not_contain": bot()}})
     if number is None or numbered is None:
         edited = clauses[0] if len(clauses) == 1 else {"and": clauses}
-        return NotionWindow(False, edited, previous.since_full + 1)
+        return NotionWindow(False, edited, previous.since_full + 1, numbered_by=number)
     size = max(1, min(full_read_pages, -(-pages // full_read_every)))
     found = numbered(previous.slice_from, size)
     start = previous.slice_from
@@ -394,7 +396,7 @@ def notion_window(
     # (edited and not syncfw's) or (in the slice), as an "and" of "or"s
     condition = {"and": [{"or": [clause, bound]} for clause in clauses for bound in bounds]}
     piece = ReadSlice(start, end, frozenset(key for key, _ in found), 0 if end is None else end + 1)
-    return NotionWindow(False, condition, previous.since_full + 1, piece)
+    return NotionWindow(False, condition, previous.since_full + 1, piece, number)
 
 
 def target_window(

@@ -299,14 +299,17 @@ def _execute(
         full = options.full_refresh or first_run
         window = target_window(client, store, target, located.schema, full=full or rekeyed)
         live = check.pages(
-            target.name, functools.partial(client.query_pages, data_source_id, filter=window.filter)
+            target.name,
+            functools.partial(
+                client.query_pages, data_source_id, filter=window.filter, numbered_by=window.numbered_by
+            ),
         )
         if live is None:  # the schema kept from the last run changed: read again with Notion's now
             located = check.resolved[target.name]
             claim = Claim.of(recipe.name, target, located.sync_key_property_id) if claim is not None else None
             rekeyed = claim is not None and located.claim is not None and located.claim != claim
             window = target_window(client, store, target, located.schema, full=full or rekeyed)
-            live = client.query_pages(data_source_id, filter=window.filter)
+            live = client.query_pages(data_source_id, filter=window.filter, numbered_by=window.numbered_by)
         schema, complete = located.schema, window.complete
         mark_type = schema.get(target.mark_property or "", {}).get("type") if target.mark_property else None
         planned = plan_target(

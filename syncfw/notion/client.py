@@ -32,7 +32,7 @@ import dataclasses
 import functools
 import os
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -179,16 +179,26 @@ def _compact(object_id: str) -> str:
     return object_id.replace("-", "")
 
 
-def _within(condition: dict[str, Any] | None, created_from: str | None) -> dict[str, Any] | None:
-    """``condition`` and-ed with ``created_time`` on or after ``created_from`` (when given)."""
-    if created_from is None:
+def _within(condition: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``condition`` and-ed with ``after`` (the position a query past a capped one starts at)."""
+    if after is None:
         return condition
-    window = {"timestamp": "created_time", "created_time": {"on_or_after": created_from}}
     if condition is None:
-        return window
+        return after
     if set(condition) == {"and"}:  # keep compounds within Notion's two levels of nesting
-        return {"and": [*condition["and"], window]}
-    return {"and": [condition, window]}
+        return {"and": [*condition["and"], after]}
+    return {"and": [condition, after]}
+
+
+def page_number(page: Mapping[str, Any]) -> int | None:
+    """The number of ``page`` (a page object): its ``unique_id`` property's ``number``
+    (developers.notion.com, "Page properties": ``unique_id`` is ``{"prefix", "number"}``), None
+    when its data source has no such property."""
+    for prop in (page.get("properties") or {}).values():
+        if isinstance(prop, Mapping) and prop.get("type") == "unique_id":
+            number = (prop.get("unique_id") or {}).get("number")
+            return int(number) if isinstance(number, int) else None
+    return None
 
 
 class NotionClient:
@@ -501,42 +511,58 @@ class NotionClient:
             cursor = page["next_cursor"]
 
     def query_pages(
-        self, data_source_id: str, *, filter: dict[str, Any] | None = None
+        self, data_source_id: str, *, filter: dict[str, Any] | None = None, numbered_by: str | None = None
     ) -> Iterator[dict[str, Any]]:
         """``POST /v1/data_sources/{id}/query``: every page matching ``filter``, each exactly once.
 
-        Pages come in ``created_time`` order, 100 per request, relations read in full
-        (:meth:`full_relations`); ``filter`` and the pages name properties as :meth:`follow` says. Notion answers at most 10,000 results per query and then says
-        ``request_status: {"type": "incomplete"}`` (on any page of the answer, with ``has_more``
-        false); the read then goes on with a new query for ``created_time`` on or after the last
-        page returned, and-ed with ``filter``, skipping the pages of that minute already yielded
-        (developers.notion.com/guides/data-apis/query-large-data-sources).
+        Pages come 100 per request, relations read in full (:meth:`full_relations`); ``filter``
+        and the pages name properties as :meth:`follow` says. Notion answers at most 10,000
+        results per query and then says ``request_status: {"type": "incomplete"}`` (on any page of
+        the answer, with ``has_more`` false); the read then goes on with a new query for the pages
+        after the last one returned, and-ed with ``filter``
+        (developers.notion.com/guides/data-apis/query-large-data-sources):
+
+        * with ``numbered_by`` (the id of the data source's ``unique_id`` property), pages come in
+          number order and the next query asks for numbers ``greater_than`` the last one: no page
+          is read twice;
+        * otherwise pages come in ``created_time`` order and the next query asks for
+          ``created_time`` on or after the last page's, skipping the pages of that minute
+          already yielded (Notion shows ``created_time`` to the minute, so that minute is read
+          again).
+
+        Either order is stable while pages are edited during the read (Notion's default, last
+        edited first, moves an edited page and the next cursor can skip one).
 
         Raises:
             IncompleteRead: a query stayed capped within a single ``created_time`` (more pages
-                than the cap created in one minute). Pages were already yielded, so a caller
-                must treat the whole read as failed: the planner abandons the target before
-                writing anything, and no cursor moves.
+                than the cap created in one minute, without ``numbered_by``). Pages were already
+                yielded, so a caller must treat the whole read as failed: the planner abandons
+                the target before writing anything, and no cursor moves.
             NotionError: the query failed.
         """
         if filter is not None:
             filter = self._names_of(data_source_id).filter(filter)
+        order = (
+            {"property": numbered_by, "direction": "ascending"}
+            if numbered_by
+            else {"timestamp": "created_time", "direction": "ascending"}
+        )
+        after: dict[str, Any] | None = None  # the condition of a query going on past a capped one
         window: str | None = None  # created_time the current query starts at
         edge: set[str] = set()  # ids created at ``window`` that an earlier query yielded
         while True:
             capped = False
             last: str | None = None  # created_time of the newest page of this query
+            number: int | None = None  # number of the last page of this query
             at_last: set[str] = set()
             cursor: str | None = None
             while True:
-                # creation order is stable while pages are edited during the read; Notion's default
-                # (last edited first) moves an edited page and the next cursor can skip one
                 kwargs: dict[str, Any] = {
                     "data_source_id": data_source_id,
                     "page_size": 100,
-                    "sorts": [{"timestamp": "created_time", "direction": "ascending"}],
+                    "sorts": [order],
                 }
-                condition = _within(filter, window)
+                condition = _within(filter, after)
                 if condition is not None:
                     kwargs["filter"] = condition
                 if cursor:
@@ -548,6 +574,7 @@ class NotionClient:
                 )
                 capped = capped or (page.get("request_status") or {}).get("type") == "incomplete"
                 for result in page["results"]:
+                    number = page_number(result) if numbered_by else None
                     created = result.get("created_time")
                     if created != last:
                         last, at_last = created, set()
@@ -560,6 +587,9 @@ class NotionClient:
                 cursor = page["next_cursor"]
             if not capped:
                 return
+            if numbered_by and number is not None:
+                after = {"property": numbered_by, "unique_id": {"greater_than": number}}
+                continue
             if last is None or last == window:
                 raise IncompleteRead(
                     f"Notion caps a query of data source {data_source_id} and more pages than the cap "
@@ -568,6 +598,7 @@ class NotionClient:
                     "source, or ask Notion support about the query result limit."
                 )
             window, edge = last, at_last
+            after = {"timestamp": "created_time", "created_time": {"on_or_after": window}}
 
     def find_pages(self, data_source_id: str, prop: str, prop_type: str, value: str) -> list[dict[str, Any]]:
         """Pages of a data source whose sync key ``prop`` is exactly ``value`` (a sync-key lookup).

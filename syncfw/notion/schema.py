@@ -472,17 +472,6 @@ existing ones included, and the numbers never change, so the consistency read ca
 target one slice of numbers at a time (:func:`syncfw.engine.reads.notion_window`)."""
 
 
-def page_number(page: Mapping[str, Any]) -> int | None:
-    """The number of ``page`` (a page object): its ``unique_id`` property's ``number``
-    (developers.notion.com, "Page properties": ``unique_id`` is ``{"prefix", "number"}``), None
-    when its data source has no such property."""
-    for prop in (page.get("properties") or {}).values():
-        if isinstance(prop, Mapping) and prop.get("type") == "unique_id":
-            number = (prop.get("unique_id") or {}).get("number")
-            return int(number) if isinstance(number, int) else None
-    return None
-
-
 def init_target(
     client: NotionClient,
     store: StateBackend,

@@ -102,6 +102,25 @@ def test_a_query_capped_within_one_created_minute_raises_instead_of_passing_as_c
         list(client.query_pages(ds))
 
 
+def test_a_numbered_query_past_the_cap_reads_each_page_once_even_within_one_created_minute(
+    client: NotionClient, emulator: NotionEmulator
+) -> None:
+    """With the data source's ``unique_id`` property, a query past the cap goes on after the last
+    number read: 130 pages made in one minute (which ``created_time`` windows cannot split) are
+    read with one request per cap of results (25 here), none of them twice."""
+    ds = data_source(client, emulator, ID={"unique_id": {"prefix": None}})
+    emulator.human_import(ds, [row(f"k{n:03}") for n in range(130)], rows_per_second=100)
+    number = client.retrieve_data_source(ds)["properties"]["ID"]["id"]
+    emulator.reset_stats()
+
+    read = [key_of(p) for p in client.query_pages(ds, numbered_by=number)]
+
+    assert read == [f"k{n:03}" for n in range(130)]  # in number order, each once
+    queries = [r for r in emulator.requests() if r["endpoint"].endswith("/query")]
+    assert len(queries) == -(-130 // CAP)
+    assert {"property": number, "unique_id": {"greater_than": 125}} == queries[-1]["body"]["filter"]
+
+
 def test_a_relation_of_60_pages_is_read_in_full_by_query_and_retrieve(
     client: NotionClient, emulator: NotionEmulator
 ) -> None:
