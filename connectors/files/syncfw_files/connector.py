@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 GENERIC_STREAM = "rows"
+LOOKUP_BATCH = 1_000
+"""Rows of a mirror read looked up in the previous read's keys at once."""
 
 T = TypeVar("T")
 
@@ -233,13 +235,26 @@ class FilesConnector(Connector):
         compare = previous is not None and previous.columns == signature
         current = MirrorCursorBuilder(signature)
         numbers = array("Q")
+        batch: list[tuple[str, dict[str, Any], int]] = []
+
+        def changed() -> Iterator[Record]:
+            if not batch:
+                return
+            keys = [key for key, _, _ in batch]
+            known = old.meet(keys, current.hashes[-len(batch) :]) if old is not None else [None] * len(batch)
+            for (key, data, digest), before in zip(batch, known, strict=True):
+                if before != digest or not compare:
+                    yield Record(stream, key, data)
+            batch.clear()
+
         for number, key, data in self._records(table, columns):
             digest = row_digest(data)
             current.add(key, digest)
             numbers.append(number)
-            met = old.meet(key, current.hashes[-1]) if old is not None else None
-            if met != digest or not compare:
-                yield Record(stream, key, data)
+            batch.append((key, data, digest))
+            if len(batch) == LOOKUP_BATCH:
+                yield from changed()
+        yield from changed()
         seen = current.cursor()
         duplicate = next(duplicate_keys(current.hashes, seen), None)
         if duplicate is not None:

@@ -31,8 +31,7 @@ import struct
 import sys
 import zlib
 from array import array
-from bisect import bisect_left
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -318,39 +317,46 @@ class PreviousRows:
 
         self.cursor = seen
         hashes = np.fromiter((key_hash(k) for k in seen.iter_keys()), dtype=np.uint64, count=len(seen))
-        order = np.argsort(hashes, kind="stable")
-        ordered = hashes[order]
-        self._hashes = array("Q", ordered.tobytes())
-        self._digests = array("Q", np.frombuffer(seen.row_digests(), dtype=np.uint64)[order].tobytes())
-        self._positions = array("Q", order.astype(np.uint64).tobytes())
-        self._met = bytearray(len(seen))
-        same = ordered[1:] == ordered[:-1]
-        clashing = set(ordered[1:][same].tolist())
+        self._positions = np.argsort(hashes, kind="stable")
+        self._hashes = hashes[self._positions]
+        self._digests = np.frombuffer(seen.row_digests(), dtype=np.uint64)[self._positions]
+        self._met = np.zeros(len(seen), dtype=np.bool_)
+        same = self._hashes[1:] == self._hashes[:-1]
+        self._clashing = set(self._hashes[1:][same].tolist())
         self._exact: dict[str, tuple[int, int]] = {}
-        if clashing:
+        if self._clashing:
             digests = seen.row_digests()
             for position, key in enumerate(seen.iter_keys()):
-                if key_hash(key) in clashing:
+                if key_hash(key) in self._clashing:
                     self._exact[key] = (position, digests[position])
-        self._clashing = clashing
 
-    def meet(self, key: str, key_digest: int) -> int | None:
-        """Mark ``key`` as still there; its previous row digest, or None when it is new."""
-        if key_digest in self._clashing:
-            found = self._exact.get(key)
-            if found is None:
-                return None
-            self._met[found[0]] = 1
-            return found[1]
-        i = bisect_left(self._hashes, key_digest)
-        if i == len(self._hashes) or self._hashes[i] != key_digest:
-            return None
-        self._met[self._positions[i]] = 1
-        return self._digests[i]
+    def meet(self, keys: Sequence[str], hashes: array[int]) -> list[int | None]:
+        """Mark ``keys`` (with their :func:`key_hash` in ``hashes``) as still there; each one's
+        previous row digest, or None when it is new."""
+        import numpy as np
+
+        wanted = np.frombuffer(hashes, dtype=np.uint64)
+        if not len(self._hashes) or not len(wanted):
+            return [None] * len(keys)
+        at = np.minimum(np.searchsorted(self._hashes, wanted), len(self._hashes) - 1)
+        found = self._hashes[at] == wanted
+        clash = np.isin(wanted, np.fromiter(self._clashing, dtype=np.uint64)) if self._clashing else None
+        if clash is not None:
+            found &= ~clash
+        self._met[self._positions[at[found]]] = True
+        out: list[int | None] = [
+            d if f else None for d, f in zip(self._digests[at].tolist(), found.tolist(), strict=True)
+        ]
+        for i in np.flatnonzero(clash).tolist() if clash is not None else ():
+            exact = self._exact.get(keys[i])  # the hash says nothing here: the key's text does
+            if exact is not None:
+                self._met[exact[0]] = True
+                out[i] = exact[1]
+        return out
 
     def gone(self) -> Iterator[str]:
         """The previous keys not met, in the previous read's order."""
-        met = self._met
+        met = self._met.tobytes()
         return (key for position, key in enumerate(self.cursor.iter_keys()) if not met[position])
 
 
