@@ -130,8 +130,25 @@ def machine() -> dict[str, Any]:
         pass
     try:
         commit = subprocess.run(
-            ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True, check=True
+            ["git", "describe", "--always"], cwd=REPO, capture_output=True, text=True, check=True
         ).stdout.strip()
+        # the figures' own files do not change what is measured
+        changed = subprocess.run(
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--",
+                ".",
+                f":!{DOC.relative_to(REPO)}",
+                f":!{FIGURES.relative_to(REPO)}",
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        commit += "-dirty" if changed else ""
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
     return {
