@@ -52,7 +52,8 @@ test: lint typecheck unit
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
 
-# the benchmark suite (issue 5), not part of `make test`: it rewrites docs/benchmarks.md
+# the benchmark suite, not part of `make test`: it rewrites docs/benchmarks.json and docs/benchmarks.md
+# (`.venv/bin/python bench/run.py --only NAME` measures one scenario again and keeps the others)
 .PHONY: bench bench-quick
 
 # the peers the benchmark measures syncfw beside (notion2pandas): the `bench` extra, never a runtime dependency

@@ -149,5 +149,46 @@ def main() -> None:
     print(json.dumps(figures, indent=2))
 
 
+TARGET_OPERATIONS = 3_000_000
+
+
+def target_row(result: Any) -> dict[str, Any]:
+    """Issue 15's history target as a row of the targets table (``met`` None: not measured)."""
+    row = {"name": f"Run history of {TARGET_OPERATIONS:,} operations", "target": "history row `success`"}
+    if not isinstance(result, dict) or "error" in result:
+        reason = result["error"] if isinstance(result, dict) else "not run"
+        return {**row, "measured": f"not measured: {reason}", "met": None}
+    measured = (
+        f"{result['operations']:,} operations: `{result['history_status']}` in {result['total_seconds']} s, "
+        f"summary {result['summary_bytes']:,} bytes, peak {result['peak_mib_after']:,.0f} MiB"
+    )
+    if result["operations"] < TARGET_OPERATIONS:
+        return {**row, "measured": f"not measured in this mode ({measured})", "met": None}
+    return {**row, "measured": measured, "met": result["history_status"] == "success"}
+
+
+def markdown(result: Any) -> list[str]:
+    """The section of ``docs/benchmarks.md``."""
+    lines = [
+        "## Run history of a very large run (issue 15)",
+        "",
+        (__doc__ or "").split("\n\n")[0].replace("\n", " "),
+        "",
+    ]
+    if not isinstance(result, dict) or "error" in result:
+        return [*lines, f"Not measured: {result['error'] if isinstance(result, dict) else 'not run'}", ""]
+    return [
+        *lines,
+        "| operations | history row | operations kept | record_operations | retention | end_run | total | "
+        "summary | peak RSS before / after | state file |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        f"| {result['operations']:,} | `{result['history_status']}` | {result['operations_kept']:,} | "
+        f"{result['record_operations_seconds']} s | {result['retention_seconds']} s | {result['end_run_seconds']} s | "
+        f"{result['total_seconds']} s | {result['summary_bytes']:,} bytes | {result['peak_mib_before']:,.0f} / "
+        f"{result['peak_mib_after']:,.0f} MiB | {result.get('state_file_mib', '?')} MiB |",
+        "",
+    ]
+
+
 if __name__ == "__main__":
     main()

@@ -1,10 +1,14 @@
-"""Run syncfw's benchmark suite and write ``docs/benchmarks.md``.
+"""Run syncfw's benchmark suite and write ``docs/benchmarks.json`` and ``docs/benchmarks.md``.
 
 Usage::
 
-    python bench/run.py            # full run, about 30 minutes on 2 cores
-    python bench/run.py --quick    # smaller sizes, a few minutes
-    python bench/run.py --json     # also print the figures as one JSON object on stdout
+    python bench/run.py            # every scenario at full sizes, over an hour on 2 cores
+    python bench/run.py --quick    # smaller sizes
+    python bench/run.py --only backfill --only startup   # those scenarios again, the others kept
+    python bench/run.py --json     # also print this run's figures as one JSON object on stdout
+
+Each scenario's figures are kept in ``docs/benchmarks.json`` with their own date, mode and
+commit (:mod:`bench.doc`); every run rewrites the page from that file.
 
 Scenarios (issue 5): budget saturation (:mod:`bench.saturation`), request minimality and the
 lookup-and-update scripts (:mod:`bench.minimality`, :mod:`bench.scripts`), engine overhead
@@ -13,7 +17,9 @@ lookup-and-update scripts (:mod:`bench.minimality`, :mod:`bench.scripts`), engin
 :mod:`bench.shared_budget`); a backfill in many runs capped by ``--max-writes`` (issue 15,
 :mod:`bench.backfill`); start-up to the first request and the peak memory of a small run
 (issue 16, :mod:`bench.startup`); syncfw beside notion2pandas at 300, 10,000 and 100,000 rows
-(issue 16, :mod:`bench.peers`). Progress goes to stderr. A scenario that fails is reported as such
+(issue 16, :mod:`bench.peers`); a first plan, first run and adoption at growing sizes (issue 15,
+:mod:`bench.first_import`); run history of a very large run (issue 15, :mod:`bench.history`);
+state bytes per page (issue 15, :mod:`bench.state_size`). Progress goes to stderr. A scenario that fails is reported as such
 (its targets "not measured") and the others still run.
 """
 
@@ -41,6 +47,8 @@ if str(REPO) not in sys.path:
 from bench import (  # noqa: E402
     backfill,
     costs,
+    doc,
+    first_import,
     minimality,
     overhead,
     peers,
@@ -51,9 +59,10 @@ from bench import (  # noqa: E402
 )
 from bench.common import BUDGET, LATENCY, NOTION_BURST, NOTION_RATE, log  # noqa: E402
 from syncfw import __version__  # noqa: E402
-from syncfw.plugins import load_plugins  # noqa: E402
+from syncfw.plugins import Registry, load_plugins  # noqa: E402
 
 DOC = REPO / "docs" / "benchmarks.md"
+FIGURES = REPO / "docs" / "benchmarks.json"
 
 
 @dataclass(frozen=True)
@@ -71,10 +80,40 @@ class Sizes:
     """(records, --max-writes) of the backfill."""
     peers: tuple[int, ...]
     """Rows of the data source kept beside notion2pandas."""
+    first_import: dict[str, tuple[int, ...]]
+    """Records of each first plan, first run and adoption (:mod:`bench.first_import`)."""
+    history_operations: int
+    state_pages: int
 
 
-QUICK = Sizes(150, 10_000, 60, (100_000,), 100_000, 600, 2_000, (10_000, 1_000), (300, 10_000))
-FULL = Sizes(600, 10_000, 200, (100_000, 1_000_000), 1_000_000, 1200, 10_000, (100_000, 10_000), peers.SIZES)
+QUICK = Sizes(
+    150,
+    10_000,
+    60,
+    (100_000,),
+    100_000,
+    600,
+    2_000,
+    (10_000, 1_000),
+    (300, 10_000),
+    {"plan": (2_000, 20_000), "run": (2_000, 20_000), "adopt": (20_000,)},
+    100_000,
+    10_000,
+)
+FULL = Sizes(
+    600,
+    10_000,
+    200,
+    (100_000, 1_000_000),
+    1_000_000,
+    1200,
+    10_000,
+    (100_000, 10_000),
+    peers.SIZES,
+    {"plan": (20_000, 200_000, 1_000_000), "run": (20_000, 200_000), "adopt": (1_000_000,)},
+    3_000_000,
+    100_000,
+)
 
 
 def machine() -> dict[str, Any]:
@@ -91,8 +130,25 @@ def machine() -> dict[str, Any]:
         pass
     try:
         commit = subprocess.run(
-            ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True, check=True
+            ["git", "describe", "--always"], cwd=REPO, capture_output=True, text=True, check=True
         ).stdout.strip()
+        # the figures' own files do not change what is measured
+        changed = subprocess.run(
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--",
+                ".",
+                f":!{DOC.relative_to(REPO)}",
+                f":!{FIGURES.relative_to(REPO)}",
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        commit += "-dirty" if changed else ""
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
     return {
@@ -104,6 +160,22 @@ def machine() -> dict[str, Any]:
         "syncfw": __version__,
         "commit": commit,
     }
+
+
+def script(name: str, *arguments: str) -> dict[str, Any]:
+    """One of the bench scripts that measure their own process (``bench/NAME.py``), in a fresh
+    process; its last JSON object on stdout."""
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / f"{name}.py"), *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        tail = " | ".join(done.stderr.strip().splitlines()[-3:])
+        raise RuntimeError(f"bench/{name}.py exited {done.returncode}: {tail}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
 
 
 def attempt(name: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -119,121 +191,138 @@ def attempt(name: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def run(sizes: Sizes, only: set[str]) -> dict[str, Any]:
+def _overhead(root: Path, registry: Registry, sizes: Sizes) -> dict[str, Any]:
+    replan = attempt(
+        f"re-plan {sizes.replan:,}",
+        lambda: overhead.replan(
+            root / f"replan-{sizes.replan}", registry, sizes.replan, sizes.plan_timeout_seconds
+        ),
+    )
+    runs = [{"kind": "re-plan, 1% changed", "records": sizes.replan, **replan}]
+    runs += [
+        {
+            "kind": "first plan",
+            "records": size,
+            **attempt(
+                f"first plan {size:,}",
+                lambda size=size: overhead.first_plan(  # type: ignore[misc]
+                    root / f"plan-{size}", registry, size, sizes.plan_timeout_seconds
+                ),
+            ),
+        }
+        for size in sizes.first_plan
+    ]
+    return {"runs": runs}
+
+
+def scenarios(root: Path, registry: Registry, sizes: Sizes) -> dict[str, Callable[[], dict[str, Any]]]:
+    """Each scenario's measurement, by its key in :data:`bench.doc.SCENARIOS`, in the suite's order."""
+    records, cap = sizes.backfill
+    return {
+        "saturation": lambda: saturation.measure(root / "saturation", registry, sizes.saturation_creates),
+        "minimality": lambda: minimality.measure(
+            root / "minimality", registry, sizes.pages, sizes.script_sample
+        ),
+        "overhead": lambda: _overhead(root, registry, sizes),
+        "costs": lambda: costs.measure(root / "costs", registry, sizes.cost_pages),
+        "shared_budget": lambda: shared_budget.measure(root / "shared-budget", sizes.saturation_creates),
+        "startup": lambda: startup.measure(root / "startup", registry),
+        "backfill": lambda: backfill.measure(
+            root / "backfill", registry, records, cap, sizes.plan_timeout_seconds
+        ),
+        "peers": lambda: peers.measure(root / "peers", registry, sizes.peers),
+        "first_import": lambda: first_import.measure_all(root / "first-import", sizes.first_import),
+        "history": lambda: script("history", "--operations", str(sizes.history_operations)),
+        "state_size": lambda: script("state_size", "--pages", str(sizes.state_pages)),
+    }
+
+
+def run(sizes: Sizes, only: set[str]) -> tuple[dict[str, Any], dict[str, int]]:
+    """The figures of each scenario in ``only`` (keys of :data:`bench.doc.SCENARIOS`' values)
+    and the seconds each took."""
     registry = load_plugins()
     results: dict[str, Any] = {}
+    seconds: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="syncfw-bench-") as tmp:
         root = Path(tmp)
         os.chdir(root)
         # the shared rate budgets' files of the emulators' throwaway tokens stay in here
         os.environ["SYNCFW_BUDGET_DIR"] = str(root / "budgets")
-        if "saturation" in only:
-            results["saturation"] = attempt(
-                "saturation",
-                lambda: saturation.measure(root / "saturation", registry, sizes.saturation_creates),
-            )
-        if "minimality" in only:
-            results["minimality"] = attempt(
-                "minimality",
-                lambda: minimality.measure(root / "minimality", registry, sizes.pages, sizes.script_sample),
-            )
-        if "overhead" in only:
-            replan = attempt(
-                f"re-plan {sizes.replan:,}",
-                lambda: overhead.replan(
-                    root / f"replan-{sizes.replan}", registry, sizes.replan, sizes.plan_timeout_seconds
-                ),
-            )
-            runs = [{"kind": "re-plan, 1% changed", "records": sizes.replan, **replan}]
-            runs += [
-                {
-                    "kind": "first plan",
-                    "records": size,
-                    **attempt(
-                        f"first plan {size:,}",
-                        lambda size=size: overhead.first_plan(  # type: ignore[misc]
-                            root / f"plan-{size}", registry, size, sizes.plan_timeout_seconds
-                        ),
-                    ),
-                }
-                for size in sizes.first_plan
-            ]
-            results["overhead"] = {"runs": runs}
-        if "costs" in only:
-            results["costs"] = attempt(
-                "costs", lambda: costs.measure(root / "costs", registry, sizes.cost_pages)
-            )
-        if "shared" in only:
-            results["shared_budget"] = attempt(
-                "shared budget",
-                lambda: shared_budget.measure(root / "shared-budget", sizes.saturation_creates),
-            )
-        if "startup" in only:
-            results["startup"] = attempt("startup", lambda: startup.measure(root / "startup", registry))
-        if "backfill" in only:
-            records, cap = sizes.backfill
-            results["backfill"] = attempt(
-                "backfill",
-                lambda: backfill.measure(
-                    root / "backfill", registry, records, cap, sizes.plan_timeout_seconds
-                ),
-            )
-        if "peers" in only:
-            results["peers"] = attempt("peers", lambda: peers.measure(root / "peers", registry, sizes.peers))
+        for key, measure in scenarios(root, registry, sizes).items():
+            if key in only:
+                started = time.perf_counter()
+                results[key] = attempt(key, measure)
+                seconds[key] = round(time.perf_counter() - started)
         os.chdir(REPO)
-    return results
+    return results, seconds
+
+
+def parameters(sizes: Sizes) -> dict[str, Any]:
+    """The sizes and settings a run's figures were taken with."""
+    return {
+        **asdict(sizes),
+        "budget_per_second": BUDGET,
+        "notion_rate_limit": NOTION_RATE,
+        "notion_burst": NOTION_BURST,
+        "latency_seconds": LATENCY,
+        "script_pause_seconds": minimality.PAUSE,
+        "cost_related_items": costs.ITEMS,
+        "cost_long_relation": costs.LONG,
+        "cost_short_relation": costs.SHORT,
+        "memory_ceiling_mib": overhead.MEMORY_CEILING_MIB,
+        "changed_share": 0.01,
+        "human_edited_share": 0.005,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes: a few minutes")
-    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object on stdout")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument(
+        "--json", action="store_true", help="print this run's figures as one JSON object on stdout"
+    )
     parser.add_argument(
         "--only",
         action="append",
-        choices=["saturation", "minimality", "overhead", "costs", "shared", "startup", "backfill", "peers"],
-        help="run only this scenario (repeatable); docs/benchmarks.md is then left alone",
+        choices=list(doc.SCENARIOS),
+        help="run only this scenario (repeatable); the other scenarios' figures are kept",
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
-    only = set(
-        args.only
-        or ["saturation", "minimality", "overhead", "costs", "shared", "startup", "backfill", "peers"]
-    )
+    mode = "quick" if args.quick else "full"
+    only = {doc.SCENARIOS[name] for name in args.only or doc.SCENARIOS}
+    # read before measuring: a figures file this suite cannot read stops it at once
+    figures: dict[str, Any] = doc.load(FIGURES) if args.only else {"format": doc.FORMAT, "scenarios": {}}
     started = time.perf_counter()
-    log(f"{'quick' if args.quick else 'full'} run: {sizes}")
-    results = run(sizes, only)
-    figures: dict[str, Any] = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "mode": "quick" if args.quick else "full",
+    log(f"{mode} run of {', '.join(sorted(only))}: {sizes}")
+    results, seconds = run(sizes, only)
+    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    about = machine()
+    for key, result in results.items():
+        figures["scenarios"][key] = {
+            "date": date,
+            "mode": mode,
+            "duration_seconds": seconds[key],
+            "machine": about,
+            "parameters": parameters(sizes),
+            "result": result,
+        }
+    doc.save(FIGURES, figures)
+    DOC.write_text(doc.markdown(figures, parameters(FULL)))
+    log(f"wrote {FIGURES.relative_to(REPO)} and {DOC.relative_to(REPO)}")
+    this_run: dict[str, Any] = {
+        "date": date,
+        "mode": mode,
         "duration_seconds": round(time.perf_counter() - started),
-        "machine": machine(),
-        "parameters": {
-            **asdict(sizes),
-            "budget_per_second": BUDGET,
-            "notion_rate_limit": NOTION_RATE,
-            "notion_burst": NOTION_BURST,
-            "latency_seconds": LATENCY,
-            "script_pause_seconds": minimality.PAUSE,
-            "cost_related_items": costs.ITEMS,
-            "cost_long_relation": costs.LONG,
-            "cost_short_relation": costs.SHORT,
-            "memory_ceiling_mib": overhead.MEMORY_CEILING_MIB,
-            "changed_share": 0.01,
-            "human_edited_share": 0.005,
-        },
+        "machine": about,
+        "parameters": parameters(sizes),
         "results": results,
+        "targets": [t for t in doc.targets(figures) if t["scenario"] in results],
     }
-    figures["targets"] = report.targets(results)
-    if args.only:
-        log("--only: docs/benchmarks.md not written")
-    else:
-        DOC.write_text(report.markdown(figures))
-        log(f"wrote {DOC.relative_to(REPO)}")
     if args.json:
-        print(json.dumps(figures))
+        print(json.dumps(this_run))
     else:
-        print(report.summary(figures))
+        print(report.summary(this_run))
     return 0
 
 

@@ -286,5 +286,55 @@ def main() -> None:
     print(json.dumps(figures, indent=2))
 
 
+TARGET_PAGES = 100_000
+TARGET_BYTES = 300
+
+
+def target_row(result: Any) -> dict[str, Any]:
+    """Issue 15's state target as a row of the targets table, judged on what the store keeps per
+    page while the page exists: without the journal and run history, which retention prunes by
+    age and count (``retention.journal_days``, ``retention.history_runs``), not by page; the
+    whole store's figure right after the import is stated beside it."""
+    row = {"name": f"State per synced page at {TARGET_PAGES:,} pages", "target": f"≤ {TARGET_BYTES} bytes"}
+    if not isinstance(result, dict) or "error" in result:
+        reason = result["error"] if isinstance(result, dict) else "not run"
+        return {**row, "measured": f"not measured: {reason}", "met": None}
+    pages = sum(result["pages"].values())
+    measured = (
+        f"{result['bytes_per_page_without_journal_and_history']:g} bytes at {pages:,} pages "
+        f"({result['bytes_per_page']:g} with the import's journal and run history, pruned by retention)"
+    )
+    if pages < TARGET_PAGES:
+        return {**row, "measured": f"not measured in this mode ({measured})", "met": None}
+    return {
+        **row,
+        "measured": measured,
+        "met": result["bytes_per_page_without_journal_and_history"] <= TARGET_BYTES,
+    }
+
+
+def markdown(result: Any) -> list[str]:
+    """The section of ``docs/benchmarks.md``."""
+    lines = [
+        "## State size per synced page (issue 15)",
+        "",
+        (__doc__ or "").split("\n\n")[0].replace("\n", " "),
+        "",
+    ]
+    if not isinstance(result, dict) or "error" in result:
+        return [*lines, f"Not measured: {result['error'] if isinstance(result, dict) else 'not run'}", ""]
+    pages = ", ".join(f"{n:,} {name}" for name, n in result["pages"].items())
+    lines += [
+        f"Pages: {pages}; schema version {result['schema_version']}; filled in {result['fill_seconds']} s. "
+        f"**{result['bytes_per_page']:g} bytes per page** in all, "
+        f"{result['bytes_per_page_without_journal_and_history']:g} without the journal and run history.",
+        "",
+        "| table (with its indexes) | bytes per page |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {size:g} |" for name, size in result["bytes_per_page_by_table"].items()]
+    return [*lines, ""]
+
+
 if __name__ == "__main__":
     main()

@@ -22,6 +22,7 @@ from syncfw.engine.apply import Applier
 from syncfw.engine.backfill import WriteCap
 from syncfw.engine.model import Operation, Operations, StateDelta, TargetPlan
 from syncfw.engine.report import RunReport
+from syncfw.engine.spill import CreateSpill
 from syncfw.errors import RecordProblem
 from syncfw.mapping import normalize
 from syncfw.notion.client import NotionClient
@@ -84,12 +85,17 @@ class PlannedPages:
 
     pages: dict[str, dict[str, str | None]] = field(default_factory=dict)
     matches: dict[tuple[str, str], dict[str, str | None]] = field(default_factory=dict)
+    creates: dict[str, CreateSpill] = field(default_factory=dict)
+    """target → its plan's creates, looked up on disk: an entry in ``pages`` for each would make
+    the plan of a first import hold every sync key (about 200 bytes a record)."""
 
     def add(self, plan: TargetPlan, delta: StateDelta) -> None:
         """Learn what committing ``plan`` (its operations, once carried out) and ``delta`` does."""
         pages = self.pages.setdefault(plan.target, {})
         pages.update((key, page_id) for key, (page_id, _) in delta.agreed.items())
-        for op in plan.operations:
+        if plan.operations.creates is not None:
+            self.creates[plan.target] = plan.operations.creates
+        for op in plan.operations.items:
             if op.action == "create":
                 pages[op.sync_key] = new_page(plan.target, op.sync_key)
             elif op.action == "archive":
@@ -111,11 +117,14 @@ class _PlannedLookups(RelatedPages):
     def pages(self, target: str, keys: Iterable[str]) -> dict[str, PageEntry]:
         keys = list(keys)
         planned = self.planned.pages.get(target, {})
-        out = super().pages(target, [k for k in keys if k not in planned])
-        for key in keys:
-            if key in planned:
-                page_id = planned[key]
-                out[key] = PageEntry(target, key, page_id or "", True, page_id is None)
+        creates = self.planned.creates.get(target)
+        ahead: dict[str, str | None] = {
+            k: new_page(target, k) for k in keys if creates is not None and k in creates
+        }
+        ahead.update((key, planned[key]) for key in keys if key in planned and key not in ahead)
+        out = super().pages(target, [k for k in keys if k not in ahead])
+        for key, page_id in ahead.items():
+            out[key] = PageEntry(target, key, page_id or "", True, page_id is None)
         return out
 
     def matches(self, target: str, mapping: str) -> StoredMatches:

@@ -15,6 +15,8 @@ Modes (see :mod:`syncfw_files.cursor` for the cursors):
 * ``incremental``: rows whose ``updated_at`` is newer than the cursor; deletes are not seen.
 * ``mirror``: new and changed rows (by an 8-byte digest of each row), then one
   ``Record(deleted=True, data={key: value})`` per key the previous read saw and this one did not.
+  A duplicate key is found once the whole file is read (the keys are held as hashes, not as a
+  set), before the deletes and the checkpoint: the read fails with nothing committed.
   A read that finds no row while the previous one found some raises instead of reporting every
   row deleted.
 
@@ -28,6 +30,7 @@ in incremental mode it is the only way a removed row is noticed.
 from __future__ import annotations
 
 import logging
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -36,7 +39,15 @@ from pydantic import BaseModel
 from syncfw import SourceError
 from syncfw.connector import Checkpoint, Connector, Record, StreamSpec, UnknownNames, did_you_mean
 from syncfw_files.config import FilesConfig
-from syncfw_files.cursor import IncrementalCursor, IncrementalCursorBuilder, MirrorCursor, row_digester
+from syncfw_files.cursor import (
+    IncrementalCursor,
+    IncrementalCursorBuilder,
+    MirrorCursor,
+    MirrorCursorBuilder,
+    PreviousRows,
+    duplicate_keys,
+    row_digester,
+)
 
 if TYPE_CHECKING:
     from syncfw_files.tables import Table
@@ -44,6 +55,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 GENERIC_STREAM = "rows"
+LOOKUP_BATCH = 1_000
+"""Rows of a mirror read looked up in the previous read's keys at once."""
 
 T = TypeVar("T")
 
@@ -52,7 +65,8 @@ class FilesConnector(Connector):
     """Reads one local file with pandas (CSV, Excel), pyarrow (Parquet) or json (JSON Lines).
 
     Memory stays bounded for CSV, JSON Lines and Parquet: one chunk of :attr:`chunk_rows` rows at
-    a time, plus the keys (and, in mirror mode, an 8-byte digest per key). Excel sheets are read
+    a time, plus the keys (in mirror mode, compressed, with 16 to 24 bytes per key: see
+    :mod:`syncfw_files.cursor`). Excel sheets are read
     whole.
     """
 
@@ -217,27 +231,43 @@ class FilesConnector(Connector):
             )
         signature = tuple(sorted(columns))
         row_digest = row_digester(signature)
-        # consumed as rows are met: the keys left at the end are the deletes
-        old = previous.digests if previous is not None else {}
-        had_rows = len(old)
+        old = PreviousRows(previous) if previous is not None else None
         compare = previous is not None and previous.columns == signature
-        current: dict[str, int] = {}
+        current = MirrorCursorBuilder(signature)
+        numbers = array("Q")
+        batch: list[tuple[str, dict[str, Any], int]] = []
+
+        def changed() -> Iterator[Record]:
+            if not batch:
+                return
+            keys = [key for key, _, _ in batch]
+            known = old.meet(keys, current.hashes[-len(batch) :]) if old is not None else [None] * len(batch)
+            for (key, data, digest), before in zip(batch, known, strict=True):
+                if before != digest or not compare:
+                    yield Record(stream, key, data)
+            batch.clear()
+
         for number, key, data in self._records(table, columns):
-            if key in current:
-                raise _duplicate(table, number, key)
             digest = row_digest(data)
-            current[key] = digest
-            if old.pop(key, None) != digest or not compare:
-                yield Record(stream, key, data)
-        if not current and had_rows:
+            current.add(key, digest)
+            numbers.append(number)
+            batch.append((key, data, digest))
+            if len(batch) == LOOKUP_BATCH:
+                yield from changed()
+        yield from changed()
+        seen = current.cursor()
+        duplicate = next(duplicate_keys(current.hashes, seen), None)
+        if duplicate is not None:
+            raise _duplicate(table, numbers[duplicate[0]], duplicate[1])
+        if not len(seen) and previous is not None and len(previous):
             raise SourceError(
-                f"{table.label} has no rows, but the previous read found {had_rows}: not reporting "
+                f"{table.label} has no rows, but the previous read found {len(previous)}: not reporting "
                 "every row deleted. If the file is being rewritten, run again when it is complete; "
                 "if every row really was removed, reset the stream's cursor"
             )
-        for key in old:
+        for key in old.gone() if old is not None else ():
             yield Record(stream, key, {self.settings.key: key}, deleted=True)
-        yield Checkpoint(stream, MirrorCursor(signature, current).encode())
+        yield Checkpoint(stream, seen.encode())
 
     def _records(self, table: Table, columns: list[str]) -> Iterator[tuple[int, str, dict[str, Any]]]:
         """``(row number, key, plain data)`` of every row that is not blank; raises for an empty key."""

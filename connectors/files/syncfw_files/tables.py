@@ -280,7 +280,12 @@ class ParquetTable(Table):
 
         number = 0
         with self.errors("Parquet"), self.open() as file, pq.ParquetFile(file) as parquet:
-            for batch in parquet.iter_batches(batch_size=self.chunk_rows, columns=list(columns)):
+            # one thread: the rows are consumed one at a time, and decoding a row group's columns
+            # in parallel holds their buffers at once (+13 MiB at 200,000 rows in one row group)
+            batches = parquet.iter_batches(
+                batch_size=self.chunk_rows, columns=list(columns), use_threads=False
+            )
+            for batch in batches:
                 for row in _zip_rows(columns, [batch.column(c).to_pylist() for c in columns]):
                     number += 1
                     yield number, row

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from syncfw.testing import ConnectorHarness
 from syncfw_files.connector import FilesConnector
-from syncfw_files.cursor import MirrorCursor
+from syncfw_files.cursor import MirrorCursor, MirrorCursorBuilder
 
 _COLUMNS = ("id", "name", "email", "updated_at")
 _START = dt.datetime(2026, 5, 1, 9, 0, tzinfo=dt.UTC)
@@ -121,7 +121,10 @@ class FilesHarness(ConnectorHarness):
         seen = MirrorCursor.decode(cursor)
         if seen is None:
             raise ValueError(f"not a mirror cursor: {cursor[:80]!r}")
-        return MirrorCursor(seen.columns, dict(reversed(seen.digests.items()))).encode()
+        builder = MirrorCursorBuilder(seen.columns)
+        for key, digest in reversed(list(zip(seen.iter_keys(), seen.row_digests(), strict=True))):
+            builder.add(key, digest)
+        return builder.cursor().encode()
 
     def _new_row(self, name: str) -> dict[str, str]:
         stamp = self._next_stamp()

@@ -237,3 +237,56 @@ def test_the_key_scan_refuses_a_file_it_cannot_list_completely(
 
     with pytest.raises(SourceError, match=message):
         scan({"path": str(path), "key": "id", "mode": "mirror"})
+
+
+def version_1_cursor(columns: tuple[str, ...], rows: list[dict[str, str]], key: str) -> str:
+    """A mirror cursor as syncfw wrote it before version 2: the keys as one JSON array."""
+    import base64
+    import struct
+    import zlib
+
+    from syncfw_files.cursor import row_digester
+
+    digest = row_digester(columns)
+    keys = json.dumps([r[key] for r in rows]).encode()
+    packed = struct.pack(f">{len(rows)}Q", *(digest(r) for r in rows))
+    return json.dumps(
+        {
+            "v": 1,
+            "mode": "mirror",
+            "columns": list(columns),
+            "rows": len(rows),
+            "keys": base64.b64encode(zlib.compress(keys)).decode(),
+            "digests": base64.b64encode(packed).decode(),
+        }
+    )
+
+
+def test_a_version_1_mirror_cursor_still_finds_changed_new_and_deleted_rows(
+    tmp_path: Path, read: Read
+) -> None:
+    path = tmp_path / "contacts.csv"
+    config = {"path": str(path), "key": "id"}
+    before = [{"id": "1", "name": "Ada"}, {"id": "2", "name": "Grace"}, {"id": "3", "name": "Edsger"}]
+    old = version_1_cursor(("id", "name"), before, "id")
+    write_csv(path, "id,name", "3,Edsger", "1,Ada Lovelace", "4,Alan")
+
+    records, cursor = read(config, old)
+    again, _ = read(config, cursor)
+
+    assert [(r.key, r.deleted) for r in records] == [("1", False), ("4", False), ("2", True)]
+    assert json.loads(cursor)["v"] == 2 and json.loads(cursor)["rows"] == 3
+    assert again == []
+
+
+def test_mirror_keys_with_commas_newlines_and_accents_survive_the_cursor(tmp_path: Path, read: Read) -> None:
+    path = tmp_path / "t.jsonl"
+    config = {"path": str(path), "key": "id"}
+    keys = ["a,b", "line\nbreak", 'quote"d', "é☃", "\\"]
+    path.write_text("".join(json.dumps({"id": k, "n": i}) + "\n" for i, k in enumerate(keys)))
+    _, cursor = read(config)
+    path.write_text("".join(json.dumps({"id": k, "n": i}) + "\n" for i, k in enumerate(keys) if i != 1))
+
+    records, _ = read(config, cursor)
+
+    assert [(r.key, r.deleted) for r in records] == [("line\nbreak", True)]
