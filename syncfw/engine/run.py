@@ -306,6 +306,7 @@ def _execute(
         )
         if live is None:  # the schema kept from the last run changed: read again with Notion's now
             located = check.resolved[target.name]
+            data_source_id = located.data_source_id
             claim = Claim.of(recipe.name, target, located.sync_key_property_id) if claim is not None else None
             rekeyed = claim is not None and located.claim is not None and located.claim != claim
             window = target_window(client, store, target, located.schema, full=full or rekeyed)
