@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from syncfw.clock import Clock, iso, parse_time, utcnow
+from syncfw.clock import Clock, iso, now_iso, parse_time, utcnow
 from syncfw.engine.run import RunObserver, RunReport
 from syncfw.errors import DashboardUnavailable, NotionNotFound, NotionRejected
 from syncfw.health.history import entry, record_of, started_by
@@ -42,7 +42,7 @@ from syncfw.mapping import decode, encode
 from syncfw.mapping.encoding import PropertyType
 from syncfw.mapping.spec import MappingFile, Position, PropertySpec
 from syncfw.notion.client import NotionClient
-from syncfw.notion.schema import InitResult, find_data_source, init_target
+from syncfw.notion.schema import DATABASE_RECHECK, InitResult, find_data_source, init_target
 from syncfw.recipe import DatabaseRef, Recipe, Target
 from syncfw.state import RunRecord, StateBackend
 
@@ -51,6 +51,10 @@ RUNS_TITLE = "Sync Runs"
 SETTING = "health.dashboard"
 """``off`` after ``syncfw notion init --no-health``: runs then leave the dashboard alone."""
 RUNS_SETTING = f"{SETTING}.runs"
+ABSENT_SETTING = f"{SETTING}.absent"
+"""When the dashboard's databases were last looked for and not found: runs do not search for them
+again (two ``POST /v1/search`` requests) for :data:`~syncfw.notion.schema.DATABASE_RECHECK`;
+``syncfw notion init`` creating them records their ids, which are used at once."""
 """The page ids of the recipe's Sync Runs rows, oldest first (a JSON list)."""
 
 HEALTH_PROPERTIES: dict[str, PropertyType] = {
@@ -171,12 +175,18 @@ def find_dashboard(client: NotionClient, store: StateBackend, recipe: Recipe) ->
     cached = [store.target_ids(f"health: {title}") for title in (HEALTH_TITLE, RUNS_TITLE)]
     if cached[0] is not None and cached[1] is not None:
         return DashboardIds(cached[0][1], cached[1][1])
+    missing = (
+        f"no {HEALTH_TITLE} and {RUNS_TITLE} databases under the recipe's parent page; create them "
+        f"with `syncfw notion init {recipe.path}` (or turn them off with --no-health)"
+    )
+    looked = parse_time(store.setting(ABSENT_SETTING))
+    if looked is not None and timedelta(0) <= utcnow() - looked < DATABASE_RECHECK:
+        raise DashboardUnavailable(f"{missing}; looked for them at {iso(looked)}")
     found = [find_data_source(client, store, target) for target in _targets(client, recipe)]
     if found[0] is None or found[1] is None:
-        raise DashboardUnavailable(
-            f"no {HEALTH_TITLE} and {RUNS_TITLE} databases under the recipe's parent page; create them "
-            f"with `syncfw notion init {recipe.path}` (or turn them off with --no-health)"
-        )
+        with store.transaction() as tx:
+            tx.set_setting(ABSENT_SETTING, now_iso())
+        raise DashboardUnavailable(missing)
     return DashboardIds(found[0][1], found[1][1])
 
 

@@ -12,8 +12,9 @@ from typing import Any
 from syncfw.clock import iso, parse_time, utcnow
 from syncfw.engine.run import RunOptions, execute, notion_client_for
 from syncfw.health import HealthDashboard, recipe_status
-from syncfw.health.dashboard import RUNS_PROPERTIES, row_changed
+from syncfw.health.dashboard import RUNS_PROPERTIES, init_dashboard, row_changed
 from syncfw.mapping import encode
+from syncfw.notion.schema import init_target
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.dump import dump_workspace
@@ -226,3 +227,39 @@ def test_sync_runs_rows_an_older_syncfw_left_are_pruned_to_the_retention(
         client.close()
     report = run(recipe, registry, HealthDashboard(recipe))
     assert sorted(r["Run"] for r in rows(ids, "Sync Runs")) == sorted(["old-1", report.run_id])
+
+
+def test_missing_dashboard_databases_are_looked_for_once_a_day_and_used_once_created(
+    sandbox: Sandbox, registry: Registry
+) -> None:
+    """Without Sync Health and Sync Runs databases, a run warns and searches for them; the next
+    runs warn without searching again (a day's grace), so a recipe that skipped them still costs
+    one request per target when nothing changed; once `notion init` creates them, the next run
+    writes its Sync Health row."""
+    recipe = load_recipe(RECIPE, registry=registry)
+    client = notion_client_for(recipe, FAST)
+    store = StateStore(recipe.state_path)
+    try:
+        made: dict[str, str] = {}
+        for target in recipe.targets_in_order():
+            made[target.name] = init_target(client, store, target, made).data_source_id
+    finally:
+        store.close()
+    assert sandbox.notion is not None
+    searches: list[int] = []
+    for _ in range(3):
+        sandbox.notion.reset_stats()
+        report = execute(recipe, registry, RunOptions(rate_limit=FAST, observers=[HealthDashboard(recipe)]))
+        assert report.exit_code == 0, report.error
+        assert any("no Sync Health and Sync Runs databases" in w for w in report.warnings)
+        searches.append(sandbox.notion.stats()["by_endpoint"].get("POST /v1/search", 0))
+    assert searches[0] > 0 and searches[1:] == [0, 0]
+
+    store = StateStore(recipe.state_path)
+    try:
+        ids = {r.target: r.data_source_id for r in init_dashboard(client, store, recipe)}
+    finally:
+        store.close()
+        client.close()
+    report = run(recipe, registry, HealthDashboard(recipe))
+    assert [r["Last run"] for r in rows(ids, "Sync Health")] == [report.run_id]
