@@ -208,6 +208,21 @@ class Connector(ABC):
         """
         return UnknownNames()
 
+    def schema_fingerprint(self, stream: str) -> str | None:
+        """A short text that changes whenever the answer of :meth:`unknown_names` for ``stream``
+        may change, found without calling the source's API (a file's size and SHA-256 digest);
+        None (the default) when only asking the source can tell.
+
+        ``plan`` and ``run`` remember a names check that found nothing wrong
+        (:class:`syncfw.engine.sources.Sources`): they ask again when the mapping, the source's
+        config or this fingerprint changed, when a read of the source failed, and, for a
+        connector answering None, a day after the last check.
+
+        Raises:
+            syncfw.errors.SourceError: what the fingerprint is taken from cannot be read.
+        """
+        return None
+
     def scan_keys(self, stream: str) -> Iterator[str]:
         """Yield the primary key of every record of ``stream`` that exists at the source now.
 

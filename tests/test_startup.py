@@ -20,6 +20,8 @@ import pytest
 
 from syncfw.cli import cli
 from syncfw.plugins import load_plugins
+from syncfw.sandbox.runner import Sandbox
+from tests.test_first_hour import FILES_MAPPING, FILES_RECIPE, SYNCFW
 from tests.test_plugins import GOOD, install
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,29 +61,32 @@ import json, sys
 from syncfw.cli import main
 heavy = tuple(json.loads(sys.argv[2]))
 sys.argv = ["syncfw", *json.loads(sys.argv[1])]
+code = 0
 try:
     main()
-except SystemExit:
-    pass
+except SystemExit as exc:
+    code = exc.code or 0
 loaded = {".".join(m.split(".")[:2]) if m.startswith("syncfw.") else m.split(".")[0] for m in sys.modules}
-print(json.dumps(sorted(loaded & set(heavy))), file=sys.stderr)
+print(json.dumps([code, sorted(loaded & set(heavy))]), file=sys.stderr)
 """
 
 
-def heavy_imports(*args: str, env: dict[str, str] | None = None, heavy: tuple[str, ...] = HEAVY) -> list[str]:
-    """The ``heavy`` modules that ``syncfw ARGS`` imported, in a fresh interpreter."""
+def heavy_imports(
+    *args: str, env: dict[str, str] | None = None, heavy: tuple[str, ...] = HEAVY, cwd: Path = REPO
+) -> list[str]:
+    """The ``heavy`` modules that ``syncfw ARGS`` imported, in a fresh interpreter (which must exit 0)."""
     environ = {k: v for k, v in os.environ.items() if k != "SYNCFW_LOAD_PLUGINS"}
     result = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(args), json.dumps(heavy)],
-        cwd=REPO,
+        cwd=cwd,
         env={**environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=120,
     )
-    last = result.stderr.strip().splitlines()[-1]
-    loaded: list[str] = json.loads(last)
-    return loaded
+    code, loaded = json.loads(result.stderr.strip().splitlines()[-1])
+    assert code == 0, result.stderr
+    return list(loaded)
 
 
 @pytest.mark.parametrize("option", ["--version", "--help"])
@@ -120,18 +125,8 @@ def test_a_files_recipe_is_validated_without_pandas(tmp_path: Path) -> None:
     """The files connector loads pandas and pyarrow (half a second, 140 MiB) when it opens the
     file, not with the connector: ``validate`` never opens it. Its mapping has no template: no Jinja2."""
     (tmp_path / "deals.csv").write_text("key,name\n1,Acme\n")
-    (tmp_path / "rows.yaml").write_text(
-        "mapping: rows\nconnector: files\nstream: rows\nsync_key: Key\n"
-        "properties:\n  Key: {type: rich_text, field: key}\n  Name: {type: title, field: name}\n"
-    )
-    (tmp_path / "recipe.yaml").write_text(
-        "recipe: startup-files\nowner: ops@example.com\ntier: production\n"
-        'notion: {token: "${env:NOTION_TOKEN}"}\n'
-        "sources:\n  deals: {connector: files, config: {path: deals.csv, key: key}}\n"
-        "state: {path: state.sqlite}\n"
-        'targets:\n  rows:\n    database: {title: Deals, parent_page: "0000000000000000000000000000000a"}\n'
-        "    sync_key: Key\n    mappings: [rows.yaml]\n"
-    )
+    (tmp_path / "rows.yaml").write_text(FILES_MAPPING.format(stream="rows", name="name"))
+    (tmp_path / "recipe.yaml").write_text(FILES_RECIPE.format(config="{path: deals.csv, key: key}"))
     loaded = heavy_imports("validate", str(tmp_path / "recipe.yaml"), env={"NOTION_TOKEN": "secret_x"})
     assert loaded == ["syncfw_files"]
 
@@ -148,6 +143,33 @@ def test_on_demand_plugins_load_the_named_entry_point_first_and_still_find_any_c
     assert {p.name for p in registry.plugins} == {"syncfw", "salesforce"}
     assert registry.connector("things").maturity == "alpha"
     assert {"syncfw_things", "zendesk"} <= {p.name for p in registry.plugins}
+
+
+def test_a_no_change_run_over_an_unchanged_file_loads_no_pandas(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The file's digest in the cursor and the remembered names check: a run over the same CSV
+    file reads nothing and never imports pandas or pyarrow; once the file changes, the next run
+    reads it (with pandas) and writes the change. About 8 s."""
+    data = tmp_path / "rows.csv"
+    data.write_text("key,name\nk1,One\nk2,Two\n")
+    (tmp_path / "rows.yaml").write_text(FILES_MAPPING.format(stream="rows", name="name"))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(FILES_RECIPE.format(config=json.dumps({"path": str(data), "key": "key"})))
+    for command in (["notion", "init"], ["run"]):
+        done = subprocess.run(
+            [*SYNCFW, *command, str(recipe)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+        )
+        assert done.returncode == 0, done.stderr
+    assert "pandas" not in heavy_imports("run", str(recipe), "--quiet", cwd=tmp_path)
+    data.write_text("key,name\nk1,One\nk2,Deux\n")
+    assert {"pandas", "pyarrow"} <= set(heavy_imports("run", str(recipe), "--quiet", cwd=tmp_path))
+    assert sandbox.notion is not None
+    titles = {
+        "".join(t["plain_text"] for t in page["properties"]["Name"]["title"])
+        for entry in sandbox.notion.dump()["data_sources"]
+        for page in entry["pages"]
+        if "title" in page["properties"].get("Name", {})
+    }
+    assert {"One", "Deux"} <= titles and "Two" not in titles
 
 
 READ = """

@@ -15,10 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel
-
 from syncfw.clock import now_iso, today, utcnow
-from syncfw.connector import Connector
 from syncfw.engine.apply import Applier, inflight_grace
 from syncfw.engine.backfill import RECENT_RUNS, WriteCap, latest_backfill
 from syncfw.engine.commit import commit_target
@@ -40,7 +37,7 @@ from syncfw.engine.report import (
 from syncfw.engine.reviewed import mass_change_approved
 from syncfw.engine.schema_check import SchemaCheck
 from syncfw.engine.signals import StopSignal, stop_on_signals
-from syncfw.engine.source_names import check_source_names
+from syncfw.engine.sources import Sources
 from syncfw.errors import GuardStop, NotionNotFound, SyncfwError
 from syncfw.mapping import compile_mapping
 from syncfw.notion.budgets import shared_budget
@@ -187,20 +184,20 @@ def _guarded(
     cap: WriteCap,
 ) -> None:
     client = notion_client_for(recipe, options.rate_limit, store)
-    connectors: dict[str, Connector] = {}
+    sources = Sources(recipe, registry, store)
     observers = options.observers if options.apply else []
     for observer in observers:
         _observe(report, observer.run_started, client, store)
     try:
-        _execute(recipe, registry, options, progress, report, store, client, connectors, stop, cap)
-    except SyncfwError as exc:
+        _execute(recipe, options, progress, report, store, client, sources, stop, cap)
+    except SyncfwError as raised:
+        exc = sources.explain(raised)  # a field gone at the source, under a remembered names check
         report.backfill = cap.previous  # a failed run's count is unknown: the next run carries on
         report.error = str(exc)
         report.exit_code = exc.exit_code
         report.status = "stopped" if isinstance(exc, GuardStop) else "failed"
     finally:
-        for connector in connectors.values():
-            connector.close()
+        sources.close()
         report.finished_at = now_iso()
         report.notion_requests = client.stats.as_dict()
         if stop.is_set() and isinstance(stop, StopSignal):
@@ -231,22 +228,17 @@ def _observe(report: RunReport, hook: Any, client: NotionClient, store: StateBac
 
 def _execute(
     recipe: Recipe,
-    registry: Registry,
     options: RunOptions,
     progress: Progress,
     report: RunReport,
     store: StateBackend,
     client: NotionClient,
-    connectors: dict[str, Connector],
+    sources: Sources,
     stop: threading.Event,
     cap: WriteCap,
 ) -> None:
-    for name, source in recipe.sources.items():
-        assert isinstance(source.config, BaseModel), "recipes are loaded with the plugin registry"
-        connector = registry.connector(source.connector)(source.config)
-        connectors[name] = connector
-        connector.check()
-    check_source_names(recipe, connectors)
+    sources.open()
+    connectors = sources.connectors
     resolved = preflight(client, store, recipe, recheck=options.full_refresh, cached=True)
     check = SchemaCheck(resolved, functools.partial(preflight, client, store, recipe))
     if options.apply:
@@ -280,7 +272,7 @@ def _execute(
         # the claim is out of date, mostly because the sync-key property was deleted and added
         # again: every page is read so that keys are refilled, then the claim is updated
         rekeyed = claim is not None and located.claim is not None and located.claim != claim
-        compiled = {m.name: compile_mapping(m, registry.transforms) for m in target.mappings}
+        compiled = {m.name: compile_mapping(m, sources.registry.transforms) for m in target.mappings}
         first_run = store.page_count(target.name) == 0
         reconciling = not first_run and reconcile_due(store, target, asked=options.reconcile)
         reads, reconciled = stream_reads(

@@ -4,8 +4,9 @@ A mapping that names a stream or field the source does not have would fail in th
 read, with the source's words and no place in the recipe. :func:`check_source_names` asks each
 connector (:meth:`~syncfw.connector.Connector.unknown_names`: Salesforce ``describe``, a file's
 header) and raises every wrong name at once, each at its ``file:line:col`` in the mapping file,
-with exit code 2 like any other recipe mistake. ``syncfw validate --online``, ``plan`` and ``run``
-call it.
+with exit code 2 like any other recipe mistake. ``syncfw validate --online`` calls it; ``plan``
+and ``run`` call it through :class:`syncfw.engine.sources.Sources`, which remembers a check that
+passed.
 """
 
 from __future__ import annotations
@@ -35,25 +36,34 @@ def check_source_names(recipe: Recipe, connectors: Mapping[str, Connector]) -> N
         ConfigError: one problem per wrong stream or field, at its place in the mapping file.
         syncfw.errors.SourceError: a source could not be asked.
     """
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    for target in recipe.targets_in_order():
-        for mapping in target.mappings:
-            if str(mapping.file) not in seen:
-                seen.add(str(mapping.file))
-                problems += _mapping_problems(mapping, connectors[mapping.source])
+    problems = [p for m in mappings_of(recipe) for p in mapping_problems(m, connectors[m.source])]
     if problems:
         raise ConfigError(problems)
 
 
-def _mapping_problems(mapping: BoundMapping, connector: Connector) -> list[Problem]:
-    places: dict[KeyPath, list[str]] = {
-        ("properties", name): property_fields(spec) for name, spec in mapping.properties.items()
-    }
-    if mapping.match is not None:
-        places[("match",)] = _match_fields(mapping.match)
-    wanted = list(dict.fromkeys(f for fields in places.values() for f in fields))
-    unknown = connector.unknown_names(mapping.stream, wanted)
+def mappings_of(recipe: Recipe) -> list[BoundMapping]:
+    """The recipe's mappings, one per mapping file, in target order."""
+    found: dict[str, BoundMapping] = {}
+    for target in recipe.targets_in_order():
+        for mapping in target.mappings:
+            found.setdefault(str(mapping.file), mapping)
+    return list(found.values())
+
+
+def read_fields(mapping: BoundMapping) -> list[str]:
+    """The field paths ``mapping`` reads (properties, then ``match``), each once."""
+    return list(dict.fromkeys(f for fields in _places(mapping).values() for f in fields))
+
+
+def mapping_problems(mapping: BoundMapping, connector: Connector) -> list[Problem]:
+    """The wrong stream or field names of ``mapping``, each at its place in the mapping file
+    (:meth:`~syncfw.connector.Connector.unknown_names`).
+
+    Raises:
+        syncfw.errors.SourceError: the source could not be asked.
+    """
+    places = _places(mapping)
+    unknown = connector.unknown_names(mapping.stream, read_fields(mapping))
     if unknown.stream is None and not unknown.fields:
         return []
     document, problems = read_yaml(mapping.file, str(mapping.file))
@@ -67,6 +77,15 @@ def _mapping_problems(mapping: BoundMapping, connector: Connector) -> list[Probl
         for path in fields
         if path in unknown.fields
     ]
+
+
+def _places(mapping: BoundMapping) -> dict[KeyPath, list[str]]:
+    places: dict[KeyPath, list[str]] = {
+        ("properties", name): property_fields(spec) for name, spec in mapping.properties.items()
+    }
+    if mapping.match is not None:
+        places[("match",)] = _match_fields(mapping.match)
+    return places
 
 
 def _match_fields(match: MatchSpec) -> list[str]:

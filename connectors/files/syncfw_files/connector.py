@@ -21,7 +21,10 @@ Modes (see :mod:`syncfw_files.cursor` for the cursors):
   row deleted.
 
 Both modes read the whole file and yield one :class:`~syncfw.connector.Checkpoint` at the end:
-rows are not in cursor order, so no earlier position is safe to resume from.
+rows are not in cursor order, so no earlier position is safe to resume from. The checkpoint's
+cursor carries the identity of the file, config and columns read (:mod:`syncfw_files.identity`):
+a read that finds the same yields that checkpoint again at once, reading nothing, and loads
+neither pandas nor pyarrow. A file that changed while it was read gets no identity.
 
 The key scan (:meth:`FilesConnector.scan_keys`) lists the keys in the file now, in either mode:
 in incremental mode it is the only way a removed row is noticed.
@@ -47,7 +50,10 @@ from syncfw_files.cursor import (
     PreviousRows,
     duplicate_keys,
     row_digester,
+    stamp_of,
+    stamped,
 )
+from syncfw_files.identity import FileIdentity, identify, read_identity, unchanged_since
 
 if TYPE_CHECKING:
     from syncfw_files.tables import Table
@@ -85,6 +91,7 @@ class FilesConnector(Connector):
             raise TypeError(f"FilesConnector needs a FilesConfig, got {type(config).__name__}")
         super().__init__(config)
         self.settings = config
+        self._identity: FileIdentity | None = None
 
     @property
     def stream_names(self) -> tuple[str, str]:
@@ -92,15 +99,23 @@ class FilesConnector(Connector):
         return (self.settings.path.stem, GENERIC_STREAM)
 
     def check(self) -> None:
-        """Read the file's header and check that the configured columns exist.
+        """Open the file and take its digest (:mod:`syncfw_files.identity`); its header is read by
+        :meth:`unknown_names`, :meth:`stream` and :meth:`read`, which check the configured columns.
 
         Raises:
             syncfw.errors.SourceAuthError: the file may not be read (permission denied).
-            syncfw.errors.SourceError: the file is missing, empty or not of its format, the sheet
-                does not exist, or the key, ``updated_at`` or a ``dtype`` column is not in it
-                (the message lists the columns there are).
+            syncfw.errors.SourceError: the file is missing, a directory or not a regular file.
         """
-        self._columns(self._table())
+        self._identify()
+
+    def schema_fingerprint(self, stream: str) -> str:
+        """The file's size and SHA-256 digest (``"<size>:<sha256>"``): its header changes only with them.
+
+        Raises:
+            syncfw.errors.SourceAuthError: the file may not be read (permission denied).
+            syncfw.errors.SourceError: the file is missing, a directory or not a regular file.
+        """
+        return self._identify().text
 
     def stream(self, name: str) -> StreamSpec:
         """The file as stream ``name``: primary key ``key``, cursor field ``updated_at``, and the
@@ -120,7 +135,9 @@ class FilesConnector(Connector):
         (the part before the first dot) is not in the file (reads the header).
 
         Raises:
-            syncfw.errors.SourceError: :meth:`check` would fail.
+            syncfw.errors.SourceError: :meth:`check` would fail; the file is empty or not of its
+                format; the key, ``updated_at`` or a ``dtype`` column is not in it (the message
+                lists the columns there are).
         """
         if stream not in self.stream_names:
             stem, generic = self.stream_names
@@ -153,13 +170,24 @@ class FilesConnector(Connector):
                 mode); in mirror mode, the file has no row while the previous read had some; the
                 cursor is not one this connector wrote.
         """
+        from syncfw_files import __version__
+
         self._check_stream(stream)
+        identity = self._identify()
+        read = read_identity(identity, self.settings, fields, __version__)
+        if cursor is not None and stamp_of(cursor) == read:
+            yield Checkpoint(stream, cursor)  # the same file, config and columns: nothing to read
+            return
         table = self._table()
         columns = self._selected(table, fields)
         if self.settings.read_mode == "incremental":
-            yield from self._read_incremental(stream, table, columns, cursor)
+            items = self._read_incremental(stream, table, columns, cursor)
         else:
-            yield from self._read_mirror(stream, table, columns, cursor)
+            items = self._read_mirror(stream, table, columns, cursor)
+        for item in items:
+            if isinstance(item, Checkpoint) and unchanged_since(self.settings, identity):
+                item = Checkpoint(stream, stamped(item.cursor, read))
+            yield item
 
     def scan_keys(self, stream: str) -> Iterator[str]:
         """The key of every row in the file now, as text (as :attr:`Record.key` holds it), in file order.
@@ -298,6 +326,11 @@ class FilesConnector(Connector):
                         f"(dtype date): {exc}"
                     ) from None
             yield number, key, data
+
+    def _identify(self) -> FileIdentity:
+        """The file's identity, digested again only when its stat changed since the last time."""
+        self._identity = identify(self.settings, self._identity)
+        return self._identity
 
     def _table(self) -> Table:
         # imported when the file is first opened, not with the connector: pandas and pyarrow take

@@ -18,6 +18,11 @@ every row is yielded again. A read holds the cursor in this form, plus 8 bytes o
 (:class:`MirrorCursorBuilder`, :class:`PreviousRows`), never a Python object per key: a mirror
 read of a million rows holds about 40 MB, not a dictionary of a million keys. Version 1 cursors
 (the keys as one JSON array) are still read.
+
+Either cursor may open with a ``"source"`` member, ``{"source":"<sha256>","v":...}``: the
+identity of the file and read that wrote it (:func:`syncfw_files.identity.read_identity`).
+A read whose identity is the same yields the cursor again without reading the file
+(:func:`stamped`, :func:`stamp_of`); a cursor without it (written before) is read as before.
 """
 
 from __future__ import annotations
@@ -73,6 +78,25 @@ def compare(a: Stamp, b: Stamp) -> int:
     if isinstance(a, dt.datetime) or isinstance(b, dt.datetime):
         raise TypeError("a date-time and a number cannot be compared")
     return int(a > b) - int(a < b)
+
+
+_STAMP = '{"source":"'
+
+
+def stamped(cursor: str, identity: str) -> str:
+    """``cursor`` (a JSON object this module encoded) opening with ``"source": identity``
+    (hex digits), so that :func:`stamp_of` finds it without decoding a cursor of megabytes."""
+    if not identity.isalnum() or not cursor.startswith("{"):
+        raise ValueError(f"cannot stamp {cursor[:40]!r} with {identity!r}")
+    return f'{_STAMP}{identity}",{cursor[1:]}'
+
+
+def stamp_of(cursor: str | None) -> str | None:
+    """The identity :func:`stamped` put at the start of ``cursor``, or None."""
+    if cursor is None or not cursor.startswith(_STAMP):
+        return None
+    end = cursor.find('"', len(_STAMP))
+    return cursor[len(_STAMP) : end] if end > 0 else None
 
 
 def _load(cursor: str, mode: str) -> dict[str, Any] | None:

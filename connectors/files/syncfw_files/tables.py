@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import warnings
 import zipfile
 from abc import ABC, abstractmethod
@@ -32,9 +31,10 @@ from typing import Any, BinaryIO, ClassVar
 
 import pandas as pd
 
-from syncfw import SourceAuthError, SourceError
+from syncfw import SourceError
 from syncfw.connector import open_regular
 from syncfw_files.config import ColumnType, FilesConfig
+from syncfw_files.identity import file_errors
 
 Row = dict[str, Any]
 
@@ -101,39 +101,29 @@ class Table(ABC):
     @contextmanager
     def errors(self, what: str) -> Iterator[None]:
         """Turn the failures of reading the file into :class:`SourceError`; ``what`` names the format."""
-        try:
-            yield
-        except FileNotFoundError:
-            resolved = "" if self.path.is_absolute() else f" (resolved from {os.getcwd()})"
-            raise SourceError(
-                f"{self.label}: no such file{resolved}: check `path` in the source's config"
-            ) from None
-        except IsADirectoryError:
-            raise SourceError(f"{self.label} is a directory: `path` must name one file") from None
-        except PermissionError:
-            raise SourceAuthError(
-                f"{self.label}: permission denied: let the user running syncfw read the file"
-            ) from None
-        except UnicodeDecodeError as exc:
-            raise SourceError(
-                f"{self.label} is not valid {exc.encoding} text: set `encoding:` "
-                "to the file's encoding, e.g. cp1252 or latin-1"
-            ) from None
-        except pd.errors.EmptyDataError:
-            raise SourceError(f"{self.label} is empty: expected a header row with the column names") from None
-        except pd.errors.ParserWarning:
-            raise SourceError(
-                f"{self.label} data row 1 has more fields than the header row: quote values that "
-                "contain the separator"
-            ) from None
-        except self.unreadable() as exc:
-            raise SourceError(f"{self.label} is not a readable {what} file: {exc}") from None
-        except OSError as exc:
-            raise SourceError(f"{self.label} cannot be read: {exc.strerror or exc}") from None
-        except ValueError as exc:
-            # pandas' errors for values that do not fit a `dtype:` type, and for malformed files
-            hint = ": check `dtype:`" if self.config.dtype else ""
-            raise SourceError(f"{self.label} cannot be read as a {what} file ({exc}){hint}") from None
+        with file_errors(self.config):
+            try:
+                yield
+            except UnicodeDecodeError as exc:
+                raise SourceError(
+                    f"{self.label} is not valid {exc.encoding} text: set `encoding:` "
+                    "to the file's encoding, e.g. cp1252 or latin-1"
+                ) from None
+            except pd.errors.EmptyDataError:
+                raise SourceError(
+                    f"{self.label} is empty: expected a header row with the column names"
+                ) from None
+            except pd.errors.ParserWarning:
+                raise SourceError(
+                    f"{self.label} data row 1 has more fields than the header row: quote values that "
+                    "contain the separator"
+                ) from None
+            except self.unreadable() as exc:
+                raise SourceError(f"{self.label} is not a readable {what} file: {exc}") from None
+            except ValueError as exc:
+                # pandas' errors for values that do not fit a `dtype:` type, and for malformed files
+                hint = ": check `dtype:`" if self.config.dtype else ""
+                raise SourceError(f"{self.label} cannot be read as a {what} file ({exc}){hint}") from None
 
 
 class CsvTable(Table):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,7 +42,13 @@ def test_incremental_cursor_neither_repeats_nor_misses_rows_at_its_timestamp(
     fourth, _ = read(config, cursor3, stream="accounts")
 
     assert [r.key for r in first] == ["A", "B", "C"]
-    assert json.loads(cursor) == {"v": 1, "mode": "incremental", "updated_at": T2, "keys": ["B", "C"]}
+    assert json.loads(cursor) == {
+        "source": json.loads(cursor)["source"],  # the file's identity (see test_an_unchanged_file...)
+        "v": 1,
+        "mode": "incremental",
+        "updated_at": T2,
+        "keys": ["B", "C"],
+    }
     assert [r.key for r in second] == ["D"]
     assert third == [] and cursor3 == cursor2  # nothing new: the same position again
     assert [(r.key, r.data["name"]) for r in fourth] == [("B", "Bolt Ltd")]
@@ -290,3 +297,31 @@ def test_mirror_keys_with_commas_newlines_and_accents_survive_the_cursor(tmp_pat
     records, _ = read(config, cursor)
 
     assert [(r.key, r.deleted) for r in records] == [("line\nbreak", True)]
+
+
+@pytest.mark.parametrize("updated_at", [None, "modified"], ids=["mirror", "incremental"])
+def test_an_unchanged_file_is_not_read_again_but_a_changed_one_always_is(
+    tmp_path: Path, read: Read, updated_at: str | None
+) -> None:
+    """The cursor carries the file's SHA-256 digest: a read of the same bytes with the same config
+    and columns yields that cursor at once. Bytes that changed are read even when the file keeps
+    its size and modification time (a copy made with ``cp -p``), and so is the same file under
+    another config or with other columns."""
+    path = tmp_path / "accounts.csv"
+    config = {"path": str(path), "key": "id", "updated_at": updated_at}
+    write_csv(path, "id,name,modified", f"A,Acme,{T1}", f"B,Bolt,{T2}")
+    first, cursor = read(config)
+    write_csv(path, "id,name,modified", f"A,Acme,{T1}", f"B,Bolt,{T2}")  # rewritten, same bytes
+    assert len(first) == 2 and read(config, cursor) == ([], cursor)
+    stat = path.stat()
+    write_csv(path, "id,name,modified", f"A,Acmf,{T3}", f"B,Bolt,{T2}")  # same size, new bytes
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    changed, cursor2 = read(config, cursor)
+    assert [(r.key, r.data["name"]) for r in changed] == [("A", "Acmf")]
+    assert cursor2 != cursor and read(config, cursor2) == ([], cursor2)
+    renamed, _ = read({**config, "key": "name"}, cursor2)
+    assert (
+        sorted(r.key for r in renamed if not r.deleted) == ["Acmf", "Bolt"][: 2 if updated_at is None else 1]
+    )
+    only_name, _ = read(config, cursor2, fields=("name",))
+    assert [r.key for r in only_name] == (["A", "B"] if updated_at is None else [])
