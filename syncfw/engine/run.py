@@ -237,7 +237,7 @@ def _execute(
     stop: threading.Event,
     cap: WriteCap,
 ) -> None:
-    sources.open()
+    sources.open(recheck=options.full_refresh)
     connectors = sources.connectors
     resolved = preflight(client, store, recipe, recheck=options.full_refresh, cached=True)
     check = SchemaCheck(resolved, functools.partial(preflight, client, store, recipe))

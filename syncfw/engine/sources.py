@@ -10,7 +10,7 @@ per sObject) and, for a file, parsing its header (the files connector's pandas: 
 stream and field paths, the connector, the source's config (secrets masked) and the connector's
 :meth:`~syncfw.connector.Connector.schema_fingerprint` (a file's digest). It is asked again when
 any of these changed; for a connector without a schema fingerprint, :data:`NAMES_RECHECK` after
-it was asked; and when a read of the source failed (:meth:`Sources.explain`): a field deleted at
+it was asked; on ``--full-refresh``; and when a read of the source failed (:meth:`Sources.explain`): a field deleted at
 the source under an unchanged mapping is then still reported at its mapping line with exit 2,
 instead of in the source's words, though only after Notion was read.
 """
@@ -60,9 +60,10 @@ class Sources:
         self.remembered: list[str] = []
         """The settings of the names checks taken from the state store rather than asked."""
 
-    def open(self) -> None:
+    def open(self, *, recheck: bool = False) -> None:
         """Build and check every source's connector, then check the mappings' names, asking only
-        the sources whose remembered check does not hold (see the module docstring).
+        the sources whose remembered check does not hold (see the module docstring); with
+        ``recheck`` (``--full-refresh``), every source.
 
         Raises:
             ConfigError: a mapping names a stream or field its source lacks (exit 2).
@@ -81,7 +82,7 @@ class Sources:
             setting = _SETTING + str(mapping.file)
             schema = connector.schema_fingerprint(mapping.stream)
             fingerprint = _fingerprint(mapping, connector, schema)
-            if self._holds(setting, fingerprint, now):
+            if not recheck and self._holds(setting, fingerprint, now):
                 self.remembered.append(setting)
                 continue
             problems += mapping_problems(mapping, connector)

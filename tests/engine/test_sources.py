@@ -29,13 +29,21 @@ def salesforce_requests(sandbox: Sandbox) -> int:
     return int(sandbox.emulator("salesforce").org.stats.api_requests)  # type: ignore[attr-defined]
 
 
-def opened(recipe: Recipe, registry: Registry, sandbox: Sandbox, *, later: timedelta = timedelta(0)) -> int:
-    """Salesforce API requests of checking the recipe's sources, ``later`` from now."""
+def opened(
+    recipe: Recipe,
+    registry: Registry,
+    sandbox: Sandbox,
+    *,
+    later: timedelta = timedelta(0),
+    recheck: bool = False,
+) -> int:
+    """Salesforce API requests of checking the recipe's sources, ``later`` from now (``recheck``:
+    as ``--full-refresh`` does)."""
     before = salesforce_requests(sandbox)
     store = open_state(recipe)
     sources = Sources(recipe, registry, store, clock=lambda: utcnow() + later)
     try:
-        sources.open()
+        sources.open(recheck=recheck)
     finally:
         sources.close()
         store.close()
@@ -45,7 +53,8 @@ def opened(recipe: Recipe, registry: Registry, sandbox: Sandbox, *, later: timed
 def test_salesforce_names_are_asked_again_only_a_day_later_or_when_a_read_fails(
     sandbox: Sandbox, registry: Registry, seed_dir: Path, tmp_path: Path
 ) -> None:
-    """The second run asks Salesforce only its limits (no describe). A custom field deleted at
+    """The second run asks Salesforce only its limits (no describe); a day later, or with
+    ``--full-refresh``, it asks describe again. A custom field deleted at
     the source under the unchanged mapping makes the read fail: the run reports it at its
     mapping line with exit 2, and the next run asks describe again."""
     shutil.copytree(RECIPE.parent, tmp_path / "recipes")
@@ -61,6 +70,7 @@ def test_salesforce_names_are_asked_again_only_a_day_later_or_when_a_read_fails(
     remembered = opened(recipe, registry, sandbox)
     asked = opened(recipe, registry, sandbox, later=NAMES_RECHECK + timedelta(minutes=1))
     assert asked > remembered == opened(recipe, registry, sandbox)
+    assert opened(recipe, registry, sandbox, recheck=True) == asked
 
     write_seed(seed_dir, "Account", accounts)  # Tier__c deleted
     report = sync(recipe, registry)
