@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from syncfw.engine.run import notion_client_for
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
@@ -72,11 +74,13 @@ def test_a_property_people_renamed_in_an_empty_target_is_followed_when_its_first
     assert page["properties"]["Abstract"]["rich_text"][0]["plain_text"] == "Short"
 
 
+@pytest.mark.parametrize("apply", [True, False], ids=["run", "plan"])
 def test_a_property_people_deleted_in_an_empty_target_stops_the_run_when_its_first_record_comes(
-    sandbox: Sandbox, registry: Registry, tmp_path: Path
+    sandbox: Sandbox, registry: Registry, tmp_path: Path, apply: bool
 ) -> None:
-    """People delete ``Summary`` of the empty target; its first record comes later: the run reads
-    the data sources before its first write and stops (exit 4), writing nothing."""
+    """People delete ``Summary`` of the empty target; its first record comes later: the run (or
+    ``syncfw plan``) reads the data sources before its first operation and stops (exit 4), writing
+    nothing."""
     recipe = with_empty_target(tmp_path, registry)
     ids = init(recipe)
     assert sync(recipe, registry).exit_code == 0
@@ -86,7 +90,7 @@ def test_a_property_people_deleted_in_an_empty_target_stops_the_run_when_its_fir
     add_thing(tmp_path)
     sandbox.notion.reset_stats()
 
-    report = sync(recipe, registry)
+    report = sync(recipe, registry, apply=apply)
 
     assert report.exit_code == 4
     assert "Summary" in (report.error or "")
@@ -109,6 +113,29 @@ def test_the_run_after_the_one_that_claimed_the_data_sources_makes_one_request_p
     assert first.exit_code == 0, first.error
     assert first.targets["items"].done["create"] == 150
     assert sandbox.notion is not None
+    sandbox.notion.reset_stats()
+
+    report = sync(recipe, registry)
+
+    assert report.exit_code == 0, report.error
+    assert sandbox.notion.stats()["by_endpoint"] == {QUERY: 2}
+
+
+def test_the_run_after_the_sync_key_was_refilled_makes_one_request_per_target(
+    sandbox: Sandbox, registry: Registry, tmp_path: Path
+) -> None:
+    """People delete the sync-key property and add it again: a run refills every page's key and
+    updates the claim; the next run with nothing new finds that claim in the copy it kept, so it
+    neither reads every page nor writes the claim again."""
+    recipe = setup(tmp_path, registry, 150, THINGS)
+    ids = init(recipe)
+    assert sync(recipe, registry).exit_code == 0
+    assert sandbox.notion is not None
+    sandbox.notion.human_update_schema(ids["items"], {"Key": None})
+    sandbox.notion.human_update_schema(ids["items"], {"Key": {"rich_text": {}}})
+    refilled = sync(recipe, registry)
+    assert refilled.exit_code == 0, refilled.error
+    assert refilled.targets["items"].done["update"] == 150
     sandbox.notion.reset_stats()
 
     report = sync(recipe, registry)
