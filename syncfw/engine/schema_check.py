@@ -51,6 +51,10 @@ def _same(kept: ResolvedTarget, now: ResolvedTarget) -> bool:
 class SchemaCheck:
     """The targets' resolved data sources, and which kept schemas are not confirmed yet.
 
+    A run walks its targets through :meth:`targets`, reads each one's pages through :meth:`pages`
+    and calls :meth:`before_writes` when a plan has an operation, planning the target again when
+    it answers False.
+
     Args:
         resolved: the preflight's answer (:func:`syncfw.notion.schema.preflight`).
         refresh: the preflight again without kept copies (one ``GET /v1/data_sources/{id}`` per
