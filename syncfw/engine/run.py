@@ -45,7 +45,7 @@ from syncfw.notion.claim import Claim, write_claim
 from syncfw.notion.client import NotionClient
 from syncfw.notion.credentials import credentials_for
 from syncfw.notion.names import rename_warnings
-from syncfw.notion.schema import preflight
+from syncfw.notion.schema import keep_data_source, preflight
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe
 from syncfw.recipe.governance import check_runnable
@@ -254,7 +254,7 @@ def _execute(
             return None
 
     planned_pages = None if options.apply else PlannedPages()
-    for target in recipe.targets_in_order():
+    for target in check.targets(recipe.targets_in_order()):
         if stop.is_set():
             break
         if cap.spent:
@@ -268,7 +268,7 @@ def _execute(
             Claim.of(recipe.name, target, located.sync_key_property_id) if target.mode == "upsert" else None
         )
         if options.apply and located.claim is None and claim is not None:
-            write_claim(client, data_source_id, claim)
+            keep_data_source(store, target.name, write_claim(client, data_source_id, claim))
         # the claim is out of date, mostly because the sync-key property was deleted and added
         # again: every page is read so that keys are refilled, then the claim is updated
         rekeyed = claim is not None and located.claim is not None and located.claim != claim
@@ -321,6 +321,8 @@ def _execute(
             phase=functools.partial(progress.phase, target.name),
             planned=planned_pages,
         )
+        if planned.plan.operations and not check.before_writes(target.name):
+            continue  # planned with a kept schema the data source read now contradicts: planned again
         if planned_pages is not None:
             planned_pages.add(planned.plan, planned.delta)
         renamed = rename_warnings(store, target.name, located.names, remember=options.apply)
@@ -336,8 +338,6 @@ def _execute(
         )
         report.targets[target.name] = target_report
         if options.apply:
-            if plan.operations:
-                check.before_writes()  # what the kept schemas cannot show stops it before any write
             if options.reviewed_plan is not None:
                 check_reviewed(options.reviewed_plan, target.name, plan, _created_in(report))
             guard(
@@ -366,7 +366,7 @@ def _execute(
                     done = reconciling and all(r.error is None for r in reconciled)
                     record_reconciled(tx, store, target, reconciled=done, at=read_started.isoformat())
             if not stop.is_set() and claim is not None and rekeyed and not target_report.plan.problems:
-                write_claim(client, data_source_id, claim)
+                keep_data_source(store, target.name, write_claim(client, data_source_id, claim))
         target_report.notion_requests = client.stats.minus(before)
     if options.apply and not stop.is_set() and not cap.spent:
         link_pending_relations(recipe, report, store, client, cap)

@@ -92,9 +92,14 @@ def sync_key_property_id(target: Target, schema: dict[str, Any]) -> str | None:
     return str(prop["id"]) if prop and prop.get("id") else None
 
 
-def write_claim(client: NotionClient, data_source_id: str, claim: Claim) -> None:
+def write_claim(client: NotionClient, data_source_id: str, claim: Claim) -> dict[str, Any]:
     """Put ``claim`` in the data source's description, in place of any earlier claim, keeping the
-    rest of the description as it is."""
+    rest of the description as it is.
+
+    Returns:
+        Notion's answer: the data source object as updated, claim included
+        (developers.notion.com/reference/update-a-data-source).
+    """
     current = client.retrieve_data_source(data_source_id).get("description") or []
     kept = [
         {k: v for k, v in item.items() if k not in ("plain_text", "href")}
@@ -104,4 +109,4 @@ def write_claim(client: NotionClient, data_source_id: str, claim: Claim) -> None
     text = claim.text()
     if kept:
         text = "\n" + text
-    client.update_description(data_source_id, [*kept, {"type": "text", "text": {"content": text}}])
+    return client.update_description(data_source_id, [*kept, {"type": "text", "text": {"content": text}}])

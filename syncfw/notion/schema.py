@@ -8,10 +8,11 @@ another type stops the run (exit 4) with the mapping line that needs it.
 What a run pays for this is at most one request per target: ``GET /v1/data_sources/{id}``, whose
 answer is the schema itself (names, property ids and types), the claim (the description) and the
 data source's own ``in_trash``. The answer that passed is kept in the state store
-(:func:`keep_data_source`); a later run checks that copy instead and confirms it with the pages its
-query returns (:mod:`syncfw.engine.schema_check`), reading the data source again when they differ
-and before its first write, so a renamed, deleted or retyped property is still seen before
-anything is written, and a run with nothing to write costs no schema read. The
+(:func:`keep_data_source`), and so is Notion's answer to the claim a run writes (the data source
+with its claim, as the next run would read it). A later run checks that copy instead and confirms
+it with the pages its query returns (:mod:`syncfw.engine.schema_check`), reading the data source
+again when they differ and before its first write, so a renamed, deleted or retyped property is
+still seen before anything is written, and a run with nothing to write costs no schema read. The
 database container (``GET /v1/databases/{id}``: its ``in_trash``, and how many data sources it
 holds) is read when the target is found, and then again only when its last good check is older
 than :data:`DATABASE_RECHECK`, when the data source moved to another database, or on a
@@ -132,8 +133,13 @@ def _kept_setting(target: str) -> str:
 
 
 def keep_data_source(store: StateBackend, target: str, data_source: Mapping[str, Any]) -> None:
-    """Keep ``data_source`` (a data source object that passed the preflight) as ``target``'s, for
-    :func:`find_data_source` to use instead of reading it again (``cached``)."""
+    """Keep ``data_source`` (a data source object that passed the preflight, or Notion's answer to
+    the run's claim written into it: :func:`~syncfw.notion.claim.write_claim`) as ``target``'s, for
+    :func:`find_data_source` to use instead of reading it again (``cached``); a partial object
+    (without its ``properties``: notion-sdk-js types an update's answer as either) is not
+    kept, leaving the copy kept before."""
+    if "properties" not in data_source:
+        return
     with store.transaction() as tx:
         tx.set_setting(_kept_setting(target), json.dumps(data_source, sort_keys=True))
 
