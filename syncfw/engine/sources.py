@@ -100,15 +100,15 @@ class Sources:
         so the next run asks too) and a wrong one is reported instead, at its mapping line."""
         if not isinstance(exc, SourceError) or not self.remembered:
             return exc
-        with self.store.transaction() as tx:
-            for setting in self.remembered:
-                tx.set_setting(setting, "")
-        self.remembered = []
         try:
+            with self.store.transaction() as tx:
+                for setting in self.remembered:
+                    tx.set_setting(setting, "")
+            self.remembered = []
             check_source_names(self.recipe, self.connectors)
         except ConfigError as wrong:
             return wrong
-        except SyncfwError:
+        except SyncfwError:  # the source cannot be asked, or the state store is failing: the read's words
             return exc
         return exc
 

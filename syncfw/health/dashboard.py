@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from syncfw.clock import Clock, iso, now_iso, parse_time, utcnow
+from syncfw.clock import Clock, iso, parse_time, utcnow
 from syncfw.engine.run import RunObserver, RunReport
 from syncfw.errors import DashboardUnavailable, NotionNotFound, NotionRejected
 from syncfw.health.history import entry, record_of, started_by
@@ -166,8 +166,11 @@ class DashboardIds:
     runs: str
 
 
-def find_dashboard(client: NotionClient, store: StateBackend, recipe: Recipe) -> DashboardIds:
-    """The dashboard's data sources: from the state store, else searched under the parent page.
+def find_dashboard(
+    client: NotionClient, store: StateBackend, recipe: Recipe, clock: Clock = utcnow
+) -> DashboardIds:
+    """The dashboard's data sources: from the state store, else searched under the parent page,
+    unless a search found none less than :data:`DATABASE_RECHECK` ago by ``clock``.
 
     Raises:
         DashboardUnavailable: they do not exist (``syncfw notion init`` creates them).
@@ -180,12 +183,13 @@ def find_dashboard(client: NotionClient, store: StateBackend, recipe: Recipe) ->
         f"with `syncfw notion init {recipe.path}` (or turn them off with --no-health)"
     )
     looked = parse_time(store.setting(ABSENT_SETTING))
-    if looked is not None and timedelta(0) <= utcnow() - looked < DATABASE_RECHECK:
+    now = clock()
+    if looked is not None and timedelta(0) <= now - looked < DATABASE_RECHECK:
         raise DashboardUnavailable(f"{missing}; looked for them at {iso(looked)}")
     found = [find_data_source(client, store, target) for target in _targets(client, recipe)]
     if found[0] is None or found[1] is None:
         with store.transaction() as tx:
-            tx.set_setting(ABSENT_SETTING, now_iso())
+            tx.set_setting(ABSENT_SETTING, iso(now) or "")
         raise DashboardUnavailable(missing)
     return DashboardIds(found[0][1], found[1][1])
 
@@ -348,7 +352,7 @@ class HealthDashboard(RunObserver):
             NotionError: Notion refused a request.
         """
         if self._ids is None:
-            self._ids = find_dashboard(client, store, self.recipe)
+            self._ids = find_dashboard(client, store, self.recipe, self.clock)
         now = self.clock()
         status = status or recipe_status(self.recipe, store, now=now)
         written = 0

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from syncfw.clock import iso, parse_time, utcnow
+from syncfw.clock import Clock, iso, parse_time, utcnow
 from syncfw.engine.run import RunOptions, execute, notion_client_for
 from syncfw.health import HealthDashboard, recipe_status
 from syncfw.health.dashboard import RUNS_PROPERTIES, init_dashboard, row_changed
@@ -229,12 +229,17 @@ def test_sync_runs_rows_an_older_syncfw_left_are_pruned_to_the_retention(
     assert sorted(r["Run"] for r in rows(ids, "Sync Runs")) == sorted(["old-1", report.run_id])
 
 
+def shifted(by: timedelta) -> Clock:
+    """The real clock, ``by`` ahead."""
+    return lambda: utcnow() + by
+
+
 def test_missing_dashboard_databases_are_looked_for_once_a_day_and_used_once_created(
     sandbox: Sandbox, registry: Registry
 ) -> None:
     """Without Sync Health and Sync Runs databases, a run warns and searches for them; the next
-    runs warn without searching again (a day's grace), so a recipe that skipped them still costs
-    one request per target when nothing changed; once `notion init` creates them, the next run
+    runs warn without searching again (a day's grace, by the dashboard's clock), so a recipe that
+    skipped them still costs one request per target when nothing changed; once `notion init` creates them, the next run
     writes its Sync Health row."""
     recipe = load_recipe(RECIPE, registry=registry)
     client = notion_client_for(recipe, FAST)
@@ -247,13 +252,14 @@ def test_missing_dashboard_databases_are_looked_for_once_a_day_and_used_once_cre
         store.close()
     assert sandbox.notion is not None
     searches: list[int] = []
-    for _ in range(3):
+    for later in (timedelta(0), timedelta(0), timedelta(hours=23), timedelta(hours=25)):
         sandbox.notion.reset_stats()
-        report = execute(recipe, registry, RunOptions(rate_limit=FAST, observers=[HealthDashboard(recipe)]))
+        dashboard = HealthDashboard(recipe, clock=shifted(later))
+        report = execute(recipe, registry, RunOptions(rate_limit=FAST, observers=[dashboard]))
         assert report.exit_code == 0, report.error
         assert any("no Sync Health and Sync Runs databases" in w for w in report.warnings)
         searches.append(sandbox.notion.stats()["by_endpoint"].get("POST /v1/search", 0))
-    assert searches[0] > 0 and searches[1:] == [0, 0]
+    assert searches[0] > 0 and searches[1:3] == [0, 0] and searches[3] == searches[0]
 
     store = StateStore(recipe.state_path)
     try:
