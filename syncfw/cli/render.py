@@ -7,6 +7,7 @@ that stdout can be piped. The health commands render in :mod:`syncfw.cli.render_
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import sys
@@ -25,6 +26,7 @@ from syncfw.engine.batch import BatchReport
 from syncfw.engine.model import Operation
 from syncfw.engine.run import Progress as EngineProgress
 from syncfw.engine.run import RunObserver, RunReport
+from syncfw.errors import RecordProblem
 from syncfw.notion.client import NotionClient
 from syncfw.state import StateBackend
 
@@ -213,11 +215,20 @@ def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
 
 
+def _failed(problem: RecordProblem, personal: set[str]) -> str:
+    """A failed record for the Markdown plan: the reason of a failure of a personal property
+    (which may quote the value: "expected an email, got int 4155550123") is left out."""
+    if problem.property in personal:
+        problem = dataclasses.replace(problem, reason=f"{REDACTED}: the reason is in `syncfw plan --json`")
+    return str(problem)
+
+
 def render_plan_markdown(report: RunReport, personal: Mapping[str, set[str]]) -> str:
     """The plan as GitHub-flavoured Markdown for a pull request comment: a summary table, then
     each target's operations (at most :data:`MARKDOWN_OPERATIONS`) in a collapsed section, with
     the values of ``personal`` properties (target → property names fed by personal data) shown as
-    ``(personal data)``, and the findings (drift, failed and unmatched records, warnings)."""
+    ``(personal data)``, and the findings (drift, failed and unmatched records, warnings; the
+    reason a personal property failed is left out too, since it may quote the value)."""
 
     def value(target: str, prop: str, raw: Any) -> str:
         return REDACTED if prop in personal.get(target, ()) and raw not in (None, "", ()) else _fmt(raw)
@@ -271,7 +282,7 @@ def render_plan_markdown(report: RunReport, personal: Mapping[str, set[str]]) ->
                 f"{' by ' + d.editor if d.editor else ''}; {_DRIFT.get(d.action, (d.action, d.action))[1]}"
                 for d in p.drift
             ),
-            *(f"failed: {problem}" for problem in p.problems),
+            *(f"failed: {_failed(problem, personal.get(name, set()))}" for problem in p.problems),
             *(  # the reason quotes the match value (an email, a domain): left out here
                 f"unmatched: {u.get('source')}/{u.get('stream')} key {u.get('key')}: "
                 f"{str(u.get('reason')).split(' (', 1)[0]}"

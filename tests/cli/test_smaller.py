@@ -17,7 +17,7 @@ from syncfw.recipe import load_recipe
 from syncfw.sandbox.runner import Sandbox
 from tests.cli.test_plan_output import syncfw
 from tests.conftest import RECIPE, REPO
-from tests.engine.test_sync_end_to_end import init, seed, sync
+from tests.engine.test_sync_end_to_end import init, seed, sync, write_seed
 
 
 def test_plan_words_drift_as_what_the_run_will_do_and_rollback_dry_run_speaks_of_the_future(
@@ -113,3 +113,18 @@ def test_plan_detailed_exitcode_markdown_and_plan_files_of_another_format_or_rec
 
     assert sync(recipe, registry).exit_code == 0
     assert syncfw("plan", recipe_path, "--detailed-exitcode").returncode == 0  # no changes
+
+
+def test_a_markdown_plan_leaves_out_why_a_personal_property_failed(
+    sandbox: Sandbox, registry: Registry, seed_dir: Path
+) -> None:
+    """A failure's reason quotes the value ("expected text, got dict {'work': 'ada@example.com'}"):
+    a plan posted to a pull request names the record and the property but not the value; the JSON
+    plan (kept by the operator) still says it all."""
+    contacts = seed(seed_dir, "Contact")
+    write_seed(seed_dir, "Contact", [{**contacts[0], "Email": {"work": "ada@example.com"}}, *contacts[1:]])
+    init(load_recipe(RECIPE, registry=registry))
+    markdown = syncfw("plan", RECIPE, "--format", "markdown")
+    assert f"key {contacts[0]['Id']} property 'Email': (personal data)" in markdown.stdout, markdown.stdout
+    assert "ada@example.com" not in markdown.stdout
+    assert "ada@example.com" in syncfw("plan", RECIPE, "--json").stdout
