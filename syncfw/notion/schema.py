@@ -67,11 +67,22 @@ def wanted_properties(target: Target) -> dict[str, WantedProperty]:
 
 def followed_properties(target: Target) -> list[str]:
     """The properties followed by id when a person renames them: every property the target's
-    mappings write, and the properties people keep that an update target's records are matched by."""
+    mappings write, the ``mark_property`` of ``on_delete: mark``, and the properties people keep
+    that an update target's records are matched by."""
     matched = [
         m.match.property for m in target.mappings if target.mode == "update" and m.match and m.match.property
     ]
-    return [*wanted_properties(target), *(name for name in matched if name is not None)]
+    return [*wanted_properties(target), *_mark(target), *(name for name in matched if name is not None)]
+
+
+MARK_TYPES = ("checkbox", "select", "status")
+"""The property types ``on_delete: mark`` can write (:data:`syncfw.engine.model.MARK_VALUES`);
+``syncfw notion init`` adds a missing mark property as a checkbox."""
+
+
+def _mark(target: Target) -> list[str]:
+    """The target's ``mark_property``, if it marks pages whose record was deleted."""
+    return [target.mark_property] if target.on_delete == "mark" and target.mark_property else []
 
 
 def _plain(rich: list[dict[str, Any]]) -> str:
@@ -295,6 +306,15 @@ def schema_problems(
         for m in target.mappings
         if target.mode == "update" and m.match and m.match.property and m.match.property not in schema
     ]
+    for mark in _mark(target):
+        kind = schema.get(mark, {}).get("type")
+        if kind not in MARK_TYPES:
+            state = "missing in Notion" if kind is None else f"a {kind} property in Notion"
+            problems.append(
+                f"target {target.name}: mark_property {mark!r} (on_delete: mark) is {state}; it must be "
+                f"a {', '.join(MARK_TYPES[:-1])} or {MARK_TYPES[-1]} property (`syncfw notion init` adds a "
+                "missing one as a checkbox)"
+            )
     for prop in wanted_properties(target).values():
         if prop.name == skip:
             continue
@@ -512,6 +532,7 @@ def init_target(
     if ids is None:
         assert target.database is not None
         properties = {p.name: _config(p, data_sources) for p in wanted.values()}
+        properties.update({mark: {"checkbox": {}} for mark in _mark(target)})
         if not any(p.type == "title" for p in wanted.values()):
             properties["Name"] = {"title": {}}
         if recipe is not None:
@@ -535,13 +556,16 @@ def init_target(
     title_now = next((n for n, s in schema.items() if s.get("type") == "title"), None)
     # a property people keep (an update target's match) keeps the name they gave it
     changes: dict[str, Any] = {
-        r.notion_name: {"name": r.recipe_name} for r in renamed if r.recipe_name in wanted
+        r.notion_name: {"name": r.recipe_name}
+        for r in renamed
+        if r.recipe_name in wanted or r.recipe_name in _mark(target)
     }
     for name, prop in missing.items():
         if prop.type == "title" and title_now is not None:
             changes[title_now] = {"name": name}  # a data source has one title property: rename it
         else:
             changes[name] = _config(prop, data_sources)
+    changes.update({mark: {"checkbox": {}} for mark in _mark(target) if mark not in followed})
     has_editor = any(p.get("type") == "last_edited_by" for p in schema.values())
     # an update target reads every page on every run: the filter on who edited last is not needed
     needed = recipe is not None and target.mode == "upsert"

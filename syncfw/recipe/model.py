@@ -232,7 +232,14 @@ class Target(BaseModel):
     ] = Field(alias="mappings", min_length=1)
     owners: dict[str, str] = Field(default_factory=dict, description='Property → "notion" or a source name.')
     on_delete: OnDelete = "archive"
-    mark_property: NonEmpty | None = None
+    mark_property: NonEmpty | None = Field(
+        default=None,
+        description=(
+            "on_delete: mark: the checkbox, select or status property that marks pages whose record was "
+            "deleted at the source (`syncfw notion init` adds a missing one as a checkbox; a rename is "
+            "followed by property id; a run stops with exit 4 while it is missing)."
+        ),
+    )
     on_drift: OnDrift = "revert"
     guard: Guard = Field(default_factory=Guard)
     full_read_every: int = Field(

@@ -338,3 +338,37 @@ def test_a_second_primary_writer_of_a_data_source_is_refused_naming_both_recipes
     # the claim is read before a run's first write, on --full-refresh, or a day after the last
     # good check (a run with nothing to write trusts the data source kept from its last run)
     assert_refused(cli(tmp_path, "run", RECIPE, "--full-refresh"), 4, says="recipe 'accounts-copy'")
+
+
+def test_on_delete_mark_follows_a_renamed_mark_property_and_stops_when_it_is_deleted(
+    sandbox: Sandbox, registry: Registry, seed_dir: Path, tmp_path: Path
+) -> None:
+    """`notion init` adds the mark property as a checkbox; a person renames it and a record is
+    deleted in Salesforce: its page is marked under the new name, not archived, never skipped. A
+    mark property deleted in Notion stops the run (exit 4) rather than dropping the deletes."""
+    shutil.copytree(RECIPE.parent, tmp_path / "recipes")
+    shutil.copytree(RECIPE.parent.parent / "mappings", tmp_path / "mappings")
+    path = tmp_path / "recipes" / RECIPE.name
+    text_now = path.read_text()
+    assert "on_delete: archive" in text_now
+    path.write_text(text_now.replace("on_delete: archive", "on_delete: mark\n    mark_property: Deleted", 1))
+    recipe = load_recipe(path, registry=registry)
+    ds = init(recipe)["accounts"]
+    assert sandbox.notion is not None
+    assert sandbox.notion.human_update_schema(ds, {})["properties"]["Deleted"]["type"] == "checkbox"
+    assert sync(recipe, registry).exit_code == 0
+    sandbox.notion.human_update_schema(ds, {"Deleted": {"name": "Gone from Salesforce"}})
+    accounts = seed(seed_dir, "Account")
+    gone = next(a for a in accounts if not a.get("IsDeleted"))
+    gone["IsDeleted"] = True
+    bump(gone)
+    write_seed(seed_dir, "Account", accounts)
+
+    report = sync(recipe, registry)
+    assert report.exit_code == 0, report.error
+    page = by_key(pages(sandbox, ds))[gone["Id"]]
+    assert page["properties"]["Gone from Salesforce"]["checkbox"] is True and not page["in_trash"]
+    sandbox.notion.human_update_schema(ds, {"Gone from Salesforce": None})
+    stopped = sync(recipe, registry, full_refresh=True)
+    assert stopped.exit_code == 4
+    assert "mark_property 'Deleted' (on_delete: mark) is missing in Notion" in (stopped.error or "")
