@@ -17,6 +17,17 @@ from tests.engine.test_notion_limits import by_key, setup, write_jsonl
 from tests.engine.test_sync_end_to_end import FAST, init, sync
 
 QUERY = "POST /v1/data_sources/{id}/query"
+
+
+def rerun(sandbox: Sandbox, recipe: Recipe, registry: Registry) -> tuple[RunReport, dict[str, int]]:
+    """A run of ``recipe`` (which must succeed) and the requests Notion saw of it, by endpoint."""
+    assert sandbox.notion is not None
+    sandbox.notion.reset_stats()
+    report = sync(recipe, registry)
+    assert report.exit_code == 0, report.error
+    return report, dict(sandbox.notion.stats()["by_endpoint"])
+
+
 THINGS = [{"key": "t1", "name": "Thing"}]
 
 
@@ -210,13 +221,10 @@ def test_a_run_with_nothing_new_makes_one_request_per_target(
     recipe = setup(tmp_path, registry, 150, THINGS)
     init(recipe)
     assert sync(recipe, registry).exit_code == 0
-    assert sandbox.notion is not None
-    sandbox.notion.reset_stats()
 
-    report = sync(recipe, registry)
+    report, requests = rerun(sandbox, recipe, registry)
 
-    assert report.exit_code == 0, report.error
-    assert sandbox.notion.stats()["by_endpoint"] == {QUERY: 2}
+    assert requests == {QUERY: 2}
     assert report.notion_requests["reads"] + report.notion_requests["writes"] == 2
 
 
