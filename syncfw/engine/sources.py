@@ -90,9 +90,10 @@ class Sources:
             asked[setting] = json.dumps({"fingerprint": fingerprint, "until": iso(until)})
         if problems:
             raise ConfigError(problems)
-        with self.store.transaction() as tx:
-            for setting, value in asked.items():
-                tx.set_setting(setting, value)
+        if asked:
+            with self.store.transaction() as tx:
+                for setting, value in asked.items():
+                    tx.set_setting(setting, value)
 
     def explain(self, exc: SyncfwError) -> SyncfwError:
         """What to report for ``exc``, which stopped the run: when it is a source's failure and a
