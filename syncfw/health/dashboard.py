@@ -9,7 +9,8 @@ them (:func:`init_dashboard`); every run then writes, through :class:`HealthDash
   status (``ok``/``stale``/``failing``/``never`` as in :mod:`syncfw.health.status`), last
   attempt, last success, freshness and ``stale_after`` in minutes, pages created/updated/archived
   and drift on behalf of the source, open quarantine, the last error (one line, secrets
-  removed), the run's id and status;
+  removed), the run's id and status, and the progress of a backfill (``run --max-writes``:
+  :meth:`syncfw.engine.backfill.Backfill.progress`);
 * **Sync Runs**, one row per run that did something or did not succeed (title: the run id) with
   its recipe, times, status, exit code, counts, Notion requests, duration, who started it and its
   error; the newest ``retention.sync_runs`` rows (default 200) per recipe are kept.
@@ -27,6 +28,7 @@ recipe's state store.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -52,6 +54,10 @@ SETTING = "health.dashboard"
 """``off`` after ``syncfw notion init --no-health``: runs then leave the dashboard alone."""
 RUNS_SETTING = f"{SETTING}.runs"
 ABSENT_SETTING = f"{SETTING}.absent"
+PROPERTIES_SETTING = f"{SETTING}.properties"
+"""The dashboard properties (:func:`properties_digest`) the databases were last given: a
+dashboard made by an older syncfw gets the properties it lacks before this run's first write
+to it (:meth:`HealthDashboard.publish`), once, rather than having every write refused."""
 """When the dashboard's databases were last looked for and not found: runs do not search for them
 again (two ``POST /v1/search`` requests) for :data:`~syncfw.notion.schema.DATABASE_RECHECK`;
 ``syncfw notion init`` creating them records their ids, which are used at once."""
@@ -77,6 +83,7 @@ HEALTH_PROPERTIES: dict[str, PropertyType] = {
     "Last run": "rich_text",
     "Run status": "select",
     "Checked": "date",
+    "Backfill": "rich_text",
 }
 RUNS_PROPERTIES: dict[str, PropertyType] = {
     "Run": "title",
@@ -149,7 +156,14 @@ def init_dashboard(client: NotionClient, store: StateBackend, recipe: Recipe) ->
     results = [init_target(client, store, target, {}) for target in _targets(client, recipe)]
     with store.transaction() as tx:
         tx.set_setting(SETTING, "on")
+        tx.set_setting(PROPERTIES_SETTING, properties_digest())
     return results
+
+
+def properties_digest() -> str:
+    """16 hex digits of SHA-256 of the two databases' property names and types."""
+    described = json.dumps([HEALTH_PROPERTIES, RUNS_PROPERTIES], sort_keys=True)
+    return hashlib.sha256(described.encode()).hexdigest()[:16]
 
 
 def disable_dashboard(store: StateBackend) -> None:
@@ -204,7 +218,7 @@ def _minutes(seconds: float | None) -> int | None:
 
 def health_rows(status: RecipeStatus) -> dict[str, dict[str, Any]]:
     """The Sync Health rows of a recipe: source name → property values (canonical values)."""
-    recipe, run = status.recipe, status.last_run
+    recipe, run, backfill = status.recipe, status.last_run, status.backfill
     rows = {}
     for source in status.sources:
         counts = status.counts.get(source.source, SourceCounts())
@@ -231,6 +245,7 @@ def health_rows(status: RecipeStatus) -> dict[str, dict[str, Any]]:
             "Last run": run.run_id if run is not None else "",
             "Run status": run.status if run is not None else None,
             "Checked": iso(status.checked_at),
+            "Backfill": "" if backfill is None else backfill.progress(recipe.notion.rate_limit),
         }
     return rows
 
@@ -336,6 +351,7 @@ class HealthDashboard(RunObserver):
             self.publish(notion, store, recipe_status(self.recipe, store, now=self.clock(), last_run=record))
             row = run_row(record, self.recipe, self.started_by or started_by())
             if run_worth_a_row(row):
+                self._extend(notion, store)
                 self._record_run(notion, store, _values(RUNS_PROPERTIES, row))
         finally:
             for name, count in notion.stats.as_dict().items():
@@ -359,11 +375,22 @@ class HealthDashboard(RunObserver):
         for source, values in health_rows(status).items():
             key = f"{SETTING}.row.{source}"
             if row_changed(values, _json(store.setting(f"{key}.values")), now):
+                self._extend(client, store)
                 self._upsert(client, store, self._ids.health, source, values)
                 with store.transaction() as tx:
                     tx.set_setting(f"{key}.values", json.dumps(values, sort_keys=True))
                 written += 1
         return written
+
+    def _extend(self, client: NotionClient, store: StateBackend) -> None:
+        """Give the databases the properties they lack, when they were last given others
+        (:data:`PROPERTIES_SETTING`): a few requests once after an upgrade, none otherwise."""
+        if store.setting(PROPERTIES_SETTING) == properties_digest():
+            return
+        for target in _targets(client, self.recipe):
+            init_target(client, store, target, {})
+        with store.transaction() as tx:
+            tx.set_setting(PROPERTIES_SETTING, properties_digest())
 
     def _upsert(
         self,

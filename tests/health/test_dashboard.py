@@ -12,7 +12,7 @@ from typing import Any
 from syncfw.clock import Clock, iso, parse_time, utcnow
 from syncfw.engine.run import RunOptions, execute, notion_client_for
 from syncfw.health import HealthDashboard, recipe_status
-from syncfw.health.dashboard import RUNS_PROPERTIES, init_dashboard, row_changed
+from syncfw.health.dashboard import PROPERTIES_SETTING, RUNS_PROPERTIES, init_dashboard, row_changed
 from syncfw.mapping import encode
 from syncfw.notion.schema import init_target
 from syncfw.plugins import Registry
@@ -269,3 +269,39 @@ def test_missing_dashboard_databases_are_looked_for_once_a_day_and_used_once_cre
         client.close()
     report = run(recipe, registry, HealthDashboard(recipe))
     assert [r["Last run"] for r in rows(ids, "Sync Health")] == [report.run_id]
+
+
+def test_sync_health_shows_a_backfill_and_an_older_dashboard_gets_the_property_once(
+    sandbox: Sandbox, registry: Registry
+) -> None:
+    """A run capped by --max-writes shows the backfill's progress in its Sync Health row, and the
+    run that finishes it says so. A dashboard made before the Backfill property existed is given
+    it before the next write (once), instead of having every row write refused."""
+    recipe = load_recipe(RECIPE, registry=registry)
+    ids = init_all(recipe)
+    assert sandbox.notion is not None
+    sandbox.notion.human_update_schema(ids["health: Sync Health"], {"Backfill": None})
+    store = StateStore(recipe.state_path)
+    try:
+        with store.transaction() as tx:
+            tx.set_setting(PROPERTIES_SETTING, "an older syncfw")
+    finally:
+        store.close()
+    capped = execute(
+        recipe, registry, RunOptions(rate_limit=FAST, max_writes=5, observers=[HealthDashboard(recipe)])
+    )
+    assert capped.exit_code == 0 and not capped.warnings, (capped.error, capped.warnings)
+    (row,) = rows(ids, "Sync Health")
+    assert row["Backfill"].startswith("backfill in progress: 5 of ") and "remaining" in row["Backfill"]
+    sandbox.notion.reset_stats()
+    finished = run(recipe, registry, HealthDashboard(recipe))
+    health = ids["health: Sync Health"].replace("-", "")
+    extended = [
+        r
+        for r in sandbox.notion.requests()
+        if r["endpoint"] == "PATCH /v1/data_sources/{id}"
+        and str(r["params"].get("data_source_id", "")).replace("-", "") == health
+    ]
+    assert extended == []  # given the property once, by the capped run
+    (row,) = rows(ids, "Sync Health")
+    assert row["Backfill"].startswith("backfill finished: ") and row["Last run"] == finished.run_id
