@@ -334,7 +334,8 @@ class SalesforceConnector(Connector):
         """The records of ``soql`` through a Bulk API 2.0 ``queryAll`` job, a set of results at a time.
 
         Each step is retried on transient failures; a set of results is fetched again by its
-        locator, which stays valid while the job exists ("Get Results for a Query Job").
+        locator, which stays valid while the job exists ("Get Results for a Query Job"). The job
+        is deleted once its last set is read.
         """
         from simple_salesforce.bulk2 import Operation
         from simple_salesforce.exceptions import SalesforceOperationError
@@ -371,7 +372,21 @@ class SalesforceConnector(Connector):
                 ) from None
             locator = str(result["locator"] or "")
             if not locator:
+                self._delete_job(stream, job_id)
                 return
+
+    def _delete_job(self, stream: str, job_id: str) -> None:
+        """Delete a query job whose results were all read ("Delete a Query Job"): Salesforce keeps
+        a job and its results for 7 days otherwise. A job that cannot be deleted is left to that
+        expiry, with a warning; the read it served stands."""
+        from syncfw_salesforce.client import bulk_client
+
+        try:
+            self._call(
+                lambda sf: bulk_client(sf, stream).delete_job(job_id, True), "Bulk API 2.0 job deletion"
+            )
+        except SourceError as exc:
+            log.warning("Salesforce: query job %s of %s was read but not deleted (%s)", job_id, stream, exc)
 
     def close(self) -> None:
         """Close the HTTP session."""

@@ -49,6 +49,7 @@ def test_first_read_above_the_threshold_uses_bulk_and_gives_the_rest_records(lar
     assert after.queries - before.queries == 1  # the COUNT() only: no REST page of records
     assert after.query_more == before.query_more
     assert after.job_results - before.job_results == math.ceil(len(records) / 120) == 3
+    assert after.jobs_deleted - before.jobs_deleted == 1  # read whole: not left for 7 days
     assert len(records) == 312
     assert [(r.key, r.data, r.deleted) for r in records] == [(r.key, r.data, r.deleted) for r in rest_records]
     assert checkpoints[-1].cursor == rest_checkpoints[-1].cursor

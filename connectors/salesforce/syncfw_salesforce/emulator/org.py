@@ -92,6 +92,7 @@ class OrgStats:
         records_returned: records sent in query pages (REST and Bulk API 2.0 results).
         query_jobs: Bulk API 2.0 query jobs created.
         job_results: Bulk API 2.0 "Get Results for a Query Job" requests answered.
+        jobs_deleted: Bulk API 2.0 query jobs deleted ("Delete a Query Job").
     """
 
     api_requests: int = 0
@@ -100,6 +101,7 @@ class OrgStats:
     records_returned: int = 0
     query_jobs: int = 0
     job_results: int = 0
+    jobs_deleted: int = 0
 
 
 @dataclass(frozen=True)
@@ -535,6 +537,7 @@ class SalesforceOrg:
         """
         with self._lock, _job_errors():
             self.query_jobs.delete(job_id, self._now())
+            self._stats = replace(self._stats, jobs_deleted=self._stats.jobs_deleted + 1)
 
     def _page(self, locator: str, offset: int, version: str) -> dict[str, Any]:
         rows, size = self._cursors[locator]
