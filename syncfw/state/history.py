@@ -22,6 +22,9 @@ JOURNAL_KEPT_SINCE = "journal_kept_since"
 """The setting holding the instant (ISO 8601 UTC, milliseconds) before which settled journal
 entries were pruned: the newest cutoff retention ever used, so it never moves back."""
 _RUN_COLUMNS = "run_id, recipe, command, started_at, finished_at, status, exit_code, summary, error"
+_NEWEST_FIRST = "started_at DESC, COALESCE(seq, 0) DESC"
+"""Runs newest first: ``started_at`` keeps whole seconds, ``seq`` the order they started in (runs
+recorded before schema 11 have none)."""
 
 UNRECORDED_END = (
     "the run could not record its end (it was killed, or the disk under the state store was full); "
@@ -39,14 +42,15 @@ class HistoryReads(SqlReader):
     """Reads of the run history."""
 
     def runs(self, limit: int = 20) -> list[RunRecord]:
-        """The most recent runs, newest first."""
-        rows = self._query(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY started_at DESC LIMIT ?", (limit,))
+        """The most recent runs, newest first (runs started in the same second in the order they
+        started)."""
+        rows = self._query(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY {_NEWEST_FIRST} LIMIT ?", (limit,))
         return [_record(r) for r in rows]
 
     def last_run(self, command: str) -> RunRecord | None:
         """The most recent row of ``command`` (``run``, ``renew``, ``reset``), or None."""
         rows = self._query(
-            f"SELECT {_RUN_COLUMNS} FROM runs WHERE command = ? ORDER BY started_at DESC LIMIT 1", (command,)
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE command = ? ORDER BY {_NEWEST_FIRST} LIMIT 1", (command,)
         )
         return _record(rows[0]) if rows else None
 
@@ -54,7 +58,7 @@ class HistoryReads(SqlReader):
         """The oldest row of ``command`` that started at or after ``since`` (any, with None)."""
         rows = self._query(
             f"SELECT {_RUN_COLUMNS} FROM runs WHERE command = ? AND started_at >= ? "
-            "ORDER BY started_at LIMIT 1",
+            "ORDER BY started_at, COALESCE(seq, 0) LIMIT 1",
             (command, since or ""),
         )
         return _record(rows[0]) if rows else None
@@ -178,7 +182,8 @@ class HistoryWrites(SqlWriter):
     def start_run(self, run_id: str, recipe: str, command: str, started_at: str) -> None:
         """Add a run to the history, ``running``."""
         self._execute(
-            "INSERT INTO runs (run_id, recipe, command, started_at, status) VALUES (?, ?, ?, ?, 'running')",
+            "INSERT INTO runs (run_id, recipe, command, started_at, status, seq) "
+            "VALUES (?, ?, ?, ?, 'running', (SELECT COALESCE(MAX(seq), 0) + 1 FROM runs))",
             (run_id, recipe, command, started_at),
         )
 
@@ -203,13 +208,13 @@ class HistoryWrites(SqlWriter):
     def prune(self, *, keep_runs: int, journal_before: str) -> None:
         """Forget the history beyond the ``keep_runs`` most recent runs (rows, and their
         operations; a run still ``running`` is the most recent; runs started in the same second
-        are told apart by id) and the settled journal entries created before ``journal_before``
+        in the order they started) and the settled journal entries created before ``journal_before``
         (ISO 8601 UTC of a whole second, ``…:01.000Z``: the journal records some entries to the
         second, which then compare as their second's start); open intents are always kept. Moves :data:`JOURNAL_KEPT_SINCE`
         forward to ``journal_before`` (never back)."""
         beyond = (  # a run still going (the one pruning) counts as the newest
             "SELECT run_id FROM runs WHERE run_id NOT IN (SELECT run_id FROM runs ORDER BY "
-            "CASE WHEN status = 'running' THEN 0 ELSE 1 END, started_at DESC, run_id DESC LIMIT ?)"
+            f"CASE WHEN status = 'running' THEN 0 ELSE 1 END, {_NEWEST_FIRST}, run_id DESC LIMIT ?)"
         )
         self._execute(f"DELETE FROM run_operations WHERE run_id IN ({beyond})", (keep_runs,))
         self._execute(f"DELETE FROM runs WHERE run_id IN ({beyond})", (keep_runs,))

@@ -365,4 +365,9 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE notion_reads ADD COLUMN slice_from INTEGER NOT NULL DEFAULT 0",
         )
     ),
+    Migration(
+        # the order runs started in: started_at keeps whole seconds, and a run with nothing to do
+        # takes less than one (history, the latest backfill and `syncfw runs` read the newest)
+        ("ALTER TABLE runs ADD COLUMN seq INTEGER",)
+    ),
 )

@@ -38,7 +38,7 @@ def schema5_store(path: Path) -> StateStore:
 def test_a_schema_5_store_opens_at_the_newest_version_with_everything_kept(tmp_path: Path) -> None:
     store = schema5_store(tmp_path / "s.sqlite")
 
-    assert store.schema_version == len(MIGRATIONS) == 10
+    assert store.schema_version == len(MIGRATIONS) == 11
     assert store.notion_read("accounts") == NotionRead(datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=UTC), 3)
     assert store.setting("notion_read:accounts") is None  # moved, not copied
     assert store.setting("reconcile:accounts") == '{"at": "2026-01-01T00:00:00+00:00", "since": 2}'

@@ -291,6 +291,25 @@ def test_run_history_source_reads_alerts_and_settings(store: StateBackend) -> No
     assert store.setting("dashboard") == "off" and store.setting("missing") is None
 
 
+def test_runs_started_in_the_same_second_are_newest_first_in_the_order_they_started(
+    store: StateBackend,
+) -> None:
+    """``started_at`` keeps whole seconds and a run with nothing to do takes less than one: the
+    history, the last run and pruning go by the order runs started in, not by their random ids."""
+    second = "2026-01-02T00:00:00Z"
+    ids = ["r-f00", "r-a00", "r-c00", "r-b00"]  # neither sorted nor reverse-sorted
+    for run_id in ids:
+        with store.transaction() as tx:
+            tx.start_run(run_id, "crm", "run", second)
+        store.end_run(run_id, finished_at=second, status="success", exit_code=0, summary={}, error=None)
+    assert [r.run_id for r in store.runs()] == ids[::-1]
+    assert store.last_run("run") is not None and store.last_run("run").run_id == ids[-1]  # type: ignore[union-attr]
+    assert store.oldest_run(command="run", since=second).run_id == ids[0]  # type: ignore[union-attr]
+    with store.transaction() as tx:
+        tx.prune(keep_runs=2, journal_before=second)
+    assert [r.run_id for r in store.runs()] == ids[:1:-1]
+
+
 def test_a_run_left_running_is_recorded_failed_by_the_next_run(store: StateBackend) -> None:
     """A run killed, or one whose end the full disk refused, stays ``running``; the next run
     (which holds the run lock, so no other run is going on) records it as failed."""
