@@ -23,12 +23,13 @@ from typing import Any, Literal
 from syncfw.connector import Record
 from syncfw.engine.spill import CreateSpill
 from syncfw.errors import RecordProblem
+from syncfw.notion.schema import MARK_OPTION
 
 Action = Literal["create", "update", "archive"]
 MARK_VALUES = {
     "checkbox": (True, False),
-    "select": ("Deleted at source", None),
-    "status": ("Deleted at source", None),
+    "select": (MARK_OPTION, None),
+    "status": (MARK_OPTION, None),
 }
 
 

@@ -78,6 +78,10 @@ def followed_properties(target: Target) -> list[str]:
 MARK_TYPES = ("checkbox", "select", "status")
 """The property types ``on_delete: mark`` can write (:data:`syncfw.engine.model.MARK_VALUES`);
 ``syncfw notion init`` adds a missing mark property as a checkbox."""
+MARK_OPTION = "Deleted at source"
+"""The option a select or status mark property is set to. A select option is created by the
+first write that names it; a status option must already exist, since the API cannot add one
+("Invalid status option", developers.notion.com, "Update page properties")."""
 
 
 def _mark(target: Target) -> list[str]:
@@ -314,6 +318,12 @@ def schema_problems(
                 f"target {target.name}: mark_property {mark!r} (on_delete: mark) is {state}; it must be "
                 f"a {', '.join(MARK_TYPES[:-1])} or {MARK_TYPES[-1]} property (`syncfw notion init` adds a "
                 "missing one as a checkbox)"
+            )
+        options = schema.get(mark, {}).get("status", {}).get("options", []) if kind == "status" else None
+        if options is not None and MARK_OPTION not in {o.get("name") for o in options}:
+            problems.append(
+                f"target {target.name}: mark_property {mark!r} (on_delete: mark) is a status property "
+                f"without a {MARK_OPTION!r} option; add it in Notion (the API cannot add status options)"
             )
     for prop in wanted_properties(target).values():
         if prop.name == skip:

@@ -237,7 +237,8 @@ class Target(BaseModel):
         description=(
             "on_delete: mark: the checkbox, select or status property that marks pages whose record was "
             "deleted at the source (`syncfw notion init` adds a missing one as a checkbox; a rename is "
-            "followed by property id; a run stops with exit 4 while it is missing)."
+            "followed by property id; a run stops with exit 4 while it is missing, or while a status one "
+            "lacks the option 'Deleted at source', which only a person can add)."
         ),
     )
     on_drift: OnDrift = "revert"

@@ -372,3 +372,36 @@ def test_on_delete_mark_follows_a_renamed_mark_property_and_stops_when_it_is_del
     stopped = sync(recipe, registry, full_refresh=True)
     assert stopped.exit_code == 4
     assert "mark_property 'Deleted' (on_delete: mark) is missing in Notion" in (stopped.error or "")
+
+
+def test_a_status_mark_property_needs_its_option_which_the_api_cannot_add(
+    sandbox: Sandbox, registry: Registry, seed_dir: Path, tmp_path: Path
+) -> None:
+    """People make the mark property a status: without a "Deleted at source" option every mark
+    would be refused, so the run stops (exit 4) saying what to add; once a person adds it, a
+    record deleted in Salesforce sets its page's status to it."""
+    shutil.copytree(RECIPE.parent, tmp_path / "recipes")
+    shutil.copytree(RECIPE.parent.parent / "mappings", tmp_path / "mappings")
+    path = tmp_path / "recipes" / RECIPE.name
+    path.write_text(
+        path.read_text().replace("on_delete: archive", "on_delete: mark\n    mark_property: Deleted", 1)
+    )
+    recipe = load_recipe(path, registry=registry)
+    ds = init(recipe)["accounts"]
+    assert sandbox.notion is not None
+    sandbox.notion.human_update_schema(ds, {"Deleted": {"status": {}}})
+    stopped = sync(recipe, registry)
+    assert stopped.exit_code == 4
+    assert "is a status property without a 'Deleted at source' option" in (stopped.error or "")
+
+    options = [{"name": name} for name in ("Active", "Deleted at source")]
+    sandbox.notion.human_update_schema(ds, {"Deleted": {"status": {"options": options}}})
+    assert sync(recipe, registry).exit_code == 0
+    accounts = seed(seed_dir, "Account")
+    gone = next(a for a in accounts if not a.get("IsDeleted"))
+    gone["IsDeleted"] = True
+    bump(gone)
+    write_seed(seed_dir, "Account", accounts)
+    assert sync(recipe, registry).exit_code == 0
+    page = by_key(pages(sandbox, ds))[gone["Id"]]
+    assert page["properties"]["Deleted"]["status"]["name"] == "Deleted at source" and not page["in_trash"]
