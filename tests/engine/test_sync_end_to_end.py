@@ -95,6 +95,17 @@ def bump(record: dict[str, Any]) -> None:
     record["SystemModstamp"] = later.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
+def delete_account(seed_dir: Path) -> dict[str, Any]:
+    """Delete the first live account in Salesforce (to the Recycle Bin, as a user would); the
+    deleted record."""
+    accounts = seed(seed_dir, "Account")
+    gone = next(a for a in accounts if not a.get("IsDeleted"))
+    gone["IsDeleted"] = True
+    bump(gone)
+    write_seed(seed_dir, "Account", accounts)
+    return gone
+
+
 @pytest.fixture
 def recipe(sandbox: Sandbox, registry: Registry) -> Recipe:
     return load_recipe(RECIPE, registry=registry)

@@ -19,7 +19,17 @@ from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.runner import Sandbox
 from syncfw.state import StateStore
 from tests.conftest import RECIPE
-from tests.engine.test_sync_end_to_end import bump, by_key, init, pages, seed, sync, text, write_seed
+from tests.engine.test_sync_end_to_end import (
+    bump,
+    by_key,
+    delete_account,
+    init,
+    pages,
+    seed,
+    sync,
+    text,
+    write_seed,
+)
 from tests.hostile.support import assert_refused, syncfw
 
 KEY = "Salesforce ID"
@@ -358,11 +368,7 @@ def test_on_delete_mark_follows_a_renamed_mark_property_and_stops_when_it_is_del
     assert sandbox.notion.human_update_schema(ds, {})["properties"]["Deleted"]["type"] == "checkbox"
     assert sync(recipe, registry).exit_code == 0
     sandbox.notion.human_update_schema(ds, {"Deleted": {"name": "Gone from Salesforce"}})
-    accounts = seed(seed_dir, "Account")
-    gone = next(a for a in accounts if not a.get("IsDeleted"))
-    gone["IsDeleted"] = True
-    bump(gone)
-    write_seed(seed_dir, "Account", accounts)
+    gone = delete_account(seed_dir)
 
     report = sync(recipe, registry)
     assert report.exit_code == 0, report.error
@@ -397,11 +403,7 @@ def test_a_status_mark_property_needs_its_option_which_the_api_cannot_add(
     options = [{"name": name} for name in ("Active", "Deleted at source")]
     sandbox.notion.human_update_schema(ds, {"Deleted": {"status": {"options": options}}})
     assert sync(recipe, registry).exit_code == 0
-    accounts = seed(seed_dir, "Account")
-    gone = next(a for a in accounts if not a.get("IsDeleted"))
-    gone["IsDeleted"] = True
-    bump(gone)
-    write_seed(seed_dir, "Account", accounts)
+    gone = delete_account(seed_dir)
     assert sync(recipe, registry).exit_code == 0
     page = by_key(pages(sandbox, ds))[gone["Id"]]
     assert page["properties"]["Deleted"]["status"]["name"] == "Deleted at source" and not page["in_trash"]
