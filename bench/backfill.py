@@ -25,6 +25,7 @@ from typing import Any
 
 from bench.common import BUDGET, KEY_PROPERTY, Workspace, log, write_parquet
 from bench.overhead import child
+from bench.report import has_figures, section_head
 from syncfw.plugins import Registry
 
 
@@ -128,7 +129,7 @@ TARGET = "ten runs, no duplicate, none skipped, rerun writes nothing"
 def target_row(result: Any) -> dict[str, Any]:
     """The issue 15 target as a row of the targets table (``met`` None: not measured)."""
     name = "Backfill with --max-writes"
-    if not isinstance(result, dict) or "error" in result:
+    if not has_figures(result):
         reason = result["error"] if isinstance(result, dict) else "not run"
         return {"name": name, "target": TARGET, "measured": f"not measured: {reason}", "met": None}
     expected = math.ceil(result["records"] / result["max_writes"])
@@ -145,14 +146,9 @@ def target_row(result: Any) -> dict[str, Any]:
 
 def markdown(result: Any) -> list[str]:
     """The section of ``docs/benchmarks.md``."""
-    lines = [
-        "## Backfill in many runs (issue 15)",
-        "",
-        (__doc__ or "").split("\n\n")[0].replace("\n", " "),
-        "",
-    ]
-    if not isinstance(result, dict) or "error" in result:
-        return [*lines, f"Not measured: {result['error'] if isinstance(result, dict) else 'not run'}", ""]
+    lines = section_head("Backfill in many runs (issue 15)", __doc__, result)
+    if not has_figures(result):
+        return lines
     lines += [
         f"{result['records']:,} records, `--max-writes {result['max_writes']:,}`: {result['runs']} runs in "
         f"{result['seconds']:.0f} s, {result['pages']:,} pages, {result['duplicates']} duplicates, "

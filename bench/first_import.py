@@ -26,6 +26,7 @@ if str(REPO) not in sys.path:
 
 from bench.common import Workspace, log, write_csv, write_parquet  # noqa: E402
 from bench.overhead import child  # noqa: E402
+from bench.report import has_figures, section_head  # noqa: E402
 from syncfw.plugins import load_plugins  # noqa: E402
 
 TIMEOUT = 3600.0
@@ -112,7 +113,7 @@ def targets(result: Any) -> list[dict[str, Any]]:
     out = []
     for name, target, kind, size, base in rows:
         row: dict[str, Any] = {"name": name, "target": target, "measured": "", "met": None}
-        if not isinstance(result, dict) or "error" in result:
+        if not has_figures(result):
             reason = result["error"] if isinstance(result, dict) else "not run"
             out.append({**row, "measured": f"not measured: {reason}"})
             continue
@@ -144,14 +145,9 @@ def targets(result: Any) -> list[dict[str, Any]]:
 
 def markdown(result: Any) -> list[str]:
     """The section of ``docs/benchmarks.md``."""
-    lines = [
-        "## First import in bounded memory (issue 15)",
-        "",
-        (__doc__ or "").split("\n\n")[0].replace("\n", " "),
-        "",
-    ]
-    if not isinstance(result, dict) or "error" in result:
-        return [*lines, f"Not measured: {result['error'] if isinstance(result, dict) else 'not run'}", ""]
+    lines = section_head("First import in bounded memory (issue 15)", __doc__, result)
+    if not has_figures(result):
+        return lines
     lines += [
         "| kind | records | wall time | peak RSS | baseline RSS | Notion requests | query requests | done |",
         "|---|---|---|---|---|---|---|---|",

@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.report import has_figures, section_head  # noqa: E402
 from syncfw.clock import now_iso  # noqa: E402
 from syncfw.engine.model import Operation, Operations, TargetPlan  # noqa: E402
 from syncfw.engine.report import RunReport, TargetReport, apply_retention, record_operations  # noqa: E402
@@ -155,7 +156,7 @@ TARGET_OPERATIONS = 3_000_000
 def target_row(result: Any) -> dict[str, Any]:
     """Issue 15's history target as a row of the targets table (``met`` None: not measured)."""
     row = {"name": f"Run history of {TARGET_OPERATIONS:,} operations", "target": "history row `success`"}
-    if not isinstance(result, dict) or "error" in result:
+    if not has_figures(result):
         reason = result["error"] if isinstance(result, dict) else "not run"
         return {**row, "measured": f"not measured: {reason}", "met": None}
     measured = (
@@ -169,14 +170,9 @@ def target_row(result: Any) -> dict[str, Any]:
 
 def markdown(result: Any) -> list[str]:
     """The section of ``docs/benchmarks.md``."""
-    lines = [
-        "## Run history of a very large run (issue 15)",
-        "",
-        (__doc__ or "").split("\n\n")[0].replace("\n", " "),
-        "",
-    ]
-    if not isinstance(result, dict) or "error" in result:
-        return [*lines, f"Not measured: {result['error'] if isinstance(result, dict) else 'not run'}", ""]
+    lines = section_head("Run history of a very large run (issue 15)", __doc__, result)
+    if not has_figures(result):
+        return lines
     return [
         *lines,
         "| operations | history row | operations kept | record_operations | retention | end_run | total | "

@@ -20,6 +20,18 @@ def _ok(section: Any) -> TypeGuard[dict[str, Any]]:
     return isinstance(section, dict) and "error" not in section
 
 
+def has_figures(result: Any) -> TypeGuard[dict[str, Any]]:
+    """Whether a scenario's ``result`` holds figures (not an error, not missing)."""
+    return _ok(result)
+
+
+def section_head(title: str, module_doc: str | None, result: Any) -> list[str]:
+    """The start of a scenario's section of ``docs/benchmarks.md``: its ``## title``, the first
+    paragraph of its module's docstring, and, when ``result`` holds no figures, why."""
+    lines = [f"## {title}", "", (module_doc or "").split("\n\n")[0].replace("\n", " "), ""]
+    return lines if _ok(result) else [*lines, *_error(result)]
+
+
 def saturation_targets(sat: Any) -> list[dict[str, Any]]:
     """Issue 5's saturation target (≥ 0.95) and issue 16's (≥ 0.98), both with zero 429s."""
     out: list[dict[str, Any]] = []

@@ -42,6 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.report import has_figures, section_head  # noqa: E402
 from syncfw.clock import now_iso  # noqa: E402
 from syncfw.mapping import CompiledMapping, compile_mapping  # noqa: E402
 from syncfw.plugins import load_plugins  # noqa: E402
@@ -296,7 +297,7 @@ def target_row(result: Any) -> dict[str, Any]:
     age and count (``retention.journal_days``, ``retention.history_runs``), not by page; the
     whole store's figure right after the import is stated beside it."""
     row = {"name": f"State per synced page at {TARGET_PAGES:,} pages", "target": f"≤ {TARGET_BYTES} bytes"}
-    if not isinstance(result, dict) or "error" in result:
+    if not has_figures(result):
         reason = result["error"] if isinstance(result, dict) else "not run"
         return {**row, "measured": f"not measured: {reason}", "met": None}
     pages = sum(result["pages"].values())
@@ -315,14 +316,9 @@ def target_row(result: Any) -> dict[str, Any]:
 
 def markdown(result: Any) -> list[str]:
     """The section of ``docs/benchmarks.md``."""
-    lines = [
-        "## State size per synced page (issue 15)",
-        "",
-        (__doc__ or "").split("\n\n")[0].replace("\n", " "),
-        "",
-    ]
-    if not isinstance(result, dict) or "error" in result:
-        return [*lines, f"Not measured: {result['error'] if isinstance(result, dict) else 'not run'}", ""]
+    lines = section_head("State size per synced page (issue 15)", __doc__, result)
+    if not has_figures(result):
+        return lines
     pages = ", ".join(f"{n:,} {name}" for name, n in result["pages"].items())
     lines += [
         f"Pages: {pages}; schema version {result['schema_version']}; filled in {result['fill_seconds']} s. "

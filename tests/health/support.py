@@ -76,15 +76,16 @@ def recipe_copy(
     return path
 
 
-def init_all(recipe: Recipe) -> dict[str, str]:
-    """``syncfw notion init``: the targets, then the Sync Health and Sync Runs databases."""
+def init_all(recipe: Recipe, *, dashboard: bool = True) -> dict[str, str]:
+    """``syncfw notion init``: the targets, then (with ``dashboard``) the Sync Health and Sync
+    Runs databases."""
     client = notion_client_for(recipe, FAST)
     store = StateStore(recipe.state_path)
     try:
         ids: dict[str, str] = {}
         for target in recipe.targets_in_order():
             ids[target.name] = init_target(client, store, target, ids).data_source_id
-        for result in init_dashboard(client, store, recipe):
+        for result in init_dashboard(client, store, recipe) if dashboard else ():
             ids[result.target] = result.data_source_id
         return ids
     finally:

@@ -12,9 +12,8 @@ from typing import Any
 from syncfw.clock import Clock, iso, parse_time, utcnow
 from syncfw.engine.run import RunOptions, execute, notion_client_for
 from syncfw.health import HealthDashboard, recipe_status
-from syncfw.health.dashboard import PROPERTIES_SETTING, RUNS_PROPERTIES, init_dashboard, row_changed
+from syncfw.health.dashboard import PROPERTIES_SETTING, RUNS_PROPERTIES, row_changed
 from syncfw.mapping import encode
-from syncfw.notion.schema import init_target
 from syncfw.plugins import Registry
 from syncfw.recipe import Recipe, load_recipe
 from syncfw.sandbox.dump import dump_workspace
@@ -239,17 +238,10 @@ def test_missing_dashboard_databases_are_looked_for_once_a_day_and_used_once_cre
 ) -> None:
     """Without Sync Health and Sync Runs databases, a run warns and searches for them; the next
     runs warn without searching again (a day's grace, by the dashboard's clock), so a recipe that
-    skipped them still costs one request per target when nothing changed; once `notion init` creates them, the next run
-    writes its Sync Health row."""
+    skipped them still costs one request per target when nothing changed; once `notion init`
+    creates them, the next run writes its Sync Health row."""
     recipe = load_recipe(RECIPE, registry=registry)
-    client = notion_client_for(recipe, FAST)
-    store = StateStore(recipe.state_path)
-    try:
-        made: dict[str, str] = {}
-        for target in recipe.targets_in_order():
-            made[target.name] = init_target(client, store, target, made).data_source_id
-    finally:
-        store.close()
+    init_all(recipe, dashboard=False)
     assert sandbox.notion is not None
     searches: list[int] = []
     for later in (timedelta(0), timedelta(0), timedelta(hours=23), timedelta(hours=25)):
@@ -261,12 +253,7 @@ def test_missing_dashboard_databases_are_looked_for_once_a_day_and_used_once_cre
         searches.append(sandbox.notion.stats()["by_endpoint"].get("POST /v1/search", 0))
     assert searches[0] > 0 and searches[1:3] == [0, 0] and searches[3] == searches[0]
 
-    store = StateStore(recipe.state_path)
-    try:
-        ids = {r.target: r.data_source_id for r in init_dashboard(client, store, recipe)}
-    finally:
-        store.close()
-        client.close()
+    ids = init_all(recipe)  # `syncfw notion init` again: it creates them
     report = run(recipe, registry, HealthDashboard(recipe))
     assert [r["Last run"] for r in rows(ids, "Sync Health")] == [report.run_id]
 
